@@ -1,0 +1,14 @@
+// Package light defines the 850 nm illumination that is strobed in step with
+// camera frames: lit and unlit frames of the same instant are what liveness
+// reads.
+package light
+
+// Light is a bank of NIR LEDs.
+type Light interface {
+	// Set turns the LEDs on or off. Implementations enforce their own safety
+	// limits (duty cycle, longest on-time) and return an error instead of
+	// exceeding them.
+	Set(on bool) error
+	// Halt turns the LEDs off.
+	Halt() error
+}
