@@ -46,6 +46,7 @@ func Default() Config {
 	return Config{
 		DeviceID: "kiosk-dev-1",
 		Hardware: "sim",
+		Linux:    DefaultLinux(),
 	}
 }
 
