@@ -12,6 +12,8 @@ const (
 	Enter     Key = '\n'
 	Cancel    Key = 0x1b
 	Backspace Key = '\b'
+	// DeleteMyData starts the delete-my-data flow from the idle screen.
+	DeleteMyData Key = 0x7f
 )
 
 // IsDigit reports whether k is '0'…'9'.

@@ -1,0 +1,49 @@
+# palmd — see README.md. Every target installs what it needs first.
+
+GO          ?= go
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+BENCHSTAT   := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+APT_PKGS    := libopencv-dev pkg-config
+BIN         := bin
+
+.PHONY: all deps run test bench lint build clean
+
+all: lint test
+
+# deps installs OpenCV (for gocv) from Debian when it is missing and fetches
+# the Go modules. It needs root (or sudo) only the first time.
+deps:
+	@if ! pkg-config --exists opencv4 2>/dev/null; then \
+		echo "installing $(APT_PKGS)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(APT_PKGS) gcc g++ libc6-dev; \
+	fi
+	$(GO) mod download
+
+build: deps
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+# run plays the demo on simulated hardware with an embedded NATS server and
+# the reference cloud, printing the kiosk's events.
+run: build
+	$(BIN)/palmd -hw=sim -scenario=demo
+
+# test: vet, every test (with the race detector), then the held-out vision
+# figures, which are too slow under -race.
+test: deps
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -run 'TestHeldOut' ./vision/...
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchmem -count=5 ./vision/... ./uplink/... | tee bench.out
+	$(GO) run $(BENCHSTAT) bench.out
+
+lint: deps
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+clean:
+	rm -rf $(BIN) bench.out

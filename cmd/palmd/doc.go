@@ -1,0 +1,24 @@
+// Command palmd is the daemon inside a contactless palm kiosk.
+//
+// Usage:
+//
+//	palmd [flags]            run the kiosk until SIGINT/SIGTERM
+//	palmd -scenario NAME     play a scripted scenario on simulated hardware and
+//	                         exit 0 only if every expectation in it held
+//	palmd -t [flags]         validate the configuration and exit
+//	palmd selftest [flags]   exercise each hardware part, one line per part
+//
+// Flags override the configuration file:
+//
+//	-config FILE     JSON configuration (see README.md)
+//	-hw sim|linux    simulated hardware or the Linux drivers the config names
+//	-nats URL        the cloud's NATS server; empty starts an embedded server
+//	                 and the reference cloud in-process
+//	-scenario NAME   a built-in scenario (demo, delete, attacks, quality) or a file
+//	-snapshot FILE   with -scenario: save the final screen as a PNG
+//	-log-level L     debug, info, warn or error
+//
+// Events go to standard output as JSON lines, one object per event with an
+// "event" field; logs (log/slog) go to standard error. Neither ever carries
+// frame bytes, card numbers or phone numbers.
+package main

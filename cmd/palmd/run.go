@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"image"
+	"image/png"
+	"io"
+	"log/slog"
+	"os"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/palmd/palmd/drivers/sim"
+	"github.com/palmd/palmd/firmware"
+	"github.com/palmd/palmd/firmware/config"
+)
+
+// usageError is a bad command line or configuration: exit code 2.
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+// flags is palmd's command line.
+type flags struct {
+	config, hw, nats, scenario, snapshot, logLevel string
+	check                                          bool
+}
+
+func parseFlags(name string, args []string, stderr io.Writer) (flags, []string, error) {
+	var f flags
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.config, "config", "", "JSON configuration `file`")
+	fs.StringVar(&f.hw, "hw", "", "hardware: sim or linux (overrides the config)")
+	fs.StringVar(&f.nats, "nats", "", "cloud NATS `URL`; empty starts an embedded server and reference cloud")
+	fs.StringVar(&f.scenario, "scenario", "", "play a scenario (built-in `name` or file) on simulated hardware and exit")
+	fs.StringVar(&f.snapshot, "snapshot", "", "with -scenario: save the final screen as a PNG `file`")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn, error")
+	fs.BoolVar(&f.check, "t", false, "validate the configuration and exit")
+	if err := fs.Parse(args); err != nil {
+		return f, nil, usageError{err}
+	}
+	return f, fs.Args(), nil
+}
+
+// loadConfig reads the configuration file (if any) and applies the flags.
+func (f flags) loadConfig() (config.Config, error) {
+	c := config.Default()
+	if f.config != "" {
+		var err error
+		if c, err = config.Load(f.config); err != nil {
+			return c, usageError{err}
+		}
+	}
+	if f.hw != "" {
+		c.Hardware = f.hw
+	}
+	if f.nats != "" {
+		c.Uplink.URL = f.nats
+	}
+	if err := c.Validate(); err != nil {
+		return c, usageError{err}
+	}
+	if f.scenario != "" && c.Hardware != "sim" {
+		return c, usageError{errors.New("-scenario needs simulated hardware (-hw=sim)")}
+	}
+	return c, nil
+}
+
+func (f flags) logger(stderr io.Writer) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return nil, usageError{fmt.Errorf("-log-level: %w", err)}
+	}
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})), nil
+}
+
+// run is palmd without the process around it, so tests run it in-process.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "selftest" {
+		return runSelftest(ctx, args[1:], stdout, stderr)
+	}
+	f, rest, err := parseFlags("palmd", args, stderr)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q", rest[0])}
+	}
+	cfg, err := f.loadConfig()
+	if err != nil {
+		return err
+	}
+	var scenario sim.Scenario
+	if f.scenario != "" {
+		if scenario, err = sim.LoadScenario(f.scenario); err != nil {
+			return usageError{err}
+		}
+	}
+	if f.check {
+		fmt.Fprintln(stdout, "configuration ok")
+		return nil
+	}
+	log, err := f.logger(stderr)
+	if err != nil {
+		return err
+	}
+	for _, msg := range harden() {
+		log.Warn("hardening", "detail", msg)
+	}
+
+	// Two contexts: ctx ends the daemon's life (signals); life stops
+	// everything palmd started once it is done.
+	life, stop := context.WithCancel(ctx)
+	defer stop()
+
+	up, err := connectUplink(life, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer up.Close()
+
+	var world *sim.World
+	var devs firmware.Devices
+	var closeHW io.Closer = io.NopCloser(nil)
+	switch cfg.Hardware {
+	case "sim":
+		world = sim.NewWorld()
+		devs = simDevices(world)
+	case "linux":
+		if devs, closeHW, err = linuxDevices(life, cfg.Linux, log, defaultSeams()); err != nil {
+			return err
+		}
+	}
+	defer closeHW.Close()
+
+	out := newEventWriter(stdout, up.telemetry(cfg.DeviceID, log))
+	var played chan sim.Event
+	if f.scenario != "" {
+		played = make(chan sim.Event, 1024)
+		out.tee = played
+	}
+	kiosk, err := firmware.New(firmware.Options{
+		DeviceID: cfg.DeviceID,
+		Devices:  devs,
+		Cloud:    up.cloud,
+		Palm:     up.palm,
+		Card:     up.card,
+		Emit:     out.emit,
+		Log:      log,
+	})
+	if err != nil {
+		return err
+	}
+	defer kiosk.Close()
+
+	g, gctx := errgroup.WithContext(life)
+	g.Go(func() error { return kiosk.Run(gctx) })
+	notify("READY=1")
+	if f.scenario == "" {
+		err = g.Wait()
+		notify("STOPPING=1")
+		return err
+	}
+	log.Info("playing scenario", "name", scenario.Name, "steps", len(scenario.Steps))
+	playErr := scenario.Play(gctx, world, played)
+	stop()
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	if f.snapshot != "" {
+		if err := savePNG(f.snapshot, world.Snapshot(image.Pt(800, 480))); err != nil {
+			return err
+		}
+	}
+	if playErr != nil {
+		return fmt.Errorf("scenario %s failed:\n%w", scenario.Name, playErr)
+	}
+	log.Info("scenario passed", "name", scenario.Name)
+	return nil
+}
+
+// savePNG writes img to path, which the user named on the command line.
+func savePNG(path string, img image.Image) error {
+	fh, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := png.Encode(fh, img); err != nil {
+		fh.Close()
+		return err
+	}
+	return fh.Close()
+}

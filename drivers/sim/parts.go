@@ -1,0 +1,205 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"math/rand/v2"
+
+	"github.com/palmd/palmd/drivers/camera"
+	"github.com/palmd/palmd/drivers/cardreader"
+	"github.com/palmd/palmd/drivers/display"
+	"github.com/palmd/palmd/drivers/gate"
+	"github.com/palmd/palmd/drivers/keypad"
+	"github.com/palmd/palmd/drivers/light"
+	"github.com/palmd/palmd/drivers/presence"
+	"github.com/palmd/palmd/vision/synth"
+)
+
+var (
+	_ camera.Camera     = (*Camera)(nil)
+	_ light.Light       = (*Light)(nil)
+	_ presence.Sensor   = (*Presence)(nil)
+	_ display.Display   = (*Display)(nil)
+	_ cardreader.Reader = (*Cards)(nil)
+	_ keypad.Keypad     = (*Keypad)(nil)
+	_ gate.Gate         = (*Gate)(nil)
+)
+
+// Camera is the simulated NIR camera. It renders the world's scene as lit or
+// unlit according to the simulated LEDs at the moment of capture.
+type Camera struct {
+	w     *World
+	noise *rand.Rand // background sensor noise when nothing hovers
+}
+
+// Camera returns the world's camera.
+func (w *World) Camera() *Camera { return &Camera{w: w, noise: rand.New(rand.NewPCG(1, 2))} }
+
+// Bounds implements camera.Camera: the real sensor's 1280x800.
+func (c *Camera) Bounds() image.Rectangle { return image.Rect(0, 0, synth.Width, synth.Height) }
+
+// Capture implements camera.Camera. Lit and unlit frames of one strobe pair
+// show the same instant, as a sensor strobing at twice the pair rate would.
+func (c *Camera) Capture(ctx context.Context, dst *image.Gray) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if dst.Rect != c.Bounds() {
+		return fmt.Errorf("sim camera: frame is %v, want %v", dst.Rect.Size(), c.Bounds().Size())
+	}
+	c.w.mu.Lock()
+	unplugged, lit, h := c.w.unplug, c.w.ledOn, c.w.hand
+	var frame int
+	if h != nil {
+		frame = h.frame / 2
+		h.frame++
+	}
+	c.w.mu.Unlock()
+	if unplugged {
+		return fmt.Errorf("sim camera: %w", camera.ErrUnavailable)
+	}
+	if h == nil {
+		c.background(dst, lit)
+		return nil
+	}
+	h.scene.Render(dst, frame, lit)
+	return nil
+}
+
+// background fills dst with what the sensor sees with nothing above it: the
+// dark ceiling, a little brighter when the LEDs are on, and read noise.
+func (c *Camera) background(dst *image.Gray, lit bool) {
+	base := uint8(10)
+	if lit {
+		base = 18
+	}
+	for i := range dst.Pix {
+		if i&7 == 0 {
+			dst.Pix[i] = base + uint8(c.noise.IntN(5))
+		} else {
+			dst.Pix[i] = base
+		}
+	}
+}
+
+// Halt implements camera.Camera; the simulated camera has nothing to stop.
+func (c *Camera) Halt() error { return nil }
+
+// Light is the simulated NIR LED bank.
+type Light struct{ w *World }
+
+// Light returns the world's LEDs.
+func (w *World) Light() *Light { return &Light{w: w} }
+
+// Set implements light.Light.
+func (l *Light) Set(on bool) error {
+	l.w.mu.Lock()
+	defer l.w.mu.Unlock()
+	l.w.ledOn = on
+	return nil
+}
+
+// Halt implements light.Light: LEDs off.
+func (l *Light) Halt() error { return l.Set(false) }
+
+// Presence is the simulated time-of-flight sensor.
+type Presence struct{ w *World }
+
+// Presence returns the world's presence sensor.
+func (w *World) Presence() *Presence { return &Presence{w: w} }
+
+// Read implements presence.Sensor.
+func (p *Presence) Read(ctx context.Context) (presence.Reading, error) {
+	if err := ctx.Err(); err != nil {
+		return presence.Reading{}, err
+	}
+	p.w.mu.Lock()
+	defer p.w.mu.Unlock()
+	if p.w.hand == nil {
+		return presence.Reading{}, nil
+	}
+	return presence.Reading{Present: true, MM: p.w.hand.scene.DistanceMM()}, nil
+}
+
+// Halt implements presence.Sensor.
+func (p *Presence) Halt() error { return nil }
+
+// Display is the simulated screen; the world keeps every screen it showed.
+type Display struct{ w *World }
+
+// Display returns the world's display.
+func (w *World) Display() *Display { return &Display{w: w} }
+
+// Show implements display.Display.
+func (d *Display) Show(s display.Screen) error {
+	d.w.mu.Lock()
+	defer d.w.mu.Unlock()
+	d.w.screens = append(d.w.screens, s)
+	return nil
+}
+
+// Halt implements display.Display: a blank screen.
+func (d *Display) Halt() error { return d.Show(display.Screen{Name: "blank"}) }
+
+// Cards is the simulated card reader.
+type Cards struct{ w *World }
+
+// Cards returns the world's card reader.
+func (w *World) Cards() *Cards { return &Cards{w: w} }
+
+// Next implements cardreader.Reader. A card whose number does not validate
+// is reported as cardreader.ErrBadPAN, as the real reader reports it.
+func (c *Cards) Next(ctx context.Context) (cardreader.Event, error) {
+	select {
+	case ev := <-c.w.cards:
+		if ev.Kind == cardreader.Inserted && !ev.Card.PAN.Valid() {
+			return cardreader.Event{}, fmt.Errorf("sim card reader: %w", cardreader.ErrBadPAN)
+		}
+		return ev, nil
+	case <-ctx.Done():
+		return cardreader.Event{}, ctx.Err()
+	}
+}
+
+// Halt implements cardreader.Reader.
+func (c *Cards) Halt() error { return nil }
+
+// Keypad is the simulated keypad.
+type Keypad struct{ w *World }
+
+// Keypad returns the world's keypad.
+func (w *World) Keypad() *Keypad { return &Keypad{w: w} }
+
+// Next implements keypad.Keypad.
+func (k *Keypad) Next(ctx context.Context) (keypad.Key, error) {
+	select {
+	case key := <-k.w.keys:
+		return key, nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// Halt implements keypad.Keypad.
+func (k *Keypad) Halt() error { return nil }
+
+// Gate is the simulated entry gate.
+type Gate struct{ w *World }
+
+// Gate returns the world's gate.
+func (w *World) Gate() *Gate { return &Gate{w: w} }
+
+// Open implements gate.Gate. The simulated relay pulse takes no time.
+func (g *Gate) Open(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	g.w.mu.Lock()
+	defer g.w.mu.Unlock()
+	g.w.opens++
+	return nil
+}
+
+// Halt implements gate.Gate.
+func (g *Gate) Halt() error { return nil }

@@ -1,0 +1,330 @@
+package sim
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/palmd/palmd/drivers/keypad"
+	"github.com/palmd/palmd/vision/synth"
+)
+
+//go:embed scenarios/*.json
+var builtin embed.FS
+
+// maxScenario bounds a scenario file; real ones are a few kilobytes.
+const maxScenario = 1 << 20
+
+// Scenario is a script of actions on the World and expectations about the
+// events palmd emits. It is a JSON document:
+//
+//	{"name": "demo", "steps": [
+//	  {"insert_card": "4539578763621486"},
+//	  {"type": "5550100200[enter]"},
+//	  {"hover": {"person": "alice"}},
+//	  {"expect": {"event": "decision", "flow": "enrol", "outcome": "approved"}},
+//	  {"withdraw": true}
+//	]}
+//
+// Each step holds exactly one action.
+type Scenario struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	Steps       []Step `json:"steps"`
+}
+
+// Step is one action.
+type Step struct {
+	// InsertCard reads a card with this number.
+	InsertCard string `json:"insert_card,omitempty"`
+	// RemoveCard takes the card out.
+	RemoveCard bool `json:"remove_card,omitempty"`
+	// Type presses keys: digits, and [enter] [cancel] [back] [delete].
+	Type string `json:"type,omitempty"`
+	// Hover presents a hand or an attack.
+	Hover *HoverStep `json:"hover,omitempty"`
+	// Withdraw takes the hand away.
+	Withdraw bool `json:"withdraw,omitempty"`
+	// Camera unplugs ("unplug") or reconnects ("plug") the camera.
+	Camera string `json:"camera,omitempty"`
+	// Expect waits for an event and checks it.
+	Expect *Expect `json:"expect,omitempty"`
+}
+
+// HoverStep names who hovers and how.
+type HoverStep struct {
+	Person       string `json:"person"`
+	Presentation string `json:"presentation,omitempty"` // default "genuine"
+	Condition    string `json:"condition,omitempty"`    // default "good"
+}
+
+// Expect waits for the next event named Event and checks the fields given.
+type Expect struct {
+	Event   string   `json:"event"`
+	Flow    string   `json:"flow,omitempty"`
+	Outcome string   `json:"outcome,omitempty"`
+	Screen  string   `json:"screen,omitempty"`
+	Timeout Duration `json:"timeout,omitempty"` // default 30s
+}
+
+// Duration is a time.Duration written as "30s" in JSON.
+type Duration time.Duration
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration: want a string like \"30s\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	if v <= 0 {
+		return fmt.Errorf("duration %q: must be positive", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON implements json.Marshaler.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// Event is what the player reads of one event palmd emitted: the fields of its
+// JSON line that expectations can check.
+type Event struct {
+	Event   string `json:"event"`
+	Flow    string `json:"flow,omitempty"`
+	Outcome string `json:"outcome,omitempty"`
+	Screen  string `json:"screen,omitempty"`
+}
+
+// ParseScenario decodes and validates a scenario document.
+func ParseScenario(b []byte) (Scenario, error) {
+	var s Scenario
+	if len(b) > maxScenario {
+		return s, fmt.Errorf("scenario: %d bytes, more than %d", len(b), maxScenario)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return Scenario{}, fmt.Errorf("scenario: %w", err)
+	}
+	if err := dec.Decode(new(json.RawMessage)); !errors.Is(err, io.EOF) {
+		return Scenario{}, errors.New("scenario: trailing data after the JSON object")
+	}
+	if s.Name == "" {
+		return Scenario{}, errors.New("scenario: name: must not be empty")
+	}
+	if len(s.Steps) == 0 {
+		return Scenario{}, fmt.Errorf("scenario %s: no steps", s.Name)
+	}
+	for i, st := range s.Steps {
+		if err := st.validate(); err != nil {
+			return Scenario{}, fmt.Errorf("scenario %s: step %d: %w", s.Name, i+1, err)
+		}
+	}
+	return s, nil
+}
+
+// LoadScenario returns the built-in scenario called name, or, if name is not
+// one, the scenario in the file at that path.
+func LoadScenario(name string) (Scenario, error) {
+	b, err := builtin.ReadFile("scenarios/" + name + ".json")
+	if err != nil {
+		if b, err = os.ReadFile(name); err != nil {
+			return Scenario{}, fmt.Errorf("scenario %q: not built in (have %s) and not a readable file: %w",
+				name, strings.Join(Builtin(), ", "), err)
+		}
+	}
+	return ParseScenario(b)
+}
+
+// Builtin lists the built-in scenarios' names.
+func Builtin() []string {
+	entries, _ := builtin.ReadDir("scenarios")
+	var names []string
+	for _, e := range entries {
+		names = append(names, strings.TrimSuffix(e.Name(), path.Ext(e.Name())))
+	}
+	sort.Strings(names)
+	return names
+}
+
+func (st Step) validate() error {
+	n := 0
+	for _, set := range []bool{st.InsertCard != "", st.RemoveCard, st.Type != "", st.Hover != nil,
+		st.Withdraw, st.Camera != "", st.Expect != nil} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return fmt.Errorf("want exactly one action, have %d", n)
+	}
+	switch {
+	case st.Type != "":
+		if _, err := parseKeys(st.Type); err != nil {
+			return err
+		}
+	case st.Hover != nil:
+		if _, err := st.Hover.person(); err != nil {
+			return err
+		}
+	case st.Camera != "":
+		if st.Camera != "plug" && st.Camera != "unplug" {
+			return fmt.Errorf("camera: %q: want \"plug\" or \"unplug\"", st.Camera)
+		}
+	case st.Expect != nil:
+		if st.Expect.Event == "" {
+			return errors.New("expect: event: must not be empty")
+		}
+	}
+	return nil
+}
+
+func (h HoverStep) person() (Person, error) {
+	if h.Person == "" {
+		return Person{}, errors.New("hover: person: must not be empty")
+	}
+	p := Person{Name: h.Person, Presentation: synth.Genuine, Condition: synth.Good}
+	var err error
+	if h.Presentation != "" {
+		if p.Presentation, err = synth.ParsePresentation(h.Presentation); err != nil {
+			return Person{}, fmt.Errorf("hover: presentation: %w", err)
+		}
+	}
+	if h.Condition != "" {
+		if p.Condition, err = synth.ParseCondition(h.Condition); err != nil {
+			return Person{}, fmt.Errorf("hover: condition: %w", err)
+		}
+	}
+	return p, nil
+}
+
+var namedKeys = map[string]keypad.Key{
+	"enter":  keypad.Enter,
+	"cancel": keypad.Cancel,
+	"back":   keypad.Backspace,
+	"delete": keypad.DeleteMyData,
+}
+
+// parseKeys turns "555[enter]" into key presses.
+func parseKeys(s string) ([]keypad.Key, error) {
+	var keys []keypad.Key
+	for s != "" {
+		switch c := s[0]; {
+		case c >= '0' && c <= '9':
+			keys = append(keys, keypad.Key(c))
+			s = s[1:]
+		case c == '[':
+			end := strings.IndexByte(s, ']')
+			if end < 0 {
+				return nil, fmt.Errorf("type: unclosed %q", s)
+			}
+			k, ok := namedKeys[s[1:end]]
+			if !ok {
+				return nil, fmt.Errorf("type: unknown key %q (want [enter], [cancel], [back] or [delete])", s[:end+1])
+			}
+			keys = append(keys, k)
+			s = s[end+1:]
+		default:
+			return nil, fmt.Errorf("type: unexpected %q: want digits or [named] keys", c)
+		}
+	}
+	return keys, nil
+}
+
+// Play runs the scenario against w, reading palmd's events from events. It
+// returns nil only if every expectation held; otherwise an error naming each
+// one that did not. It stops early when an expected event never comes.
+func (s Scenario) Play(ctx context.Context, w *World, events <-chan Event) error {
+	var failed []error
+	for i, st := range s.Steps {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		switch {
+		case st.InsertCard != "":
+			w.InsertCard(st.InsertCard)
+		case st.RemoveCard:
+			w.RemoveCard()
+		case st.Type != "":
+			keys, _ := parseKeys(st.Type) // validated by ParseScenario
+			w.Type(keys...)
+		case st.Hover != nil:
+			p, _ := st.Hover.person()
+			w.Hover(p)
+		case st.Withdraw:
+			w.Withdraw()
+		case st.Camera != "":
+			w.Unplug(st.Camera == "unplug")
+		case st.Expect != nil:
+			if err := st.Expect.await(ctx, events); err != nil {
+				err = fmt.Errorf("step %d: %w", i+1, err)
+				var miss *mismatch
+				if !errors.As(err, &miss) {
+					return errors.Join(append(failed, err)...)
+				}
+				failed = append(failed, err)
+			}
+		}
+	}
+	return errors.Join(failed...)
+}
+
+// mismatch is an expected event that came with other fields than expected.
+type mismatch struct{ want, got Event }
+
+func (m *mismatch) Error() string {
+	return fmt.Sprintf("expected %s, got %s", describe(m.want), describe(m.got))
+}
+
+func describe(e Event) string {
+	parts := []string{e.Event}
+	for _, kv := range [][2]string{{"flow", e.Flow}, {"outcome", e.Outcome}, {"screen", e.Screen}} {
+		if kv[1] != "" {
+			parts = append(parts, kv[0]+"="+kv[1])
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+func (x Expect) await(ctx context.Context, events <-chan Event) error {
+	timeout := time.Duration(x.Timeout)
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	want := Event{Event: x.Event, Flow: x.Flow, Outcome: x.Outcome, Screen: x.Screen}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				return fmt.Errorf("expected %s, but palmd stopped emitting events", describe(want))
+			}
+			if ev.Event != x.Event {
+				continue
+			}
+			if (x.Flow != "" && ev.Flow != x.Flow) || (x.Outcome != "" && ev.Outcome != x.Outcome) ||
+				(x.Screen != "" && ev.Screen != x.Screen) {
+				return &mismatch{want: want, got: ev}
+			}
+			return nil
+		case <-timer.C:
+			return fmt.Errorf("expected %s within %v: none came", describe(want), timeout)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}

@@ -1,0 +1,114 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/palmd/palmd/drivers/keypad"
+)
+
+func TestBuiltinScenariosParse(t *testing.T) {
+	names := Builtin()
+	for _, want := range []string{"demo", "delete", "attacks", "quality"} {
+		if !strings.Contains(strings.Join(names, " "), want) {
+			t.Errorf("built-in scenarios %v lack %q", names, want)
+		}
+	}
+	for _, n := range names {
+		s, err := LoadScenario(n)
+		if err != nil {
+			t.Errorf("LoadScenario(%q): %v", n, err)
+			continue
+		}
+		if s.Name != n {
+			t.Errorf("scenario file %s.json is named %q", n, s.Name)
+		}
+	}
+}
+
+func TestParseScenarioErrors(t *testing.T) {
+	tests := []struct{ doc, want string }{
+		{`{"name":"x","steps":[{"withdraw":true,"remove_card":true}]}`, "exactly one action"},
+		{`{"name":"x","steps":[{}]}`, "exactly one action"},
+		{`{"name":"x","steps":[]}`, "no steps"},
+		{`{"steps":[{"withdraw":true}]}`, "name"},
+		{`{"name":"x","steps":[{"type":"12a"}]}`, "unexpected"},
+		{`{"name":"x","steps":[{"type":"[ok]"}]}`, "unknown key"},
+		{`{"name":"x","steps":[{"hover":{"person":"a","presentation":"mask"}}]}`, "presentation"},
+		{`{"name":"x","steps":[{"expect":{"event":"decision","timeout":"-1s"}}]}`, "positive"},
+		{`{"name":"x","steps":[{"camera":"smash"}]}`, "camera"},
+		{`{"name":"x","stepz":[]}`, "unknown field"},
+	}
+	for _, tt := range tests {
+		_, err := ParseScenario([]byte(tt.doc))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("ParseScenario(%s) = %v, want error mentioning %q", tt.doc, err, tt.want)
+		}
+	}
+}
+
+func TestParseKeys(t *testing.T) {
+	got, err := parseKeys("12[back]3[enter][cancel][delete]")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []keypad.Key{'1', '2', keypad.Backspace, '3', keypad.Enter, keypad.Cancel, keypad.DeleteMyData}
+	if string(toRunes(got)) != string(toRunes(want)) {
+		t.Errorf("parseKeys = %q, want %q", toRunes(got), toRunes(want))
+	}
+}
+
+func toRunes(ks []keypad.Key) []rune {
+	r := make([]rune, len(ks))
+	for i, k := range ks {
+		r[i] = rune(k)
+	}
+	return r
+}
+
+func TestPlayChecksExpectations(t *testing.T) {
+	s, err := ParseScenario([]byte(`{"name":"t","steps":[
+		{"expect":{"event":"decision","outcome":"approved"}},
+		{"expect":{"event":"decision","outcome":"approved"}},
+		{"expect":{"event":"decision","timeout":"50ms"}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := make(chan Event, 8)
+	events <- Event{Event: "screen", Screen: "idle"} // skipped: another event
+	events <- Event{Event: "decision", Outcome: "approved"}
+	events <- Event{Event: "decision", Outcome: "not_recognized"}
+	err = s.Play(context.Background(), NewWorld(), events)
+	var miss *mismatch
+	if !errors.As(err, &miss) || miss.got.Outcome != "not_recognized" {
+		t.Errorf("Play = %v, want the second expectation's mismatch", err)
+	}
+	if err == nil || !strings.Contains(err.Error(), "none came") {
+		t.Errorf("Play = %v, want the third expectation to time out", err)
+	}
+}
+
+func TestWorldScript(t *testing.T) {
+	w := NewWorld()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	w.InsertCard("4539578763621487") // fails Luhn
+	if _, err := w.Cards().Next(ctx); err == nil {
+		t.Error("an invalid card was read without error")
+	}
+	w.InsertCard("4539578763621486")
+	ev, err := w.Cards().Next(ctx)
+	if err != nil || ev.Card.PAN.Last4() != "1486" {
+		t.Errorf("card event = %+v, %v", ev, err)
+	}
+	r, _ := w.Presence().Read(ctx)
+	if r.Present {
+		t.Error("presence without a hand")
+	}
+	if err := w.Gate().Open(ctx); err != nil || w.GateOpens() != 1 {
+		t.Errorf("gate opens = %d, %v", w.GateOpens(), err)
+	}
+}

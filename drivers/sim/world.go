@@ -1,0 +1,133 @@
+package sim
+
+import (
+	"image"
+	"sync"
+
+	"github.com/palmd/palmd/drivers/cardreader"
+	"github.com/palmd/palmd/drivers/display"
+	"github.com/palmd/palmd/drivers/keypad"
+	"github.com/palmd/palmd/vision/synth"
+)
+
+// World is the simulated kiosk and its surroundings. Its methods are safe for
+// concurrent use: the firmware drives the parts while a scenario drives the
+// world.
+type World struct {
+	mu       sync.Mutex
+	hand     *hover // nil when nothing hovers
+	captures uint64 // how many hovers so far; varies each capture
+	ledOn    bool
+	unplug   bool // camera unplugged
+	screens  []display.Screen
+	opens    int
+
+	cards chan cardreader.Event
+	keys  chan keypad.Key
+}
+
+// hover is one presentation in front of the scanner.
+type hover struct {
+	scene *synth.Scene
+	frame int // frames captured since the hand arrived
+}
+
+// NewWorld returns an empty world: nothing hovers, no card, blank screen.
+func NewWorld() *World {
+	return &World{
+		cards: make(chan cardreader.Event, 4),
+		keys:  make(chan keypad.Key, 64),
+	}
+}
+
+// Person describes who or what hovers: a named identity, how it is presented
+// (a live hand or an attack) and the capture condition (good, too far, ...).
+type Person struct {
+	Name         string
+	Presentation synth.Presentation
+	Condition    synth.Condition
+}
+
+// Hover puts p's hand (or p's attack) over the scanner. Every call is a new
+// capture of the same identity: pose, distance and noise differ each time.
+func (w *World) Hover(p Person) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.captures++
+	w.hand = &hover{scene: synth.NewScene(synth.Capture{
+		Identity:     synth.IdentityOf(p.Name),
+		Seed:         w.captures,
+		Presentation: p.Presentation,
+		Condition:    p.Condition,
+	})}
+}
+
+// Withdraw takes the hand away.
+func (w *World) Withdraw() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.hand = nil
+}
+
+// Unplug disconnects (true) or reconnects (false) the camera.
+func (w *World) Unplug(unplugged bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.unplug = unplugged
+}
+
+// InsertCard reads a card with number pan (digits). An invalid number is
+// reported as a read error by the card reader, as a real reader would.
+func (w *World) InsertCard(pan string) {
+	w.cards <- cardreader.Event{Kind: cardreader.Inserted, Card: cardreader.Card{PAN: mustPAN(pan)}}
+}
+
+// RemoveCard takes the card out of the reader.
+func (w *World) RemoveCard() { w.cards <- cardreader.Event{Kind: cardreader.Removed} }
+
+// Type presses keys in order: digits, and the named keys of package keypad.
+func (w *World) Type(keys ...keypad.Key) {
+	for _, k := range keys {
+		w.keys <- k
+	}
+}
+
+// Screen returns what the display shows now.
+func (w *World) Screen() display.Screen {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.screens) == 0 {
+		return display.Screen{}
+	}
+	return w.screens[len(w.screens)-1]
+}
+
+// Screens returns every screen shown so far, oldest first.
+func (w *World) Screens() []display.Screen {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]display.Screen(nil), w.screens...)
+}
+
+// GateOpens reports how many times the gate has opened.
+func (w *World) GateOpens() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.opens
+}
+
+// Snapshot renders the current screen (never a camera frame) into an image of
+// the given size, for a PNG a person or a test can look at.
+func (w *World) Snapshot(size image.Point) *image.RGBA {
+	img := image.NewRGBA(image.Rectangle{Max: size})
+	display.Render(img, w.Screen())
+	return img
+}
+
+func mustPAN(s string) cardreader.PAN {
+	p, err := cardreader.ParsePAN([]byte(s))
+	if err != nil {
+		return cardreader.PAN{}
+	}
+	return p
+}

@@ -1,0 +1,119 @@
+package firmware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+
+	"github.com/palmd/palmd/drivers/camera"
+	"github.com/palmd/palmd/uplink/wire"
+	"github.com/palmd/palmd/vision/quality"
+)
+
+// errCamera reports a camera that failed during a capture.
+var errCamera = errors.New("firmware: camera failed")
+
+// capture runs the strobed capture of one session: it gates frames for
+// quality (guiding the person on the display) until a whole burst is good,
+// checks the burst for liveness, and extracts the palm region into k.palm.
+// It returns "" when the capture was accepted, or the local outcome
+// (retry, spoof_rejected) and its reason.
+func (k *Kiosk) capture(ctx context.Context, s session) (wire.Outcome, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, k.o.Timeouts.Capture)
+	defer cancel()
+	k.quality.Reset()
+	guided := quality.Reason("start")
+	last := quality.NoPalm
+	for {
+		ok, err := k.burstOK(ctx, &last)
+		switch {
+		case errors.Is(err, context.DeadlineExceeded):
+			return wire.Retry, string(last), nil
+		case err != nil:
+			return wire.Retry, "camera", err
+		case !ok:
+			if last != guided {
+				guided = last
+				k.emit(Event{Event: EvGuidance, Session: s.id, Reason: string(last)})
+				k.show(guidanceScreen(last))
+			}
+			continue
+		}
+		res := k.live.Check(k.burst)
+		k.emit(Event{Event: EvLiveness, Session: s.id, Score: res.Score, Reason: res.Reason})
+		if !res.Live {
+			return wire.SpoofRejected, res.Reason, nil
+		}
+		if err := k.roi.Extract(k.burst[0].Lit, k.palm); err != nil {
+			last = quality.NoPalm
+			continue
+		}
+		return "", "", nil
+	}
+}
+
+// burstOK fills k.burst with strobed pairs as long as every lit frame passes
+// the quality gate; last is set to the first failing reason.
+func (k *Kiosk) burstOK(ctx context.Context, last *quality.Reason) (bool, error) {
+	for i := range k.burst {
+		if err := k.strobe(ctx, k.burst[i].Lit, k.burst[i].Unlit); err != nil {
+			return false, err
+		}
+		v := k.quality.Check(k.burst[i].Lit)
+		if !v.OK {
+			*last = v.Reason
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// strobe captures a lit and an unlit frame of the same instant.
+func (k *Kiosk) strobe(ctx context.Context, lit, unlit *image.Gray) error {
+	l := k.o.Devices.Light
+	if err := l.Set(true); err != nil {
+		return fmt.Errorf("%w: light: %w", errCamera, err)
+	}
+	err := k.o.Devices.Camera.Capture(ctx, lit)
+	if offErr := l.Set(false); err == nil && offErr != nil {
+		err = offErr
+	}
+	if err == nil {
+		err = k.o.Devices.Camera.Capture(ctx, unlit)
+	}
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("%w: %w", errCamera, err)
+	}
+	return ctx.Err()
+}
+
+// zeroFrames wipes every raw frame and the palm region.
+func (k *Kiosk) zeroFrames() {
+	for _, p := range k.burst {
+		clear(p.Lit.Pix)
+		clear(p.Unlit.Pix)
+	}
+	clear(k.palm.Pix)
+}
+
+// cameraDown shows "out of service", reports it, and waits until the camera
+// delivers a frame again or ctx ends.
+func (k *Kiosk) cameraDown(ctx context.Context, err error) {
+	k.o.Log.Error("camera", "err", err)
+	k.emit(Event{Event: EvHealth, Reason: "camera_down"})
+	k.show(screenOutOfService)
+	probe := k.burst[0].Lit
+	for ctx.Err() == nil {
+		err := k.o.Devices.Camera.Capture(ctx, probe)
+		if err == nil {
+			clear(probe.Pix)
+			k.emit(Event{Event: EvHealth, Reason: "camera_up"})
+			return
+		}
+		if !errors.Is(err, camera.ErrUnavailable) {
+			k.o.Log.Warn("camera", "err", err)
+		}
+		k.sleep(ctx, backoffCamera)
+	}
+}

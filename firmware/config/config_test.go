@@ -1,0 +1,38 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		name, doc, wantErr string
+	}{
+		{"empty object keeps defaults", `{}`, ""},
+		{"device id", `{"device_id":"store-12-kiosk-3"}`, ""},
+		{"unknown field", `{"devce_id":"x"}`, `unknown field "devce_id"`},
+		{"bad device id", `{"device_id":"Kiosk 1"}`, "device_id"},
+		{"empty device id", `{"device_id":""}`, "device_id"},
+		{"bad hardware", `{"hardware":"real"}`, "hardware"},
+		{"trailing", `{} {}`, "trailing"},
+		{"not json", `device_id=x`, "config:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse([]byte(tt.doc))
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Parse: %v", err)
+				}
+				if c.Hardware != "sim" {
+					t.Errorf("hardware default lost: %q", c.Hardware)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Parse error = %v, want it to mention %q", err, tt.wantErr)
+			}
+		})
+	}
+}

@@ -1,0 +1,320 @@
+package firmware
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"image"
+	"log/slog"
+	"time"
+
+	"github.com/palmd/palmd/drivers/cardreader"
+	"github.com/palmd/palmd/drivers/display"
+	"github.com/palmd/palmd/drivers/keypad"
+	"github.com/palmd/palmd/uplink/seal"
+	"github.com/palmd/palmd/uplink/wire"
+	"github.com/palmd/palmd/vision/liveness"
+	"github.com/palmd/palmd/vision/quality"
+	"github.com/palmd/palmd/vision/roi"
+)
+
+// Cloud answers a kiosk's requests with verified decisions. uplink.Client
+// implements it.
+type Cloud interface {
+	Do(ctx context.Context, req wire.Request) (wire.Decision, error)
+}
+
+// Sealer seals one part of a request to its recipient's public key.
+// seal.Sealer implements it.
+type Sealer interface {
+	Seal(c seal.Context, plaintext []byte) ([]byte, error)
+}
+
+// Timeouts bound each step of a session, so a person who walks away leaves
+// the kiosk idle again.
+type Timeouts struct {
+	Capture time.Duration // from hover to an accepted capture
+	Input   time.Duration // for each keypad entry or confirmation
+	Hover   time.Duration // for the palm to arrive once asked for
+	Request time.Duration // for the cloud's decision
+	Result  time.Duration // how long a decision stays on screen with the hand still there
+}
+
+// DefaultTimeouts keep an enrolment (card, phone, palm) well under a minute.
+func DefaultTimeouts() Timeouts {
+	return Timeouts{
+		Capture: 8 * time.Second,
+		Input:   20 * time.Second,
+		Hover:   15 * time.Second,
+		Request: 10 * time.Second,
+		Result:  10 * time.Second,
+	}
+}
+
+// Options configure a Kiosk. Every field but Timeouts and Log is required.
+type Options struct {
+	DeviceID string
+	Devices  Devices
+	Cloud    Cloud
+	// Palm seals palm captures and phone numbers to the cloud's key.
+	Palm Sealer
+	// Card seals card numbers to the payment side's key.
+	Card Sealer
+	// Emit receives every Event; it must not block for long.
+	Emit     func(Event)
+	Timeouts Timeouts
+	Log      *slog.Logger
+}
+
+// Kiosk runs sessions, one at a time, until its context ends.
+type Kiosk struct {
+	o       Options
+	quality *quality.Gate
+	live    *liveness.Checker
+	roi     *roi.Extractor
+
+	burst []liveness.Pair // the frame buffers, reused by every capture
+	palm  *image.Gray     // the palm region of the accepted capture
+	plain []byte          // the plaintext record being sealed
+
+	cards chan cardreader.Event
+	keys  chan keypad.Key
+}
+
+// New checks o and prepares the vision gates and frame buffers.
+func New(o Options) (*Kiosk, error) {
+	d := o.Devices
+	if d.Camera == nil || d.Light == nil || d.Presence == nil || d.Display == nil ||
+		d.Cards == nil || d.Keypad == nil || d.Gate == nil {
+		return nil, errors.New("firmware: every device is required")
+	}
+	if o.DeviceID == "" || o.Cloud == nil || o.Palm == nil || o.Card == nil || o.Emit == nil {
+		return nil, errors.New("firmware: device id, cloud, sealers and event sink are required")
+	}
+	if o.Timeouts == (Timeouts{}) {
+		o.Timeouts = DefaultTimeouts()
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	k := &Kiosk{
+		o:       o,
+		quality: quality.NewGate(),
+		live:    liveness.NewChecker(),
+		roi:     roi.NewExtractor(),
+		palm:    image.NewGray(image.Rect(0, 0, roi.Size, roi.Size)),
+		cards:   make(chan cardreader.Event),
+		keys:    make(chan keypad.Key),
+	}
+	r := d.Camera.Bounds()
+	k.burst = make([]liveness.Pair, liveness.BurstPairs)
+	for i := range k.burst {
+		k.burst[i] = liveness.Pair{Lit: image.NewGray(r), Unlit: image.NewGray(r)}
+	}
+	return k, nil
+}
+
+// Close frees the vision gates' native memory.
+func (k *Kiosk) Close() error {
+	return errors.Join(k.quality.Close(), k.live.Close(), k.roi.Close())
+}
+
+// Run shows the idle screen and serves sessions until ctx is cancelled, which
+// is a clean stop, not an error. It halts every device before it returns.
+func (k *Kiosk) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go k.readCards(ctx)
+	go k.readKeys(ctx)
+	defer func() {
+		if err := k.o.Devices.Halt(); err != nil {
+			k.o.Log.Error("halting devices", "err", err)
+		}
+	}()
+	k.emit(Event{Event: EvReady})
+	for ctx.Err() == nil {
+		if err := k.idle(ctx); err != nil && ctx.Err() == nil {
+			k.o.Log.Error("session failed", "err", err)
+		}
+	}
+	return nil
+}
+
+// idle waits for someone to start a session and runs it.
+func (k *Kiosk) idle(ctx context.Context) error {
+	k.show(screenIdle)
+	poll := time.NewTicker(100 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev := <-k.cards:
+			if ev.Kind == cardreader.Inserted {
+				return k.enrol(ctx, ev.Card)
+			}
+		case key := <-k.keys:
+			if key == keypad.DeleteMyData {
+				return k.deleteMyData(ctx)
+			}
+		case <-poll.C:
+			r, err := k.o.Devices.Presence.Read(ctx)
+			if err != nil {
+				k.o.Log.Warn("presence sensor", "err", err)
+				continue
+			}
+			if r.Present {
+				return k.identify(ctx)
+			}
+		}
+	}
+}
+
+// readCards forwards card events to the state machine. A card that cannot be
+// read is reported and the reader keeps going.
+func (k *Kiosk) readCards(ctx context.Context) {
+	for {
+		ev, err := k.o.Devices.Cards.Next(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			k.o.Log.Warn("card reader", "err", err)
+			k.emit(Event{Event: EvCardError, Reason: "unreadable"})
+			continue
+		}
+		select {
+		case k.cards <- ev:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// readKeys forwards key presses to the state machine.
+func (k *Kiosk) readKeys(ctx context.Context) {
+	for {
+		key, err := k.o.Devices.Keypad.Next(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			k.o.Log.Warn("keypad", "err", err)
+			continue
+		}
+		select {
+		case k.keys <- key:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (k *Kiosk) emit(ev Event) {
+	ev.Time = time.Now().UTC()
+	k.o.Emit(ev)
+}
+
+func (k *Kiosk) show(s display.Screen) {
+	if err := k.o.Devices.Display.Show(s); err != nil {
+		k.o.Log.Warn("display", "screen", s.Name, "err", err)
+	}
+	k.emit(Event{Event: EvScreen, Screen: s.Name})
+}
+
+// session is one person's interaction: its id is the request id the cloud
+// sees and binds the sealed parts to.
+type session struct {
+	id   string
+	flow wire.Flow
+	at   time.Time
+}
+
+func newSession(flow wire.Flow) session {
+	var b [16]byte
+	rand.Read(b[:])
+	return session{id: hex.EncodeToString(b[:]), flow: flow, at: time.Now().UTC()}
+}
+
+func (k *Kiosk) sealContext(s session, part string) seal.Context {
+	return seal.Context{Device: k.o.DeviceID, Request: s.id, Time: s.at, Flow: s.flow, Part: part}
+}
+
+// waitHover waits up to d for a hand over the scanner.
+func (k *Kiosk) waitHover(ctx context.Context, d time.Duration) (bool, error) {
+	return k.waitPresence(ctx, d, true)
+}
+
+// waitWithdraw waits up to d for the hand to leave.
+func (k *Kiosk) waitWithdraw(ctx context.Context, d time.Duration) (bool, error) {
+	return k.waitPresence(ctx, d, false)
+}
+
+func (k *Kiosk) waitPresence(ctx context.Context, d time.Duration, present bool) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	poll := time.NewTicker(50 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		r, err := k.o.Devices.Presence.Read(ctx)
+		if err == nil && r.Present == present {
+			return true, nil
+		}
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return false, nil
+			}
+			return false, ctx.Err()
+		case <-poll.C:
+		}
+	}
+}
+
+// waitKey waits up to d for one key press.
+func (k *Kiosk) waitKey(ctx context.Context, d time.Duration) (keypad.Key, bool) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case key := <-k.keys:
+		return key, true
+	case <-t.C:
+		return 0, false
+	case <-ctx.Done():
+		return 0, false
+	}
+}
+
+// request sends req and returns the verified decision. A cloud that cannot be
+// reached, or answers with something that does not verify, is a retry.
+func (k *Kiosk) request(ctx context.Context, req wire.Request) wire.Decision {
+	ctx, cancel := context.WithTimeout(ctx, k.o.Timeouts.Request)
+	defer cancel()
+	dec, err := k.o.Cloud.Do(ctx, req)
+	if err != nil {
+		k.o.Log.Warn("cloud request", "session", req.ID, "flow", req.Flow, "err", err)
+		return wire.Decision{Request: req.ID, Outcome: wire.Retry, Reason: "uplink"}
+	}
+	return dec
+}
+
+// decide shows a session's outcome, opens the gate for an approved
+// identification, emits the decision and waits for the hand to leave.
+func (k *Kiosk) decide(ctx context.Context, s session, dec wire.Decision) {
+	k.emit(Event{Event: EvDecision, Session: s.id, Flow: string(s.flow), Outcome: string(dec.Outcome),
+		Reason: dec.Reason, Subject: dec.Subject})
+	k.show(resultScreen(s.flow, dec.Outcome))
+	if s.flow == wire.FlowIdentify && dec.Outcome == wire.Approved {
+		if err := k.o.Devices.Gate.Open(ctx); err != nil {
+			k.o.Log.Error("gate", "err", err)
+		}
+	}
+	if _, err := k.waitWithdraw(ctx, k.o.Timeouts.Result); err != nil {
+		return
+	}
+}
+
+// String keeps fmt from printing a Kiosk's buffers.
+func (k *Kiosk) String() string { return fmt.Sprintf("firmware.Kiosk(%s)", k.o.DeviceID) }

@@ -1,0 +1,65 @@
+package firmware
+
+import (
+	"github.com/palmd/palmd/drivers/cardreader"
+	"github.com/palmd/palmd/drivers/display"
+	"github.com/palmd/palmd/uplink/wire"
+	"github.com/palmd/palmd/vision/quality"
+)
+
+// The kiosk's screens. Names are stable: tests, scenarios and telemetry use them.
+var (
+	screenIdle = display.Screen{Name: "idle", Title: "Hover your palm",
+		Body: "Hold your hand flat above the scanner.\nNew here? Insert your card to sign up."}
+	screenHover = display.Screen{Name: "hover", Title: "Hover your palm",
+		Body: "Hold your hand flat, about a hand's width above the scanner."}
+	screenConfirmDelete = display.Screen{Name: "confirm_delete", Title: "Delete your palm data?",
+		Body: "Press Enter to delete it from our service.\nPress Cancel to keep it.", Tone: display.Warning}
+	screenKept = display.Screen{Name: "kept", Title: "Nothing was deleted",
+		Body: "Your palm data is unchanged."}
+	screenOutOfService = display.Screen{Name: "out_of_service", Title: "Out of service",
+		Body: "This kiosk is being fixed. Please use another one.", Tone: display.Failure}
+)
+
+func phoneScreen(pan cardreader.PAN, ph *phone) display.Screen {
+	return display.Screen{Name: "enter_phone", Title: "Card " + pan.Masked() + " read",
+		Body: "Type your phone number, then press Enter.\n" + ph.masked()}
+}
+
+func guidanceScreen(r quality.Reason) display.Screen {
+	msg := map[quality.Reason]string{
+		quality.NoPalm:    "Hold your hand flat above the scanner.",
+		quality.TooFar:    "Move your hand a little lower.",
+		quality.TooClose:  "Move your hand a little higher.",
+		quality.OffCentre: "Move your hand to the centre.",
+		quality.Blurred:   "Hold still for a moment.",
+		quality.Moving:    "Hold still for a moment.",
+		quality.TooDark:   "Move your hand a little lower.",
+		quality.TooBright: "Shade the scanner from direct light.",
+	}[r]
+	if msg == "" {
+		msg = "Hold your hand flat above the scanner."
+	}
+	return display.Screen{Name: "guide", Title: "Almost there", Body: msg}
+}
+
+func resultScreen(flow wire.Flow, o wire.Outcome) display.Screen {
+	switch {
+	case o == wire.Approved && flow == wire.FlowEnrol:
+		return display.Screen{Name: "enrolled", Title: "You're signed up", Body: "Next time, just hover your palm.", Tone: display.Success}
+	case o == wire.Approved && flow == wire.FlowDelete:
+		return display.Screen{Name: "deleted", Title: "Your data is deleted", Body: "We no longer hold your palm, card or phone number.", Tone: display.Success}
+	case o == wire.Approved:
+		return display.Screen{Name: "approved", Title: "Welcome", Body: "Please go ahead.", Tone: display.Success}
+	case o == wire.NotRecognized && flow == wire.FlowDelete:
+		return display.Screen{Name: "not_recognized", Title: "No data found", Body: "We hold no data for this palm.", Tone: display.Warning}
+	case o == wire.NotRecognized:
+		return display.Screen{Name: "not_recognized", Title: "Palm not recognised", Body: "New here? Insert your card to sign up.", Tone: display.Warning}
+	case o == wire.SpoofRejected:
+		return display.Screen{Name: "spoof_rejected", Title: "We couldn't verify your palm", Body: "Please ask a member of staff.", Tone: display.Failure}
+	case o == wire.Declined:
+		return display.Screen{Name: "declined", Title: "Not accepted", Body: "Please ask a member of staff.", Tone: display.Failure}
+	default:
+		return display.Screen{Name: "retry", Title: "Let's try again", Body: "Take your hand away and hover it again.", Tone: display.Warning}
+	}
+}
