@@ -1,0 +1,100 @@
+package quality
+
+import (
+	"image"
+	"math/rand/v2"
+	"testing"
+)
+
+// palm draws a hand-made lit frame: a textured bright ellipse (radii rx, ry)
+// centred at (cx, cy) on a dark noisy background. level is the palm's mean
+// grey level and texture the amplitude of its fine stripes (0 = smooth).
+func palm(cx, cy, rx, ry int, level, texture uint8, seed uint64) *image.Gray {
+	img := image.NewGray(image.Rect(0, 0, 1280, 800))
+	rng := rand.New(rand.NewPCG(seed, 1))
+	for y := range 800 {
+		for x := range 1280 {
+			v := 15 + rng.IntN(6)
+			dx, dy := float64(x-cx)/float64(rx), float64(y-cy)/float64(ry)
+			if dx*dx+dy*dy <= 1 {
+				v = int(level) + rng.IntN(3)
+				if (x/3+y/5)%2 == 0 {
+					v -= int(texture)
+				}
+			}
+			img.Pix[y*img.Stride+x] = uint8(min(255, max(0, v)))
+		}
+	}
+	return img
+}
+
+func TestCheck(t *testing.T) {
+	good := palm(640, 400, 260, 300, 170, 30, 1)
+	tests := []struct {
+		name   string
+		frames []*image.Gray
+		want   Reason
+	}{
+		{"empty", []*image.Gray{image.NewGray(image.Rect(0, 0, 1280, 800))}, NoPalm},
+		{"first frame", []*image.Gray{good}, Moving},
+		{"good", []*image.Gray{good, palm(641, 400, 260, 300, 170, 30, 2)}, OK},
+		{"too far", []*image.Gray{palm(640, 400, 90, 100, 170, 30, 3), palm(640, 400, 90, 100, 170, 30, 4)}, TooFar},
+		{"too close", []*image.Gray{palm(640, 400, 600, 500, 170, 30, 5)}, TooClose},
+		{"off centre", []*image.Gray{palm(300, 250, 200, 230, 170, 30, 6)}, OffCentre},
+		{"partly out", []*image.Gray{palm(640, 760, 220, 260, 170, 30, 7)}, OffCentre},
+		{"moving", []*image.Gray{good, palm(700, 420, 260, 300, 170, 30, 8)}, Moving},
+		{"blurred", []*image.Gray{palm(640, 400, 260, 300, 170, 0, 9), palm(640, 400, 260, 300, 170, 0, 10)}, Blurred},
+		{"dark", []*image.Gray{palm(640, 400, 260, 300, 50, 10, 11)}, TooDark},
+		{"bright", []*image.Gray{palm(640, 400, 260, 300, 255, 3, 12)}, TooBright},
+	}
+	g := NewGate()
+	defer g.Close()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g.Reset()
+			var v Verdict
+			for _, f := range tt.frames {
+				v = g.Check(f)
+			}
+			if v.Reason != tt.want || v.OK != (tt.want == OK) {
+				t.Errorf("Check = %q (OK %v), want %q; scores %+v", v.Reason, v.OK, tt.want, v.Scores)
+			}
+			if v.Guidance != tt.want.Guidance() || v.Guidance == "" {
+				t.Errorf("Guidance = %q, want %q", v.Guidance, tt.want.Guidance())
+			}
+		})
+	}
+}
+
+func TestCheckOtherSizesAndOffsets(t *testing.T) {
+	g := NewGate()
+	defer g.Close()
+	// A sub-image whose bounds do not start at the origin, and a smaller
+	// frame, must both be measured like the full frame.
+	big := palm(640, 400, 130, 150, 170, 30, 20)
+	sub := big.SubImage(image.Rect(320, 200, 960, 600)).(*image.Gray)
+	small := image.NewGray(image.Rect(0, 0, 640, 400))
+	for y := range 400 {
+		copy(small.Pix[y*small.Stride:(y+1)*small.Stride], sub.Pix[sub.PixOffset(320, 200+y):])
+	}
+	g.Check(big)
+	a := g.Check(sub)
+	if a.Reason != Moving {
+		t.Errorf("Reason after a size change = %q, want %q (motion restarts)", a.Reason, Moving)
+	}
+	b := g.Check(small)
+	if a.Scores.Area != b.Scores.Area || a.Scores.Offset != b.Scores.Offset || b.Scores.Motion != 0 {
+		t.Errorf("sub-image scores %+v differ from copied frame %+v", a.Scores, b.Scores)
+	}
+}
+
+func TestGuidanceDistinct(t *testing.T) {
+	seen := map[string]Reason{}
+	for _, r := range []Reason{OK, NoPalm, TooDark, TooBright, TooFar, TooClose, OffCentre, Moving, Blurred} {
+		g := r.Guidance()
+		if prev, dup := seen[g]; dup {
+			t.Errorf("%q and %q share guidance %q", prev, r, g)
+		}
+		seen[g] = r
+	}
+}
