@@ -1,0 +1,202 @@
+package nirled
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/physic"
+
+	"github.com/palmd/palmd/drivers/light"
+)
+
+var _ light.Light = (*LED)(nil)
+
+// Errors Set returns when it refuses to light the LEDs.
+var (
+	// ErrOnTooLong reports that the LEDs stayed on for the longest on-time
+	// and were cut.
+	ErrOnTooLong = errors.New("nirled: on-time limit reached")
+	// ErrDutyCycle reports that the LEDs were lit for their share of the
+	// duty-cycle window already.
+	ErrDutyCycle = errors.New("nirled: duty-cycle limit reached")
+)
+
+// Options are the LED bank's brightness and safety limits.
+type Options struct {
+	// MaxOn is the longest the LEDs may stay on at a stretch.
+	MaxOn time.Duration
+	// MaxDuty (0 < MaxDuty ≤ 1) is the largest share of any Window the LEDs
+	// may be on.
+	MaxDuty float64
+	Window  time.Duration
+	// Duty and Freq drive the PWM pin, if there is one, while lit.
+	Duty gpio.Duty
+	Freq physic.Frequency
+	// Clock times the limits; nil means the real clock.
+	Clock clockwork.Clock
+}
+
+// LED is a bank of NIR LEDs: GPIO outputs, active high, and an optional PWM
+// pin. Its methods are safe for concurrent use.
+type LED struct {
+	banks []gpio.PinOut
+	pwm   gpio.PinOut
+	o     Options
+
+	mu      sync.Mutex
+	on      bool
+	since   time.Time       // when the LEDs went on
+	cut     clockwork.Timer // cuts the LEDs when their time runs out
+	refused error           // why the LEDs were cut, reported by the next Set
+	spans   []span          // on-intervals that end within the window
+}
+
+type span struct{ from, to time.Time }
+
+// New returns the LED bank on banks and, if not nil, the PWM pin pwm; it
+// turns the LEDs off. It never closes or halts the pins it is given.
+func New(banks []gpio.PinOut, pwm gpio.PinOut, o Options) (*LED, error) {
+	switch {
+	case len(banks) == 0 && pwm == nil:
+		return nil, errors.New("nirled: no pins")
+	case o.MaxOn <= 0:
+		return nil, errors.New("nirled: MaxOn must be positive")
+	case o.MaxDuty <= 0 || o.MaxDuty > 1:
+		return nil, fmt.Errorf("nirled: MaxDuty %v: must be in (0, 1]", o.MaxDuty)
+	case o.Window < o.MaxOn:
+		return nil, fmt.Errorf("nirled: Window %v is shorter than MaxOn %v", o.Window, o.MaxOn)
+	case pwm != nil && (o.Duty <= 0 || o.Duty > gpio.DutyMax || o.Freq <= 0):
+		return nil, fmt.Errorf("nirled: PWM duty %v at %v: want a duty in (0, 100%%] and a frequency", o.Duty, o.Freq)
+	}
+	if o.Clock == nil {
+		o.Clock = clockwork.NewRealClock()
+	}
+	l := &LED{banks: banks, pwm: pwm, o: o}
+	if err := l.drive(false); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// Set implements light.Light. Turning the LEDs on is refused, with
+// ErrDutyCycle, when they were on for their share of the window already; and
+// if the LEDs were cut by a limit since the last Set, that Set reports it
+// (ErrOnTooLong or ErrDutyCycle) and leaves them off.
+func (l *LED) Set(on bool) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.refused; err != nil {
+		l.refused = nil
+		return err
+	}
+	if on == l.on {
+		return nil
+	}
+	if !on {
+		return l.off(l.o.Clock.Now())
+	}
+	now := l.o.Clock.Now()
+	left := l.budget(now)
+	if left <= 0 {
+		return ErrDutyCycle
+	}
+	limit := ErrOnTooLong
+	if left < l.o.MaxOn {
+		limit = ErrDutyCycle
+	} else {
+		left = l.o.MaxOn
+	}
+	if err := l.drive(true); err != nil {
+		_ = l.drive(false)
+		return err
+	}
+	l.on, l.since = true, now
+	l.cut = l.o.Clock.AfterFunc(left, func() { l.expire(limit) })
+	return nil
+}
+
+// expire cuts the LEDs when their on-time budget has run out.
+func (l *LED) expire(why error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.on {
+		return
+	}
+	l.refused = why
+	if err := l.off(l.o.Clock.Now()); err != nil {
+		l.refused = errors.Join(why, err)
+	}
+}
+
+// Halt implements light.Light: LEDs off.
+func (l *LED) Halt() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.refused = nil
+	if !l.on {
+		return l.drive(false)
+	}
+	return l.off(l.o.Clock.Now())
+}
+
+// off turns the LEDs off and books the on-time; l.mu is held.
+func (l *LED) off(now time.Time) error {
+	if l.cut != nil {
+		l.cut.Stop()
+		l.cut = nil
+	}
+	if l.on {
+		l.spans = append(l.spans, span{l.since, now})
+		l.on = false
+	}
+	return l.drive(false)
+}
+
+// budget is how much longer the LEDs may be on from now without exceeding
+// the duty cycle over the window ending at any later instant; l.mu is held.
+// Counting all on-time in the last Window is conservative: it never lets
+// the window that starts now exceed its share.
+func (l *LED) budget(now time.Time) time.Duration {
+	start := now.Add(-l.o.Window)
+	used := time.Duration(0)
+	keep := l.spans[:0]
+	for _, s := range l.spans {
+		if !s.to.After(start) {
+			continue
+		}
+		keep = append(keep, s)
+		from := s.from
+		if from.Before(start) {
+			from = start
+		}
+		used += s.to.Sub(from)
+	}
+	l.spans = keep
+	return time.Duration(l.o.MaxDuty*float64(l.o.Window)) - used
+}
+
+// drive sets every pin; it tries all of them even when one fails.
+func (l *LED) drive(on bool) error {
+	var errs []error
+	for _, p := range l.banks {
+		if err := p.Out(gpio.Level(on)); err != nil {
+			errs = append(errs, fmt.Errorf("nirled: %s: %w", p, err))
+		}
+	}
+	if l.pwm != nil {
+		var err error
+		if on {
+			err = l.pwm.PWM(l.o.Duty, l.o.Freq)
+		} else {
+			err = l.pwm.Out(gpio.Low)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("nirled: %s: %w", l.pwm, err))
+		}
+	}
+	return errors.Join(errs...)
+}
