@@ -1,0 +1,202 @@
+package synth
+
+import (
+	"math"
+	"math/rand/v2"
+)
+
+// handPose is how the hand is held in one capture: finger spread and flexion,
+// thumb abduction. It belongs to the capture, not the person.
+type handPose struct {
+	fingerAngle [4]float64 // radians from +v towards +u
+	fingerFore  [4]float64 // foreshortening from flexion, 0..1
+	thumbAngle  float64
+	thumbFore   float64
+}
+
+func newHandPose(r *rand.Rand, a *anatomy) handPose {
+	spread := uniform(r, 0.5, 1.7)
+	var p handPose
+	for i, f := range a.fingers {
+		p.fingerAngle[i] = f.angle*spread + uniform(r, -0.04, 0.04)
+		p.fingerFore[i] = uniform(r, 0.86, 1.0)
+	}
+	p.thumbAngle = a.thumb.angle + uniform(r, -0.2, 0.2)
+	p.thumbFore = uniform(r, 0.8, 0.97)
+	return p
+}
+
+// handLayers is a hand rasterised on the canvas.
+type handLayers struct {
+	mask  layer // coverage 0..1
+	shade layer // cosine of the surface normal to the camera axis, 0..1
+	refl  layer // skin reflectance: texture and creases, about 1
+	vein  layer // vein density 0..1 (already blurred by skin scattering)
+}
+
+// handOptions switch parts of the model off for attacks.
+type handOptions struct {
+	forearm    bool    // false: the hand ends at a cut wrist (a replica)
+	veins      bool    // rasterise the vein tree
+	creaseGain float64 // scales crease depth
+	texGain    float64 // scales skin texture
+}
+
+// sdf primitives, distances in canonical units.
+
+func sdRoundBox(p vec, hu, hv, r float64) float64 {
+	qu := math.Abs(p.u) - hu + r
+	qv := math.Abs(p.v) - hv + r
+	out := math.Hypot(math.Max(qu, 0), math.Max(qv, 0))
+	return out + math.Min(math.Max(qu, qv), 0) - r
+}
+
+func sdEllipse(p, c vec, ru, rv float64) float64 {
+	d := vec{(p.u - c.u) / ru, (p.v - c.v) / rv}
+	return (d.len() - 1) * math.Min(ru, rv)
+}
+
+// sdTaper is a capsule from a to b whose radius goes from ra to rb.
+func sdTaper(p, a, b vec, ra, rb float64) float64 {
+	ab := b.sub(a)
+	t := math.Max(0, math.Min(1, p.sub(a).dot(ab)/ab.dot(ab)))
+	return p.sub(a.add(ab.scale(t))).len() - (ra + (rb-ra)*t)
+}
+
+// smin is the polynomial smooth minimum: unions that blend over k.
+func smin(a, b, k float64) float64 {
+	h := math.Max(k-math.Abs(a-b), 0) / k
+	return math.Min(a, b) - h*h*k*0.25
+}
+
+// rasterizeHand renders the person's hand, posed, onto the canvas.
+func rasterizeHand(a *anatomy, hp handPose, o handOptions, r *rand.Rand) *handLayers {
+	const margin = 0.14 // distance beyond which the sdf is not needed exactly
+	top, bot := a.palmLen/2, -a.palmLen/2
+	sd := newLayer()
+	sd.fill(margin)
+	// region applies f to the canvas pixels within a box around lo..hi.
+	region := func(lo, hi vec, f func(p vec, d float64) float64) {
+		x0, y1 := toCanvas(lo.sub(vec{margin, margin}))
+		x1, y0 := toCanvas(hi.add(vec{margin, margin}))
+		for y := max(int(y0), 0); y <= min(int(y1)+1, canvasH-1); y++ {
+			for x := max(int(x0), 0); x <= min(int(x1)+1, canvasW-1); x++ {
+				i := y*canvasW + x
+				sd[i] = float32(math.Min(f(fromCanvas(x, y), float64(sd[i])), margin))
+			}
+		}
+	}
+	// Palm with thenar and hypothenar eminences.
+	region(vec{-0.6, bot - 0.1}, vec{0.6, top + 0.05}, func(p vec, d float64) float64 {
+		s := sdRoundBox(p, 0.5, top, 0.2)
+		s = smin(s, sdEllipse(p, vec{0.27, bot + 0.33}, 0.21, 0.3), 0.08)
+		s = smin(s, sdEllipse(p, vec{-0.36, bot + 0.4}, 0.15, 0.32), 0.06)
+		return smin(d, s, 0.05)
+	})
+	// Wrist and forearm, or a cut wrist.
+	fa := vec{0, bot - 2.5}
+	if !o.forearm {
+		fa = vec{0, bot - 0.35}
+	}
+	region(vec{-0.6, fa.v}, vec{0.6, bot + 0.2}, func(p vec, d float64) float64 {
+		s := sdTaper(p, vec{0, bot + 0.15}, fa, a.wrist/2, a.wrist/2*1.12)
+		if !o.forearm {
+			s = math.Max(s, fa.v+0.06-p.v)
+		}
+		return smin(d, s, 0.12)
+	})
+	// Fingers and thumb.
+	digit := func(base vec, ang, length, width, fore float64) (vec, vec) {
+		dir := vec{math.Sin(ang), math.Cos(ang)}
+		tip := base.add(dir.scale(length * fore))
+		start := base.sub(dir.scale(0.08))
+		lo := vec{math.Min(start.u, tip.u) - width, math.Min(start.v, tip.v) - width}
+		hi := vec{math.Max(start.u, tip.u) + width, math.Max(start.v, tip.v) + width}
+		region(lo, hi, func(p vec, d float64) float64 {
+			return smin(d, sdTaper(p, start, tip, width/2, width/2*0.82), 0.025)
+		})
+		return base, dir
+	}
+	var cs []crease
+	cr := rand.New(rand.NewPCG(a.texSeed, streamCreases))
+	for i, f := range a.fingers {
+		b, dir := digit(f.base, hp.fingerAngle[i], f.length, f.width, hp.fingerFore[i])
+		cs = append(cs, fingerCreases(cr, b, dir, f.length*hp.fingerFore[i], f.width, []float64{0.02, 0.42, 0.7})...)
+	}
+	tb, tdir := digit(a.thumb.base, hp.thumbAngle, a.thumb.length, a.thumb.width, hp.thumbFore)
+	cs = append(cs, fingerCreases(cr, tb, tdir, a.thumb.length*hp.thumbFore, a.thumb.width, []float64{0.45})...)
+
+	h := &handLayers{mask: newLayer(), shade: newLayer(), refl: newLayer()}
+	height := sd // reuse: the sdf becomes the height field in place
+	const rr = 0.11
+	bumps := [...]struct {
+		c      vec
+		ru, rv float64
+		amp    float64
+	}{
+		{vec{0.27, bot + 0.33}, 0.2, 0.28, 0.05},  // thenar
+		{vec{-0.34, bot + 0.4}, 0.14, 0.3, 0.03},  // hypothenar
+		{vec{0.0, 0.02}, 0.28, 0.26, -0.04},       // hollow of the palm
+		{vec{0.0, top - 0.08}, 0.45, 0.09, 0.02},  // pads under the fingers
+		{vec{0.0, bot - 0.25}, 0.3, 0.25, -0.015}, // wrist hollow
+	}
+	for i := range sd {
+		d := float64(sd[i])
+		x, y := i%canvasW, i/canvasW
+		h.mask[i] = float32(math.Max(0, math.Min(1, 0.5-d*canvasK)))
+		e := math.Min(math.Max(-d, 0)/rr, 1)
+		hv := rr * math.Sqrt(1-(1-e)*(1-e))
+		if e > 0 {
+			p := fromCanvas(x, y)
+			for _, b := range bumps {
+				du, dv := (p.u-b.c.u)/b.ru, (p.v-b.c.v)/b.rv
+				hv += b.amp * e * math.Exp(-(du*du + dv*dv))
+			}
+		}
+		height[i] = float32(hv)
+	}
+	// Shading from the normal of the height field (LEDs beside the lens, so
+	// light and view directions are both the camera axis).
+	const inv2 = canvasK / 2
+	for y := range canvasH {
+		for x := range canvasW {
+			i := y*canvasW + x
+			hx := float64(height[min(i+1, y*canvasW+canvasW-1)]-height[max(i-1, y*canvasW)]) * inv2
+			hy := float64(height[min(i+canvasW, len(height)-1)]-height[max(i-canvasW, 0)]) * inv2
+			h.shade[i] = float32(1 / math.Sqrt(1+hx*hx+hy*hy))
+		}
+	}
+	// Reflectance: skin texture at three scales, then creases.
+	tr := rand.New(rand.NewPCG(a.texSeed, streamTexture))
+	n1, n2, n3 := newNoiseField(tr, 6), newNoiseField(tr, 24), newNoiseField(tr, 90)
+	amp := a.textureAmp * o.texGain
+	for i := range h.refl {
+		x, y := i%canvasW, i/canvasW
+		t := 0.05*n1.at(x, y) + 0.03*n2.at(x, y) + 0.025*n3.at(x, y) + 0.02*float32(tr.Float64()-0.5)
+		h.refl[i] = 1 + float32(amp)*t
+	}
+	c := newLayer()
+	for _, k := range append(a.creases, cs...) {
+		k.depth *= o.creaseGain
+		c.strokeCrease(k)
+	}
+	tmp := newLayer()
+	c.blur(tmp, 0.8)
+	for i := range h.refl {
+		h.refl[i] *= 1 - c[i]
+	}
+	if o.veins {
+		v := c // reuse
+		v.fill(0)
+		for _, n := range a.veins {
+			if n.parent < 0 {
+				continue
+			}
+			p := a.veins[n.parent]
+			v.stroke(p.pos, n.pos, p.radius, n.radius, 1-0.5*n.depth)
+		}
+		v.blur(tmp, 0.012*canvasK)
+		h.vein = v
+	}
+	return h
+}

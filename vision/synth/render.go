@@ -1,0 +1,288 @@
+package synth
+
+import (
+	"image"
+	"math"
+	"math/rand/v2"
+)
+
+// Scene is one capture, precomputed: the hand or attack rendered once into
+// canonical lit and unlit layers, the pose and motion that place it in each
+// frame, and the sensor noise. A Scene is immutable after NewScene, so Render
+// may be called from several goroutines.
+type Scene struct {
+	capture Capture
+	anat    *anatomy
+	params  captureParams
+	lit     []uint8 // canvas, LEDs on
+	unlit   []uint8 // canvas, LEDs off
+	bgLit   uint8   // outside the canvas
+	bgUnlit uint8
+	extend  bool // replicate the canvas's bottom row (the forearm leaves the frame)
+	noise   []int8
+	sigma   [256]int32 // noise sigma per grey level, ×4
+	seed    uint64
+}
+
+// noiseLen is the length of the precomputed noise table; each frame row
+// reads Width values from a pseudo-random offset into it.
+const noiseLen = 1 << 18
+
+// NewScene renders the capture's hand or attack into canonical layers.
+func NewScene(c Capture) *Scene {
+	a := newAnatomy(c.Identity)
+	cp := newCaptureParams(c, a)
+	s := &Scene{capture: c, anat: a, params: cp, seed: c.Identity ^ c.Seed<<1 ^ streamNoise}
+	litF, unlitF := newLayer(), newLayer()
+	r := rand.New(rand.NewPCG(c.Identity^streamTexture, c.Seed))
+	switch c.Presentation {
+	case PrintedPhoto:
+		s.composePrint(litF, unlitF, r)
+	case ScreenReplay:
+		s.composeScreen(litF, unlitF, r)
+	case RigidReplica:
+		s.composeHand(litF, unlitF, handOptions{forearm: false, creaseGain: 0.6, texGain: 0.35}, r)
+	default:
+		s.extend = true
+		s.composeHand(litF, unlitF, handOptions{forearm: true, veins: true, creaseGain: 1, texGain: 1}, r)
+	}
+	// Optics: defocus and motion blur, scaled into canvas pixels.
+	e := cp.exp
+	k := canvasK / cp.pose.scale
+	tmp := newLayer()
+	for _, l := range []layer{litF, unlitF} {
+		if length, dx, dy := cp.motion.blurPx(); length > 1 {
+			// Frame direction to canvas direction: undo rotation, flip v.
+			m, _, _ := cp.pose.inverse()
+			cx, cy := m[0]*dx+m[1]*dy, m[2]*dx+m[3]*dy
+			n := math.Hypot(cx, cy)
+			l.lineBlur(tmp, cx/n, cy/n, length*k)
+		} else if e.shake > 0.5 {
+			l.lineBlur(tmp, 1, 0, e.shake*k)
+		}
+		l.blur(tmp, e.defocus*k)
+	}
+	s.lit, s.unlit = quantize(litF), quantize(unlitF)
+	s.bgLit, s.bgUnlit = clamp8(e.bgLit), clamp8(e.bgAmb)
+	// Sensor noise: Gaussian samples, scaled per grey level by shot and read
+	// noise.
+	nr := rand.New(rand.NewPCG(c.Identity^streamNoise, c.Seed))
+	s.noise = make([]int8, noiseLen+Width)
+	for i := range s.noise {
+		s.noise[i] = int8(math.Max(-127, math.Min(127, math.Round(nr.NormFloat64()*32))))
+	}
+	for v := range s.sigma {
+		s.sigma[v] = int32(math.Round(4 * math.Sqrt(e.read*e.read+e.shot*float64(v))))
+	}
+	return s
+}
+
+// ledFalloff is the LED illumination at a frame position relative to the
+// centre (a wide LED ring and lens vignetting).
+func ledFalloff(x, y float64) float64 {
+	dx, dy := (x-Width/2)/(Width/2), (y-Height/2)/(Width/2)
+	return 1 - 0.28*(dx*dx+dy*dy)
+}
+
+// composeHand renders a hand of skin (or silicone) under both lights.
+func (s *Scene) composeHand(lit, unlit layer, o handOptions, r *rand.Rand) {
+	a, cp, e := s.anat, s.params, s.params.exp
+	h := rasterizeHand(a, cp.hand, o, r)
+	p := cp.pose
+	td := vec{math.Cos(p.tiltDir), -math.Sin(p.tiltDir)}
+	for i := range lit {
+		m := float64(h.mask[i])
+		if m == 0 {
+			lit[i], unlit[i] = float32(e.bgLit), float32(e.bgAmb)
+			continue
+		}
+		x, y := i%canvasW, i/canvasW
+		q := fromCanvas(x, y)
+		fx, fy := p.forward(q)
+		nz := float64(h.shade[i])
+		ledShade := 0.15 + 0.85*math.Pow(nz, 1.3)
+		ambShade := 0.55 + 0.45*nz
+		refl := float64(h.refl[i])
+		veinLit, veinAmb := 1.0, 1.0
+		if h.vein != nil {
+			v := float64(h.vein[i])
+			veinLit = 1 - a.veinAmp*v
+			veinAmb = 1 - 0.15*a.veinAmp*v
+		}
+		tilt := 1 + e.tiltG*q.dot(td)
+		skinLit := e.led*ledFalloff(fx, fy)*tilt*ledShade*refl*veinLit + e.ambient*ambShade*refl*veinAmb
+		skinAmb := e.ambient * ambShade * refl * veinAmb
+		if !o.veins {
+			// Silicone: a faint specular sheen where the surface faces the LEDs.
+			skinLit += e.led * 0.12 * math.Pow(nz, 40)
+		}
+		lit[i] = float32(e.bgLit*(1-m) + skinLit*m)
+		unlit[i] = float32(e.bgAmb*(1-m) + skinAmb*m)
+	}
+}
+
+// composePrint renders a palm photo printed on paper: flat, uniformly
+// reflective, halftoned, with visible paper edges and no veins.
+func (s *Scene) composePrint(lit, unlit layer, r *rand.Rand) {
+	a, cp, e := s.anat, s.params, s.params.exp
+	h := rasterizeHand(a, cp.hand, handOptions{forearm: true, creaseGain: 1.3, texGain: 0.8}, r)
+	p := cp.pose
+	paper := newNoiseField(r, 120)
+	curl := vec{uniform(r, -0.06, 0.06), uniform(r, -0.06, 0.06)}
+	// The sheet, in canonical units, and the photo inside its white margin.
+	const su0, su1, sv0, sv1, margin = -0.92, 1.12, -1.3, 1.68, 0.05
+	angle := uniform(r, 0.35, 0.45) // halftone screen angle
+	ca, sa := math.Cos(angle), math.Sin(angle)
+	const period = 3.3 // halftone period, canvas pixels
+	for i := range lit {
+		x, y := i%canvasW, i/canvasW
+		q := fromCanvas(x, y)
+		edge := math.Min(math.Min(q.u-su0, su1-q.u), math.Min(q.v-sv0, sv1-q.v)) * canvasK
+		cover := math.Max(0, math.Min(1, edge+0.5))
+		if cover == 0 {
+			lit[i], unlit[i] = float32(e.bgLit), float32(e.bgAmb)
+			continue
+		}
+		// Photo tone: a visible-light photo of the hand on a dark cloth.
+		m := float64(h.mask[i])
+		tone := 0.18 + m*(0.45+0.4*float64(h.shade[i]))*float64(h.refl[i])
+		if edge < margin*canvasK {
+			tone = 1
+		}
+		// Clustered-dot halftone of the ink coverage.
+		xr, yr := (float64(x)*ca+float64(y)*sa)*2*math.Pi/period, (-float64(x)*sa+float64(y)*ca)*2*math.Pi/period
+		screen := 0.5 + 0.25*(math.Cos(xr)+math.Cos(yr))
+		ink := math.Max(0, math.Min(1, ((1-tone)-screen)*4+0.5))
+		refl := (0.9 - 0.42*ink) * (1 + 0.03*float64(paper.at(x, y)))
+		fx, fy := p.forward(q)
+		flat := 1 + curl.dot(q)
+		pl := e.led*0.95*ledFalloff(fx, fy)*flat*refl + e.ambient*refl
+		pa := e.ambient * refl
+		lit[i] = float32(e.bgLit*(1-cover) + pl*cover)
+		unlit[i] = float32(e.bgAmb*(1-cover) + pa*cover)
+	}
+}
+
+// composeScreen renders a tablet replaying a palm image: the display emits
+// the same light with the LEDs on or off, shows its pixel grid, and sits in
+// a dark bezel; its glass reflects the LEDs.
+func (s *Scene) composeScreen(lit, unlit layer, r *rand.Rand) {
+	a, cp, e := s.anat, s.params, s.params.exp
+	h := rasterizeHand(a, cp.hand, handOptions{forearm: true, veins: true, creaseGain: 1, texGain: 1}, r)
+	p := cp.pose
+	const du0, du1, dv0, dv1, bezel = -0.88, 1.08, -1.15, 1.6, 0.09
+	emit := uniform(r, 165, 200) * math.Sqrt(e.led/185)
+	pitch := uniform(r, 2.6, 3.4) // display pixel pitch, canvas pixels
+	hot := []vec{{uniform(r, -0.2, 0.2), uniform(r, -0.2, 0.3)}}
+	hot = append(hot, hot[0].add(vec{uniform(r, 0.1, 0.25), uniform(r, -0.1, 0.1)}))
+	for i := range lit {
+		x, y := i%canvasW, i/canvasW
+		q := fromCanvas(x, y)
+		in := math.Min(math.Min(q.u-du0, du1-q.u), math.Min(q.v-dv0, dv1-q.v))
+		body := math.Max(0, math.Min(1, (in+bezel)*canvasK+0.5))
+		if body == 0 {
+			lit[i], unlit[i] = float32(e.bgLit), float32(e.bgAmb)
+			continue
+		}
+		fx, fy := p.forward(q)
+		led := e.led * ledFalloff(fx, fy)
+		// Bezel: dark plastic and glass.
+		bl := led*0.1 + e.ambient*0.1
+		ba := e.ambient * 0.1
+		if in > 0 {
+			disp := math.Max(0, math.Min(1, in*canvasK+0.5))
+			m := float64(h.mask[i])
+			tone := 0.08 + m*0.85*(0.15+0.85*math.Pow(float64(h.shade[i]), 1.3))*float64(h.refl[i])
+			if h.vein != nil {
+				tone *= 1 - 0.8*a.veinAmp*float64(h.vein[i])*m
+			}
+			gx := 0.72 + 0.28*math.Cos(2*math.Pi*float64(x)/pitch)
+			gy := 0.85 + 0.15*math.Cos(2*math.Pi*float64(y)/pitch)
+			em := emit * (0.04 + 0.96*tone) * gx * gy
+			glare := 0.0
+			for _, c := range hot {
+				d := q.sub(c)
+				glare += 0.9 * math.Exp(-d.dot(d)/0.004)
+			}
+			bl = bl*(1-disp) + disp*(em+led*(0.04+glare))
+			ba = ba*(1-disp) + disp*em
+		}
+		lit[i] = float32(e.bgLit*(1-body) + bl*body)
+		unlit[i] = float32(e.bgAmb*(1-body) + ba*body)
+	}
+}
+
+func quantize(l layer) []uint8 {
+	out := make([]uint8, len(l))
+	for i, v := range l {
+		out[i] = clamp8(float64(v))
+	}
+	return out
+}
+
+func clamp8(v float64) uint8 { return uint8(math.Max(0, math.Min(255, math.Round(v)))) }
+
+// DistanceMM is what a time-of-flight presence sensor beside the camera
+// would read at frame 0: the distance to the palm, in millimetres.
+func (s *Scene) DistanceMM() int {
+	return int(math.Round(distance(s.params.motion.at(s.params.pose, 0), s.anat)))
+}
+
+// Render draws frame number frame (at 30 fps) into dst, with the LEDs on
+// (lit) or off. The lit and unlit frames of one index show the same instant.
+// dst should be Width x Height; other bounds show the same view cropped or
+// extended. Render does not allocate.
+func (s *Scene) Render(dst *image.Gray, frame int, lit bool) {
+	p := s.params.motion.at(s.params.pose, frame)
+	m, ox, oy := p.inverse()
+	src, bg := s.unlit, int32(s.bgUnlit)
+	if lit {
+		src, bg = s.lit, int32(s.bgLit)
+	}
+	const fix = 1 << 16
+	dux, dvx := int64(m[0]*fix), int64(m[2]*fix)
+	maxV := int64(canvasH-1)*fix - 1
+	hashBase := mix(s.seed ^ uint64(frame)<<1)
+	if lit {
+		hashBase = mix(hashBase ^ 1)
+	}
+	b := dst.Rect
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		row := dst.Pix[(y-b.Min.Y)*dst.Stride : (y-b.Min.Y)*dst.Stride+b.Dx()]
+		off := int(mix(hashBase^uint64(y)) % noiseLen)
+		nz := s.noise[off : off+len(row)]
+		fx, fy := float64(b.Min.X)-p.cx, float64(y)-p.cy
+		u := int64((m[0]*fx + m[1]*fy + ox) * fix)
+		v := int64((m[2]*fx + m[3]*fy + oy) * fix)
+		for x := range row {
+			vv := v
+			if s.extend && vv > maxV {
+				vv = maxV
+			}
+			ui, vi := int(u>>16), int(vv>>16)
+			val := bg
+			if uint(ui) < canvasW-1 && uint(vi) < canvasH-1 {
+				i := vi*canvasW + ui
+				fu, fv := int32(u>>8)&0xff, int32(vv>>8)&0xff
+				p00, p01 := int32(src[i]), int32(src[i+1])
+				p10, p11 := int32(src[i+canvasW]), int32(src[i+canvasW+1])
+				top := p00<<8 + (p01-p00)*fu
+				bot := p10<<8 + (p11-p10)*fu
+				val = (top<<8 + (bot-top)*fv + 1<<15) >> 16
+			}
+			out := val + (int32(nz[x])*s.sigma[val]+64)>>7
+			row[x] = uint8(min(max(out, 0), 255))
+			u += dux
+			v += dvx
+		}
+	}
+}
+
+// mix is the splitmix64 finaliser: a stateless hash for per-row noise
+// offsets, so frames can be rendered in any order.
+func mix(z uint64) uint64 {
+	z += 0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}

@@ -1,0 +1,238 @@
+package synth
+
+import (
+	"math"
+	"math/rand/v2"
+)
+
+// Optics of the simulated camera.
+const (
+	focalPx   = 836.0 // focal length in pixels: an 85 mm palm at 150 mm is 474 px wide
+	frameRate = 30.0
+)
+
+// pose places canonical hand space in the frame.
+type pose struct {
+	cx, cy  float64 // frame position of the palm centre
+	scale   float64 // frame pixels per palm width
+	rot     float64 // in-plane rotation, radians
+	tilt    float64 // out-of-plane tilt, radians
+	tiltDir float64 // axis the tilt foreshortens along, radians
+}
+
+// inverse returns the affine map from frame pixel (x, y) to canvas pixel:
+// canvas = m·(x-cx, y-cy) + (ox, oy).
+func (p pose) inverse() (m [4]float64, ox, oy float64) {
+	// Forward: frame = c + scale · R(rot) · T · (u, -v), with T the tilt
+	// foreshortening along tiltDir. Inverse: T⁻¹ · R(-rot) / scale.
+	cs, sn := math.Cos(p.rot), math.Sin(p.rot)
+	r := [4]float64{cs, sn, -sn, cs} // R(-rot), row major
+	cd, sd := math.Cos(p.tiltDir), math.Sin(p.tiltDir)
+	k := 1/math.Cos(p.tilt) - 1
+	// T⁻¹ = I + k·d·dᵀ
+	t := [4]float64{1 + k*cd*cd, k * cd * sd, k * cd * sd, 1 + k*sd*sd}
+	s := canvasK / p.scale
+	m = [4]float64{
+		s * (t[0]*r[0] + t[1]*r[2]), s * (t[0]*r[1] + t[1]*r[3]),
+		s * (t[2]*r[0] + t[3]*r[2]), s * (t[2]*r[1] + t[3]*r[3]),
+	}
+	return m, -canvasU0 * canvasK, canvasV1 * canvasK
+}
+
+// forward maps canonical space to the frame.
+func (p pose) forward(q vec) (x, y float64) {
+	w := vec{q.u, -q.v}
+	cd, sd := math.Cos(p.tiltDir), math.Sin(p.tiltDir)
+	k := math.Cos(p.tilt) - 1
+	a := w.u*cd + w.v*sd
+	w = vec{w.u + k*a*cd, w.v + k*a*sd}
+	cs, sn := math.Cos(p.rot), math.Sin(p.rot)
+	return p.cx + p.scale*(cs*w.u-sn*w.v), p.cy + p.scale*(sn*w.u+cs*w.v)
+}
+
+// motion is how the pose changes over frames: physiological tremor and drift
+// of a hovering hand, or a deliberate swing for Condition Moving.
+type motion struct {
+	freq  [3]float64 // Hz: drift, two tremor bands
+	ampXY [3]float64 // pixels
+	phase [3][3]float64
+	rotA  float64 // radians
+	scaA  float64 // relative
+	swing vec     // pixels of swing amplitude (Moving)
+	swHz  float64
+}
+
+func newMotion(r *rand.Rand, c Condition, still bool) motion {
+	var m motion
+	if still {
+		return m
+	}
+	m.freq = [3]float64{uniform(r, 0.2, 0.6), uniform(r, 4, 6.5), uniform(r, 8, 11)}
+	m.ampXY = [3]float64{uniform(r, 1.0, 3.0), uniform(r, 0.3, 0.8), uniform(r, 0.3, 0.9)}
+	for i := range m.phase {
+		for j := range m.phase[i] {
+			m.phase[i][j] = uniform(r, 0, 2*math.Pi)
+		}
+	}
+	m.rotA = uniform(r, 0.001, 0.004)
+	m.scaA = uniform(r, 0.002, 0.005)
+	if c == Moving {
+		ang := uniform(r, -0.5, 0.5) + math.Pi*float64(r.IntN(2))
+		a := uniform(r, 70, 130)
+		m.swing = vec{a * math.Cos(ang), a * math.Sin(ang)}
+		m.swHz = uniform(r, 0.9, 1.5)
+	}
+	return m
+}
+
+// at returns the pose at frame index f.
+func (m motion) at(p pose, f int) pose {
+	t := float64(f) / frameRate
+	var dx, dy, dr, ds float64
+	for i, hz := range m.freq {
+		w := 2 * math.Pi * hz * t
+		dx += m.ampXY[i] * math.Sin(w+m.phase[i][0])
+		dy += m.ampXY[i] * math.Sin(w+m.phase[i][1])
+		dr += math.Sin(w + m.phase[i][2])
+		ds += math.Cos(w + m.phase[i][2])
+	}
+	sw := math.Sin(2 * math.Pi * m.swHz * t)
+	p.cx += dx + m.swing.u*sw
+	p.cy += dy + m.swing.v*sw
+	p.rot += m.rotA * dr / 3
+	p.scale *= 1 + m.scaA*ds/3
+	return p
+}
+
+// blurPx is the motion blur length at mid-swing, in frame pixels, for an
+// exposure of half a frame.
+func (m motion) blurPx() (length, dirX, dirY float64) {
+	v := m.swing.len() * 2 * math.Pi * m.swHz / frameRate
+	if v == 0 {
+		return 0, 1, 0
+	}
+	return v / 2, m.swing.u / m.swing.len(), m.swing.v / m.swing.len()
+}
+
+// exposure holds the photometry of one capture, in grey levels.
+type exposure struct {
+	led     float64 // a white Lambertian surface facing the camera, LEDs on
+	ambient float64 // the same surface lit only by the room
+	bgLit   float64 // background with the LEDs on
+	bgAmb   float64 // background with the LEDs off
+	defocus float64 // Gaussian sigma, frame pixels
+	shake   float64 // motion blur length, frame pixels
+	read    float64 // read noise sigma, grey levels
+	shot    float64 // shot noise variance per grey level
+	tiltG   float64 // brightness gradient across the palm from the tilt
+}
+
+// captureParams draws everything about one capture from its seed.
+type captureParams struct {
+	pose   pose
+	hand   handPose
+	motion motion
+	exp    exposure
+}
+
+func newCaptureParams(c Capture, a *anatomy) captureParams {
+	r := rand.New(rand.NewPCG(c.Identity^streamCapture, c.Seed))
+	var cp captureParams
+	cp.hand = newHandPose(r, a)
+	p := pose{
+		cx:      Width/2 + uniform(r, -0.05, 0.05)*Width,
+		cy:      Height/2 + uniform(r, -0.05, 0.05)*Height,
+		scale:   uniform(r, 0.30, 0.44) * Width,
+		rot:     uniform(r, -20, 20) * math.Pi / 180,
+		tilt:    uniform(r, 0, 12) * math.Pi / 180,
+		tiltDir: uniform(r, 0, 2*math.Pi),
+	}
+	e := exposure{
+		led:     uniform(r, 175, 200),
+		ambient: uniform(r, 14, 30),
+		defocus: uniform(r, 0.4, 1.1),
+		shake:   uniform(r, 0, 1.2),
+		read:    uniform(r, 1.2, 2.2),
+		shot:    uniform(r, 0.04, 0.09),
+	}
+	switch c.Condition {
+	case TooFar:
+		p.scale = uniform(r, 0.12, 0.22) * Width
+	case TooClose:
+		p.scale = uniform(r, 0.62, 0.85) * Width
+	case OffCentre:
+		side := float64(1 - 2*r.IntN(2))
+		p.scale = uniform(r, 0.30, 0.36) * Width
+		p.cx = Width/2 + side*uniform(r, 0.19, 0.25)*Width
+		p.rot = uniform(r, -10, 10) * math.Pi / 180
+	case PartlyOut:
+		p.scale = uniform(r, 0.32, 0.40) * Width
+		out := uniform(r, 0.25, 0.45) // fraction of the palm beyond the edge
+		switch r.IntN(3) {
+		case 0:
+			p.cx = -p.scale * (0.5 - out) * 1
+		case 1:
+			p.cx = Width + p.scale*(0.5-out)
+		default:
+			p.cy = Height + p.scale*a.palmLen*(0.5-out)
+		}
+	case Blurred:
+		e.defocus = uniform(r, 6, 11)
+	case Dark:
+		k := uniform(r, 0.12, 0.22)
+		e.led *= k
+		e.ambient *= k
+	case Bright:
+		e.led *= uniform(r, 1.9, 2.6)
+		e.ambient = uniform(r, 90, 150)
+	}
+	if c.Condition == Good || c.Condition == Blurred || c.Condition == Dark || c.Condition == Bright || c.Condition == Moving {
+		p = fitPalm(p, a, 0.03)
+	}
+	still := c.Presentation == RigidReplica
+	cp.motion = newMotion(r, c.Condition, still)
+	if l, _, _ := cp.motion.blurPx(); l > e.shake {
+		e.shake = l
+	}
+	// LEDs light a near palm more; the fixed exposure only partly hides it.
+	d0 := focalPx * a.palmMM / (0.37 * Width)
+	e.led *= math.Max(0.6, math.Min(1.25, math.Pow(d0/distance(p, a), 0.8)))
+	e.bgLit = e.ambient*0.4 + uniform(r, 4, 9)
+	e.bgAmb = e.ambient * 0.4
+	e.tiltG = math.Sin(p.tilt) * 0.6
+	cp.pose = p
+	cp.exp = e
+	return cp
+}
+
+// distance is the camera-to-palm distance in millimetres.
+func distance(p pose, a *anatomy) float64 { return focalPx * a.palmMM / p.scale }
+
+// fitPalm shrinks and moves the pose until the palm (not the fingers) is
+// inside the frame with the given margin, as a good capture must be.
+func fitPalm(p pose, a *anatomy, margin float64) pose {
+	for range 40 {
+		x0, y0, x1, y1 := palmBox(p, a)
+		mx, my := margin*Width, margin*Height
+		if x0 >= mx && y0 >= my && x1 <= Width-mx && y1 <= Height-my {
+			return p
+		}
+		p.cx += (Width/2 - (x0+x1)/2) * 0.5
+		p.cy += (Height/2 - (y0+y1)/2) * 0.5
+		if x1-x0 > Width-2*mx || y1-y0 > Height-2*my {
+			p.scale *= 0.97
+		}
+	}
+	return p
+}
+
+// palmBox is the frame bounding box of the palm outline.
+func palmBox(p pose, a *anatomy) (x0, y0, x1, y1 float64) {
+	x0, y0, x1, y1 = math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+	h := a.palmLen / 2
+	for _, q := range [...]vec{{-0.5, h - 0.06}, {-0.44, h}, {0.44, h}, {0.5, h - 0.06}, {0.5, -h + 0.06}, {0.44, -h}, {-0.44, -h}, {-0.5, -h + 0.06}} {
+		x, y := p.forward(q)
+		x0, y0, x1, y1 = math.Min(x0, x), math.Min(y0, y), math.Max(x1, x), math.Max(y1, y)
+	}
+	return x0, y0, x1, y1
+}
