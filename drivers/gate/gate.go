@@ -10,3 +10,9 @@ type Gate interface {
 	// Halt releases the relay.
 	Halt() error
 }
+
+// Door is implemented by gates with a door-state contact.
+type Door interface {
+	// DoorOpen reports whether the door stands open now.
+	DoorOpen() (bool, error)
+}
