@@ -1,0 +1,217 @@
+package uplink
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/nats-io/nats.go"
+	"github.com/palmd/palmd/uplink/wire"
+)
+
+// Client is one kiosk's connection to the cloud. It is safe for concurrent use.
+type Client struct {
+	nc      *nats.Conn
+	sub     *nats.Subscription
+	device  string
+	signKey ed25519.PublicKey
+	opts    Options
+	log     *slog.Logger
+	seen    *replayCache
+}
+
+// Dial connects device to the NATS server at url. signKey is the cloud's
+// Ed25519 public key that signs decisions and commands. Dial does not wait
+// for the first connection: it keeps retrying in the background, and Do
+// returns ErrNotConnected meanwhile.
+func Dial(url, device string, signKey ed25519.PublicKey, opts ...Option) (*Client, error) {
+	o := DefaultOptions()
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	if len(signKey) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("uplink: sign key has %d bytes, want %d", len(signKey), ed25519.PublicKeySize)
+	}
+	if device == "" {
+		return nil, errors.New("uplink: empty device id")
+	}
+	c := &Client{
+		device:  device,
+		signKey: signKey,
+		opts:    o,
+		log:     o.Logger.With("device", device),
+		seen:    newReplayCache(o.ReplayCache),
+	}
+	nopts := append([]nats.Option{
+		nats.Name("palmd " + device),
+		nats.CustomInboxPrefix(wire.InboxPrefix(device)),
+		nats.RetryOnFailedConnect(true),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(o.ReconnectWait),
+		nats.ReconnectJitter(o.ReconnectJitter, o.ReconnectJitter),
+		nats.ConnectHandler(func(*nats.Conn) { c.health(true, "connected") }),
+		nats.ReconnectHandler(func(*nats.Conn) { c.health(true, "reconnected") }),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			c.log.Warn("uplink: disconnected", "err", err)
+			c.health(false, "disconnected")
+		}),
+		nats.ClosedHandler(func(*nats.Conn) { c.health(false, "closed") }),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			c.log.Error("uplink: async error", "err", err)
+		}),
+	}, o.NATS...)
+	nc, err := nats.Connect(url, nopts...)
+	if err != nil {
+		return nil, fmt.Errorf("uplink: connect: %w", err)
+	}
+	c.nc = nc
+	if o.OnCommand != nil {
+		c.sub, err = nc.Subscribe(wire.CommandSubject(device, "*"), c.onCommand)
+		if err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("uplink: subscribe commands: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// Connected reports whether the connection is up right now.
+func (c *Client) Connected() bool { return c.nc.IsConnected() }
+
+// Close drains nothing and closes the connection.
+func (c *Client) Close() error {
+	c.nc.Close()
+	return nil
+}
+
+func (c *Client) health(up bool, state string) {
+	if up {
+		c.log.Info("uplink: " + state)
+	}
+	if c.opts.OnHealth != nil {
+		c.opts.OnHealth(Health{Connected: up, State: state})
+	}
+}
+
+// Do sends req and returns the cloud's verified decision. The decision must
+// be signed by the cloud key, name this device and this request, be within
+// its validity window and carry a nonce not seen before; otherwise Do
+// returns ErrBadSignature, ErrWrongDevice, ErrWrongRequest, ErrExpired or
+// ErrReplayed, logs the rejection and reports it as telemetry.
+func (c *Client) Do(ctx context.Context, req wire.Request) (wire.Decision, error) {
+	if req.Device == "" {
+		req.Device = c.device
+	}
+	if req.Device != c.device {
+		return wire.Decision{}, fmt.Errorf("%w: request for %q", ErrWrongDevice, req.Device)
+	}
+	data, err := wire.EncodeRequest(req)
+	if err != nil {
+		return wire.Decision{}, fmt.Errorf("uplink: %w", err)
+	}
+	if !c.nc.IsConnected() {
+		return wire.Decision{}, ErrNotConnected
+	}
+	msg, err := c.nc.RequestWithContext(ctx, wire.RequestSubject(c.device, req.Flow), data)
+	switch {
+	case errors.Is(err, nats.ErrNoResponders):
+		return wire.Decision{}, ErrNoCloud
+	case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionReconnecting):
+		return wire.Decision{}, ErrNotConnected
+	case err != nil:
+		return wire.Decision{}, fmt.Errorf("uplink: request: %w", err)
+	}
+	st, err := c.verify(msg.Data, wire.KindDecision)
+	if err == nil && st.Decision.Request != req.ID {
+		err = ErrWrongRequest
+	}
+	if err != nil {
+		c.reject(ctx, "decision", req.Flow, err)
+		return wire.Decision{}, err
+	}
+	return *st.Decision, nil
+}
+
+// Telemetry publishes e, filling in the device and time if unset.
+func (c *Client) Telemetry(_ context.Context, e wire.Event) error {
+	if e.Device == "" {
+		e.Device = c.device
+	}
+	if e.Time.IsZero() {
+		e.Time = c.opts.Now()
+	}
+	data, err := wire.EncodeEvent(e)
+	if err != nil {
+		return fmt.Errorf("uplink: %w", err)
+	}
+	if err := c.nc.Publish(wire.TelemetrySubject(c.device, e.Type), data); err != nil {
+		return fmt.Errorf("uplink: telemetry: %w", err)
+	}
+	return nil
+}
+
+func (c *Client) onCommand(m *nats.Msg) {
+	st, err := c.verify(m.Data, wire.KindCommand)
+	if err != nil {
+		c.reject(context.Background(), "command", "", err)
+		return
+	}
+	c.log.Info("uplink: command", "type", st.Command.Type)
+	c.opts.OnCommand(*st.Command)
+}
+
+// verify checks signature, kind, device, validity window and nonce.
+func (c *Client) verify(data []byte, kind wire.Kind) (wire.Statement, error) {
+	st, err := wire.Verify(c.signKey, data)
+	switch {
+	case errors.Is(err, wire.ErrBadSignature):
+		return st, ErrBadSignature
+	case err != nil:
+		return st, fmt.Errorf("%w: %w", ErrMalformed, err)
+	case st.Kind != kind:
+		return st, fmt.Errorf("%w: kind %s", ErrMalformed, st.Kind)
+	case st.Device != c.device:
+		return st, ErrWrongDevice
+	}
+	now := c.opts.Now()
+	if st.IssuedAt.After(now.Add(c.opts.MaxSkew)) || !now.Before(st.Expires) ||
+		st.Expires.Sub(st.IssuedAt) > c.opts.MaxValidity {
+		return st, ErrExpired
+	}
+	if !c.seen.add(st.Nonce) {
+		return st, ErrReplayed
+	}
+	return st, nil
+}
+
+// reject logs a refused cloud message and reports it as telemetry.
+func (c *Client) reject(ctx context.Context, what string, f wire.Flow, err error) {
+	reason := reasonOf(err)
+	c.log.Warn("uplink: rejected "+what, "reason", reason, "err", err)
+	ev := wire.Event{Type: "uplink_rejected", Flow: f, Reason: what + ":" + reason}
+	if terr := c.Telemetry(ctx, ev); terr != nil {
+		c.log.Warn("uplink: telemetry of rejection failed", "err", terr)
+	}
+}
+
+func reasonOf(err error) string {
+	for _, r := range []struct {
+		err    error
+		reason string
+	}{
+		{ErrBadSignature, "bad_signature"},
+		{ErrExpired, "expired"},
+		{ErrReplayed, "replayed"},
+		{ErrWrongDevice, "wrong_device"},
+		{ErrWrongRequest, "wrong_request"},
+	} {
+		if errors.Is(err, r.err) {
+			return r.reason
+		}
+	}
+	return "malformed"
+}

@@ -1,0 +1,210 @@
+package dev
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"fmt"
+	"math/big"
+	"net"
+	"time"
+
+	"github.com/nats-io/jwt/v2"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nkeys"
+	"github.com/palmd/palmd/uplink"
+	"github.com/palmd/palmd/uplink/wire"
+)
+
+// Authority is an in-memory NATS trust chain (operator → account → users)
+// and TLS certificate authority. Nothing it makes touches the disk.
+type Authority struct {
+	operator  *jwt.OperatorClaims
+	account   nkeys.KeyPair
+	accountID string
+	accountJW string
+	ca        *x509.Certificate
+	caKey     *ecdsa.PrivateKey
+	pool      *x509.CertPool
+	server    tls.Certificate
+}
+
+// Credentials are one NATS user's identity: user JWT, nkey seed and a TLS
+// configuration holding its client certificate.
+type Credentials struct {
+	JWT  string
+	Seed string
+	TLS  *tls.Config
+}
+
+// Options returns the uplink options that authenticate with c.
+func (c Credentials) Options() []uplink.Option {
+	return []uplink.Option{uplink.UserJWT(c.JWT, c.Seed), uplink.TLSConfig(c.TLS)}
+}
+
+// NewAuthority creates a fresh operator, account and certificate authority.
+func NewAuthority() (*Authority, error) {
+	okp, err := nkeys.CreateOperator()
+	if err != nil {
+		return nil, fmt.Errorf("dev: %w", err)
+	}
+	opub, _ := okp.PublicKey()
+	oc := jwt.NewOperatorClaims(opub)
+	oc.Name = "palmd-dev"
+	ojwt, err := oc.Encode(okp)
+	if err != nil {
+		return nil, fmt.Errorf("dev: operator: %w", err)
+	}
+	operator, err := jwt.DecodeOperatorClaims(ojwt)
+	if err != nil {
+		return nil, fmt.Errorf("dev: operator: %w", err)
+	}
+	akp, err := nkeys.CreateAccount()
+	if err != nil {
+		return nil, fmt.Errorf("dev: %w", err)
+	}
+	apub, _ := akp.PublicKey()
+	ac := jwt.NewAccountClaims(apub)
+	ac.Name = "PALM"
+	ajwt, err := ac.Encode(okp)
+	if err != nil {
+		return nil, fmt.Errorf("dev: account: %w", err)
+	}
+	a := &Authority{operator: operator, account: akp, accountID: apub, accountJW: ajwt}
+	if err := a.makeCA(); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *Authority) makeCA() error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "palmd dev CA"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return fmt.Errorf("dev: CA: %w", err)
+	}
+	a.ca, err = x509.ParseCertificate(der)
+	if err != nil {
+		return fmt.Errorf("dev: CA: %w", err)
+	}
+	a.caKey = key
+	a.pool = x509.NewCertPool()
+	a.pool.AddCert(a.ca)
+	a.server, err = a.issue("localhost", x509.ExtKeyUsageServerAuth)
+	return err
+}
+
+// issue makes a leaf certificate for name signed by the CA.
+func (a *Authority) issue(name string, usage x509.ExtKeyUsage) (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("dev: %w", err)
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("dev: %w", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: name},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
+	}
+	if usage == x509.ExtKeyUsageServerAuth {
+		tmpl.DNSNames = []string{"localhost"}
+		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.ca, &key.PublicKey, a.caKey)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("dev: certificate: %w", err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+}
+
+// ServerOptions returns fresh options for an in-process NATS server on
+// 127.0.0.1:port (server.RANDOM_PORT for any) that trusts this authority
+// and requires mutual TLS. JetStream stays off: nothing is persisted.
+func (a *Authority) ServerOptions(port int) (*server.Options, error) {
+	res := &server.MemAccResolver{}
+	if err := res.Store(a.accountID, a.accountJW); err != nil {
+		return nil, fmt.Errorf("dev: resolver: %w", err)
+	}
+	return &server.Options{
+		Host:             "127.0.0.1",
+		Port:             port,
+		NoLog:            true,
+		NoSigs:           true,
+		NoSystemAccount:  true,
+		TrustedOperators: []*jwt.OperatorClaims{a.operator},
+		AccountResolver:  res,
+		TLS:              true,
+		TLSVerify:        true,
+		TLSTimeout:       5,
+		TLSConfig: &tls.Config{
+			MinVersion:   tls.VersionTLS13,
+			Certificates: []tls.Certificate{a.server},
+			ClientCAs:    a.pool,
+			ClientAuth:   tls.RequireAndVerifyClientCert,
+		},
+	}, nil
+}
+
+// Device returns credentials for kiosk id, allowed to publish and
+// subscribe only on its own subjects (see wire.DevicePermissions).
+func (a *Authority) Device(id string) (Credentials, error) {
+	pub, sub := wire.DevicePermissions(id)
+	return a.user(id, pub, sub)
+}
+
+// Cloud returns credentials for the reference cloud: all subjects.
+func (a *Authority) Cloud() (Credentials, error) {
+	return a.user("palmcloud", []string{">"}, []string{">"})
+}
+
+func (a *Authority) user(name string, pub, sub []string) (Credentials, error) {
+	ukp, err := nkeys.CreateUser()
+	if err != nil {
+		return Credentials{}, fmt.Errorf("dev: %w", err)
+	}
+	upub, _ := ukp.PublicKey()
+	seed, _ := ukp.Seed()
+	uc := jwt.NewUserClaims(upub)
+	uc.Name = name
+	uc.Permissions.Pub.Allow.Add(pub...)
+	uc.Permissions.Sub.Allow.Add(sub...)
+	ujwt, err := uc.Encode(a.account)
+	if err != nil {
+		return Credentials{}, fmt.Errorf("dev: user %s: %w", name, err)
+	}
+	cert, err := a.issue(name, x509.ExtKeyUsageClientAuth)
+	if err != nil {
+		return Credentials{}, err
+	}
+	return Credentials{
+		JWT:  ujwt,
+		Seed: string(seed),
+		TLS: &tls.Config{
+			MinVersion:   tls.VersionTLS13,
+			RootCAs:      a.pool,
+			Certificates: []tls.Certificate{cert},
+			ServerName:   "localhost",
+		},
+	}, nil
+}

@@ -1,0 +1,106 @@
+package dev_test
+
+import (
+	"context"
+	"image"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/palmd/palmd/uplink"
+	"github.com/palmd/palmd/uplink/dev"
+	"github.com/palmd/palmd/uplink/seal"
+	"github.com/palmd/palmd/uplink/wire"
+)
+
+const device = "kiosk-test-1"
+
+func startDev(t *testing.T) (*dev.Dev, *uplink.Client) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	d, err := dev.Start(ctx, device, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	c, err := uplink.Dial(d.URL, device, d.SignKey, d.ClientOptions()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	waitConnected(t, c)
+	return d, c
+}
+
+func waitConnected(t *testing.T, c *uplink.Client) {
+	t.Helper()
+	for i := 0; i < 200 && !c.Connected(); i++ {
+		time.Sleep(25 * time.Millisecond)
+	}
+	if !c.Connected() {
+		t.Fatal("client never connected")
+	}
+}
+
+// request seals palm (and phone and card for enrolment) into a request.
+func request(t *testing.T, d *dev.Dev, id string, f wire.Flow, palm *image.Gray) wire.Request {
+	t.Helper()
+	r := wire.Request{ID: id, Device: device, Flow: f, Time: time.Now()}
+	s, err := seal.NewSealer(d.SealKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pay, err := seal.NewSealer(d.PaymentKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Palm, err = s.Seal(seal.ContextOf(r, seal.PartPalm), wire.AppendCapture(nil, palm)); err != nil {
+		t.Fatal(err)
+	}
+	if f == wire.FlowEnrol {
+		if r.Phone, err = s.Seal(seal.ContextOf(r, seal.PartPhone), []byte("+15550100")); err != nil {
+			t.Fatal(err)
+		}
+		if r.Card, err = pay.Seal(seal.ContextOf(r, seal.PartCard), []byte("4111111111111111")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return r
+}
+
+func noise(seed uint64) *image.Gray {
+	r := rand.New(rand.NewPCG(seed, 1))
+	img := image.NewGray(image.Rect(0, 0, 128, 128))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(r.IntN(256))
+	}
+	return img
+}
+
+func TestEndToEndNoise(t *testing.T) {
+	d, c := startDev(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	palm := noise(1)
+	steps := []struct {
+		flow wire.Flow
+		want wire.Outcome
+	}{
+		{wire.FlowIdentify, wire.NotRecognized},
+		{wire.FlowEnrol, wire.Approved},
+		{wire.FlowEnrol, wire.Declined},
+		{wire.FlowIdentify, wire.Approved},
+		{wire.FlowDelete, wire.Approved},
+		{wire.FlowIdentify, wire.NotRecognized},
+	}
+	for i, s := range steps {
+		dec, err := c.Do(ctx, request(t, d, "req-"+string(rune('a'+i)), s.flow, palm))
+		if err != nil {
+			t.Fatalf("step %d %s: %v", i, s.flow, err)
+		}
+		if dec.Outcome != s.want {
+			t.Fatalf("step %d %s: outcome %s (%s), want %s", i, s.flow, dec.Outcome, dec.Reason, s.want)
+		}
+	}
+}

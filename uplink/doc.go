@@ -1,0 +1,47 @@
+// Package uplink is the kiosk's connection to the cloud: a NATS client that
+// sends sealed requests, verifies the cloud's signed decisions and commands,
+// and publishes telemetry.
+//
+// # Using it from palmd
+//
+// With no NATS URL configured, start the embedded server and reference cloud
+// and dial it:
+//
+//	d, err := dev.Start(ctx, cfg.DeviceID, log)      // uplink/dev; d.Close() or ctx end stops it
+//	c, err := uplink.Dial(d.URL, cfg.DeviceID, d.SignKey,
+//		append(d.ClientOptions(), uplink.Logger(log), uplink.OnHealth(h), uplink.OnCommand(cmd))...)
+//	palmSealer, err := seal.NewSealer(d.SealKey)     // palm and phone parts
+//	cardSealer, err := seal.NewSealer(d.PaymentKey)  // card part
+//
+// With a configured cloud, the same calls take the configuration instead:
+// uplink.Dial(cfg.Uplink.URL, id, signKey, uplink.CredsFile(cfg.Uplink.Creds),
+// uplink.TLSFiles(cfg.Uplink.CA, cfg.Uplink.Cert, cfg.Uplink.Key), ...), with
+// the keys base64-decoded from the configuration.
+//
+// One request:
+//
+//	r := wire.Request{ID: id, Device: dev, Flow: wire.FlowIdentify, Time: now}
+//	rec := wire.AppendCapture(buf[:0], roi)                   // plaintext palm record
+//	r.Palm, err = palmSealer.Seal(seal.ContextOf(r, seal.PartPalm), rec)
+//	clear(rec)
+//	dec, err := c.Do(ctx, r)                                  // verified decision
+//
+// Do returns a wire.Decision only after checking that it is signed by the
+// cloud key, names this device and this request, is inside its validity
+// window and carries a nonce never seen before; otherwise it returns one of
+// the sentinel errors (ErrBadSignature, ErrExpired, ErrReplayed,
+// ErrWrongDevice, ErrWrongRequest, ErrMalformed), logs the rejection and
+// publishes an "uplink_rejected" telemetry event. ErrNotConnected and
+// ErrNoCloud mean the request was not answered; the firmware shows "try
+// again". Cloud commands (delete-my-data, config, update) pass the same
+// checks and then reach the OnCommand handler.
+//
+// Dial never blocks on the network: the connection retries forever in the
+// background (explicit wait and jitter), and connect, disconnect, reconnect
+// and close are logged and reported to the OnHealth callback.
+//
+// The inbox prefix is per device (_INBOX.<device>), so a kiosk's NATS user
+// can be limited to its own subjects: publish palm.req.<device>.> and
+// palm.tel.<device>.>, subscribe _INBOX.<device>.> and palm.cmd.<device>.>
+// (see wire.DevicePermissions).
+package uplink

@@ -1,0 +1,156 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Flow names what a request asks the cloud to do.
+type Flow string
+
+// The flows a kiosk sends.
+const (
+	FlowEnrol    Flow = "enrol"
+	FlowIdentify Flow = "identify"
+	FlowDelete   Flow = "delete"
+)
+
+// Valid reports whether f is one of the known flows.
+func (f Flow) Valid() bool {
+	switch f {
+	case FlowEnrol, FlowIdentify, FlowDelete:
+		return true
+	}
+	return false
+}
+
+// Outcome is the cloud's answer to a request.
+type Outcome string
+
+// The outcomes a decision carries.
+const (
+	Approved      Outcome = "approved"
+	Declined      Outcome = "declined"
+	NotRecognized Outcome = "not_recognized"
+	SpoofRejected Outcome = "spoof_rejected"
+	Retry         Outcome = "retry"
+)
+
+// Valid reports whether o is one of the known outcomes.
+func (o Outcome) Valid() bool {
+	switch o {
+	case Approved, Declined, NotRecognized, SpoofRejected, Retry:
+		return true
+	}
+	return false
+}
+
+// Size limits of messages read from the network.
+const (
+	// MaxRequest bounds an encoded Request (three sealed parts, base64 in JSON).
+	MaxRequest = 256 << 10
+	// MaxSigned bounds an encoded Signed envelope (decision or command).
+	MaxSigned = 64 << 10
+	// MaxEvent bounds an encoded telemetry Event.
+	MaxEvent = 4 << 10
+	// maxID bounds identifiers (request ids, device ids, subjects, reasons).
+	maxID = 128
+)
+
+// Errors returned by the decoders. Each carries no message content.
+var (
+	ErrTooLarge  = errors.New("wire: message too large")
+	ErrMalformed = errors.New("wire: malformed message")
+)
+
+// Request is one kiosk request. Palm, Phone and Card are sealed (see
+// uplink/seal); the clear values never appear in a Request.
+type Request struct {
+	ID     string    `json:"id"`
+	Device string    `json:"device"`
+	Flow   Flow      `json:"flow"`
+	Time   time.Time `json:"time"`
+	Palm   []byte    `json:"palm,omitempty"`
+	Phone  []byte    `json:"phone,omitempty"`
+	Card   []byte    `json:"card,omitempty"`
+}
+
+// Validate checks the clear fields of r.
+func (r Request) Validate() error {
+	if !validID(r.ID) || !validID(r.Device) || !r.Flow.Valid() || r.Time.IsZero() {
+		return fmt.Errorf("%w: request header", ErrMalformed)
+	}
+	if len(r.Palm) == 0 {
+		return fmt.Errorf("%w: request has no palm", ErrMalformed)
+	}
+	return nil
+}
+
+// Decision is the cloud's answer to a Request. It travels inside a signed
+// Statement.
+type Decision struct {
+	// Request is the ID of the request this answers.
+	Request string  `json:"request"`
+	Outcome Outcome `json:"outcome"`
+	// Subject is an opaque pseudonym of the enrolled person, never PII.
+	Subject string `json:"subject,omitempty"`
+	// Reason is a short machine-readable reason, e.g. "duplicate_palm".
+	Reason string `json:"reason,omitempty"`
+}
+
+// EncodeRequest encodes r for the network.
+func EncodeRequest(r Request) ([]byte, error) {
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	return json.Marshal(r)
+}
+
+// DecodeRequest strictly decodes and validates a Request.
+func DecodeRequest(b []byte) (Request, error) {
+	var r Request
+	if err := decodeStrict(b, MaxRequest, &r); err != nil {
+		return Request{}, err
+	}
+	if err := r.Validate(); err != nil {
+		return Request{}, err
+	}
+	return r, nil
+}
+
+// validID accepts 1..maxID printable ASCII characters without spaces or
+// NATS subject separators/wildcards.
+func validID(s string) bool {
+	if len(s) == 0 || len(s) > maxID {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c > '~' || c == '.' || c == '*' || c == '>' {
+			return false
+		}
+	}
+	return true
+}
+
+// decodeStrict decodes one JSON value from b into v: at most limit bytes,
+// no unknown fields, nothing after the value.
+func decodeStrict(b []byte, limit int, v any) error {
+	if len(b) > limit {
+		return ErrTooLarge
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		// The decoder's message may quote input bytes; keep only its kind.
+		return fmt.Errorf("%w: %T", ErrMalformed, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: trailing data", ErrMalformed)
+	}
+	return nil
+}
