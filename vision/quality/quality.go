@@ -14,11 +14,11 @@ type Reason string
 const (
 	OK        Reason = ""
 	NoPalm    Reason = "no_palm"
-	TooDark   Reason = "too_dark"
-	TooBright Reason = "too_bright"
-	TooFar    Reason = "too_far"
 	TooClose  Reason = "too_close"
+	TooBright Reason = "too_bright"
+	TooDark   Reason = "too_dark"
 	OffCentre Reason = "off_centre"
+	TooFar    Reason = "too_far"
 	Moving    Reason = "moving"
 	Blurred   Reason = "blurred"
 )
@@ -56,9 +56,9 @@ type Scores struct {
 	Saturation float64 // fraction of palm pixels at or above 250
 	Area       float64 // palm area as a fraction of the frame
 	Offset     float64 // palm centre from frame centre, fraction of the half-diagonal
-	Border     float64 // fraction of the frame edge covered by palm
+	Radius     float64 // radius of the largest disc inside the palm, fraction of frame width
 	Motion     float64 // palm centre shift since the previous frame, fraction of frame width; -1 on the first frame
-	Focus      float64 // mean squared Laplacian of the palm centre at full resolution
+	Focus      float64 // relative Laplacian energy inside the palm disc
 }
 
 // Verdict is the gate's decision on one lit frame.
@@ -71,21 +71,19 @@ type Verdict struct {
 
 // Thresholds; see doc.go for what each means and how it was calibrated.
 const (
-	minContrast   = 20.0
-	minBrightness = 70.0
-	maxSaturation = 0.10
-	minArea       = 0.10
+	minContrast   = 10.0
 	maxArea       = 0.55
-	maxOffset     = 0.25
-	maxBorder     = 0.06
-	maxMotion     = 0.01
-	minFocus      = 40.0
+	maxSaturation = 0.10
+	minBrightness = 70.0
+	maxOffset     = 0.22
+	minRadius     = 0.14
+	maxMotion     = 0.008
+	minFocus      = 18.0
 )
 
 const (
 	workWidth = 320 // width of the downscaled copy the gate measures on
 	saturated = 250 // grey level counted as saturated
-	focusHalf = 96  // half side of the full-resolution focus patch
 )
 
 // Gate checks lit frames one by one. It keeps the previous frame's palm
@@ -95,6 +93,7 @@ type Gate struct {
 	full, small gocv.Mat // copy of the frame, downscaled copy
 	fullPix     []byte   // full's pixels (OpenCV memory)
 	smallPix    []byte
+	dist        []int32     // chamfer distance to the background, per small pixel
 	size        image.Point // frame size the Mats are allocated for
 	prev        point       // previous palm centre in small pixels
 	hasPrev     bool
@@ -116,6 +115,7 @@ func (g *Gate) alloc(size image.Point) {
 	g.small = gocv.NewMatWithSize(sh, sw, gocv.MatTypeCV8U)
 	g.fullPix, _ = g.full.DataPtrUint8()
 	g.smallPix, _ = g.small.DataPtrUint8()
+	g.dist = make([]int32, sw*sh)
 	g.size = size
 	g.hasPrev = false
 }
@@ -173,9 +173,6 @@ func (g *Gate) Check(frame *image.Gray) Verdict {
 		s.Motion = math.Hypot(centre.X-g.prev.X, centre.Y-g.prev.Y) / float64(g.small.Cols())
 	}
 	g.prev, g.hasPrev = centre, true
-	s.Focus = focus(frame, image.Pt(
-		b.Min.X+int(centre.X*float64(w)/float64(g.small.Cols())),
-		b.Min.Y+int(centre.Y*float64(b.Dy())/float64(g.small.Rows()))))
 	return verdict(decide(s), s)
 }
 
@@ -188,16 +185,16 @@ func decide(s Scores) Reason {
 	switch {
 	case s.Contrast < minContrast:
 		return NoPalm
+	case s.Area > maxArea:
+		return TooClose
 	case s.Saturation > maxSaturation:
 		return TooBright
 	case s.Brightness < minBrightness:
 		return TooDark
-	case s.Area > maxArea:
-		return TooClose
-	case s.Area < minArea:
-		return TooFar
-	case s.Offset > maxOffset || s.Border > maxBorder:
+	case s.Offset > maxOffset:
 		return OffCentre
+	case s.Radius < minRadius:
+		return TooFar
 	case s.Motion < 0 || s.Motion > maxMotion:
 		return Moving
 	case s.Focus < minFocus:
@@ -240,27 +237,108 @@ func (g *Gate) measure() (Scores, point, bool) {
 	s.Area = float64(nf) / float64(n)
 
 	cols, rows := g.small.Cols(), g.small.Rows()
-	var cx, cy, edge int
+	var cx, cy int
 	tb := uint8(t)
 	for y := range rows {
-		row := g.smallPix[y*cols : (y+1)*cols]
-		onEdgeRow := y == 0 || y == rows-1
-		for x, v := range row {
+		for x, v := range g.smallPix[y*cols : (y+1)*cols] {
 			if v > tb {
 				cx += x
 				cy += y
-				if onEdgeRow || x == 0 || x == cols-1 {
-					edge++
-				}
 			}
 		}
 	}
 	c := point{float64(cx)/float64(nf) + 0.5, float64(cy)/float64(nf) + 0.5}
-	dx := c.X - float64(cols)/2
-	dy := c.Y - float64(rows)/2
+
+	// The palm is the thickest part of the hand: the centre and radius of
+	// the largest disc inside the mask ignore fingers and forearm.
+	pc, r := g.inscribed(tb)
+	dx := pc.X - float64(cols)/2
+	dy := pc.Y - float64(rows)/2
 	s.Offset = math.Hypot(dx, dy) / math.Hypot(float64(cols)/2, float64(rows)/2)
-	s.Border = float64(edge) / float64(2*(cols+rows)-4)
+	s.Radius = r / float64(cols)
+	s.Focus = g.focus(pc, r)
 	return s, c, true
+}
+
+// Chamfer distance weights (Borgefors 3-4): 3 per step along an axis, 4 per
+// diagonal step.
+const (
+	chamferAxis = 3
+	chamferDiag = 4
+)
+
+// inscribed returns the centre and radius (small pixels) of the largest disc
+// inside the pixels brighter than t, by a two-pass chamfer distance
+// transform in which everything outside the frame counts as background.
+func (g *Gate) inscribed(t uint8) (point, float64) {
+	cols, rows := g.small.Cols(), g.small.Rows()
+	d := g.dist
+	for y := range rows {
+		for x := range cols {
+			i := y*cols + x
+			if g.smallPix[i] <= t {
+				d[i] = 0
+				continue
+			}
+			v := int32(chamferAxis)
+			if x > 0 && y > 0 {
+				v = min(d[i-1]+chamferAxis, d[i-cols]+chamferAxis, d[i-cols-1]+chamferDiag)
+				if x < cols-1 {
+					v = min(v, d[i-cols+1]+chamferDiag)
+				}
+			}
+			d[i] = v
+		}
+	}
+	best, bi := int32(0), 0
+	for y := rows - 1; y >= 0; y-- {
+		for x := cols - 1; x >= 0; x-- {
+			i := y*cols + x
+			v := d[i]
+			if v == 0 {
+				continue
+			}
+			if x == cols-1 || y == rows-1 {
+				v = chamferAxis
+			} else {
+				v = min(v, d[i+1]+chamferAxis, d[i+cols]+chamferAxis, d[i+cols+1]+chamferDiag)
+				if x > 0 {
+					v = min(v, d[i+cols-1]+chamferDiag)
+				}
+			}
+			d[i] = v
+			if v > best {
+				best, bi = v, i
+			}
+		}
+	}
+	return point{float64(bi%cols) + 0.5, float64(bi/cols) + 0.5}, float64(best) / chamferAxis
+}
+
+// focus is the mean squared 4-neighbour Laplacian over a square inside the
+// palm disc (centre c, radius r in small pixels), divided by the squared
+// mean grey level so that it does not depend on exposure (x 10^4).
+func (g *Gate) focus(c point, r float64) float64 {
+	cols, rows := g.small.Cols(), g.small.Rows()
+	h := int(r * 0.6)
+	x0, y0 := max(1, int(c.X)-h), max(1, int(c.Y)-h)
+	x1, y1 := min(cols-1, int(c.X)+h), min(rows-1, int(c.Y)+h)
+	if x1 <= x0 || y1 <= y0 {
+		return 0
+	}
+	var sum, mean float64
+	p := g.smallPix
+	for y := y0; y < y1; y++ {
+		for x := x0; x < x1; x++ {
+			i := y*cols + x
+			l := int(p[i-cols]) + int(p[i+cols]) + int(p[i-1]) + int(p[i+1]) - 4*int(p[i])
+			sum += float64(l * l)
+			mean += float64(p[i])
+		}
+	}
+	n := float64((x1 - x0) * (y1 - y0))
+	mean /= n
+	return 1e4 * sum / n / (mean * mean)
 }
 
 // otsu returns the grey level that best splits hist into two classes
@@ -289,25 +367,4 @@ func otsu(hist *[256]int, n int) int {
 		}
 	}
 	return t
-}
-
-// focus is the mean squared 4-neighbour Laplacian of a patch of frame at
-// full resolution centred on c (clipped to the frame).
-func focus(frame *image.Gray, c image.Point) float64 {
-	r := image.Rect(c.X-focusHalf, c.Y-focusHalf, c.X+focusHalf, c.Y+focusHalf).
-		Intersect(frame.Bounds().Inset(1))
-	if r.Empty() {
-		return 0
-	}
-	var sum float64
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		i := frame.PixOffset(r.Min.X, y)
-		up, down := frame.Pix[i-frame.Stride:], frame.Pix[i+frame.Stride:]
-		row := frame.Pix[i-1:]
-		for x := range r.Dx() {
-			l := int(up[x]) + int(down[x]) + int(row[x]) + int(row[x+2]) - 4*int(row[x+1])
-			sum += float64(l * l)
-		}
-	}
-	return sum / float64(r.Dx()*r.Dy())
 }

@@ -18,7 +18,7 @@ func palm(cx, cy, rx, ry int, level, texture uint8, seed uint64) *image.Gray {
 			dx, dy := float64(x-cx)/float64(rx), float64(y-cy)/float64(ry)
 			if dx*dx+dy*dy <= 1 {
 				v = int(level) + rng.IntN(3)
-				if (x/3+y/5)%2 == 0 {
+				if (x/8+y/12)%2 == 0 {
 					v -= int(texture)
 				}
 			}
@@ -36,6 +36,7 @@ func TestCheck(t *testing.T) {
 		want   Reason
 	}{
 		{"empty", []*image.Gray{image.NewGray(image.Rect(0, 0, 1280, 800))}, NoPalm},
+		{"noise only", []*image.Gray{palm(-9999, -9999, 1, 1, 0, 0, 13)}, NoPalm},
 		{"first frame", []*image.Gray{good}, Moving},
 		{"good", []*image.Gray{good, palm(641, 400, 260, 300, 170, 30, 2)}, OK},
 		{"too far", []*image.Gray{palm(640, 400, 90, 100, 170, 30, 3), palm(640, 400, 90, 100, 170, 30, 4)}, TooFar},
@@ -96,5 +97,16 @@ func TestGuidanceDistinct(t *testing.T) {
 			t.Errorf("%q and %q share guidance %q", prev, r, g)
 		}
 		seen[g] = r
+	}
+}
+
+func BenchmarkCheck(b *testing.B) {
+	g := NewGate()
+	defer g.Close()
+	frames := []*image.Gray{palm(640, 400, 260, 300, 170, 30, 1), palm(641, 401, 260, 300, 170, 30, 2)}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		g.Check(frames[i%2])
 	}
 }
