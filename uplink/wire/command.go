@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 )
@@ -51,11 +52,17 @@ func (c Command) Validate() error {
 	case CmdConfig:
 		ok = c.Subject == "" && len(c.Config) > 0 && len(c.Config) <= MaxConfig && json.Valid(c.Config) && c.Update == nil
 	case CmdUpdate:
-		ok = c.Subject == "" && c.Config == nil && c.Update != nil && validID(c.Update.Version) &&
-			len(c.Update.URL) > 0 && len(c.Update.URL) <= 1024 && len(c.Update.SHA256) == 64
+		ok = c.Subject == "" && c.Config == nil && c.Update != nil && printable(c.Update.Version, maxID) &&
+			printable(c.Update.URL, 1024) && isHex(c.Update.SHA256, 64)
 	}
 	if !ok {
 		return fmt.Errorf("%w: command", ErrMalformed)
 	}
 	return nil
+}
+
+// isHex reports whether s is n hex digits.
+func isHex(s string, n int) bool {
+	_, err := hex.DecodeString(s)
+	return len(s) == n && err == nil
 }

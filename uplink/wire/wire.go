@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -125,12 +126,16 @@ func DecodeRequest(b []byte) (Request, error) {
 // validID accepts 1..maxID printable ASCII characters without spaces or
 // NATS subject separators/wildcards.
 func validID(s string) bool {
-	if len(s) == 0 || len(s) > maxID {
+	return printable(s, maxID) && !strings.ContainsAny(s, ".*>")
+}
+
+// printable accepts 1..max printable ASCII characters without spaces.
+func printable(s string, max int) bool {
+	if len(s) == 0 || len(s) > max {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c > '~' || c == '.' || c == '*' || c == '>' {
+		if s[i] <= ' ' || s[i] > '~' {
 			return false
 		}
 	}

@@ -1,0 +1,237 @@
+package wire
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"image"
+	"strings"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+
+func sampleRequest() Request {
+	return Request{ID: "req-1", Device: "kiosk-1", Flow: FlowEnrol, Time: t0,
+		Palm: []byte{1, 2, 3}, Phone: []byte{4}, Card: []byte{5}}
+}
+
+func TestRequestRoundTrip(t *testing.T) {
+	b, err := EncodeRequest(sampleRequest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeRequest(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sampleRequest()
+	if got.ID != want.ID || got.Device != want.Device || got.Flow != want.Flow || !got.Time.Equal(want.Time) ||
+		!bytes.Equal(got.Palm, want.Palm) || !bytes.Equal(got.Phone, want.Phone) || !bytes.Equal(got.Card, want.Card) {
+		t.Fatalf("round trip: got %+v, want %+v", got, want)
+	}
+}
+
+func TestDecodeRequestRejects(t *testing.T) {
+	good, _ := EncodeRequest(sampleRequest())
+	tests := []struct {
+		name string
+		in   []byte
+		want error
+	}{
+		{"unknown field", bytes.Replace(good, []byte(`{"id"`), []byte(`{"x":1,"id"`), 1), ErrMalformed},
+		{"trailing data", append(append([]byte{}, good...), []byte(` {}`)...), ErrMalformed},
+		{"bad flow", bytes.Replace(good, []byte(`"enrol"`), []byte(`"pay"`), 1), ErrMalformed},
+		{"subject in device", bytes.Replace(good, []byte(`"kiosk-1"`), []byte(`"kiosk.*"`), 1), ErrMalformed},
+		{"no palm", []byte(`{"id":"a","device":"b","flow":"identify","time":"2026-01-01T00:00:00Z"}`), ErrMalformed},
+		{"too large", append(good, bytes.Repeat([]byte(" "), MaxRequest)...), ErrTooLarge},
+		{"not json", []byte("PALM1"), ErrMalformed},
+		{"truncated", good[:len(good)/2], ErrMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := DecodeRequest(tt.in); !errors.Is(err, tt.want) {
+				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func decision() Statement {
+	return Statement{Kind: KindDecision, Device: "kiosk-1", Nonce: NewNonce(), IssuedAt: t0, Expires: t0.Add(time.Minute),
+		Decision: &Decision{Request: "req-1", Outcome: Approved, Subject: "sub-1"}}
+}
+
+func TestSignVerify(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	otherPub, _, _ := ed25519.GenerateKey(nil)
+	signed, err := Sign(priv, decision())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := Verify(pub, signed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Decision.Subject != "sub-1" || st.Device != "kiosk-1" {
+		t.Fatalf("verified statement %+v", st)
+	}
+	var env Signed
+	if err := json.Unmarshal(signed, &env); err != nil {
+		t.Fatal(err)
+	}
+	tampered := env
+	tampered.Payload = bytes.Replace(env.Payload, []byte("sub-1"), []byte("sub-2"), 1)
+	tamperedBytes, _ := json.Marshal(tampered)
+	plain := env
+	plain.Sig = ed25519.Sign(priv, env.Payload) // pure Ed25519, no context
+	plainBytes, _ := json.Marshal(plain)
+	tests := []struct {
+		name string
+		key  ed25519.PublicKey
+		in   []byte
+		want error
+	}{
+		{"other key", otherPub, signed, ErrBadSignature},
+		{"tampered payload", pub, tamperedBytes, ErrBadSignature},
+		{"signature without context", pub, plainBytes, ErrBadSignature},
+		{"garbage", pub, []byte(`{"payload":"","sig":""}`), ErrBadSignature},
+		{"unknown field", pub, bytes.Replace(signed, []byte(`{"payload"`), []byte(`{"x":0,"payload"`), 1), ErrMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := Verify(tt.key, tt.in); !errors.Is(err, tt.want) {
+				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestStatementValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*Statement)
+	}{
+		{"short nonce", func(s *Statement) { s.Nonce = "abcd" }},
+		{"non-hex nonce", func(s *Statement) { s.Nonce = strings.Repeat("z", 32) }},
+		{"expires before issued", func(s *Statement) { s.Expires = s.IssuedAt }},
+		{"no decision", func(s *Statement) { s.Decision = nil }},
+		{"both bodies", func(s *Statement) { s.Command = &Command{Type: CmdDeleteMyData, Subject: "s"} }},
+		{"bad outcome", func(s *Statement) { s.Decision.Outcome = "maybe" }},
+		{"unknown kind", func(s *Statement) { s.Kind = "other" }},
+		{"bad device", func(s *Statement) { s.Device = "a.b" }},
+	}
+	_, priv, _ := ed25519.GenerateKey(nil)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := decision()
+			tt.change(&s)
+			if _, err := Sign(priv, s); !errors.Is(err, ErrMalformed) {
+				t.Fatalf("Sign accepted an invalid statement: %v", err)
+			}
+		})
+	}
+}
+
+func TestCommandValidate(t *testing.T) {
+	digest := strings.Repeat("ab", 32)
+	tests := []struct {
+		cmd Command
+		ok  bool
+	}{
+		{Command{Type: CmdDeleteMyData, Subject: "sub-1"}, true},
+		{Command{Type: CmdDeleteMyData}, false},
+		{Command{Type: CmdConfig, Config: json.RawMessage(`{"a":1}`)}, true},
+		{Command{Type: CmdConfig, Config: json.RawMessage(`{"a":`)}, false},
+		{Command{Type: CmdUpdate, Update: &Update{Version: "1.2.3", URL: "https://u/b", SHA256: digest}}, true},
+		{Command{Type: CmdUpdate, Update: &Update{Version: "1.2.3", URL: "https://u/b", SHA256: "ab"}}, false},
+		{Command{Type: "reboot"}, false},
+	}
+	for _, tt := range tests {
+		if err := tt.cmd.Validate(); (err == nil) != tt.ok {
+			t.Errorf("%+v: Validate() = %v, want ok=%v", tt.cmd, err, tt.ok)
+		}
+	}
+}
+
+func TestEvent(t *testing.T) {
+	e := Event{Time: t0, Device: "kiosk-1", Type: "decision", Flow: FlowIdentify, Outcome: Approved, Millis: 420}
+	b, err := EncodeEvent(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeEvent(b)
+	if err != nil || got != (Event{Time: got.Time, Device: "kiosk-1", Type: "decision", Flow: FlowIdentify, Outcome: Approved, Millis: 420}) || !got.Time.Equal(t0) {
+		t.Fatalf("round trip: %+v, %v", got, err)
+	}
+	for _, bad := range []string{
+		`{"time":"2026-01-01T00:00:00Z","device":"k","type":"x","card":"4111"}`, // no such field
+		`{"time":"2026-01-01T00:00:00Z","device":"k","type":"x","ms":-1}`,
+		`{"time":"2026-01-01T00:00:00Z","device":"k","type":"x","outcome":"ok"}`,
+	} {
+		if _, err := DecodeEvent([]byte(bad)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("DecodeEvent(%s) = %v, want ErrMalformed", bad, err)
+		}
+	}
+}
+
+func TestCapture(t *testing.T) {
+	img := image.NewGray(image.Rect(0, 0, 200, 150))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 7)
+	}
+	roi := img.SubImage(image.Rect(10, 20, 138, 148)).(*image.Gray)
+	rec := AppendCapture([]byte("prefix"), roi)
+	got, err := ParseCapture(rec[len("prefix"):])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Rect.Dx() != 128 || got.Rect.Dy() != 128 {
+		t.Fatalf("size %v", got.Rect)
+	}
+	for y := 0; y < 128; y++ {
+		for x := 0; x < 128; x++ {
+			if got.GrayAt(x, y) != roi.GrayAt(x+10, y+20) {
+				t.Fatalf("pixel %d,%d differs", x, y)
+			}
+		}
+	}
+	rec = rec[len("prefix"):]
+	for name, bad := range map[string][]byte{
+		"truncated": rec[:len(rec)-1],
+		"long":      append(append([]byte{}, rec...), 0),
+		"magic":     append([]byte("PALM2"), rec[5:]...),
+		"empty":     nil,
+		"zero size": []byte("PALM1\x00\x00\x00\x00"),
+	} {
+		if _, err := ParseCapture(bad); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: got %v, want ErrMalformed", name, err)
+		}
+	}
+}
+
+func TestDevicePermissionsCoverSubjects(t *testing.T) {
+	pub, sub := DevicePermissions("k1")
+	covers := func(pattern, subject string) bool {
+		return strings.HasSuffix(pattern, ">") && strings.HasPrefix(subject, strings.TrimSuffix(pattern, ">"))
+	}
+	for _, s := range []struct {
+		subject string
+		allow   []string
+	}{
+		{RequestSubject("k1", FlowIdentify), pub},
+		{TelemetrySubject("k1", "decision"), pub},
+		{CommandSubject("k1", CmdUpdate), sub},
+		{InboxPrefix("k1") + ".abc.1", sub},
+	} {
+		ok := false
+		for _, p := range s.allow {
+			ok = ok || covers(p, s.subject)
+		}
+		if !ok {
+			t.Errorf("%s not covered by %v", s.subject, s.allow)
+		}
+	}
+}
