@@ -106,11 +106,13 @@ func newAnatomy(id uint64) *anatomy {
 			angle:  rest[i] + uniform(g, -0.04, 0.04),
 		}
 	}
+	// The thumb's base is deep in the thenar eminence, where its metacarpal
+	// leaves the palm outline.
 	a.thumb = finger{
-		base:   vec{uniform(g, 0.36, 0.42), uniform(g, -0.20, -0.12)},
-		length: uniform(g, 0.66, 0.78),
+		base:   vec{uniform(g, 0.24, 0.3), -a.palmLen/2 + uniform(g, 0.2, 0.28)},
+		length: uniform(g, 0.9, 1.0),
 		width:  uniform(g, 0.22, 0.25),
-		angle:  uniform(g, 0.75, 0.95),
+		angle:  uniform(g, 0.6, 0.78),
 	}
 	a.creases = palmCreases(rand.New(rand.NewPCG(id, streamCreases)), a)
 	a.veins = veinTree(rand.New(rand.NewPCG(id, streamVeins)), a)
@@ -224,7 +226,7 @@ func veinTree(r *rand.Rand, a *anatomy) []veinNode {
 				}
 			}
 			if best >= 0 {
-				d := p.sub(nodes[best].pos).scale(1 / math.Max(bd, 1e-9))
+				d := p.sub(nodes[best].pos).scale(1 / max(bd, 1e-9))
 				sum[best] = sum[best].add(d)
 				cnt[best]++
 				any = true
@@ -276,7 +278,7 @@ func veinTree(r *rand.Rand, a *anatomy) []veinNode {
 		}
 	}
 	for i := range nodes {
-		nodes[i].radius = math.Min(0.0055*math.Pow(float64(leaves[i]), 0.42), 0.03)
+		nodes[i].radius = min(0.0055*math.Pow(float64(leaves[i]), 0.42), 0.03)
 	}
 	return nodes
 }

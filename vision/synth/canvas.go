@@ -43,11 +43,11 @@ func (l layer) stroke(a, b vec, ra, rb, amp float64) {
 	ax, ay := toCanvas(a)
 	bx, by := toCanvas(b)
 	ra, rb = ra*canvasK, rb*canvasK
-	rm := math.Max(ra, rb)
-	x0 := max(int(math.Floor(math.Min(ax, bx)-rm)), 0)
-	x1 := min(int(math.Ceil(math.Max(ax, bx)+rm)), canvasW-1)
-	y0 := max(int(math.Floor(math.Min(ay, by)-rm)), 0)
-	y1 := min(int(math.Ceil(math.Max(ay, by)+rm)), canvasH-1)
+	rm := max(ra, rb)
+	x0 := max(int(math.Floor(min(ax, bx)-rm)), 0)
+	x1 := min(int(math.Ceil(max(ax, bx)+rm)), canvasW-1)
+	y0 := max(int(math.Floor(min(ay, by)-rm)), 0)
+	y1 := min(int(math.Ceil(max(ay, by)+rm)), canvasH-1)
 	dx, dy := bx-ax, by-ay
 	l2 := dx*dx + dy*dy
 	for y := y0; y <= y1; y++ {
@@ -56,7 +56,7 @@ func (l layer) stroke(a, b vec, ra, rb, amp float64) {
 			px, py := float64(x)-ax, float64(y)-ay
 			t := 0.0
 			if l2 > 0 {
-				t = math.Max(0, math.Min(1, (px*dx+py*dy)/l2))
+				t = max(0, min(1, (px*dx+py*dy)/l2))
 			}
 			ex, ey := px-t*dx, py-t*dy
 			r := ra + (rb-ra)*t
@@ -86,18 +86,55 @@ func (l layer) strokeCrease(c crease) {
 	}
 }
 
-// blur approximates a Gaussian of standard deviation sigma (canvas pixels)
-// by three box passes in each direction. tmp must be as long as l.
+// blur approximates a Gaussian of standard deviation sigma (canvas pixels):
+// small sigmas by passes of a three-tap kernel, larger ones by three box
+// passes in each direction. tmp must be as long as l.
 func (l layer) blur(tmp layer, sigma float64) {
-	if sigma < 0.3 {
+	v := sigma * sigma
+	if v < 0.05 {
 		return
 	}
-	// Box width for three passes: w = sqrt(12σ²/3 + 1).
-	w := int(math.Sqrt(4*sigma*sigma+1) + 0.5)
-	r := max(w/2, 1)
+	if sigma < 2 {
+		// Each pass of [a, 1-2a, a] adds variance 2a, with a ≤ 0.3.
+		n := int(math.Ceil(v / 0.6))
+		a := float32(v / float64(2*n))
+		for range n {
+			tap3Rows(l, tmp, a)
+			tap3Cols(tmp, l, a)
+		}
+		return
+	}
+	// Three boxes of radius r add variance r(r+1).
+	r := max(int(math.Round(math.Sqrt(v+0.25)-0.5)), 1)
 	for range 3 {
 		boxRows(l, tmp, canvasW, canvasH, r)
 		boxCols(tmp, l, canvasW, canvasH, r)
+	}
+}
+
+func tap3Rows(src, dst layer, a float32) {
+	c := 1 - 2*a
+	for y := range canvasH {
+		s := src[y*canvasW : (y+1)*canvasW]
+		d := dst[y*canvasW : (y+1)*canvasW]
+		d[0] = c*s[0] + a*(s[0]+s[1])
+		for x := 1; x < canvasW-1; x++ {
+			d[x] = c*s[x] + a*(s[x-1]+s[x+1])
+		}
+		d[canvasW-1] = c*s[canvasW-1] + a*(s[canvasW-2]+s[canvasW-1])
+	}
+}
+
+func tap3Cols(src, dst layer, a float32) {
+	c := 1 - 2*a
+	for y := range canvasH {
+		up := src[max(y-1, 0)*canvasW:][:canvasW]
+		s := src[y*canvasW:][:canvasW]
+		dn := src[min(y+1, canvasH-1)*canvasW:][:canvasW]
+		d := dst[y*canvasW:][:canvasW]
+		for x := range d {
+			d[x] = c*s[x] + a*(up[x]+dn[x])
+		}
 	}
 }
 

@@ -47,26 +47,26 @@ type handOptions struct {
 func sdRoundBox(p vec, hu, hv, r float64) float64 {
 	qu := math.Abs(p.u) - hu + r
 	qv := math.Abs(p.v) - hv + r
-	out := math.Hypot(math.Max(qu, 0), math.Max(qv, 0))
-	return out + math.Min(math.Max(qu, qv), 0) - r
+	out := math.Hypot(max(qu, 0), max(qv, 0))
+	return out + min(max(qu, qv), 0) - r
 }
 
 func sdEllipse(p, c vec, ru, rv float64) float64 {
 	d := vec{(p.u - c.u) / ru, (p.v - c.v) / rv}
-	return (d.len() - 1) * math.Min(ru, rv)
+	return (d.len() - 1) * min(ru, rv)
 }
 
 // sdTaper is a capsule from a to b whose radius goes from ra to rb.
 func sdTaper(p, a, b vec, ra, rb float64) float64 {
 	ab := b.sub(a)
-	t := math.Max(0, math.Min(1, p.sub(a).dot(ab)/ab.dot(ab)))
+	t := max(0, min(1, p.sub(a).dot(ab)/ab.dot(ab)))
 	return p.sub(a.add(ab.scale(t))).len() - (ra + (rb-ra)*t)
 }
 
 // smin is the polynomial smooth minimum: unions that blend over k.
 func smin(a, b, k float64) float64 {
-	h := math.Max(k-math.Abs(a-b), 0) / k
-	return math.Min(a, b) - h*h*k*0.25
+	h := max(k-math.Abs(a-b), 0) / k
+	return min(a, b) - h*h*k*0.25
 }
 
 // rasterizeHand renders the person's hand, posed, onto the canvas.
@@ -82,7 +82,7 @@ func rasterizeHand(a *anatomy, hp handPose, o handOptions, r *rand.Rand) *handLa
 		for y := max(int(y0), 0); y <= min(int(y1)+1, canvasH-1); y++ {
 			for x := max(int(x0), 0); x <= min(int(x1)+1, canvasW-1); x++ {
 				i := y*canvasW + x
-				sd[i] = float32(math.Min(f(fromCanvas(x, y), float64(sd[i])), margin))
+				sd[i] = float32(min(f(fromCanvas(x, y), float64(sd[i])), margin))
 			}
 		}
 	}
@@ -101,30 +101,33 @@ func rasterizeHand(a *anatomy, hp handPose, o handOptions, r *rand.Rand) *handLa
 	region(vec{-0.6, fa.v}, vec{0.6, bot + 0.2}, func(p vec, d float64) float64 {
 		s := sdTaper(p, vec{0, bot + 0.15}, fa, a.wrist/2, a.wrist/2*1.12)
 		if !o.forearm {
-			s = math.Max(s, fa.v+0.06-p.v)
+			s = max(s, fa.v+0.06-p.v)
 		}
 		return smin(d, s, 0.12)
 	})
 	// Fingers and thumb.
-	digit := func(base vec, ang, length, width, fore float64) (vec, vec) {
+	digit := func(base vec, ang, length, w0, w1, back, k float64) vec {
 		dir := vec{math.Sin(ang), math.Cos(ang)}
-		tip := base.add(dir.scale(length * fore))
-		start := base.sub(dir.scale(0.08))
-		lo := vec{math.Min(start.u, tip.u) - width, math.Min(start.v, tip.v) - width}
-		hi := vec{math.Max(start.u, tip.u) + width, math.Max(start.v, tip.v) + width}
+		tip := base.add(dir.scale(length))
+		start := base.sub(dir.scale(back))
+		lo := vec{min(start.u, tip.u) - w0, min(start.v, tip.v) - w0}
+		hi := vec{max(start.u, tip.u) + w0, max(start.v, tip.v) + w0}
 		region(lo, hi, func(p vec, d float64) float64 {
-			return smin(d, sdTaper(p, start, tip, width/2, width/2*0.82), 0.025)
+			return smin(d, sdTaper(p, start, tip, w0/2, w1/2), k)
 		})
-		return base, dir
+		return dir
 	}
 	var cs []crease
 	cr := rand.New(rand.NewPCG(a.texSeed, streamCreases))
 	for i, f := range a.fingers {
-		b, dir := digit(f.base, hp.fingerAngle[i], f.length, f.width, hp.fingerFore[i])
-		cs = append(cs, fingerCreases(cr, b, dir, f.length*hp.fingerFore[i], f.width, []float64{0.02, 0.42, 0.7})...)
+		l := f.length * hp.fingerFore[i]
+		dir := digit(f.base, hp.fingerAngle[i], l, f.width, f.width*0.82, 0.08, 0.025)
+		cs = append(cs, fingerCreases(cr, f.base, dir, l, f.width, []float64{0.02, 0.42, 0.7})...)
 	}
-	tb, tdir := digit(a.thumb.base, hp.thumbAngle, a.thumb.length, a.thumb.width, hp.thumbFore)
-	cs = append(cs, fingerCreases(cr, tb, tdir, a.thumb.length*hp.thumbFore, a.thumb.width, []float64{0.45})...)
+	t := a.thumb
+	l := t.length * hp.thumbFore
+	dir := digit(t.base, hp.thumbAngle, l, t.width*1.5, t.width*0.85, 0, 0.1)
+	cs = append(cs, fingerCreases(cr, t.base, dir, l, t.width, []float64{0.45, 0.72})...)
 
 	h := &handLayers{mask: newLayer(), shade: newLayer(), refl: newLayer()}
 	height := sd // reuse: the sdf becomes the height field in place
@@ -143,14 +146,16 @@ func rasterizeHand(a *anatomy, hp handPose, o handOptions, r *rand.Rand) *handLa
 	for i := range sd {
 		d := float64(sd[i])
 		x, y := i%canvasW, i/canvasW
-		h.mask[i] = float32(math.Max(0, math.Min(1, 0.5-d*canvasK)))
-		e := math.Min(math.Max(-d, 0)/rr, 1)
+		h.mask[i] = float32(max(0, min(1, 0.5-d*canvasK)))
+		e := min(max(-d, 0)/rr, 1)
 		hv := rr * math.Sqrt(1-(1-e)*(1-e))
 		if e > 0 {
 			p := fromCanvas(x, y)
 			for _, b := range bumps {
 				du, dv := (p.u-b.c.u)/b.ru, (p.v-b.c.v)/b.rv
-				hv += b.amp * e * math.Exp(-(du*du + dv*dv))
+				if d2 := du*du + dv*dv; d2 < 9 {
+					hv += b.amp * e * math.Exp(-d2)
+				}
 			}
 		}
 		height[i] = float32(hv)

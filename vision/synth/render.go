@@ -14,13 +14,13 @@ type Scene struct {
 	capture Capture
 	anat    *anatomy
 	params  captureParams
-	lit     []uint8 // canvas, LEDs on
-	unlit   []uint8 // canvas, LEDs off
-	bgLit   uint8   // outside the canvas
-	bgUnlit uint8
+	lit     []uint16 // canvas, LEDs on, grey level ×256
+	unlit   []uint16 // canvas, LEDs off, grey level ×256
+	bgLit   uint16   // outside the canvas, grey level ×256
+	bgUnlit uint16
 	extend  bool // replicate the canvas's bottom row (the forearm leaves the frame)
 	noise   []int8
-	sigma   [256]int32 // noise sigma per grey level, ×4
+	sigma   [256]int32 // noise sigma per grey level, ×8 (noise samples are ×32, levels ×256)
 	seed    uint64
 }
 
@@ -62,17 +62,17 @@ func NewScene(c Capture) *Scene {
 		}
 		l.blur(tmp, e.defocus*k)
 	}
-	s.lit, s.unlit = quantize(litF), quantize(unlitF)
-	s.bgLit, s.bgUnlit = clamp8(e.bgLit), clamp8(e.bgAmb)
+	s.lit, s.unlit = fixed(litF), fixed(unlitF)
+	s.bgLit, s.bgUnlit = fixed1(e.bgLit), fixed1(e.bgAmb)
 	// Sensor noise: Gaussian samples, scaled per grey level by shot and read
 	// noise.
 	nr := rand.New(rand.NewPCG(c.Identity^streamNoise, c.Seed))
 	s.noise = make([]int8, noiseLen+Width)
 	for i := range s.noise {
-		s.noise[i] = int8(math.Max(-127, math.Min(127, math.Round(nr.NormFloat64()*32))))
+		s.noise[i] = int8(max(-127, min(127, math.Round(nr.NormFloat64()*32))))
 	}
 	for v := range s.sigma {
-		s.sigma[v] = int32(math.Round(4 * math.Sqrt(e.read*e.read+e.shot*float64(v))))
+		s.sigma[v] = int32(math.Round(8 * math.Sqrt(e.read*e.read+e.shot*float64(v))))
 	}
 	return s
 }
@@ -88,8 +88,8 @@ func ledFalloff(x, y float64) float64 {
 func (s *Scene) composeHand(lit, unlit layer, o handOptions, r *rand.Rand) {
 	a, cp, e := s.anat, s.params, s.params.exp
 	h := rasterizeHand(a, cp.hand, o, r)
-	p := cp.pose
-	td := vec{math.Cos(p.tiltDir), -math.Sin(p.tiltDir)}
+	fwd := cp.pose.forward()
+	td := vec{math.Cos(cp.pose.tiltDir), -math.Sin(cp.pose.tiltDir)}
 	for i := range lit {
 		m := float64(h.mask[i])
 		if m == 0 {
@@ -98,7 +98,7 @@ func (s *Scene) composeHand(lit, unlit layer, o handOptions, r *rand.Rand) {
 		}
 		x, y := i%canvasW, i/canvasW
 		q := fromCanvas(x, y)
-		fx, fy := p.forward(q)
+		fx, fy := fwd.apply(q)
 		nz := float64(h.shade[i])
 		ledShade := 0.15 + 0.85*math.Pow(nz, 1.3)
 		ambShade := 0.55 + 0.45*nz
@@ -126,7 +126,7 @@ func (s *Scene) composeHand(lit, unlit layer, o handOptions, r *rand.Rand) {
 func (s *Scene) composePrint(lit, unlit layer, r *rand.Rand) {
 	a, cp, e := s.anat, s.params, s.params.exp
 	h := rasterizeHand(a, cp.hand, handOptions{forearm: true, creaseGain: 1.3, texGain: 0.8}, r)
-	p := cp.pose
+	fwd := cp.pose.forward()
 	paper := newNoiseField(r, 120)
 	curl := vec{uniform(r, -0.06, 0.06), uniform(r, -0.06, 0.06)}
 	// The sheet, in canonical units, and the photo inside its white margin.
@@ -137,8 +137,8 @@ func (s *Scene) composePrint(lit, unlit layer, r *rand.Rand) {
 	for i := range lit {
 		x, y := i%canvasW, i/canvasW
 		q := fromCanvas(x, y)
-		edge := math.Min(math.Min(q.u-su0, su1-q.u), math.Min(q.v-sv0, sv1-q.v)) * canvasK
-		cover := math.Max(0, math.Min(1, edge+0.5))
+		edge := min(min(q.u-su0, su1-q.u), min(q.v-sv0, sv1-q.v)) * canvasK
+		cover := max(0, min(1, edge+0.5))
 		if cover == 0 {
 			lit[i], unlit[i] = float32(e.bgLit), float32(e.bgAmb)
 			continue
@@ -152,9 +152,9 @@ func (s *Scene) composePrint(lit, unlit layer, r *rand.Rand) {
 		// Clustered-dot halftone of the ink coverage.
 		xr, yr := (float64(x)*ca+float64(y)*sa)*2*math.Pi/period, (-float64(x)*sa+float64(y)*ca)*2*math.Pi/period
 		screen := 0.5 + 0.25*(math.Cos(xr)+math.Cos(yr))
-		ink := math.Max(0, math.Min(1, ((1-tone)-screen)*4+0.5))
+		ink := max(0, min(1, ((1-tone)-screen)*4+0.5))
 		refl := (0.9 - 0.42*ink) * (1 + 0.03*float64(paper.at(x, y)))
-		fx, fy := p.forward(q)
+		fx, fy := fwd.apply(q)
 		flat := 1 + curl.dot(q)
 		pl := e.led*0.95*ledFalloff(fx, fy)*flat*refl + e.ambient*refl
 		pa := e.ambient * refl
@@ -169,7 +169,7 @@ func (s *Scene) composePrint(lit, unlit layer, r *rand.Rand) {
 func (s *Scene) composeScreen(lit, unlit layer, r *rand.Rand) {
 	a, cp, e := s.anat, s.params, s.params.exp
 	h := rasterizeHand(a, cp.hand, handOptions{forearm: true, veins: true, creaseGain: 1, texGain: 1}, r)
-	p := cp.pose
+	fwd := cp.pose.forward()
 	const du0, du1, dv0, dv1, bezel = -0.88, 1.08, -1.15, 1.6, 0.09
 	emit := uniform(r, 165, 200) * math.Sqrt(e.led/185)
 	pitch := uniform(r, 2.6, 3.4) // display pixel pitch, canvas pixels
@@ -178,19 +178,19 @@ func (s *Scene) composeScreen(lit, unlit layer, r *rand.Rand) {
 	for i := range lit {
 		x, y := i%canvasW, i/canvasW
 		q := fromCanvas(x, y)
-		in := math.Min(math.Min(q.u-du0, du1-q.u), math.Min(q.v-dv0, dv1-q.v))
-		body := math.Max(0, math.Min(1, (in+bezel)*canvasK+0.5))
+		in := min(min(q.u-du0, du1-q.u), min(q.v-dv0, dv1-q.v))
+		body := max(0, min(1, (in+bezel)*canvasK+0.5))
 		if body == 0 {
 			lit[i], unlit[i] = float32(e.bgLit), float32(e.bgAmb)
 			continue
 		}
-		fx, fy := p.forward(q)
+		fx, fy := fwd.apply(q)
 		led := e.led * ledFalloff(fx, fy)
 		// Bezel: dark plastic and glass.
 		bl := led*0.1 + e.ambient*0.1
 		ba := e.ambient * 0.1
 		if in > 0 {
-			disp := math.Max(0, math.Min(1, in*canvasK+0.5))
+			disp := max(0, min(1, in*canvasK+0.5))
 			m := float64(h.mask[i])
 			tone := 0.08 + m*0.85*(0.15+0.85*math.Pow(float64(h.shade[i]), 1.3))*float64(h.refl[i])
 			if h.vein != nil {
@@ -202,9 +202,9 @@ func (s *Scene) composeScreen(lit, unlit layer, r *rand.Rand) {
 			glare := 0.0
 			for _, c := range hot {
 				d := q.sub(c)
-				glare += 0.9 * math.Exp(-d.dot(d)/0.004)
+				glare += 0.5 * math.Exp(-d.dot(d)/0.0012)
 			}
-			bl = bl*(1-disp) + disp*(em+led*(0.04+glare))
+			bl = bl*(1-disp) + disp*(em+led*(0.03+glare))
 			ba = ba*(1-disp) + disp*em
 		}
 		lit[i] = float32(e.bgLit*(1-body) + bl*body)
@@ -212,15 +212,17 @@ func (s *Scene) composeScreen(lit, unlit layer, r *rand.Rand) {
 	}
 }
 
-func quantize(l layer) []uint8 {
-	out := make([]uint8, len(l))
+// fixed converts a layer to grey levels ×256: the sub-level precision
+// matters in dim unlit frames, and the sensor quantises only once, in Render.
+func fixed(l layer) []uint16 {
+	out := make([]uint16, len(l))
 	for i, v := range l {
-		out[i] = clamp8(float64(v))
+		out[i] = fixed1(float64(v))
 	}
 	return out
 }
 
-func clamp8(v float64) uint8 { return uint8(math.Max(0, math.Min(255, math.Round(v)))) }
+func fixed1(v float64) uint16 { return uint16(max(0, min(65535, math.Round(v*256)))) }
 
 // DistanceMM is what a time-of-flight presence sensor beside the camera
 // would read at frame 0: the distance to the palm, in millimetres.
@@ -266,11 +268,11 @@ func (s *Scene) Render(dst *image.Gray, frame int, lit bool) {
 				fu, fv := int32(u>>8)&0xff, int32(vv>>8)&0xff
 				p00, p01 := int32(src[i]), int32(src[i+1])
 				p10, p11 := int32(src[i+canvasW]), int32(src[i+canvasW+1])
-				top := p00<<8 + (p01-p00)*fu
-				bot := p10<<8 + (p11-p10)*fu
-				val = (top<<8 + (bot-top)*fv + 1<<15) >> 16
+				top := (p00<<8 + (p01-p00)*fu) >> 8
+				bot := (p10<<8 + (p11-p10)*fu) >> 8
+				val = (top<<8 + (bot-top)*fv) >> 8
 			}
-			out := val + (int32(nz[x])*s.sigma[val]+64)>>7
+			out := (val + int32(nz[x])*s.sigma[val>>8] + 128) >> 8
 			row[x] = uint8(min(max(out, 0), 255))
 			u += dux
 			v += dvx

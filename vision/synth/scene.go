@@ -23,31 +23,32 @@ type pose struct {
 // inverse returns the affine map from frame pixel (x, y) to canvas pixel:
 // canvas = m·(x-cx, y-cy) + (ox, oy).
 func (p pose) inverse() (m [4]float64, ox, oy float64) {
-	// Forward: frame = c + scale · R(rot) · T · (u, -v), with T the tilt
-	// foreshortening along tiltDir. Inverse: T⁻¹ · R(-rot) / scale.
-	cs, sn := math.Cos(p.rot), math.Sin(p.rot)
-	r := [4]float64{cs, sn, -sn, cs} // R(-rot), row major
-	cd, sd := math.Cos(p.tiltDir), math.Sin(p.tiltDir)
-	k := 1/math.Cos(p.tilt) - 1
-	// T⁻¹ = I + k·d·dᵀ
-	t := [4]float64{1 + k*cd*cd, k * cd * sd, k * cd * sd, 1 + k*sd*sd}
-	s := canvasK / p.scale
-	m = [4]float64{
-		s * (t[0]*r[0] + t[1]*r[2]), s * (t[0]*r[1] + t[1]*r[3]),
-		s * (t[2]*r[0] + t[3]*r[2]), s * (t[2]*r[1] + t[3]*r[3]),
-	}
+	f := p.forward()
+	det := f.a*f.d - f.b*f.c
+	// (u, v) = F⁻¹·(x-cx, y-cy); canvas = (K·(u-u0), K·(v1-v)).
+	k := canvasK / det
+	m = [4]float64{k * f.d, -k * f.b, k * f.c, -k * f.a}
 	return m, -canvasU0 * canvasK, canvasV1 * canvasK
 }
 
-// forward maps canonical space to the frame.
-func (p pose) forward(q vec) (x, y float64) {
-	w := vec{q.u, -q.v}
+// affine is x = a·u + b·v + tx, y = c·u + d·v + ty.
+type affine struct{ a, b, c, d, tx, ty float64 }
+
+func (m affine) apply(q vec) (x, y float64) {
+	return m.a*q.u + m.b*q.v + m.tx, m.c*q.u + m.d*q.v + m.ty
+}
+
+// forward is the map from canonical space to the frame.
+func (p pose) forward() affine {
+	// scale · R(rot) · T · diag(1, -1), with T = I + k·d·dᵀ foreshortening
+	// along the tilt direction d.
 	cd, sd := math.Cos(p.tiltDir), math.Sin(p.tiltDir)
 	k := math.Cos(p.tilt) - 1
-	a := w.u*cd + w.v*sd
-	w = vec{w.u + k*a*cd, w.v + k*a*sd}
+	t := [4]float64{1 + k*cd*cd, k * cd * sd, k * cd * sd, 1 + k*sd*sd}
 	cs, sn := math.Cos(p.rot), math.Sin(p.rot)
-	return p.cx + p.scale*(cs*w.u-sn*w.v), p.cy + p.scale*(sn*w.u+cs*w.v)
+	rt := [4]float64{cs*t[0] - sn*t[2], cs*t[1] - sn*t[3], sn*t[0] + cs*t[2], sn*t[1] + cs*t[3]}
+	s := p.scale
+	return affine{s * rt[0], -s * rt[1], s * rt[2], -s * rt[3], p.cx, p.cy}
 }
 
 // motion is how the pose changes over frames: physiological tremor and drift
@@ -148,7 +149,7 @@ func newCaptureParams(c Capture, a *anatomy) captureParams {
 		tiltDir: uniform(r, 0, 2*math.Pi),
 	}
 	e := exposure{
-		led:     uniform(r, 175, 200),
+		led:     uniform(r, 150, 172),
 		ambient: uniform(r, 14, 30),
 		defocus: uniform(r, 0.4, 1.1),
 		shake:   uniform(r, 0, 1.2),
@@ -196,7 +197,7 @@ func newCaptureParams(c Capture, a *anatomy) captureParams {
 	}
 	// LEDs light a near palm more; the fixed exposure only partly hides it.
 	d0 := focalPx * a.palmMM / (0.37 * Width)
-	e.led *= math.Max(0.6, math.Min(1.25, math.Pow(d0/distance(p, a), 0.8)))
+	e.led *= max(0.6, min(1.2, math.Pow(d0/distance(p, a), 0.8)))
 	e.bgLit = e.ambient*0.4 + uniform(r, 4, 9)
 	e.bgAmb = e.ambient * 0.4
 	e.tiltG = math.Sin(p.tilt) * 0.6
@@ -230,9 +231,10 @@ func fitPalm(p pose, a *anatomy, margin float64) pose {
 func palmBox(p pose, a *anatomy) (x0, y0, x1, y1 float64) {
 	x0, y0, x1, y1 = math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
 	h := a.palmLen / 2
+	f := p.forward()
 	for _, q := range [...]vec{{-0.5, h - 0.06}, {-0.44, h}, {0.44, h}, {0.5, h - 0.06}, {0.5, -h + 0.06}, {0.44, -h}, {-0.44, -h}, {-0.5, -h + 0.06}} {
-		x, y := p.forward(q)
-		x0, y0, x1, y1 = math.Min(x0, x), math.Min(y0, y), math.Max(x1, x), math.Max(y1, y)
+		x, y := f.apply(q)
+		x0, y0, x1, y1 = min(x0, x), min(y0, y), max(x1, x), max(y1, y)
 	}
 	return x0, y0, x1, y1
 }
