@@ -1,0 +1,59 @@
+// Package secureboot is the kiosk's update trust chain: signed firmware
+// bundles and signed device config, anti-rollback counters, and the A/B root
+// slot state with a one-time trial boot.
+//
+// # Envelope
+//
+// Firmware bundles and config documents share one signed envelope:
+//
+//	offset  size  field
+//	0       8     magic "PALMSIG1"
+//	8       2     manifest length n, big-endian, 1..MaxManifestSize
+//	10      n     manifest, JSON (see Manifest)
+//	10+n    64    Ed25519 signature over SigningContext || bytes [0, 10+n)
+//	74+n    size  payload: the root filesystem image or the config JSON
+//	              (size and SHA-256 are in the manifest), then end of input
+//
+// The manifest names its kind ("firmware" or "config"), so a signed config
+// is never accepted as a bundle and the other way round, and the signing
+// context keeps these signatures apart from anything else the same key might
+// sign. The payload is streamed and hashed as it is read (Bundle is an
+// io.Reader); a firmware image is never held in memory.
+//
+// Verification checks, in order: magic and lengths (ErrMalformed,
+// ErrTruncated), the signature against the trusted keys before the manifest
+// is parsed (ErrBadSignature), the kind and product (ErrWrongKind,
+// ErrWrongProduct), the version against the device's minimum (ErrRollback),
+// and, at the end of the payload, its length and digest (ErrTruncated,
+// ErrDigestMismatch, ErrMalformed for trailing bytes).
+//
+// # Anti-rollback
+//
+// Each manifest carries a version, a uint64 that only rises from one release
+// to the next (the human release string such as "1.4.2" is informational).
+// The device keeps two minimums, one for firmware and one for config, in its
+// slot state: a bundle or config older than the minimum is refused with
+// ErrRollback. The firmware minimum rises when a trial slot is committed;
+// the config minimum rises when a config is accepted.
+//
+// Here the counters live in the state file on the data partition, which a
+// person with the SD card can rewrite. On production hardware they belong
+// where software cannot lower them: the eMMC's replay-protected memory block
+// (RPMB, written with an authenticated counter) or one-time-programmable
+// fuses (one fuse burnt per security-relevant release). StateStore is the
+// seam for such a store.
+//
+// # A/B slots and the trial boot
+//
+// The root filesystem has two slots, A and B. Updater.Install verifies a
+// bundle while writing it into the inactive slot and, only when the whole
+// image has been verified, marks that slot for a trial boot. Updater.NextBoot
+// is the boot-time decision: a pending trial is booted once; if the system
+// comes back without having committed it, the trial has failed and the
+// committed slot is booted again. Updater.Commit is what palmd calls once it
+// is healthy (after READY): the trial slot becomes the active one and the
+// firmware minimum rises to its version.
+//
+// The state is a small JSON file written atomically (temporary file, fsync,
+// rename, fsync of the directory) by FileStore.
+package secureboot

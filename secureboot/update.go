@@ -1,0 +1,242 @@
+package secureboot
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+)
+
+// ErrTrialPending is returned by Install while a trial boot is under way:
+// the inactive slot is then the one running, and only Commit or the
+// fallback at the next boot ends the trial.
+var ErrTrialPending = errors.New("secureboot: trial boot pending")
+
+// SlotWriter is an open root slot: a block device on the kiosk, a file in
+// tests. *os.File implements it.
+type SlotWriter interface {
+	io.WriterAt
+	Sync() error
+	Close() error
+}
+
+// Slots opens a root slot for writing.
+type Slots interface {
+	OpenSlot(Slot) (SlotWriter, error)
+}
+
+// FileSlots maps each slot to a file or block device path, e.g.
+// /dev/disk/by-partlabel/rootfs-a. The path must exist.
+type FileSlots map[Slot]string
+
+var _ Slots = FileSlots{}
+
+// OpenSlot opens the slot's path for writing, without creating or
+// truncating it.
+func (f FileSlots) OpenSlot(s Slot) (SlotWriter, error) {
+	p, ok := f[s]
+	if !ok {
+		return nil, fmt.Errorf("secureboot: no path for slot %q", s)
+	}
+	w, err := os.OpenFile(p, os.O_WRONLY, 0)
+	if err != nil {
+		return nil, fmt.Errorf("secureboot: slot %s: %w", s, err)
+	}
+	return w, nil
+}
+
+// Updater installs bundles into the inactive slot, runs the trial boot and
+// accepts signed config, keeping State in a StateStore. Its methods are safe
+// for concurrent use.
+type Updater struct {
+	store   StateStore
+	slots   Slots
+	keys    []ed25519.PublicKey
+	product string
+	log     *slog.Logger
+
+	mu sync.Mutex // serialises load-modify-save of the state
+}
+
+// NewUpdater returns an Updater that trusts keys for product. A nil log
+// discards.
+func NewUpdater(store StateStore, slots Slots, keys []ed25519.PublicKey, product string, log *slog.Logger) *Updater {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Updater{store: store, slots: slots, keys: keys, product: product, log: log}
+}
+
+// State returns the stored state.
+func (u *Updater) State() (State, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.store.Load()
+}
+
+// Install verifies the bundle read from r while writing its image into the
+// inactive slot, then marks that slot for a one-time trial boot. On any
+// error the slot is left without a trial mark and the active slot is
+// untouched.
+func (u *Updater) Install(ctx context.Context, r io.Reader) (Manifest, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	st, err := u.store.Load()
+	if err != nil {
+		return Manifest{}, err
+	}
+	if st.TrialBoots > 0 {
+		return Manifest{}, ErrTrialPending
+	}
+	b, err := Policy{Keys: u.keys, Product: u.product, MinVersion: st.MinFirmware}.OpenBundle(r)
+	if err != nil {
+		return Manifest{}, err
+	}
+	target := st.Active.Other()
+	// Forget the old contents first, so a crash while writing leaves no trial
+	// mark (and no description) on a half-written slot.
+	if st.Trial != "" || st.Slots[target] != (SlotInfo{}) {
+		st.Trial, st.TrialBoots = "", 0
+		delete(st.Slots, target)
+		if err := u.store.Save(st); err != nil {
+			return Manifest{}, err
+		}
+	}
+	m := b.Manifest()
+	u.log.Info("secureboot: installing", "slot", target, "version", m.Version, "release", m.Release, "size", m.Size)
+	if err := writeSlot(ctx, u.slots, target, b); err != nil {
+		return Manifest{}, err
+	}
+	if st.Slots == nil {
+		st.Slots = make(map[Slot]SlotInfo)
+	}
+	st.Slots[target] = SlotInfo{Version: m.Version, Release: m.Release, SHA256: m.SHA256}
+	st.Trial = target
+	if err := u.store.Save(st); err != nil {
+		return Manifest{}, err
+	}
+	u.log.Info("secureboot: installed; trial boot pending", "slot", target, "version", m.Version)
+	return m, nil
+}
+
+func writeSlot(ctx context.Context, slots Slots, s Slot, b *Bundle) error {
+	w, err := slots.OpenSlot(s)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.NewOffsetWriter(w, 0), ctxReader{ctx, b})
+	if err == nil {
+		err = w.Sync()
+	}
+	if cerr := w.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("secureboot: slot %s: %w", s, cerr)
+	}
+	return err
+}
+
+// ctxReader stops a copy when ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// NextBoot is the boot-time decision: it returns the slot to boot and
+// records the attempt. A pending trial slot is booted MaxTrialBoots times;
+// if it is still uncommitted after that, the trial has failed: the slot is
+// marked Failed and the active slot is booted again.
+func (u *Updater) NextBoot() (Slot, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	st, err := u.store.Load()
+	if err != nil {
+		return "", err
+	}
+	if st.Trial == "" {
+		return st.Active, nil
+	}
+	if st.TrialBoots < MaxTrialBoots {
+		st.TrialBoots++
+		if err := u.store.Save(st); err != nil {
+			return "", err
+		}
+		u.log.Info("secureboot: trial boot", "slot", st.Trial, "version", st.Slots[st.Trial].Version)
+		return st.Trial, nil
+	}
+	failed := st.Trial
+	info := st.Slots[failed]
+	info.Failed = true
+	st.Slots[failed] = info
+	st.Trial, st.TrialBoots = "", 0
+	if err := u.store.Save(st); err != nil {
+		return "", err
+	}
+	u.log.Warn("secureboot: trial boot failed; falling back", "failed", failed, "version", info.Version, "slot", st.Active)
+	return st.Active, nil
+}
+
+// Commit is called by palmd once it is healthy on the slot it booted from.
+// Committing the trial slot makes it active and raises the firmware minimum
+// to its version; committing the active slot is a no-op (a trial installed
+// but not yet booted stays pending). Any other slot is an error: the system
+// is not running what the state says it should.
+func (u *Updater) Commit(booted Slot) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	st, err := u.store.Load()
+	if err != nil {
+		return err
+	}
+	switch {
+	case booted == st.Active:
+		return nil
+	case booted != st.Trial || st.TrialBoots == 0:
+		return fmt.Errorf("secureboot: commit of slot %q, but active is %q and trial %q (%d boots)", booted, st.Active, st.Trial, st.TrialBoots)
+	}
+	v := st.Slots[booted].Version
+	st.Active, st.Trial, st.TrialBoots = booted, "", 0
+	st.MinFirmware = max(st.MinFirmware, v)
+	if err := u.store.Save(st); err != nil {
+		return err
+	}
+	u.log.Info("secureboot: committed", "slot", booted, "version", v)
+	return nil
+}
+
+// AcceptConfig verifies a signed config read from r against the config
+// minimum, runs check on the payload (palmd parses and validates it there),
+// and only then raises the config minimum to its version. It returns the
+// manifest and the config JSON.
+func (u *Updater) AcceptConfig(r io.Reader, check func([]byte) error) (Manifest, []byte, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	st, err := u.store.Load()
+	if err != nil {
+		return Manifest{}, nil, err
+	}
+	m, payload, err := Policy{Keys: u.keys, Product: u.product, MinVersion: st.MinConfig}.VerifyConfig(r)
+	if err != nil {
+		return Manifest{}, nil, err
+	}
+	if err := check(payload); err != nil {
+		return Manifest{}, nil, err
+	}
+	if m.Version > st.MinConfig {
+		st.MinConfig = m.Version
+		if err := u.store.Save(st); err != nil {
+			return Manifest{}, nil, err
+		}
+	}
+	u.log.Info("secureboot: config accepted", "version", m.Version, "release", m.Release)
+	return m, payload, nil
+}
