@@ -169,14 +169,7 @@ func newCaptureParams(c Capture, a *anatomy) captureParams {
 	case PartlyOut:
 		p.scale = uniform(r, 0.32, 0.40) * Width
 		out := uniform(r, 0.25, 0.45) // fraction of the palm beyond the edge
-		switch r.IntN(3) {
-		case 0:
-			p.cx = -p.scale * (0.5 - out) * 1
-		case 1:
-			p.cx = Width + p.scale*(0.5-out)
-		default:
-			p.cy = Height + p.scale*a.palmLen*(0.5-out)
-		}
+		p = pushOut(p, a, r.IntN(3), out)
 	case Blurred:
 		e.defocus = uniform(r, 6, 11)
 	case Dark:
@@ -223,6 +216,46 @@ func fitPalm(p pose, a *anatomy, margin float64) pose {
 		if x1-x0 > Width-2*mx || y1-y0 > Height-2*my {
 			p.scale *= 0.97
 		}
+	}
+	return p
+}
+
+// inFrame is the fraction of the palm's bounding box inside the frame.
+func inFrame(p pose, a *anatomy) float64 {
+	x0, y0, x1, y1 := palmBox(p, a)
+	ix := max(0, min(x1, Width)-max(x0, 0))
+	iy := max(0, min(y1, Height)-max(y0, 0))
+	return ix * iy / ((x1 - x0) * (y1 - y0))
+}
+
+// pushOut moves the palm towards the left (0), right (1) or bottom (2) edge
+// until the given fraction of it is outside the frame.
+func pushOut(p pose, a *anatomy, edge int, out float64) pose {
+	lo, hi := 0.0, float64(Width) // how far to move
+	for range 30 {
+		mid := (lo + hi) / 2
+		q := p
+		switch edge {
+		case 0:
+			q.cx -= mid
+		case 1:
+			q.cx += mid
+		default:
+			q.cy += mid
+		}
+		if 1-inFrame(q, a) < out {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	switch edge {
+	case 0:
+		p.cx -= lo
+	case 1:
+		p.cx += lo
+	default:
+		p.cy += lo
 	}
 	return p
 }

@@ -54,8 +54,19 @@ func TestParseRoundTrip(t *testing.T) {
 }
 
 func TestIdentityOf(t *testing.T) {
-	if IdentityOf("alice") != IdentityOf("alice") {
-		t.Error("IdentityOf is not stable")
+	// IdentityOf is FNV-1a 64, so scenario names keep their palms across
+	// releases; these are the algorithm's published test vectors.
+	for _, tt := range []struct {
+		name string
+		want uint64
+	}{
+		{"", 0xcbf29ce484222325},
+		{"a", 0xaf63dc4c8601ec8c},
+		{"foobar", 0x85944171f73967e8},
+	} {
+		if got := IdentityOf(tt.name); got != tt.want {
+			t.Errorf("IdentityOf(%q) = %#x, want %#x", tt.name, got, tt.want)
+		}
 	}
 	if IdentityOf("alice") == IdentityOf("bob") {
 		t.Error("IdentityOf(alice) == IdentityOf(bob)")
