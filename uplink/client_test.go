@@ -1,0 +1,366 @@
+package uplink_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/palmd/palmd/uplink"
+	"github.com/palmd/palmd/uplink/dev"
+	"github.com/palmd/palmd/uplink/wire"
+)
+
+const device = "kiosk-1"
+
+// syncBuffer is a log sink safe for the client's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// rig is a real in-process NATS server with a scripted cloud on it.
+type rig struct {
+	auth    *dev.Authority
+	srv     *server.Server
+	cloud   *nats.Conn
+	signPub ed25519.PublicKey
+	sign    ed25519.PrivateKey
+	events  chan wire.Event
+	logs    *syncBuffer
+
+	mu    sync.Mutex
+	reply func(wire.Request) []byte
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	auth, err := dev.NewAuthority()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := dev.RunServer(auth, server.RANDOM_PORT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	r := &rig{auth: auth, srv: srv, signPub: pub, sign: priv, events: make(chan wire.Event, 16), logs: &syncBuffer{}}
+	creds, err := auth.Cloud()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.cloud, err = nats.Connect(srv.ClientURL(), nats.UserJWTAndSeed(creds.JWT, creds.Seed), nats.Secure(creds.TLS),
+		nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.cloud.Close)
+	if _, err := r.cloud.Subscribe(wire.AllRequests, func(m *nats.Msg) {
+		req, err := wire.DecodeRequest(m.Data)
+		if err != nil {
+			t.Errorf("cloud got a bad request: %v", err)
+			return
+		}
+		r.mu.Lock()
+		f := r.reply
+		r.mu.Unlock()
+		m.Respond(f(req))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.cloud.Subscribe(wire.AllTelemetry, func(m *nats.Msg) {
+		if e, err := wire.DecodeEvent(m.Data); err == nil {
+			r.events <- e
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.cloud.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	r.setReply(func(req wire.Request) []byte { return r.decision(t, req.ID, device, 0, time.Minute) })
+	return r
+}
+
+func (r *rig) setReply(f func(wire.Request) []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reply = f
+}
+
+// statement signs st for device, issued at now+issued, valid for ttl.
+func (r *rig) signed(t *testing.T, key ed25519.PrivateKey, dev string, st wire.Statement, issued, ttl time.Duration) []byte {
+	now := time.Now().Add(issued)
+	st.Device, st.Nonce, st.IssuedAt, st.Expires = dev, wire.NewNonce(), now, now.Add(ttl)
+	b, err := wire.Sign(key, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func (r *rig) decision(t *testing.T, id, dev string, issued, ttl time.Duration) []byte {
+	return r.signed(t, r.sign, dev, wire.Statement{Kind: wire.KindDecision,
+		Decision: &wire.Decision{Request: id, Outcome: wire.Approved, Subject: "sub-1"}}, issued, ttl)
+}
+
+func (r *rig) dial(t *testing.T, opts ...uplink.Option) *uplink.Client {
+	t.Helper()
+	creds, err := r.auth.Device(device)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts = append(append(creds.Options(), uplink.Logger(slog.New(slog.NewTextHandler(r.logs, nil)))), opts...)
+	c, err := uplink.Dial(r.srv.ClientURL(), device, r.signPub, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	waitFor(t, "connection", c.Connected)
+	return c
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+// event waits for the next telemetry event.
+func (r *rig) event(t *testing.T) wire.Event {
+	t.Helper()
+	select {
+	case e := <-r.events:
+		return e
+	case <-time.After(10 * time.Second):
+		t.Fatal("no telemetry event")
+		return wire.Event{}
+	}
+}
+
+func request(id string) wire.Request {
+	return wire.Request{ID: id, Device: device, Flow: wire.FlowIdentify, Time: time.Now(), Palm: []byte("sealed")}
+}
+
+func TestDoRejects(t *testing.T) {
+	r := newRig(t)
+	c := r.dial(t)
+	_, otherKey, _ := ed25519.GenerateKey(nil)
+	tests := []struct {
+		name   string
+		reply  func(wire.Request) []byte
+		want   error
+		reason string
+	}{
+		{"bad signature", func(q wire.Request) []byte {
+			return r.signed(t, otherKey, device, wire.Statement{Kind: wire.KindDecision,
+				Decision: &wire.Decision{Request: q.ID, Outcome: wire.Approved}}, 0, time.Minute)
+		}, uplink.ErrBadSignature, "decision:bad_signature"},
+		{"expired", func(q wire.Request) []byte { return r.decision(t, q.ID, device, -2*time.Minute, time.Minute) },
+			uplink.ErrExpired, "decision:expired"},
+		{"issued in the future", func(q wire.Request) []byte { return r.decision(t, q.ID, device, time.Hour, time.Minute) },
+			uplink.ErrExpired, "decision:expired"},
+		{"valid for too long", func(q wire.Request) []byte { return r.decision(t, q.ID, device, 0, 24*time.Hour) },
+			uplink.ErrExpired, "decision:expired"},
+		{"other device", func(q wire.Request) []byte { return r.decision(t, q.ID, "kiosk-2", 0, time.Minute) },
+			uplink.ErrWrongDevice, "decision:wrong_device"},
+		{"other request", func(q wire.Request) []byte { return r.decision(t, "req-other", device, 0, time.Minute) },
+			uplink.ErrWrongRequest, "decision:wrong_request"},
+		{"command instead of decision", func(q wire.Request) []byte {
+			return r.signed(t, r.sign, device, wire.Statement{Kind: wire.KindCommand,
+				Command: &wire.Command{Type: wire.CmdDeleteMyData, Subject: "sub-1"}}, 0, time.Minute)
+		}, uplink.ErrMalformed, "decision:malformed"},
+		{"garbage", func(wire.Request) []byte { return []byte("not json") }, uplink.ErrMalformed, "decision:malformed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r.setReply(tt.reply)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_, err := c.Do(ctx, request("req-"+strings.ReplaceAll(tt.name, " ", "-")))
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("Do: %v, want %v", err, tt.want)
+			}
+			if e := r.event(t); e.Type != "uplink_rejected" || e.Reason != tt.reason || e.Device != device {
+				t.Fatalf("telemetry %+v, want uplink_rejected %s", e, tt.reason)
+			}
+		})
+	}
+	if !hasLine(r.logs.String(), `level=WARN msg="uplink: rejected decision"`, "reason=bad_signature") {
+		t.Errorf("no clear log line for a rejection:\n%s", r.logs.String())
+	}
+}
+
+func TestDoReplay(t *testing.T) {
+	r := newRig(t)
+	c := r.dial(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var first []byte
+	r.setReply(func(q wire.Request) []byte {
+		if first == nil {
+			first = r.decision(t, q.ID, device, 0, time.Minute)
+		}
+		return first // the same signed decision every time
+	})
+	d, err := c.Do(ctx, request("req-1"))
+	if err != nil || d.Outcome != wire.Approved || d.Request != "req-1" || d.Subject != "sub-1" {
+		t.Fatalf("first Do = %+v, %v", d, err)
+	}
+	if _, err := c.Do(ctx, request("req-1")); !errors.Is(err, uplink.ErrReplayed) {
+		t.Fatalf("replayed decision: %v, want ErrReplayed", err)
+	}
+	if e := r.event(t); e.Reason != "decision:replayed" {
+		t.Fatalf("telemetry %+v", e)
+	}
+}
+
+func TestCommands(t *testing.T) {
+	r := newRig(t)
+	got := make(chan wire.Command, 4)
+	before := r.srv.NumSubscriptions()
+	r.dial(t, uplink.OnCommand(func(c wire.Command) { got <- c }))
+	// Commands are fire-and-forget: wait until the kiosk's subscription is in place.
+	waitFor(t, "the command subscription", func() bool { return r.srv.NumSubscriptions() > before })
+	_, otherKey, _ := ed25519.GenerateKey(nil)
+	cmd := wire.Statement{Kind: wire.KindCommand, Command: &wire.Command{Type: wire.CmdDeleteMyData, Subject: "sub-9"}}
+	good := r.signed(t, r.sign, device, cmd, 0, time.Minute)
+	subject := wire.CommandSubject(device, wire.CmdDeleteMyData)
+	tests := []struct {
+		name   string
+		msg    []byte
+		reason string // "" = delivered
+	}{
+		{"valid", good, ""},
+		{"replayed", good, "command:replayed"},
+		{"expired", r.signed(t, r.sign, device, cmd, -time.Hour, time.Minute), "command:expired"},
+		{"bad signature", r.signed(t, otherKey, device, cmd, 0, time.Minute), "command:bad_signature"},
+		{"for another device", r.signed(t, r.sign, "kiosk-2", cmd, 0, time.Minute), "command:wrong_device"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := r.cloud.Publish(subject, tt.msg); err != nil {
+				t.Fatal(err)
+			}
+			if tt.reason == "" {
+				select {
+				case c := <-got:
+					if c.Type != wire.CmdDeleteMyData || c.Subject != "sub-9" {
+						t.Fatalf("delivered %+v", c)
+					}
+				case <-time.After(10 * time.Second):
+					t.Fatal("valid command not delivered")
+				}
+				return
+			}
+			if e := r.event(t); e.Reason != tt.reason {
+				t.Fatalf("telemetry %+v, want %s", e, tt.reason)
+			}
+			select {
+			case c := <-got:
+				t.Fatalf("rejected command delivered: %+v", c)
+			default:
+			}
+		})
+	}
+}
+
+func TestNotConnected(t *testing.T) {
+	r := newRig(t)
+	c := r.dial(t)
+	r.srv.Shutdown()
+	waitFor(t, "disconnect", func() bool { return !c.Connected() })
+	if _, err := c.Do(context.Background(), request("req-x")); !errors.Is(err, uplink.ErrNotConnected) {
+		t.Fatalf("Do while down: %v, want ErrNotConnected", err)
+	}
+}
+
+func TestNoCloud(t *testing.T) {
+	r := newRig(t)
+	c := r.dial(t)
+	r.cloud.Close()
+	waitFor(t, "the server to drop the cloud", func() bool { return r.srv.NumClients() == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := c.Do(ctx, request("req-x")); !errors.Is(err, uplink.ErrNoCloud) {
+		t.Fatalf("Do with no cloud: %v, want ErrNoCloud", err)
+	}
+}
+
+func TestReconnectAfterServerRestart(t *testing.T) {
+	r := newRig(t)
+	var mu sync.Mutex
+	var states []string
+	c := r.dial(t, uplink.Reconnect(20*time.Millisecond, 10*time.Millisecond), uplink.OnHealth(func(h uplink.Health) {
+		mu.Lock()
+		defer mu.Unlock()
+		states = append(states, h.State)
+	}))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := c.Do(ctx, request("req-before")); err != nil {
+		t.Fatal(err)
+	}
+	port := r.srv.Addr().(*net.TCPAddr).Port
+	r.srv.Shutdown()
+	r.srv.WaitForShutdown()
+	waitFor(t, "disconnect", func() bool { return !c.Connected() })
+	srv, err := dev.RunServer(r.auth, port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	waitFor(t, "reconnect", func() bool { return c.Connected() && r.cloud.IsConnected() })
+	// The cloud's subscriptions are replayed on reconnect; flush so they are in place.
+	if err := r.cloud.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	d, err := c.Do(ctx, request("req-after"))
+	if err != nil || d.Request != "req-after" {
+		t.Fatalf("Do after restart = %+v, %v", d, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got := strings.Join(states, ","); !strings.Contains(got, "disconnected,reconnected") {
+		t.Fatalf("health states %q, want disconnected then reconnected", got)
+	}
+}
+
+// hasLine reports whether one line of logs contains every part.
+func hasLine(logs string, parts ...string) bool {
+	for _, l := range strings.Split(logs, "\n") {
+		ok := true
+		for _, p := range parts {
+			ok = ok && strings.Contains(l, p)
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,103 @@
+package uplink_test
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/palmd/palmd/uplink/dev"
+	"github.com/palmd/palmd/uplink/wire"
+)
+
+// TestDevicePermissions proves a kiosk credential cannot publish or
+// subscribe on another kiosk's subjects: the server refuses with a
+// permissions violation and nothing reaches the other subject.
+func TestDevicePermissions(t *testing.T) {
+	r := newRig(t)
+	creds, err := r.auth.Device(device)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var violations []string
+	nc, err := nats.Connect(r.srv.ClientURL(), nats.UserJWTAndSeed(creds.JWT, creds.Seed), nats.Secure(creds.TLS),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			if errors.Is(err, nats.ErrPermissionViolation) {
+				mu.Lock()
+				violations = append(violations, err.Error())
+				mu.Unlock()
+			}
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+
+	seen := make(chan string, 8)
+	if _, err := r.cloud.Subscribe("palm.>", func(m *nats.Msg) { seen <- m.Subject }); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.cloud.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	other := wire.TelemetrySubject("kiosk-2", "health")
+	own := wire.TelemetrySubject(device, "health")
+	if err := nc.Publish(other, []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nc.Subscribe(wire.CommandSubject("kiosk-2", wire.CmdConfig), func(*nats.Msg) {}); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Publish(own, []byte("{}")); err != nil { // control: allowed
+		t.Fatal(err)
+	}
+	nc.Flush()
+	select {
+	case s := <-seen:
+		if s != own {
+			t.Fatalf("cloud received %s: a kiosk published on another kiosk's subject", s)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the kiosk's own subject was not delivered")
+	}
+	waitFor(t, "two permission violations", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(violations) >= 2
+	})
+	mu.Lock()
+	got := strings.ToLower(strings.Join(violations, "\n"))
+	mu.Unlock()
+	if !strings.Contains(got, "publish to \""+other) || !strings.Contains(got, "subscription to \"palm.cmd.kiosk-2") {
+		t.Fatalf("violations:\n%s", got)
+	}
+	select {
+	case s := <-seen:
+		t.Fatalf("unexpected delivery on %s", s)
+	default:
+	}
+}
+
+// TestForeignCredentialsRefused: credentials from another authority (other
+// operator and CA) do not connect.
+func TestForeignCredentialsRefused(t *testing.T) {
+	r := newRig(t)
+	foreign, err := dev.NewAuthority()
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := foreign.Device(device)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds.TLS.RootCAs = nil
+	creds.TLS.InsecureSkipVerify = true // only the server can refuse now
+	nc, err := nats.Connect(r.srv.ClientURL(), nats.UserJWTAndSeed(creds.JWT, creds.Seed), nats.Secure(creds.TLS))
+	if err == nil {
+		nc.Close()
+		t.Fatal("a foreign kiosk connected")
+	}
+}
