@@ -38,6 +38,8 @@ type Credentials struct {
 	JWT  string
 	Seed string
 	TLS  *tls.Config
+
+	caDER []byte
 }
 
 // Options returns the uplink options that authenticate with c.
@@ -206,5 +208,6 @@ func (a *Authority) user(name string, pub, sub []string) (Credentials, error) {
 			Certificates: []tls.Certificate{cert},
 			ServerName:   "localhost",
 		},
+		caDER: a.ca.Raw,
 	}, nil
 }

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/palmd/palmd/uplink/cloud"
+	"github.com/palmd/palmd/uplink/seal"
+)
+
+// Key files written by keygen and read by serve, each one base64 line.
+const (
+	sealKeyFile    = "seal.key"    // HPKE private key for palm and phone parts
+	paymentKeyFile = "payment.key" // HPKE private key for card parts
+	signKeyFile    = "sign.key"    // Ed25519 seed that signs decisions and commands
+)
+
+const usage = `usage:
+  palmcloud keygen [-dir DIR]
+  palmcloud serve -url URL [-creds FILE] [-ca FILE -cert FILE -key FILE] [-keys DIR]`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New(usage)
+	}
+	switch args[0] {
+	case "keygen":
+		return keygen(args[1:], stdout, stderr)
+	case "serve":
+		return serve(ctx, args[1:], stderr)
+	default:
+		return fmt.Errorf("unknown command %q\n%s", args[0], usage)
+	}
+}
+
+// kioskKeys is the "uplink" part of palmd's configuration that keygen prints.
+type kioskKeys struct {
+	SealKey    string `json:"seal_key"`
+	PaymentKey string `json:"payment_key"`
+	SignKey    string `json:"sign_key"`
+}
+
+func keygen(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", ".", "directory for the private key files (must not hold keys already)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	sealPub, sealPriv, err := seal.GenerateKey()
+	if err != nil {
+		return err
+	}
+	payPub, payPriv, err := seal.GenerateKey()
+	if err != nil {
+		return err
+	}
+	signPub, signPriv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		return err
+	}
+	for name, key := range map[string][]byte{sealKeyFile: sealPriv, paymentKeyFile: payPriv, signKeyFile: signPriv.Seed()} {
+		if err := writeKey(filepath.Join(*dir, name), key); err != nil {
+			return err
+		}
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(kioskKeys{
+		SealKey:    base64.StdEncoding.EncodeToString(sealPub),
+		PaymentKey: base64.StdEncoding.EncodeToString(payPub),
+		SignKey:    base64.StdEncoding.EncodeToString(signPub),
+	})
+}
+
+// writeKey writes a private key, readable by the owner only, never over an
+// existing file.
+func writeKey(path string, key []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(f, base64.StdEncoding.EncodeToString(key))
+	return errors.Join(err, f.Close())
+}
+
+func readKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return key, nil
+}
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	url := fs.String("url", "", "NATS server URL (required)")
+	creds := fs.String("creds", "", "NATS credentials file of the cloud user")
+	ca := fs.String("ca", "", "PEM file of the server's CA (TLS)")
+	cert := fs.String("cert", "", "PEM client certificate (mutual TLS)")
+	key := fs.String("key", "", "PEM client key (mutual TLS)")
+	keys := fs.String("keys", ".", "directory of the key files written by keygen")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *url == "" {
+		return errors.New("serve: -url is required")
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	cfg := cloud.Config{Logger: log}
+	for _, k := range []struct {
+		file string
+		set  func([]byte) error
+	}{
+		{sealKeyFile, func(b []byte) (err error) { cfg.Seal, err = seal.NewOpener(b); return err }},
+		{paymentKeyFile, func(b []byte) (err error) { cfg.Payment, err = seal.NewOpener(b); return err }},
+		{signKeyFile, func(b []byte) error {
+			if len(b) != ed25519.SeedSize {
+				return errors.New("signing key is not a 32-byte seed")
+			}
+			cfg.SignKey = ed25519.NewKeyFromSeed(b)
+			return nil
+		}},
+	} {
+		b, err := readKey(filepath.Join(*keys, k.file))
+		if err != nil {
+			return err
+		}
+		err = k.set(b)
+		clear(b)
+		if err != nil {
+			return fmt.Errorf("%s: %w", k.file, err)
+		}
+	}
+	cl, err := cloud.New(cfg)
+	if err != nil {
+		return err
+	}
+	closed := make(chan struct{})
+	opts := []nats.Option{
+		nats.Name("palmcloud"),
+		nats.ClosedHandler(func(*nats.Conn) { close(closed) }),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(time.Second),
+		nats.ReconnectJitter(500*time.Millisecond, time.Second),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("palmcloud: disconnected", "err", err) }),
+		nats.ReconnectHandler(func(*nats.Conn) { log.Info("palmcloud: reconnected") }),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { log.Error("palmcloud: async error", "err", err) }),
+	}
+	if *creds != "" {
+		opts = append(opts, nats.UserCredentials(*creds))
+	}
+	if *ca != "" {
+		opts = append(opts, nats.RootCAs(*ca))
+	}
+	if *cert != "" || *key != "" {
+		opts = append(opts, nats.ClientCert(*cert, *key))
+	}
+	nc, err := nats.Connect(*url, opts...)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer nc.Close()
+	if _, err := cl.Subscribe(nc); err != nil {
+		return err
+	}
+	log.Info("palmcloud: serving", "url", nc.ConnectedUrlRedacted())
+	<-ctx.Done()
+	log.Info("palmcloud: stopping", "enrolled", cl.Enrolled())
+	// Drain answers the requests already received, then closes.
+	if err := nc.Drain(); err != nil {
+		return fmt.Errorf("drain: %w", err)
+	}
+	<-closed
+	return nil
+}
