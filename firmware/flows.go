@@ -115,7 +115,7 @@ func (k *Kiosk) capturePalm(ctx context.Context, s session) ([]byte, *wire.Decis
 	outcome, reason, err := k.capture(ctx, s)
 	if errors.Is(err, errCamera) {
 		k.cameraDown(ctx, err)
-		return nil, nil, nil
+		return nil, &wire.Decision{Request: s.id, Outcome: wire.Retry, Reason: "camera"}, nil
 	}
 	if err != nil {
 		return nil, nil, err
@@ -123,7 +123,7 @@ func (k *Kiosk) capturePalm(ctx context.Context, s session) ([]byte, *wire.Decis
 	if outcome != "" {
 		return nil, &wire.Decision{Request: s.id, Outcome: outcome, Reason: reason}, nil
 	}
-	k.plain = wire.AppendCapture(k.plain[:0], k.palm)
+	k.plain = wire.AppendCapture(k.plain[:0], k.palm) // fits: allocate sized it
 	defer clear(k.plain)
 	sealed, err := k.o.Palm.Seal(k.sealContext(s, "palm"), k.plain)
 	if err != nil {

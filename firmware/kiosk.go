@@ -14,6 +14,7 @@ import (
 	"github.com/palmd/palmd/drivers/display"
 	"github.com/palmd/palmd/drivers/keypad"
 	"github.com/palmd/palmd/uplink/seal"
+	"github.com/palmd/palmd/uplink/secmem"
 	"github.com/palmd/palmd/uplink/wire"
 	"github.com/palmd/palmd/vision/liveness"
 	"github.com/palmd/palmd/vision/quality"
@@ -75,9 +76,14 @@ type Kiosk struct {
 	live    *liveness.Checker
 	roi     *roi.Extractor
 
-	burst []liveness.Pair // the frame buffers, reused by every capture
-	palm  *image.Gray     // the palm region of the accepted capture
-	plain []byte          // the plaintext record being sealed
+	// The frame buffers, the palm region and the plaintext record being
+	// sealed live in locked, non-dumpable memory, reused by every capture
+	// and zeroed as soon as it is sealed.
+	frames *secmem.Pool
+	record *secmem.Pool
+	burst  []liveness.Pair
+	palm   *image.Gray
+	plain  []byte
 
 	cards chan cardreader.Event
 	keys  chan keypad.Key
@@ -104,21 +110,64 @@ func New(o Options) (*Kiosk, error) {
 		quality: quality.NewGate(),
 		live:    liveness.NewChecker(),
 		roi:     roi.NewExtractor(),
-		palm:    image.NewGray(image.Rect(0, 0, roi.Size, roi.Size)),
 		cards:   make(chan cardreader.Event),
 		keys:    make(chan keypad.Key),
 	}
-	r := d.Camera.Bounds()
-	k.burst = make([]liveness.Pair, liveness.BurstPairs)
-	for i := range k.burst {
-		k.burst[i] = liveness.Pair{Lit: image.NewGray(r), Unlit: image.NewGray(r)}
+	if err := k.allocate(d.Camera.Bounds()); err != nil {
+		return nil, errors.Join(err, k.Close())
 	}
 	return k, nil
 }
 
-// Close frees the vision gates' native memory.
+// allocate takes the frame buffers, the palm region and the record buffer
+// from locked memory pools, once for the kiosk's life.
+func (k *Kiosk) allocate(r image.Rectangle) error {
+	var err error
+	if k.frames, err = secmem.NewPool(r.Dx()*r.Dy(), 2*liveness.BurstPairs, k.o.Log); err != nil {
+		return fmt.Errorf("firmware: frame buffers: %w", err)
+	}
+	palmBytes := roi.Size * roi.Size
+	recordBytes := len(wire.AppendCapture(nil, image.NewGray(image.Rect(0, 0, 1, 1)))) - 1 + palmBytes
+	if k.record, err = secmem.NewPool(max(palmBytes, recordBytes), 2, k.o.Log); err != nil {
+		return fmt.Errorf("firmware: record buffers: %w", err)
+	}
+	gray := func(p *secmem.Pool, r image.Rectangle) (*image.Gray, error) {
+		b, err := p.Get(context.Background())
+		if err != nil {
+			return nil, err
+		}
+		return &image.Gray{Pix: b.Bytes()[:r.Dx()*r.Dy()], Stride: r.Dx(), Rect: r}, nil
+	}
+	k.burst = make([]liveness.Pair, liveness.BurstPairs)
+	for i := range k.burst {
+		if k.burst[i].Lit, err = gray(k.frames, r); err != nil {
+			return err
+		}
+		if k.burst[i].Unlit, err = gray(k.frames, r); err != nil {
+			return err
+		}
+	}
+	if k.palm, err = gray(k.record, image.Rect(0, 0, roi.Size, roi.Size)); err != nil {
+		return err
+	}
+	b, err := k.record.Get(context.Background())
+	if err != nil {
+		return err
+	}
+	k.plain = b.Bytes()[:0]
+	return nil
+}
+
+// Close frees the vision gates' native memory and zeroes and unmaps the
+// frame buffers.
 func (k *Kiosk) Close() error {
-	return errors.Join(k.quality.Close(), k.live.Close(), k.roi.Close())
+	errs := []error{k.quality.Close(), k.live.Close(), k.roi.Close()}
+	for _, p := range []*secmem.Pool{k.frames, k.record} {
+		if p != nil {
+			errs = append(errs, p.Close())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Run shows the idle screen and serves sessions until ctx is cancelled, which

@@ -26,21 +26,26 @@ func phoneScreen(pan cardreader.PAN, ph *phone) display.Screen {
 		Body: "Type your phone number, then press Enter.\n" + ph.masked()}
 }
 
+// guidanceScreen tells the person what to change. Screen names say which
+// way: move_lower, move_higher, move_centre, hold_still, shade, hover.
 func guidanceScreen(r quality.Reason) display.Screen {
-	msg := map[quality.Reason]string{
-		quality.NoPalm:    "Hold your hand flat above the scanner.",
-		quality.TooFar:    "Move your hand a little lower.",
-		quality.TooClose:  "Move your hand a little higher.",
-		quality.OffCentre: "Move your hand to the centre.",
-		quality.Blurred:   "Hold still for a moment.",
-		quality.Moving:    "Hold still for a moment.",
-		quality.TooDark:   "Move your hand a little lower.",
-		quality.TooBright: "Shade the scanner from direct light.",
-	}[r]
-	if msg == "" {
-		msg = "Hold your hand flat above the scanner."
+	g := func(name, body string) display.Screen {
+		return display.Screen{Name: name, Title: "Almost there", Body: body}
 	}
-	return display.Screen{Name: "guide", Title: "Almost there", Body: msg}
+	switch r {
+	case quality.TooFar, quality.TooDark:
+		return g("move_lower", "Move your hand a little lower.")
+	case quality.TooClose:
+		return g("move_higher", "Move your hand a little higher.")
+	case quality.OffCentre:
+		return g("move_centre", "Move your hand to the centre.")
+	case quality.Blurred, quality.Moving:
+		return g("hold_still", "Hold still for a moment.")
+	case quality.TooBright:
+		return g("shade", "Shade the scanner from direct light.")
+	default:
+		return g("hover", "Hold your hand flat above the scanner.")
+	}
 }
 
 func resultScreen(flow wire.Flow, o wire.Outcome) display.Screen {

@@ -16,6 +16,7 @@ import (
 	"github.com/palmd/palmd/drivers/sim"
 	"github.com/palmd/palmd/firmware"
 	"github.com/palmd/palmd/firmware/config"
+	"github.com/palmd/palmd/uplink/secmem"
 )
 
 // usageError is a bad command line or configuration: exit code 2.
@@ -109,12 +110,33 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return err
 	}
-	for _, msg := range harden() {
-		log.Warn("hardening", "detail", msg)
+	if h, err := secmem.Harden(); err != nil {
+		log.Warn("process hardening incomplete", "core_dumps_off", h.CoreDumpsOff, "not_dumpable", h.NotDumpable, "err", err)
 	}
 
-	// Two contexts: ctx ends the daemon's life (signals); life stops
-	// everything palmd started once it is done.
+	var world *sim.World
+	if cfg.Hardware == "sim" {
+		world = sim.NewWorld()
+	}
+	var play *sim.Scenario
+	if f.scenario != "" {
+		play = &scenario
+	}
+	if err := serve(ctx, cfg, log, stdout, world, play); err != nil {
+		return err
+	}
+	if f.snapshot != "" {
+		return savePNG(f.snapshot, world.Snapshot(image.Pt(800, 480)))
+	}
+	return nil
+}
+
+// serve runs the kiosk on world (simulated hardware) or, when world is nil,
+// on the Linux drivers cfg names. With a scenario it plays it against world
+// and returns once it is done; otherwise it runs until ctx ends.
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer, world *sim.World, play *sim.Scenario) error {
+	// Two contexts: ctx ends the daemon's life (signals); life also ends
+	// when a scenario is done, and stops everything palmd started.
 	life, stop := context.WithCancel(ctx)
 	defer stop()
 
@@ -124,30 +146,27 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	defer up.Close()
 
-	var world *sim.World
 	var devs firmware.Devices
-	var closeHW io.Closer = io.NopCloser(nil)
-	switch cfg.Hardware {
-	case "sim":
-		world = sim.NewWorld()
+	if world != nil {
 		devs = simDevices(world)
-	case "linux":
+	} else {
+		var closeHW io.Closer
 		if devs, closeHW, err = linuxDevices(life, cfg.Linux, log, defaultSeams()); err != nil {
 			return err
 		}
+		defer closeHW.Close()
 	}
-	defer closeHW.Close()
 
 	out := newEventWriter(stdout, up.telemetry(cfg.DeviceID, log))
 	var played chan sim.Event
-	if f.scenario != "" {
+	if play != nil {
 		played = make(chan sim.Event, 1024)
 		out.tee = played
 	}
 	kiosk, err := firmware.New(firmware.Options{
 		DeviceID: cfg.DeviceID,
 		Devices:  devs,
-		Cloud:    up.cloud,
+		Cloud:    up.client,
 		Palm:     up.palm,
 		Card:     up.card,
 		Emit:     out.emit,
@@ -161,26 +180,21 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	g, gctx := errgroup.WithContext(life)
 	g.Go(func() error { return kiosk.Run(gctx) })
 	notify("READY=1")
-	if f.scenario == "" {
-		err = g.Wait()
+	if play == nil {
+		err := g.Wait()
 		notify("STOPPING=1")
 		return err
 	}
-	log.Info("playing scenario", "name", scenario.Name, "steps", len(scenario.Steps))
-	playErr := scenario.Play(gctx, world, played)
+	log.Info("playing scenario", "name", play.Name, "steps", len(play.Steps))
+	playErr := play.Play(gctx, world, played)
 	stop()
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	if f.snapshot != "" {
-		if err := savePNG(f.snapshot, world.Snapshot(image.Pt(800, 480))); err != nil {
-			return err
-		}
-	}
 	if playErr != nil {
-		return fmt.Errorf("scenario %s failed:\n%w", scenario.Name, playErr)
+		return fmt.Errorf("scenario %s failed:\n%w", play.Name, playErr)
 	}
-	log.Info("scenario passed", "name", scenario.Name)
+	log.Info("scenario passed", "name", play.Name)
 	return nil
 }
 

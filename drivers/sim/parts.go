@@ -131,11 +131,18 @@ type Display struct{ w *World }
 // Display returns the world's display.
 func (w *World) Display() *Display { return &Display{w: w} }
 
+// moveScreens are the guidance screens that ask a person to move the hand;
+// simulated people react to them.
+var moveScreens = map[string]bool{"move_lower": true, "move_higher": true, "move_centre": true}
+
 // Show implements display.Display.
 func (d *Display) Show(s display.Screen) error {
 	d.w.mu.Lock()
 	defer d.w.mu.Unlock()
 	d.w.screens = append(d.w.screens, s)
+	if moveScreens[s.Name] {
+		d.w.guided()
+	}
 	return nil
 }
 

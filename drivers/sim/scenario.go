@@ -65,9 +65,13 @@ type HoverStep struct {
 	Person       string `json:"person"`
 	Presentation string `json:"presentation,omitempty"` // default "genuine"
 	Condition    string `json:"condition,omitempty"`    // default "good"
+	// IgnoresGuidance keeps the hand as it is whatever the display says.
+	IgnoresGuidance bool `json:"ignores_guidance,omitempty"`
 }
 
-// Expect waits for the next event named Event and checks the fields given.
+// Expect waits for an event and checks it. With Screen set it waits until
+// that screen shows; otherwise it takes the next event named Event and checks
+// Flow and Outcome, so a decision other than the expected one fails.
 type Expect struct {
 	Event   string   `json:"event"`
 	Flow    string   `json:"flow,omitempty"`
@@ -196,7 +200,7 @@ func (h HoverStep) person() (Person, error) {
 	if h.Person == "" {
 		return Person{}, errors.New("hover: person: must not be empty")
 	}
-	p := Person{Name: h.Person, Presentation: synth.Genuine, Condition: synth.Good}
+	p := Person{Name: h.Person, Presentation: synth.Genuine, Condition: synth.Good, IgnoresGuidance: h.IgnoresGuidance}
 	var err error
 	if h.Presentation != "" {
 		if p.Presentation, err = synth.ParsePresentation(h.Presentation); err != nil {
@@ -313,11 +317,10 @@ func (x Expect) await(ctx context.Context, events <-chan Event) error {
 			if !ok {
 				return fmt.Errorf("expected %s, but palmd stopped emitting events", describe(want))
 			}
-			if ev.Event != x.Event {
+			if ev.Event != x.Event || (x.Screen != "" && ev.Screen != x.Screen) {
 				continue
 			}
-			if (x.Flow != "" && ev.Flow != x.Flow) || (x.Outcome != "" && ev.Outcome != x.Outcome) ||
-				(x.Screen != "" && ev.Screen != x.Screen) {
+			if (x.Flow != "" && ev.Flow != x.Flow) || (x.Outcome != "" && ev.Outcome != x.Outcome) {
 				return &mismatch{want: want, got: ev}
 			}
 			return nil

@@ -28,8 +28,9 @@ type World struct {
 
 // hover is one presentation in front of the scanner.
 type hover struct {
-	scene *synth.Scene
-	frame int // frames captured since the hand arrived
+	person Person
+	scene  *synth.Scene
+	frame  int // frames captured since the hand arrived
 }
 
 // NewWorld returns an empty world: nothing hovers, no card, blank screen.
@@ -42,10 +43,13 @@ func NewWorld() *World {
 
 // Person describes who or what hovers: a named identity, how it is presented
 // (a live hand or an attack) and the capture condition (good, too far, ...).
+// A person follows the display's guidance once (moves the hand to a good
+// position, or holds the attack better) unless IgnoresGuidance.
 type Person struct {
-	Name         string
-	Presentation synth.Presentation
-	Condition    synth.Condition
+	Name            string
+	Presentation    synth.Presentation
+	Condition       synth.Condition
+	IgnoresGuidance bool
 }
 
 // Hover puts p's hand (or p's attack) over the scanner. Every call is a new
@@ -53,13 +57,30 @@ type Person struct {
 func (w *World) Hover(p Person) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.present(p)
+}
+
+// present starts a new capture of p. Callers hold w.mu.
+func (w *World) present(p Person) {
 	w.captures++
-	w.hand = &hover{scene: synth.NewScene(synth.Capture{
+	w.hand = &hover{person: p, scene: synth.NewScene(synth.Capture{
 		Identity:     synth.IdentityOf(p.Name),
 		Seed:         w.captures,
 		Presentation: p.Presentation,
 		Condition:    p.Condition,
 	})}
+}
+
+// guided is the person reading a guidance screen: unless they ignore it,
+// they present again, this time well. Callers hold w.mu.
+func (w *World) guided() {
+	if w.hand == nil || w.hand.person.IgnoresGuidance {
+		return
+	}
+	p := w.hand.person
+	p.Condition = synth.Good
+	p.IgnoresGuidance = true // one correction, as people do
+	w.present(p)
 }
 
 // Withdraw takes the hand away.

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/palmd/palmd/drivers/sim"
+	"github.com/palmd/palmd/firmware"
+	"github.com/palmd/palmd/firmware/config"
+)
+
+// playScenario runs the kiosk on a fresh simulated world with the embedded
+// NATS server and reference cloud, plays the built-in scenario name, and
+// returns the world, the decoded events and serve's error.
+func playScenario(t *testing.T, name string) (*sim.World, []firmware.Event, error) {
+	t.Helper()
+	sc, err := sim.LoadScenario(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	world := sim.NewWorld()
+	var out bytes.Buffer
+	var logs strings.Builder
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	err = serve(ctx, config.Default(), log, &out, world, &sc)
+	if err != nil {
+		t.Logf("palmd log:\n%s", logs.String())
+	}
+	return world, decodeEvents(t, out.Bytes()), err
+}
+
+func decodeEvents(t *testing.T, b []byte) []firmware.Event {
+	t.Helper()
+	var evs []firmware.Event
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		var ev firmware.Event
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			t.Fatalf("stdout line %q is not a JSON event: %v", sc.Text(), err)
+		}
+		if ev.Event == "" {
+			t.Fatalf("stdout line %q has no event field", sc.Text())
+		}
+		evs = append(evs, ev)
+	}
+	return evs
+}
+
+func decisions(evs []firmware.Event) []firmware.Event {
+	var ds []firmware.Event
+	for _, ev := range evs {
+		if ev.Event == firmware.EvDecision {
+			ds = append(ds, ev)
+		}
+	}
+	return ds
+}
+
+func screenNames(w *sim.World) []string {
+	var names []string
+	for _, s := range w.Screens() {
+		names = append(names, s.Name)
+	}
+	return names
+}
+
+func TestDemoEndToEnd(t *testing.T) {
+	world, evs, err := playScenario(t, "demo")
+	if err != nil {
+		t.Fatalf("demo: %v", err)
+	}
+	ds := decisions(evs)
+	want := []struct{ flow, outcome string }{
+		{"enrol", "approved"}, {"identify", "approved"}, {"identify", "not_recognized"},
+	}
+	if len(ds) != len(want) {
+		t.Fatalf("decisions = %+v, want %v", ds, want)
+	}
+	for i, w := range want {
+		if ds[i].Flow != w.flow || ds[i].Outcome != w.outcome {
+			t.Errorf("decision %d = %s/%s, want %s/%s", i, ds[i].Flow, ds[i].Outcome, w.flow, w.outcome)
+		}
+	}
+	if ds[0].Subject == "" || ds[1].Subject != ds[0].Subject {
+		t.Errorf("identify matched subject %q, enrolled %q: want the same person", ds[1].Subject, ds[0].Subject)
+	}
+	if ds[2].Subject != "" {
+		t.Errorf("a stranger got subject %q", ds[2].Subject)
+	}
+
+	// What the display showed, in order.
+	names := screenNames(world)
+	order := []string{"idle", "enter_phone", "hover", "enrolled", "idle", "approved", "idle", "not_recognized", "idle"}
+	at := 0
+	for _, n := range names {
+		if at < len(order) && n == order[at] {
+			at++
+		}
+	}
+	if at != len(order) {
+		t.Errorf("screens %v do not show %v in order (stopped at %q)", names, order, order[at])
+	}
+	for _, s := range world.Screens() {
+		text := s.Title + s.Body
+		if strings.Contains(text, "45395787") || strings.Contains(text, "5550100") {
+			t.Errorf("screen %q shows a card or phone number in clear: %q", s.Name, text)
+		}
+		if s.Name == "enter_phone" && !strings.Contains(s.Title, "1486") {
+			t.Errorf("phone entry screen %q does not name the card by its last four digits", s.Title)
+		}
+	}
+	if got := world.GateOpens(); got != 1 {
+		t.Errorf("gate opened %d times, want once (for the approved identification)", got)
+	}
+}
+
+func TestScenarios(t *testing.T) {
+	tests := []struct {
+		name string
+		want []string // flow/outcome of each decision
+	}{
+		{"delete", []string{"enrol/approved", "delete/approved", "identify/not_recognized"}},
+		{"attacks", []string{"enrol/approved", "identify/spoof_rejected", "identify/spoof_rejected",
+			"identify/spoof_rejected", "identify/approved"}},
+		{"quality", []string{"identify/retry", "identify/retry", "identify/not_recognized"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			world, evs, err := playScenario(t, tt.name)
+			if err != nil {
+				t.Fatalf("%s: %v", tt.name, err)
+			}
+			var got []string
+			for _, d := range decisions(evs) {
+				got = append(got, d.Flow+"/"+d.Outcome)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("decisions = %v, want %v", got, tt.want)
+			}
+			if tt.name == "quality" && !slices.Contains(screenNames(world), "out_of_service") {
+				t.Errorf("an unplugged camera did not put the kiosk out of service: %v", screenNames(world))
+			}
+		})
+	}
+}
+
+func TestRunExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	failing := filepath.Join(dir, "fail.json")
+	os.WriteFile(failing, []byte(`{"name":"fail","steps":[
+		{"hover":{"person":"zoe"}},
+		{"expect":{"event":"decision","outcome":"approved"}}]}`), 0o600)
+	badConfig := filepath.Join(dir, "bad.json")
+	os.WriteFile(badConfig, []byte(`{"hardware":"fpga"}`), 0o600)
+
+	tests := []struct {
+		name      string
+		args      []string
+		usage     bool   // want a usageError (exit 2)
+		wantErr   string // substring of the error; "" for success
+		wantInOut string
+	}{
+		{"unknown flag", []string{"-frobnicate"}, true, "frobnicate", ""},
+		{"bad config", []string{"-config", badConfig}, true, "hardware", ""},
+		{"check ok", []string{"-t"}, false, "", "configuration ok"},
+		{"unknown scenario", []string{"-scenario", "nope"}, true, "nope", ""},
+		{"failing expectation", []string{"-scenario", failing}, false, "expected decision outcome=approved", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			var stdout, stderr bytes.Buffer
+			err := run(ctx, tt.args, strings.NewReader(""), &stdout, &stderr)
+			var u usageError
+			if errors.As(err, &u) != tt.usage {
+				t.Errorf("usage error = %v, want %v (err %v)", errors.As(err, &u), tt.usage, err)
+			}
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Errorf("err = %v, want %q", err, tt.wantErr)
+			}
+			if !strings.Contains(stdout.String(), tt.wantInOut) {
+				t.Errorf("stdout %q lacks %q", stdout.String(), tt.wantInOut)
+			}
+		})
+	}
+}

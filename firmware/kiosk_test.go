@@ -1,0 +1,245 @@
+package firmware
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/palmd/palmd/drivers/keypad"
+	"github.com/palmd/palmd/drivers/sim"
+	"github.com/palmd/palmd/uplink/seal"
+	"github.com/palmd/palmd/uplink/wire"
+)
+
+// fakeCloud opens what the kiosk sealed, with the real private keys, and
+// answers with a fixed outcome (or an error).
+type fakeCloud struct {
+	palm, card *seal.Opener
+	outcome    wire.Outcome
+	err        error
+
+	mu     sync.Mutex
+	phones []string
+	cards  []string
+	palms  int
+	flows  []wire.Flow
+}
+
+func (c *fakeCloud) Do(_ context.Context, req wire.Request) (wire.Decision, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.flows = append(c.flows, req.Flow)
+	if c.err != nil {
+		return wire.Decision{}, c.err
+	}
+	rec, err := c.palm.Open(seal.ContextOf(req, seal.PartPalm), req.Palm)
+	if err != nil {
+		return wire.Decision{}, err
+	}
+	if _, err := wire.ParseCapture(rec); err != nil {
+		return wire.Decision{}, err
+	}
+	c.palms++
+	if len(req.Phone) > 0 {
+		ph, err := c.palm.Open(seal.ContextOf(req, seal.PartPhone), req.Phone)
+		if err != nil {
+			return wire.Decision{}, err
+		}
+		c.phones = append(c.phones, string(ph))
+	}
+	if len(req.Card) > 0 {
+		pan, err := c.card.Open(seal.ContextOf(req, seal.PartCard), req.Card)
+		if err != nil {
+			return wire.Decision{}, err
+		}
+		c.cards = append(c.cards, string(pan))
+	}
+	return wire.Decision{Request: req.ID, Outcome: c.outcome, Subject: "sub-test"}, nil
+}
+
+type rig struct {
+	world  *sim.World
+	cloud  *fakeCloud
+	kiosk  *Kiosk
+	events chan Event
+}
+
+func newRig(t *testing.T, outcome wire.Outcome, cloudErr error) *rig {
+	t.Helper()
+	opener := func() (*seal.Sealer, *seal.Opener) {
+		pub, priv, err := seal.GenerateKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := seal.NewSealer(pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := seal.NewOpener(priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, o
+	}
+	palmS, palmO := opener()
+	cardS, cardO := opener()
+	r := &rig{world: sim.NewWorld(), events: make(chan Event, 4096)}
+	r.cloud = &fakeCloud{palm: palmO, card: cardO, outcome: outcome, err: cloudErr}
+	w := r.world
+	k, err := New(Options{
+		DeviceID: "kiosk-test-1",
+		Devices: Devices{Camera: w.Camera(), Light: w.Light(), Presence: w.Presence(), Display: w.Display(),
+			Cards: w.Cards(), Keypad: w.Keypad(), Gate: w.Gate()},
+		Cloud: r.cloud, Palm: palmS, Card: cardS,
+		Emit: func(ev Event) { r.events <- ev },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.kiosk = k
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- k.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		k.Close()
+	})
+	return r
+}
+
+// await returns the first event named name (and with screen, if given),
+// failing the test after a minute.
+func (r *rig) await(t *testing.T, name, screen string) Event {
+	t.Helper()
+	timeout := time.After(time.Minute)
+	for {
+		select {
+		case ev := <-r.events:
+			if ev.Event == name && (screen == "" || ev.Screen == screen) {
+				return ev
+			}
+		case <-timeout:
+			t.Fatalf("no %s %s event within a minute", name, screen)
+		}
+	}
+}
+
+// assertZeroed checks that no raw frame, palm region or record is left.
+func (r *rig) assertZeroed(t *testing.T) {
+	t.Helper()
+	bufs := [][]byte{r.kiosk.palm.Pix, r.kiosk.plain[:cap(r.kiosk.plain)]}
+	for _, p := range r.kiosk.burst {
+		bufs = append(bufs, p.Lit.Pix, p.Unlit.Pix)
+	}
+	for i, b := range bufs {
+		if slices.ContainsFunc(b, func(c byte) bool { return c != 0 }) {
+			t.Errorf("buffer %d still holds data after the session", i)
+		}
+	}
+}
+
+func TestIdentify(t *testing.T) {
+	tests := []struct {
+		name     string
+		outcome  wire.Outcome
+		cloudErr error
+		want     wire.Outcome
+		opens    int
+	}{
+		{"approved opens the gate", wire.Approved, nil, wire.Approved, 1},
+		{"not recognised keeps it shut", wire.NotRecognized, nil, wire.NotRecognized, 0},
+		{"cloud unreachable is a retry", "", errors.New("uplink: not connected"), wire.Retry, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, tt.outcome, tt.cloudErr)
+			r.await(t, EvScreen, "idle")
+			r.world.Hover(sim.Person{Name: "alice"})
+			sealed := r.await(t, EvSealed, "")
+			d := r.await(t, EvDecision, "")
+			if d.Flow != "identify" || d.Outcome != string(tt.want) || d.Session != sealed.Session {
+				t.Errorf("decision = %+v, want identify/%s for session %s", d, tt.want, sealed.Session)
+			}
+			r.world.Withdraw()
+			r.await(t, EvScreen, "idle")
+			if got := r.world.GateOpens(); got != tt.opens {
+				t.Errorf("gate opened %d times, want %d", got, tt.opens)
+			}
+			r.assertZeroed(t)
+		})
+	}
+}
+
+func TestEnrolSealsCardAndPhone(t *testing.T) {
+	r := newRig(t, wire.Approved, nil)
+	r.await(t, EvScreen, "idle")
+	r.world.InsertCard("4539578763621486")
+	r.await(t, EvScreen, "enter_phone")
+	r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '9', keypad.Backspace, '0', '0', keypad.Enter)
+	r.await(t, EvScreen, "hover")
+	r.world.Hover(sim.Person{Name: "bob"})
+	d := r.await(t, EvDecision, "")
+	if d.Flow != "enrol" || d.Outcome != "approved" {
+		t.Fatalf("decision = %+v", d)
+	}
+	r.world.Withdraw()
+	r.await(t, EvScreen, "idle")
+	r.cloud.mu.Lock()
+	defer r.cloud.mu.Unlock()
+	if !slices.Equal(r.cloud.phones, []string{"5550100200"}) || !slices.Equal(r.cloud.cards, []string{"4539578763621486"}) {
+		t.Errorf("cloud opened phones %q and cards %q", r.cloud.phones, r.cloud.cards)
+	}
+	r.assertZeroed(t)
+}
+
+func TestEnrolCancelledSendsNothing(t *testing.T) {
+	r := newRig(t, wire.Approved, nil)
+	r.await(t, EvScreen, "idle")
+	r.world.InsertCard("4539578763621486")
+	r.await(t, EvScreen, "enter_phone")
+	r.world.Type('5', '5', keypad.Enter, keypad.Cancel) // too short, then cancel
+	r.await(t, EvScreen, "idle")
+	r.world.InsertCard("4539578763621487") // fails Luhn: reported, kiosk stays idle
+	if ev := r.await(t, EvCardError, ""); ev.Reason == "" {
+		t.Errorf("card error without a reason: %+v", ev)
+	}
+	r.cloud.mu.Lock()
+	defer r.cloud.mu.Unlock()
+	if len(r.cloud.flows) != 0 {
+		t.Errorf("cancelled enrolment sent requests %v", r.cloud.flows)
+	}
+}
+
+func TestDeleteNeedsConfirmation(t *testing.T) {
+	r := newRig(t, wire.Approved, nil)
+	r.await(t, EvScreen, "idle")
+	r.world.Type(keypad.DeleteMyData)
+	r.await(t, EvScreen, "hover")
+	r.world.Hover(sim.Person{Name: "carol"})
+	r.await(t, EvScreen, "confirm_delete")
+	r.world.Withdraw()
+	r.world.Type(keypad.Cancel)
+	r.await(t, EvScreen, "kept")
+	r.world.Type(keypad.DeleteMyData)
+	r.await(t, EvScreen, "hover")
+	r.world.Hover(sim.Person{Name: "carol"})
+	r.await(t, EvScreen, "confirm_delete")
+	r.world.Withdraw()
+	r.world.Type(keypad.Enter)
+	d := r.await(t, EvDecision, "")
+	if d.Flow != "delete" || d.Outcome != "approved" {
+		t.Errorf("decision = %+v, want delete/approved", d)
+	}
+	r.await(t, EvScreen, "deleted")
+	r.cloud.mu.Lock()
+	defer r.cloud.mu.Unlock()
+	if !slices.Equal(r.cloud.flows, []wire.Flow{wire.FlowDelete}) {
+		t.Errorf("requests %v, want exactly one delete (the cancelled one sends nothing)", r.cloud.flows)
+	}
+}
