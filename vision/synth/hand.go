@@ -88,7 +88,7 @@ func rasterizeHand(a *anatomy, hp handPose, o handOptions, r *rand.Rand) *handLa
 	}
 	// Palm with thenar and hypothenar eminences.
 	region(vec{-0.6, bot - 0.1}, vec{0.6, top + 0.05}, func(p vec, d float64) float64 {
-		s := sdRoundBox(p, 0.5, top, 0.2)
+		s := sdRoundBox(vec{p.u, p.v + 0.03}, 0.5, top-0.03, 0.24)
 		s = smin(s, sdEllipse(p, vec{0.27, bot + 0.33}, 0.21, 0.3), 0.08)
 		s = smin(s, sdEllipse(p, vec{-0.36, bot + 0.4}, 0.15, 0.32), 0.06)
 		return smin(d, s, 0.05)
@@ -96,14 +96,10 @@ func rasterizeHand(a *anatomy, hp handPose, o handOptions, r *rand.Rand) *handLa
 	// Wrist and forearm, or a cut wrist.
 	fa := vec{0, bot - 2.5}
 	if !o.forearm {
-		fa = vec{0, bot - 0.35}
+		fa = vec{0, bot - 0.3} // a cast ends in a rounded stump
 	}
 	region(vec{-0.6, fa.v}, vec{0.6, bot + 0.2}, func(p vec, d float64) float64 {
-		s := sdTaper(p, vec{0, bot + 0.15}, fa, a.wrist/2, a.wrist/2*1.12)
-		if !o.forearm {
-			s = max(s, fa.v+0.06-p.v)
-		}
-		return smin(d, s, 0.12)
+		return smin(d, sdTaper(p, vec{0, bot + 0.15}, fa, a.wrist/2, a.wrist/2*1.12), 0.12)
 	})
 	// Fingers and thumb.
 	digit := func(base vec, ang, length, w0, w1, back, k float64) vec {
@@ -121,7 +117,7 @@ func rasterizeHand(a *anatomy, hp handPose, o handOptions, r *rand.Rand) *handLa
 	cr := rand.New(rand.NewPCG(a.texSeed, streamCreases))
 	for i, f := range a.fingers {
 		l := f.length * hp.fingerFore[i]
-		dir := digit(f.base, hp.fingerAngle[i], l, f.width, f.width*0.82, 0.08, 0.025)
+		dir := digit(f.base, hp.fingerAngle[i], l, f.width, f.width*0.82, 0.14, 0.045)
 		cs = append(cs, fingerCreases(cr, f.base, dir, l, f.width, []float64{0.02, 0.42, 0.7})...)
 	}
 	t := a.thumb
@@ -162,13 +158,13 @@ func rasterizeHand(a *anatomy, hp handPose, o handOptions, r *rand.Rand) *handLa
 	}
 	// Shading from the normal of the height field (LEDs beside the lens, so
 	// light and view directions are both the camera axis).
-	const inv2 = canvasK / 2
 	for y := range canvasH {
+		up, dn := max(y-1, 0), min(y+1, canvasH-1)
 		for x := range canvasW {
-			i := y*canvasW + x
-			hx := float64(height[min(i+1, y*canvasW+canvasW-1)]-height[max(i-1, y*canvasW)]) * inv2
-			hy := float64(height[min(i+canvasW, len(height)-1)]-height[max(i-canvasW, 0)]) * inv2
-			h.shade[i] = float32(1 / math.Sqrt(1+hx*hx+hy*hy))
+			l, r := max(x-1, 0), min(x+1, canvasW-1)
+			hx := float64(height[y*canvasW+r]-height[y*canvasW+l]) * canvasK / float64(r-l)
+			hy := float64(height[dn*canvasW+x]-height[up*canvasW+x]) * canvasK / float64(dn-up)
+			h.shade[y*canvasW+x] = float32(1 / math.Sqrt(1+hx*hx+hy*hy))
 		}
 	}
 	// Reflectance: skin texture at three scales, then creases.

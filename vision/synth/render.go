@@ -100,7 +100,7 @@ func (s *Scene) composeHand(lit, unlit layer, o handOptions, r *rand.Rand) {
 		q := fromCanvas(x, y)
 		fx, fy := fwd.apply(q)
 		nz := float64(h.shade[i])
-		ledShade := 0.15 + 0.85*math.Pow(nz, 1.3)
+		ledShade := 0.15 + 0.85*nz*math.Sqrt(math.Sqrt(nz)) // about nz^1.25
 		ambShade := 0.55 + 0.45*nz
 		refl := float64(h.refl[i])
 		veinLit, veinAmb := 1.0, 1.0
@@ -114,7 +114,9 @@ func (s *Scene) composeHand(lit, unlit layer, o handOptions, r *rand.Rand) {
 		skinAmb := e.ambient * ambShade * refl * veinAmb
 		if !o.veins {
 			// Silicone: a faint specular sheen where the surface faces the LEDs.
-			skinLit += e.led * 0.12 * math.Pow(nz, 40)
+			n8 := nz * nz * nz * nz
+			n8 *= n8
+			skinLit += e.led * 0.12 * n8 * n8 * n8 * n8 * n8 // nz^40
 		}
 		lit[i] = float32(e.bgLit*(1-m) + skinLit*m)
 		unlit[i] = float32(e.bgAmb*(1-m) + skinAmb*m)
@@ -125,15 +127,31 @@ func (s *Scene) composeHand(lit, unlit layer, o handOptions, r *rand.Rand) {
 // reflective, halftoned, with visible paper edges and no veins.
 func (s *Scene) composePrint(lit, unlit layer, r *rand.Rand) {
 	a, cp, e := s.anat, s.params, s.params.exp
-	h := rasterizeHand(a, cp.hand, handOptions{forearm: true, creaseGain: 1.3, texGain: 0.8}, r)
+	// The photo was taken in visible light: creases and shading, no veins.
+	h := rasterizeHand(a, cp.hand, handOptions{forearm: true, creaseGain: 1.4, texGain: 0.8}, r)
 	fwd := cp.pose.forward()
-	paper := newNoiseField(r, 120)
+	paper := newNoiseField(r, 160)
 	curl := vec{uniform(r, -0.06, 0.06), uniform(r, -0.06, 0.06)}
 	// The sheet, in canonical units, and the photo inside its white margin.
 	const su0, su1, sv0, sv1, margin = -0.92, 1.12, -1.3, 1.68, 0.05
-	angle := uniform(r, 0.35, 0.45) // halftone screen angle
-	ca, sa := math.Cos(angle), math.Sin(angle)
-	const period = 3.3 // halftone period, canvas pixels
+	skin := uniform(r, 0.55, 0.7) // printed skin tone
+	cloth := uniform(r, 0.12, 0.25)
+	// A clustered-dot halftone screen at an angle: cosines per row and column
+	// of the rotated lattice.
+	const period = 3.6 // canvas pixels
+	ang := uniform(r, 0.3, 0.5)
+	ca, sa := math.Cos(ang)*2*math.Pi/period, math.Sin(ang)*2*math.Pi/period
+	// cos(x·ca + y·sa) and cos(y·ca - x·sa) by angle addition from tables.
+	type cs struct{ c1, s1, c2, s2 float64 }
+	tx, ty := make([]cs, canvasW), make([]cs, canvasH)
+	for x := range tx {
+		f := float64(x)
+		tx[x] = cs{math.Cos(f * ca), math.Sin(f * ca), math.Cos(-f * sa), math.Sin(-f * sa)}
+	}
+	for y := range ty {
+		f := float64(y)
+		ty[y] = cs{math.Cos(f * sa), math.Sin(f * sa), math.Cos(f * ca), math.Sin(f * ca)}
+	}
 	for i := range lit {
 		x, y := i%canvasW, i/canvasW
 		q := fromCanvas(x, y)
@@ -143,17 +161,15 @@ func (s *Scene) composePrint(lit, unlit layer, r *rand.Rand) {
 			lit[i], unlit[i] = float32(e.bgLit), float32(e.bgAmb)
 			continue
 		}
-		// Photo tone: a visible-light photo of the hand on a dark cloth.
 		m := float64(h.mask[i])
-		tone := 0.18 + m*(0.45+0.4*float64(h.shade[i]))*float64(h.refl[i])
+		tone := cloth*(1-m) + m*skin*(0.55+0.45*float64(h.shade[i]))*float64(h.refl[i])
 		if edge < margin*canvasK {
 			tone = 1
 		}
-		// Clustered-dot halftone of the ink coverage.
-		xr, yr := (float64(x)*ca+float64(y)*sa)*2*math.Pi/period, (-float64(x)*sa+float64(y)*ca)*2*math.Pi/period
-		screen := 0.5 + 0.25*(math.Cos(xr)+math.Cos(yr))
-		ink := max(0, min(1, ((1-tone)-screen)*4+0.5))
-		refl := (0.9 - 0.42*ink) * (1 + 0.03*float64(paper.at(x, y)))
+		hx, hy := tx[x], ty[y]
+		screen := 0.5 + 0.25*(hx.c1*hy.c1-hx.s1*hy.s1+hy.c2*hx.c2-hy.s2*hx.s2)
+		ink := max(0, min(1, ((1-tone)-screen)*3+0.5))
+		refl := (0.92 - 0.5*ink) * (1 + 0.04*float64(paper.at(x, y)))
 		fx, fy := fwd.apply(q)
 		flat := 1 + curl.dot(q)
 		pl := e.led*0.95*ledFalloff(fx, fy)*flat*refl + e.ambient*refl
@@ -164,17 +180,46 @@ func (s *Scene) composePrint(lit, unlit layer, r *rand.Rand) {
 }
 
 // composeScreen renders a tablet replaying a palm image: the display emits
-// the same light with the LEDs on or off, shows its pixel grid, and sits in
-// a dark bezel; its glass reflects the LEDs.
+// the same light with the LEDs on or off, shows its pixel grid and moiré,
+// and sits in a dark bezel; its glass reflects the LEDs.
 func (s *Scene) composeScreen(lit, unlit layer, r *rand.Rand) {
 	a, cp, e := s.anat, s.params, s.params.exp
 	h := rasterizeHand(a, cp.hand, handOptions{forearm: true, veins: true, creaseGain: 1, texGain: 1}, r)
 	fwd := cp.pose.forward()
 	const du0, du1, dv0, dv1, bezel = -0.88, 1.08, -1.15, 1.6, 0.09
-	emit := uniform(r, 165, 200) * math.Sqrt(e.led/185)
-	pitch := uniform(r, 2.6, 3.4) // display pixel pitch, canvas pixels
-	hot := []vec{{uniform(r, -0.2, 0.2), uniform(r, -0.2, 0.3)}}
-	hot = append(hot, hot[0].add(vec{uniform(r, 0.1, 0.25), uniform(r, -0.1, 0.1)}))
+	emit := uniform(r, 165, 200) * math.Sqrt(e.led/160)
+	// The display's pixel grid, and the moiré it beats into with the
+	// sensor's pixels: two slow waves at an angle.
+	pitch := uniform(r, 2.4, 3.2)
+	gx, gy := make([]float64, canvasW), make([]float64, canvasH)
+	for x := range gx {
+		gx[x] = 0.75 + 0.25*math.Cos(2*math.Pi*float64(x)/pitch)
+	}
+	for y := range gy {
+		gy[y] = 0.88 + 0.12*math.Cos(2*math.Pi*float64(y)/pitch)
+	}
+	// Each wave is cos(k·(x, y)), taken by angle addition from tables.
+	type cs struct{ c, s float64 }
+	var wx [2][]cs
+	var wy [2][]cs
+	for i := range wx {
+		ang, per := uniform(r, 0, math.Pi), uniform(r, 9, 22)
+		k := vec{math.Cos(ang), math.Sin(ang)}.scale(2 * math.Pi / per)
+		wx[i], wy[i] = make([]cs, canvasW), make([]cs, canvasH)
+		for x := range wx[i] {
+			wx[i][x] = cs{math.Cos(k.u * float64(x)), math.Sin(k.u * float64(x))}
+		}
+		for y := range wy[i] {
+			wy[i][y] = cs{math.Cos(k.v * float64(y)), math.Sin(k.v * float64(y))}
+		}
+	}
+	// Reflections of the LED ring in the glass.
+	var hot [3]vec
+	c := vec{uniform(r, -0.2, 0.2), uniform(r, -0.2, 0.3)}
+	for i := range hot {
+		t := 2 * math.Pi * float64(i) / float64(len(hot))
+		hot[i] = c.add(vec{0.07 * math.Cos(t), 0.07 * math.Sin(t)})
+	}
 	for i := range lit {
 		x, y := i%canvasW, i/canvasW
 		q := fromCanvas(x, y)
@@ -192,17 +237,22 @@ func (s *Scene) composeScreen(lit, unlit layer, r *rand.Rand) {
 		if in > 0 {
 			disp := max(0, min(1, in*canvasK+0.5))
 			m := float64(h.mask[i])
-			tone := 0.08 + m*0.85*(0.15+0.85*math.Pow(float64(h.shade[i]), 1.3))*float64(h.refl[i])
+			tone := 0.08 + m*0.85*(0.15+0.85*float64(h.shade[i]))*float64(h.refl[i])
 			if h.vein != nil {
 				tone *= 1 - 0.8*a.veinAmp*float64(h.vein[i])*m
 			}
-			gx := 0.72 + 0.28*math.Cos(2*math.Pi*float64(x)/pitch)
-			gy := 0.85 + 0.15*math.Cos(2*math.Pi*float64(y)/pitch)
-			em := emit * (0.04 + 0.96*tone) * gx * gy
+			moire := 1.0
+			for w, amp := range [2]float64{0.06, 0.05} {
+				ax, ay := wx[w][x], wy[w][y]
+				moire += amp * (ax.c*ay.c - ax.s*ay.s)
+			}
+			em := emit * (0.04 + 0.96*tone) * gx[x] * gy[y] * moire
 			glare := 0.0
 			for _, c := range hot {
 				d := q.sub(c)
-				glare += 0.5 * math.Exp(-d.dot(d)/0.0012)
+				if d2 := d.dot(d); d2 < 0.004 {
+					glare += 0.6 * math.Exp(-d2/0.0004)
+				}
 			}
 			bl = bl*(1-disp) + disp*(em+led*(0.03+glare))
 			ba = ba*(1-disp) + disp*em

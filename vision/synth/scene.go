@@ -106,13 +106,13 @@ func (m motion) at(p pose, f int) pose {
 }
 
 // blurPx is the motion blur length at mid-swing, in frame pixels, for an
-// exposure of half a frame.
+// exposure of 80 % of the frame time.
 func (m motion) blurPx() (length, dirX, dirY float64) {
 	v := m.swing.len() * 2 * math.Pi * m.swHz / frameRate
 	if v == 0 {
 		return 0, 1, 0
 	}
-	return v / 2, m.swing.u / m.swing.len(), m.swing.v / m.swing.len()
+	return v * 0.8, m.swing.u / m.swing.len(), m.swing.v / m.swing.len()
 }
 
 // exposure holds the photometry of one capture, in grey levels.
