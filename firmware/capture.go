@@ -97,17 +97,29 @@ func (k *Kiosk) zeroFrames() {
 	clear(k.palm.Pix)
 }
 
+// probeCamera captures one unlit frame to check the camera works, and wipes it.
+func (k *Kiosk) probeCamera(ctx context.Context) error {
+	f := k.burst[0].Unlit
+	defer clear(f.Pix)
+	if err := k.o.Devices.Camera.Capture(ctx, f); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("%w: %w", errCamera, err)
+	}
+	return nil
+}
+
 // cameraDown shows "out of service", reports it, and waits until the camera
-// delivers a frame again or ctx ends.
+// delivers a frame again or ctx ends. (The Linux driver reopens the device
+// with its own backoff; this only asks it for frames.)
 func (k *Kiosk) cameraDown(ctx context.Context, err error) {
-	k.o.Log.Error("camera", "err", err)
+	k.cameraOK.Store(false)
+	k.o.Log.Error("camera down", "err", err)
 	k.emit(Event{Event: EvHealth, Reason: "camera_down"})
 	k.show(screenOutOfService)
-	probe := k.burst[0].Lit
 	for ctx.Err() == nil {
-		err := k.o.Devices.Camera.Capture(ctx, probe)
+		err := k.probeCamera(ctx)
 		if err == nil {
-			clear(probe.Pix)
+			k.cameraOK.Store(true)
+			k.o.Log.Info("camera back")
 			k.emit(Event{Event: EvHealth, Reason: "camera_up"})
 			return
 		}

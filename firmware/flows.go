@@ -10,8 +10,7 @@ import (
 	"github.com/palmd/palmd/uplink/wire"
 )
 
-// backoffCamera is how long the kiosk waits between probes of a camera that
-// is down.
+// backoffCamera is how often the kiosk probes a camera that is down.
 const backoffCamera = time.Second
 
 // identify serves a hand that hovered at the idle screen.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"image"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/palmd/palmd/drivers/cardreader"
@@ -41,6 +42,8 @@ type Timeouts struct {
 	Hover   time.Duration // for the palm to arrive once asked for
 	Request time.Duration // for the cloud's decision
 	Result  time.Duration // how long a decision stays on screen with the hand still there
+	// CameraProbe is how often an idle kiosk checks that its camera works.
+	CameraProbe time.Duration
 }
 
 // DefaultTimeouts keep an enrolment (card, phone, palm) well under a minute.
@@ -51,6 +54,9 @@ func DefaultTimeouts() Timeouts {
 		Hover:   15 * time.Second,
 		Request: 10 * time.Second,
 		Result:  10 * time.Second,
+		// A dead camera shows within seconds, and probing costs one
+		// frame in 150.
+		CameraProbe: 5 * time.Second,
 	}
 }
 
@@ -87,6 +93,8 @@ type Kiosk struct {
 
 	cards chan cardreader.Event
 	keys  chan keypad.Key
+
+	cameraOK atomic.Bool // false while the camera is down
 }
 
 // New checks o and prepares the vision gates and frame buffers.
@@ -113,6 +121,7 @@ func New(o Options) (*Kiosk, error) {
 		cards:   make(chan cardreader.Event),
 		keys:    make(chan keypad.Key),
 	}
+	k.cameraOK.Store(true)
 	if err := k.allocate(d.Camera.Bounds()); err != nil {
 		return nil, errors.Join(err, k.Close())
 	}
@@ -191,15 +200,28 @@ func (k *Kiosk) Run(ctx context.Context) error {
 	return nil
 }
 
-// idle waits for someone to start a session and runs it.
+// Healthy reports whether the kiosk can serve people: its camera works. The
+// daemon feeds the watchdog only while it does.
+func (k *Kiosk) Healthy() bool { return k.cameraOK.Load() }
+
+// idle waits for someone to start a session and runs it. Every few seconds
+// it checks that the camera still delivers frames, so a dead camera puts the
+// kiosk out of service before anyone hovers.
 func (k *Kiosk) idle(ctx context.Context) error {
 	k.show(screenIdle)
 	poll := time.NewTicker(100 * time.Millisecond)
 	defer poll.Stop()
+	probe := time.NewTicker(k.o.Timeouts.CameraProbe)
+	defer probe.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-probe.C:
+			if err := k.probeCamera(ctx); err != nil {
+				k.cameraDown(ctx, err)
+				return nil
+			}
 		case ev := <-k.cards:
 			if ev.Kind == cardreader.Inserted {
 				return k.enrol(ctx, ev.Card)

@@ -60,6 +60,13 @@ func (c *fakeCloud) Do(_ context.Context, req wire.Request) (wire.Decision, erro
 	return wire.Decision{Request: req.ID, Outcome: c.outcome, Subject: "sub-test"}, nil
 }
 
+// timeouts are the defaults with a quick camera probe.
+var timeouts = func() Timeouts {
+	t := DefaultTimeouts()
+	t.CameraProbe = 100 * time.Millisecond
+	return t
+}()
+
 type rig struct {
 	world  *sim.World
 	cloud  *fakeCloud
@@ -94,7 +101,8 @@ func newRig(t *testing.T, outcome wire.Outcome, cloudErr error) *rig {
 		Devices: Devices{Camera: w.Camera(), Light: w.Light(), Presence: w.Presence(), Display: w.Display(),
 			Cards: w.Cards(), Keypad: w.Keypad(), Gate: w.Gate()},
 		Cloud: r.cloud, Palm: palmS, Card: cardS,
-		Emit: func(ev Event) { r.events <- ev },
+		Emit:     func(ev Event) { r.events <- ev },
+		Timeouts: timeouts,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -241,5 +249,29 @@ func TestDeleteNeedsConfirmation(t *testing.T) {
 	defer r.cloud.mu.Unlock()
 	if !slices.Equal(r.cloud.flows, []wire.Flow{wire.FlowDelete}) {
 		t.Errorf("requests %v, want exactly one delete (the cancelled one sends nothing)", r.cloud.flows)
+	}
+}
+
+func TestCameraDownWhileIdle(t *testing.T) {
+	r := newRig(t, wire.Approved, nil)
+	r.await(t, EvScreen, "idle")
+	if !r.kiosk.Healthy() {
+		t.Fatal("unhealthy at start")
+	}
+	r.world.Unplug(true)
+	if ev := r.await(t, EvHealth, ""); ev.Reason != "camera_down" {
+		t.Fatalf("health event %+v, want camera_down", ev)
+	}
+	r.await(t, EvScreen, "out_of_service")
+	if r.kiosk.Healthy() {
+		t.Error("healthy with the camera unplugged: the watchdog would be fed")
+	}
+	r.world.Unplug(false)
+	if ev := r.await(t, EvHealth, ""); ev.Reason != "camera_up" {
+		t.Fatalf("health event %+v, want camera_up", ev)
+	}
+	r.await(t, EvScreen, "idle")
+	if !r.kiosk.Healthy() {
+		t.Error("unhealthy after the camera came back")
 	}
 }

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
 	"net"
 	"os"
+	"strconv"
+	"time"
 )
 
 // notify sends a systemd notification (READY=1, STOPPING=1, WATCHDOG=1). It
@@ -21,4 +24,25 @@ func notify(state string) {
 	}
 	defer conn.Close()
 	conn.Write([]byte(state))
+}
+
+// watchdog feeds systemd's watchdog (WATCHDOG_USEC) at half its interval, but
+// only while healthy() holds: a kiosk that cannot serve people is restarted.
+func watchdog(ctx context.Context, healthy func() bool) {
+	usec, err := strconv.ParseInt(os.Getenv("WATCHDOG_USEC"), 10, 64)
+	if err != nil || usec <= 0 {
+		return
+	}
+	t := time.NewTicker(time.Duration(usec) * time.Microsecond / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if healthy() {
+				notify("WATCHDOG=1")
+			}
+		}
+	}
 }

@@ -179,6 +179,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 
 	g, gctx := errgroup.WithContext(life)
 	g.Go(func() error { return kiosk.Run(gctx) })
+	go watchdog(gctx, kiosk.Healthy)
 	notify("READY=1")
 	if play == nil {
 		err := g.Wait()
