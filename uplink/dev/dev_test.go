@@ -1,9 +1,16 @@
 package dev_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
 	"image"
+	"io/fs"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -102,5 +109,69 @@ func TestEndToEndNoise(t *testing.T) {
 		if dec.Outcome != s.want {
 			t.Fatalf("step %d %s: outcome %s (%s), want %s", i, s.flow, dec.Outcome, dec.Reason, s.want)
 		}
+	}
+}
+
+// TestNothingOnDisk runs the embedded server and cloud through a session
+// with HOME, TMPDIR and the working directory in empty directories, and
+// checks that nothing was written there.
+func TestNothingOnDisk(t *testing.T) {
+	root := t.TempDir()
+	dirs := map[string]string{}
+	for _, name := range []string{"home", "tmp", "wd"} {
+		dirs[name] = filepath.Join(root, name)
+		if err := os.Mkdir(dirs[name], 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("HOME", dirs["home"])
+	t.Setenv("TMPDIR", dirs["tmp"])
+	t.Chdir(dirs["wd"])
+
+	d, c := startDev(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i, f := range []wire.Flow{wire.FlowEnrol, wire.FlowIdentify, wire.FlowDelete} {
+		if _, err := c.Do(ctx, request(t, d, fmt.Sprint("req-", i), f, noise(3))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Close()
+	d.Close()
+	err := filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !e.IsDir() {
+			t.Errorf("file written: %s", path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCredentialFiles(t *testing.T) {
+	auth, err := dev.NewAuthority()
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := auth.Device(device)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := creds.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tls.X509KeyPair(files.Cert, files.Key); err != nil {
+		t.Errorf("certificate and key do not pair: %v", err)
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(files.CA) {
+		t.Error("CA is not a PEM certificate")
+	}
+	if !bytes.Contains(files.Creds, []byte(creds.JWT)) || !bytes.Contains(files.Creds, []byte(creds.Seed)) {
+		t.Error("creds file lacks the JWT or seed")
 	}
 }

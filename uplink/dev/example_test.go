@@ -1,0 +1,30 @@
+package dev_test
+
+import (
+	"fmt"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/palmd/palmd/uplink/dev"
+	"github.com/palmd/palmd/uplink/wire"
+)
+
+// ExampleAuthority provisions a server and a second kiosk by hand, as tests
+// that restart the server do.
+func ExampleAuthority() {
+	auth, err := dev.NewAuthority()
+	if err != nil {
+		panic(err)
+	}
+	srv, err := dev.RunServer(auth, server.RANDOM_PORT)
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Shutdown()
+	creds, err := auth.Device("kiosk-2") // pass creds.Options() to uplink.Dial
+	if err != nil {
+		panic(err)
+	}
+	pub, sub := wire.DevicePermissions("kiosk-2")
+	fmt.Println(creds.JWT != "", pub, sub)
+	// Output: true [palm.req.kiosk-2.> palm.tel.kiosk-2.>] [_INBOX.kiosk-2.> palm.cmd.kiosk-2.>]
+}
