@@ -1,0 +1,41 @@
+// Package roi finds the palm in a lit NIR frame and cuts out the fixed
+// Size x Size palm region that is sealed and sent for matching.
+//
+// The method follows the palmprint ROI literature (Zhang et al., "Online
+// palmprint identification", IEEE TPAMI 2003): the valleys between the
+// fingers fix a coordinate system on the palm that does not depend on where
+// or how the hand is held.
+//
+//  1. The frame is halved (area averaging), blurred and thresholded with
+//     Otsu's method; the largest blob, if it is bright enough against the
+//     background and big enough, is the hand.
+//  2. The distance transform of the hand mask (the frame edge counting as
+//     background) gives the palm's inscribed circle: its centre and radius r
+//     set the palm's position and scale.
+//  3. Convex hull and convexity defects of the hand contour give candidate
+//     finger valleys. Contour points on the frame edge count as hull points,
+//     because on a close-up scanner the fingers usually run out of the frame.
+//     A valley must be deep, at a plausible distance from the palm centre,
+//     narrow (neighbouring fingers are near parallel; the thumb opens wider)
+//     and, when wholly inside the frame, rise on both sides.
+//  4. Of the valleys ordered around the palm centre, the three consecutive,
+//     evenly spaced, near collinear ones spanning the smallest angle are the
+//     index–middle, middle–ring and ring–little valleys. The line through the
+//     outer two gives the rotation and, offset towards the wrist, the centre;
+//     the region's side is 1.25 r.
+//  5. With only two neighbouring valleys the line through them gives the
+//     rotation and the region sits on the inscribed circle; with none, the
+//     principal axis of the hand around the circle does, fingers taken to
+//     point to the top of the frame.
+//  6. If a square 1.4 times the region around it is not inside the frame,
+//     the palm is partly out and Extract returns ErrNotFound. Otherwise the
+//     region is warped out of the full-resolution frame at twice Size and
+//     area-averaged down to Size, fingers up.
+//
+// An Extractor holds its OpenCV buffers from one frame to the next and zeroes
+// every copy of the frame before Extract returns. Measured on synthetic
+// captures (vision/synth, condition good): the palm is found on 100 of 100
+// held-out captures, and regions of one palm match each other (median
+// match.Similarity about 0.6) far above regions of different palms (at most
+// about 0.17). The method is tuned on synthetic hands only.
+package roi

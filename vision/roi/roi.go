@@ -1,0 +1,406 @@
+package roi
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"math"
+	"slices"
+
+	"gocv.io/x/gocv"
+)
+
+// Size is the side of the square palm region Extract writes.
+const Size = 128
+
+// ErrNotFound reports a frame with no whole hand in it.
+var ErrNotFound = errors.New("roi: palm not found")
+
+// ErrSize reports a destination that is not Size x Size.
+var ErrSize = errors.New("roi: destination is not 128x128")
+
+const (
+	scale       = 2    // the hand is segmented on a 1/scale copy of the frame
+	minArea     = 0.03 // smallest hand, as a fraction of the frame
+	minContrast = 12.0 // grey levels between hand and background means
+	// A finger valley is a convexity defect at least minDepth*r deep, between
+	// minReach*r and maxReach*r from the palm centre, whose sides open by at
+	// most maxGap and both rise at least minRise*r farther from the palm; r
+	// is the radius of the palm's inscribed circle. Where the gap runs out of
+	// the frame, minOpen pixels of depth suffice and the rise is not seen.
+	minDepth = 0.1
+	minOpen  = 3
+	minReach = 0.7
+	maxReach = 2.0
+	minRise  = 0.3
+	maxGap   = 45 * math.Pi / 180
+	// The valleys between the four fingers span at most maxSpan around the
+	// palm centre, are spaced evenly within maxUneven, and the middle one is
+	// within maxBow*d of the line through the outer two, d apart. Two
+	// neighbouring valleys are between minPair*r and maxPair*r apart.
+	maxSpan   = 100 * math.Pi / 180
+	maxUneven = 2.0
+	maxBow    = 0.3
+	minPair   = 0.25
+	maxPair   = 0.8
+	// The region has side sideR*r and is centred offD*d from the outer
+	// valleys' midpoint towards the wrist; with fewer valleys, on the palm
+	// centre.
+	sideR = 1.25
+	offD  = 1.05
+	// The palm must lie in the frame: a square of side inside*side around
+	// the region.
+	inside = 1.4
+)
+
+// Extractor finds the palm in lit frames and cuts out a normalised region.
+// It holds OpenCV buffers reused from one frame to the next; it is not safe
+// for concurrent use. Close frees the buffers.
+type Extractor struct {
+	frame  gocv.Mat // the lit frame, copied in
+	small  gocv.Mat // the frame at 1/scale, blurred
+	bin    gocv.Mat // hand mask at 1/scale
+	dist   gocv.Mat // distance to the background
+	labels gocv.Mat // distance transform labels (required by gocv, unused)
+	kernel gocv.Mat // morphology element
+	hull   gocv.Mat // convex hull indices
+	affine gocv.Mat // region-to-frame map
+	big    gocv.Mat // the region at 2*Size, before area downsampling
+	out    gocv.Mat // the region at Size
+}
+
+// NewExtractor allocates an Extractor's buffers.
+func NewExtractor() *Extractor {
+	return &Extractor{
+		frame:  gocv.NewMat(),
+		small:  gocv.NewMat(),
+		bin:    gocv.NewMat(),
+		dist:   gocv.NewMat(),
+		labels: gocv.NewMat(),
+		kernel: gocv.GetStructuringElement(gocv.MorphEllipse, image.Pt(5, 5)),
+		hull:   gocv.NewMat(),
+		affine: gocv.NewMatWithSize(2, 3, gocv.MatTypeCV64F),
+		big:    gocv.NewMatWithSize(2*Size, 2*Size, gocv.MatTypeCV8U),
+		out:    gocv.NewMatWithSize(Size, Size, gocv.MatTypeCV8U),
+	}
+}
+
+// Close frees the Extractor's buffers.
+func (e *Extractor) Close() error {
+	var errs []error
+	for _, m := range []*gocv.Mat{&e.frame, &e.small, &e.bin, &e.dist, &e.labels, &e.kernel, &e.hull, &e.affine, &e.big, &e.out} {
+		errs = append(errs, m.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Extract finds the palm in a lit frame and writes the Size x Size palm
+// region to dst: rotated so the fingers point up, scaled to the hand. It
+// returns ErrNotFound when no whole hand is in the frame. The Extractor's
+// copies of the frame are zeroed before it returns.
+func (e *Extractor) Extract(lit *image.Gray, dst *image.Gray) error {
+	if dst.Bounds().Dx() != Size || dst.Bounds().Dy() != Size {
+		return fmt.Errorf("%w: got %v", ErrSize, dst.Bounds().Size())
+	}
+	defer e.wipe()
+	if err := e.load(lit); err != nil {
+		return err
+	}
+	sq, err := e.locate()
+	if err != nil {
+		return err
+	}
+	e.cut(sq)
+	return e.store(dst)
+}
+
+// load copies lit into the frame buffer and makes the small copy.
+func (e *Extractor) load(lit *image.Gray) error {
+	w, h := lit.Bounds().Dx(), lit.Bounds().Dy()
+	if w < 16*scale || h < 16*scale {
+		return fmt.Errorf("%w: frame %dx%d too small", ErrNotFound, w, h)
+	}
+	if e.frame.Cols() != w || e.frame.Rows() != h {
+		e.frame.Close()
+		e.frame = gocv.NewMatWithSize(h, w, gocv.MatTypeCV8U)
+	}
+	pix, err := e.frame.DataPtrUint8()
+	if err != nil {
+		return fmt.Errorf("roi: frame buffer: %w", err)
+	}
+	for y := range h {
+		copy(pix[y*w:(y+1)*w], lit.Pix[y*lit.Stride:])
+	}
+	gocv.Resize(e.frame, &e.small, image.Pt(w/scale, h/scale), 0, 0, gocv.InterpolationArea)
+	gocv.GaussianBlur(e.small, &e.small, image.Pt(5, 5), 0, 0, gocv.BorderReplicate)
+	return nil
+}
+
+// wipe zeroes every buffer that held frame pixels.
+func (e *Extractor) wipe() {
+	for _, m := range []*gocv.Mat{&e.frame, &e.small, &e.bin, &e.big, &e.out} {
+		if pix, err := m.DataPtrUint8(); err == nil {
+			clear(pix)
+		}
+	}
+}
+
+// square is the palm region in frame coordinates: its centre, side, and
+// the unit vector from the wrist towards the fingers.
+type square struct {
+	cx, cy, side float64
+	ux, uy       float64
+}
+
+// locate segments the hand and places the palm region.
+func (e *Extractor) locate() (square, error) {
+	gocv.Threshold(e.small, &e.bin, 0, 255, gocv.ThresholdBinary|gocv.ThresholdOtsu)
+	gocv.MorphologyEx(e.bin, &e.bin, gocv.MorphOpen, e.kernel)
+	if !e.contrasted() {
+		return square{}, ErrNotFound
+	}
+	contours := gocv.FindContours(e.bin, gocv.RetrievalExternal, gocv.ChainApproxNone)
+	defer contours.Close()
+	best, bestArea := -1, 0.0
+	for i := range contours.Size() {
+		if a := gocv.ContourArea(contours.At(i)); a > bestArea {
+			best, bestArea = i, a
+		}
+	}
+	w, h := e.bin.Cols(), e.bin.Rows()
+	if best < 0 || bestArea < minArea*float64(w*h) {
+		return square{}, ErrNotFound
+	}
+	contour := contours.At(best)
+	pts := contour.ToPoints()
+
+	// The palm is the hand's largest inscribed circle, the frame edge
+	// counting as background.
+	e.bin.SetTo(gocv.NewScalar(0, 0, 0, 0))
+	gocv.DrawContours(&e.bin, contours, best, color.RGBA{255, 255, 255, 255}, -1)
+	gocv.Rectangle(&e.bin, image.Rect(0, 0, w, h), color.RGBA{}, 1)
+	gocv.DistanceTransform(e.bin, &e.dist, &e.labels, gocv.DistL2, gocv.DistanceTransformMasks(5), gocv.DistanceLabelCComp)
+	_, r, _, c := gocv.MinMaxLoc(e.dist)
+	palm := circle{float64(c.X), float64(c.Y), float64(r)}
+
+	gocv.ConvexHull(contour, &e.hull, false, false)
+	hull := make([]int, e.hull.Rows())
+	for i := range hull {
+		hull[i] = int(e.hull.GetIntAt(i, 0))
+	}
+	vs := valleys(pts, hull, palm, w, h)
+	sq, ok := fromValleys(palm, vs)
+	if !ok {
+		sq, ok = e.fromPalm(palm)
+	}
+	if !ok || !inFrame(sq, w, h) {
+		return square{}, ErrNotFound
+	}
+	sq.cx, sq.cy, sq.side = (sq.cx+0.5)*scale-0.5, (sq.cy+0.5)*scale-0.5, sq.side*scale
+	return sq, nil
+}
+
+// contrasted reports whether the mask separates a bright object from a
+// darker background, rather than splitting noise.
+func (e *Extractor) contrasted() bool {
+	img, err1 := e.small.DataPtrUint8()
+	mask, err2 := e.bin.DataPtrUint8()
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	var sum [2]float64
+	var n [2]int
+	for i, v := range img {
+		k := int(mask[i] & 1)
+		sum[k] += float64(v)
+		n[k]++
+	}
+	if n[0] == 0 || n[1] == 0 {
+		return false
+	}
+	return sum[1]/float64(n[1])-sum[0]/float64(n[0]) >= minContrast
+}
+
+// cut warps the region from the full-resolution frame into out.
+func (e *Extractor) cut(sq square) {
+	// Region pixel (u, v) at 2*Size maps to centre + (u-Size)*k*x̂ + (v-Size)*k*ŷ,
+	// with ŷ pointing from the fingers to the wrist and x̂ = ŷ rotated by -90°.
+	k := sq.side / (2 * Size)
+	yx, yy := -sq.ux, -sq.uy
+	xx, xy := yy, -yx
+	ox := sq.cx - (Size-0.5)*k*(xx+yx)
+	oy := sq.cy - (Size-0.5)*k*(xy+yy)
+	for i, v := range []float64{k * xx, k * yx, ox, k * xy, k * yy, oy} {
+		e.affine.SetDoubleAt(i/3, i%3, v)
+	}
+	gocv.WarpAffineWithParams(e.frame, &e.big, e.affine, image.Pt(2*Size, 2*Size),
+		gocv.InterpolationLinear|gocv.WarpInverseMap, gocv.BorderReplicate, color.RGBA{})
+	gocv.Resize(e.big, &e.out, image.Pt(Size, Size), 0, 0, gocv.InterpolationArea)
+}
+
+// store copies out into dst.
+func (e *Extractor) store(dst *image.Gray) error {
+	pix, err := e.out.DataPtrUint8()
+	if err != nil {
+		return fmt.Errorf("roi: region buffer: %w", err)
+	}
+	for y := range Size {
+		copy(dst.Pix[y*dst.Stride:y*dst.Stride+Size], pix[y*Size:])
+	}
+	return nil
+}
+
+type circle struct{ x, y, r float64 }
+
+type point struct{ x, y float64 }
+
+func (p point) dist(x, y float64) float64 { return math.Hypot(p.x-x, p.y-y) }
+
+func pt(p image.Point) point { return point{float64(p.X), float64(p.Y)} }
+
+// valleys returns the finger valleys of a contour in a w x h frame: the
+// deepest contour point between neighbouring hull points (a convexity
+// defect), kept when it looks like the gap between two fingers. Contour
+// points on the frame edge count as hull points, so that fingers running out
+// of the frame still leave one valley per gap. The defects are computed here
+// rather than with cv::convexityDefects, which aborts the process on hulls it
+// deems not monotonous.
+func valleys(pts []image.Point, hull []int, palm circle, w, h int) []point {
+	edge := func(p image.Point) bool { return p.X <= 0 || p.Y <= 0 || p.X >= w-1 || p.Y >= h-1 }
+	for i, p := range pts {
+		if edge(p) {
+			hull = append(hull, i)
+		}
+	}
+	slices.Sort(hull)
+	hull = slices.Compact(hull)
+	var out []point
+	for i, a := range hull {
+		b := hull[(i+1)%len(hull)]
+		if b <= a {
+			b += len(pts)
+		}
+		pa, pb := pt(pts[a]), pt(pts[b%len(pts)])
+		l := pa.dist(pb.x, pb.y)
+		if l == 0 || b == a+1 {
+			continue
+		}
+		var v point
+		depth := 0.0
+		for j := a + 1; j < b; j++ {
+			p := pt(pts[j%len(pts)])
+			if d := math.Abs((pb.x-pa.x)*(pa.y-p.y)-(pb.y-pa.y)*(pa.x-p.x)) / l; d > depth {
+				v, depth = p, d
+			}
+		}
+		reach := v.dist(palm.x, palm.y)
+		gap := math.Atan2(pa.y-v.y, pa.x-v.x) - math.Atan2(pb.y-v.y, pb.x-v.x)
+		rise := min(pa.dist(palm.x, palm.y), pb.dist(palm.x, palm.y)) - reach
+		open := edge(pts[a]) && edge(pts[b%len(pts)])
+		switch {
+		case reach < minReach*palm.r || reach > maxReach*palm.r:
+		case math.Abs(math.Remainder(gap, 2*math.Pi)) > maxGap:
+		case open && depth >= minOpen:
+			out = append(out, v)
+		case depth >= minDepth*palm.r && rise >= minRise*palm.r:
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// fromValleys places the region from the finger valleys. Of the valleys
+// ordered by angle around the palm, three consecutive ones, evenly spaced on
+// a line, spanning the smallest angle are the valleys between the four
+// fingers (the thumb's valley lies further round and lower): the line through
+// the outer two gives the rotation and, with the palm's radius, the centre.
+// Two neighbouring valleys give only the rotation; the region is then
+// centred on the palm.
+func fromValleys(palm circle, vs []point) (square, bool) {
+	ang := func(p point) float64 { return math.Atan2(p.y-palm.y, p.x-palm.x) }
+	slices.SortFunc(vs, func(a, b point) int { return cmp.Compare(ang(a), ang(b)) })
+	// axis is the unit normal to the line from a to b, away from the palm.
+	axis := func(a, b point) (float64, float64) {
+		d := a.dist(b.x, b.y)
+		nx, ny := -(b.y-a.y)/d, (b.x-a.x)/d
+		if nx*((a.x+b.x)/2-palm.x)+ny*((a.y+b.y)/2-palm.y) < 0 {
+			return -nx, -ny
+		}
+		return nx, ny
+	}
+	var best square
+	bestSpan := math.Inf(1)
+	for i := range vs {
+		if len(vs) < 3 {
+			break
+		}
+		a, m, b := vs[i], vs[(i+1)%len(vs)], vs[(i+2)%len(vs)]
+		span := math.Mod(ang(b)-ang(a)+2*math.Pi, 2*math.Pi)
+		d := a.dist(b.x, b.y)
+		am, mb := a.dist(m.x, m.y), m.dist(b.x, b.y)
+		if span > maxSpan || span >= bestSpan || d == 0 || am > maxUneven*mb || mb > maxUneven*am {
+			continue
+		}
+		nx, ny := axis(a, b)
+		mx, my := (a.x+b.x)/2, (a.y+b.y)/2
+		if math.Abs(nx*(m.x-mx)+ny*(m.y-my)) > maxBow*d {
+			continue
+		}
+		bestSpan = span
+		best = square{cx: mx - offD*d*nx, cy: my - offD*d*ny, side: sideR * palm.r, ux: nx, uy: ny}
+	}
+	if !math.IsInf(bestSpan, 1) {
+		return best, true
+	}
+	for i := range vs {
+		if len(vs) < 2 {
+			break
+		}
+		a, b := vs[i], vs[(i+1)%len(vs)]
+		if d := a.dist(b.x, b.y); d < minPair*palm.r || d > maxPair*palm.r {
+			continue
+		}
+		nx, ny := axis(a, b)
+		return square{cx: palm.x, cy: palm.y, side: sideR * palm.r, ux: nx, uy: ny}, true
+	}
+	return square{}, false
+}
+
+// fromPalm places the region on the palm's inscribed circle, along the
+// principal axis of the hand within 2r of it, fingers towards the top of
+// the frame (the kiosk's hand guide makes the fingers point away from the
+// user).
+func (e *Extractor) fromPalm(palm circle) (square, bool) {
+	mask, err := e.bin.DataPtrUint8()
+	if err != nil || palm.r <= 0 {
+		return square{}, false
+	}
+	w, h := e.bin.Cols(), e.bin.Rows()
+	rr := 2 * palm.r
+	var sxx, syy, sxy float64
+	for y := max(0, int(palm.y-rr)); y < min(h, int(palm.y+rr)+1); y++ {
+		for x := max(0, int(palm.x-rr)); x < min(w, int(palm.x+rr)+1); x++ {
+			dx, dy := float64(x)-palm.x, float64(y)-palm.y
+			if mask[y*w+x] == 0 || dx*dx+dy*dy > rr*rr {
+				continue
+			}
+			sxx, syy, sxy = sxx+dx*dx, syy+dy*dy, sxy+dx*dy
+		}
+	}
+	th := 0.5 * math.Atan2(2*sxy, sxx-syy)
+	ux, uy := math.Cos(th), math.Sin(th)
+	if uy > 0 {
+		ux, uy = -ux, -uy
+	}
+	return square{cx: palm.x, cy: palm.y, side: sideR * palm.r, ux: ux, uy: uy}, true
+}
+
+// inFrame reports whether the palm around the region lies inside the
+// w x h frame.
+func inFrame(sq square, w, h int) bool {
+	// Half the extent of the rotated square of side inside*side.
+	half := inside * sq.side / 2 * (math.Abs(sq.ux) + math.Abs(sq.uy))
+	return sq.cx-half >= 0 && sq.cy-half >= 0 && sq.cx+half <= float64(w-1) && sq.cy+half <= float64(h-1)
+}

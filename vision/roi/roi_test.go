@@ -1,0 +1,259 @@
+package roi
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/palmd/palmd/vision/match"
+	"github.com/palmd/palmd/vision/synth"
+)
+
+func newROI() *image.Gray { return image.NewGray(image.Rect(0, 0, Size, Size)) }
+
+// render draws the lit frame 0 of a synthetic capture.
+func render(c synth.Capture) *image.Gray {
+	f := image.NewGray(image.Rect(0, 0, synth.Width, synth.Height))
+	synth.NewScene(c).Render(f, 0, true)
+	return f
+}
+
+func good(name string, seed uint64) synth.Capture {
+	return synth.Capture{Identity: synth.IdentityOf(name), Seed: seed, Presentation: synth.Genuine, Condition: synth.Good}
+}
+
+func TestSizeMatchesMatcher(t *testing.T) {
+	if Size != match.Size {
+		t.Fatalf("roi.Size %d != match.Size %d", Size, match.Size)
+	}
+}
+
+// TestExtractGood: the palm is found on at least 99 % of good genuine
+// captures.
+func TestExtractGood(t *testing.T) {
+	n := 100
+	if testing.Short() {
+		n = 25
+	}
+	e := NewExtractor()
+	defer e.Close()
+	dst := newROI()
+	failed := 0
+	for i := range n {
+		c := good(fmt.Sprintf("good-%d", i), uint64(1000+i))
+		if err := e.Extract(render(c), dst); err != nil {
+			t.Logf("capture %d: %v", i, err)
+			failed++
+		}
+	}
+	t.Logf("palm found on %d/%d good captures", n-failed, n)
+	if failed > n/100 {
+		t.Fatalf("palm not found on %d/%d good captures, want at most %d", failed, n, n/100)
+	}
+}
+
+// TestExtractSamePalm: the regions of one person's captures match each other
+// and not other people's.
+func TestExtractSamePalm(t *testing.T) {
+	people, takes := 6, 3
+	if testing.Short() {
+		people = 4
+	}
+	e := NewExtractor()
+	defer e.Close()
+	tpl := make([][]match.Template, people)
+	for p := range people {
+		for s := range takes {
+			dst := newROI()
+			if err := e.Extract(render(good(fmt.Sprintf("same-%d", p), uint64(50+s))), dst); err != nil {
+				t.Fatalf("person %d take %d: %v", p, s, err)
+			}
+			tp, err := match.NewTemplate(dst)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tpl[p] = append(tpl[p], tp)
+		}
+	}
+	var genuine, impostor []float64
+	for p := range tpl {
+		for q := p; q < len(tpl); q++ {
+			for i, a := range tpl[p] {
+				for j, b := range tpl[q] {
+					switch {
+					case p == q && i < j:
+						genuine = append(genuine, match.Similarity(a, b))
+					case p != q:
+						impostor = append(impostor, match.Similarity(a, b))
+					}
+				}
+			}
+		}
+	}
+	slices.Sort(genuine)
+	slices.Sort(impostor)
+	medG, maxI := genuine[len(genuine)/2], impostor[len(impostor)-1]
+	t.Logf("same palm: median %.3f min %.3f; other palms: median %.3f max %.3f",
+		medG, genuine[0], impostor[len(impostor)/2], maxI)
+	if medG < 2*maxI || medG < match.Threshold+0.15 {
+		t.Fatalf("same-palm median similarity %.3f not well above other-palm max %.3f", medG, maxI)
+	}
+	if maxI >= match.Threshold {
+		t.Fatalf("other palms reach %.3f, above the match threshold %.2f", maxI, match.Threshold)
+	}
+}
+
+// TestExtractRotation: a drawn hand turned, moved, scaled and spread gives
+// the same region; another drawn hand does not.
+func TestExtractRotation(t *testing.T) {
+	e := NewExtractor()
+	defer e.Close()
+	ref := newROI()
+	if err := e.Extract(drawHand(1, pose{640, 480, 250, 0, 1}, 1), ref); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := match.NewTemplate(ref)
+	tests := []struct {
+		name string
+		id   uint64
+		p    pose
+		same bool
+	}{
+		{"left 20°", 1, pose{620, 470, 250, -0.35, 1}, true},
+		{"right 20°", 1, pose{660, 490, 250, 0.35, 1}, true},
+		{"smaller, spread", 1, pose{600, 500, 210, 0.1, 1.6}, true},
+		{"larger, closed", 1, pose{650, 460, 280, -0.1, 0.6}, true},
+		{"other hand", 2, pose{640, 480, 250, 0, 1}, false},
+		{"other hand turned", 3, pose{620, 470, 250, 0.3, 1.2}, false},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dst := newROI()
+			if err := e.Extract(drawHand(tt.id, tt.p, uint64(2+i)), dst); err != nil {
+				t.Fatal(err)
+			}
+			b, _ := match.NewTemplate(dst)
+			if s := match.Similarity(a, b); (s >= match.Threshold) != tt.same {
+				t.Fatalf("similarity to the upright hand %.3f, threshold %.2f, want same=%v", s, match.Threshold, tt.same)
+			}
+		})
+	}
+}
+
+func TestExtractNotFound(t *testing.T) {
+	noise := image.NewGray(image.Rect(0, 0, synth.Width, synth.Height))
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range noise.Pix {
+		noise.Pix[i] = uint8(20 + r.IntN(8))
+	}
+	bright := image.NewGray(image.Rect(0, 0, synth.Width, synth.Height))
+	for i := range bright.Pix {
+		bright.Pix[i] = 200
+	}
+	tests := []struct {
+		name  string
+		frame *image.Gray
+	}{
+		{"black", image.NewGray(image.Rect(0, 0, synth.Width, synth.Height))},
+		{"sensor noise", noise},
+		{"uniform bright", bright},
+		{"tiny frame", image.NewGray(image.Rect(0, 0, 20, 20))},
+		{"palm off the left edge", drawHand(1, pose{60, 450, 260, 0, 1}, 1)},
+	}
+	for s := range uint64(4) {
+		c := good("partly-out", 300+s)
+		c.Condition = synth.PartlyOut
+		tests = append(tests, struct {
+			name  string
+			frame *image.Gray
+		}{fmt.Sprintf("synth partly out %d", s), render(c)})
+	}
+	e := NewExtractor()
+	defer e.Close()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := e.Extract(tt.frame, newROI()); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("Extract error = %v, want ErrNotFound", err)
+			}
+		})
+	}
+}
+
+func TestExtractDestinationSize(t *testing.T) {
+	e := NewExtractor()
+	defer e.Close()
+	for _, r := range []image.Rectangle{image.Rect(0, 0, 64, 64), image.Rect(0, 0, Size, Size+1), {}} {
+		if err := e.Extract(render(good("size", 1)), image.NewGray(r)); !errors.Is(err, ErrSize) {
+			t.Errorf("dst %v: error %v, want ErrSize", r, err)
+		}
+	}
+}
+
+// TestExtractWipes: no copy of the frame survives Extract.
+func TestExtractWipes(t *testing.T) {
+	e := NewExtractor()
+	defer e.Close()
+	dst := newROI()
+	if err := e.Extract(render(good("wipe", 1)), dst); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(dst.Pix, func(v uint8) bool { return v != 0 }) {
+		t.Fatal("the palm region is blank")
+	}
+	for _, m := range []struct {
+		name string
+		pix  func() ([]uint8, error)
+	}{
+		{"frame", e.frame.DataPtrUint8}, {"small", e.small.DataPtrUint8}, {"mask", e.bin.DataPtrUint8},
+		{"region", e.big.DataPtrUint8}, {"output", e.out.DataPtrUint8},
+	} {
+		pix, err := m.pix()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i := slices.IndexFunc(pix, func(v uint8) bool { return v != 0 }); i >= 0 {
+			t.Errorf("%s buffer not zeroed (byte %d)", m.name, i)
+		}
+	}
+}
+
+// TestExtractSubImage: frames and destinations may be sub-images.
+func TestExtractSubImage(t *testing.T) {
+	frame := render(good("sub", 2))
+	big := image.NewGray(image.Rect(0, 0, synth.Width+40, synth.Height+20))
+	for y := range synth.Height {
+		copy(big.Pix[(y+10)*big.Stride+30:], frame.Pix[y*frame.Stride:(y+1)*frame.Stride])
+	}
+	sub := big.SubImage(image.Rect(30, 10, 30+synth.Width, 10+synth.Height)).(*image.Gray)
+	e := NewExtractor()
+	defer e.Close()
+	want, got := newROI(), image.NewGray(image.Rect(0, 0, Size+8, Size+8))
+	gotSub := got.SubImage(image.Rect(4, 4, 4+Size, 4+Size)).(*image.Gray)
+	if err := e.Extract(frame, want); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Extract(sub, gotSub); err != nil {
+		t.Fatal(err)
+	}
+	for y := range Size {
+		if !slices.Equal(want.Pix[y*Size:(y+1)*Size], gotSub.Pix[y*gotSub.Stride:y*gotSub.Stride+Size]) {
+			t.Fatalf("row %d differs between a frame and the same frame as a sub-image", y)
+		}
+	}
+}
+
+func BenchmarkExtract(b *testing.B) {
+	frame := render(good("bench", 1))
+	e := NewExtractor()
+	defer e.Close()
+	dst := newROI()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := e.Extract(frame, dst); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
