@@ -7,6 +7,7 @@ import (
 
 	"github.com/palmd/palmd/drivers/cardreader"
 	"github.com/palmd/palmd/drivers/keypad"
+	"github.com/palmd/palmd/uplink/seal"
 	"github.com/palmd/palmd/uplink/wire"
 )
 
@@ -16,10 +17,9 @@ const backoffCamera = time.Second
 // identify serves a hand that hovered at the idle screen.
 func (k *Kiosk) identify(ctx context.Context) error {
 	s := newSession(wire.FlowIdentify)
-	k.emit(Event{Event: EvHover, Session: s.id, Flow: string(s.flow)})
-	palm, dec, err := k.capturePalm(ctx, s)
-	if err != nil || dec != nil {
-		return k.finish(ctx, s, dec, err)
+	palm, done, err := k.hoveredPalm(ctx, s)
+	if done {
+		return err
 	}
 	d := k.request(ctx, wire.Request{ID: s.id, Device: k.o.DeviceID, Flow: s.flow, Time: s.at, Palm: palm})
 	return k.finish(ctx, s, &d, nil)
@@ -34,20 +34,15 @@ func (k *Kiosk) enrol(ctx context.Context, card cardreader.Card) error {
 	if !k.typePhone(ctx, card.PAN, ph) {
 		return nil
 	}
-	k.show(screenHover)
-	if ok, err := k.waitHover(ctx, k.o.Timeouts.Hover); !ok {
+	palm, done, err := k.askPalm(ctx, s)
+	if done {
 		return err
 	}
-	k.emit(Event{Event: EvHover, Session: s.id, Flow: string(s.flow)})
-	palm, dec, err := k.capturePalm(ctx, s)
-	if err != nil || dec != nil {
-		return k.finish(ctx, s, dec, err)
-	}
 	req := wire.Request{ID: s.id, Device: k.o.DeviceID, Flow: s.flow, Time: s.at, Palm: palm}
-	if req.Phone, err = k.o.Palm.Seal(k.sealContext(s, "phone"), ph.digits); err != nil {
+	if req.Phone, err = k.o.Palm.Seal(k.sealContext(s, seal.PartPhone), ph.digits); err != nil {
 		return k.finish(ctx, s, nil, err)
 	}
-	if req.Card, err = k.o.Card.Seal(k.sealContext(s, "card"), card.PAN.Digits()); err != nil {
+	if req.Card, err = k.o.Card.Seal(k.sealContext(s, seal.PartCard), card.PAN.Digits()); err != nil {
 		return k.finish(ctx, s, nil, err)
 	}
 	ph.zero()
@@ -81,14 +76,9 @@ func (k *Kiosk) typePhone(ctx context.Context, pan cardreader.PAN, ph *phone) bo
 // confirms on the display.
 func (k *Kiosk) deleteMyData(ctx context.Context) error {
 	s := newSession(wire.FlowDelete)
-	k.show(screenHover)
-	if ok, err := k.waitHover(ctx, k.o.Timeouts.Hover); !ok {
+	palm, done, err := k.askPalm(ctx, s)
+	if done {
 		return err
-	}
-	k.emit(Event{Event: EvHover, Session: s.id, Flow: string(s.flow)})
-	palm, dec, err := k.capturePalm(ctx, s)
-	if err != nil || dec != nil {
-		return k.finish(ctx, s, dec, err)
 	}
 	k.show(screenConfirmDelete)
 	for {
@@ -104,6 +94,28 @@ func (k *Kiosk) deleteMyData(ctx context.Context) error {
 	}
 	d := k.request(ctx, wire.Request{ID: s.id, Device: k.o.DeviceID, Flow: s.flow, Time: s.at, Palm: palm})
 	return k.finish(ctx, s, &d, nil)
+}
+
+// askPalm asks for the palm and waits for it, then does what hoveredPalm
+// does. done is true when no hand came in time.
+func (k *Kiosk) askPalm(ctx context.Context, s session) (palm []byte, done bool, err error) {
+	k.show(screenHover)
+	if ok, err := k.waitHover(ctx, k.o.Timeouts.Hover); !ok {
+		return nil, true, err
+	}
+	return k.hoveredPalm(ctx, s)
+}
+
+// hoveredPalm starts the capture of the hand that hovers. It returns the
+// sealed palm, or done when the session already ended with a local decision
+// (retry, spoof_rejected), which it has shown.
+func (k *Kiosk) hoveredPalm(ctx context.Context, s session) (palm []byte, done bool, err error) {
+	k.emit(Event{Event: EvHover, Session: s.id, Flow: string(s.flow)})
+	palm, dec, err := k.capturePalm(ctx, s)
+	if err != nil || dec != nil {
+		return nil, true, k.finish(ctx, s, dec, err)
+	}
+	return palm, false, nil
 }
 
 // capturePalm captures, gates and seals the palm. It returns the sealed
@@ -124,7 +136,7 @@ func (k *Kiosk) capturePalm(ctx context.Context, s session) ([]byte, *wire.Decis
 	}
 	k.plain = wire.AppendCapture(k.plain[:0], k.palm) // fits: allocate sized it
 	defer clear(k.plain)
-	sealed, err := k.o.Palm.Seal(k.sealContext(s, "palm"), k.plain)
+	sealed, err := k.o.Palm.Seal(k.sealContext(s, seal.PartPalm), k.plain)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,0 +1,274 @@
+package firmware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"strings"
+	"time"
+
+	"github.com/palmd/palmd/drivers/cardreader"
+	"github.com/palmd/palmd/drivers/display"
+	"github.com/palmd/palmd/drivers/gate"
+)
+
+// The parts Selftest checks, in order.
+const (
+	PartCamera   = "camera"
+	PartLight    = "light"
+	PartPresence = "presence"
+	PartDisplay  = "display"
+	PartCards    = "cards"
+	PartKeypad   = "keypad"
+	PartGate     = "gate"
+)
+
+// ErrSelftest reports that at least one part failed its self-test.
+var ErrSelftest = errors.New("firmware: self-test failed")
+
+// PartResult is one part's self-test outcome. Detail says what was measured
+// (never frame, card or phone data); Err why the part failed.
+type PartResult struct {
+	Part   string
+	Detail string
+	Err    error
+}
+
+// OK reports whether the part passed.
+func (r PartResult) OK() bool { return r.Err == nil }
+
+// String is the result as one line: "camera    PASS  1280x800, unlit mean 12, lit mean 40".
+func (r PartResult) String() string {
+	if r.Err != nil {
+		return fmt.Sprintf("%-9s FAIL  %v", r.Part, r.Err)
+	}
+	return fmt.Sprintf("%-9s PASS  %s", r.Part, r.Detail)
+}
+
+// SelftestOptions say how far the self-test may go.
+type SelftestOptions struct {
+	// PulseGate pulses the gate relay. Only set it when nobody can be at
+	// the gate: the door unlocks.
+	PulseGate bool
+	// PartTimeout bounds each part's test; 0 means 5 s.
+	PartTimeout time.Duration
+	// Listen is how long the card reader and keypad are watched for an
+	// error; 0 means 200 ms.
+	Listen time.Duration
+}
+
+// Selftest exercises every part of d once: it captures an unlit and a lit
+// frame, blinks the LEDs, reads the presence sensor, shows a test screen,
+// checks that the card reader and keypad are open and reading, and reads
+// the door (pulsing the gate first if o.PulseGate). It shows the outcome on
+// the display and returns one result per part; SelftestErr turns them into
+// an error. Selftest leaves the LEDs off.
+func Selftest(ctx context.Context, d Devices, o SelftestOptions) []PartResult {
+	if o.PartTimeout <= 0 {
+		o.PartTimeout = 5 * time.Second
+	}
+	if o.Listen <= 0 {
+		o.Listen = 200 * time.Millisecond
+	}
+	tests := []struct {
+		part string
+		run  func(context.Context) (string, error)
+	}{
+		{PartDisplay, func(context.Context) (string, error) { return testDisplay(d.Display) }},
+		{PartCamera, func(ctx context.Context) (string, error) { return testCamera(ctx, d) }},
+		{PartLight, func(context.Context) (string, error) { return testLight(d) }},
+		{PartPresence, func(ctx context.Context) (string, error) { return testPresence(ctx, d) }},
+		{PartCards, func(ctx context.Context) (string, error) { return testCards(ctx, d.Cards, o.Listen) }},
+		{PartKeypad, func(ctx context.Context) (string, error) { return testKeypad(ctx, d, o.Listen) }},
+		{PartGate, func(ctx context.Context) (string, error) { return testGate(ctx, d.Gate, o.PulseGate) }},
+	}
+	var results []PartResult
+	failed := []string{}
+	for _, t := range tests {
+		pctx, cancel := context.WithTimeout(ctx, o.PartTimeout)
+		detail, err := t.run(pctx)
+		cancel()
+		if err != nil {
+			failed = append(failed, t.part)
+		}
+		results = append(results, PartResult{Part: t.part, Detail: detail, Err: err})
+	}
+	if d.Display != nil {
+		s := display.Screen{Name: "selftest_passed", Title: "Self-test passed", Body: "Every part works.", Tone: display.Success}
+		if len(failed) > 0 {
+			s = display.Screen{Name: "selftest_failed", Title: "Self-test failed",
+				Body: "Failed: " + strings.Join(failed, ", "), Tone: display.Failure}
+		}
+		_ = d.Display.Show(s) // a broken display has already failed above
+	}
+	return results
+}
+
+// SelftestErr returns nil if every part passed, otherwise ErrSelftest
+// naming the parts that failed.
+func SelftestErr(results []PartResult) error {
+	var failed []string
+	for _, r := range results {
+		if !r.OK() {
+			failed = append(failed, r.Part)
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrSelftest, strings.Join(failed, ", "))
+}
+
+var errMissing = errors.New("not configured")
+
+func testDisplay(d display.Display) (string, error) {
+	if d == nil {
+		return "", errMissing
+	}
+	if err := d.Show(display.Screen{Name: "selftest", Title: "Self-test", Body: "Checking the kiosk's parts…"}); err != nil {
+		return "", err
+	}
+	return "test screen shown", nil
+}
+
+// testCamera captures an unlit and a lit frame and reports their mean
+// brightness (an aggregate, not frame data). The frames are zeroed.
+func testCamera(ctx context.Context, d Devices) (string, error) {
+	if d.Camera == nil {
+		return "", errMissing
+	}
+	r := d.Camera.Bounds()
+	frame := image.NewGray(r)
+	defer clear(frame.Pix)
+	means := [2]int{}
+	for i, lit := range []bool{false, true} {
+		if d.Light != nil {
+			if err := d.Light.Set(lit); err != nil {
+				return "", fmt.Errorf("LEDs for the %s frame: %w", litName(lit), err)
+			}
+		}
+		err := d.Camera.Capture(ctx, frame)
+		if err != nil {
+			if d.Light != nil {
+				_ = d.Light.Set(false)
+			}
+			return "", fmt.Errorf("%s frame: %w", litName(lit), err)
+		}
+		means[i] = mean(frame.Pix)
+	}
+	if d.Light != nil {
+		if err := d.Light.Set(false); err != nil {
+			return "", err
+		}
+	}
+	return fmt.Sprintf("%dx%d, unlit mean %d, lit mean %d", r.Dx(), r.Dy(), means[0], means[1]), nil
+}
+
+func litName(lit bool) string {
+	if lit {
+		return "lit"
+	}
+	return "unlit"
+}
+
+func mean(p []byte) int {
+	if len(p) == 0 {
+		return 0
+	}
+	sum := 0
+	for _, v := range p {
+		sum += int(v)
+	}
+	return sum / len(p)
+}
+
+// testLight blinks the LEDs three times and leaves them off.
+func testLight(d Devices) (string, error) {
+	if d.Light == nil {
+		return "", errMissing
+	}
+	const blinks = 3
+	for range blinks {
+		for _, on := range []bool{true, false} {
+			if err := d.Light.Set(on); err != nil {
+				_ = d.Light.Set(false)
+				return "", err
+			}
+		}
+	}
+	return fmt.Sprintf("blinked %d times", blinks), nil
+}
+
+func testPresence(ctx context.Context, d Devices) (string, error) {
+	if d.Presence == nil {
+		return "", errMissing
+	}
+	r, err := d.Presence.Read(ctx)
+	if err != nil {
+		return "", err
+	}
+	if !r.Present {
+		return "nothing in range", nil
+	}
+	return fmt.Sprintf("something at %d mm", r.MM), nil
+}
+
+// testCards watches the reader for listen: an open reader waits quietly
+// (or reports a card); a broken one errors.
+func testCards(ctx context.Context, c cardreader.Reader, listen time.Duration) (string, error) {
+	if c == nil {
+		return "", errMissing
+	}
+	lctx, cancel := context.WithTimeout(ctx, listen)
+	defer cancel()
+	ev, err := c.Next(lctx)
+	ev.Card.PAN.Zero()
+	switch {
+	case err == nil:
+		return "open, a card was read", nil
+	case lctx.Err() != nil && ctx.Err() == nil:
+		return "open, no card", nil
+	}
+	return "", err
+}
+
+func testKeypad(ctx context.Context, d Devices, listen time.Duration) (string, error) {
+	if d.Keypad == nil {
+		return "", errMissing
+	}
+	lctx, cancel := context.WithTimeout(ctx, listen)
+	defer cancel()
+	_, err := d.Keypad.Next(lctx)
+	switch {
+	case err == nil:
+		return "open, a key was pressed", nil
+	case lctx.Err() != nil && ctx.Err() == nil:
+		return "open, no key pressed", nil
+	}
+	return "", err
+}
+
+// testGate reads the door and, if allowed, pulses the relay.
+func testGate(ctx context.Context, g gate.Gate, pulse bool) (string, error) {
+	if g == nil {
+		return "", errMissing
+	}
+	var parts []string
+	if pulse {
+		if err := g.Open(ctx); err != nil {
+			return "", fmt.Errorf("pulse: %w", err)
+		}
+		parts = append(parts, "relay pulsed")
+	} else {
+		parts = append(parts, "relay not pulsed (use -pulse-gate)")
+	}
+	if door, ok := g.(gate.Door); ok {
+		open, err := door.DoorOpen()
+		if err != nil {
+			return "", fmt.Errorf("door contact: %w", err)
+		}
+		parts = append(parts, map[bool]string{true: "door open", false: "door closed"}[open])
+	}
+	return strings.Join(parts, ", "), nil
+}
