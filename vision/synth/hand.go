@@ -40,6 +40,7 @@ type handOptions struct {
 	veins      bool    // rasterise the vein tree
 	creaseGain float64 // scales crease depth
 	texGain    float64 // scales skin texture
+	sheen      float64 // specular reflection of the LEDs
 }
 
 // sdf primitives, distances in canonical units.
@@ -156,6 +157,9 @@ func rasterizeHand(a *anatomy, hp handPose, o handOptions, r *rand.Rand) *handLa
 		}
 		height[i] = float32(hv)
 	}
+	// Soften the seams where primitives meet, as soft tissue does.
+	tmp := newLayer()
+	height.blur(tmp, 3)
 	// Shading from the normal of the height field (LEDs beside the lens, so
 	// light and view directions are both the camera axis).
 	for y := range canvasH {
@@ -181,7 +185,6 @@ func rasterizeHand(a *anatomy, hp handPose, o handOptions, r *rand.Rand) *handLa
 		k.depth *= o.creaseGain
 		c.strokeCrease(k)
 	}
-	tmp := newLayer()
 	c.blur(tmp, 0.8)
 	for i := range h.refl {
 		h.refl[i] *= 1 - c[i]

@@ -41,10 +41,10 @@ func NewScene(c Capture) *Scene {
 	case ScreenReplay:
 		s.composeScreen(litF, unlitF, r)
 	case RigidReplica:
-		s.composeHand(litF, unlitF, handOptions{forearm: false, creaseGain: 0.6, texGain: 0.35}, r)
+		s.composeHand(litF, unlitF, handOptions{forearm: false, creaseGain: 0.6, texGain: 0.35, sheen: 0.12}, r)
 	default:
 		s.extend = true
-		s.composeHand(litF, unlitF, handOptions{forearm: true, veins: true, creaseGain: 1, texGain: 1}, r)
+		s.composeHand(litF, unlitF, handOptions{forearm: true, veins: true, creaseGain: 1, texGain: 1, sheen: 0.03}, r)
 	}
 	// Optics: defocus and motion blur, scaled into canvas pixels.
 	e := cp.exp
@@ -101,7 +101,7 @@ func (s *Scene) composeHand(lit, unlit layer, o handOptions, r *rand.Rand) {
 		fx, fy := fwd.apply(q)
 		nz := float64(h.shade[i])
 		ledShade := 0.15 + 0.85*nz*math.Sqrt(math.Sqrt(nz)) // about nz^1.25
-		ambShade := 0.55 + 0.45*nz
+		ambShade := (0.55 + 0.45*nz) * max(0.3, 1+e.ambDir.dot(q))
 		refl := float64(h.refl[i])
 		veinLit, veinAmb := 1.0, 1.0
 		if h.vein != nil {
@@ -112,12 +112,11 @@ func (s *Scene) composeHand(lit, unlit layer, o handOptions, r *rand.Rand) {
 		tilt := 1 + e.tiltG*q.dot(td)
 		skinLit := e.led*ledFalloff(fx, fy)*tilt*ledShade*refl*veinLit + e.ambient*ambShade*refl*veinAmb
 		skinAmb := e.ambient * ambShade * refl * veinAmb
-		if !o.veins {
-			// Silicone: a faint specular sheen where the surface faces the LEDs.
-			n8 := nz * nz * nz * nz
-			n8 *= n8
-			skinLit += e.led * 0.12 * n8 * n8 * n8 * n8 * n8 // nz^40
-		}
+		// A specular sheen where the surface faces the LEDs: faint on skin,
+		// stronger on silicone.
+		n8 := nz * nz * nz * nz
+		n8 *= n8
+		skinLit += e.led * o.sheen * n8 * n8 * n8 * n8 * n8 // nz^40
 		lit[i] = float32(e.bgLit*(1-m) + skinLit*m)
 		unlit[i] = float32(e.bgAmb*(1-m) + skinAmb*m)
 	}

@@ -126,6 +126,7 @@ type exposure struct {
 	read    float64 // read noise sigma, grey levels
 	shot    float64 // shot noise variance per grey level
 	tiltG   float64 // brightness gradient across the palm from the tilt
+	ambDir  vec     // ambient light gradient across the hand, per palm width
 }
 
 // captureParams draws everything about one capture from its seed.
@@ -194,6 +195,8 @@ func newCaptureParams(c Capture, a *anatomy) captureParams {
 	e.bgLit = e.ambient*0.4 + uniform(r, 4, 9)
 	e.bgAmb = e.ambient * 0.4
 	e.tiltG = math.Sin(p.tilt) * 0.6
+	ang := uniform(r, 0, 2*math.Pi)
+	e.ambDir = vec{math.Cos(ang), math.Sin(ang)}.scale(uniform(r, 0.05, 0.3))
 	cp.pose = p
 	cp.exp = e
 	return cp
