@@ -4,7 +4,7 @@ import (
 	"image"
 	"math"
 
-	"gocv.io/x/gocv"
+	"github.com/palmd/palmd/vision/internal/downscale"
 )
 
 // Reason names why a frame was refused; OK is the empty reason.
@@ -90,58 +90,39 @@ const (
 // position to measure motion, so use one Gate per camera and Reset it at
 // the start of each session. A Gate is not safe for concurrent use.
 type Gate struct {
-	full, small gocv.Mat // copy of the frame, downscaled copy
-	fullPix     []byte   // full's pixels (OpenCV memory)
-	smallPix    []byte
-	dist        []int32     // chamfer distance to the background, per small pixel
-	size        image.Point // frame size the Mats are allocated for
-	prev        point       // previous palm centre in small pixels
-	hasPrev     bool
+	ds       *downscale.Downscaler
+	small    image.Point // size of the downscaled copy
+	smallPix []byte      // the downscaled copy (OpenCV memory)
+	dist     []int32     // chamfer distance to the background, per small pixel
+	prev     point       // previous palm centre in small pixels
+	hasPrev  bool
 }
 
-// NewGate returns a Gate with buffers for synth.Width x synth.Height frames;
-// frames of another size reallocate them once.
+// NewGate returns a Gate with buffers for 1280 x 800 frames; frames of
+// another size reallocate them once.
 func NewGate() *Gate {
-	g := &Gate{}
-	g.alloc(image.Pt(1280, 800))
+	g := &Gate{ds: downscale.New(image.Pt(1280, 800), workWidth)}
+	g.fit()
 	return g
 }
 
-func (g *Gate) alloc(size image.Point) {
-	g.free()
-	sw := workWidth
-	sh := max(1, size.Y*workWidth/max(1, size.X))
-	g.full = gocv.NewMatWithSize(size.Y, size.X, gocv.MatTypeCV8U)
-	g.small = gocv.NewMatWithSize(sh, sw, gocv.MatTypeCV8U)
-	g.fullPix, _ = g.full.DataPtrUint8()
-	g.smallPix, _ = g.small.DataPtrUint8()
-	g.dist = make([]int32, sw*sh)
-	g.size = size
+// fit sizes the gate's own buffers after the downscaler's.
+func (g *Gate) fit() {
+	g.small = g.ds.Small()
+	g.dist = make([]int32, g.small.X*g.small.Y)
 	g.hasPrev = false
-}
-
-func (g *Gate) free() {
-	if g.size == (image.Point{}) {
-		return
-	}
-	clear(g.fullPix)
-	clear(g.smallPix)
-	g.full.Close()
-	g.small.Close()
-	g.fullPix, g.smallPix = nil, nil
-	g.size = image.Point{}
 }
 
 // Reset forgets the previous frame; call it when a new session starts.
 func (g *Gate) Reset() {
 	g.hasPrev = false
-	clear(g.smallPix)
+	g.ds.Clear()
 }
 
-// Close frees the gate's buffers after zeroing them.
+// Close zeroes and frees the gate's buffers.
 func (g *Gate) Close() error {
-	g.free()
-	return nil
+	clear(g.dist)
+	return g.ds.Close()
 }
 
 // Check measures one lit frame and decides whether it is good enough for
@@ -152,25 +133,19 @@ func (g *Gate) Check(frame *image.Gray) Verdict {
 	if b.Empty() {
 		return verdict(NoPalm, Scores{Motion: -1})
 	}
-	if b.Size() != g.size {
-		g.alloc(b.Size())
+	if g.ds.Fit(b.Size()) {
+		g.fit()
 	}
-	w := b.Dx()
-	for y := range b.Dy() {
-		off := frame.PixOffset(b.Min.X, b.Min.Y+y)
-		copy(g.fullPix[y*w:(y+1)*w], frame.Pix[off:off+w])
-	}
-	gocv.Resize(g.full, &g.small, image.Pt(g.small.Cols(), g.small.Rows()), 0, 0, gocv.InterpolationArea)
-	clear(g.fullPix)
-
+	m := g.ds.Do(frame)
+	g.smallPix, _ = m.DataPtrUint8()
 	s, centre, ok := g.measure()
+	g.smallPix = nil
 	if !ok {
 		g.hasPrev = false
 		return verdict(NoPalm, s)
 	}
-	s.Motion = -1
 	if g.hasPrev {
-		s.Motion = math.Hypot(centre.X-g.prev.X, centre.Y-g.prev.Y) / float64(g.small.Cols())
+		s.Motion = math.Hypot(centre.X-g.prev.X, centre.Y-g.prev.Y) / float64(g.small.X)
 	}
 	g.prev, g.hasPrev = centre, true
 	return verdict(decide(s), s)
@@ -236,7 +211,7 @@ func (g *Gate) measure() (Scores, point, bool) {
 	s.Saturation = float64(sat) / float64(nf)
 	s.Area = float64(nf) / float64(n)
 
-	cols, rows := g.small.Cols(), g.small.Rows()
+	cols, rows := g.small.X, g.small.Y
 	var cx, cy int
 	tb := uint8(t)
 	for y := range rows {
@@ -271,7 +246,7 @@ const (
 // inside the pixels brighter than t, by a two-pass chamfer distance
 // transform in which everything outside the frame counts as background.
 func (g *Gate) inscribed(t uint8) (point, float64) {
-	cols, rows := g.small.Cols(), g.small.Rows()
+	cols, rows := g.small.X, g.small.Y
 	d := g.dist
 	for y := range rows {
 		for x := range cols {
@@ -319,7 +294,7 @@ func (g *Gate) inscribed(t uint8) (point, float64) {
 // palm disc (centre c, radius r in small pixels), divided by the squared
 // mean grey level so that it does not depend on exposure (x 10^4).
 func (g *Gate) focus(c point, r float64) float64 {
-	cols, rows := g.small.Cols(), g.small.Rows()
+	cols, rows := g.small.X, g.small.Y
 	h := int(r * 0.6)
 	x0, y0 := max(1, int(c.X)-h), max(1, int(c.Y)-h)
 	x1, y1 := min(cols-1, int(c.X)+h), min(rows-1, int(c.Y)+h)

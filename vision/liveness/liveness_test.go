@@ -1,0 +1,127 @@
+package liveness
+
+import (
+	"image"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// scene describes a hand-made presentation for the tests.
+type scene struct {
+	veins  bool    // dark vein lines that only the LEDs reveal
+	emit   bool    // glows with the LEDs off (a screen)
+	tremor float64 // pixels of shift between pairs
+}
+
+// render draws pair k of s at 640 x 400: a palm disc with reflectance
+// texture (in both frames) and, if s.veins, veins that darken only the lit
+// frame.
+func (s scene) render(k int, seed uint64) Pair {
+	rng := rand.New(rand.NewPCG(seed, uint64(k)))
+	const w, h = 640, 400
+	lit, unlit := image.NewGray(image.Rect(0, 0, w, h)), image.NewGray(image.Rect(0, 0, w, h))
+	dx := s.tremor * math.Sin(float64(k)*1.7)
+	dy := s.tremor * math.Cos(float64(k)*2.3)
+	for y := range h {
+		for x := range w {
+			fx, fy := float64(x)-dx, float64(y)-dy
+			ex, ey := (fx-320)/150, (fy-200)/170
+			l, u := 8.0, 6.0
+			if ex*ex+ey*ey <= 1 {
+				refl := 0.85 + 0.08*math.Sin(fx/9)*math.Sin(fy/13)
+				v := 0.0
+				if s.veins {
+					d := math.Mod(fx+0.4*fy, 60) - 30
+					v = math.Exp(-d * d / 18)
+				}
+				u = 20 * refl
+				l = 170*refl*(1-0.3*v) + u
+				if s.emit {
+					u = 160 * refl
+					l = u + 6
+				}
+			}
+			lit.Pix[y*w+x] = uint8(min(255, max(0, l+rng.NormFloat64())))
+			unlit.Pix[y*w+x] = uint8(min(255, max(0, u+rng.NormFloat64()*0.75)))
+		}
+	}
+	return Pair{Lit: lit, Unlit: unlit}
+}
+
+func (s scene) burst(seed uint64) []Pair {
+	b := make([]Pair, BurstPairs)
+	for k := range b {
+		b[k] = s.render(k, seed)
+	}
+	return b
+}
+
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		name   string
+		s      scene
+		live   bool
+		reason string
+	}{
+		{"live hand", scene{veins: true, tremor: 1.5}, true, ""},
+		{"printed photo", scene{tremor: 1.5}, false, NoVeins},
+		{"screen", scene{veins: true, emit: true, tremor: 1.5}, false, EmitsLight},
+		{"mounted replica", scene{veins: true}, false, NoMicroMove},
+	}
+	c := NewChecker()
+	defer c.Close()
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := c.Check(tt.s.burst(uint64(i)))
+			if r.Live != tt.live || r.Reason != tt.reason {
+				t.Errorf("Check = live %v reason %q, want live %v reason %q; %+v", r.Live, r.Reason, tt.live, tt.reason, r)
+			}
+			if r.Score < 0 || r.Score > 1 || (r.Score >= 0.5) != r.Live {
+				t.Errorf("Score %v inconsistent with Live %v", r.Score, r.Live)
+			}
+		})
+	}
+}
+
+func TestCheckRejectsBadBursts(t *testing.T) {
+	c := NewChecker()
+	defer c.Close()
+	p := scene{veins: true, tremor: 1}.render(0, 1)
+	odd := Pair{Lit: p.Lit, Unlit: image.NewGray(image.Rect(0, 0, 10, 10))}
+	empty := Pair{Lit: &image.Gray{}, Unlit: &image.Gray{}}
+	for name, b := range map[string][]Pair{
+		"none":       nil,
+		"one pair":   {p},
+		"mixed size": {p, odd},
+		"empty":      {empty, empty},
+	} {
+		if r := c.Check(b); r.Live || r.Reason != TooFewFrames {
+			t.Errorf("%s: Check = %+v, want not live, %q", name, r, TooFewFrames)
+		}
+	}
+}
+
+func BenchmarkCheck(b *testing.B) {
+	burst := make([]Pair, BurstPairs)
+	s := scene{veins: true, tremor: 1.5}
+	for k := range burst {
+		p := s.render(k, 1)
+		burst[k] = Pair{Lit: image.NewGray(image.Rect(0, 0, 1280, 800)), Unlit: image.NewGray(image.Rect(0, 0, 1280, 800))}
+		// Upscale the 640 x 400 test pair to the sensor size.
+		for y := range 800 {
+			for x := range 1280 {
+				burst[k].Lit.Pix[y*1280+x] = p.Lit.Pix[(y/2)*640+x/2]
+				burst[k].Unlit.Pix[y*1280+x] = p.Unlit.Pix[(y/2)*640+x/2]
+			}
+		}
+	}
+	c := NewChecker()
+	defer c.Close()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		c.Check(burst)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(2*BurstPairs), "ns/frame")
+}
