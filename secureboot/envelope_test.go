@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -279,5 +280,66 @@ func BenchmarkVerifyBundle(b *testing.B) {
 		if _, err := p.VerifyBundle(bytes.NewReader(good)); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// patternImage is a large image generated on the fly, so the test itself
+// holds none of it in memory.
+type patternImage struct {
+	size, off int64
+}
+
+func (p *patternImage) Read(b []byte) (int, error) {
+	if p.off >= p.size {
+		return 0, io.EOF
+	}
+	b = b[:min(int64(len(b)), p.size-p.off)]
+	for i := range b {
+		b[i] = byte((p.off + int64(i)) * 31 >> 3)
+	}
+	p.off += int64(len(b))
+	return len(b), nil
+}
+
+func (p *patternImage) Seek(off int64, whence int) (int64, error) {
+	if whence != io.SeekStart {
+		return 0, errors.New("only SeekStart")
+	}
+	p.off = off
+	return off, nil
+}
+
+// headerWriter keeps the first bytes written (the envelope header) and
+// counts the rest.
+type headerWriter struct {
+	head []byte
+	n    int64
+}
+
+func (h *headerWriter) Write(b []byte) (int, error) {
+	if keep := headerLen + MaxManifestSize + ed25519.SignatureSize - len(h.head); keep > 0 {
+		h.head = append(h.head, b[:min(keep, len(b))]...)
+	}
+	h.n += int64(len(b))
+	return len(b), nil
+}
+
+func TestVerifyBundleStreamsLargeImage(t *testing.T) {
+	const size = 32 << 20
+	var hw headerWriter
+	if _, err := SignBundle(&hw, testKey(1), Manifest{Product: testProduct, Version: 1, Created: testCreated}, &patternImage{size: size}); err != nil {
+		t.Fatal(err)
+	}
+	hdr := hw.head[:hw.n-size]
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	m, err := testPolicy(0).VerifyBundle(io.MultiReader(bytes.NewReader(hdr), &patternImage{size: size}))
+	runtime.ReadMemStats(&after)
+	if err != nil || m.Size != size {
+		t.Fatalf("VerifyBundle: %+v, %v", m, err)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 1<<20 {
+		t.Fatalf("verifying a %d MiB image allocated %d bytes; the image must be streamed", size>>20, alloc)
 	}
 }
