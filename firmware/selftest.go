@@ -264,11 +264,16 @@ func testGate(ctx context.Context, g gate.Gate, pulse bool) (string, error) {
 		parts = append(parts, "relay not pulsed (use -pulse-gate)")
 	}
 	if door, ok := g.(gate.Door); ok {
-		open, err := door.DoorOpen()
-		if err != nil {
+		switch open, err := door.DoorOpen(); {
+		case errors.Is(err, gate.ErrNoDoor):
+			parts = append(parts, "no door contact")
+		case err != nil:
 			return "", fmt.Errorf("door contact: %w", err)
+		case open:
+			parts = append(parts, "door open")
+		default:
+			parts = append(parts, "door closed")
 		}
-		parts = append(parts, map[bool]string{true: "door open", false: "door closed"}[open])
 	}
 	return strings.Join(parts, ", "), nil
 }

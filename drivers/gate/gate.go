@@ -1,7 +1,10 @@
 // Package gate defines the entry gate (a relay and a door-state input).
 package gate
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // Gate opens a door or turnstile for one person.
 type Gate interface {
@@ -11,8 +14,11 @@ type Gate interface {
 	Halt() error
 }
 
-// Door is implemented by gates with a door-state contact.
+// ErrNoDoor reports a gate installed without a door-state contact.
+var ErrNoDoor = errors.New("gate: no door contact")
+
+// Door is implemented by gates that can have a door-state contact.
 type Door interface {
-	// DoorOpen reports whether the door stands open now.
+	// DoorOpen reports whether the door stands open now, or ErrNoDoor.
 	DoorOpen() (bool, error)
 }

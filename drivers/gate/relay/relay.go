@@ -18,9 +18,6 @@ var (
 	_ gate.Door = (*Relay)(nil)
 )
 
-// ErrNoDoor reports a gate configured without a door contact.
-var ErrNoDoor = errors.New("relay: no door contact")
-
 // Relay is a gate relay and its optional door contact. Its methods are safe
 // for concurrent use; one Open pulses at a time.
 type Relay struct {
@@ -77,10 +74,10 @@ func (r *Relay) Open(ctx context.Context) error {
 }
 
 // DoorOpen implements gate.Door: the door contact reads high while the door
-// stands open.
+// stands open. Without a contact it returns gate.ErrNoDoor.
 func (r *Relay) DoorOpen() (bool, error) {
 	if r.door == nil {
-		return false, ErrNoDoor
+		return false, gate.ErrNoDoor
 	}
 	return r.door.Read() == gpio.High, nil
 }

@@ -9,6 +9,8 @@ import (
 	"github.com/jonboulle/clockwork"
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpiotest"
+
+	"github.com/palmd/palmd/drivers/gate"
 )
 
 func newRelay(t *testing.T) (*Relay, *gpiotest.Pin, *gpiotest.Pin, *clockwork.FakeClock) {
@@ -108,7 +110,7 @@ func TestDoor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := noDoor.DoorOpen(); !errors.Is(err, ErrNoDoor) {
+	if _, err := noDoor.DoorOpen(); !errors.Is(err, gate.ErrNoDoor) {
 		t.Errorf("DoorOpen without a contact = %v, want ErrNoDoor", err)
 	}
 }
