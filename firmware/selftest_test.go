@@ -182,7 +182,7 @@ func TestSelftestAllPass(t *testing.T) {
 func TestSelftestFailures(t *testing.T) {
 	boom := errors.New("boom")
 	tests := []struct {
-		part   string
+		part  string
 		spoil func(r *stRig)
 	}{
 		{PartCamera, func(r *stRig) { r.cam.err = boom }},
