@@ -43,6 +43,7 @@ type Cloud struct {
 
 	mu   sync.Mutex
 	subs []enrolment
+	seen map[string]time.Time // device/request id → request time, for MaxAge
 }
 
 // enrolment is one enrolled person. Only the template and keyed tokens of
@@ -71,7 +72,7 @@ func New(cfg Config) (*Cloud, error) {
 	if cfg.MaxAge == 0 {
 		cfg.MaxAge = 2 * time.Minute
 	}
-	c := &Cloud{cfg: cfg, log: cfg.Logger}
+	c := &Cloud{cfg: cfg, log: cfg.Logger, seen: map[string]time.Time{}}
 	rand.Read(c.tokenKey[:])
 	return c, nil
 }
@@ -153,8 +154,12 @@ func (c *Cloud) sign(device string, st wire.Statement) ([]byte, error) {
 }
 
 func (c *Cloud) decide(req wire.Request) wire.Decision {
-	if age := c.cfg.Now().Sub(req.Time); age > c.cfg.MaxAge || age < -c.cfg.MaxAge {
+	now := c.cfg.Now()
+	if age := now.Sub(req.Time); age > c.cfg.MaxAge || age < -c.cfg.MaxAge {
 		return wire.Decision{Outcome: wire.Retry, Reason: "stale_request"}
+	}
+	if !c.firstSeen(req, now) {
+		return wire.Decision{Outcome: wire.Declined, Reason: "replayed_request"}
 	}
 	tmpl, err := c.template(req)
 	if err != nil {
@@ -203,6 +208,25 @@ func (c *Cloud) enrol(req wire.Request, tmpl match.Template) wire.Decision {
 	e := enrolment{subject: "sub-" + hex.EncodeToString(id[:]), tmpl: tmpl, phone: phone, card: card}
 	c.subs = append(c.subs, e)
 	return wire.Decision{Outcome: wire.Approved, Subject: e.subject, Reason: "enrolled"}
+}
+
+// firstSeen records req's id and reports whether it is new. Ids are
+// remembered for as long as a request's time is acceptable (MaxAge), so a
+// captured request cannot be answered twice.
+func (c *Cloud) firstSeen(req wire.Request, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	key := req.Device + "/" + req.ID
+	if _, ok := c.seen[key]; ok {
+		return false
+	}
+	for k, t := range c.seen {
+		if now.Sub(t) > c.cfg.MaxAge {
+			delete(c.seen, k)
+		}
+	}
+	c.seen[key] = req.Time
+	return true
 }
 
 // search returns the index of the best enrolment at or above

@@ -147,6 +147,24 @@ func TestDecisions(t *testing.T) {
 	}
 }
 
+func TestReplayedRequest(t *testing.T) {
+	f := newFixture(t)
+	r := f.request(t, "req-1", wire.FlowIdentify, parts{})
+	if d := f.handle(t, r); d.Outcome != wire.NotRecognized {
+		t.Fatalf("first: %+v", d)
+	}
+	if d := f.handle(t, r); d.Outcome != wire.Declined || d.Reason != "replayed_request" {
+		t.Fatalf("replay: %+v, want declined replayed_request", d)
+	}
+	f.now = f.now.Add(time.Hour) // the id is forgotten once the request is too old anyway
+	if d := f.handle(t, f.request(t, "req-2", wire.FlowIdentify, parts{})); d.Outcome != wire.NotRecognized {
+		t.Fatalf("later request: %+v", d)
+	}
+	if n := len(f.cloud.seen); n != 1 {
+		t.Fatalf("%d request ids remembered, want 1 (old ones pruned)", n)
+	}
+}
+
 func TestHandleRefusesSpoofedSubject(t *testing.T) {
 	f := newFixture(t)
 	r := f.request(t, "req-1", wire.FlowIdentify, parts{})
