@@ -11,7 +11,6 @@ import (
 // frame, and the sensor noise. A Scene is immutable after NewScene, so Render
 // may be called from several goroutines.
 type Scene struct {
-	capture Capture
 	anat    *anatomy
 	params  captureParams
 	lit     []uint16 // canvas, LEDs on, grey level ×256
@@ -32,7 +31,7 @@ const noiseLen = 1 << 18
 func NewScene(c Capture) *Scene {
 	a := newAnatomy(c.Identity)
 	cp := newCaptureParams(c, a)
-	s := &Scene{capture: c, anat: a, params: cp, seed: c.Identity ^ c.Seed<<1 ^ streamNoise}
+	s := &Scene{anat: a, params: cp, seed: c.Identity ^ c.Seed<<1 ^ streamNoise}
 	litF, unlitF := newLayer(), newLayer()
 	r := rand.New(rand.NewPCG(c.Identity^streamTexture, c.Seed))
 	switch c.Presentation {
@@ -281,9 +280,16 @@ func (s *Scene) DistanceMM() int {
 
 // Render draws frame number frame (at 30 fps) into dst, with the LEDs on
 // (lit) or off. The lit and unlit frames of one index show the same instant.
-// dst should be Width x Height; other bounds show the same view cropped or
-// extended. Render does not allocate.
+// dst is normally Width x Height at the origin; Render fills the part of
+// dst.Rect on the sensor and clears the rest. Render does not allocate.
 func (s *Scene) Render(dst *image.Gray, frame int, lit bool) {
+	r := dst.Rect.Intersect(image.Rect(0, 0, Width, Height))
+	if r != dst.Rect {
+		for y := dst.Rect.Min.Y; y < dst.Rect.Max.Y; y++ {
+			i := dst.PixOffset(dst.Rect.Min.X, y)
+			clear(dst.Pix[i : i+dst.Rect.Dx()])
+		}
+	}
 	p := s.params.motion.at(s.params.pose, frame)
 	m, ox, oy := p.inverse()
 	src, bg := s.unlit, int32(s.bgUnlit)
@@ -297,14 +303,16 @@ func (s *Scene) Render(dst *image.Gray, frame int, lit bool) {
 	if lit {
 		hashBase = mix(hashBase ^ 1)
 	}
-	b := dst.Rect
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		row := dst.Pix[(y-b.Min.Y)*dst.Stride : (y-b.Min.Y)*dst.Stride+b.Dx()]
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		i := dst.PixOffset(r.Min.X, y)
+		row := dst.Pix[i : i+r.Dx()]
 		off := int(mix(hashBase^uint64(y)) % noiseLen)
-		nz := s.noise[off : off+len(row)]
-		fx, fy := float64(b.Min.X)-p.cx, float64(y)-p.cy
-		u := int64((m[0]*fx + m[1]*fy + ox) * fix)
-		v := int64((m[2]*fx + m[3]*fy + oy) * fix)
+		nz := s.noise[off+r.Min.X : off+r.Max.X]
+		// Start from column 0 so that every dst sees the same fixed-point
+		// arithmetic.
+		fx, fy := -p.cx, float64(y)-p.cy
+		u := int64((m[0]*fx+m[1]*fy+ox)*fix) + int64(r.Min.X)*dux
+		v := int64((m[2]*fx+m[3]*fy+oy)*fix) + int64(r.Min.X)*dvx
 		for x := range row {
 			vv := v
 			if s.extend && vv > maxV {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"image"
 	"math"
+	"sync"
 	"testing"
 )
 
@@ -175,5 +176,60 @@ func TestIdentityInCanonicalSpace(t *testing.T) {
 	va, vb := newAnatomy(11).veins, newAnatomy(12).veins
 	if len(va) == len(vb) && va[len(va)-1].pos == vb[len(vb)-1].pos {
 		t.Error("identities 11 and 12 have the same vein tree")
+	}
+}
+
+func TestRenderBounds(t *testing.T) {
+	s := NewScene(Capture{Identity: 6, Seed: 6})
+	full := render(s, 3, true)
+	tests := []struct {
+		name string
+		r    image.Rectangle
+	}{
+		{"inside", image.Rect(100, 50, 420, 260)},
+		{"overhanging", image.Rect(1200, 700, 1400, 900)},
+		{"sub-image", image.Rect(0, 0, Width, Height)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dst := image.NewGray(tt.r)
+			if tt.name == "sub-image" {
+				dst = newFrame().SubImage(image.Rect(640, 400, 900, 600)).(*image.Gray)
+			}
+			for i := range dst.Pix {
+				dst.Pix[i] = 77
+			}
+			s.Render(dst, 3, true)
+			for y := dst.Rect.Min.Y; y < dst.Rect.Max.Y; y++ {
+				for x := dst.Rect.Min.X; x < dst.Rect.Max.X; x++ {
+					want := uint8(0)
+					if (image.Point{x, y}).In(full.Rect) {
+						want = full.GrayAt(x, y).Y
+					}
+					if got := dst.GrayAt(x, y).Y; got != want {
+						t.Fatalf("pixel (%d, %d) = %d, want %d", x, y, got, want)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestRenderConcurrent(t *testing.T) {
+	s := NewScene(Capture{Identity: 8, Seed: 8, Presentation: ScreenReplay})
+	want := make([]*image.Gray, 4)
+	for f := range want {
+		want[f] = render(s, f, f%2 == 0)
+	}
+	got := make([]*image.Gray, len(want))
+	var wg sync.WaitGroup
+	for f := range got {
+		wg.Go(func() { got[f] = render(s, f, f%2 == 0) })
+	}
+	wg.Wait()
+	for f := range got {
+		if !bytes.Equal(got[f].Pix, want[f].Pix) {
+			t.Errorf("frame %d rendered concurrently differs from serial", f)
+		}
 	}
 }
