@@ -267,8 +267,8 @@ func TestSlotsAgree(t *testing.T) {
 		if !strings.Contains(cmdline, "root=PARTUUID="+part[1]+" ") {
 			t.Errorf("cmdline-%s.txt does not boot rootfs-%s (PARTUUID %s): %s", slot, slot, part[1], cmdline)
 		}
-		if !strings.Contains(cmdline, "palmd.slot="+slot) {
-			t.Errorf("cmdline-%s.txt does not tell palmd its slot", slot)
+		if got, err := secureboot.BootedSlot([]byte(cmdline)); err != nil || got != secureboot.Slot(slot) {
+			t.Errorf("cmdline-%s.txt tells palmd it runs from slot %q (%v)", slot, got, err)
 		}
 		if strings.Count(cmdline, "\n") != 1 {
 			t.Errorf("cmdline-%s.txt must be one line", slot)

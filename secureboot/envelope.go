@@ -310,6 +310,9 @@ func (b *Bundle) finish() error {
 // hash it, once to copy it) and never held in memory; if it changes between
 // the two passes the output is unusable and an error is returned.
 func SignBundle(w io.Writer, key ed25519.PrivateKey, m Manifest, image io.ReadSeeker) (Manifest, error) {
+	if _, err := image.Seek(0, io.SeekStart); err != nil {
+		return Manifest{}, fmt.Errorf("secureboot: rewinding image: %w", err)
+	}
 	h := sha256.New()
 	size, err := io.Copy(h, image)
 	if err != nil {

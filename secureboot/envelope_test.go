@@ -179,7 +179,7 @@ func TestOpenBundleSourceError(t *testing.T) {
 	}
 }
 
-// changingReader returns different bytes on the second pass.
+// changingReader returns different bytes after the second rewind.
 type changingReader struct {
 	*bytes.Reader
 	passes int
@@ -187,7 +187,9 @@ type changingReader struct {
 
 func (c *changingReader) Seek(off int64, whence int) (int64, error) {
 	c.passes++
-	c.Reader = bytes.NewReader(testImage(50))
+	if c.passes == 2 {
+		c.Reader = bytes.NewReader(testImage(50))
+	}
 	return c.Reader.Seek(off, whence)
 }
 
@@ -341,5 +343,21 @@ func TestVerifyBundleStreamsLargeImage(t *testing.T) {
 	}
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 1<<20 {
 		t.Fatalf("verifying a %d MiB image allocated %d bytes; the image must be streamed", size>>20, alloc)
+	}
+}
+
+func TestSignBundleRewindsImage(t *testing.T) {
+	img := testImage(300)
+	r := bytes.NewReader(img)
+	if _, err := r.Seek(100, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	m, err := SignBundle(&buf, testKey(1), Manifest{Product: testProduct, Version: 1, Created: testCreated}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Size != int64(len(img)) || !bytes.HasSuffix(buf.Bytes(), img) {
+		t.Fatalf("signed %d bytes, want the whole image of %d", m.Size, len(img))
 	}
 }

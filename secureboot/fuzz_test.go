@@ -149,3 +149,17 @@ func FuzzParsePublicKeys(f *testing.F) {
 		}
 	})
 }
+
+func FuzzBootedSlot(f *testing.F) {
+	f.Add([]byte("root=PARTUUID=5e0c7d1a ro rootwait palmd.slot=a\n"))
+	f.Add([]byte("palmd.slot=b palmd.slot=a"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := BootedSlot(data)
+		if err != nil {
+			return
+		}
+		if !s.valid() || !bytes.Contains(data, []byte(CmdlineParam+"="+string(s))) {
+			t.Fatalf("BootedSlot(%q) = %q", data, s)
+		}
+	})
+}

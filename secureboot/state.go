@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Slot names a root filesystem slot.
@@ -29,6 +30,39 @@ func (s Slot) Other() Slot {
 }
 
 func (s Slot) valid() bool { return s == SlotA || s == SlotB }
+
+// CmdlineParam is the kernel command line parameter that names the slot the
+// system booted from, e.g. "palmd.slot=b" (each slot's boot entry sets it).
+const CmdlineParam = "palmd.slot"
+
+// maxCmdline bounds a kernel command line.
+const maxCmdline = 64 << 10
+
+// BootedSlot returns the slot named by CmdlineParam on a kernel command
+// line, the contents of /proc/cmdline. The parameter must appear exactly
+// once.
+func BootedSlot(cmdline []byte) (Slot, error) {
+	if len(cmdline) > maxCmdline {
+		return "", fmt.Errorf("%w: kernel command line of %d bytes", ErrMalformed, len(cmdline))
+	}
+	var found Slot
+	for _, f := range strings.Fields(string(cmdline)) {
+		v, ok := strings.CutPrefix(f, CmdlineParam+"=")
+		if !ok {
+			continue
+		}
+		if found != "" {
+			return "", fmt.Errorf("%w: kernel command line: %s= given twice", ErrMalformed, CmdlineParam)
+		}
+		if found = Slot(v); !found.valid() {
+			return "", fmt.Errorf("%w: kernel command line: %s=%q", ErrMalformed, CmdlineParam, v)
+		}
+	}
+	if found == "" {
+		return "", fmt.Errorf("%w: kernel command line: no %s=", ErrMalformed, CmdlineParam)
+	}
+	return found, nil
+}
 
 // MaxTrialBoots is how many times a trial slot is booted before it counts as
 // failed: once.

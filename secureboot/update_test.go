@@ -275,3 +275,29 @@ func TestParseState(t *testing.T) {
 		})
 	}
 }
+
+func TestBootedSlot(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Slot // "": an error
+	}{
+		{"root=PARTUUID=x ro rootwait palmd.slot=a\n", SlotA},
+		{"palmd.slot=b", SlotB},
+		{"console=tty1  palmd.slot=b quiet", SlotB},
+		{"root=/dev/mmcblk0p2 ro", ""},
+		{"palmd.slot=c", ""},
+		{"palmd.slot=", ""},
+		{"palmd.slot=a palmd.slot=a", ""},
+		{"xpalmd.slot=a", ""},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		got, err := BootedSlot([]byte(tt.in))
+		if got != tt.want || (err == nil) != (tt.want != "") {
+			t.Errorf("BootedSlot(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+		if err != nil && !errors.Is(err, ErrMalformed) {
+			t.Errorf("BootedSlot(%q): err = %v, want ErrMalformed", tt.in, err)
+		}
+	}
+}
