@@ -51,8 +51,9 @@
 // is the boot-time decision: a pending trial is booted once; if the system
 // comes back without having committed it, the trial has failed and the
 // committed slot is booted again. Updater.Commit is what palmd calls once it
-// is healthy (after READY): the trial slot becomes the active one and the
-// firmware minimum rises to its version.
+// is healthy (after READY), with the slot it booted from (BootedSlot reads
+// it from the kernel command line, "palmd.slot=a"): the trial slot becomes
+// the active one and the firmware minimum rises to its version.
 //
 // The state is a small JSON file written atomically (temporary file, fsync,
 // rename, fsync of the directory) by FileStore.
