@@ -128,14 +128,30 @@ func writeSlot(ctx context.Context, slots Slots, s Slot, b *Bundle) error {
 	if err != nil {
 		return err
 	}
-	_, err = io.Copy(io.NewOffsetWriter(w, 0), ctxReader{ctx, b})
+	_, err = io.Copy(slotWriter{io.NewOffsetWriter(w, 0), s}, ctxReader{ctx, b})
 	if err == nil {
-		err = w.Sync()
+		if err = w.Sync(); err != nil {
+			err = fmt.Errorf("secureboot: slot %s: %w", s, err)
+		}
 	}
 	if cerr := w.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("secureboot: slot %s: %w", s, cerr)
 	}
 	return err
+}
+
+// slotWriter names the slot in write errors.
+type slotWriter struct {
+	w    io.Writer
+	slot Slot
+}
+
+func (s slotWriter) Write(p []byte) (int, error) {
+	n, err := s.w.Write(p)
+	if err != nil {
+		err = fmt.Errorf("secureboot: writing slot %s: %w", s.slot, err)
+	}
+	return n, err
 }
 
 // ctxReader stops a copy when ctx is done.
@@ -146,7 +162,7 @@ type ctxReader struct {
 
 func (c ctxReader) Read(p []byte) (int, error) {
 	if err := c.ctx.Err(); err != nil {
-		return 0, err
+		return 0, fmt.Errorf("secureboot: install: %w", err)
 	}
 	return c.r.Read(p)
 }

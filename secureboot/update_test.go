@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -299,5 +300,34 @@ func TestBootedSlot(t *testing.T) {
 		if err != nil && !errors.Is(err, ErrMalformed) {
 			t.Errorf("BootedSlot(%q): err = %v, want ErrMalformed", tt.in, err)
 		}
+	}
+}
+
+// fullSlots is a Slots whose devices take only limit bytes.
+type fullSlots struct{ limit int64 }
+
+type fullDevice struct{ limit int64 }
+
+func (f fullSlots) OpenSlot(Slot) (SlotWriter, error) { return fullDevice(f), nil }
+
+func (d fullDevice) WriteAt(p []byte, off int64) (int, error) {
+	if off+int64(len(p)) > d.limit {
+		return 0, errors.New("no space left on device")
+	}
+	return len(p), nil
+}
+func (fullDevice) Sync() error  { return nil }
+func (fullDevice) Close() error { return nil }
+
+func TestInstallSlotTooSmall(t *testing.T) {
+	store := FileStore{Path: filepath.Join(t.TempDir(), "slots.json")}
+	u := NewUpdater(store, fullSlots{limit: 100}, testPolicy(0).Keys, testProduct, nil)
+	_, err := u.Install(context.Background(), bytes.NewReader(signBundle(t, testKey(1), 1, testImage(100_000))))
+	if err == nil || !strings.HasPrefix(err.Error(), "secureboot: writing slot b: ") {
+		t.Fatalf("err = %v, want a write error naming slot b", err)
+	}
+	st, err := u.State()
+	if err != nil || st.Trial != "" {
+		t.Fatalf("state after a failed write: %+v, %v", st, err)
 	}
 }
