@@ -15,7 +15,7 @@ func (a vec) add(b vec) vec       { return vec{a.u + b.u, a.v + b.v} }
 func (a vec) sub(b vec) vec       { return vec{a.u - b.u, a.v - b.v} }
 func (a vec) scale(k float64) vec { return vec{a.u * k, a.v * k} }
 func (a vec) dot(b vec) float64   { return a.u*b.u + a.v*b.v }
-func (a vec) len() float64        { return math.Hypot(a.u, a.v) }
+func (a vec) len() float64        { return math.Sqrt(a.u*a.u + a.v*a.v) }
 
 // finger is one digit at rest: its base on the palm, its length and width.
 type finger struct {

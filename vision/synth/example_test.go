@@ -31,3 +31,19 @@ func mean(g *image.Gray) float64 {
 	}
 	return float64(s) / float64(len(g.Pix))
 }
+
+// A tablet replaying a palm glows by itself: its unlit frame is nearly as
+// bright as its lit one, unlike a live hand's.
+func Example_screenReplay() {
+	scene := synth.NewScene(synth.Capture{
+		Identity:     synth.IdentityOf("alice"),
+		Seed:         2,
+		Presentation: synth.ScreenReplay,
+	})
+	lit := image.NewGray(image.Rect(0, 0, synth.Width, synth.Height))
+	unlit := image.NewGray(lit.Rect)
+	scene.Render(lit, 0, true)
+	scene.Render(unlit, 0, false)
+	fmt.Println(mean(unlit) > 0.8*mean(lit))
+	// Output: true
+}

@@ -48,7 +48,8 @@ type handOptions struct {
 func sdRoundBox(p vec, hu, hv, r float64) float64 {
 	qu := math.Abs(p.u) - hu + r
 	qv := math.Abs(p.v) - hv + r
-	out := math.Hypot(max(qu, 0), max(qv, 0))
+	mu, mv := max(qu, 0), max(qv, 0)
+	out := math.Sqrt(mu*mu + mv*mv)
 	return out + min(max(qu, qv), 0) - r
 }
 
@@ -140,6 +141,19 @@ func rasterizeHand(a *anatomy, hp handPose, o handOptions, r *rand.Rand) *handLa
 		{vec{0.0, top - 0.08}, 0.45, 0.09, 0.02},  // pads under the fingers
 		{vec{0.0, bot - 0.25}, 0.3, 0.25, -0.015}, // wrist hollow
 	}
+	// Each bump is a separable Gaussian: tables per column and per row.
+	var bx [len(bumps)][canvasW]float32
+	var by [len(bumps)][canvasH]float32
+	for k, b := range bumps {
+		for x := range canvasW {
+			du := (fromCanvas(x, 0).u - b.c.u) / b.ru
+			bx[k][x] = float32(b.amp * math.Exp(-du*du))
+		}
+		for y := range canvasH {
+			dv := (fromCanvas(0, y).v - b.c.v) / b.rv
+			by[k][y] = float32(math.Exp(-dv * dv))
+		}
+	}
 	for i := range sd {
 		d := float64(sd[i])
 		x, y := i%canvasW, i/canvasW
@@ -147,13 +161,11 @@ func rasterizeHand(a *anatomy, hp handPose, o handOptions, r *rand.Rand) *handLa
 		e := min(max(-d, 0)/rr, 1)
 		hv := rr * math.Sqrt(1-(1-e)*(1-e))
 		if e > 0 {
-			p := fromCanvas(x, y)
-			for _, b := range bumps {
-				du, dv := (p.u-b.c.u)/b.ru, (p.v-b.c.v)/b.rv
-				if d2 := du*du + dv*dv; d2 < 9 {
-					hv += b.amp * e * math.Exp(-d2)
-				}
+			var sum float32
+			for k := range bumps {
+				sum += bx[k][x] * by[k][y]
 			}
+			hv += e * float64(sum)
 		}
 		height[i] = float32(hv)
 	}
@@ -176,6 +188,9 @@ func rasterizeHand(a *anatomy, hp handPose, o handOptions, r *rand.Rand) *handLa
 	n1, n2, n3 := newNoiseField(tr, 6), newNoiseField(tr, 24), newNoiseField(tr, 90)
 	amp := a.textureAmp * o.texGain
 	for i := range h.refl {
+		if h.mask[i] == 0 {
+			continue // off the hand reflectance is never used
+		}
 		x, y := i%canvasW, i/canvasW
 		t := 0.05*n1.at(x, y) + 0.03*n2.at(x, y) + 0.025*n3.at(x, y) + 0.02*float32(tr.Float64()-0.5)
 		h.refl[i] = 1 + float32(amp)*t
