@@ -79,9 +79,11 @@ func (u *Updater) State() (State, error) {
 }
 
 // Install verifies the bundle read from r while writing its image into the
-// inactive slot, then marks that slot for a one-time trial boot. On any
-// error the slot is left without a trial mark and the active slot is
-// untouched.
+// inactive slot, then marks that slot for a one-time trial boot. A bundle
+// refused at its header (signature, product, version) changes nothing; a
+// failure after that leaves the inactive slot without a trial mark. The
+// active slot is never touched. Install refuses to run during a trial boot
+// (ErrTrialPending): the inactive slot is then the one running.
 func (u *Updater) Install(ctx context.Context, r io.Reader) (Manifest, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
