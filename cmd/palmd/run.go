@@ -110,6 +110,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return err
 	}
+	log.Info("palmd starting", "version", version, "device", cfg.DeviceID, "hardware", cfg.Hardware)
 	if h, err := secmem.Harden(); err != nil {
 		log.Warn("process hardening incomplete", "core_dumps_off", h.CoreDumpsOff, "not_dumpable", h.NotDumpable, "err", err)
 	}
