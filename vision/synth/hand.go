@@ -72,7 +72,7 @@ func smin(a, b, k float64) float64 {
 }
 
 // rasterizeHand renders the person's hand, posed, onto the canvas.
-func rasterizeHand(a *anatomy, hp handPose, o handOptions, r *rand.Rand) *handLayers {
+func rasterizeHand(a *anatomy, hp handPose, o handOptions) *handLayers {
 	const margin = 0.14 // distance beyond which the sdf is not needed exactly
 	top, bot := a.palmLen/2, -a.palmLen/2
 	sd := newLayer()
