@@ -1,0 +1,71 @@
+package main
+
+// `palmd selftest` exercises every part of the kiosk once and prints one
+// PASS/FAIL line per part. run.go calls
+//
+//	runSelftest(ctx, args, stdout, stderr) error
+//
+// with the arguments after "selftest"; it returns an error (exit code 1) if
+// any part failed and a usageError (exit code 2) for a bad command line.
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/palmd/palmd/drivers/sim"
+	"github.com/palmd/palmd/firmware"
+)
+
+func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return selftest(ctx, args, stdout, stderr, defaultSeams())
+}
+
+// selftest is runSelftest with the hardware seams given, for tests.
+func selftest(ctx context.Context, args []string, stdout, stderr io.Writer, s seams) error {
+	var f flags
+	var pulse bool
+	var timeout time.Duration
+	fs := flag.NewFlagSet("palmd selftest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.config, "config", "", "JSON configuration `file`")
+	fs.StringVar(&f.hw, "hw", "", "hardware: sim or linux (overrides the config)")
+	fs.StringVar(&f.logLevel, "log-level", "warn", "log `level`: debug, info, warn, error")
+	fs.BoolVar(&pulse, "pulse-gate", false, "also pulse the gate relay (only when nobody is at the gate)")
+	fs.DurationVar(&timeout, "part-timeout", 5*time.Second, "longest each part's test may take")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("selftest: unexpected argument %q", fs.Arg(0))}
+	}
+	cfg, err := f.loadConfig()
+	if err != nil {
+		return err
+	}
+	log, err := f.logger(stderr)
+	if err != nil {
+		return err
+	}
+	var devs firmware.Devices
+	if cfg.Hardware == "sim" {
+		devs = simDevices(sim.NewWorld())
+	} else {
+		var hw io.Closer
+		if devs, hw, err = linuxDevices(ctx, cfg.Linux, log, s); err != nil {
+			return fmt.Errorf("selftest: %w", err)
+		}
+		defer hw.Close()
+	}
+	results := firmware.Selftest(ctx, devs, firmware.SelftestOptions{PulseGate: pulse, PartTimeout: timeout})
+	for _, r := range results {
+		fmt.Fprintln(stdout, r)
+	}
+	if err := firmware.SelftestErr(results); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "selftest: all parts passed")
+	return nil
+}
