@@ -188,4 +188,3 @@ func (s *Scene) composeScreen(lit, unlit layer, r *rand.Rand) {
 		unlit[i] = float32(e.bgAmb*(1-body) + ba*body)
 	}
 }
-
