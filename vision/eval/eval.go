@@ -1,0 +1,200 @@
+package eval
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"runtime"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/palmd/palmd/vision/liveness"
+	"github.com/palmd/palmd/vision/quality"
+	"github.com/palmd/palmd/vision/roi"
+	"github.com/palmd/palmd/vision/synth"
+)
+
+// GateAttempts is how many lit frames the protocol offers the quality gate
+// before it gives up on a capture. The first is never accepted (motion
+// needs two frames).
+const GateAttempts = 3
+
+// Capture is one capture to score: its ground truth and a way to get its
+// frames. Frame(i, lit) returns the lit or unlit frame of pair i; the
+// returned image may be reused by the next call with the same arguments
+// on another capture, so an evaluator never holds more than one capture's
+// frames.
+type Capture struct {
+	Name      string
+	Identity  string
+	Label     synth.Presentation
+	Condition synth.Condition // Good for external sets
+	Pairs     int
+	Frame     func(i int, lit bool) (*image.Gray, error)
+}
+
+// Outcome is what the pipeline made of one capture.
+type Outcome struct {
+	Capture   string
+	Label     synth.Presentation
+	Condition synth.Condition
+	Passed    bool            // a frame passed the quality gate
+	Quality   quality.Reason  // the last verdict: OK when Passed
+	Live      liveness.Result // on the burst from the passing (or last offered) pair
+	ROI       bool            // the palm region was found (only when Passed)
+}
+
+// Accepted reports whether the system took the capture for a live palm.
+func (o Outcome) Accepted() bool { return o.Passed && o.Live.Live }
+
+// Pipeline holds one worker's quality gate, liveness checker and region
+// extractor. It is not safe for concurrent use.
+type Pipeline struct {
+	gate  *quality.Gate
+	live  *liveness.Checker
+	roi   *roi.Extractor
+	burst []liveness.Pair
+	dst   *image.Gray
+}
+
+// NewPipeline allocates a Pipeline.
+func NewPipeline() *Pipeline {
+	return &Pipeline{
+		gate:  quality.NewGate(),
+		live:  liveness.NewChecker(),
+		roi:   roi.NewExtractor(),
+		burst: make([]liveness.Pair, liveness.BurstPairs),
+		dst:   image.NewGray(image.Rect(0, 0, roi.Size, roi.Size)),
+	}
+}
+
+// Close frees the pipeline's buffers.
+func (p *Pipeline) Close() error {
+	clear(p.dst.Pix)
+	return errors.Join(p.gate.Close(), p.live.Close(), p.roi.Close())
+}
+
+// Run scores one capture the way the firmware does: it offers lit frames to
+// the gate, pair after pair, until one passes (at most GateAttempts, and
+// leaving BurstPairs pairs); the burst starts at the pair that passed, goes
+// to liveness, and the passing lit frame to the region extractor. When no
+// frame passes, liveness still runs on the burst from the last pair offered,
+// so that its error rates are measured on every capture, not only on those
+// the gate let through.
+func (p *Pipeline) Run(c Capture) (Outcome, error) {
+	o := Outcome{Capture: c.Name, Label: c.Label, Condition: c.Condition, Quality: quality.NoPalm}
+	if c.Pairs < liveness.BurstPairs {
+		return o, fmt.Errorf("eval: capture %q has %d pairs, need at least %d", c.Name, c.Pairs, liveness.BurstPairs)
+	}
+	p.gate.Reset()
+	start := 0
+	for k := 0; k < GateAttempts && k+liveness.BurstPairs <= c.Pairs; k++ {
+		lit, err := c.Frame(k, true)
+		if err != nil {
+			return o, err
+		}
+		v := p.gate.Check(lit)
+		o.Quality, o.Passed, start = v.Reason, v.OK, k
+		if v.OK {
+			break
+		}
+	}
+	for i := range p.burst {
+		lit, err := c.Frame(start+i, true)
+		if err != nil {
+			return o, err
+		}
+		unlit, err := c.Frame(start+i, false)
+		if err != nil {
+			return o, err
+		}
+		p.burst[i] = liveness.Pair{Lit: lit, Unlit: unlit}
+	}
+	o.Live = p.live.Check(p.burst)
+	if o.Passed {
+		o.ROI = p.roi.Extract(p.burst[0].Lit, p.dst) == nil
+		clear(p.dst.Pix)
+	}
+	clear(p.burst)
+	return o, nil
+}
+
+// Evaluate scores captures 0..n-1 on one Pipeline per CPU and adds every
+// outcome to a Report. capture(i, frames) describes capture i; its frames
+// may use the worker's buffers in frames.
+func Evaluate(ctx context.Context, n int, capture func(i int, frames *Frames) Capture) (*Report, error) {
+	g, ctx := errgroup.WithContext(ctx)
+	workers := min(runtime.GOMAXPROCS(0), max(n, 1))
+	var mu sync.Mutex
+	r := &Report{}
+	next := 0
+	for range workers {
+		g.Go(func() error {
+			p := NewPipeline()
+			defer p.Close()
+			frames := &Frames{}
+			defer frames.wipe()
+			for {
+				mu.Lock()
+				i := next
+				next++
+				mu.Unlock()
+				if i >= n {
+					return nil
+				}
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				o, err := p.Run(capture(i, frames))
+				if err != nil {
+					return err
+				}
+				mu.Lock()
+				r.Add(o)
+				mu.Unlock()
+			}
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Frames is one worker's frame buffers, reused from capture to capture.
+type Frames struct {
+	imgs    []*image.Gray
+	scratch *image.Gray
+}
+
+// get returns buffer i, of the given size.
+func (f *Frames) get(i int, size image.Point) *image.Gray {
+	for len(f.imgs) <= i {
+		f.imgs = append(f.imgs, nil)
+	}
+	if f.imgs[i] == nil || f.imgs[i].Rect.Size() != size {
+		f.imgs[i] = image.NewGray(image.Rectangle{Max: size})
+	}
+	return f.imgs[i]
+}
+
+// scratchBuf returns a buffer of the given size apart from the others.
+func (f *Frames) scratchBuf(size image.Point) *image.Gray {
+	if f.scratch == nil || f.scratch.Rect.Size() != size {
+		f.scratch = image.NewGray(image.Rectangle{Max: size})
+	}
+	return f.scratch
+}
+
+func (f *Frames) wipe() {
+	for _, img := range f.imgs {
+		if img != nil {
+			clear(img.Pix)
+		}
+	}
+	if f.scratch != nil {
+		clear(f.scratch.Pix)
+	}
+}

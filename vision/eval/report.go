@@ -1,0 +1,207 @@
+package eval
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/palmd/palmd/vision/liveness"
+	"github.com/palmd/palmd/vision/quality"
+	"github.com/palmd/palmd/vision/synth"
+)
+
+// reasons lists the quality verdicts in the order of the confusion table.
+var reasons = [...]quality.Reason{quality.OK, quality.NoPalm, quality.TooClose, quality.TooBright, quality.TooDark, quality.OffCentre, quality.TooFar, quality.Moving, quality.Blurred}
+
+const numConditions = int(synth.Bright) + 1
+
+// Counts are the outcomes of one presentation kind (for Genuine: the
+// captures in condition Good).
+type Counts struct {
+	N        int // captures
+	Passed   int // a frame passed the quality gate
+	Live     int // judged live (whether or not the gate passed it)
+	Accepted int // passed and judged live: accepted by the system
+	ROI      int // passed and the palm region was found
+	// Reasons counts the liveness reasons of the captures not judged live.
+	Reasons map[string]int
+	// Gate counts the gate's last verdict on the captures that did not pass.
+	Gate map[quality.Reason]int
+}
+
+// Report accumulates outcomes. The zero value is empty and ready to use.
+type Report struct {
+	Kinds [len(presentations)]Counts // indexed by synth.Presentation
+	// Quality is the gate's last verdict on genuine captures, per condition
+	// and reason (in the order of reasons).
+	Quality [numConditions][len(reasons)]int
+}
+
+// Add counts one outcome.
+func (r *Report) Add(o Outcome) {
+	if o.Label == synth.Genuine {
+		if int(o.Condition) < numConditions {
+			for i, q := range reasons {
+				if q == o.Quality {
+					r.Quality[o.Condition][i]++
+				}
+			}
+		}
+		if o.Condition != synth.Good {
+			return
+		}
+	}
+	if int(o.Label) >= len(r.Kinds) {
+		return
+	}
+	c := &r.Kinds[o.Label]
+	c.N++
+	if o.Passed {
+		c.Passed++
+		if o.ROI {
+			c.ROI++
+		}
+	} else {
+		if c.Gate == nil {
+			c.Gate = map[quality.Reason]int{}
+		}
+		c.Gate[o.Quality]++
+	}
+	if o.Live.Live {
+		c.Live++
+		if o.Passed {
+			c.Accepted++
+		}
+		return
+	}
+	if c.Reasons == nil {
+		c.Reasons = map[string]int{}
+	}
+	c.Reasons[o.Live.Reason]++
+}
+
+func ratio(a, b int) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+// APCER is the share of attack presentations of kind p that the system
+// accepted: a frame passed the gate and liveness judged the burst live.
+func (r *Report) APCER(p synth.Presentation) float64 {
+	return ratio(r.Kinds[p].Accepted, r.Kinds[p].N)
+}
+
+// PADAPCER is the share of attack presentations of kind p that liveness
+// judged live, whether or not the gate let them through: the presentation
+// attack detection on its own.
+func (r *Report) PADAPCER(p synth.Presentation) float64 {
+	return ratio(r.Kinds[p].Live, r.Kinds[p].N)
+}
+
+// BPCER is the share of genuine Good captures that liveness judged not
+// live, whether or not the gate let them through.
+func (r *Report) BPCER() float64 {
+	g := r.Kinds[synth.Genuine]
+	return ratio(g.N-g.Live, g.N)
+}
+
+// QualityRejectRate is the share of genuine Good captures no frame of which
+// passed the gate.
+func (r *Report) QualityRejectRate() float64 {
+	g := r.Kinds[synth.Genuine]
+	return ratio(g.N-g.Passed, g.N)
+}
+
+// ROIRate is the share of genuine Good captures that passed the gate in
+// which the palm region was found.
+func (r *Report) ROIRate() float64 {
+	g := r.Kinds[synth.Genuine]
+	return ratio(g.ROI, g.Passed)
+}
+
+// WriteTable prints the report as text tables.
+func (r *Report) WriteTable(w io.Writer) error {
+	pct := func(v float64) string { return fmt.Sprintf("%.2f%%", 100*v) }
+	tw := tabwriter.NewWriter(w, 2, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "Presentation attacks (ISO/IEC 30107-3)")
+	fmt.Fprintln(tw, "kind\tcaptures\tgated\tlive\taccepted\tAPCER(PAD)\tAPCER(system)\tliveness reasons\tgate reasons")
+	for _, p := range presentations[1:] {
+		c := r.Kinds[p]
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", p, c.N, c.Passed, c.Live, c.Accepted, pct(r.PADAPCER(p)), pct(r.APCER(p)), reasonList(c.Reasons), gateList(c.Gate))
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("eval: write table: %w", err)
+	}
+	g := r.Kinds[synth.Genuine]
+	fmt.Fprintln(tw)
+	fmt.Fprintln(tw, "Bona fide (genuine, condition good)")
+	fmt.Fprintln(tw, "captures\tgated\tquality-reject\tlive\tBPCER\tROI found\tliveness reasons\tgate reasons")
+	fmt.Fprintf(tw, "%d\t%d\t%s\t%d\t%s\t%d (%s)\t%s\t%s\n", g.N, g.Passed, pct(r.QualityRejectRate()), g.Accepted, pct(r.BPCER()), g.ROI, pct(r.ROIRate()), reasonList(g.Reasons), gateList(g.Gate))
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("eval: write table: %w", err)
+	}
+	fmt.Fprintln(tw)
+	fmt.Fprintln(tw, "Quality gate on genuine captures: condition (rows) by last verdict (columns)")
+	fmt.Fprint(tw, "condition")
+	for _, q := range reasons {
+		fmt.Fprintf(tw, "\t%s", reasonName(q))
+	}
+	fmt.Fprintln(tw)
+	for c := range numConditions {
+		row := r.Quality[c]
+		n := 0
+		for _, v := range row {
+			n += v
+		}
+		if n == 0 {
+			continue
+		}
+		fmt.Fprint(tw, synth.Condition(c))
+		for _, v := range row {
+			fmt.Fprintf(tw, "\t%d", v)
+		}
+		fmt.Fprintln(tw)
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("eval: write table: %w", err)
+	}
+	return nil
+}
+
+func reasonName(q quality.Reason) string {
+	if q == quality.OK {
+		return "ok"
+	}
+	return string(q)
+}
+
+// gateList formats gate verdict counts in the order of reasons.
+func gateList(m map[quality.Reason]int) string {
+	var parts []string
+	for _, q := range reasons {
+		if m[q] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", reasonName(q), m[q]))
+		}
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// reasonList formats reason counts in a fixed order: "no_vein_response 3, ...".
+func reasonList(m map[string]int) string {
+	var parts []string
+	for _, k := range []string{liveness.EmitsLight, liveness.NoResponse, liveness.NoVeins, liveness.NoMicroMove, liveness.TooFewFrames} {
+		if m[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+		}
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ", ")
+}
