@@ -5,14 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"time"
 
 	"github.com/palmd/palmd/drivers/camera"
+	"github.com/palmd/palmd/drivers/display"
 	"github.com/palmd/palmd/uplink/wire"
 	"github.com/palmd/palmd/vision/quality"
 )
 
 // errCamera reports a camera that failed during a capture.
 var errCamera = errors.New("firmware: camera failed")
+
+// guidanceHold is the least time a guidance message stays on the display.
+const guidanceHold = 800 * time.Millisecond
 
 // capture runs the strobed capture of one session: it gates frames for
 // quality (guiding the person on the display) until a whole burst is good,
@@ -23,7 +28,8 @@ func (k *Kiosk) capture(ctx context.Context, s session) (wire.Outcome, string, e
 	ctx, cancel := context.WithTimeout(ctx, k.o.Timeouts.Capture)
 	defer cancel()
 	k.quality.Reset()
-	guided := quality.Reason("start")
+	var shown display.Screen // the guidance on screen, and since when
+	var since time.Time
 	last := quality.NoPalm
 	for {
 		ok, err := k.burstOK(ctx, &last)
@@ -33,10 +39,12 @@ func (k *Kiosk) capture(ctx context.Context, s session) (wire.Outcome, string, e
 		case err != nil:
 			return wire.Retry, "camera", err
 		case !ok:
-			if last != guided {
-				guided = last
+			// A message stays up long enough to be read: a hand between
+			// two faults would otherwise flip the screen every frame.
+			if g := guidanceScreen(last); g.Name != shown.Name && time.Since(since) >= guidanceHold {
+				shown, since = g, time.Now()
 				k.emit(Event{Event: EvGuidance, Session: s.id, Reason: string(last)})
-				k.show(guidanceScreen(last))
+				k.show(g)
 			}
 			continue
 		}
