@@ -104,14 +104,25 @@ func rasterizeHand(a *anatomy, hp handPose, o handOptions) *handLayers {
 		return smin(d, sdTaper(p, vec{0, bot + 0.15}, fa, a.wrist/2, a.wrist/2*1.12), 0.12)
 	})
 	// Fingers and thumb.
-	digit := func(base vec, ang, length, w0, w1, back, k float64) vec {
+	// digit adds a finger that narrows slightly at its joints (fractions of
+	// its length from the base), where the flexion creases are.
+	digit := func(base vec, ang, length, w0, w1, back, k float64, joints []float64) vec {
 		dir := vec{math.Sin(ang), math.Cos(ang)}
 		tip := base.add(dir.scale(length))
 		start := base.sub(dir.scale(back))
 		lo := vec{min(start.u, tip.u) - w0, min(start.v, tip.v) - w0}
 		hi := vec{max(start.u, tip.u) + w0, max(start.v, tip.v) + w0}
+		total := length + back
 		region(lo, hi, func(p vec, d float64) float64 {
-			return smin(d, sdTaper(p, start, tip, w0/2, w1/2), k)
+			t := max(0, min(1, p.sub(start).dot(dir)/total))
+			r := (w0 + (w1-w0)*t) / 2
+			along := t*total - back // distance from the base
+			for _, j := range joints {
+				q := (along - j*length) / (0.06 * length)
+				r *= 1 - 0.07*math.Exp(-q*q)
+			}
+			c := start.add(dir.scale(t * total))
+			return smin(d, p.sub(c).len()-r, k)
 		})
 		return dir
 	}
@@ -119,13 +130,15 @@ func rasterizeHand(a *anatomy, hp handPose, o handOptions) *handLayers {
 	cr := rand.New(rand.NewPCG(a.texSeed, streamCreases))
 	for i, f := range a.fingers {
 		l := f.length * hp.fingerFore[i]
-		dir := digit(f.base, hp.fingerAngle[i], l, f.width, f.width*0.82, 0.14, 0.045)
-		cs = append(cs, fingerCreases(cr, f.base, dir, l, f.width, []float64{0.02, 0.42, 0.7})...)
+		joints := []float64{0.42, 0.7}
+		dir := digit(f.base, hp.fingerAngle[i], l, f.width, f.width*0.82, 0.14, 0.045, joints)
+		cs = append(cs, fingerCreases(cr, f.base, dir, l, f.width, append([]float64{0.02}, joints...))...)
 	}
 	t := a.thumb
 	l := t.length * hp.thumbFore
-	dir := digit(t.base, hp.thumbAngle, l, t.width*1.5, t.width*0.85, 0, 0.1)
-	cs = append(cs, fingerCreases(cr, t.base, dir, l, t.width, []float64{0.45, 0.72})...)
+	joints := []float64{0.45, 0.72}
+	dir := digit(t.base, hp.thumbAngle, l, t.width*1.5, t.width*0.85, 0, 0.1, joints)
+	cs = append(cs, fingerCreases(cr, t.base, dir, l, t.width, joints)...)
 
 	h := &handLayers{mask: newLayer(), shade: newLayer(), refl: newLayer()}
 	height := sd // reuse: the sdf becomes the height field in place
