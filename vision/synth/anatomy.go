@@ -27,9 +27,12 @@ type finger struct {
 
 // crease is one palm or finger crease, a cubic Bezier with a depth.
 type crease struct {
-	p     [4]vec
-	width float64 // half-width of the fold
-	depth float64 // fraction of reflectance lost at the deepest point
+	p      [4]vec
+	width  float64 // half-width of the fold
+	depth  float64 // fraction of reflectance lost at the deepest point
+	wobble float64 // sideways waviness, canonical units
+	freq   float64 // waves along the crease
+	phase  float64
 }
 
 func (c crease) at(t float64) vec {
@@ -59,9 +62,10 @@ type anatomy struct {
 	thumb      finger
 	creases    []crease
 	veins      []veinNode
-	veinAmp    float64 // vein contrast under the LEDs
-	textureAmp float64 // skin texture strength
-	texSeed    uint64  // seeds the skin texture fields
+	veinLinks  [][2]int // anastomoses: extra vessels joining two tree nodes
+	veinAmp    float64  // vein contrast under the LEDs
+	textureAmp float64  // skin texture strength
+	texSeed    uint64   // seeds the skin texture fields
 }
 
 func uniform(r *rand.Rand, lo, hi float64) float64 { return lo + (hi-lo)*r.Float64() }
@@ -115,7 +119,9 @@ func newAnatomy(id uint64) *anatomy {
 		angle:  uniform(g, 0.6, 0.78),
 	}
 	a.creases = palmCreases(rand.New(rand.NewPCG(id, streamCreases)), a)
-	a.veins = veinTree(rand.New(rand.NewPCG(id, streamVeins)), a)
+	vr := rand.New(rand.NewPCG(id, streamVeins))
+	a.veins = veinTree(vr, a)
+	a.veinLinks = anastomoses(vr, a.veins)
 	return a
 }
 
@@ -153,6 +159,12 @@ func palmCreases(r *rand.Rand, a *anatomy) []crease {
 		bend := vec{d.v, -d.u}.scale(uniform(r, -0.4, 0.4))
 		cs = append(cs, crease{p: [4]vec{c.sub(d), c.sub(d.scale(0.33)).add(bend), c.add(d.scale(0.33)).add(bend), c.add(d)},
 			width: uniform(r, 0.004, 0.008), depth: uniform(r, 0.10, 0.25)})
+	}
+	// Principal and secondary creases are not perfect curves.
+	for i := range cs {
+		cs[i].wobble = uniform(r, 0.002, 0.007)
+		cs[i].freq = uniform(r, 1.5, 4.5)
+		cs[i].phase = uniform(r, 0, 2*math.Pi)
 	}
 	// Wrist creases.
 	for i := range 2 {
@@ -290,4 +302,36 @@ func isTip(nodes []veinNode, i int) bool {
 		}
 	}
 	return true
+}
+
+// anastomoses joins some branch ends to a nearby vessel of another branch,
+// turning the tree into the loose mesh palm veins form.
+func anastomoses(r *rand.Rand, nodes []veinNode) [][2]int {
+	const reach, hops = 0.08, 10
+	// related reports whether b is within hops steps up the tree from a.
+	related := func(a, b int) bool {
+		for k := 0; k < hops && a >= 0; k++ {
+			if a == b {
+				return true
+			}
+			a = nodes[a].parent
+		}
+		return false
+	}
+	var links [][2]int
+	for i := range nodes {
+		if nodes[i].parent < 0 || !isTip(nodes, i) || r.Float64() > 0.5 {
+			continue
+		}
+		best, bd := -1, reach
+		for j := range nodes {
+			if d := nodes[i].pos.sub(nodes[j].pos).len(); d < bd && !related(i, j) && !related(j, i) {
+				best, bd = j, d
+			}
+		}
+		if best >= 0 {
+			links = append(links, [2]int{i, best})
+		}
+	}
+	return links
 }

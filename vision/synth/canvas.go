@@ -74,14 +74,25 @@ func (l layer) stroke(a, b vec, ra, rb, amp float64) {
 
 // strokeCrease paints a crease along its Bezier curve, fading at the ends.
 func (l layer) strokeCrease(c crease) {
-	const n = 24
-	prev := c.at(0)
+	const n = 32
+	at := func(t float64) vec {
+		p := c.at(t)
+		if c.wobble == 0 {
+			return p
+		}
+		d := c.at(min(t+0.01, 1)).sub(c.at(max(t-0.01, 0)))
+		side := vec{-d.v, d.u}.scale(1 / max(d.len(), 1e-9))
+		w := math.Sin(2*math.Pi*c.freq*t+c.phase) + 0.4*math.Sin(2*math.Pi*2.7*c.freq*t+2*c.phase)
+		return p.add(side.scale(c.wobble * w))
+	}
+	prev := at(0)
 	for i := 1; i <= n; i++ {
 		t := float64(i) / n
-		p := c.at(t)
+		p := at(t)
 		fade := math.Sin(math.Pi * (t - 0.5/n))
 		w := c.width * (0.5 + 0.5*fade)
-		l.stroke(prev, p, w, w, c.depth*math.Sqrt(fade))
+		depth := c.depth * math.Sqrt(fade) * (0.8 + 0.2*math.Cos(2*math.Pi*c.freq*0.6*t+c.phase))
+		l.stroke(prev, p, w, w, depth)
 		prev = p
 	}
 }

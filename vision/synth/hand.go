@@ -227,6 +227,11 @@ func rasterizeHand(a *anatomy, hp handPose, o handOptions) *handLayers {
 			p := a.veins[n.parent]
 			v.stroke(p.pos, n.pos, p.radius, n.radius, 1-0.5*n.depth)
 		}
+		for _, k := range a.veinLinks {
+			p, n := a.veins[k[0]], a.veins[k[1]]
+			r := min(p.radius, n.radius)
+			v.stroke(p.pos, n.pos, r, r, 1-0.5*max(p.depth, n.depth))
+		}
 		v.blur(tmp, 0.012*canvasK)
 		h.vein = v
 	}
