@@ -98,7 +98,9 @@ func fakeLinuxRig(t *testing.T) (config.Linux, seams, *linuxRig) {
 	cfg.Camera = config.LinuxCamera{Device: "/dev/video0", Width: synth.Width, Height: synth.Height, FPS: 60,
 		Format: "auto", Exposure: 40, Gain: 8, FrameTimeoutMS: 500}
 	cfg.Light.Pins, cfg.Light.PWM = []string{r.LED.N}, ""
-	cfg.Light.MaxOnMS = 1000 // the fake camera renders slowly; keep the LEDs' budget generous
+	// The fake camera renders each frame while the LEDs are on, far slower
+	// than a sensor exposes (more so under -race): keep the budget generous.
+	cfg.Light.MaxOnMS, cfg.Light.MaxDutyPercent = 1000, 100
 	cfg.Presence.Bus = bus
 	cfg.Presence.DebounceMS = 0 // the hand is there at once: no real-time waits in tests
 	cfg.CardReader = config.LinuxCardReader{Port: slave, Baud: 9600}

@@ -49,7 +49,9 @@ type LinuxLight struct {
 	DutyPercent int    `json:"duty_percent"`
 	// MaxOnMS is the longest the LEDs may stay on at a stretch.
 	MaxOnMS int `json:"max_on_ms"`
-	// MaxDutyPercent is the largest share of any WindowMS the LEDs may be on.
+	// MaxDutyPercent is the largest share of any WindowMS the LEDs may be
+	// on. The strobe lights them for the lit frame of each pair only, so
+	// under half the time; the default 60 leaves room for frame jitter.
 	MaxDutyPercent int `json:"max_duty_percent"`
 	WindowMS       int `json:"window_ms"`
 }
@@ -102,7 +104,7 @@ func DefaultLinux() Linux {
 	return Linux{
 		Camera: LinuxCamera{Device: "/dev/video0", Width: 1280, Height: 800, FPS: 60, Format: "auto",
 			FrameTimeoutMS: 500},
-		Light: LinuxLight{Pins: []string{"GPIO17"}, MaxOnMS: 100, MaxDutyPercent: 50, WindowMS: 1000,
+		Light: LinuxLight{Pins: []string{"GPIO17"}, MaxOnMS: 100, MaxDutyPercent: 60, WindowMS: 1000,
 			PWMHz: 20000, DutyPercent: 100},
 		Presence:   LinuxPresence{Bus: "/dev/i2c-1", Address: 0x29, NearMM: 40, FarMM: 250, DebounceMS: 100},
 		CardReader: LinuxCardReader{Port: "/dev/ttyUSB0", Baud: 9600},

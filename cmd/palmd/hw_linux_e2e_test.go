@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/palmd/palmd/firmware"
+	"github.com/palmd/palmd/firmware/config"
+	"github.com/palmd/palmd/vision/synth"
+)
+
+// TestLinuxRigEnrolsAndIdentifies runs the firmware on the Linux drivers
+// over the fake rig, with the embedded NATS server and reference cloud:
+// a card swiped on the pty, a phone number typed as input events, a palm
+// rendered by the fake V4L2 camera as the GPIO LED pin lights it, sensed
+// by the register-level ToF fake. It enrols a person, identifies her, and
+// does not recognise a stranger.
+func TestLinuxRigEnrolsAndIdentifies(t *testing.T) {
+	if testing.Short() {
+		t.Skip("renders full-size synthetic frames")
+	}
+	lcfg, s, rig := fakeLinuxRig(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	logs := &lockedLog{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	defer func() {
+		if t.Failed() {
+			t.Logf("palmd log:\n%s", logs.String())
+		}
+	}()
+	cfg := config.Default()
+	cfg.Hardware, cfg.Linux = "linux", lcfg
+
+	up, err := connectUplink(ctx, cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	devs, hw, err := linuxDevices(ctx, cfg.Linux, log, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hw.Close()
+	events := make(chan firmware.Event, 1024)
+	kiosk, err := firmware.New(firmware.Options{
+		DeviceID: cfg.DeviceID, Devices: devs, Cloud: up.client, Palm: up.palm, Card: up.card,
+		Emit: func(ev firmware.Event) { events <- ev }, Log: log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kiosk.Close()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- kiosk.Run(runCtx) }()
+	defer func() {
+		stop()
+		if err := <-done; err != nil && runCtx.Err() == nil {
+			t.Errorf("kiosk: %v", err)
+		}
+	}()
+
+	await := func(event, screen, flow, outcome string) {
+		t.Helper()
+		for {
+			select {
+			case ev := <-events:
+				if ev.Event != event || (screen != "" && ev.Screen != screen) {
+					continue
+				}
+				if (flow != "" && ev.Flow != flow) || (outcome != "" && ev.Outcome != outcome) {
+					t.Fatalf("got %s flow=%s outcome=%s reason=%s, want flow=%s outcome=%s",
+						ev.Event, ev.Flow, ev.Outcome, ev.Reason, flow, outcome)
+				}
+				return
+			case <-ctx.Done():
+				t.Fatalf("no %s %s%s%s event", event, screen, flow, outcome)
+			}
+		}
+	}
+	alice := synth.IdentityOf("alice")
+
+	await("screen", "idle", "", "")
+	rig.Swipe(t, ";4539578763621486=28121010000000000?<")
+	await("screen", "enter_phone", "", "")
+	// "5550100200" then Enter, as Linux key codes (KEY_1 = 2 … KEY_0 = 11).
+	rig.Press(t, 6, 6, 6, 11, 2, 11, 11, 3, 11, 11, 28)
+	await("screen", "hover", "", "")
+	rig.Hover(synth.Capture{Identity: alice, Seed: 1})
+	await("decision", "", "enrol", "approved")
+	rig.Withdraw()
+	rig.Swipe(t, "CARD OUT")
+	await("screen", "idle", "", "")
+
+	rig.Hover(synth.Capture{Identity: alice, Seed: 2})
+	await("decision", "", "identify", "approved")
+	rig.Withdraw()
+	await("screen", "idle", "", "")
+
+	// Someone never enrolled is not let in.
+	rig.Hover(synth.Capture{Identity: synth.IdentityOf("mallory"), Seed: 3})
+	await("decision", "", "identify", "not_recognized")
+	rig.Withdraw()
+	await("screen", "idle", "", "")
+}
+
+// lockedLog collects log lines written from many goroutines.
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
