@@ -47,9 +47,12 @@
 // shading and shallower creases, smoother texture, a slight sheen, no veins
 // and no motion at all, so its frames differ only by sensor noise.
 //
-// Render warps a 16-bit canvas (300 pixels per palm width) with fixed-point
-// bilinear sampling and adds shot and read noise from a per-scene table; it
-// takes a few milliseconds per frame and does not allocate.
+// NewScene rasterises everything on a 16-bit canvas of 300 pixels per palm
+// width (lit and unlit layers, with shading, creases, veins, defocus and
+// motion blur baked in); Render only warps that canvas with fixed-point
+// bilinear sampling and adds shot and read noise from a per-scene table, so
+// it takes a few milliseconds per frame and does not allocate. A Scene holds
+// about 3 MB.
 //
 // # Limits
 //
@@ -69,6 +72,8 @@
 //   - The sensor has shot and read noise only: no fixed-pattern or row noise,
 //     hot pixels, black-level drift, auto exposure or gain control, and no
 //     interlaced LED timing.
+//   - Frames are byte-identical for the same inputs on one architecture;
+//     another may fuse multiply-adds differently (arm64) and change low bits.
 //   - Attacks are idealised: real prints may carry NIR-absorbing ink that
 //     imitates veins, screens barely emit at 850 nm (the simulated screen
 //     glows by design, as the liveness check assumes), and better replicas
