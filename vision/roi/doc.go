@@ -23,10 +23,11 @@
 //     index–middle, middle–ring and ring–little valleys. The line through the
 //     outer two gives the rotation and, offset towards the wrist, the centre;
 //     the region's side is 1.25 r.
-//  5. With only two neighbouring valleys the line through them gives the
-//     rotation and the region sits on the inscribed circle; with none, the
-//     principal axis of the hand around the circle does, fingers taken to
-//     point to the top of the frame.
+//  5. When two fingers touch, one valley is missing. Two valleys about as far
+//     apart as the outer pair are used as the outer pair; two neighbours give
+//     the rotation only and the region sits on the inscribed circle. With no
+//     usable valleys the principal axis of the hand around the circle gives
+//     the rotation, fingers taken to point to the top of the frame.
 //  6. If a square 1.4 times the region around it is not inside the frame,
 //     the palm is partly out and Extract returns ErrNotFound. Otherwise the
 //     region is warped out of the full-resolution frame at twice Size and

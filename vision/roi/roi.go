@@ -35,16 +35,22 @@ const (
 	minReach = 0.7
 	maxReach = 2.0
 	minRise  = 0.3
-	maxGap   = 45 * math.Pi / 180
+	maxGap   = 50 * math.Pi / 180
+	armLen   = 0.3
 	// The valleys between the four fingers span at most maxSpan around the
 	// palm centre, are spaced evenly within maxUneven, and the middle one is
-	// within maxBow*d of the line through the outer two, d apart. Two
-	// neighbouring valleys are between minPair*r and maxPair*r apart.
+	// within maxBow*d of the line through the outer two, d apart; the line's
+	// normal points within maxTilt of the palm centre's direction. Two
+	// valleys are between minPair*r and maxPair*r apart: neighbours below
+	// outerPair*r, the outer two (a gap between touching fingers unseen)
+	// above.
 	maxSpan   = 100 * math.Pi / 180
 	maxUneven = 2.0
 	maxBow    = 0.3
+	maxTilt   = 25 * math.Pi / 180
 	minPair   = 0.25
-	maxPair   = 0.8
+	outerPair = 0.62
+	maxPair   = 1.2
 	// The region has side sideR*r and is centred offD*d from the outer
 	// valleys' midpoint towards the wrist; with fewer valleys, on the palm
 	// centre.
@@ -288,20 +294,33 @@ func valleys(pts []image.Point, hull []int, palm circle, w, h int) []point {
 			continue
 		}
 		var v point
-		depth := 0.0
+		depth, k := 0.0, 0
 		for j := a + 1; j < b; j++ {
 			p := pt(pts[j%len(pts)])
 			if d := math.Abs((pb.x-pa.x)*(pa.y-p.y)-(pb.y-pa.y)*(pa.x-p.x)) / l; d > depth {
-				v, depth = p, d
+				v, depth, k = p, d, j%len(pts)
 			}
 		}
 		reach := v.dist(palm.x, palm.y)
-		gap := math.Atan2(pa.y-v.y, pa.x-v.x) - math.Atan2(pb.y-v.y, pb.x-v.x)
+		// The valley's opening: between its hull points, or between its
+		// sides armLen*r along the contour (or up to the frame edge),
+		// whichever is narrower.
+		arm := func(step int) point {
+			j := k
+			for range int(armLen * palm.r) {
+				j = (j + step + len(pts)) % len(pts)
+				if edge(pts[j]) {
+					break
+				}
+			}
+			return pt(pts[j])
+		}
+		gap := min(opening(v, pa, pb), opening(v, arm(-1), arm(1)))
 		rise := min(pa.dist(palm.x, palm.y), pb.dist(palm.x, palm.y)) - reach
 		open := edge(pts[a]) && edge(pts[b%len(pts)])
 		switch {
 		case reach < minReach*palm.r || reach > maxReach*palm.r:
-		case math.Abs(math.Remainder(gap, 2*math.Pi)) > maxGap:
+		case gap > maxGap:
 		case open && depth >= minOpen:
 			out = append(out, v)
 		case depth >= minDepth*palm.r && rise >= minRise*palm.r:
@@ -309,6 +328,11 @@ func valleys(pts []image.Point, hull []int, palm circle, w, h int) []point {
 		}
 	}
 	return out
+}
+
+// opening is the angle at v between the directions to a and b.
+func opening(v, a, b point) float64 {
+	return math.Abs(math.Remainder(math.Atan2(a.y-v.y, a.x-v.x)-math.Atan2(b.y-v.y, b.x-v.x), 2*math.Pi))
 }
 
 // fromValleys places the region from the finger valleys. Of the valleys
@@ -345,7 +369,7 @@ func fromValleys(palm circle, vs []point) (square, bool) {
 		}
 		nx, ny := axis(a, b)
 		mx, my := (a.x+b.x)/2, (a.y+b.y)/2
-		if math.Abs(nx*(m.x-mx)+ny*(m.y-my)) > maxBow*d {
+		if math.Abs(nx*(m.x-mx)+ny*(m.y-my)) > maxBow*d || !radial(palm, a, b, nx, ny) {
 			continue
 		}
 		bestSpan = span
@@ -354,18 +378,34 @@ func fromValleys(palm circle, vs []point) (square, bool) {
 	if !math.IsInf(bestSpan, 1) {
 		return best, true
 	}
+	// Two valleys: the outer pair (a finger gap closed between them), or
+	// neighbours.
+	found := false
 	for i := range vs {
 		if len(vs) < 2 {
 			break
 		}
 		a, b := vs[i], vs[(i+1)%len(vs)]
-		if d := a.dist(b.x, b.y); d < minPair*palm.r || d > maxPair*palm.r {
-			continue
-		}
+		d := a.dist(b.x, b.y)
 		nx, ny := axis(a, b)
-		return square{cx: palm.x, cy: palm.y, side: sideR * palm.r, ux: nx, uy: ny}, true
+		switch {
+		case d < minPair*palm.r || d > maxPair*palm.r || !radial(palm, a, b, nx, ny):
+		case d >= outerPair*palm.r:
+			mx, my := (a.x+b.x)/2, (a.y+b.y)/2
+			return square{cx: mx - offD*d*nx, cy: my - offD*d*ny, side: sideR * palm.r, ux: nx, uy: ny}, true
+		case !found:
+			best, found = square{cx: palm.x, cy: palm.y, side: sideR * palm.r, ux: nx, uy: ny}, true
+		}
 	}
-	return square{}, false
+	return best, found
+}
+
+// radial reports whether the normal (nx, ny) of the line from a to b points
+// within maxTilt of the direction from the palm centre to the line's middle,
+// as it does for the line through the valleys at the fingers' bases.
+func radial(palm circle, a, b point, nx, ny float64) bool {
+	mx, my := (a.x+b.x)/2-palm.x, (a.y+b.y)/2-palm.y
+	return nx*mx+ny*my >= math.Cos(maxTilt)*math.Hypot(mx, my)
 }
 
 // fromPalm places the region on the palm's inscribed circle, along the
