@@ -46,8 +46,8 @@ type Features struct {
 // Thresholds; see doc.go for how they were calibrated.
 const (
 	minResponse = 25.0
-	maxEmission = 0.40
-	minVeins    = 0.28
+	maxEmission = 0.43
+	minVeins    = 0.31
 	minMotion   = 0.18
 )
 

@@ -71,14 +71,14 @@ type Verdict struct {
 
 // Thresholds; see doc.go for what each means and how it was calibrated.
 const (
-	minContrast   = 10.0
-	maxArea       = 0.55
+	minContrast   = 5.0
+	maxArea       = 0.53
 	maxSaturation = 0.10
-	minBrightness = 70.0
-	maxOffset     = 0.22
-	minRadius     = 0.14
-	maxMotion     = 0.008
-	minFocus      = 18.0
+	minBrightness = 74.0
+	maxOffset     = 0.24
+	minRadius     = 0.135
+	maxMotion     = 0.005
+	minFocus      = 15.0
 )
 
 const (
