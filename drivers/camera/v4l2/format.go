@@ -46,8 +46,8 @@ func minStride(f webcam.PixelFormat, w int) int {
 }
 
 // convert writes the frame src, in format f, into dst, whose bounds give
-// the frame size. Lines may be padded: the stride is taken from the frame's
-// length. It does not allocate.
+// the frame size. Lines may be padded for alignment: the stride is taken
+// from the frame's length. It does not allocate.
 func convert(f webcam.PixelFormat, src []byte, dst *image.Gray) error {
 	w, h := dst.Rect.Dx(), dst.Rect.Dy()
 	line := minStride(f, w)
@@ -55,6 +55,11 @@ func convert(f webcam.PixelFormat, src []byte, dst *image.Gray) error {
 		return fmt.Errorf("v4l2: short frame: %d bytes, want %d", len(src), line*h)
 	}
 	stride := len(src) / h
+	// Drivers pad lines for alignment only; a frame much longer than the
+	// mode is another mode (a driver that changed the size it was asked for).
+	if len(src)%h != 0 || stride-line > max(line/4, 128) {
+		return fmt.Errorf("v4l2: frame of %d bytes does not fit %dx%d %s", len(src), w, h, fourcc(f))
+	}
 	for y := range h {
 		s := src[y*stride : y*stride+line]
 		d := dst.Pix[y*dst.Stride : y*dst.Stride+w]

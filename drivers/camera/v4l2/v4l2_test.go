@@ -60,6 +60,21 @@ func TestConvertFixtures(t *testing.T) {
 		if err := convert(fx.format, src[:len(src)-len(src)/4-1], dst); err == nil {
 			t.Errorf("%s: a short frame converted", fx.file)
 		}
+
+	}
+}
+
+func TestConvertRefusesOtherMode(t *testing.T) {
+	// A driver that ignored the size asked for: 1280-wide frames for a
+	// 640-wide mode are refused, not garbled.
+	dst := image.NewGray(image.Rect(0, 0, 640, 8))
+	for _, f := range []webcam.PixelFormat{GREY, Y10, Y10P, Y16, YUYV} {
+		if err := convert(f, make([]byte, minStride(f, 1280)*8), dst); err == nil {
+			t.Errorf("%s: a 1280-wide frame converted into 640", fourcc(f))
+		}
+		if err := convert(f, make([]byte, (minStride(f, 640)+64)*8), dst); err != nil {
+			t.Errorf("%s: 64 bytes of line padding refused: %v", fourcc(f), err)
+		}
 	}
 }
 
@@ -379,4 +394,18 @@ func BenchmarkConvert(b *testing.B) {
 			}
 		})
 	}
+}
+
+func FuzzConvert(f *testing.F) {
+	for i, fx := range fixtures {
+		f.Add(fixture(f, fx.file), uint8(i), uint16(16), uint16(4))
+	}
+	f.Fuzz(func(t *testing.T, src []byte, format uint8, w, h uint16) {
+		formats := []webcam.PixelFormat{GREY, Y10, Y10P, Y16, YUYV, webcam.PixelFormat(0x47504a4d)}
+		pf := formats[int(format)%len(formats)]
+		dst := image.NewGray(image.Rect(0, 0, int(w%512), int(h%512)))
+		if err := convert(pf, src, dst); err == nil && len(src) < minStride(pf, dst.Rect.Dx())*dst.Rect.Dy() {
+			t.Fatalf("%d bytes converted into %v %s", len(src), dst.Rect.Size(), fourcc(pf))
+		}
+	})
 }

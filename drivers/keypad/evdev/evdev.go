@@ -77,6 +77,7 @@ func (k *Keypad) read(r io.Reader, size int, order binary.ByteOrder) {
 			return
 		}
 		e, err := decode(buf, order)
+		clear(buf) // key codes are phone-number digits
 		if err != nil {
 			k.err = err
 			return
