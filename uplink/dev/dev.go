@@ -43,8 +43,12 @@ func (d *Dev) ClientOptions() []uplink.Option { return d.Device.Options() }
 
 // Start runs an embedded NATS server on a random loopback port and the
 // reference cloud in-process, and provisions deviceID. Nothing is written
-// to disk. Close, or the end of ctx, stops both.
+// to disk. ctx only cancels the start; Close stops both, after the
+// kiosk's client is closed so that it sees no disconnection.
 func Start(ctx context.Context, deviceID string, log *slog.Logger) (*Dev, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("dev: %w", err)
+	}
 	auth, err := NewAuthority()
 	if err != nil {
 		return nil, err
@@ -58,7 +62,6 @@ func Start(ctx context.Context, deviceID string, log *slog.Logger) (*Dev, error)
 		srv.Shutdown()
 		return nil, err
 	}
-	context.AfterFunc(ctx, func() { d.Close() })
 	return d, nil
 }
 
