@@ -2,7 +2,10 @@
 // type that never prints itself.
 package cardreader
 
-import "context"
+import (
+	"context"
+	"strconv"
+)
 
 // Kind tells what happened at the reader.
 type Kind int
@@ -12,6 +15,17 @@ const (
 	Inserted Kind = iota + 1 // a card was read; Event.Card holds it
 	Removed                  // the card left the reader
 )
+
+// String names the kind: "inserted" or "removed".
+func (k Kind) String() string {
+	switch k {
+	case Inserted:
+		return "inserted"
+	case Removed:
+		return "removed"
+	}
+	return "Kind(" + strconv.Itoa(int(k)) + ")"
+}
 
 // Event is one reader event.
 type Event struct {

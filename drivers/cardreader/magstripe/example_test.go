@@ -23,6 +23,6 @@ func Example() {
 		ev.Card.PAN.Zero()
 	}
 	// Output:
-	// 1 •••• 4444 2708
-	// 2 (no card)
+	// inserted •••• 4444 2708
+	// removed (no card)
 }
