@@ -199,6 +199,9 @@ func TestCapture(t *testing.T) {
 		}
 	}
 	rec = rec[len("prefix"):]
+	if len(rec) != CaptureSize(128, 128) {
+		t.Fatalf("record is %d bytes, CaptureSize says %d", len(rec), CaptureSize(128, 128))
+	}
 	for name, bad := range map[string][]byte{
 		"truncated": rec[:len(rec)-1],
 		"long":      append(append([]byte{}, rec...), 0),
