@@ -1,22 +1,52 @@
 // Package match is the palm matcher the reference cloud uses: it turns a
-// palm region (the Size x Size ROI from vision/roi) into a Template and scores
-// two templates with Similarity.
+// palm region (the Size x Size region from vision/roi) into a Template and
+// scores two templates with Similarity.
 //
-// The method is Competitive Code (Kong and Zhang, "Competitive coding scheme
-// for palmprint verification", ICPR 2004). Palm lines and NIR veins are dark,
-// elongated structures; at each point of a 32 x 32 grid the region is filtered
-// with six zero-mean Gabor filters at orientations k*pi/6 and the orientation
-// with the most negative response (the dominant dark line) is kept. Each
-// orientation is stored in three bits chosen so that the Hamming distance
-// between two codes equals their angular distance (0..3), which makes matching
-// a few XORs and popcounts per row. Similarity searches translations of up to
-// ±3 grid points (±12 ROI pixels) to absorb residual ROI misalignment, and
-// maps the best normalised angular distance d to 1-2d, clamped to [0, 1], so
-// 0 means no more agreement than chance and 1 means identical codes. The
-// method was chosen because it is published, simple, needs no training, and
-// is insensitive to brightness and contrast (only the winning orientation is
-// kept).
+// # Method
 //
-// A Template encodes to 389 bytes (MarshalBinary): "PCC", a version byte, the
-// grid side, then three bit planes of 32 little-endian uint32 rows.
+// Competitive Code (Kong and Zhang, "Competitive coding scheme for palmprint
+// verification", ICPR 2004). Palm lines and NIR veins are dark, elongated
+// structures; at each point of a 32 x 32 grid (every 4 pixels) the region is
+// filtered with six zero-mean Gabor filters at orientations k*pi/6 and the
+// orientation with the most negative response (the dominant dark line) is
+// kept. Each orientation is stored in three bits chosen so that the Hamming
+// distance between two codes equals their angular distance (0..3), which
+// makes matching a few XORs and popcounts per row. Similarity searches
+// translations of up to ±3 grid points (±12 region pixels) to absorb
+// residual misalignment of the region, and maps the best normalised angular
+// distance d to 1-2d, clamped to [0, 1]: 0 means no more agreement than
+// chance, 1 identical codes. The method is published, simple, needs no
+// training, and ignores brightness and contrast (only the winning
+// orientation is kept).
+//
+// A Template encodes to 389 bytes (MarshalBinary): "PCC", a version byte,
+// the grid side, then three bit planes of 32 little-endian uint32 rows.
+//
+// # Threshold and measured error rates
+//
+// All numbers are from synthetic captures (vision/synth, genuine
+// presentation, condition good, frame 0, lit), through vision/roi.
+//
+// Tuning set: identities "tune-0".."tune-29", seeds 0..4 (150 captures):
+// 300 genuine pairs scored at least 0.395 (median 0.60), 10 875 impostor
+// pairs at most 0.206 (median 0.087). Threshold = 0.30 sits in the middle
+// of that gap.
+//
+// Held-out set (TestHeldOutErrorRates): identities "eval-0".."eval-29",
+// seeds 5000..5003 (120 captures), never used for tuning: FNMR 1/180
+// (0.6 %, lowest genuine score 0.25, a capture whose region was misplaced
+// because two fingers touched) and FMR 0/6960 (highest impostor score 0.19)
+// at Threshold. With zero false matches in 6960 pairs, the FMR is below
+// about 0.05 % at 95 % confidence (rule of three), pairs not being wholly
+// independent.
+//
+// # Limits
+//
+// These rates hold for the synthetic hand model only: real palms, sensors,
+// dirt, ageing, injuries and gloves are not modelled, and a 30-person
+// evaluation says nothing about large-scale 1:N identification, whose false
+// match rate grows with the number of enrolled palms. Most failures come
+// from vision/roi (a misplaced region, e.g. when fingers touch), not from
+// the code comparison. The matcher searches translation only (±12 pixels);
+// rotation and scale must come normalised from vision/roi.
 package match
