@@ -56,7 +56,10 @@ func Dial(url, device string, signKey ed25519.PublicKey, opts ...Option) (*Clien
 		nats.ConnectHandler(func(*nats.Conn) { c.health(true, "connected") }),
 		nats.ReconnectHandler(func(*nats.Conn) { c.health(true, "reconnected") }),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			c.log.Warn("uplink: disconnected", "err", err)
+			// A nil error is our own Close: not worth a warning.
+			if err != nil {
+				c.log.Warn("uplink: disconnected", "err", err)
+			}
 			c.health(false, "disconnected")
 		}),
 		nats.ClosedHandler(func(*nats.Conn) { c.health(false, "closed") }),
@@ -82,7 +85,7 @@ func Dial(url, device string, signKey ed25519.PublicKey, opts ...Option) (*Clien
 // Connected reports whether the connection is up right now.
 func (c *Client) Connected() bool { return c.nc.IsConnected() }
 
-// Close drains nothing and closes the connection.
+// Close closes the connection; requests in flight fail.
 func (c *Client) Close() error {
 	c.nc.Close()
 	return nil
