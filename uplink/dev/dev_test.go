@@ -175,3 +175,40 @@ func TestCredentialFiles(t *testing.T) {
 		t.Error("creds file lacks the JWT or seed")
 	}
 }
+
+// TestCommandFromCloud: a command the reference cloud signs reaches the
+// kiosk's handler through the embedded server.
+func TestCommandFromCloud(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	d, err := dev.Start(ctx, device, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	got := make(chan wire.Command, 1)
+	c, err := uplink.Dial(d.URL, device, d.SignKey, append(d.ClientOptions(), uplink.OnCommand(func(c wire.Command) { got <- c }))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	waitConnected(t, c)
+	cmd := wire.Command{Type: wire.CmdDeleteMyData, Subject: "sub-1"}
+	// The kiosk's subscription may still be on its way: resend until it arrives.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if err := d.Cloud.Send(d.CloudConn(), device, cmd); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case g := <-got:
+			if g.Type != cmd.Type || g.Subject != cmd.Subject {
+				t.Fatalf("received %+v, want %+v", g, cmd)
+			}
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("command never delivered")
+		}
+	}
+}
