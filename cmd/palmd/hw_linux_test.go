@@ -221,8 +221,13 @@ func (r *linuxRig) Framebuffer(t *testing.T) []byte {
 	return b
 }
 
+var (
+	_ v4l2.Device   = (*fakeV4L2)(nil)
+	_ i2c.BusCloser = (*fakeToF)(nil)
+)
+
 // fakeV4L2 is a GREY camera at synth's 1280x800 showing the rig's scene,
-// lit when the rig's LED pin is high.
+// lit when the rig's LED pin is high. It implements v4l2.Device.
 type fakeV4L2 struct {
 	led *gpiotest.Pin
 
@@ -314,7 +319,7 @@ func (c *fakeV4L2) StopStreaming() error {
 func (c *fakeV4L2) Close() error { return nil }
 
 // fakeToF is a VL53L0X at the register level: it answers the reads the
-// driver makes and ranges to the rig's hand.
+// driver makes and ranges to the rig's hand. It implements i2c.BusCloser.
 type fakeToF struct {
 	mu   sync.Mutex
 	mm   int // 0: nothing in range

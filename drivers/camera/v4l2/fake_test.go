@@ -43,7 +43,9 @@ type ctlSet struct {
 	v  int32
 }
 
-// fakeDev is a V4L2 device with scripted answers.
+var _ Device = (*fakeDev)(nil)
+
+// fakeDev is a V4L2 device with scripted answers; it implements Device.
 type fakeDev struct {
 	formats  map[webcam.PixelFormat]string
 	sizes    []webcam.FrameSize
