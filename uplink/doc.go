@@ -7,7 +7,7 @@
 // With no NATS URL configured, start the embedded server and reference cloud
 // and dial it:
 //
-//	d, err := dev.Start(ctx, cfg.DeviceID, log)      // uplink/dev; d.Close() or ctx end stops it
+//	d, err := dev.Start(ctx, cfg.DeviceID, log)      // uplink/dev; d.Close() after c.Close()
 //	c, err := uplink.Dial(d.URL, cfg.DeviceID, d.SignKey,
 //		append(d.ClientOptions(), uplink.Logger(log), uplink.OnHealth(h), uplink.OnCommand(cmd))...)
 //	palmSealer, err := seal.NewSealer(d.SealKey)     // palm and phone parts
@@ -26,7 +26,8 @@
 //	clear(rec)
 //	dec, err := c.Do(ctx, r)                                  // verified decision
 //
-// Do returns a wire.Decision only after checking that it is signed by the
+// ctx bounds the wait for the answer: give it a deadline. Do returns a
+// wire.Decision only after checking that it is signed by the
 // cloud key, names this device and this request, is inside its validity
 // window and carries a nonce never seen before; otherwise it returns one of
 // the sentinel errors (ErrBadSignature, ErrExpired, ErrReplayed,
@@ -34,7 +35,10 @@
 // publishes an "uplink_rejected" telemetry event. ErrNotConnected and
 // ErrNoCloud mean the request was not answered; the firmware shows "try
 // again". Cloud commands (delete-my-data, config, update) pass the same
-// checks and then reach the OnCommand handler.
+// checks and then reach the OnCommand handler. Commands are not queued: one
+// sent while the kiosk is offline is lost (JetStream is off in the embedded
+// server; a production cloud resends until the kiosk acknowledges in its
+// telemetry).
 //
 // Dial never blocks on the network: the connection retries forever in the
 // background (explicit wait and jitter), and connect, disconnect, reconnect
