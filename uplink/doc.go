@@ -37,8 +37,7 @@
 // again". Cloud commands (delete-my-data, config, update) pass the same
 // checks and then reach the OnCommand handler. Commands are not queued: one
 // sent while the kiosk is offline is lost (JetStream is off in the embedded
-// server; a production cloud resends until the kiosk acknowledges in its
-// telemetry).
+// server; durable delivery is left to a production cloud).
 //
 // Dial never blocks on the network: the connection retries forever in the
 // background (explicit wait and jitter), and connect, disconnect, reconnect
