@@ -297,3 +297,40 @@ func BenchmarkShow(b *testing.B) {
 		})
 	}
 }
+
+// memDevice answers the ioctls with the fuzzer's screen info and maps
+// plain memory.
+type memDevice struct {
+	v varScreenInfo
+	f fixScreenInfo
+}
+
+func (d *memDevice) varInfo() (varScreenInfo, error) { return d.v, nil }
+func (d *memDevice) fixInfo() (fixScreenInfo, error) { return d.f, nil }
+func (d *memDevice) mmap(size int) ([]byte, error)   { return make([]byte, size), nil }
+func (d *memDevice) munmap([]byte) error             { return nil }
+func (d *memDevice) Close() error                    { return nil }
+
+func FuzzScreenInfo(f *testing.F) {
+	f.Add(uint32(64), uint32(32), uint32(0), uint32(0), uint32(16), uint32(128), uint32(4096), true)
+	f.Add(uint32(64), uint32(32), uint32(0), uint32(32), uint32(32), uint32(256), uint32(16384), false)
+	f.Add(uint32(1<<31), uint32(1<<31), uint32(1<<31), uint32(1<<31), uint32(32), uint32(1<<31), uint32(4096), false)
+	f.Fuzz(func(t *testing.T, w, h, xoff, yoff, bpp, line, smem uint32, rgb565 bool) {
+		l := layouts[XRGB8888]
+		if rgb565 {
+			l = layouts[RGB565]
+		}
+		d := &memDevice{
+			v: varScreenInfo{XRes: w, YRes: h, XOffset: xoff, YOffset: yoff, BitsPerPixel: bpp, Red: l.red, Green: l.green, Blue: l.blue},
+			f: fixScreenInfo{SmemLen: smem % (1 << 18), Visual: fbVisualTrueColor, LineLength: line},
+		}
+		fb, err := newFB(d)
+		if err != nil {
+			return
+		}
+		// Whatever the kernel claims, drawing stays inside the mapping.
+		if err := fb.Show(display.Screen{Title: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

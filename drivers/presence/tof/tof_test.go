@@ -8,6 +8,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 	"periph.io/x/conn/v3/i2c/i2ctest"
+	"periph.io/x/conn/v3/physic"
 
 	"github.com/palmd/palmd/drivers/presence"
 )
@@ -225,3 +226,42 @@ func TestNewRejectsBadRange(t *testing.T) {
 }
 
 func present(mm int) presence.Reading { return presence.Reading{Present: true, MM: mm} }
+
+// sensorBus answers every read with the fuzzer's bytes (the model ID and
+// "sample ready" aside) and accepts every write.
+type sensorBus struct{ result []byte }
+
+func (b *sensorBus) String() string { return "fuzz bus" }
+func (b *sensorBus) Tx(_ uint16, w, r []byte) error {
+	switch {
+	case len(w) == 1 && w[0] == 0xC0:
+		r[0] = 0xEE
+	case len(w) == 1 && w[0] == 0x13:
+		r[0] = 0x04
+	case len(w) == 1:
+		copy(r, b.result)
+	}
+	return nil
+}
+func (b *sensorBus) SetSpeed(physic.Frequency) error { return nil }
+
+func FuzzResult(f *testing.F) {
+	valid := make([]byte, 12)
+	valid[0], valid[10], valid[11] = rangeValid<<3, 0, 120
+	f.Add(valid)
+	f.Add([]byte{4 << 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x1f, 0xfe})
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, result []byte) {
+		s, err := New(&sensorBus{result: result}, addr, Options{Near: 40, Far: 250})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := s.Read(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Present && (r.MM < 40 || r.MM > 250) || !r.Present && r.MM != 0 {
+			t.Fatalf("reading %+v outside the capture volume", r)
+		}
+	})
+}
