@@ -67,14 +67,20 @@ func defaultSeams() seams {
 type hardware struct {
 	devs    firmware.Devices
 	closers []io.Closer // released in reverse order after the halt
+	closed  bool
 }
 
+// Close halts every part and releases what was opened; later calls do
+// nothing.
 func (h *hardware) Close() error {
+	if h.closed {
+		return nil
+	}
+	h.closed = true
 	errs := []error{h.devs.Halt()}
 	for i := len(h.closers) - 1; i >= 0; i-- {
 		errs = append(errs, h.closers[i].Close())
 	}
-	h.closers = nil
 	return errors.Join(errs...)
 }
 

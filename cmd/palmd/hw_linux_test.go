@@ -458,6 +458,15 @@ func TestLinuxDevicesOnFakeRig(t *testing.T) {
 	if rig.camera.streaming {
 		t.Error("camera still streaming after Close")
 	}
+	fb := rig.Framebuffer(t)
+	for i := 0; i < len(fb); i += 4 {
+		if binary.NativeEndian.Uint32(fb[i:])&0xffffff != 0 {
+			t.Fatalf("pixel %d not black after Close", i/4)
+		}
+	}
+	if err := hw.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
 }
 
 func TestLinuxDevicesConfigErrors(t *testing.T) {
