@@ -75,6 +75,11 @@ type Extractor struct {
 	affine gocv.Mat // region-to-frame map
 	big    gocv.Mat // the region at 2*Size, before area downsampling
 	out    gocv.Mat // the region at Size
+
+	// Go-side scratch reused from one frame to the next.
+	pts     []image.Point
+	hullIdx []int
+	valleys []point
 }
 
 // NewExtractor allocates an Extractor's buffers.
@@ -144,13 +149,15 @@ func (e *Extractor) load(lit *image.Gray) error {
 	return nil
 }
 
-// wipe zeroes every buffer that held frame pixels.
+// wipe zeroes every buffer that held frame pixels or the hand's outline.
 func (e *Extractor) wipe() {
 	for _, m := range []*gocv.Mat{&e.frame, &e.small, &e.bin, &e.big, &e.out} {
 		if pix, err := m.DataPtrUint8(); err == nil {
 			clear(pix)
 		}
 	}
+	clear(e.pts)
+	clear(e.valleys)
 }
 
 // square is the palm region in frame coordinates: its centre, side, and
@@ -180,7 +187,11 @@ func (e *Extractor) locate() (square, error) {
 		return square{}, ErrNotFound
 	}
 	contour := contours.At(best)
-	pts := contour.ToPoints()
+	e.pts = e.pts[:0]
+	for i := range contour.Size() {
+		e.pts = append(e.pts, contour.At(i))
+	}
+	pts := e.pts
 
 	// The palm is the hand's largest inscribed circle, the frame edge
 	// counting as background.
@@ -192,11 +203,18 @@ func (e *Extractor) locate() (square, error) {
 	palm := circle{float64(c.X), float64(c.Y), float64(r)}
 
 	gocv.ConvexHull(contour, &e.hull, false, false)
-	hull := make([]int, e.hull.Rows())
-	for i := range hull {
-		hull[i] = int(e.hull.GetIntAt(i, 0))
+	e.hullIdx = e.hullIdx[:0]
+	for i := range e.hull.Rows() {
+		e.hullIdx = append(e.hullIdx, int(e.hull.GetIntAt(i, 0)))
 	}
-	vs := valleys(pts, hull, palm, w, h)
+	// Contour points on the frame edge count as hull points (see valleys).
+	for i, p := range pts {
+		if onEdge(p, w, h) {
+			e.hullIdx = append(e.hullIdx, i)
+		}
+	}
+	e.valleys = valleys(e.valleys[:0], pts, e.hullIdx, palm, w, h)
+	vs := e.valleys
 	sq, ok := fromValleys(palm, vs)
 	if !ok {
 		sq, ok = e.fromPalm(palm)
@@ -266,23 +284,16 @@ func (p point) dist(x, y float64) float64 { return math.Hypot(p.x-x, p.y-y) }
 
 func pt(p image.Point) point { return point{float64(p.X), float64(p.Y)} }
 
-// valleys returns the finger valleys of a contour in a w x h frame: the
+// valleys appends to out the finger valleys of a contour in a w x h frame: the
 // deepest contour point between neighbouring hull points (a convexity
-// defect), kept when it looks like the gap between two fingers. Contour
-// points on the frame edge count as hull points, so that fingers running out
-// of the frame still leave one valley per gap. The defects are computed here
+// defect), kept when it looks like the gap between two fingers. The caller
+// adds the contour points on the frame edge to the hull points, so that
+// fingers running out of the frame still leave one valley per gap. The defects are computed here
 // rather than with cv::convexityDefects, which aborts the process on hulls it
 // deems not monotonous.
-func valleys(pts []image.Point, hull []int, palm circle, w, h int) []point {
-	edge := func(p image.Point) bool { return p.X <= 0 || p.Y <= 0 || p.X >= w-1 || p.Y >= h-1 }
-	for i, p := range pts {
-		if edge(p) {
-			hull = append(hull, i)
-		}
-	}
+func valleys(out []point, pts []image.Point, hull []int, palm circle, w, h int) []point {
 	slices.Sort(hull)
 	hull = slices.Compact(hull)
-	var out []point
 	for i, a := range hull {
 		b := hull[(i+1)%len(hull)]
 		if b <= a {
@@ -309,7 +320,7 @@ func valleys(pts []image.Point, hull []int, palm circle, w, h int) []point {
 			j := k
 			for range int(armLen * palm.r) {
 				j = (j + step + len(pts)) % len(pts)
-				if edge(pts[j]) {
+				if onEdge(pts[j], w, h) {
 					break
 				}
 			}
@@ -317,7 +328,7 @@ func valleys(pts []image.Point, hull []int, palm circle, w, h int) []point {
 		}
 		gap := min(opening(v, pa, pb), opening(v, arm(-1), arm(1)))
 		rise := min(pa.dist(palm.x, palm.y), pb.dist(palm.x, palm.y)) - reach
-		open := edge(pts[a]) && edge(pts[b%len(pts)])
+		open := onEdge(pts[a], w, h) && onEdge(pts[b%len(pts)], w, h)
 		switch {
 		case reach < minReach*palm.r || reach > maxReach*palm.r:
 		case gap > maxGap:
@@ -329,6 +340,9 @@ func valleys(pts []image.Point, hull []int, palm circle, w, h int) []point {
 	}
 	return out
 }
+
+// onEdge reports whether p lies on the edge of a w x h frame.
+func onEdge(p image.Point, w, h int) bool { return p.X <= 0 || p.Y <= 0 || p.X >= w-1 || p.Y >= h-1 }
 
 // opening is the angle at v between the directions to a and b.
 func opening(v, a, b point) float64 {
