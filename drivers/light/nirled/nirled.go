@@ -50,6 +50,7 @@ type LED struct {
 	mu      sync.Mutex
 	on      bool
 	since   time.Time       // when the LEDs went on
+	lit     uint64          // how many times the LEDs were lit
 	cut     clockwork.Timer // cuts the LEDs when their time runs out
 	refused error           // why the LEDs were cut, reported by the next Set
 	spans   []span          // on-intervals that end within the window
@@ -115,15 +116,18 @@ func (l *LED) Set(on bool) error {
 		return err
 	}
 	l.on, l.since = true, now
-	l.cut = l.o.Clock.AfterFunc(left, func() { l.expire(limit) })
+	l.lit++
+	lit := l.lit
+	l.cut = l.o.Clock.AfterFunc(left, func() { l.expire(lit, limit) })
 	return nil
 }
 
-// expire cuts the LEDs when their on-time budget has run out.
-func (l *LED) expire(why error) {
+// expire cuts the LEDs when the budget of their lit-th lighting has run
+// out. A timer that fires as its lighting ends does nothing.
+func (l *LED) expire(lit uint64, why error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !l.on {
+	if !l.on || l.lit != lit {
 		return
 	}
 	l.refused = why
