@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -48,6 +51,9 @@ func TestPool(t *testing.T) {
 			if n := strings.Count(logs.String(), "level=WARN"); p.Locked() && n != 0 || !p.Locked() && n != 1 {
 				t.Errorf("%d warnings logged with Locked()=%v:\n%s", n, p.Locked(), logs.String())
 			}
+			if tt.name == "os" {
+				checkVmFlags(t, p)
+			}
 			ctx := context.Background()
 			a, err := p.Get(ctx)
 			if err != nil {
@@ -76,6 +82,33 @@ func TestPool(t *testing.T) {
 				t.Fatal("a released buffer came back not zeroed")
 			}
 		})
+	}
+}
+
+// checkVmFlags reads the kernel's view of the pool's mapping: it must be
+// excluded from core dumps ("dd") and, if the pool says so, locked ("lo").
+func checkVmFlags(t *testing.T, p *Pool) {
+	t.Helper()
+	smaps, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		t.Skipf("no /proc/self/smaps: %v", err)
+	}
+	start := fmt.Sprintf("%x-", uintptr(unsafe.Pointer(&p.mem[0])))
+	i := strings.Index(string(smaps), "\n"+start)
+	if i < 0 {
+		t.Fatalf("mapping at %s not in smaps", start)
+	}
+	rest := string(smaps[i+1:])
+	j := strings.Index(rest, "VmFlags:")
+	if j < 0 {
+		t.Fatal("no VmFlags for the mapping")
+	}
+	flags := strings.Fields(strings.SplitN(rest[j+len("VmFlags:"):], "\n", 2)[0])
+	if !slices.Contains(flags, "dd") {
+		t.Errorf("mapping not excluded from core dumps: VmFlags %v", flags)
+	}
+	if p.Locked() != slices.Contains(flags, "lo") {
+		t.Errorf("Locked() = %v but VmFlags %v", p.Locked(), flags)
 	}
 }
 
