@@ -84,112 +84,157 @@ func (h *hardware) Close() error {
 	return errors.Join(errs...)
 }
 
-// linuxDevices builds every Linux driver from cfg (validated already).
-// Nothing blocks on a missing camera: it is opened at the first capture and
-// reported unavailable until it appears.
+// linuxDevices builds every Linux driver from cfg (validated already). If
+// any part cannot be opened it closes the others and returns every part's
+// error. Nothing blocks on a missing camera: it is opened at the first
+// capture and reported unavailable until it appears.
 func linuxDevices(ctx context.Context, cfg config.Linux, log *slog.Logger, s seams) (firmware.Devices, io.Closer, error) {
-	if err := ctx.Err(); err != nil {
+	h, failed, err := openLinux(ctx, cfg, log, s)
+	if err != nil {
 		return firmware.Devices{}, nil, err
 	}
-	if err := s.hostInit(); err != nil {
-		return firmware.Devices{}, nil, fmt.Errorf("periph host: %w", err)
-	}
-	// Each part is assigned to h.devs only once it exists: a nil
-	// *Driver in an interface would not be nil to Devices.Halt.
-	h := &hardware{}
-	fail := func(err error) (firmware.Devices, io.Closer, error) {
-		return firmware.Devices{}, nil, errors.Join(err, h.Close())
-	}
-	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
-
-	// Light first: the LEDs are driven off at once.
-	var banks []gpio.PinOut
-	for _, name := range cfg.Light.Pins {
-		p, err := pin("light.pins", name)
-		if err != nil {
-			return fail(err)
+	if len(failed) > 0 {
+		var errs []error
+		for _, part := range linuxParts {
+			if err := failed[part]; err != nil {
+				errs = append(errs, err)
+			}
 		}
-		banks = append(banks, p)
+		return firmware.Devices{}, nil, errors.Join(append(errs, h.Close())...)
 	}
-	var pwm gpio.PinOut
-	if cfg.Light.PWM != "" {
-		p, err := pin("light.pwm", cfg.Light.PWM)
-		if err != nil {
-			return fail(err)
-		}
-		pwm = p
-	}
-	led, err := nirled.New(banks, pwm, nirled.Options{
-		MaxOn: ms(cfg.Light.MaxOnMS), MaxDuty: float64(cfg.Light.MaxDutyPercent) / 100, Window: ms(cfg.Light.WindowMS),
-		Duty: gpio.DutyMax * gpio.Duty(cfg.Light.DutyPercent) / 100, Freq: physic.Frequency(cfg.Light.PWMHz) * physic.Hertz,
-	})
-	if err != nil {
-		return fail(err)
-	}
-	h.devs.Light = led
-
-	// The gate relay next, released at once.
-	rp, err := pin("gate.relay", cfg.Gate.Relay)
-	if err != nil {
-		return fail(err)
-	}
-	var door gpio.PinIn
-	if cfg.Gate.Door != "" {
-		p, err := pin("gate.door", cfg.Gate.Door)
-		if err != nil {
-			return fail(err)
-		}
-		door = p
-	}
-	g, err := relay.New(rp, door, ms(cfg.Gate.PulseMS), nil)
-	if err != nil {
-		return fail(err)
-	}
-	h.devs.Gate = g
-
-	bus, err := i2creg.Open(cfg.Presence.Bus)
-	if err != nil {
-		return fail(fmt.Errorf("linux.presence.bus: %w", err))
-	}
-	h.closers = append(h.closers, bus)
-	sensor, err := tof.New(bus, uint16(cfg.Presence.Address), tof.Options{
-		Near: cfg.Presence.NearMM, Far: cfg.Presence.FarMM, Debounce: ms(cfg.Presence.DebounceMS),
-	})
-	if err != nil {
-		return fail(err)
-	}
-	h.devs.Presence = sensor
-
-	cam, err := v4l2.New(v4l2.Options{
-		Path: cfg.Camera.Device, Width: cfg.Camera.Width, Height: cfg.Camera.Height, FPS: cfg.Camera.FPS,
-		Format: cfg.Camera.Format, Exposure: cfg.Camera.Exposure, Gain: cfg.Camera.Gain,
-		FrameTimeout: ms(cfg.Camera.FrameTimeoutMS), Log: log, OpenDevice: s.openCamera,
-	})
-	if err != nil {
-		return fail(err)
-	}
-	h.devs.Camera = cam
-
-	disp, closeDisp, err := s.openDisplay(cfg.Display.Framebuffer)
-	if err != nil {
-		return fail(err)
-	}
-	h.devs.Display = disp
-	h.closers = append(h.closers, closeDisp)
-
-	cards, err := magstripe.Open(cfg.CardReader.Port, cfg.CardReader.Baud)
-	if err != nil {
-		return fail(err)
-	}
-	h.devs.Cards = cards
-	keys, err := evdev.Open(cfg.Keypad.Device)
-	if err != nil {
-		return fail(err)
-	}
-	h.devs.Keypad = keys
 	log.Info("linux hardware ready", "camera", cfg.Camera.Device, "framebuffer", cfg.Display.Framebuffer,
 		"card_reader", cfg.CardReader.Port, "keypad", cfg.Keypad.Device, "tof_bus", cfg.Presence.Bus)
 	return h.devs, h, nil
+}
+
+// linuxParts are the parts in the order they are opened: the LEDs and the
+// relay first, so that they are driven off at once.
+var linuxParts = []string{firmware.PartLight, firmware.PartGate, firmware.PartPresence, firmware.PartCamera,
+	firmware.PartDisplay, firmware.PartCards, firmware.PartKeypad}
+
+// openLinux opens each part on its own: a part that fails is left nil in
+// the devices and its error is kept by part name (firmware.Part*), so that
+// the self-test can still test the others. err is set only when nothing
+// could be tried.
+func openLinux(ctx context.Context, cfg config.Linux, log *slog.Logger, s seams) (h *hardware, failed map[string]error, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	if err := s.hostInit(); err != nil {
+		return nil, nil, fmt.Errorf("periph host: %w", err)
+	}
+	h = &hardware{}
+	failed = map[string]error{}
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	// Each part is set in h.devs only once it exists: a nil *Driver in an
+	// interface would not be nil to Devices.Halt.
+	open := map[string]func() error{
+		firmware.PartLight: func() error {
+			var banks []gpio.PinOut
+			for _, name := range cfg.Light.Pins {
+				p, err := pin("light.pins", name)
+				if err != nil {
+					return err
+				}
+				banks = append(banks, p)
+			}
+			var pwm gpio.PinOut
+			if cfg.Light.PWM != "" {
+				p, err := pin("light.pwm", cfg.Light.PWM)
+				if err != nil {
+					return err
+				}
+				pwm = p
+			}
+			led, err := nirled.New(banks, pwm, nirled.Options{
+				MaxOn: ms(cfg.Light.MaxOnMS), MaxDuty: float64(cfg.Light.MaxDutyPercent) / 100, Window: ms(cfg.Light.WindowMS),
+				Duty: gpio.DutyMax * gpio.Duty(cfg.Light.DutyPercent) / 100, Freq: physic.Frequency(cfg.Light.PWMHz) * physic.Hertz,
+			})
+			if err != nil {
+				return err
+			}
+			h.devs.Light = led
+			return nil
+		},
+		firmware.PartGate: func() error {
+			rp, err := pin("gate.relay", cfg.Gate.Relay)
+			if err != nil {
+				return err
+			}
+			var door gpio.PinIn
+			if cfg.Gate.Door != "" {
+				p, err := pin("gate.door", cfg.Gate.Door)
+				if err != nil {
+					return err
+				}
+				door = p
+			}
+			g, err := relay.New(rp, door, ms(cfg.Gate.PulseMS), nil)
+			if err != nil {
+				return err
+			}
+			h.devs.Gate = g
+			return nil
+		},
+		firmware.PartPresence: func() error {
+			bus, err := i2creg.Open(cfg.Presence.Bus)
+			if err != nil {
+				return fmt.Errorf("linux.presence.bus: %w", err)
+			}
+			sensor, err := tof.New(bus, uint16(cfg.Presence.Address), tof.Options{
+				Near: cfg.Presence.NearMM, Far: cfg.Presence.FarMM, Debounce: ms(cfg.Presence.DebounceMS),
+			})
+			if err != nil {
+				return errors.Join(err, bus.Close())
+			}
+			h.closers = append(h.closers, bus)
+			h.devs.Presence = sensor
+			return nil
+		},
+		firmware.PartCamera: func() error {
+			cam, err := v4l2.New(v4l2.Options{
+				Path: cfg.Camera.Device, Width: cfg.Camera.Width, Height: cfg.Camera.Height, FPS: cfg.Camera.FPS,
+				Format: cfg.Camera.Format, Exposure: cfg.Camera.Exposure, Gain: cfg.Camera.Gain,
+				FrameTimeout: ms(cfg.Camera.FrameTimeoutMS), Log: log, OpenDevice: s.openCamera,
+			})
+			if err != nil {
+				return err
+			}
+			h.devs.Camera = cam
+			return nil
+		},
+		firmware.PartDisplay: func() error {
+			disp, closeDisp, err := s.openDisplay(cfg.Display.Framebuffer)
+			if err != nil {
+				return err
+			}
+			h.devs.Display = disp
+			h.closers = append(h.closers, closeDisp)
+			return nil
+		},
+		firmware.PartCards: func() error {
+			cards, err := magstripe.Open(cfg.CardReader.Port, cfg.CardReader.Baud)
+			if err != nil {
+				return err
+			}
+			h.devs.Cards = cards
+			return nil
+		},
+		firmware.PartKeypad: func() error {
+			keys, err := evdev.Open(cfg.Keypad.Device)
+			if err != nil {
+				return err
+			}
+			h.devs.Keypad = keys
+			return nil
+		},
+	}
+	for _, part := range linuxParts {
+		if err := open[part](); err != nil {
+			failed[part] = err
+		}
+	}
+	return h, failed, nil
 }
 
 // pin finds a GPIO pin by name; field is its configuration path.

@@ -49,17 +49,21 @@ func selftest(ctx context.Context, args []string, stdout, stderr io.Writer, s se
 	if err != nil {
 		return err
 	}
+	o := firmware.SelftestOptions{PulseGate: pulse, PartTimeout: timeout}
 	var devs firmware.Devices
 	if cfg.Hardware == "sim" {
 		devs = simDevices(sim.NewWorld())
 	} else {
-		var hw io.Closer
-		if devs, hw, err = linuxDevices(ctx, cfg.Linux, log, s); err != nil {
+		// Parts that cannot be opened fail their line; the others are
+		// still tested.
+		h, failed, err := openLinux(ctx, cfg.Linux, log, s)
+		if err != nil {
 			return fmt.Errorf("selftest: %w", err)
 		}
-		defer hw.Close()
+		defer h.Close()
+		devs, o.Unavailable = h.devs, failed
 	}
-	results := firmware.Selftest(ctx, devs, firmware.SelftestOptions{PulseGate: pulse, PartTimeout: timeout})
+	results := firmware.Selftest(ctx, devs, o)
 	for _, r := range results {
 		fmt.Fprintln(stdout, r)
 	}

@@ -77,6 +77,19 @@ func TestSelftestReportsBrokenPart(t *testing.T) {
 	}
 }
 
+func TestSelftestTestsTheOthersWhenAPartIsMissing(t *testing.T) {
+	cfg, s, _ := fakeLinuxRig(t)
+	cfg.Presence.Bus = "/dev/i2c-9"
+	var out bytes.Buffer
+	err := selftest(context.Background(), []string{"-config", writeConfig(t, cfg)}, &out, new(bytes.Buffer), s)
+	if !errors.Is(err, firmware.ErrSelftest) || !strings.Contains(err.Error(), "presence") {
+		t.Fatalf("selftest = %v, want presence named", err)
+	}
+	if got := strings.Count(out.String(), "PASS"); got != 6 || !strings.Contains(out.String(), "presence  FAIL  linux.presence.bus") {
+		t.Errorf("want 6 parts passing and the bus named:\n%s", out.String())
+	}
+}
+
 func TestSelftestSimAndUsage(t *testing.T) {
 	var out bytes.Buffer
 	if err := runSelftest(context.Background(), []string{"-hw", "sim"}, &out, new(bytes.Buffer)); err != nil {
