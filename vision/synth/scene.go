@@ -69,7 +69,7 @@ func newMotion(r *rand.Rand, c Condition, still bool) motion {
 		return m
 	}
 	m.freq = [3]float64{uniform(r, 0.2, 0.6), uniform(r, 4, 6.5), uniform(r, 8, 11)}
-	m.ampXY = [3]float64{uniform(r, 1.0, 3.0), uniform(r, 0.3, 0.8), uniform(r, 0.3, 0.9)}
+	m.ampXY = [3]float64{uniform(r, 1.5, 3.5), uniform(r, 0.4, 0.9), uniform(r, 0.4, 1.0)}
 	for i := range m.phase {
 		for j := range m.phase[i] {
 			m.phase[i][j] = uniform(r, 0, 2*math.Pi)
