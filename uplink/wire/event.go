@@ -7,7 +7,9 @@ import (
 )
 
 // Event is one telemetry record. Its fields are closed on purpose: there is
-// no free-form map, so no biometric, card or phone data can ride along.
+// no free-form map, Type and Reason are short tokens (a-z, 0-9, '_', ':',
+// '-') that may not hold a run of 7 or more digits, so no biometric, card or
+// phone data can ride along.
 type Event struct {
 	Time   time.Time `json:"time"`
 	Device string    `json:"device"`
@@ -23,7 +25,7 @@ type Event struct {
 
 // Validate checks e's fields.
 func (e Event) Validate() error {
-	if e.Time.IsZero() || !validID(e.Device) || !validID(e.Type) || len(e.Reason) > maxID ||
+	if e.Time.IsZero() || !validID(e.Device) || !token(e.Type) || (e.Reason != "" && !token(e.Reason)) ||
 		(e.Flow != "" && !e.Flow.Valid()) || (e.Outcome != "" && !e.Outcome.Valid()) || e.Millis < 0 {
 		return fmt.Errorf("%w: event", ErrMalformed)
 	}
@@ -48,4 +50,28 @@ func DecodeEvent(b []byte) (Event, error) {
 		return Event{}, err
 	}
 	return e, nil
+}
+
+// token accepts 1..maxID characters of a-z, 0-9, '_', ':' and '-' with no
+// run of 7 or more digits (the shortest phone number).
+func token(s string) bool {
+	if len(s) == 0 || len(s) > maxID {
+		return false
+	}
+	digits := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if digits++; digits >= 7 {
+				return false
+			}
+			continue
+		case c >= 'a' && c <= 'z', c == '_', c == ':', c == '-':
+		default:
+			return false
+		}
+		digits = 0
+	}
+	return true
 }

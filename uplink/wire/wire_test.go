@@ -170,9 +170,35 @@ func TestEvent(t *testing.T) {
 		`{"time":"2026-01-01T00:00:00Z","device":"k","type":"x","card":"4111"}`, // no such field
 		`{"time":"2026-01-01T00:00:00Z","device":"k","type":"x","ms":-1}`,
 		`{"time":"2026-01-01T00:00:00Z","device":"k","type":"x","outcome":"ok"}`,
+		`{"time":"2026-01-01T00:00:00Z","device":"k","type":"x","reason":"card_4111111111111111"}`,
+		`{"time":"2026-01-01T00:00:00Z","device":"k","type":"x","reason":"phone:5550100"}`,
+		`{"time":"2026-01-01T00:00:00Z","device":"k","type":"x","reason":"Free text"}`,
+		`{"time":"2026-01-01T00:00:00Z","device":"k","type":"Decision"}`,
 	} {
 		if _, err := DecodeEvent([]byte(bad)); !errors.Is(err, ErrMalformed) {
 			t.Errorf("DecodeEvent(%s) = %v, want ErrMalformed", bad, err)
+		}
+	}
+}
+
+func TestToken(t *testing.T) {
+	tests := []struct {
+		s  string
+		ok bool
+	}{
+		{"decision:bad_signature", true},
+		{"camera-down", true},
+		{"retry_123456", true}, // six digits
+		{"retry_1234567", false},
+		{"1234-5678", true},
+		{"", false},
+		{strings.Repeat("a", 129), false},
+		{"a.b", false},
+		{"a b", false},
+	}
+	for _, tt := range tests {
+		if got := token(tt.s); got != tt.ok {
+			t.Errorf("token(%q) = %v, want %v", tt.s, got, tt.ok)
 		}
 	}
 }
