@@ -364,3 +364,18 @@ func hasLine(logs string, parts ...string) bool {
 	}
 	return false
 }
+
+func TestTelemetry(t *testing.T) {
+	r := newRig(t)
+	c := r.dial(t)
+	ctx := context.Background()
+	if err := c.Telemetry(ctx, wire.Event{Type: "decision", Flow: wire.FlowEnrol, Outcome: wire.Approved, Millis: 12}); err != nil {
+		t.Fatal(err)
+	}
+	if e := r.event(t); e.Device != device || e.Type != "decision" || e.Outcome != wire.Approved || e.Time.IsZero() {
+		t.Fatalf("received %+v", e)
+	}
+	if err := c.Telemetry(ctx, wire.Event{Type: "card", Reason: "pan_4111111111111111"}); !errors.Is(err, wire.ErrMalformed) {
+		t.Fatalf("an event carrying a card number: %v, want wire.ErrMalformed", err)
+	}
+}
