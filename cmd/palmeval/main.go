@@ -10,6 +10,11 @@
 //	go run ./cmd/palmeval                         # tuning seeds
 //	go run ./cmd/palmeval -seed-base 1000000      # the held-out seeds of TestHeldOutFigures
 //	go run ./cmd/palmeval -out /tmp/set           # also write the set as PNG frames + manifest
+//
+// vision/eval/testdata/example was made with
+//
+//	go run ./cmd/palmeval -identities 1 -captures 1 -conditions 0 -width 320 -pairs 5 -out vision/eval/testdata/example
+//
 //	go run ./cmd/palmeval -set /tmp/set           # score an external set instead
 //
 // The external set format is described in the vision/eval documentation.
@@ -27,6 +32,7 @@ import (
 	"time"
 
 	"github.com/palmd/palmd/vision/eval"
+	"github.com/palmd/palmd/vision/liveness"
 	"github.com/palmd/palmd/vision/synth"
 )
 
@@ -50,6 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	conditions := fs.Int("conditions", -1, "identities that also get one genuine capture per bad condition (-1: all)")
 	seedBase := fs.Uint64("seed-base", eval.TuningSeedBase, fmt.Sprintf("first identity seed (tuning %d, held-out %d)", eval.TuningSeedBase, eval.HeldOutSeedBase))
 	width := fs.Int("width", synth.Width, "frame width: synth.Width or a divisor of it (frames are box-downscaled)")
+	pairs := fs.Int("pairs", eval.SynthPairs, fmt.Sprintf("strobed pairs per synthetic capture (%d to %d)", liveness.BurstPairs+1, eval.SynthPairs))
 	out := fs.String("out", "", "write the synthetic set as PNG frames and a manifest into this directory, then score it from there")
 	set := fs.String("set", "", "score the external set in this directory instead of a synthetic one")
 	if err := fs.Parse(args); err != nil {
@@ -58,13 +65,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	if *identities < 1 || *captures < 1 || *width < 1 || *width > synth.Width || synth.Width%*width != 0 {
-		return errors.New("-identities and -captures must be positive and -width a divisor of 1280")
+	if *identities < 1 || *captures < 1 || *width < 1 || *width > synth.Width || synth.Width%*width != 0 ||
+		*pairs <= liveness.BurstPairs || *pairs > eval.SynthPairs {
+		return errors.New("-identities and -captures must be positive, -width a divisor of 1280 and -pairs in range")
 	}
 	if *conditions < 0 {
 		*conditions = *identities
 	}
-	s := eval.SynthSet{Identities: *identities, Captures: *captures, Conditions: *conditions, SeedBase: *seedBase, Width: *width}
+	s := eval.SynthSet{Identities: *identities, Captures: *captures, Conditions: *conditions, SeedBase: *seedBase, Width: *width, Pairs: *pairs}
 
 	start := time.Now()
 	if *out != "" {

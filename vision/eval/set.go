@@ -35,6 +35,16 @@ type SynthSet struct {
 	// Width is the frame width: synth.Width, or a divisor of it to box-
 	// downscale the rendered frames (for small example sets).
 	Width int
+	// Pairs is the number of pairs per capture, from BurstPairs+1 (one gate
+	// attempt before the burst) to SynthPairs; 0 means SynthPairs.
+	Pairs int
+}
+
+func (s SynthSet) pairs() int {
+	if s.Pairs <= 0 {
+		return SynthPairs
+	}
+	return min(max(s.Pairs, liveness.BurstPairs+1), SynthPairs)
 }
 
 var presentations = [...]synth.Presentation{synth.Genuine, synth.PrintedPhoto, synth.ScreenReplay, synth.RigidReplica}
@@ -81,11 +91,12 @@ func (s SynthSet) Capture(i int, frames *Frames) Capture {
 	}
 	f := synth.Width / width
 	size := image.Pt(synth.Width/f, synth.Height/f)
+	pairs := s.pairs()
 	var done [2 * SynthPairs]bool
 	return Capture{
-		Name: name, Identity: identity, Label: c.Presentation, Condition: c.Condition, Pairs: SynthPairs,
+		Name: name, Identity: identity, Label: c.Presentation, Condition: c.Condition, Pairs: pairs,
 		Frame: func(k int, lit bool) (*image.Gray, error) {
-			if k < 0 || k >= SynthPairs {
+			if k < 0 || k >= pairs {
 				return nil, fmt.Errorf("eval: capture %q has no pair %d", name, k)
 			}
 			j := 2 * k

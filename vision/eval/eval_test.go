@@ -1,0 +1,189 @@
+package eval
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/palmd/palmd/vision/liveness"
+	"github.com/palmd/palmd/vision/quality"
+	"github.com/palmd/palmd/vision/synth"
+)
+
+// TestHeldOutFigures checks the figures the product promises on seeds the
+// thresholds were never tuned on: APCER <= 1 % for every attack kind (both
+// for liveness on its own and for the whole system), BPCER <= 2 %, and the
+// palm region found on >= 99 % of the good genuine captures that pass the
+// gate. 104 captures per kind: 1 % allows one error, 2 % two.
+func TestHeldOutFigures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: renders about 450 synthetic captures")
+	}
+	if raceEnabled {
+		t.Skip("too slow under the race detector; run without -race")
+	}
+	s := SynthSet{Identities: 26, Captures: 4, Conditions: 3, SeedBase: HeldOutSeedBase}
+	r, err := Evaluate(context.Background(), s.Len(), s.Capture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table strings.Builder
+	if err := r.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("held-out seeds from %d:\n%s", HeldOutSeedBase, table.String())
+
+	for _, p := range presentations[1:] {
+		if n := r.Kinds[p].N; n < 100 {
+			t.Errorf("%s: %d captures, want at least 100 for a 1 %% bound to mean something", p, n)
+		}
+		if v := r.PADAPCER(p); v > 0.01 {
+			t.Errorf("%s: liveness APCER %.2f%%, want <= 1%%", p, 100*v)
+		}
+		if v := r.APCER(p); v > 0.01 {
+			t.Errorf("%s: system APCER %.2f%%, want <= 1%%", p, 100*v)
+		}
+	}
+	if n := r.Kinds[synth.Genuine].N; n < 100 {
+		t.Errorf("genuine: %d captures, want at least 100", n)
+	}
+	if v := r.BPCER(); v > 0.02 {
+		t.Errorf("BPCER %.2f%%, want <= 2%%", 100*v)
+	}
+	if v := r.ROIRate(); v < 0.99 {
+		t.Errorf("palm region found on %.2f%% of gated good genuine captures, want >= 99%%", 100*v)
+	}
+}
+
+// TestExampleSet scores the small external set in testdata/example (320 x
+// 200 frames, one capture per kind): the genuine capture must be accepted
+// and every attack rejected.
+func TestExampleSet(t *testing.T) {
+	set, err := OpenExternalSet("testdata/example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	p := NewPipeline()
+	defer p.Close()
+	seen := map[synth.Presentation]bool{}
+	for i, e := range set.Entries {
+		o, err := p.Run(set.Capture(i, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[e.Label] = true
+		if want := e.Label == synth.Genuine; o.Accepted() != want || o.Live.Live != want {
+			t.Errorf("%s (%s): accepted %v, live %v (%+v), want %v", e.Capture, e.Label, o.Accepted(), o.Live.Live, o.Live, want)
+		}
+	}
+	if len(seen) != len(presentations) {
+		t.Errorf("example set covers %d presentation kinds, want %d", len(seen), len(presentations))
+	}
+}
+
+func TestSynthSetDescribe(t *testing.T) {
+	s := SynthSet{Identities: 3, Captures: 2, Conditions: 2, SeedBase: 7}
+	if got, want := s.Len(), 3*2*4+2*8; got != want {
+		t.Fatalf("Len = %d, want %d", got, want)
+	}
+	seeds, names := map[[2]uint64]bool{}, map[string]bool{}
+	kinds := map[synth.Presentation]int{}
+	conds := map[synth.Condition]int{}
+	for i := range s.Len() {
+		c, name, id := s.Describe(i)
+		k := [2]uint64{c.Identity, c.Seed}
+		if seeds[k] || names[name] {
+			t.Errorf("capture %d (%s) repeats an earlier identity and seed or name", i, name)
+		}
+		seeds[k], names[name] = true, true
+		if !strings.HasPrefix(name, id+"-") || c.Identity != synth.IdentityOf(id) {
+			t.Errorf("capture %d: name %q, identity %q do not match", i, name, id)
+		}
+		if c.Condition == synth.Good {
+			kinds[c.Presentation]++
+		} else {
+			conds[c.Condition]++
+			if c.Presentation != synth.Genuine {
+				t.Errorf("capture %d: condition %s on an attack", i, c.Condition)
+			}
+		}
+	}
+	for _, p := range presentations {
+		if kinds[p] != 6 {
+			t.Errorf("%s: %d good captures, want 6", p, kinds[p])
+		}
+	}
+	for _, c := range badConditions {
+		if conds[c] != 2 {
+			t.Errorf("%s: %d captures, want 2", c, conds[c])
+		}
+	}
+	// The tuning and held-out ranges give different people.
+	a, _, _ := SynthSet{Identities: 1, Captures: 1, SeedBase: TuningSeedBase}.Describe(0)
+	b, _, _ := SynthSet{Identities: 1, Captures: 1, SeedBase: HeldOutSeedBase}.Describe(0)
+	if a.Identity == b.Identity {
+		t.Error("tuning and held-out seeds give the same identity")
+	}
+}
+
+func TestReport(t *testing.T) {
+	live := liveness.Result{Live: true, Score: 0.8}
+	spoof := liveness.Result{Reason: liveness.NoVeins, Score: 0.2}
+	outcomes := []Outcome{
+		// 4 genuine good: one gate reject, one liveness reject.
+		{Label: synth.Genuine, Passed: true, Live: live, ROI: true},
+		{Label: synth.Genuine, Passed: true, Live: live, ROI: false},
+		{Label: synth.Genuine, Passed: true, Live: spoof, ROI: true},
+		{Label: synth.Genuine, Quality: quality.Blurred, Live: live},
+		// A genuine capture in a bad condition only feeds the quality table.
+		{Label: synth.Genuine, Condition: synth.Dark, Quality: quality.TooDark, Live: live},
+		// 2 prints: one accepted by the system, one live but gated out.
+		{Label: synth.PrintedPhoto, Passed: true, Live: live},
+		{Label: synth.PrintedPhoto, Quality: quality.TooClose, Live: live},
+		{Label: synth.ScreenReplay, Passed: true, Live: liveness.Result{Reason: liveness.EmitsLight}},
+	}
+	var r Report
+	for _, o := range outcomes {
+		r.Add(o)
+	}
+	tests := []struct {
+		name      string
+		got, want float64
+	}{
+		{"BPCER", r.BPCER(), 1.0 / 4},
+		{"quality reject", r.QualityRejectRate(), 1.0 / 4},
+		{"ROI", r.ROIRate(), 2.0 / 3},
+		{"print APCER", r.APCER(synth.PrintedPhoto), 1.0 / 2},
+		{"print PAD APCER", r.PADAPCER(synth.PrintedPhoto), 2.0 / 2},
+		{"screen APCER", r.APCER(synth.ScreenReplay), 0},
+		{"replica APCER (no captures)", r.APCER(synth.RigidReplica), 0},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s = %v, want %v", tt.name, tt.got, tt.want)
+		}
+	}
+	if got := r.Quality[synth.Dark][4]; got != 1 || reasons[4] != quality.TooDark {
+		t.Errorf("quality table dark/too_dark = %d, want 1", got)
+	}
+	var b strings.Builder
+	if err := r.WriteTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"printed_photo", "50.00%", "no_vein_response 1", "emits_light 1", "too_close 1", "dark"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
+	}
+}
+
+func TestRunNeedsAFullBurst(t *testing.T) {
+	p := NewPipeline()
+	defer p.Close()
+	c := Capture{Name: "short", Pairs: liveness.BurstPairs - 1}
+	if _, err := p.Run(c); err == nil || !strings.Contains(err.Error(), fmt.Sprint(liveness.BurstPairs)) {
+		t.Errorf("Run on a short capture: err = %v, want an error naming %d pairs", err, liveness.BurstPairs)
+	}
+}

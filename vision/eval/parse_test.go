@@ -1,0 +1,248 @@
+package eval
+
+import (
+	"bytes"
+	"errors"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/palmd/palmd/vision/synth"
+)
+
+const goodManifest = "capture,identity,label,frames\n" +
+	"c1,alice,genuine,c1/0l.png;c1/0u.png;c1/1l.png;c1/1u.png\n" +
+	"c2, bob ,screen_replay,\"a.pgm; b.pgm;c.PGM;d.pgm\"\n"
+
+func TestParseManifest(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		want    []Entry
+		wantErr string
+	}{
+		{"good", goodManifest, []Entry{
+			{Capture: "c1", Identity: "alice", Label: synth.Genuine, Frames: []string{"c1/0l.png", "c1/0u.png", "c1/1l.png", "c1/1u.png"}},
+			{Capture: "c2", Identity: "bob", Label: synth.ScreenReplay, Frames: []string{"a.pgm", "b.pgm", "c.PGM", "d.pgm"}},
+		}, ""},
+		{"empty", "", nil, "header"},
+		{"header only", "capture,identity,label,frames\n", nil, "no captures"},
+		{"wrong header", "capture,person,label,frames\n", nil, "header column 2"},
+		{"unknown label", "capture,identity,label,frames\nc,a,cardboard,a.png;b.png;c.png;d.png\n", nil, "unknown presentation"},
+		{"odd frames", "capture,identity,label,frames\nc,a,genuine,a.png;b.png;c.png\n", nil, "even number"},
+		{"one pair", "capture,identity,label,frames\nc,a,genuine,a.png;b.png\n", nil, "at least 2"},
+		{"parent dir", "capture,identity,label,frames\nc,a,genuine,../a.png;b.png;c.png;d.png\n", nil, "relative slash path"},
+		{"absolute", "capture,identity,label,frames\nc,a,genuine,/etc/a.png;b.png;c.png;d.png\n", nil, "relative slash path"},
+		{"not an image", "capture,identity,label,frames\nc,a,genuine,a.jpg;b.png;c.png;d.png\n", nil, "relative slash path"},
+		{"empty frame", "capture,identity,label,frames\nc,a,genuine,a.png;;c.png;d.png\n", nil, "relative slash path"},
+		{"empty identity", "capture,identity,label,frames\nc,,genuine,a.png;b.png;c.png;d.png\n", nil, "1 to"},
+		{"duplicate", "capture,identity,label,frames\nc,a,genuine,a.png;b.png;c.png;d.png\nc,a,genuine,a.png;b.png;c.png;d.png\n", nil, "twice"},
+		{"short row", "capture,identity,label,frames\nc,a,genuine\n", nil, "wrong number of fields"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseManifest(strings.NewReader(tt.in))
+			if tt.wantErr != "" {
+				if !errors.Is(err, ErrManifest) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want ErrManifest mentioning %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %d entries, want %d", len(got), len(tt.want))
+			}
+			for i := range got {
+				g, w := got[i], tt.want[i]
+				if g.Capture != w.Capture || g.Identity != w.Identity || g.Label != w.Label || strings.Join(g.Frames, "|") != strings.Join(w.Frames, "|") {
+					t.Errorf("entry %d = %+v, want %+v", i, g, w)
+				}
+			}
+		})
+	}
+}
+
+func TestDecodePGM(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		pix     []byte
+		wantErr string
+	}{
+		{"plain", "P5\n3 1\n255\n\x00\x80\xff", []byte{0, 128, 255}, ""},
+		{"comments", "P5 # a frame\n# size next\n2 1 # w h\n255\n\x01\x02", []byte{1, 2}, ""},
+		{"maxval 15 scales", "P5\n2 1\n15\n\x00\x0f", []byte{0, 255}, ""},
+		{"ascii pgm", "P2\n1 1\n255\n7\n", nil, "not a binary PGM"},
+		{"16-bit", "P5\n1 1\n65535\n\x00\x00", nil, "not 8-bit"},
+		{"maxval 256", "P5\n1 1\n256\n\x00", nil, "not 8-bit"},
+		{"zero size", "P5\n0 1\n255\n", nil, "out of range"},
+		{"huge", "P5\n99999 99999\n255\n", nil, "out of range"},
+		{"long number", "P5\n1234567 1\n255\n", nil, "too long"},
+		{"too wide", "P5\n9000 1\n255\n", nil, "out of range"},
+		{"short pixels", "P5\n2 2\n255\n\x00", nil, "pixels"},
+		{"above maxval", "P5\n1 1\n10\n\x0b", nil, "above the maximum"},
+		{"letters", "P5\nab 1\n255\n", nil, "not a number"},
+		{"truncated header", "P5\n2", nil, "header"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			img, err := DecodePGM(strings.NewReader(tt.in))
+			if tt.wantErr != "" {
+				if !errors.Is(err, ErrFrame) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want ErrFrame mentioning %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(img.Pix, tt.pix) {
+				t.Errorf("pixels = %v, want %v", img.Pix, tt.pix)
+			}
+		})
+	}
+}
+
+func TestPGMRoundTrip(t *testing.T) {
+	img := image.NewGray(image.Rect(0, 0, 5, 3))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 17)
+	}
+	var b bytes.Buffer
+	if err := EncodePGM(&b, img.SubImage(image.Rect(1, 1, 4, 3)).(*image.Gray)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodePGM(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Rect.Dx() != 3 || got.Rect.Dy() != 2 || got.Pix[0] != img.Pix[6] || got.Pix[5] != img.Pix[13] {
+		t.Errorf("round trip = %v %v", got.Rect, got.Pix)
+	}
+}
+
+func TestLoadFrame(t *testing.T) {
+	dir := t.TempDir()
+	gray := image.NewGray(image.Rect(0, 0, 4, 2))
+	gray.Pix[3] = 99
+	rgba := image.NewRGBA(image.Rect(0, 0, 4, 2))
+	rgba.Set(0, 0, color.RGBA{1, 2, 3, 255})
+	write := func(name string, img image.Image) {
+		var b bytes.Buffer
+		if err := png.Encode(&b, img); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("gray.png", gray)
+	write("rgba.png", rgba)
+	var b bytes.Buffer
+	if err := EncodePGM(&b, gray); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "gray.pgm"), b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(t.TempDir(), "outside.pgm"), b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	for _, name := range []string{"gray.png", "gray.pgm"} {
+		img, err := LoadFrame(root, name)
+		if err != nil || img.Pix[3] != 99 {
+			t.Errorf("LoadFrame(%s) = %v, %v", name, img, err)
+		}
+	}
+	if _, err := LoadFrame(root, "rgba.png"); !errors.Is(err, ErrFrame) {
+		t.Errorf("colour PNG: err = %v, want ErrFrame", err)
+	}
+	if _, err := LoadFrame(root, "../outside.pgm"); err == nil {
+		t.Error("LoadFrame read outside its root")
+	}
+}
+
+// FuzzParseManifest checks that no input panics and that what parses obeys
+// the format's rules.
+func FuzzParseManifest(f *testing.F) {
+	f.Add(goodManifest)
+	f.Add("capture,identity,label,frames\nc,a,rigid_replica,x/a.png;x/b.png;x/c.png;x/d.png\n")
+	f.Add("capture,identity,label,frames\n\"c\nd\",a,genuine,a.png;b.png;c.png;d.png\n")
+	f.Add("capture,identity,label,frames\nc,a,genuine,../a.png;b.png;c.png;d.png\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		entries, err := ParseManifest(strings.NewReader(in))
+		if err != nil {
+			if !errors.Is(err, ErrManifest) {
+				t.Fatalf("error %v is not ErrManifest", err)
+			}
+			return
+		}
+		for _, e := range entries {
+			if len(e.Frames)%2 != 0 || len(e.Frames) < 4 || e.Capture == "" || e.Identity == "" {
+				t.Fatalf("accepted bad entry %+v", e)
+			}
+			for _, fr := range e.Frames {
+				if !validFrameName(fr) || !filepath.IsLocal(fr) {
+					t.Fatalf("accepted frame name %q", fr)
+				}
+			}
+		}
+	})
+}
+
+// FuzzDecodePGM checks that no input panics, errors are ErrFrame, and
+// decoded frames are within the size limits.
+func FuzzDecodePGM(f *testing.F) {
+	f.Add([]byte("P5\n3 1\n255\n\x00\x80\xff"))
+	f.Add([]byte("P5 # c\n2 1\n15\n\x00\x0f"))
+	f.Add([]byte("P5\n99999 99999\n255\n"))
+	f.Add([]byte("P2\n1 1\n255\n7\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		img, err := DecodePGM(bytes.NewReader(in))
+		if err != nil {
+			if !errors.Is(err, ErrFrame) {
+				t.Fatalf("error %v is not ErrFrame", err)
+			}
+			return
+		}
+		b := img.Bounds()
+		if b.Dx() < 1 || b.Dy() < 1 || b.Dx() > maxSide || b.Dy() > maxSide || len(img.Pix) != b.Dx()*b.Dy() {
+			t.Fatalf("decoded %v with %d pixels", b, len(img.Pix))
+		}
+	})
+}
+
+// FuzzDecodePNG checks the PNG path: no panics, only greyscale images within
+// the size limits, errors wrapped in ErrFrame.
+func FuzzDecodePNG(f *testing.F) {
+	var b bytes.Buffer
+	if err := png.Encode(&b, image.NewGray(image.Rect(0, 0, 3, 2))); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b.Bytes())
+	f.Add(b.Bytes()[:40])
+	f.Add([]byte("\x89PNG\r\n\x1a\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		img, err := decodePNG(bytes.NewReader(in))
+		if err != nil {
+			if !errors.Is(err, ErrFrame) {
+				t.Fatalf("error %v is not ErrFrame", err)
+			}
+			return
+		}
+		if s := img.Bounds().Size(); s.X > maxSide || s.Y > maxSide {
+			t.Fatalf("decoded %v", s)
+		}
+	})
+}
