@@ -9,6 +9,7 @@ import (
 
 	"github.com/palmd/palmd/drivers/camera"
 	"github.com/palmd/palmd/drivers/display"
+	"github.com/palmd/palmd/drivers/light"
 	"github.com/palmd/palmd/uplink/wire"
 	"github.com/palmd/palmd/vision/quality"
 )
@@ -16,8 +17,12 @@ import (
 // errCamera reports a camera that failed during a capture.
 var errCamera = errors.New("firmware: camera failed")
 
-// guidanceHold is the least time a guidance message stays on the display.
-const guidanceHold = 800 * time.Millisecond
+const (
+	// guidanceHold is the least time a guidance message stays on the display.
+	guidanceHold = 800 * time.Millisecond
+	// ledRest is how long to wait before lighting LEDs that refused for safety.
+	ledRest = 50 * time.Millisecond
+)
 
 // capture runs the strobed capture of one session: it gates frames for
 // quality (guiding the person on the display) until a whole burst is good,
@@ -30,20 +35,25 @@ func (k *Kiosk) capture(ctx context.Context, s session) (wire.Outcome, string, e
 	k.quality.Reset()
 	var shown display.Screen // the guidance on screen, and since when
 	var since time.Time
-	last := quality.NoPalm
+	last := quality.Verdict{Reason: quality.NoPalm}
 	for {
 		ok, err := k.burstOK(ctx, &last)
 		switch {
 		case errors.Is(err, context.DeadlineExceeded):
-			return wire.Retry, string(last), nil
+			return wire.Retry, string(last.Reason), nil
 		case err != nil:
 			return wire.Retry, "camera", err
 		case !ok:
-			// A message stays up long enough to be read: a hand between
-			// two faults would otherwise flip the screen every frame.
-			if g := guidanceScreen(last); g.Name != shown.Name && time.Since(since) >= guidanceHold {
+			// The first frame cannot be judged for motion yet: nothing
+			// to tell the person. A message stays up long enough to be
+			// read: a hand between two faults would otherwise flip the
+			// screen every frame.
+			if last.Reason == quality.Moving && last.Scores.Motion < 0 {
+				continue
+			}
+			if g := guidanceScreen(last.Reason); g.Name != shown.Name && time.Since(since) >= guidanceHold {
 				shown, since = g, time.Now()
-				k.emit(Event{Event: EvGuidance, Session: s.id, Reason: string(last)})
+				k.emit(Event{Event: EvGuidance, Session: s.id, Reason: string(last.Reason)})
 				k.show(g)
 			}
 			continue
@@ -54,7 +64,7 @@ func (k *Kiosk) capture(ctx context.Context, s session) (wire.Outcome, string, e
 			return wire.SpoofRejected, res.Reason, nil
 		}
 		if err := k.roi.Extract(k.burst[0].Lit, k.palm); err != nil {
-			last = quality.NoPalm
+			last = quality.Verdict{Reason: quality.NoPalm}
 			continue
 		}
 		return "", "", nil
@@ -62,26 +72,38 @@ func (k *Kiosk) capture(ctx context.Context, s session) (wire.Outcome, string, e
 }
 
 // burstOK fills k.burst with strobed pairs as long as every lit frame passes
-// the quality gate; last is set to the first failing reason.
-func (k *Kiosk) burstOK(ctx context.Context, last *quality.Reason) (bool, error) {
+// the quality gate; last is set to the first failing verdict.
+func (k *Kiosk) burstOK(ctx context.Context, last *quality.Verdict) (bool, error) {
 	for i := range k.burst {
 		if err := k.strobe(ctx, k.burst[i].Lit, k.burst[i].Unlit); err != nil {
 			return false, err
 		}
-		v := k.quality.Check(k.burst[i].Lit)
-		if !v.OK {
-			*last = v.Reason
+		if v := k.quality.Check(k.burst[i].Lit); !v.OK {
+			*last = v
 			return false, nil
 		}
 	}
 	return true, nil
 }
 
-// strobe captures a lit and an unlit frame of the same instant.
+// strobe captures a lit and an unlit frame of the same instant. When the
+// LEDs refuse to light for safety (duty cycle, on-time), it waits for them
+// and tries again: that is pacing, not a fault.
 func (k *Kiosk) strobe(ctx context.Context, lit, unlit *image.Gray) error {
 	l := k.o.Devices.Light
-	if err := l.Set(true); err != nil {
-		return fmt.Errorf("%w: light: %w", errCamera, err)
+	for {
+		err := l.Set(true)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, light.ErrSafetyLimit) {
+			return fmt.Errorf("%w: light: %w", errCamera, err)
+		}
+		k.o.Log.Debug("LEDs resting", "err", err)
+		k.sleep(ctx, ledRest)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 	}
 	err := k.o.Devices.Camera.Capture(ctx, lit)
 	if offErr := l.Set(false); err == nil && offErr != nil {

@@ -244,8 +244,10 @@ func (k *Kiosk) idle(ctx context.Context) error {
 }
 
 // readCards forwards card events to the state machine. A card that cannot be
-// read is reported and the reader keeps going.
+// read is reported and the reader keeps going; a reader that keeps failing
+// (unplugged) is retried with backoff, so its errors cannot flood the log.
 func (k *Kiosk) readCards(ctx context.Context) {
+	var b backoff
 	for {
 		ev, err := k.o.Devices.Cards.Next(ctx)
 		if ctx.Err() != nil {
@@ -254,8 +256,10 @@ func (k *Kiosk) readCards(ctx context.Context) {
 		if err != nil {
 			k.o.Log.Warn("card reader", "err", err)
 			k.emit(Event{Event: EvCardError, Reason: "unreadable"})
+			k.sleep(ctx, b.next())
 			continue
 		}
+		b.reset()
 		select {
 		case k.cards <- ev:
 		case <-ctx.Done():
@@ -264,8 +268,10 @@ func (k *Kiosk) readCards(ctx context.Context) {
 	}
 }
 
-// readKeys forwards key presses to the state machine.
+// readKeys forwards key presses to the state machine, backing off from a
+// keypad that keeps failing.
 func (k *Kiosk) readKeys(ctx context.Context) {
+	var b backoff
 	for {
 		key, err := k.o.Devices.Keypad.Next(ctx)
 		if ctx.Err() != nil {
@@ -273,8 +279,10 @@ func (k *Kiosk) readKeys(ctx context.Context) {
 		}
 		if err != nil {
 			k.o.Log.Warn("keypad", "err", err)
+			k.sleep(ctx, b.next())
 			continue
 		}
+		b.reset()
 		select {
 		case k.keys <- key:
 		case <-ctx.Done():
@@ -389,3 +397,13 @@ func (k *Kiosk) decide(ctx context.Context, s session, dec wire.Decision) {
 
 // String keeps fmt from printing a Kiosk's buffers.
 func (k *Kiosk) String() string { return fmt.Sprintf("firmware.Kiosk(%s)", k.o.DeviceID) }
+
+// backoff paces retries of a failing input: 100 ms, doubling up to 10 s.
+type backoff struct{ d time.Duration }
+
+func (b *backoff) next() time.Duration {
+	b.d = min(max(2*b.d, 100*time.Millisecond), 10*time.Second)
+	return b.d
+}
+
+func (b *backoff) reset() { b.d = 0 }

@@ -3,12 +3,14 @@ package firmware
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/palmd/palmd/drivers/keypad"
+	"github.com/palmd/palmd/drivers/light"
 	"github.com/palmd/palmd/drivers/sim"
 	"github.com/palmd/palmd/uplink/seal"
 	"github.com/palmd/palmd/uplink/wire"
@@ -76,6 +78,12 @@ type rig struct {
 
 func newRig(t *testing.T, outcome wire.Outcome, cloudErr error) *rig {
 	t.Helper()
+	return newRigWith(t, outcome, cloudErr, nil)
+}
+
+// newRigWith lets a test replace parts of the simulated devices.
+func newRigWith(t *testing.T, outcome wire.Outcome, cloudErr error, edit func(*Devices)) *rig {
+	t.Helper()
 	opener := func() (*seal.Sealer, *seal.Opener) {
 		pub, priv, err := seal.GenerateKey()
 		if err != nil {
@@ -96,11 +104,15 @@ func newRig(t *testing.T, outcome wire.Outcome, cloudErr error) *rig {
 	r := &rig{world: sim.NewWorld(), events: make(chan Event, 4096)}
 	r.cloud = &fakeCloud{palm: palmO, card: cardO, outcome: outcome, err: cloudErr}
 	w := r.world
+	devs := Devices{Camera: w.Camera(), Light: w.Light(), Presence: w.Presence(), Display: w.Display(),
+		Cards: w.Cards(), Keypad: w.Keypad(), Gate: w.Gate()}
+	if edit != nil {
+		edit(&devs)
+	}
 	k, err := New(Options{
 		DeviceID: "kiosk-test-1",
-		Devices: Devices{Camera: w.Camera(), Light: w.Light(), Presence: w.Presence(), Display: w.Display(),
-			Cards: w.Cards(), Keypad: w.Keypad(), Gate: w.Gate()},
-		Cloud: r.cloud, Palm: palmS, Card: cardS,
+		Devices:  devs,
+		Cloud:    r.cloud, Palm: palmS, Card: cardS,
 		Emit:     func(ev Event) { r.events <- ev },
 		Timeouts: timeouts,
 	})
@@ -273,5 +285,94 @@ func TestCameraDownWhileIdle(t *testing.T) {
 	r.await(t, EvScreen, "idle")
 	if !r.kiosk.Healthy() {
 		t.Error("unhealthy after the camera came back")
+	}
+}
+
+// restingLight refuses every other Set(true) for safety, as an LED driver at
+// its duty-cycle limit does.
+type restingLight struct {
+	light.Light
+	mu      sync.Mutex
+	calls   int
+	refused int
+}
+
+func (l *restingLight) Set(on bool) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if on {
+		l.calls++
+		if l.calls%2 == 1 {
+			l.refused++
+			return fmt.Errorf("test LEDs: %w", light.ErrSafetyLimit)
+		}
+	}
+	return l.Light.Set(on)
+}
+
+func TestLEDSafetyLimitIsNotACameraFault(t *testing.T) {
+	rl := &restingLight{}
+	r := newRigWith(t, wire.Approved, nil, func(d *Devices) { rl.Light = d.Light; d.Light = rl })
+	r.await(t, EvScreen, "idle")
+	r.world.Hover(sim.Person{Name: "alice"})
+	d := r.await(t, EvDecision, "")
+	if d.Outcome != "approved" {
+		t.Errorf("decision = %+v, want approved", d)
+	}
+	for _, s := range r.world.Screens() {
+		if s.Name == "out_of_service" {
+			t.Error("LEDs resting for safety put the kiosk out of service")
+		}
+	}
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if rl.refused == 0 {
+		t.Error("the test light never refused: the test tests nothing")
+	}
+}
+
+// brokenKeypad fails every read, as an unplugged input device does.
+type brokenKeypad struct {
+	mu    sync.Mutex
+	reads int
+}
+
+func (k *brokenKeypad) Next(ctx context.Context) (keypad.Key, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.reads++
+	return 0, errors.New("test keypad: device gone")
+}
+
+func (k *brokenKeypad) Halt() error { return nil }
+
+func TestFailingKeypadIsPolledWithBackoff(t *testing.T) {
+	kp := &brokenKeypad{}
+	r := newRigWith(t, wire.Approved, nil, func(d *Devices) { d.Keypad = kp })
+	r.await(t, EvScreen, "idle")
+	time.Sleep(time.Second)
+	kp.mu.Lock()
+	defer kp.mu.Unlock()
+	// 100, 200, 400, 800 ms apart: at most 5 reads in the first second.
+	if kp.reads == 0 || kp.reads > 5 {
+		t.Errorf("%d reads of a failing keypad in a second, want 1 to 5", kp.reads)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	var b backoff
+	var got []time.Duration
+	for range 9 {
+		got = append(got, b.next())
+	}
+	want := []time.Duration{100, 200, 400, 800, 1600, 3200, 6400, 10000, 10000}
+	for i := range want {
+		if got[i] != want[i]*time.Millisecond {
+			t.Fatalf("backoff = %v", got)
+		}
+	}
+	b.reset()
+	if b.next() != 100*time.Millisecond {
+		t.Error("reset did not restart the backoff")
 	}
 }

@@ -26,7 +26,7 @@ func TestDependencyDirection(t *testing.T) {
 		pkg       string
 		forbidden []string // import path prefixes (or exact testing packages)
 	}{
-		{"./cmd/palmd", []string{"testing", "periph.io/x/conn/v3/gpio/gpiotest", "periph.io/x/conn/v3/i2c/i2ctest",
+		{".", []string{"testing", "periph.io/x/conn/v3/gpio/gpiotest", "periph.io/x/conn/v3/i2c/i2ctest",
 			"periph.io/x/conn/v3/conntest"}},
 		{"../../firmware", []string{mod + "drivers/sim", mod + "drivers/camera/", mod + "drivers/light/",
 			mod + "drivers/presence/", mod + "drivers/display/", mod + "drivers/cardreader/", mod + "drivers/keypad/",

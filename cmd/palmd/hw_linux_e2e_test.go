@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -13,8 +15,8 @@ import (
 	"github.com/palmd/palmd/vision/synth"
 )
 
-// TestLinuxRigEnrolsAndIdentifies runs the firmware on the Linux drivers
-// over the fake rig, with the embedded NATS server and reference cloud:
+// TestLinuxRigEnrolsAndIdentifies runs the whole daemon with --hw=linux on
+// the Linux drivers over the fake rig, with the embedded NATS server and reference cloud:
 // a card swiped on the pty, a phone number typed as input events, a palm
 // rendered by the fake V4L2 camera as the GPIO LED pin lights it, sensed
 // by the register-level ToF fake. It enrols a person, identifies her, and
@@ -36,32 +38,31 @@ func TestLinuxRigEnrolsAndIdentifies(t *testing.T) {
 	cfg := config.Default()
 	cfg.Hardware, cfg.Linux = "linux", lcfg
 
-	up, err := connectUplink(ctx, cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer up.Close()
-	devs, hw, err := linuxDevices(ctx, cfg.Linux, log, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hw.Close()
+	// The whole daemon, as run() starts it, on the fake rig: its events
+	// are read back from the JSON lines it prints.
+	pr, pw := io.Pipe()
 	events := make(chan firmware.Event, 1024)
-	kiosk, err := firmware.New(firmware.Options{
-		DeviceID: cfg.DeviceID, Devices: devs, Cloud: up.client, Palm: up.palm, Card: up.card,
-		Emit: func(ev firmware.Event) { events <- ev }, Log: log,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer kiosk.Close()
+	go func() {
+		defer close(events)
+		dec := json.NewDecoder(pr)
+		for {
+			var ev firmware.Event
+			if dec.Decode(&ev) != nil {
+				return
+			}
+			events <- ev
+		}
+	}()
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- kiosk.Run(runCtx) }()
+	go func() {
+		done <- serve(runCtx, cfg, log, pw, nil, s, nil)
+		pw.Close()
+	}()
 	defer func() {
 		stop()
-		if err := <-done; err != nil && runCtx.Err() == nil {
-			t.Errorf("kiosk: %v", err)
+		if err := <-done; err != nil {
+			t.Errorf("palmd: %v", err)
 		}
 	}()
 
@@ -69,7 +70,10 @@ func TestLinuxRigEnrolsAndIdentifies(t *testing.T) {
 		t.Helper()
 		for {
 			select {
-			case ev := <-events:
+			case ev, ok := <-events:
+				if !ok {
+					t.Fatalf("palmd stopped before a %s %s%s%s event: %v", event, screen, flow, outcome, <-done)
+				}
 				if ev.Event != event || (screen != "" && ev.Screen != screen) {
 					continue
 				}

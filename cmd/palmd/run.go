@@ -123,7 +123,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if f.scenario != "" {
 		play = &scenario
 	}
-	if err := serve(ctx, cfg, log, stdout, world, play); err != nil {
+	if err := serve(ctx, cfg, log, stdout, world, defaultSeams(), play); err != nil {
 		return err
 	}
 	if f.snapshot != "" {
@@ -133,9 +133,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 // serve runs the kiosk on world (simulated hardware) or, when world is nil,
-// on the Linux drivers cfg names. With a scenario it plays it against world
-// and returns once it is done; otherwise it runs until ctx ends.
-func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer, world *sim.World, play *sim.Scenario) error {
+// on the Linux drivers cfg names, reached through hw. With a scenario it
+// plays it against world and returns once it is done; otherwise it runs
+// until ctx ends.
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer, world *sim.World, hw seams, play *sim.Scenario) error {
 	// Two contexts: ctx ends the daemon's life (signals); life also ends
 	// when a scenario is done, and stops everything palmd started.
 	life, stop := context.WithCancel(ctx)
@@ -152,7 +153,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		devs = simDevices(world)
 	} else {
 		var closeHW io.Closer
-		if devs, closeHW, err = linuxDevices(life, cfg.Linux, log, defaultSeams()); err != nil {
+		if devs, closeHW, err = linuxDevices(life, cfg.Linux, log, hw); err != nil {
 			return err
 		}
 		defer closeHW.Close()

@@ -3,6 +3,13 @@
 // reads.
 package light
 
+import "errors"
+
+// ErrSafetyLimit reports that the LEDs refused to light because a safety
+// limit (longest on-time, duty cycle) was reached. It is not a fault: the
+// caller waits and strobes again.
+var ErrSafetyLimit = errors.New("light: safety limit reached")
+
 // Light is a bank of NIR LEDs.
 type Light interface {
 	// Set turns the LEDs on or off. Implementations enforce their own safety

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -71,7 +72,8 @@ type HoverStep struct {
 
 // Expect waits for an event and checks it. With Screen set it waits until
 // that screen shows; otherwise it takes the next event named Event and checks
-// Flow and Outcome, so a decision other than the expected one fails.
+// Flow and Outcome, so a decision other than the expected one fails. Outcome
+// may name alternatives: "spoof_rejected|retry".
 type Expect struct {
 	Event   string   `json:"event"`
 	Flow    string   `json:"flow,omitempty"`
@@ -320,7 +322,7 @@ func (x Expect) await(ctx context.Context, events <-chan Event) error {
 			if ev.Event != x.Event || (x.Screen != "" && ev.Screen != x.Screen) {
 				continue
 			}
-			if (x.Flow != "" && ev.Flow != x.Flow) || (x.Outcome != "" && ev.Outcome != x.Outcome) {
+			if (x.Flow != "" && ev.Flow != x.Flow) || (x.Outcome != "" && !slices.Contains(strings.Split(x.Outcome, "|"), ev.Outcome)) {
 				return &mismatch{want: want, got: ev}
 			}
 			return nil

@@ -19,10 +19,10 @@ var _ light.Light = (*LED)(nil)
 var (
 	// ErrOnTooLong reports that the LEDs stayed on for the longest on-time
 	// and were cut.
-	ErrOnTooLong = errors.New("nirled: on-time limit reached")
+	ErrOnTooLong = fmt.Errorf("nirled: on-time limit reached: %w", light.ErrSafetyLimit)
 	// ErrDutyCycle reports that the LEDs were lit for their share of the
 	// duty-cycle window already.
-	ErrDutyCycle = errors.New("nirled: duty-cycle limit reached")
+	ErrDutyCycle = fmt.Errorf("nirled: duty-cycle limit reached: %w", light.ErrSafetyLimit)
 )
 
 // Options are the LED bank's brightness and safety limits.
