@@ -8,7 +8,7 @@
 //
 // The frame is copied into an OpenCV buffer, downscaled to 320 pixels wide
 // with INTER_AREA (box averaging, which also averages out sensor noise) and
-// the full-size copy is zeroed. On the downscaled image Otsu's threshold
+// both copies are zeroed before Check returns. On the downscaled image Otsu's threshold
 // splits palm (bright: the LEDs light a near hand far more than the
 // background) from background; the palm class gives contrast, brightness,
 // saturation and area. The palm itself is the thickest part of the hand: the

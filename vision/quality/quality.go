@@ -114,10 +114,7 @@ func (g *Gate) fit() {
 }
 
 // Reset forgets the previous frame; call it when a new session starts.
-func (g *Gate) Reset() {
-	g.hasPrev = false
-	g.ds.Clear()
-}
+func (g *Gate) Reset() { g.hasPrev = false }
 
 // Close zeroes and frees the gate's buffers.
 func (g *Gate) Close() error {
@@ -140,6 +137,7 @@ func (g *Gate) Check(frame *image.Gray) Verdict {
 	g.smallPix, _ = m.DataPtrUint8()
 	s, centre, ok := g.measure()
 	g.smallPix = nil
+	g.ds.Clear()
 	if !ok {
 		g.hasPrev = false
 		return verdict(NoPalm, s)
