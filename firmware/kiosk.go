@@ -135,9 +135,7 @@ func (k *Kiosk) allocate(r image.Rectangle) error {
 	if k.frames, err = secmem.NewPool(r.Dx()*r.Dy(), 2*liveness.BurstPairs, k.o.Log); err != nil {
 		return fmt.Errorf("firmware: frame buffers: %w", err)
 	}
-	palmBytes := roi.Size * roi.Size
-	recordBytes := len(wire.AppendCapture(nil, image.NewGray(image.Rect(0, 0, 1, 1)))) - 1 + palmBytes
-	if k.record, err = secmem.NewPool(max(palmBytes, recordBytes), 2, k.o.Log); err != nil {
+	if k.record, err = secmem.NewPool(wire.CaptureSize(roi.Size, roi.Size), 2, k.o.Log); err != nil {
 		return fmt.Errorf("firmware: record buffers: %w", err)
 	}
 	gray := func(p *secmem.Pool, r image.Rectangle) (*image.Gray, error) {
