@@ -6,13 +6,15 @@
 // # Protocol
 //
 // A capture is a sequence of strobed pairs (a lit and an unlit frame of the
-// same instant). Pipeline.Run does what the firmware does: it resets the
-// gate and offers it the lit frame of pair 0, 1, ... (at most GateAttempts,
-// and only while BurstPairs pairs remain); the first frame can never pass
-// (motion needs two). The liveness burst is the BurstPairs pairs starting at
-// the pair that passed, and the region extractor gets that pair's lit frame.
-// When no frame passes, liveness still runs on the burst from the last pair
-// offered, so that its error rates cover every capture.
+// same instant). Pipeline.Run does what the firmware (firmware/capture.go)
+// does: it resets the gate and offers it the lit frames of pairs 0, 1, ...
+// in order until BurstPairs consecutive ones pass; a failing frame restarts
+// the burst at the next pair, and the gate keeps its motion state. The first
+// frame never passes (motion needs two), so a good capture passes with
+// pairs 1..BurstPairs. That burst goes to liveness and its first lit frame
+// to the region extractor. When the pairs run out first, the capture is
+// quality-rejected with the gate's last verdict, and liveness still runs on
+// its last BurstPairs pairs, so that its error rates cover every capture.
 //
 // # Figures
 //
@@ -36,7 +38,8 @@
 // is named "id-n" (synth.IdentityOf); the capture seed packs n, the take,
 // the presentation and the condition. Pair k is frame k at 30 fps.
 //
-// Thresholds were tuned on identities TuningSeedBase.. (1..30, 4 takes, the
+// A synthetic capture has SynthPairs pairs, room for GateAttempts burst
+// starts. Thresholds were tuned on identities TuningSeedBase.. (1..30, 4 takes, the
 // default of cmd/palmeval). TestHeldOutFigures uses identities
 // HeldOutSeedBase.. (1000000..1000025, 4 takes: 104 captures per kind, and
 // 3 identities x 8 bad conditions), never looked at while tuning.

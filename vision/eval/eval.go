@@ -16,9 +16,9 @@ import (
 	"github.com/palmd/palmd/vision/synth"
 )
 
-// GateAttempts is how many lit frames the protocol offers the quality gate
-// before it gives up on a capture. The first is never accepted (motion
-// needs two frames).
+// GateAttempts is how many bursts a synthetic capture leaves room for: the
+// first lit frame never passes the gate (motion needs two frames), so a good
+// capture passes with its second burst.
 const GateAttempts = 3
 
 // Capture is one capture to score: its ground truth and a way to get its
@@ -76,13 +76,14 @@ func (p *Pipeline) Close() error {
 	return errors.Join(p.gate.Close(), p.live.Close(), p.roi.Close())
 }
 
-// Run scores one capture the way the firmware does: it offers lit frames to
-// the gate, pair after pair, until one passes (at most GateAttempts, and
-// leaving BurstPairs pairs); the burst starts at the pair that passed, goes
-// to liveness, and the passing lit frame to the region extractor. When no
-// frame passes, liveness still runs on the burst from the last pair offered,
-// so that its error rates are measured on every capture, not only on those
-// the gate let through.
+// Run scores one capture the way the firmware does: after a gate Reset it
+// collects a burst of BurstPairs pairs whose lit frames all pass the gate,
+// offering the pairs in order; when a lit frame fails, the burst starts again
+// at the next pair (the gate keeps its motion state). The first frame never
+// passes (motion needs two). The burst goes to liveness and its first lit
+// frame to the region extractor. When the pairs run out before a whole burst
+// passed, liveness still runs on the last BurstPairs pairs, so that its error
+// rates cover every capture.
 func (p *Pipeline) Run(c Capture) (Outcome, error) {
 	o := Outcome{Capture: c.Name, Label: c.Label, Condition: c.Condition, Quality: quality.NoPalm}
 	if c.Pairs < liveness.BurstPairs {
@@ -90,17 +91,24 @@ func (p *Pipeline) Run(c Capture) (Outcome, error) {
 	}
 	p.gate.Reset()
 	start := 0
-	for k := 0; k < GateAttempts && k+liveness.BurstPairs <= c.Pairs; k++ {
+	for k := 0; k < c.Pairs && !o.Passed; k++ {
+		if c.Pairs-start < liveness.BurstPairs {
+			break
+		}
 		lit, err := c.Frame(k, true)
 		if err != nil {
 			return o, err
 		}
 		v := p.gate.Check(lit)
-		o.Quality, o.Passed, start = v.Reason, v.OK, k
-		if v.OK {
-			break
+		o.Quality = v.Reason
+		switch {
+		case !v.OK:
+			start = k + 1
+		case k-start+1 == liveness.BurstPairs:
+			o.Passed = true
 		}
 	}
+	start = min(start, c.Pairs-liveness.BurstPairs)
 	for i := range p.burst {
 		lit, err := c.Frame(start+i, true)
 		if err != nil {

@@ -3,6 +3,7 @@ package eval
 import (
 	"context"
 	"fmt"
+	"image"
 	"strings"
 	"testing"
 
@@ -185,5 +186,56 @@ func TestRunNeedsAFullBurst(t *testing.T) {
 	c := Capture{Name: "short", Pairs: liveness.BurstPairs - 1}
 	if _, err := p.Run(c); err == nil || !strings.Contains(err.Error(), fmt.Sprint(liveness.BurstPairs)) {
 		t.Errorf("Run on a short capture: err = %v, want an error naming %d pairs", err, liveness.BurstPairs)
+	}
+}
+
+// TestRunRestartsTheBurst checks the firmware's protocol: a lit frame that
+// fails the gate restarts the burst at the next pair, and liveness gets the
+// pairs of the burst that passed.
+func TestRunRestartsTheBurst(t *testing.T) {
+	scene := synth.NewScene(synth.Capture{Identity: synth.IdentityOf("restart"), Seed: 3})
+	blank := image.NewGray(image.Rect(0, 0, synth.Width, synth.Height))
+	tests := []struct {
+		name       string
+		pairs      int
+		blank      int // pair whose lit frame is empty
+		passed     bool
+		firstUnlit int // first pair whose unlit frame is read
+		quality    quality.Reason
+	}{
+		{"clean", 6, -1, true, 1, quality.OK},
+		// An empty frame also loses the motion reference: pair 3 is a
+		// first frame again, so the burst is 4..7.
+		{"blank pair 2", 8, 2, true, 4, quality.OK},
+		{"blank pair 3, too few pairs left", 7, 3, false, 3, quality.NoPalm},
+	}
+	p := NewPipeline()
+	defer p.Close()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			unlitFrom := -1
+			c := Capture{Name: tt.name, Label: synth.Genuine, Pairs: tt.pairs,
+				Frame: func(k int, lit bool) (*image.Gray, error) {
+					if k == tt.blank && lit {
+						return blank, nil
+					}
+					if !lit && unlitFrom < 0 {
+						unlitFrom = k
+					}
+					img := image.NewGray(blank.Rect)
+					scene.Render(img, k, lit)
+					return img, nil
+				}}
+			o, err := p.Run(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.Passed != tt.passed || unlitFrom != tt.firstUnlit || o.Quality != tt.quality {
+				t.Errorf("passed %v, burst from pair %d, quality %q; want %v, %d, %q", o.Passed, unlitFrom, o.Quality, tt.passed, tt.firstUnlit, tt.quality)
+			}
+			if o.Passed && (!o.Live.Live || !o.ROI) {
+				t.Errorf("good burst: live %+v, ROI %v", o.Live, o.ROI)
+			}
+		})
 	}
 }
