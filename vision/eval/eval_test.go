@@ -160,6 +160,8 @@ func TestReport(t *testing.T) {
 		{"print PAD APCER", r.PADAPCER(synth.PrintedPhoto), 2.0 / 2},
 		{"screen APCER", r.APCER(synth.ScreenReplay), 0},
 		{"replica APCER (no captures)", r.APCER(synth.RigidReplica), 0},
+		{"lowest genuine score", r.Kinds[synth.Genuine].MinScore, 0.2},
+		{"highest print score", r.Kinds[synth.PrintedPhoto].MaxScore, 0.8},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {

@@ -24,6 +24,9 @@ type Counts struct {
 	Live     int // judged live (whether or not the gate passed it)
 	Accepted int // passed and judged live: accepted by the system
 	ROI      int // passed and the palm region was found
+	// MinScore and MaxScore bound the liveness scores (0.5 is the
+	// threshold): how close the nearest capture came to the other side.
+	MinScore, MaxScore float64
 	// Reasons counts the liveness reasons of the captures not judged live.
 	Reasons map[string]int
 	// Gate counts the gate's last verdict on the captures that did not pass.
@@ -56,6 +59,10 @@ func (r *Report) Add(o Outcome) {
 		return
 	}
 	c := &r.Kinds[o.Label]
+	if c.N == 0 {
+		c.MinScore, c.MaxScore = o.Live.Score, o.Live.Score
+	}
+	c.MinScore, c.MaxScore = min(c.MinScore, o.Live.Score), max(c.MaxScore, o.Live.Score)
 	c.N++
 	if o.Passed {
 		c.Passed++
@@ -127,10 +134,10 @@ func (r *Report) WriteTable(w io.Writer) error {
 	pct := func(v float64) string { return fmt.Sprintf("%.2f%%", 100*v) }
 	tw := tabwriter.NewWriter(w, 2, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "Presentation attacks (ISO/IEC 30107-3)")
-	fmt.Fprintln(tw, "kind\tcaptures\tgated\tlive\taccepted\tAPCER(PAD)\tAPCER(system)\tliveness reasons\tgate reasons")
+	fmt.Fprintln(tw, "kind\tcaptures\tgated\tlive\taccepted\tAPCER(PAD)\tAPCER(system)\tmax score\tliveness reasons\tgate reasons")
 	for _, p := range presentations[1:] {
 		c := r.Kinds[p]
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", p, c.N, c.Passed, c.Live, c.Accepted, pct(r.PADAPCER(p)), pct(r.APCER(p)), reasonList(c.Reasons), gateList(c.Gate))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%.3f\t%s\t%s\n", p, c.N, c.Passed, c.Live, c.Accepted, pct(r.PADAPCER(p)), pct(r.APCER(p)), c.MaxScore, reasonList(c.Reasons), gateList(c.Gate))
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("eval: write table: %w", err)
@@ -138,8 +145,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 	g := r.Kinds[synth.Genuine]
 	fmt.Fprintln(tw)
 	fmt.Fprintln(tw, "Bona fide (genuine, condition good)")
-	fmt.Fprintln(tw, "captures\tgated\tquality-reject\tlive\tBPCER\tROI found\tliveness reasons\tgate reasons")
-	fmt.Fprintf(tw, "%d\t%d\t%s\t%d\t%s\t%d (%s)\t%s\t%s\n", g.N, g.Passed, pct(r.QualityRejectRate()), g.Accepted, pct(r.BPCER()), g.ROI, pct(r.ROIRate()), reasonList(g.Reasons), gateList(g.Gate))
+	fmt.Fprintln(tw, "captures\tgated\tquality-reject\tlive\tBPCER\tmin score\tROI found\tliveness reasons\tgate reasons")
+	fmt.Fprintf(tw, "%d\t%d\t%s\t%d\t%s\t%.3f\t%d (%s)\t%s\t%s\n", g.N, g.Passed, pct(r.QualityRejectRate()), g.Live, pct(r.BPCER()), g.MinScore, g.ROI, pct(r.ROIRate()), reasonList(g.Reasons), gateList(g.Gate))
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("eval: write table: %w", err)
 	}
