@@ -80,6 +80,7 @@ func (k *Kiosk) deleteMyData(ctx context.Context) error {
 	if done {
 		return err
 	}
+	k.drainKeys()
 	k.show(screenConfirmDelete)
 	for {
 		key, ok := k.waitKey(ctx, k.o.Timeouts.Input)

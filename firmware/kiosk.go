@@ -94,7 +94,8 @@ type Kiosk struct {
 	cards chan cardreader.Event
 	keys  chan keypad.Key
 
-	cameraOK atomic.Bool // false while the camera is down
+	cameraOK  atomic.Bool // false while the camera is down
+	lingering bool        // the last session ended with the hand still there
 }
 
 // New checks o and prepares the vision gates and frame buffers.
@@ -211,6 +212,10 @@ func (k *Kiosk) idle(ctx context.Context) error {
 	defer poll.Stop()
 	probe := time.NewTicker(k.o.Timeouts.CameraProbe)
 	defer probe.Stop()
+	// A hand still there from the last session does not start a new one:
+	// it has to leave and come back.
+	armed := !k.lingering
+	k.lingering = false
 	for {
 		select {
 		case <-ctx.Done():
@@ -234,9 +239,10 @@ func (k *Kiosk) idle(ctx context.Context) error {
 				k.o.Log.Warn("presence sensor", "err", err)
 				continue
 			}
-			if r.Present {
+			if r.Present && armed {
 				return k.identify(ctx)
 			}
+			armed = !r.Present
 		}
 	}
 }
@@ -350,6 +356,17 @@ func (k *Kiosk) waitPresence(ctx context.Context, d time.Duration, present bool)
 	}
 }
 
+// drainKeys drops keys pressed before a prompt appeared: they do not answer it.
+func (k *Kiosk) drainKeys() {
+	for {
+		select {
+		case <-k.keys:
+		default:
+			return
+		}
+	}
+}
+
 // waitKey waits up to d for one key press.
 func (k *Kiosk) waitKey(ctx context.Context, d time.Duration) (keypad.Key, bool) {
 	t := time.NewTimer(d)
@@ -388,9 +405,8 @@ func (k *Kiosk) decide(ctx context.Context, s session, dec wire.Decision) {
 			k.o.Log.Error("gate", "err", err)
 		}
 	}
-	if _, err := k.waitWithdraw(ctx, k.o.Timeouts.Result); err != nil {
-		return
-	}
+	gone, _ := k.waitWithdraw(ctx, k.o.Timeouts.Result)
+	k.lingering = !gone
 }
 
 // String keeps fmt from printing a Kiosk's buffers.

@@ -66,6 +66,7 @@ func (c *fakeCloud) Do(_ context.Context, req wire.Request) (wire.Decision, erro
 var timeouts = func() Timeouts {
 	t := DefaultTimeouts()
 	t.CameraProbe = 100 * time.Millisecond
+	t.Result = time.Second
 	return t
 }()
 
@@ -374,5 +375,52 @@ func TestBackoff(t *testing.T) {
 	b.reset()
 	if b.next() != 100*time.Millisecond {
 		t.Error("reset did not restart the backoff")
+	}
+}
+
+func TestHandLeftThereStartsNoNewSession(t *testing.T) {
+	r := newRig(t, wire.Approved, nil)
+	r.await(t, EvScreen, "idle")
+	r.world.Hover(sim.Person{Name: "alice"})
+	r.await(t, EvDecision, "")
+	// The hand stays past the result timeout: the kiosk goes idle...
+	r.await(t, EvScreen, "idle")
+	time.Sleep(500 * time.Millisecond) // five presence polls
+	r.cloud.mu.Lock()
+	lingered := len(r.cloud.flows)
+	r.cloud.mu.Unlock()
+	if lingered != 1 || r.world.GateOpens() != 1 {
+		t.Fatalf("a hand left on the scanner started %d more sessions", lingered-1)
+	}
+	// ...and only a hand that arrives again is served.
+	r.world.Withdraw()
+	time.Sleep(300 * time.Millisecond) // a person takes longer than a poll
+	r.world.Hover(sim.Person{Name: "alice"})
+	r.await(t, EvDecision, "")
+	if got := r.world.GateOpens(); got != 2 {
+		t.Errorf("gate opened %d times, want 2 (one per arrival)", got)
+	}
+	r.cloud.mu.Lock()
+	defer r.cloud.mu.Unlock()
+	if len(r.cloud.flows) != 2 {
+		t.Errorf("%d requests, want 2", len(r.cloud.flows))
+	}
+}
+
+func TestKeysBeforeThePromptDoNotConfirm(t *testing.T) {
+	r := newRig(t, wire.Approved, nil)
+	r.await(t, EvScreen, "idle")
+	r.world.Type(keypad.DeleteMyData)
+	r.await(t, EvScreen, "hover")
+	r.world.Type(keypad.Enter) // pressed while the palm is captured
+	r.world.Hover(sim.Person{Name: "carol"})
+	r.await(t, EvScreen, "confirm_delete")
+	r.world.Withdraw()
+	r.world.Type(keypad.Cancel)
+	r.await(t, EvScreen, "kept")
+	r.cloud.mu.Lock()
+	defer r.cloud.mu.Unlock()
+	if len(r.cloud.flows) != 0 {
+		t.Errorf("an early Enter confirmed a deletion: requests %v", r.cloud.flows)
 	}
 }
