@@ -54,11 +54,11 @@ type Scores struct {
 	Contrast   float64 // palm mean minus background mean, grey levels
 	Brightness float64 // palm mean, grey levels
 	Saturation float64 // fraction of palm pixels at or above 250
-	Area       float64 // palm area as a fraction of the frame
-	Offset     float64 // palm centre from frame centre, fraction of the half-diagonal
-	Radius     float64 // radius of the largest disc inside the palm, fraction of frame width
-	Motion     float64 // palm centre shift since the previous frame, fraction of frame width; -1 on the first frame
-	Focus      float64 // relative Laplacian energy inside the palm disc
+	Area       float64 // hand (palm class) area as a fraction of the frame
+	Offset     float64 // palm disc centre from frame centre, fraction of the half-diagonal
+	Radius     float64 // radius of the largest disc inside the hand (the palm), fraction of frame width
+	Motion     float64 // hand centroid shift since the previous frame, fraction of frame width; -1 on the first frame
+	Focus      float64 // 10^4 x mean squared Laplacian / mean^2 inside the palm disc
 }
 
 // Verdict is the gate's decision on one lit frame.
@@ -138,6 +138,7 @@ func (g *Gate) Check(frame *image.Gray) Verdict {
 	s, centre, ok := g.measure()
 	g.smallPix = nil
 	g.ds.Clear()
+	clear(g.dist)
 	if !ok {
 		g.hasPrev = false
 		return verdict(NoPalm, s)
