@@ -25,11 +25,12 @@ const (
 	scale       = 2    // the hand is segmented on a 1/scale copy of the frame
 	minArea     = 0.03 // smallest hand, as a fraction of the frame
 	minContrast = 12.0 // grey levels between hand and background means
-	// A finger valley is a convexity defect at least minDepth*r deep, between
-	// minReach*r and maxReach*r from the palm centre, whose sides open by at
-	// most maxGap and both rise at least minRise*r farther from the palm; r
-	// is the radius of the palm's inscribed circle. Where the gap runs out of
-	// the frame, minOpen pixels of depth suffice and the rise is not seen.
+	// A finger valley is a convexity defect between minReach*r and
+	// maxReach*r from the palm centre, r being the radius of the palm's
+	// inscribed circle. Within the frame it is at least minDepth*r deep, its
+	// sides (armLen*r long) open by at most maxGap and both rise at least
+	// minRise*r farther from the palm. Where the gap runs out of the frame,
+	// minOpen pixels of depth suffice.
 	minDepth = 0.1
 	minOpen  = 3
 	minReach = 0.7
@@ -39,18 +40,23 @@ const (
 	armLen   = 0.3
 	// The valleys between the four fingers span at most maxSpan around the
 	// palm centre, are spaced evenly within maxUneven, and the middle one is
-	// within maxBow*d of the line through the outer two, d apart; the line's
-	// normal points within maxTilt of the palm centre's direction. Two
+	// between minBow*d and maxBow*d towards the fingers from the line through
+	// the outer two, d apart (the middle finger's base is the highest); the
+	// line's normal points within maxTilt of the palm centre's direction,
+	// and the palm centre projects onto the line within maxOffCentre*d of
+	// its middle. Two
 	// valleys are between minPair*r and maxPair*r apart: neighbours below
 	// outerPair*r, the outer two (a gap between touching fingers unseen)
 	// above.
-	maxSpan   = 100 * math.Pi / 180
-	maxUneven = 2.0
-	maxBow    = 0.3
-	maxTilt   = 25 * math.Pi / 180
-	minPair   = 0.25
-	outerPair = 0.62
-	maxPair   = 1.2
+	maxSpan      = 100 * math.Pi / 180
+	maxUneven    = 2.0
+	minBow       = -0.08
+	maxBow       = 0.25
+	maxTilt      = 25 * math.Pi / 180
+	maxOffCentre = 0.25
+	minPair      = 0.25
+	outerPair    = 0.62
+	maxPair      = 1.2
 	// The region has side sideR*r and is centred offD*d from the outer
 	// valleys' midpoint towards the wrist; with fewer valleys, on the palm
 	// centre.
@@ -331,7 +337,7 @@ func valleys(out []point, pts []image.Point, hull []int, palm circle, w, h int) 
 		open := onEdge(pts[a], w, h) && onEdge(pts[b%len(pts)], w, h)
 		switch {
 		case reach < minReach*palm.r || reach > maxReach*palm.r:
-		case gap > maxGap:
+		case gap > maxGap && !open:
 		case open && depth >= minOpen:
 			out = append(out, v)
 		case depth >= minDepth*palm.r && rise >= minRise*palm.r:
@@ -383,7 +389,11 @@ func fromValleys(palm circle, vs []point) (square, bool) {
 		}
 		nx, ny := axis(a, b)
 		mx, my := (a.x+b.x)/2, (a.y+b.y)/2
-		if math.Abs(nx*(m.x-mx)+ny*(m.y-my)) > maxBow*d || !radial(palm, a, b, nx, ny) {
+		// The palm centre lies below the middle of the outer two.
+		if t := ((palm.x-a.x)*(b.x-a.x) + (palm.y-a.y)*(b.y-a.y)) / (d * d); math.Abs(t-0.5) > maxOffCentre {
+			continue
+		}
+		if bow := nx*(m.x-mx) + ny*(m.y-my); bow < minBow*d || bow > maxBow*d || !radial(palm, a, b, nx, ny) {
 			continue
 		}
 		bestSpan = span
