@@ -47,14 +47,14 @@ type Features struct {
 const (
 	minResponse = 25.0
 	maxEmission = 0.43
-	minVeins    = 0.31
-	minMotion   = 0.18
+	minVeins    = 0.12
+	minMotion   = 0.21
 )
 
 const (
 	workWidth = 320 // width of the downscaled copies
 	veinSize  = 13  // black-hat structuring element, small pixels: wider than veins
-	smoothing = 2.0 // Gaussian sigma before the ratio, small pixels
+	smoothing = 3.0 // Gaussian sigma before the ratio, small pixels
 )
 
 // Checker decides liveness on bursts. It allocates its buffers in
