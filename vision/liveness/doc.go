@@ -34,9 +34,14 @@
 //     NoMicroMove.
 //
 // A screen's pixel grid and a print's halftone are finer than a small pixel
-// and vanish in the box average; they are not measured: emission and the
-// vein ratio already separate those attacks with wide margins on synth data,
-// and a full-resolution spectrum would cost more than the whole check.
+// and vanish in the box average, so they are not among the features. A
+// spectral measure was tried on 40 captures per kind: the strongest peak
+// over the mean power between 0.12 and 0.4 cycles per pixel of a windowed
+// 128 x 128 full-resolution patch at the palm centre. It ranged 151 to 1332
+// on screens and 374 to 777 on prints, but up to 319 on live hands (palm
+// edges and creases make peaks too): a 1.2x margin, against 2.6x for the
+// vein ratio on prints and 5x for emission on screens, so it would add
+// false rejections without catching anything the other features miss.
 //
 // # Decision
 //
