@@ -26,7 +26,7 @@ func TestHeldOutErrorRates(t *testing.T) {
 	tpl := make([][]Template, people)
 	for p := range people {
 		for s := range takes {
-			c := synth.Capture{Identity: synth.IdentityOf(fmt.Sprint("eval-", p)), Seed: uint64(5000 + s)}
+			c := synth.Capture{Identity: synth.IdentityOf(fmt.Sprint("final-", p)), Seed: uint64(9000 + s)}
 			synth.NewScene(c).Render(frame, 0, true)
 			if err := e.Extract(frame, region); err != nil {
 				t.Fatalf("person %d take %d: %v", p, s, err)
