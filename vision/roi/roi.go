@@ -162,6 +162,11 @@ func (e *Extractor) wipe() {
 			clear(pix)
 		}
 	}
+	for _, m := range []*gocv.Mat{&e.dist, &e.labels} {
+		if !m.Empty() {
+			m.SetTo(gocv.Scalar{})
+		}
+	}
 	clear(e.pts)
 	clear(e.valleys)
 }
@@ -220,8 +225,7 @@ func (e *Extractor) locate() (square, error) {
 		}
 	}
 	e.valleys = valleys(e.valleys[:0], pts, e.hullIdx, palm, w, h)
-	vs := e.valleys
-	sq, ok := fromValleys(palm, vs)
+	sq, ok := fromValleys(palm, e.valleys)
 	if !ok {
 		sq, ok = e.fromPalm(palm)
 	}
