@@ -9,8 +9,9 @@ import (
 )
 
 // BurstPairs is how many strobed lit/unlit pairs the firmware captures for
-// one liveness decision: 8 frames, 0.27 s at 30 fps. Micro-motion needs a
-// few frames of tremor; more pairs only lengthen the capture.
+// one liveness decision: 8 frames, 0.13 s at 30 pairs per second (the
+// simulated camera's rate). Micro-motion needs a few pairs of tremor and the
+// vein ratio a few to average noise; more pairs only lengthen the capture.
 const BurstPairs = 4
 
 // The reasons Check gives for a presentation it does not accept.
