@@ -40,9 +40,9 @@ type Outcome struct {
 	Capture   string
 	Label     synth.Presentation
 	Condition synth.Condition
-	Passed    bool            // a frame passed the quality gate
-	Quality   quality.Reason  // the last verdict: OK when Passed
-	Live      liveness.Result // on the burst from the passing (or last offered) pair
+	Passed    bool            // a whole burst passed the quality gate
+	Quality   quality.Reason  // the gate's last verdict: OK when Passed
+	Live      liveness.Result // on the burst that passed, or on the last BurstPairs pairs
 	ROI       bool            // the palm region was found (only when Passed)
 }
 

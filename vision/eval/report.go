@@ -20,7 +20,7 @@ const numConditions = int(synth.Bright) + 1
 // captures in condition Good).
 type Counts struct {
 	N        int // captures
-	Passed   int // a frame passed the quality gate
+	Passed   int // a whole burst passed the quality gate
 	Live     int // judged live (whether or not the gate passed it)
 	Accepted int // passed and judged live: accepted by the system
 	ROI      int // passed and the palm region was found
@@ -115,8 +115,8 @@ func (r *Report) BPCER() float64 {
 	return ratio(g.N-g.Live, g.N)
 }
 
-// QualityRejectRate is the share of genuine Good captures no frame of which
-// passed the gate.
+// QualityRejectRate is the share of genuine Good captures in which no whole
+// burst passed the gate.
 func (r *Report) QualityRejectRate() float64 {
 	g := r.Kinds[synth.Genuine]
 	return ratio(g.N-g.Passed, g.N)
