@@ -24,7 +24,8 @@
 //     live, over all of that kind. It is never above APCER(PAD).
 //   - BPCER: genuine captures in condition Good that liveness judged not
 //     live, over all of them.
-//   - Quality-reject rate: genuine Good captures no frame of which passed.
+//   - Quality-reject rate: genuine Good captures in which no whole burst
+//     passed the gate.
 //   - ROI found: genuine Good captures that passed the gate and in which
 //     vision/roi found the palm region, over those that passed.
 //   - The gate's confusion table: for genuine captures, condition by the
