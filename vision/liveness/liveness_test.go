@@ -125,3 +125,13 @@ func BenchmarkCheck(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(2*BurstPairs), "ns/frame")
 }
+
+func TestCheckDoesNotAllocate(t *testing.T) {
+	c := NewChecker()
+	defer c.Close()
+	b := scene{veins: true, tremor: 1.5}.burst(7)
+	c.Check(b) // the first burst of this size reallocates
+	if n := testing.AllocsPerRun(5, func() { c.Check(b) }); n != 0 {
+		t.Errorf("Check allocates %v times per burst, want 0", n)
+	}
+}

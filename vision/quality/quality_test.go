@@ -110,3 +110,13 @@ func BenchmarkCheck(b *testing.B) {
 		g.Check(frames[i%2])
 	}
 }
+
+func TestCheckDoesNotAllocate(t *testing.T) {
+	g := NewGate()
+	defer g.Close()
+	frames := []*image.Gray{palm(640, 400, 260, 300, 170, 30, 1), palm(641, 401, 260, 300, 170, 30, 2)}
+	i := 0
+	if n := testing.AllocsPerRun(20, func() { g.Check(frames[i%2]); i++ }); n != 0 {
+		t.Errorf("Check allocates %v times per frame, want 0", n)
+	}
+}
