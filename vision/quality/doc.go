@@ -55,7 +55,7 @@
 //	Motion      0 .. 0.0022      moving 0.011 .. 0.026
 //	Focus       25 .. 93         blurred 4.8 .. 8.9
 //
-// Contrast is 11 or more on every dark capture and below 1 on the empty
+// Contrast is 10.6 or more on every dark capture and 1 on the empty
 // simulated scanner; 5 keeps a dim palm a TooDark palm. The order puts
 // distance before exposure because a palm too near the LEDs also saturates,
 // and motion before focus because a moving palm is also blurred. vision/eval
