@@ -29,12 +29,13 @@ build: deps
 run: build
 	$(BIN)/palmd -hw=sim -scenario=demo
 
-# test: vet, every test (with the race detector), then the held-out vision
-# figures, which are too slow under -race.
+# test: vet; every test under the race detector, with the long statistical
+# evaluations shortened (-short); then every test in full without it (the
+# held-out vision figures, the privacy and Linux-rig runs of the whole daemon).
 test: deps
 	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
-	$(GO) test -count=1 -run 'TestHeldOut' ./vision/...
+	$(GO) test -race -short -count=1 ./...
+	$(GO) test -count=1 ./...
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem -count=5 ./vision/... ./uplink/... | tee bench.out
