@@ -38,7 +38,7 @@ test: deps
 	$(GO) test -count=1 ./...
 
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem -count=5 ./vision/... ./uplink/... | tee bench.out
+	$(GO) test -run '^$$' -bench . -benchmem -count=6 ./vision/... ./uplink/... | tee bench.out
 	$(GO) run $(BENCHSTAT) bench.out
 
 lint: deps
