@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"image/color"
+	"image/png"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/palmd/palmd/drivers/display"
 	"github.com/palmd/palmd/drivers/sim"
 	"github.com/palmd/palmd/firmware"
 	"github.com/palmd/palmd/firmware/config"
@@ -34,7 +37,7 @@ func playScenario(t *testing.T, name string) (*sim.World, []firmware.Event, erro
 	var out bytes.Buffer
 	var logs strings.Builder
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	err = serve(ctx, config.Default(), log, &out, world, seams{}, &sc)
+	err = serve(ctx, config.Default(), log, &out, &simulation{world: world, play: &sc}, seams{})
 	if err != nil {
 		t.Logf("palmd log:\n%s", logs.String())
 	}
@@ -194,6 +197,7 @@ func TestRunExitCodes(t *testing.T) {
 		{"check ok", []string{"-t"}, false, "", "configuration ok"},
 		{"unknown scenario", []string{"-scenario", "nope"}, true, "nope", ""},
 		{"failing expectation", []string{"-scenario", failing}, false, "expected decision outcome=approved", ""},
+		{"snapshot alone", []string{"-snapshot", filepath.Join(dir, "x.png")}, true, "-scenario", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -212,5 +216,41 @@ func TestRunExitCodes(t *testing.T) {
 				t.Errorf("stdout %q lacks %q", stdout.String(), tt.wantInOut)
 			}
 		})
+	}
+}
+
+// TestSnapshotShowsTheFinalScreen plays a short scenario with -snapshot and
+// checks that the PNG is the screen the scenario ended on (the idle screen's
+// blue bar and text), not the blank screen of a halted display.
+func TestSnapshotShowsTheFinalScreen(t *testing.T) {
+	dir := t.TempDir()
+	sc := filepath.Join(dir, "idle.json")
+	os.WriteFile(sc, []byte(`{"name":"idle","steps":[{"expect":{"event":"screen","screen":"idle"}}]}`), 0o600)
+	shot := filepath.Join(dir, "screen.png")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	if err := run(ctx, []string{"-scenario", sc, "-snapshot", shot}, strings.NewReader(""), &stdout, &stderr); err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr.String())
+	}
+	fh, err := os.Open(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	img, err := png.Decode(fh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := display.ToneColour(display.Info)
+	colours := map[color.RGBA]int{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			colours[color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)]++
+		}
+	}
+	if colours[want] == 0 || len(colours) < 3 {
+		t.Errorf("snapshot has %d colours and %d pixels of the idle screen's accent: not the idle screen", len(colours), colours[want])
 	}
 }

@@ -56,7 +56,7 @@ func TestLinuxRigEnrolsAndIdentifies(t *testing.T) {
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(runCtx, cfg, log, pw, nil, s, nil)
+		done <- serve(runCtx, cfg, log, pw, nil, s)
 		pw.Close()
 	}()
 	defer func() {

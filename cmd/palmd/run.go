@@ -66,6 +66,9 @@ func (f flags) loadConfig() (config.Config, error) {
 	if err := c.Validate(); err != nil {
 		return c, usageError{err}
 	}
+	if f.snapshot != "" && f.scenario == "" {
+		return c, usageError{errors.New("-snapshot goes with -scenario")}
+	}
 	if f.scenario != "" && c.Hardware != "sim" {
 		return c, usageError{errors.New("-scenario needs simulated hardware (-hw=sim)")}
 	}
@@ -96,10 +99,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return err
 	}
-	var scenario sim.Scenario
-	if f.scenario != "" {
-		if scenario, err = sim.LoadScenario(f.scenario); err != nil {
-			return usageError{err}
+	var simu *simulation
+	if cfg.Hardware == "sim" {
+		simu = &simulation{world: sim.NewWorld(), snapshot: f.snapshot}
+		if f.scenario != "" {
+			sc, err := sim.LoadScenario(f.scenario)
+			if err != nil {
+				return usageError{err}
+			}
+			simu.play = &sc
 		}
 	}
 	if f.check {
@@ -115,28 +123,20 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		log.Warn("process hardening incomplete", "core_dumps_off", h.CoreDumpsOff, "not_dumpable", h.NotDumpable, "err", err)
 	}
 
-	var world *sim.World
-	if cfg.Hardware == "sim" {
-		world = sim.NewWorld()
-	}
-	var play *sim.Scenario
-	if f.scenario != "" {
-		play = &scenario
-	}
-	if err := serve(ctx, cfg, log, stdout, world, defaultSeams(), play); err != nil {
-		return err
-	}
-	if f.snapshot != "" {
-		return savePNG(f.snapshot, world.Snapshot(image.Pt(800, 480)))
-	}
-	return nil
+	return serve(ctx, cfg, log, stdout, simu, defaultSeams())
 }
 
-// serve runs the kiosk on world (simulated hardware) or, when world is nil,
-// on the Linux drivers cfg names, reached through hw. With a scenario it
-// plays it against world and returns once it is done; otherwise it runs
-// until ctx ends.
-func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer, world *sim.World, hw seams, play *sim.Scenario) error {
+// simulation is what serve needs to run on simulated hardware.
+type simulation struct {
+	world    *sim.World
+	play     *sim.Scenario // nil: run until ctx ends
+	snapshot string        // with play: save the final screen here as a PNG
+}
+
+// serve runs the kiosk on simulated hardware or, when simu is nil, on the
+// Linux drivers cfg names, reached through hw. With a scenario it plays it
+// and returns once it is done; otherwise it runs until ctx ends.
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer, simu *simulation, hw seams) error {
 	// Two contexts: ctx ends the daemon's life (signals); life also ends
 	// when a scenario is done, and stops everything palmd started.
 	life, stop := context.WithCancel(ctx)
@@ -149,8 +149,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	defer up.Close()
 
 	var devs firmware.Devices
-	if world != nil {
-		devs = simDevices(world)
+	var play *sim.Scenario
+	if simu != nil {
+		devs, play = simDevices(simu.world), simu.play
 	} else {
 		var closeHW io.Closer
 		if devs, closeHW, err = linuxDevices(life, cfg.Linux, log, hw); err != nil {
@@ -189,9 +190,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		return err
 	}
 	log.Info("playing scenario", "name", play.Name, "steps", len(play.Steps))
-	playErr := play.Play(gctx, world, played)
+	playErr := play.Play(gctx, simu.world, played)
+	var snapErr error
+	if simu.snapshot != "" { // the final screen, before the display is halted
+		snapErr = savePNG(simu.snapshot, simu.world.Snapshot(image.Pt(800, 480)))
+	}
 	stop()
-	if err := g.Wait(); err != nil {
+	if err := errors.Join(g.Wait(), snapErr); err != nil {
 		return err
 	}
 	if playErr != nil {
