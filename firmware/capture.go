@@ -100,7 +100,7 @@ func (k *Kiosk) strobe(ctx context.Context, lit, unlit *image.Gray) error {
 			return fmt.Errorf("%w: light: %w", errCamera, err)
 		}
 		k.o.Log.Debug("LEDs resting", "err", err)
-		k.sleep(ctx, ledRest)
+		sleep(ctx, ledRest)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -156,6 +156,6 @@ func (k *Kiosk) cameraDown(ctx context.Context, err error) {
 		if !errors.Is(err, camera.ErrUnavailable) {
 			k.o.Log.Warn("camera", "err", err)
 		}
-		k.sleep(ctx, backoffCamera)
+		sleep(ctx, backoffCamera)
 	}
 }

@@ -158,7 +158,7 @@ func (k *Kiosk) finish(ctx context.Context, s session, dec *wire.Decision, err e
 }
 
 // sleep waits d or until ctx ends.
-func (k *Kiosk) sleep(ctx context.Context, d time.Duration) {
+func sleep(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -183,8 +183,13 @@ func (k *Kiosk) Close() error {
 func (k *Kiosk) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go k.readCards(ctx)
-	go k.readKeys(ctx)
+	go forward(ctx, k.o.Devices.Cards.Next, k.cards, func(err error) {
+		k.o.Log.Warn("card reader", "err", err)
+		k.emit(Event{Event: EvCardError, Reason: "unreadable"})
+	})
+	go forward(ctx, k.o.Devices.Keypad.Next, k.keys, func(err error) {
+		k.o.Log.Warn("keypad", "err", err)
+	})
 	defer func() {
 		if err := k.o.Devices.Halt(); err != nil {
 			k.o.Log.Error("halting devices", "err", err)
@@ -247,48 +252,24 @@ func (k *Kiosk) idle(ctx context.Context) error {
 	}
 }
 
-// readCards forwards card events to the state machine. A card that cannot be
-// read is reported and the reader keeps going; a reader that keeps failing
-// (unplugged) is retried with backoff, so its errors cannot flood the log.
-func (k *Kiosk) readCards(ctx context.Context) {
+// forward passes what next reads to out until ctx ends. A failed read is
+// reported to failed and retried with backoff, so an input that keeps failing
+// (unplugged) cannot flood the log; the input stays in use.
+func forward[T any](ctx context.Context, next func(context.Context) (T, error), out chan<- T, failed func(error)) {
 	var b backoff
 	for {
-		ev, err := k.o.Devices.Cards.Next(ctx)
+		v, err := next(ctx)
 		if ctx.Err() != nil {
 			return
 		}
 		if err != nil {
-			k.o.Log.Warn("card reader", "err", err)
-			k.emit(Event{Event: EvCardError, Reason: "unreadable"})
-			k.sleep(ctx, b.next())
+			failed(err)
+			sleep(ctx, b.next())
 			continue
 		}
 		b.reset()
 		select {
-		case k.cards <- ev:
-		case <-ctx.Done():
-			return
-		}
-	}
-}
-
-// readKeys forwards key presses to the state machine, backing off from a
-// keypad that keeps failing.
-func (k *Kiosk) readKeys(ctx context.Context) {
-	var b backoff
-	for {
-		key, err := k.o.Devices.Keypad.Next(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		if err != nil {
-			k.o.Log.Warn("keypad", "err", err)
-			k.sleep(ctx, b.next())
-			continue
-		}
-		b.reset()
-		select {
-		case k.keys <- key:
+		case out <- v:
 		case <-ctx.Done():
 			return
 		}
