@@ -103,12 +103,16 @@ func (p *Pool) Close() error {
 	return nil
 }
 
+// put zeroes b and returns it to the free list. After Close the memory is
+// already zeroed and unmapped: touching it would fault.
 func (p *Pool) put(b *Buffer) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.closed {
-		p.free <- b
+	if p.closed {
+		return
 	}
+	clear(b.b)
+	p.free <- b
 }
 
 // Buffer is one pooled buffer. Printing or encoding it shows only its
@@ -122,14 +126,13 @@ type Buffer struct {
 // Bytes returns the whole buffer. The slice must not be kept after Release.
 func (b *Buffer) Bytes() []byte { return b.b }
 
-// Release zeroes the buffer and returns it to its pool. Releasing twice is
-// harmless.
+// Release zeroes the buffer and returns it to its pool. Releasing twice,
+// or after the pool is closed, is harmless.
 func (b *Buffer) Release() {
 	if b.released {
 		return
 	}
 	b.released = true
-	clear(b.b)
 	b.pool.put(b)
 }
 

@@ -128,6 +128,26 @@ func TestClose(t *testing.T) {
 	}
 }
 
+// TestReleaseAfterClose releases a buffer still held when the pool closed:
+// the memory is already zeroed and unmapped, so Release must not touch it.
+func TestReleaseAfterClose(t *testing.T) {
+	p, err := NewPool(4096, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := p.Get(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b.Release() // faulted on the unmapped memory before
+	if _, err := p.Get(context.Background()); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Get after Close: %v, want ErrClosed", err)
+	}
+}
+
 func TestRedaction(t *testing.T) {
 	p, err := NewPool(32, 1, nil)
 	if err != nil {
