@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"image"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -183,24 +184,31 @@ func (k *Kiosk) Close() error {
 func (k *Kiosk) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go forward(ctx, k.o.Devices.Cards.Next, k.cards, func(err error) {
-		k.o.Log.Warn("card reader", "err", err)
-		k.emit(Event{Event: EvCardError, Reason: "unreadable"})
+	var inputs sync.WaitGroup
+	inputs.Go(func() {
+		forward(ctx, k.o.Devices.Cards.Next, k.cards, func(err error) {
+			k.o.Log.Warn("card reader", "err", err)
+			k.emit(Event{Event: EvCardError, Reason: "unreadable"})
+		})
 	})
-	go forward(ctx, k.o.Devices.Keypad.Next, k.keys, func(err error) {
-		k.o.Log.Warn("keypad", "err", err)
+	inputs.Go(func() {
+		forward(ctx, k.o.Devices.Keypad.Next, k.keys, func(err error) {
+			k.o.Log.Warn("keypad", "err", err)
+		})
 	})
-	defer func() {
-		if err := k.o.Devices.Halt(); err != nil {
-			k.o.Log.Error("halting devices", "err", err)
-		}
-	}()
 	k.emit(Event{Event: EvReady})
 	for ctx.Err() == nil {
 		if err := k.idle(ctx); err != nil && ctx.Err() == nil {
 			k.o.Log.Error("session failed", "err", err)
 		}
 	}
+	// Stop the inputs first, so that reads the halt interrupts are not
+	// reported as failures, then wait for them.
+	cancel()
+	if err := k.o.Devices.Halt(); err != nil {
+		k.o.Log.Error("halting devices", "err", err)
+	}
+	inputs.Wait()
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/palmd/palmd/drivers/cardreader"
 	"github.com/palmd/palmd/drivers/keypad"
 	"github.com/palmd/palmd/drivers/light"
 	"github.com/palmd/palmd/drivers/sim"
@@ -62,6 +63,31 @@ func (c *fakeCloud) Do(_ context.Context, req wire.Request) (wire.Decision, erro
 	return wire.Decision{Request: req.ID, Outcome: c.outcome, Subject: "sub-test"}, nil
 }
 
+// newSealer returns a sealer and the opener for its key.
+func newSealer(t *testing.T) (*seal.Sealer, *seal.Opener) {
+	t.Helper()
+	pub, priv, err := seal.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := seal.NewSealer(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := seal.NewOpener(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, o
+}
+
+// testSealers returns two sealers to fresh keys.
+func testSealers(t *testing.T) (palm, card *seal.Sealer) {
+	palm, _ = newSealer(t)
+	card, _ = newSealer(t)
+	return palm, card
+}
+
 // timeouts are the defaults with a quick camera probe.
 var timeouts = func() Timeouts {
 	t := DefaultTimeouts()
@@ -85,23 +111,8 @@ func newRig(t *testing.T, outcome wire.Outcome, cloudErr error) *rig {
 // newRigWith lets a test replace parts of the simulated devices.
 func newRigWith(t *testing.T, outcome wire.Outcome, cloudErr error, edit func(*Devices)) *rig {
 	t.Helper()
-	opener := func() (*seal.Sealer, *seal.Opener) {
-		pub, priv, err := seal.GenerateKey()
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := seal.NewSealer(pub)
-		if err != nil {
-			t.Fatal(err)
-		}
-		o, err := seal.NewOpener(priv)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s, o
-	}
-	palmS, palmO := opener()
-	cardS, cardO := opener()
+	palmS, palmO := newSealer(t)
+	cardS, cardO := newSealer(t)
 	r := &rig{world: sim.NewWorld(), events: make(chan Event, 4096)}
 	r.cloud = &fakeCloud{palm: palmO, card: cardO, outcome: outcome, err: cloudErr}
 	w := r.world
@@ -422,5 +433,52 @@ func TestKeysBeforeThePromptDoNotConfirm(t *testing.T) {
 	defer r.cloud.mu.Unlock()
 	if len(r.cloud.flows) != 0 {
 		t.Errorf("an early Enter confirmed a deletion: requests %v", r.cloud.flows)
+	}
+}
+
+// haltingReader blocks in Next until halted and then fails, as the Linux
+// drivers do (a read the halt interrupts).
+type haltingReader struct{ halted chan struct{} }
+
+func (r *haltingReader) Next(ctx context.Context) (cardreader.Event, error) {
+	<-r.halted // deliberately deaf to ctx, like a blocking read(2)
+	return cardreader.Event{}, errors.New("test reader: halted")
+}
+
+func (r *haltingReader) Halt() error { close(r.halted); return nil }
+
+func TestShutdownReportsNoInputFailure(t *testing.T) {
+	hr := &haltingReader{halted: make(chan struct{})}
+	w := sim.NewWorld()
+	events := make(chan Event, 1024)
+	palm, card := testSealers(t)
+	k, err := New(Options{
+		DeviceID: "kiosk-test-1",
+		Devices: Devices{Camera: w.Camera(), Light: w.Light(), Presence: w.Presence(), Display: w.Display(),
+			Cards: hr, Keypad: w.Keypad(), Gate: w.Gate()},
+		Cloud: &fakeCloud{}, Palm: palm, Card: card, Timeouts: timeouts,
+		Emit: func(ev Event) { events <- ev },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- k.Run(ctx) }()
+	for ev := range events {
+		if ev.Event == EvScreen && ev.Screen == "idle" {
+			break
+		}
+	}
+	cancel()
+	if err := <-done; err != nil { // returns only once the readers have stopped
+		t.Fatalf("Run: %v", err)
+	}
+	close(events)
+	for ev := range events {
+		if ev.Event == EvCardError {
+			t.Errorf("shutdown reported a card reader failure: %+v", ev)
+		}
 	}
 }
