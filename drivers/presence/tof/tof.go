@@ -201,19 +201,23 @@ func (s *Sensor) sample(ctx context.Context) (mm int, valid bool, err error) {
 }
 
 // Halt implements presence.Sensor: it stops ranging. The next Read starts
-// it again.
+// it again. A Halt that fails leaves the sensor counted as ranging, so the
+// next Halt tries again.
 func (s *Sensor) Halt() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.ranging {
 		return nil
 	}
-	s.ranging = false
 	s.stable, s.pending = presence.Reading{}, false
-	return s.writes(
+	if err := s.writes(
 		regSysrangeStart, sysrangeSingleShot,
 		regPageSelect, 0x01, 0x00, 0x00, regStopVariable, 0x00, 0x00, 0x01, regPageSelect, 0x00,
-	)
+	); err != nil {
+		return err
+	}
+	s.ranging = false
+	return nil
 }
 
 func (s *Sensor) read(reg byte) (byte, error) {

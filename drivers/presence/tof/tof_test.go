@@ -201,6 +201,40 @@ func TestHaltStopsRanging(t *testing.T) {
 	closeBus(t, bus)
 }
 
+// failingBus fails every transaction while fail is set.
+type failingBus struct {
+	*i2ctest.Playback
+	fail bool
+}
+
+func (b *failingBus) Tx(addr uint16, w, r []byte) error {
+	if b.fail {
+		return errors.New("bus error")
+	}
+	return b.Playback.Tx(addr, w, r)
+}
+
+func TestHaltRetriesAfterBusError(t *testing.T) {
+	play := &i2ctest.Playback{DontPanic: true, Ops: ops(initOps(7), startOps(7), sampleOps(rangeValid, 90), haltOps())}
+	bus := &failingBus{Playback: play}
+	s, err := New(bus, addr, Options{Near: 40, Far: 250, Timeout: 10 * time.Millisecond, Clock: clockwork.NewFakeClock()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Read(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	bus.fail = true
+	if err := s.Halt(); err == nil {
+		t.Fatal("Halt succeeded on a failing bus")
+	}
+	bus.fail = false
+	if err := s.Halt(); err != nil { // the sensor still ranges: stop it now
+		t.Fatal(err)
+	}
+	closeBus(t, play)
+}
+
 func TestWrongDevice(t *testing.T) {
 	bus := &i2ctest.Playback{DontPanic: true, Ops: []i2ctest.IO{{Addr: addr, W: []byte{0xC0}, R: []byte{0xAA}}}}
 	if _, err := New(bus, addr, Options{Near: 40, Far: 250}); !errors.Is(err, ErrWrongDevice) {
