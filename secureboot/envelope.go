@@ -117,22 +117,30 @@ func checkName(field, s string, mayBeEmpty bool) error {
 	return nil
 }
 
-// parseManifest decodes manifest JSON strictly: unknown fields and trailing
-// data are errors, and every field is validated.
+// parseManifest decodes manifest JSON strictly and validates every field.
 func parseManifest(b []byte) (Manifest, error) {
 	var m Manifest
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
-		return Manifest{}, fmt.Errorf("%w: manifest: %v", ErrMalformed, err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return Manifest{}, fmt.Errorf("%w: manifest: trailing data", ErrMalformed)
+	if err := decodeStrict(b, &m, "manifest"); err != nil {
+		return Manifest{}, err
 	}
 	if err := m.validate(); err != nil {
 		return Manifest{}, err
 	}
 	return m, nil
+}
+
+// decodeStrict decodes the JSON document b into v: unknown fields and
+// trailing data are errors (ErrMalformed, naming what).
+func decodeStrict(b []byte, v any, what string) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrMalformed, what, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: %s: trailing data", ErrMalformed, what)
+	}
+	return nil
 }
 
 // Policy is what a device accepts: envelopes signed by one of Keys, for

@@ -1,11 +1,9 @@
 package secureboot
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -131,13 +129,8 @@ func ParseState(b []byte) (State, error) {
 		return State{}, fmt.Errorf("%w: state: %d bytes, limit %d", ErrMalformed, len(b), maxStateSize)
 	}
 	var s State
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
-		return State{}, fmt.Errorf("%w: state: %v", ErrMalformed, err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return State{}, fmt.Errorf("%w: state: trailing data", ErrMalformed)
+	if err := decodeStrict(b, &s, "state"); err != nil {
+		return State{}, err
 	}
 	if err := s.Validate(); err != nil {
 		return State{}, err
