@@ -9,6 +9,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/palmd/palmd/vision/internal/downscale"
 	"gocv.io/x/gocv"
 )
 
@@ -147,9 +148,7 @@ func (e *Extractor) load(lit *image.Gray) error {
 	if err != nil {
 		return fmt.Errorf("roi: frame buffer: %w", err)
 	}
-	for y := range h {
-		copy(pix[y*w:(y+1)*w], lit.Pix[y*lit.Stride:])
-	}
+	downscale.Copy(pix, lit)
 	gocv.Resize(e.frame, &e.small, image.Pt(w/scale, h/scale), 0, 0, gocv.InterpolationArea)
 	gocv.GaussianBlur(e.small, &e.small, image.Pt(5, 5), 0, 0, gocv.BorderReplicate)
 	return nil

@@ -58,6 +58,18 @@ func (d *Downscaler) Fit(size image.Point) bool {
 	return true
 }
 
+// Copy copies frame's pixels row by row into pix, the data of a continuous
+// 8-bit Mat of frame's size (see the package documentation for why frames
+// are copied rather than wrapped).
+func Copy(pix []byte, frame *image.Gray) {
+	b := frame.Bounds()
+	w := b.Dx()
+	for y := range b.Dy() {
+		off := frame.PixOffset(b.Min.X, b.Min.Y+y)
+		copy(pix[y*w:(y+1)*w], frame.Pix[off:off+w])
+	}
+}
+
 // Small returns the size of the downscaled copy.
 func (d *Downscaler) Small() image.Point {
 	m := d.steps[len(d.steps)-1]
@@ -68,12 +80,7 @@ func (d *Downscaler) Small() image.Point {
 // returns the result, an 8-bit Mat owned by d and valid until the next Do.
 // The full-size copy and the intermediate steps are zeroed.
 func (d *Downscaler) Do(frame *image.Gray) gocv.Mat {
-	b := frame.Bounds()
-	w := b.Dx()
-	for y := range b.Dy() {
-		off := frame.PixOffset(b.Min.X, b.Min.Y+y)
-		copy(d.fullPix[y*w:(y+1)*w], frame.Pix[off:off+w])
-	}
+	Copy(d.fullPix, frame)
 	src := d.full
 	for i := range d.steps {
 		dst := &d.steps[i]
