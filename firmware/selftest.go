@@ -11,6 +11,7 @@ import (
 	"github.com/palmd/palmd/drivers/cardreader"
 	"github.com/palmd/palmd/drivers/display"
 	"github.com/palmd/palmd/drivers/gate"
+	"github.com/palmd/palmd/drivers/keypad"
 )
 
 // The parts Selftest checks, in order.
@@ -83,11 +84,10 @@ func Selftest(ctx context.Context, d Devices, o SelftestOptions) []PartResult {
 		{PartLight, func(context.Context) (string, error) { return testLight(d) }},
 		{PartPresence, func(ctx context.Context) (string, error) { return testPresence(ctx, d) }},
 		{PartCards, func(ctx context.Context) (string, error) { return testCards(ctx, d.Cards, o.Listen) }},
-		{PartKeypad, func(ctx context.Context) (string, error) { return testKeypad(ctx, d, o.Listen) }},
+		{PartKeypad, func(ctx context.Context) (string, error) { return testKeypad(ctx, d.Keypad, o.Listen) }},
 		{PartGate, func(ctx context.Context) (string, error) { return testGate(ctx, d.Gate, o.PulseGate) }},
 	}
 	var results []PartResult
-	failed := []string{}
 	for _, t := range tests {
 		err := o.Unavailable[t.part]
 		var detail string
@@ -96,14 +96,11 @@ func Selftest(ctx context.Context, d Devices, o SelftestOptions) []PartResult {
 			detail, err = t.run(pctx)
 			cancel()
 		}
-		if err != nil {
-			failed = append(failed, t.part)
-		}
 		results = append(results, PartResult{Part: t.part, Detail: detail, Err: err})
 	}
 	if d.Display != nil {
 		s := display.Screen{Name: "selftest_passed", Title: "Self-test passed", Body: "Every part works.", Tone: display.Success}
-		if len(failed) > 0 {
+		if failed := failedParts(results); len(failed) > 0 {
 			s = display.Screen{Name: "selftest_failed", Title: "Self-test failed",
 				Body: "Failed: " + strings.Join(failed, ", "), Tone: display.Failure}
 		}
@@ -115,16 +112,22 @@ func Selftest(ctx context.Context, d Devices, o SelftestOptions) []PartResult {
 // SelftestErr returns nil if every part passed, otherwise ErrSelftest
 // naming the parts that failed.
 func SelftestErr(results []PartResult) error {
+	failed := failedParts(results)
+	if len(failed) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrSelftest, strings.Join(failed, ", "))
+}
+
+// failedParts names the parts that failed, in order.
+func failedParts(results []PartResult) []string {
 	var failed []string
 	for _, r := range results {
 		if !r.OK() {
 			failed = append(failed, r.Part)
 		}
 	}
-	if len(failed) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%w: %s", ErrSelftest, strings.Join(failed, ", "))
+	return failed
 }
 
 var errMissing = errors.New("not configured")
@@ -221,37 +224,42 @@ func testPresence(ctx context.Context, d Devices) (string, error) {
 	return fmt.Sprintf("something at %d mm", r.MM), nil
 }
 
-// testCards watches the reader for listen: an open reader waits quietly
-// (or reports a card); a broken one errors.
+// testCards watches the card reader for listen; the card read, if any, is
+// zeroed.
 func testCards(ctx context.Context, c cardreader.Reader, listen time.Duration) (string, error) {
 	if c == nil {
 		return "", errMissing
 	}
-	lctx, cancel := context.WithTimeout(ctx, listen)
-	defer cancel()
-	ev, err := c.Next(lctx)
-	ev.Card.PAN.Zero()
-	switch {
-	case err == nil:
-		return "open, a card was read", nil
-	case lctx.Err() != nil && ctx.Err() == nil:
-		return "open, no card", nil
-	}
-	return "", err
+	return listenOnce(ctx, listen, func(ctx context.Context) error {
+		ev, err := c.Next(ctx)
+		ev.Card.PAN.Zero()
+		return err
+	}, "open, a card was read", "open, no card")
 }
 
-func testKeypad(ctx context.Context, d Devices, listen time.Duration) (string, error) {
-	if d.Keypad == nil {
+// testKeypad watches the keypad for listen.
+func testKeypad(ctx context.Context, k keypad.Keypad, listen time.Duration) (string, error) {
+	if k == nil {
 		return "", errMissing
 	}
+	return listenOnce(ctx, listen, func(ctx context.Context) error {
+		_, err := k.Next(ctx)
+		return err
+	}, "open, a key was pressed", "open, no key pressed")
+}
+
+// listenOnce waits up to listen for one input from next: an open input
+// waits quietly (detail quiet) or delivers one (detail got); a broken one
+// errors.
+func listenOnce(ctx context.Context, listen time.Duration, next func(context.Context) error, got, quiet string) (string, error) {
 	lctx, cancel := context.WithTimeout(ctx, listen)
 	defer cancel()
-	_, err := d.Keypad.Next(lctx)
+	err := next(lctx)
 	switch {
 	case err == nil:
-		return "open, a key was pressed", nil
+		return got, nil
 	case lctx.Err() != nil && ctx.Err() == nil:
-		return "open, no key pressed", nil
+		return quiet, nil
 	}
 	return "", err
 }
