@@ -44,7 +44,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch cmd {
 	case "keygen":
 		out := fs.String("out", "", "directory for fwsign.key and fwsign.pub")
-		if err := parse(fs, args, stderr, "out"); err != nil {
+		if err := parse(fs, args, stderr, "", "out"); err != nil {
 			return err
 		}
 		return keygen(*out, stdout)
@@ -61,7 +61,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		fs.StringVar(&s.in, in, "", "input file ('-' for standard input with config)")
 		fs.StringVar(&s.out, "out", "", "output file")
-		if err := parse(fs, args, stderr, "key", "version", in, "out"); err != nil {
+		if err := parse(fs, args, stderr, "", "key", "version", in, "out"); err != nil {
 			return err
 		}
 		s.m.Created = time.Now()
@@ -74,12 +74,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		isConfig := fs.Bool("config", false, "FILE is a signed config, not a firmware bundle")
 		product := fs.String("product", "palmkiosk", "product name")
 		minVersion := fs.Uint64("min", 0, "minimum accepted version")
-		if err := parse(fs, args, stderr, "pub"); err != nil {
+		if err := parse(fs, args, stderr, "FILE", "pub"); err != nil {
 			return err
-		}
-		if fs.NArg() != 1 {
-			fmt.Fprintln(stderr, "fwsign verify: want one FILE")
-			return errUsage
 		}
 		return verify(ctx, *pub, fs.Arg(0), *isConfig, secureboot.Policy{Product: *product, MinVersion: *minVersion}, stdout)
 	default:
@@ -88,8 +84,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 }
 
-// parse parses args and checks that every flag in required was set.
-func parse(fs *flag.FlagSet, args []string, stderr io.Writer, required ...string) error {
+// parse parses args and checks that every flag in required was set and
+// that the positional arguments are what the command takes: none when arg
+// is "", otherwise exactly one, named arg in the message.
+func parse(fs *flag.FlagSet, args []string, stderr io.Writer, arg string, required ...string) error {
 	if err := fs.Parse(args); err != nil {
 		return err // flag has printed it
 	}
@@ -101,8 +99,12 @@ func parse(fs *flag.FlagSet, args []string, stderr io.Writer, required ...string
 			return errUsage
 		}
 	}
-	if fs.Name() != "fwsign verify" && fs.NArg() != 0 {
+	switch {
+	case arg == "" && fs.NArg() != 0:
 		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return errUsage
+	case arg != "" && fs.NArg() != 1:
+		fmt.Fprintf(stderr, "%s: want one %s\n", fs.Name(), arg)
 		return errUsage
 	}
 	return nil
