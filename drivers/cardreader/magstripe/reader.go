@@ -64,15 +64,11 @@ func (r *Reader) read(port io.Reader) {
 	for {
 		n, err := port.Read(buf)
 		l.feed(buf[:n], func(line []byte, err error) {
+			var ev cardreader.Event
 			if err == nil {
-				var ev cardreader.Event
 				ev, err = parseLine(line)
-				if err == nil {
-					r.send(result{ev: ev})
-					return
-				}
 			}
-			r.send(result{err: err})
+			r.send(result{ev: ev, err: err})
 		})
 		clear(buf[:n])
 		if err != nil {
