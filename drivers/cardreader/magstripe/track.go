@@ -53,7 +53,7 @@ func parseLine(line []byte) (cardreader.Event, error) {
 			return cardreader.Event{}, ErrGarbage
 		}
 	}
-	var t1, t2 []byte // track contents between sentinels
+	var tracks [3][]byte // track n's contents between sentinels at [n]
 	rest := line
 	for len(rest) > 0 {
 		var t track
@@ -69,16 +69,13 @@ func parseLine(line []byte) (cardreader.Event, error) {
 		if err != nil {
 			return cardreader.Event{}, err
 		}
-		if (t.n == 1 && t1 != nil) || (t.n == 2 && t2 != nil) {
+		if tracks[t.n] != nil {
 			return cardreader.Event{}, fmt.Errorf("%w: track %d twice", ErrFormat, t.n)
 		}
-		if t.n == 1 {
-			t1 = data
-		} else {
-			t2 = data
-		}
+		tracks[t.n] = data
 		rest = next
 	}
+	t1, t2 := tracks[1], tracks[2]
 	var card cardreader.Card
 	var err error
 	switch {
