@@ -36,8 +36,8 @@ func Dial(url, device string, signKey ed25519.PublicKey, opts ...Option) (*Clien
 	if len(signKey) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("uplink: sign key has %d bytes, want %d", len(signKey), ed25519.PublicKeySize)
 	}
-	if device == "" {
-		return nil, errors.New("uplink: empty device id")
+	if !wire.ValidDevice(device) {
+		return nil, fmt.Errorf("uplink: invalid device id %q", device)
 	}
 	c := &Client{
 		device:  device,

@@ -169,8 +169,12 @@ func (a *Authority) ServerOptions(port int) (*server.Options, error) {
 }
 
 // Device returns credentials for kiosk id, allowed to publish and
-// subscribe only on its own subjects (see wire.DevicePermissions).
+// subscribe only on its own subjects (see wire.DevicePermissions). It
+// refuses an id that wire.ValidDevice does not accept.
 func (a *Authority) Device(id string) (Credentials, error) {
+	if !wire.ValidDevice(id) {
+		return Credentials{}, fmt.Errorf("dev: invalid device id %q", id)
+	}
 	pub, sub := wire.DevicePermissions(id)
 	return a.user(id, pub, sub)
 }

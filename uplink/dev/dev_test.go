@@ -212,3 +212,20 @@ func TestCommandFromCloud(t *testing.T) {
 		}
 	}
 }
+
+// TestDeviceRefusesWildcards: a device id with a wildcard or separator
+// would be granted other kiosks' subjects.
+func TestDeviceRefusesWildcards(t *testing.T) {
+	auth, err := dev.NewAuthority()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"", "*", ">", "k1.*", "a.b"} {
+		if _, err := auth.Device(id); err == nil {
+			t.Errorf("Device(%q) issued credentials", id)
+		}
+		if _, err := uplink.Dial("nats://127.0.0.1:1", id, make([]byte, 32)); err == nil {
+			t.Errorf("Dial(%q) accepted the device id", id)
+		}
+	}
+}

@@ -17,10 +17,17 @@ func CommandSubject(device string, t CommandType) string {
 // InboxPrefix is device's reply inbox prefix (nats.CustomInboxPrefix).
 func InboxPrefix(device string) string { return "_INBOX." + device }
 
-// DevicePermissions lists what device may publish and subscribe to.
+// ValidDevice reports whether device can name a kiosk in subjects and
+// permissions: 1 to 128 printable ASCII characters without spaces, '.', '*'
+// or '>'. A device id with a wildcard would widen DevicePermissions to
+// other kiosks' subjects.
+func ValidDevice(device string) bool { return validID(device) }
+
+// DevicePermissions lists what device (see ValidDevice) may publish and
+// subscribe to.
 func DevicePermissions(device string) (pub, sub []string) {
-	return []string{"palm.req." + device + ".>", "palm.tel." + device + ".>"},
-		[]string{InboxPrefix(device) + ".>", "palm.cmd." + device + ".>"}
+	return []string{RequestSubject(device, ">"), TelemetrySubject(device, ">")},
+		[]string{InboxPrefix(device) + ".>", CommandSubject(device, ">")}
 }
 
 // Wildcards the cloud subscribes to.

@@ -264,3 +264,18 @@ func TestDevicePermissionsCoverSubjects(t *testing.T) {
 		}
 	}
 }
+
+func TestValidDevice(t *testing.T) {
+	for _, id := range []string{"k1", "kiosk-test-1", strings.Repeat("k", maxID)} {
+		if !ValidDevice(id) {
+			t.Errorf("ValidDevice(%q) = false", id)
+		}
+	}
+	// Each of these would make DevicePermissions cover other kiosks' subjects
+	// or not be a single subject token.
+	for _, id := range []string{"", "*", ">", "a.b", "k1.*", "k 1", strings.Repeat("k", maxID+1)} {
+		if ValidDevice(id) {
+			t.Errorf("ValidDevice(%q) = true", id)
+		}
+	}
+}
