@@ -50,6 +50,9 @@ const (
 	exposureManual                       = 1          // V4L2_EXPOSURE_MANUAL
 )
 
+// errNoFrame is why a camera that sends no frame in time is closed.
+var errNoFrame = errors.New("no frame within the frame timeout")
+
 // ErrNegotiation reports a camera that does not offer the configured mode.
 var ErrNegotiation = errors.New("v4l2: camera does not offer the configured mode")
 
@@ -185,14 +188,14 @@ func (c *Camera) frame(ctx context.Context, dst *image.Gray) error {
 		if err := c.dev.WaitForFrame(secs); err != nil {
 			var timeout *webcam.Timeout
 			if errors.As(err, &timeout) {
-				return c.fail(errors.New("no frame within the frame timeout"))
+				return c.fail(errNoFrame)
 			}
 			return c.fail(err)
 		}
 		buf, index, err := c.dev.GetFrame()
 		if errors.Is(err, unix.EAGAIN) || err == nil && len(buf) == 0 {
 			if !c.o.Clock.Now().Before(deadline) {
-				return c.fail(errors.New("no frame within the frame timeout"))
+				return c.fail(errNoFrame)
 			}
 			if err := ctx.Err(); err != nil {
 				return err
