@@ -55,7 +55,6 @@ func NewTemplate(roi *image.Gray) (Template, error) {
 	if b.Dx() != Size || b.Dy() != Size {
 		return Template{}, fmt.Errorf("%w: got %dx%d", ErrSize, b.Dx(), b.Dy())
 	}
-	bank := filterBank()
 	var t Template
 	for gy := range grid {
 		cy := gy*stride + stride/2
@@ -78,6 +77,9 @@ func NewTemplate(roi *image.Gray) (Template, error) {
 }
 
 type kernel [2*radius + 1][2*radius + 1]float64
+
+// bank is the filter bank every template is computed with.
+var bank = filterBank()
 
 // filterBank returns the real parts of six Gabor filters at orientations
 // k*pi/6, made zero-mean so that flat brightness gives no response.
