@@ -27,6 +27,9 @@ import (
 // implements it.
 type Cloud interface {
 	Do(ctx context.Context, req wire.Request) (wire.Decision, error)
+	// Connected reports whether the cloud can be reached now; while it
+	// cannot, the kiosk is out of service.
+	Connected() bool
 }
 
 // Sealer seals one part of a request to its recipient's public key.
@@ -212,8 +215,24 @@ func (k *Kiosk) Run(ctx context.Context) error {
 	return nil
 }
 
+// cloudDown shows "out of service" while the cloud cannot be reached (the
+// uplink reconnects by itself) and reports when it is back.
+func (k *Kiosk) cloudDown(ctx context.Context) {
+	k.o.Log.Warn("cloud unreachable: out of service")
+	k.emit(Event{Event: EvHealth, Reason: "cloud_down"})
+	k.show(screenOutOfService)
+	for ctx.Err() == nil && !k.o.Cloud.Connected() {
+		sleep(ctx, 250*time.Millisecond)
+	}
+	if ctx.Err() == nil {
+		k.o.Log.Info("cloud reachable again")
+		k.emit(Event{Event: EvHealth, Reason: "cloud_up"})
+	}
+}
+
 // Healthy reports whether the kiosk can serve people: its camera works. The
-// daemon feeds the watchdog only while it does.
+// daemon feeds the watchdog only while it does: restarting palmd mends a
+// wedged process, not a lost network, so the cloud does not count.
 func (k *Kiosk) Healthy() bool { return k.cameraOK.Load() }
 
 // idle waits for someone to start a session and runs it. Every few seconds
@@ -251,6 +270,10 @@ func (k *Kiosk) idle(ctx context.Context) error {
 			if err != nil {
 				k.o.Log.Warn("presence sensor", "err", err)
 				continue
+			}
+			if !k.o.Cloud.Connected() {
+				k.cloudDown(ctx)
+				return nil
 			}
 			if r.Present && armed {
 				return k.identify(ctx)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,12 +25,16 @@ type fakeCloud struct {
 	outcome    wire.Outcome
 	err        error
 
+	down atomic.Bool // the cloud cannot be reached
+
 	mu     sync.Mutex
 	phones []string
 	cards  []string
 	palms  int
 	flows  []wire.Flow
 }
+
+func (c *fakeCloud) Connected() bool { return !c.down.Load() }
 
 func (c *fakeCloud) Do(_ context.Context, req wire.Request) (wire.Decision, error) {
 	c.mu.Lock()
@@ -480,5 +485,33 @@ func TestShutdownReportsNoInputFailure(t *testing.T) {
 		if ev.Event == EvCardError {
 			t.Errorf("shutdown reported a card reader failure: %+v", ev)
 		}
+	}
+}
+
+func TestCloudDownIsOutOfService(t *testing.T) {
+	r := newRig(t, wire.Approved, nil)
+	r.await(t, EvScreen, "idle")
+	r.cloud.down.Store(true)
+	if ev := r.await(t, EvHealth, ""); ev.Reason != "cloud_down" {
+		t.Fatalf("health event %+v, want cloud_down", ev)
+	}
+	r.await(t, EvScreen, "out_of_service")
+	r.world.Hover(sim.Person{Name: "alice"}) // nobody is served meanwhile
+	time.Sleep(300 * time.Millisecond)
+	r.cloud.mu.Lock()
+	n := len(r.cloud.flows)
+	r.cloud.mu.Unlock()
+	if n != 0 {
+		t.Errorf("%d requests while the cloud was down", n)
+	}
+	r.world.Withdraw()
+	r.cloud.down.Store(false)
+	if ev := r.await(t, EvHealth, ""); ev.Reason != "cloud_up" {
+		t.Fatalf("health event %+v, want cloud_up", ev)
+	}
+	r.await(t, EvScreen, "idle")
+	r.world.Hover(sim.Person{Name: "alice"})
+	if d := r.await(t, EvDecision, ""); d.Outcome != "approved" {
+		t.Errorf("decision after the cloud came back = %+v", d)
 	}
 }
