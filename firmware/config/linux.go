@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -176,19 +177,15 @@ func between(v, lo, hi int) string {
 }
 
 func oneOf(v string, allowed []string) string {
-	for _, a := range allowed {
-		if v == a {
-			return ""
-		}
+	if slices.Contains(allowed, v) {
+		return ""
 	}
 	return fmt.Sprintf("%q: want one of %s", v, strings.Join(allowed, ", "))
 }
 
 func baud(b int) string {
-	for _, a := range bauds {
-		if b == a {
-			return ""
-		}
+	if slices.Contains(bauds, b) {
+		return ""
 	}
 	return fmt.Sprintf("%d: not a standard baud rate (want one of %v)", b, bauds)
 }
