@@ -2,12 +2,16 @@ package eval
 
 import (
 	"bytes"
+	"compress/zlib"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/png"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -245,4 +249,38 @@ func FuzzDecodePNG(f *testing.F) {
 			t.Fatalf("decoded %v", s)
 		}
 	})
+}
+
+// TestDecodePNGColourBeforePixels: a small file declaring a colour image at
+// the largest allowed size is refused from its header, before the decoder
+// allocates the 512 MB a 16-bit RGBA image of that size takes.
+func TestDecodePNGColourBeforePixels(t *testing.T) {
+	chunk := func(typ string, data []byte) []byte {
+		b := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
+		b = append(b, typ...)
+		b = append(b, data...)
+		return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(b[4:]))
+	}
+	ihdr := binary.BigEndian.AppendUint32(nil, maxSide)
+	ihdr = binary.BigEndian.AppendUint32(ihdr, maxSide)
+	ihdr = append(ihdr, 16, 6, 0, 0, 0) // 16-bit RGBA, no interlace
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	zw.Write(make([]byte, 64))
+	zw.Close()
+	in := []byte("\x89PNG\r\n\x1a\n")
+	in = append(in, chunk("IHDR", ihdr)...)
+	in = append(in, chunk("IDAT", z.Bytes())...)
+	in = append(in, chunk("IEND", nil)...)
+
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := decodePNG(bytes.NewReader(in))
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrFrame) {
+		t.Fatalf("err = %v, want ErrFrame", err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 16<<20 {
+		t.Errorf("refusing a colour PNG allocated %d MB", n>>20)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/png"
 	"io"
 	"os"
@@ -121,8 +122,8 @@ func EncodePGM(w io.Writer, img *image.Gray) error {
 	return nil
 }
 
-// decodePNG reads an 8-bit greyscale PNG. The size in the header is checked
-// before the pixels are decoded.
+// decodePNG reads an 8-bit greyscale PNG. The size and colour model in the
+// header are checked before the pixels are decoded.
 func decodePNG(r io.Reader) (*image.Gray, error) {
 	// The signature and the IHDR chunk, which holds the size.
 	var head [33]byte
@@ -135,6 +136,11 @@ func decodePNG(r io.Reader) (*image.Gray, error) {
 	}
 	if cfg.Width > maxSide || cfg.Height > maxSide {
 		return nil, fmt.Errorf("%w: size %dx%d out of range", ErrFrame, cfg.Width, cfg.Height)
+	}
+	// A colour or 16-bit image would be refused anyway, after allocating up
+	// to 8 bytes per pixel.
+	if cfg.ColorModel != color.GrayModel {
+		return nil, fmt.Errorf("%w: PNG is not 8-bit greyscale", ErrFrame)
 	}
 	img, err := png.Decode(io.MultiReader(bytes.NewReader(head[:]), r))
 	if err != nil {
