@@ -31,16 +31,23 @@ type flags struct {
 	check                                          bool
 }
 
-func parseFlags(name string, args []string, stderr io.Writer) (flags, []string, error) {
-	var f flags
+// newFlagSet returns a flag set with the flags every palmd command has:
+// -config, -hw and -log-level (defaulting to logLevel).
+func newFlagSet(name string, f *flags, logLevel string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.config, "config", "", "JSON configuration `file`")
 	fs.StringVar(&f.hw, "hw", "", "hardware: sim or linux (overrides the config)")
+	fs.StringVar(&f.logLevel, "log-level", logLevel, "log `level`: debug, info, warn, error")
+	return fs
+}
+
+func parseFlags(name string, args []string, stderr io.Writer) (flags, []string, error) {
+	var f flags
+	fs := newFlagSet(name, &f, "info", stderr)
 	fs.StringVar(&f.nats, "nats", "", "cloud NATS `URL`; empty starts an embedded server and reference cloud")
 	fs.StringVar(&f.scenario, "scenario", "", "play a scenario (built-in `name` or file) on simulated hardware and exit")
 	fs.StringVar(&f.snapshot, "snapshot", "", "with -scenario: save the final screen as a PNG `file`")
-	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn, error")
 	fs.BoolVar(&f.check, "t", false, "validate the configuration and exit")
 	if err := fs.Parse(args); err != nil {
 		return f, nil, usageError{err}

@@ -10,7 +10,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -28,11 +27,8 @@ func selftest(ctx context.Context, args []string, stdout, stderr io.Writer, s se
 	var f flags
 	var pulse bool
 	var timeout time.Duration
-	fs := flag.NewFlagSet("palmd selftest", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&f.config, "config", "", "JSON configuration `file`")
-	fs.StringVar(&f.hw, "hw", "", "hardware: sim or linux (overrides the config)")
-	fs.StringVar(&f.logLevel, "log-level", "warn", "log `level`: debug, info, warn, error")
+	// Quieter by default: the PASS/FAIL lines are the output.
+	fs := newFlagSet("palmd selftest", &f, "warn", stderr)
 	fs.BoolVar(&pulse, "pulse-gate", false, "also pulse the gate relay (only when nobody is at the gate)")
 	fs.DurationVar(&timeout, "part-timeout", 5*time.Second, "longest each part's test may take")
 	if err := fs.Parse(args); err != nil {
