@@ -19,7 +19,7 @@ type Pool struct {
 	size   int
 	mem    []byte
 	locked bool
-	free   chan *Buffer
+	free   chan []byte // the memory of the buffers not handed out
 	sys    memory
 
 	mu     sync.Mutex
@@ -52,14 +52,14 @@ func newPool(size, count int, log *slog.Logger, sys memory) (*Pool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secmem: %w", err)
 	}
-	p := &Pool{size: size, mem: mem, free: make(chan *Buffer, count), sys: sys}
+	p := &Pool{size: size, mem: mem, free: make(chan []byte, count), sys: sys}
 	if err := sys.lock(mem); err != nil {
 		log.Warn("secmem: cannot lock buffers in memory; they may be swapped out", "bytes", len(mem), "err", err)
 	} else {
 		p.locked = true
 	}
 	for i := range count {
-		p.free <- &Buffer{b: mem[i*size : (i+1)*size : (i+1)*size], pool: p}
+		p.free <- mem[i*size : (i+1)*size : (i+1)*size]
 	}
 	return p, nil
 }
@@ -77,8 +77,8 @@ func (p *Pool) Get(ctx context.Context) (*Buffer, error) {
 		if !ok {
 			return nil, ErrClosed
 		}
-		b.released = false
-		return b, nil
+		// A new handle each time: a stale handle's Release stays a no-op.
+		return &Buffer{b: b, pool: p}, nil
 	case <-ctx.Done():
 		return nil, fmt.Errorf("secmem: %w", ctx.Err())
 	}
@@ -105,13 +105,13 @@ func (p *Pool) Close() error {
 
 // put zeroes b and returns it to the free list. After Close the memory is
 // already zeroed and unmapped: touching it would fault.
-func (p *Pool) put(b *Buffer) {
+func (p *Pool) put(b []byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
 		return
 	}
-	clear(b.b)
+	clear(b)
 	p.free <- b
 }
 
@@ -127,13 +127,14 @@ type Buffer struct {
 func (b *Buffer) Bytes() []byte { return b.b }
 
 // Release zeroes the buffer and returns it to its pool. Releasing twice,
-// or after the pool is closed, is harmless.
+// even after the memory was handed out again, or after the pool is closed,
+// is harmless.
 func (b *Buffer) Release() {
 	if b.released {
 		return
 	}
 	b.released = true
-	b.pool.put(b)
+	b.pool.put(b.b)
 }
 
 func (b *Buffer) redacted() string { return fmt.Sprintf("[redacted %d bytes]", len(b.b)) }

@@ -148,6 +148,37 @@ func TestReleaseAfterClose(t *testing.T) {
 	}
 }
 
+// TestStaleRelease releases a buffer a second time after its memory was
+// handed out again: the new holder's bytes must stay and the pool must not
+// hold the memory twice.
+func TestStaleRelease(t *testing.T) {
+	p, err := NewPool(64, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx := context.Background()
+	a, err := p.Get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Release()
+	b, err := p.Get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(b.Bytes(), "held")
+	a.Release() // stale: b holds the memory now
+	if !bytes.HasPrefix(b.Bytes(), []byte("held")) {
+		t.Error("a stale Release zeroed another holder's buffer")
+	}
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if _, err := p.Get(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Get while the only buffer is held: %v, want deadline exceeded", err)
+	}
+}
+
 func TestRedaction(t *testing.T) {
 	p, err := NewPool(32, 1, nil)
 	if err != nil {
