@@ -62,9 +62,9 @@
 //     bytes.
 //   - label: genuine, printed_photo, screen_replay or rigid_replica.
 //   - frames: the capture's frames in capture order separated by ';':
-//     lit, unlit, lit, unlit, ... (an even number, at least BurstPairs+1
-//     pairs for the protocol to run: the first lit frame never passes the
-//     gate). Each is a slash-separated path relative to the directory,
+//     lit, unlit, lit, unlit, ... (an even number, at least BurstPairs
+//     pairs, or the manifest is refused; a capture needs BurstPairs+1 to
+//     pass the gate, since the first lit frame never does). Each is a slash-separated path relative to the directory,
 //     ending in .pgm or .png (any case), without "..", backslashes or a
 //     leading slash; frames are only ever read from inside the directory.
 //

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/palmd/palmd/vision/synth"
+
+	"github.com/palmd/palmd/vision/liveness"
 )
 
 // ErrManifest reports a manifest that does not follow the format in the
@@ -101,8 +103,9 @@ func parseEntry(rec []string) (Entry, error) {
 		}
 		e.Frames = append(e.Frames, f)
 	}
-	if len(e.Frames)%2 != 0 || len(e.Frames) < 4 {
-		return Entry{}, fmt.Errorf("%d frames: want an even number, at least 2 lit/unlit pairs", len(e.Frames))
+	if len(e.Frames)%2 != 0 || len(e.Frames) < 2*liveness.BurstPairs {
+		return Entry{}, fmt.Errorf("%d frames: want an even number, at least %d lit/unlit pairs (a liveness burst)",
+			len(e.Frames), liveness.BurstPairs)
 	}
 	return e, nil
 }

@@ -19,8 +19,8 @@ import (
 )
 
 const goodManifest = "capture,identity,label,frames\n" +
-	"c1,alice,genuine,c1/0l.png;c1/0u.png;c1/1l.png;c1/1u.png\n" +
-	"c2, bob ,screen_replay,\"a.pgm; b.pgm;c.PGM;d.pgm\"\n"
+	"c1,alice,genuine,c1/0l.png;c1/0u.png;c1/1l.png;c1/1u.png;c1/2l.png;c1/2u.png;c1/3l.png;c1/3u.png\n" +
+	"c2, bob ,screen_replay,\"a.pgm; b.pgm;c.PGM;d.pgm;e.pgm;f.pgm;g.pgm;h.pgm\"\n"
 
 func TestParseManifest(t *testing.T) {
 	tests := []struct {
@@ -30,21 +30,23 @@ func TestParseManifest(t *testing.T) {
 		wantErr string
 	}{
 		{"good", goodManifest, []Entry{
-			{Capture: "c1", Identity: "alice", Label: synth.Genuine, Frames: []string{"c1/0l.png", "c1/0u.png", "c1/1l.png", "c1/1u.png"}},
-			{Capture: "c2", Identity: "bob", Label: synth.ScreenReplay, Frames: []string{"a.pgm", "b.pgm", "c.PGM", "d.pgm"}},
+			{Capture: "c1", Identity: "alice", Label: synth.Genuine, Frames: []string{"c1/0l.png", "c1/0u.png", "c1/1l.png", "c1/1u.png",
+				"c1/2l.png", "c1/2u.png", "c1/3l.png", "c1/3u.png"}},
+			{Capture: "c2", Identity: "bob", Label: synth.ScreenReplay, Frames: []string{"a.pgm", "b.pgm", "c.PGM", "d.pgm", "e.pgm", "f.pgm", "g.pgm", "h.pgm"}},
 		}, ""},
 		{"empty", "", nil, "header"},
 		{"header only", "capture,identity,label,frames\n", nil, "no captures"},
 		{"wrong header", "capture,person,label,frames\n", nil, "header column 2"},
-		{"unknown label", "capture,identity,label,frames\nc,a,cardboard,a.png;b.png;c.png;d.png\n", nil, "unknown presentation"},
+		{"unknown label", "capture,identity,label,frames\nc,a,cardboard,a.png;b.png;c.png;d.png;e.png;f.png;g.png;h.png\n", nil, "unknown presentation"},
 		{"odd frames", "capture,identity,label,frames\nc,a,genuine,a.png;b.png;c.png\n", nil, "even number"},
-		{"one pair", "capture,identity,label,frames\nc,a,genuine,a.png;b.png\n", nil, "at least 2"},
-		{"parent dir", "capture,identity,label,frames\nc,a,genuine,../a.png;b.png;c.png;d.png\n", nil, "relative slash path"},
-		{"absolute", "capture,identity,label,frames\nc,a,genuine,/etc/a.png;b.png;c.png;d.png\n", nil, "relative slash path"},
+		{"one pair", "capture,identity,label,frames\nc,a,genuine,a.png;b.png\n", nil, "at least 4"},
+		{"shorter than a burst", "capture,identity,label,frames\nc,a,genuine,a.png;b.png;c.png;d.png;e.png;f.png\n", nil, "at least 4"},
+		{"parent dir", "capture,identity,label,frames\nc,a,genuine,../a.png;b.png;c.png;d.png;e.png;f.png;g.png;h.png\n", nil, "relative slash path"},
+		{"absolute", "capture,identity,label,frames\nc,a,genuine,/etc/a.png;b.png;c.png;d.png;e.png;f.png;g.png;h.png\n", nil, "relative slash path"},
 		{"not an image", "capture,identity,label,frames\nc,a,genuine,a.jpg;b.png;c.png;d.png\n", nil, "relative slash path"},
 		{"empty frame", "capture,identity,label,frames\nc,a,genuine,a.png;;c.png;d.png\n", nil, "relative slash path"},
-		{"empty identity", "capture,identity,label,frames\nc,,genuine,a.png;b.png;c.png;d.png\n", nil, "1 to"},
-		{"duplicate", "capture,identity,label,frames\nc,a,genuine,a.png;b.png;c.png;d.png\nc,a,genuine,a.png;b.png;c.png;d.png\n", nil, "twice"},
+		{"empty identity", "capture,identity,label,frames\nc,,genuine,a.png;b.png;c.png;d.png;e.png;f.png;g.png;h.png\n", nil, "1 to"},
+		{"duplicate", "capture,identity,label,frames\nc,a,genuine,a.png;b.png;c.png;d.png;e.png;f.png;g.png;h.png\nc,a,genuine,a.png;b.png;c.png;d.png;e.png;f.png;g.png;h.png\n", nil, "twice"},
 		{"short row", "capture,identity,label,frames\nc,a,genuine\n", nil, "wrong number of fields"},
 	}
 	for _, tt := range tests {
@@ -182,8 +184,8 @@ func TestLoadFrame(t *testing.T) {
 func FuzzParseManifest(f *testing.F) {
 	f.Add(goodManifest)
 	f.Add("capture,identity,label,frames\nc,a,rigid_replica,x/a.png;x/b.png;x/c.png;x/d.png\n")
-	f.Add("capture,identity,label,frames\n\"c\nd\",a,genuine,a.png;b.png;c.png;d.png\n")
-	f.Add("capture,identity,label,frames\nc,a,genuine,../a.png;b.png;c.png;d.png\n")
+	f.Add("capture,identity,label,frames\n\"c\nd\",a,genuine,a.png;b.png;c.png;d.png;e.png;f.png;g.png;h.png\n")
+	f.Add("capture,identity,label,frames\nc,a,genuine,../a.png;b.png;c.png;d.png;e.png;f.png;g.png;h.png\n")
 	f.Fuzz(func(t *testing.T, in string) {
 		entries, err := ParseManifest(strings.NewReader(in))
 		if err != nil {
