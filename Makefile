@@ -5,46 +5,59 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHSTAT   := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 APT_PKGS    := libopencv-dev pkg-config
 BIN         := bin
+VERSION     := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS     := -X main.version=$(VERSION)
+# The simulation build: palmd with the simulators, the embedded NATS server
+# and the reference cloud. Tests, scenarios and `make run` use it.
+SIM         := -tags sim
 
 .PHONY: all deps run test bench lint build clean
 
 all: lint test
 
 # deps installs OpenCV (for gocv) from Debian when it is missing and fetches
-# the Go modules. It needs root (or sudo) only the first time.
+# the Go modules. It needs root (or sudo) only the first time. It prints
+# only to standard error, so that `make run | jq` reads events alone.
 deps:
 	@if ! pkg-config --exists opencv4 2>/dev/null; then \
-		echo "installing $(APT_PKGS)"; \
+		echo "installing $(APT_PKGS)" >&2; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(APT_PKGS) gcc g++ libc6-dev; \
+		$$SUDO apt-get update -qq >&2 && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(APT_PKGS) gcc g++ libc6-dev >&2; \
 	fi
-	$(GO) mod download
+	@$(GO) mod download >&2
 
+# build: bin/palmd is the production daemon (Linux drivers and the real
+# uplink only); bin/palmd-sim is the same command built with the simulator.
 build: deps
-	$(GO) build -o $(BIN)/ ./cmd/...
+	@$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/... >&2
+	@$(GO) build $(SIM) -ldflags '$(LDFLAGS)' -o $(BIN)/palmd-sim ./cmd/palmd >&2
 
 # run plays the demo on simulated hardware with an embedded NATS server and
-# the reference cloud, printing the kiosk's events.
+# the reference cloud: a live view on a terminal, JSON lines into a pipe.
 run: build
-	$(BIN)/palmd -hw=sim -scenario=demo
+	@$(BIN)/palmd-sim -hw=sim -scenario=demo
 
 # test: vet; every test under the race detector, with the long statistical
 # evaluations shortened (-short); then every test in full without it (the
 # held-out vision figures, the privacy and Linux-rig runs of the whole daemon).
 test: deps
 	$(GO) vet ./...
-	$(GO) test -race -short -count=1 ./...
-	$(GO) test -count=1 ./...
+	$(GO) vet $(SIM) ./...
+	$(GO) test $(SIM) -race -short -count=1 ./...
+	$(GO) test $(SIM) -count=1 ./...
 
-bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem -count=6 ./vision/... ./uplink/... | tee bench.out
+bench: build
+	@echo "production palmd: $$(stat -c %s $(BIN)/palmd) bytes; simulation build: $$(stat -c %s $(BIN)/palmd-sim) bytes"
+	$(GO) test $(SIM) -run '^$$' -bench . -benchmem -count=6 ./vision/... ./uplink/... ./cmd/palmd/ | tee bench.out
 	$(GO) run $(BENCHSTAT) bench.out
 
 lint: deps
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet $(SIM) ./...
 	$(GO) run $(STATICCHECK) ./...
+	$(GO) run $(STATICCHECK) $(SIM) ./...
 
 clean:
 	rm -rf $(BIN) bench.out

@@ -7,9 +7,10 @@ import (
 	"image"
 	"time"
 
-	"github.com/palmd/palmd/drivers/camera"
 	"github.com/palmd/palmd/drivers/display"
 	"github.com/palmd/palmd/drivers/light"
+	"github.com/palmd/palmd/firmware/bus"
+	"github.com/palmd/palmd/uplink/seal"
 	"github.com/palmd/palmd/uplink/wire"
 	"github.com/palmd/palmd/vision/quality"
 )
@@ -24,13 +25,52 @@ const (
 	ledRest = 50 * time.Millisecond
 )
 
+// capture captures, gates and seals the palm of the hand that hovers. It
+// returns the sealed capture; ok is false when the session ended with a
+// local decision (retry, spoof_rejected), which it has shown, or was
+// ended. The raw frames are zeroed before it returns, whatever happened.
+func (s *session) capture() (sealed []byte, ok bool) {
+	k := s.k
+	defer k.zeroFrames()
+	outcome, reason, err := k.capture(s)
+	switch {
+	case s.ctx.Err() != nil:
+		return nil, false
+	case errors.Is(err, errCamera):
+		k.o.Log.Error("camera down", "err", err)
+		down := false
+		s.camera = &down
+		s.decide(wire.Decision{Request: s.id, Outcome: wire.Retry, Reason: "camera"})
+		return nil, false
+	case err != nil:
+		k.o.Log.Error("capture", "session", s.id, "err", err)
+		s.decide(wire.Decision{Request: s.id, Outcome: wire.Retry, Reason: "internal"})
+		return nil, false
+	case outcome != "":
+		s.decide(wire.Decision{Request: s.id, Outcome: outcome, Reason: reason})
+		return nil, false
+	}
+	up := true
+	s.camera = &up
+	k.plain = wire.AppendCapture(k.plain[:0], k.palm) // fits: allocate sized it
+	defer clear(k.plain)
+	sealed, err = k.o.Palm.Seal(s.sealContext(seal.PartPalm), k.plain)
+	if err != nil {
+		k.o.Log.Error("sealing", "session", s.id, "err", err)
+		s.decide(wire.Decision{Request: s.id, Outcome: wire.Retry, Reason: "internal"})
+		return nil, false
+	}
+	s.emit(bus.Event{Event: bus.Sealed})
+	return sealed, true
+}
+
 // capture runs the strobed capture of one session: it gates frames for
 // quality (guiding the person on the display) until a whole burst is good,
 // checks the burst for liveness, and extracts the palm region into k.palm.
 // It returns "" when the capture was accepted, or the local outcome
 // (retry, spoof_rejected) and its reason.
-func (k *Kiosk) capture(ctx context.Context, s session) (wire.Outcome, string, error) {
-	ctx, cancel := context.WithTimeout(ctx, k.o.Timeouts.Capture)
+func (k *Kiosk) capture(s *session) (wire.Outcome, string, error) {
+	ctx, cancel := k.withTimeout(s.ctx, k.o.Timeouts.Capture)
 	defer cancel()
 	k.quality.Reset()
 	var shown display.Screen // the guidance on screen, and since when
@@ -39,7 +79,7 @@ func (k *Kiosk) capture(ctx context.Context, s session) (wire.Outcome, string, e
 	for {
 		ok, err := k.burstOK(ctx, &last)
 		switch {
-		case errors.Is(err, context.DeadlineExceeded):
+		case errors.Is(context.Cause(ctx), context.DeadlineExceeded):
 			return wire.Retry, string(last.Reason), nil
 		case err != nil:
 			return wire.Retry, "camera", err
@@ -51,15 +91,15 @@ func (k *Kiosk) capture(ctx context.Context, s session) (wire.Outcome, string, e
 			if last.Reason == quality.Moving && last.Scores.Motion < 0 {
 				continue
 			}
-			if g := guidanceScreen(last.Reason); g.Name != shown.Name && time.Since(since) >= guidanceHold {
-				shown, since = g, time.Now()
-				k.emit(Event{Event: EvGuidance, Session: s.id, Reason: string(last.Reason)})
-				k.show(g)
+			if g := guidanceScreen(last.Reason); g.Name != shown.Name && k.clock.Since(since) >= guidanceHold {
+				shown, since = g, k.clock.Now()
+				s.emit(bus.Event{Event: bus.Guidance, Reason: string(last.Reason)})
+				s.show(g)
 			}
 			continue
 		}
 		res := k.live.Check(k.burst)
-		k.emit(Event{Event: EvLiveness, Session: s.id, Score: res.Score, Reason: res.Reason})
+		s.emit(bus.Event{Event: bus.Liveness, Score: res.Score, Reason: res.Reason})
 		if !res.Live {
 			return wire.SpoofRejected, res.Reason, nil
 		}
@@ -100,9 +140,10 @@ func (k *Kiosk) strobe(ctx context.Context, lit, unlit *image.Gray) error {
 			return fmt.Errorf("%w: light: %w", errCamera, err)
 		}
 		k.o.Log.Debug("LEDs resting", "err", err)
-		sleep(ctx, ledRest)
-		if ctx.Err() != nil {
+		select {
+		case <-ctx.Done():
 			return ctx.Err()
+		case <-k.clock.After(ledRest):
 		}
 	}
 	err := k.o.Devices.Camera.Capture(ctx, lit)
@@ -135,27 +176,4 @@ func (k *Kiosk) probeCamera(ctx context.Context) error {
 		return fmt.Errorf("%w: %w", errCamera, err)
 	}
 	return nil
-}
-
-// cameraDown shows "out of service", reports it, and waits until the camera
-// delivers a frame again or ctx ends. (The Linux driver reopens the device
-// with its own backoff; this only asks it for frames.)
-func (k *Kiosk) cameraDown(ctx context.Context, err error) {
-	k.cameraOK.Store(false)
-	k.o.Log.Error("camera down", "err", err)
-	k.emit(Event{Event: EvHealth, Reason: "camera_down"})
-	k.show(screenOutOfService)
-	for ctx.Err() == nil {
-		err := k.probeCamera(ctx)
-		if err == nil {
-			k.cameraOK.Store(true)
-			k.o.Log.Info("camera back")
-			k.emit(Event{Event: EvHealth, Reason: "camera_up"})
-			return
-		}
-		if !errors.Is(err, camera.ErrUnavailable) {
-			k.o.Log.Warn("camera", "err", err)
-		}
-		sleep(ctx, backoffCamera)
-	}
 }

@@ -1,19 +1,38 @@
-// Package firmware is the kiosk's brain: the session state machine and its
-// flows (enrol, identify, delete-my-data), built only on the driver interfaces,
-// the vision gates and the uplink's sealing and request API. It has no
-// hardware or network code of its own.
+// Package firmware is the kiosk's brain: a supervisor, the kiosk loop and
+// the flows (identify, enrol, delete-my-data), built only on the driver
+// interfaces, the vision gates and the uplink's sealing and request API. It
+// has no hardware or network code of its own.
 //
-// One session runs at a time:
+// One goroutine (Kiosk.Run's) owns the kiosk's state. Everything that
+// happens reaches it as a typed input on one channel: presence edges from
+// the sensor's sampler, card and key input from each part's supervisor,
+// part health, the cloud's health and verified commands (pushed by the
+// uplink), and mode requests (maintenance, updating). Time comes from an
+// injected clock (github.com/jonboulle/clockwork): there are no polling
+// loops and no bare sleeps, and the tests drive a fake clock.
 //
-//	idle ─▶ hover ─▶ capture (quality gate, guidance) ─▶ liveness ─▶ palm region
-//	     ─▶ seal ─▶ request ─▶ decision ─▶ display (and gate) ─▶ idle
+//	inputs ─▶ loop (supervisor: serving · maintenance · updating · out of service)
+//	              │ starts one job at a time: a session (a flow) or a camera probe
+//	              ▼
+//	          session: hover ─▶ capture (quality gate, guidance) ─▶ liveness
+//	                   ─▶ palm region ─▶ seal ─▶ request ─▶ decision ─▶ display, gate
 //
-// Enrolment starts with a card, then a phone number on the keypad, then the
-// palm. Delete-my-data starts with the delete key, then the palm, then a
-// confirmation on the display. Every step has a deadline; a person who walks
-// away leaves the kiosk idle again, not stuck.
+// Flows are one file each (flow_*.go), registered in one table (flow.go):
+// each names its trigger, steps, screens, request and what it does with the
+// outcome. A session hears only the input a step asks for (session.listen);
+// the loop drops the rest, and wipes a card number wherever it drops one.
+// A mode change ends a running session (maintenance, camera or cloud down,
+// shutdown) or lets it finish (an update). The watchdog is fed while the
+// loop's heartbeats go on and no job overran its budget.
 //
-// Raw frames live only in the Kiosk's own frame buffers, which are zeroed as
-// soon as the capture is sealed; card and phone numbers are sealed and zeroed
-// the same way. Events (see Event) carry no biometric, card or phone data.
+// Every part that delivers input is supervised on its own: a garbage read is
+// counted and logged at most once a minute and never delays the next read;
+// a part that fails is reported down (a health event), reopened with a
+// backoff if it can be (Reopen), and reported up again.
+//
+// Events go to a bus (package bus) that stdout, telemetry and the scenario
+// player subscribe to. They carry no biometric, card or phone data. Raw
+// frames live only in the Kiosk's locked frame buffers, which are zeroed as
+// soon as the capture is sealed; card and phone numbers are sealed and
+// zeroed the same way.
 package firmware

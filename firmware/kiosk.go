@@ -2,8 +2,6 @@ package firmware
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"image"
@@ -12,9 +10,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/palmd/palmd/drivers/cardreader"
+	"github.com/jonboulle/clockwork"
+
 	"github.com/palmd/palmd/drivers/display"
-	"github.com/palmd/palmd/drivers/keypad"
+	"github.com/palmd/palmd/firmware/bus"
 	"github.com/palmd/palmd/uplink/seal"
 	"github.com/palmd/palmd/uplink/secmem"
 	"github.com/palmd/palmd/uplink/wire"
@@ -24,12 +23,10 @@ import (
 )
 
 // Cloud answers a kiosk's requests with verified decisions. uplink.Client
-// implements it.
+// implements it. Whether the cloud can be reached is pushed to the kiosk
+// (CloudHealth), never polled.
 type Cloud interface {
 	Do(ctx context.Context, req wire.Request) (wire.Decision, error)
-	// Connected reports whether the cloud can be reached now; while it
-	// cannot, the kiosk is out of service.
-	Connected() bool
 }
 
 // Sealer seals one part of a request to its recipient's public key.
@@ -39,7 +36,7 @@ type Sealer interface {
 }
 
 // Timeouts bound each step of a session, so a person who walks away leaves
-// the kiosk idle again.
+// the kiosk idle again, and pace the supervisor.
 type Timeouts struct {
 	Capture time.Duration // from hover to an accepted capture
 	Input   time.Duration // for each keypad entry or confirmation
@@ -48,6 +45,12 @@ type Timeouts struct {
 	Result  time.Duration // how long a decision stays on screen with the hand still there
 	// CameraProbe is how often an idle kiosk checks that its camera works.
 	CameraProbe time.Duration
+	// Presence is how often the presence sensor is read (its ranging rate).
+	Presence time.Duration
+	// Heartbeat is how often the loop proves it makes progress.
+	Heartbeat time.Duration
+	// Halt bounds the halt of every device at shutdown.
+	Halt time.Duration
 }
 
 // DefaultTimeouts keep an enrolment (card, phone, palm) well under a minute.
@@ -61,10 +64,22 @@ func DefaultTimeouts() Timeouts {
 		// A dead camera shows within seconds, and probing costs one
 		// frame in 150.
 		CameraProbe: 5 * time.Second,
+		// The VL53L0X ranges every 33 ms in its default mode.
+		Presence:  50 * time.Millisecond,
+		Heartbeat: time.Second,
+		Halt:      2 * time.Second,
 	}
 }
 
-// Options configure a Kiosk. Every field but Timeouts and Log is required.
+// budget is the longest a session may take: every step's deadline, with a
+// margin. A session older than this is wedged (a driver deaf to its
+// context) and the watchdog is no longer fed.
+func (t Timeouts) budget() time.Duration {
+	return 2 * (t.Capture + 4*t.Input + t.Hover + t.Request + t.Result)
+}
+
+// Options configure a Kiosk. Every field but Clock, Timeouts and Log is
+// required.
 type Options struct {
 	DeviceID string
 	Devices  Devices
@@ -73,33 +88,41 @@ type Options struct {
 	Palm Sealer
 	// Card seals card numbers to the payment side's key.
 	Card Sealer
-	// Emit receives every Event; it must not block for long.
-	Emit     func(Event)
+	// Bus receives every event the kiosk publishes.
+	Bus *bus.Bus
+	// Clock is the time every step and timer reads; the real clock if nil.
+	Clock    clockwork.Clock
 	Timeouts Timeouts
 	Log      *slog.Logger
 }
 
-// Kiosk runs sessions, one at a time, until its context ends.
+// Kiosk is the kiosk's core: one goroutine (Run's) owns its state; every
+// change reaches it as a typed input on one channel; a supervisor decides
+// the mode; sessions run one at a time under it.
 type Kiosk struct {
-	o       Options
+	o     Options
+	clock clockwork.Clock
+	in    chan input // everything that happens, to the loop
+
 	quality *quality.Gate
 	live    *liveness.Checker
 	roi     *roi.Extractor
 
 	// The frame buffers, the palm region and the plaintext record being
 	// sealed live in locked, non-dumpable memory, reused by every capture
-	// and zeroed as soon as it is sealed.
+	// and zeroed as soon as it is sealed. One job at a time uses them.
 	frames *secmem.Pool
 	record *secmem.Pool
 	burst  []liveness.Pair
 	palm   *image.Gray
 	plain  []byte
 
-	cards chan cardreader.Event
-	keys  chan keypad.Key
+	screen  screenState
+	present atomic.Bool  // the loop's view of the presence sensor
+	beat    atomic.Int64 // clock time (ns) of the loop's last heartbeat
+	wedged  atomic.Bool  // a job overran its budget
 
-	cameraOK  atomic.Bool // false while the camera is down
-	lingering bool        // the last session ended with the hand still there
+	status atomic.Pointer[Status]
 }
 
 // New checks o and prepares the vision gates and frame buffers.
@@ -109,8 +132,8 @@ func New(o Options) (*Kiosk, error) {
 		d.Cards == nil || d.Keypad == nil || d.Gate == nil {
 		return nil, errors.New("firmware: every device is required")
 	}
-	if o.DeviceID == "" || o.Cloud == nil || o.Palm == nil || o.Card == nil || o.Emit == nil {
-		return nil, errors.New("firmware: device id, cloud, sealers and event sink are required")
+	if o.DeviceID == "" || o.Cloud == nil || o.Palm == nil || o.Card == nil || o.Bus == nil {
+		return nil, errors.New("firmware: device id, cloud, sealers and event bus are required")
 	}
 	if o.Timeouts == (Timeouts{}) {
 		o.Timeouts = DefaultTimeouts()
@@ -118,15 +141,19 @@ func New(o Options) (*Kiosk, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
+	if o.Clock == nil {
+		o.Clock = clockwork.NewRealClock()
+	}
 	k := &Kiosk{
 		o:       o,
+		clock:   o.Clock,
+		in:      make(chan input, 256),
 		quality: quality.NewGate(),
 		live:    liveness.NewChecker(),
 		roi:     roi.NewExtractor(),
-		cards:   make(chan cardreader.Event),
-		keys:    make(chan keypad.Key),
 	}
-	k.cameraOK.Store(true)
+	k.screen.k = k
+	k.status.Store(&Status{Mode: ModeStarting})
 	if err := k.allocate(d.Camera.Bounds()); err != nil {
 		return nil, errors.Join(err, k.Close())
 	}
@@ -182,254 +209,91 @@ func (k *Kiosk) Close() error {
 	return errors.Join(errs...)
 }
 
-// Run shows the idle screen and serves sessions until ctx is cancelled, which
-// is a clean stop, not an error. It halts every device before it returns.
-func (k *Kiosk) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var inputs sync.WaitGroup
-	inputs.Go(func() {
-		forward(ctx, k.o.Devices.Cards.Next, k.cards, func(err error) {
-			k.o.Log.Warn("card reader", "err", err)
-			k.emit(Event{Event: EvCardError, Reason: "unreadable"})
-		})
-	})
-	inputs.Go(func() {
-		forward(ctx, k.o.Devices.Keypad.Next, k.keys, func(err error) {
-			k.o.Log.Warn("keypad", "err", err)
-		})
-	})
-	k.emit(Event{Event: EvReady})
-	for ctx.Err() == nil {
-		if err := k.idle(ctx); err != nil && ctx.Err() == nil {
-			k.o.Log.Error("session failed", "err", err)
-		}
+// CloudHealth tells the kiosk whether the cloud can be reached. The uplink
+// pushes it (uplink.OnHealth); it may be called before Run.
+func (k *Kiosk) CloudHealth(up bool) { k.post(cloudHealth{up: up}) }
+
+// Command hands the kiosk a verified cloud command (uplink.OnCommand).
+func (k *Kiosk) Command(c wire.Command) { k.post(command{c: c}) }
+
+// Maintenance puts the kiosk in (on) or out of maintenance: a technician has
+// it. A session that runs is ended first.
+func (k *Kiosk) Maintenance(on bool) { k.post(modeRequest{maintenance: &on}) }
+
+// Updating puts the kiosk in (on) or out of the updating mode. A session
+// that runs is allowed to finish first; no new one starts.
+func (k *Kiosk) Updating(on bool) { k.post(modeRequest{updating: &on}) }
+
+// post hands one input to the loop. The channel is deep enough for every
+// part to be bursty; a loop that does not read for that long is wedged and
+// the watchdog says so.
+func (k *Kiosk) post(in input) { k.in <- in }
+
+// Status is a snapshot of the supervisor's view, for the console and tests.
+type Status struct {
+	Mode    Mode
+	Reason  string          // why the mode is what it is (camera_down, …)
+	Parts   map[string]bool // health by part name (Part*); absent: not known yet
+	Present bool            // a hand is over the scanner
+	Session string          // the running session's flow, if any
+	// Counters by name: sessions, decisions by outcome, input errors by
+	// part, dropped input by part.
+	Counters map[string]int
+}
+
+// Status returns the latest snapshot.
+func (k *Kiosk) Status() Status { return *k.status.Load() }
+
+// Healthy reports whether the loop makes progress: its last heartbeat is
+// recent and no job overran its budget. The daemon feeds the watchdog only
+// while it holds; a lost network does not count, since restarting palmd
+// does not mend it.
+func (k *Kiosk) Healthy() bool {
+	if k.wedged.Load() {
+		return false
 	}
-	// Stop the inputs first, so that reads the halt interrupts are not
-	// reported as failures, then wait for them.
-	cancel()
-	if err := k.o.Devices.Halt(); err != nil {
-		k.o.Log.Error("halting devices", "err", err)
+	last := time.Unix(0, k.beat.Load())
+	return k.clock.Since(last) <= 3*k.o.Timeouts.Heartbeat
+}
+
+func (k *Kiosk) emit(ev bus.Event) {
+	ev.Time = k.clock.Now().UTC()
+	k.o.Bus.Publish(ev)
+}
+
+// withTimeout is context.WithTimeout on the kiosk's clock: when d passes,
+// the context ends with cause context.DeadlineExceeded.
+func (k *Kiosk) withTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(parent)
+	t := k.clock.AfterFunc(d, func() { cancel(context.DeadlineExceeded) })
+	return ctx, func() {
+		t.Stop()
+		cancel(context.Canceled)
 	}
-	inputs.Wait()
-	return nil
-}
-
-// cloudDown shows "out of service" while the cloud cannot be reached (the
-// uplink reconnects by itself) and reports when it is back.
-func (k *Kiosk) cloudDown(ctx context.Context) {
-	k.o.Log.Warn("cloud unreachable: out of service")
-	k.emit(Event{Event: EvHealth, Reason: "cloud_down"})
-	k.show(screenOutOfService)
-	for ctx.Err() == nil && !k.o.Cloud.Connected() {
-		sleep(ctx, 250*time.Millisecond)
-	}
-	if ctx.Err() == nil {
-		k.o.Log.Info("cloud reachable again")
-		k.emit(Event{Event: EvHealth, Reason: "cloud_up"})
-	}
-}
-
-// Healthy reports whether the kiosk can serve people: its camera works. The
-// daemon feeds the watchdog only while it does: restarting palmd mends a
-// wedged process, not a lost network, so the cloud does not count.
-func (k *Kiosk) Healthy() bool { return k.cameraOK.Load() }
-
-// idle waits for someone to start a session and runs it. Every few seconds
-// it checks that the camera still delivers frames, so a dead camera puts the
-// kiosk out of service before anyone hovers.
-func (k *Kiosk) idle(ctx context.Context) error {
-	k.show(screenIdle)
-	poll := time.NewTicker(100 * time.Millisecond)
-	defer poll.Stop()
-	probe := time.NewTicker(k.o.Timeouts.CameraProbe)
-	defer probe.Stop()
-	// A hand still there from the last session does not start a new one:
-	// it has to leave and come back.
-	armed := !k.lingering
-	k.lingering = false
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-probe.C:
-			if err := k.probeCamera(ctx); err != nil {
-				k.cameraDown(ctx, err)
-				return nil
-			}
-		case ev := <-k.cards:
-			if ev.Kind == cardreader.Inserted {
-				return k.enrol(ctx, ev.Card)
-			}
-		case key := <-k.keys:
-			if key == keypad.DeleteMyData {
-				return k.deleteMyData(ctx)
-			}
-		case <-poll.C:
-			r, err := k.o.Devices.Presence.Read(ctx)
-			if err != nil {
-				k.o.Log.Warn("presence sensor", "err", err)
-				continue
-			}
-			if !k.o.Cloud.Connected() {
-				k.cloudDown(ctx)
-				return nil
-			}
-			if r.Present && armed {
-				return k.identify(ctx)
-			}
-			armed = !r.Present
-		}
-	}
-}
-
-// forward passes what next reads to out until ctx ends. A failed read is
-// reported to failed and retried with backoff, so an input that keeps failing
-// (unplugged) cannot flood the log; the input stays in use.
-func forward[T any](ctx context.Context, next func(context.Context) (T, error), out chan<- T, failed func(error)) {
-	var b backoff
-	for {
-		v, err := next(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		if err != nil {
-			failed(err)
-			sleep(ctx, b.next())
-			continue
-		}
-		b.reset()
-		select {
-		case out <- v:
-		case <-ctx.Done():
-			return
-		}
-	}
-}
-
-func (k *Kiosk) emit(ev Event) {
-	ev.Time = time.Now().UTC()
-	k.o.Emit(ev)
-}
-
-func (k *Kiosk) show(s display.Screen) {
-	if err := k.o.Devices.Display.Show(s); err != nil {
-		k.o.Log.Warn("display", "screen", s.Name, "err", err)
-	}
-	k.emit(Event{Event: EvScreen, Screen: s.Name})
-}
-
-// session is one person's interaction: its id is the request id the cloud
-// sees and binds the sealed parts to.
-type session struct {
-	id   string
-	flow wire.Flow
-	at   time.Time
-}
-
-func newSession(flow wire.Flow) session {
-	var b [16]byte
-	rand.Read(b[:])
-	return session{id: hex.EncodeToString(b[:]), flow: flow, at: time.Now().UTC()}
-}
-
-func (k *Kiosk) sealContext(s session, part string) seal.Context {
-	return seal.Context{Device: k.o.DeviceID, Request: s.id, Time: s.at, Flow: s.flow, Part: part}
-}
-
-// waitHover waits up to d for a hand over the scanner.
-func (k *Kiosk) waitHover(ctx context.Context, d time.Duration) (bool, error) {
-	return k.waitPresence(ctx, d, true)
-}
-
-// waitWithdraw waits up to d for the hand to leave.
-func (k *Kiosk) waitWithdraw(ctx context.Context, d time.Duration) (bool, error) {
-	return k.waitPresence(ctx, d, false)
-}
-
-func (k *Kiosk) waitPresence(ctx context.Context, d time.Duration, present bool) (bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	poll := time.NewTicker(50 * time.Millisecond)
-	defer poll.Stop()
-	for {
-		r, err := k.o.Devices.Presence.Read(ctx)
-		if err == nil && r.Present == present {
-			return true, nil
-		}
-		select {
-		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return false, nil
-			}
-			return false, ctx.Err()
-		case <-poll.C:
-		}
-	}
-}
-
-// drainKeys drops keys pressed before a prompt appeared: they do not answer it.
-func (k *Kiosk) drainKeys() {
-	for {
-		select {
-		case <-k.keys:
-		default:
-			return
-		}
-	}
-}
-
-// waitKey waits up to d for one key press.
-func (k *Kiosk) waitKey(ctx context.Context, d time.Duration) (keypad.Key, bool) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case key := <-k.keys:
-		return key, true
-	case <-t.C:
-		return 0, false
-	case <-ctx.Done():
-		return 0, false
-	}
-}
-
-// request sends req and returns the verified decision. A cloud that cannot be
-// reached, or answers with something that does not verify, is a retry.
-func (k *Kiosk) request(ctx context.Context, req wire.Request) wire.Decision {
-	ctx, cancel := context.WithTimeout(ctx, k.o.Timeouts.Request)
-	defer cancel()
-	dec, err := k.o.Cloud.Do(ctx, req)
-	if err != nil {
-		k.o.Log.Warn("cloud request", "session", req.ID, "flow", req.Flow, "err", err)
-		return wire.Decision{Request: req.ID, Outcome: wire.Retry, Reason: "uplink"}
-	}
-	return dec
-}
-
-// decide shows a session's outcome, opens the gate for an approved
-// identification, emits the decision and waits for the hand to leave.
-func (k *Kiosk) decide(ctx context.Context, s session, dec wire.Decision) {
-	k.emit(Event{Event: EvDecision, Session: s.id, Flow: string(s.flow), Outcome: string(dec.Outcome),
-		Reason: dec.Reason, Subject: dec.Subject})
-	k.show(resultScreen(s.flow, dec.Outcome))
-	if s.flow == wire.FlowIdentify && dec.Outcome == wire.Approved {
-		if err := k.o.Devices.Gate.Open(ctx); err != nil {
-			k.o.Log.Error("gate", "err", err)
-		}
-	}
-	gone, _ := k.waitWithdraw(ctx, k.o.Timeouts.Result)
-	k.lingering = !gone
 }
 
 // String keeps fmt from printing a Kiosk's buffers.
 func (k *Kiosk) String() string { return fmt.Sprintf("firmware.Kiosk(%s)", k.o.DeviceID) }
 
-// backoff paces retries of a failing input: 100 ms, doubling up to 10 s.
-type backoff struct{ d time.Duration }
-
-func (b *backoff) next() time.Duration {
-	b.d = min(max(2*b.d, 100*time.Millisecond), 10*time.Second)
-	return b.d
+// screenState is what the display shows. The loop shows mode screens only
+// while no session runs, and a session only while it runs, but both go
+// through here so that a screen event is emitted once per change.
+type screenState struct {
+	k    *Kiosk
+	mu   sync.Mutex
+	name string
 }
 
-func (b *backoff) reset() { b.d = 0 }
+// show draws s. A screen whose name is already up is redrawn (the typed
+// digits change) without a new event.
+func (st *screenState) show(s display.Screen) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if err := st.k.o.Devices.Display.Show(s); err != nil {
+		st.k.o.Log.Warn("display", "screen", s.Name, "err", err)
+	}
+	if s.Name != st.name {
+		st.name = s.Name
+		st.k.emit(bus.Event{Event: bus.Screen, Screen: s.Name})
+	}
+}

@@ -6,14 +6,17 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/palmd/palmd/drivers/cardreader"
+	"github.com/palmd/palmd/drivers/display"
 	"github.com/palmd/palmd/drivers/keypad"
 	"github.com/palmd/palmd/drivers/light"
 	"github.com/palmd/palmd/drivers/sim"
+	"github.com/palmd/palmd/firmware/bus"
 	"github.com/palmd/palmd/uplink/seal"
 	"github.com/palmd/palmd/uplink/wire"
 )
@@ -25,7 +28,11 @@ type fakeCloud struct {
 	outcome    wire.Outcome
 	err        error
 
-	down atomic.Bool // the cloud cannot be reached
+	// requested, if set, hears of each request; with block set the
+	// request then waits until its context ends, as one to a cloud that
+	// was lost does.
+	requested chan struct{}
+	block     bool
 
 	mu     sync.Mutex
 	phones []string
@@ -34,9 +41,14 @@ type fakeCloud struct {
 	flows  []wire.Flow
 }
 
-func (c *fakeCloud) Connected() bool { return !c.down.Load() }
-
-func (c *fakeCloud) Do(_ context.Context, req wire.Request) (wire.Decision, error) {
+func (c *fakeCloud) Do(ctx context.Context, req wire.Request) (wire.Decision, error) {
+	if c.requested != nil {
+		c.requested <- struct{}{}
+	}
+	if c.block {
+		<-ctx.Done()
+		return wire.Decision{}, ctx.Err()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.flows = append(c.flows, req.Flow)
@@ -86,78 +98,101 @@ func newSealer(t *testing.T) (*seal.Sealer, *seal.Opener) {
 	return s, o
 }
 
-// testSealers returns two sealers to fresh keys.
-func testSealers(t *testing.T) (palm, card *seal.Sealer) {
-	palm, _ = newSealer(t)
-	card, _ = newSealer(t)
-	return palm, card
-}
-
-// timeouts are the defaults with a quick camera probe.
-var timeouts = func() Timeouts {
-	t := DefaultTimeouts()
-	t.CameraProbe = 100 * time.Millisecond
-	t.Result = time.Second
-	return t
-}()
-
+// rig is a kiosk on simulated parts and a fake clock. Nothing in it waits
+// on the wall clock: time moves only when a test moves it, and a test moves
+// it only where the kiosk waits for time (a sensor reading, a timeout). The
+// one wall-clock bound is how long a test waits for an event before it
+// fails, far above what any step takes.
 type rig struct {
 	world  *sim.World
 	cloud  *fakeCloud
 	kiosk  *Kiosk
-	events chan Event
+	clock  *clockwork.FakeClock
+	events *bus.Sub
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// renders keeps the frames every rig renders: the tests present the same
+// captures in every run of -count=N, and each is rendered once.
+var renders = sim.NewCache(64, 512)
+
+// rigOptions change a rig before it runs.
+type rigOptions struct {
+	outcome  wire.Outcome
+	cloudErr error
+	edit     func(*Devices)
+	cloud    func(*fakeCloud)
 }
 
 func newRig(t *testing.T, outcome wire.Outcome, cloudErr error) *rig {
 	t.Helper()
-	return newRigWith(t, outcome, cloudErr, nil)
+	return newRigWith(t, rigOptions{outcome: outcome, cloudErr: cloudErr})
 }
 
-// newRigWith lets a test replace parts of the simulated devices.
-func newRigWith(t *testing.T, outcome wire.Outcome, cloudErr error, edit func(*Devices)) *rig {
+func newRigWith(t *testing.T, o rigOptions) *rig {
 	t.Helper()
 	palmS, palmO := newSealer(t)
 	cardS, cardO := newSealer(t)
-	r := &rig{world: sim.NewWorld(), events: make(chan Event, 4096)}
-	r.cloud = &fakeCloud{palm: palmO, card: cardO, outcome: outcome, err: cloudErr}
+	r := &rig{world: sim.NewWorld(sim.Cached(renders)), clock: clockwork.NewFakeClock()}
+	r.cloud = &fakeCloud{palm: palmO, card: cardO, outcome: o.outcome, err: o.cloudErr}
+	if o.cloud != nil {
+		o.cloud(r.cloud)
+	}
 	w := r.world
 	devs := Devices{Camera: w.Camera(), Light: w.Light(), Presence: w.Presence(), Display: w.Display(),
 		Cards: w.Cards(), Keypad: w.Keypad(), Gate: w.Gate()}
-	if edit != nil {
-		edit(&devs)
+	if o.edit != nil {
+		o.edit(&devs)
 	}
+	var b bus.Bus
+	r.events = b.Subscribe(4096)
 	k, err := New(Options{
 		DeviceID: "kiosk-test-1",
 		Devices:  devs,
 		Cloud:    r.cloud, Palm: palmS, Card: cardS,
-		Emit:     func(ev Event) { r.events <- ev },
-		Timeouts: timeouts,
+		Bus:   &b,
+		Clock: r.clock,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.kiosk = k
+	k.CloudHealth(true)
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- k.Run(ctx) }()
+	r.cancel, r.done = cancel, make(chan error, 1)
+	go func() { r.done <- k.Run(ctx, nil) }()
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
+		r.stop(t)
 		k.Close()
 	})
 	return r
 }
 
-// await returns the first event named name (and with screen, if given),
-// failing the test after a minute.
-func (r *rig) await(t *testing.T, name, screen string) Event {
+// stop ends Run and waits for it.
+func (r *rig) stop(t *testing.T) {
+	t.Helper()
+	r.cancel()
+	select {
+	case err, ok := <-r.done:
+		if ok && err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		if ok {
+			close(r.done)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Run did not return within a minute of its context ending")
+	}
+}
+
+// await returns the first event named name (and with screen, if given).
+func (r *rig) await(t *testing.T, name, screen string) bus.Event {
 	t.Helper()
 	timeout := time.After(time.Minute)
 	for {
 		select {
-		case ev := <-r.events:
+		case ev := <-r.events.C:
 			if ev.Event == name && (screen == "" || ev.Screen == screen) {
 				return ev
 			}
@@ -165,6 +200,39 @@ func (r *rig) await(t *testing.T, name, screen string) Event {
 			t.Fatalf("no %s %s event within a minute", name, screen)
 		}
 	}
+}
+
+// until moves the fake clock by step until cond holds. Use it only where
+// the kiosk waits for time and nothing else runs out meanwhile.
+func (r *rig) until(t *testing.T, step time.Duration, cond func() bool) {
+	t.Helper()
+	for range 60000 {
+		if cond() {
+			return
+		}
+		r.clock.Advance(step)
+		time.Sleep(time.Millisecond) // let the kiosk's goroutines run
+	}
+	t.Fatal("condition not reached within a minute")
+}
+
+// sense lets the presence sensor take readings until the kiosk sees the
+// hand there (present) or gone.
+func (r *rig) sense(t *testing.T, present bool) {
+	t.Helper()
+	r.until(t, DefaultTimeouts().Presence, func() bool { return r.kiosk.Status().Present == present })
+}
+
+func (r *rig) hover(t *testing.T, p sim.Person) {
+	t.Helper()
+	r.world.Hover(p)
+	r.sense(t, true)
+}
+
+func (r *rig) withdraw(t *testing.T) {
+	t.Helper()
+	r.world.Withdraw()
+	r.sense(t, false)
 }
 
 // assertZeroed checks that no raw frame, palm region or record is left.
@@ -179,6 +247,12 @@ func (r *rig) assertZeroed(t *testing.T) {
 			t.Errorf("buffer %d still holds data after the session", i)
 		}
 	}
+}
+
+func (r *rig) requests() []wire.Flow {
+	r.cloud.mu.Lock()
+	defer r.cloud.mu.Unlock()
+	return slices.Clone(r.cloud.flows)
 }
 
 func TestIdentify(t *testing.T) {
@@ -196,15 +270,15 @@ func TestIdentify(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newRig(t, tt.outcome, tt.cloudErr)
-			r.await(t, EvScreen, "idle")
-			r.world.Hover(sim.Person{Name: "alice"})
-			sealed := r.await(t, EvSealed, "")
-			d := r.await(t, EvDecision, "")
+			r.await(t, bus.Screen, "idle")
+			r.hover(t, sim.Person{Name: "alice"})
+			sealed := r.await(t, bus.Sealed, "")
+			d := r.await(t, bus.Decision, "")
 			if d.Flow != "identify" || d.Outcome != string(tt.want) || d.Session != sealed.Session {
 				t.Errorf("decision = %+v, want identify/%s for session %s", d, tt.want, sealed.Session)
 			}
-			r.world.Withdraw()
-			r.await(t, EvScreen, "idle")
+			r.withdraw(t)
+			r.await(t, bus.Screen, "idle")
 			if got := r.world.GateOpens(); got != tt.opens {
 				t.Errorf("gate opened %d times, want %d", got, tt.opens)
 			}
@@ -215,18 +289,18 @@ func TestIdentify(t *testing.T) {
 
 func TestEnrolSealsCardAndPhone(t *testing.T) {
 	r := newRig(t, wire.Approved, nil)
-	r.await(t, EvScreen, "idle")
+	r.await(t, bus.Screen, "idle")
 	r.world.InsertCard("4539578763621486")
-	r.await(t, EvScreen, "enter_phone")
+	r.await(t, bus.Screen, "enter_phone")
 	r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '9', keypad.Backspace, '0', '0', keypad.Enter)
-	r.await(t, EvScreen, "hover")
-	r.world.Hover(sim.Person{Name: "bob"})
-	d := r.await(t, EvDecision, "")
+	r.await(t, bus.Screen, "hover")
+	r.hover(t, sim.Person{Name: "bob"})
+	d := r.await(t, bus.Decision, "")
 	if d.Flow != "enrol" || d.Outcome != "approved" {
 		t.Fatalf("decision = %+v", d)
 	}
-	r.world.Withdraw()
-	r.await(t, EvScreen, "idle")
+	r.withdraw(t)
+	r.await(t, bus.Screen, "idle")
 	r.cloud.mu.Lock()
 	defer r.cloud.mu.Unlock()
 	if !slices.Equal(r.cloud.phones, []string{"5550100200"}) || !slices.Equal(r.cloud.cards, []string{"4539578763621486"}) {
@@ -235,104 +309,131 @@ func TestEnrolSealsCardAndPhone(t *testing.T) {
 	r.assertZeroed(t)
 }
 
+// Typing redraws the phone screen (the masked digits change) but tells the
+// event stream once.
+func TestRepeatedScreenIsNotReEmitted(t *testing.T) {
+	r := newRig(t, wire.Approved, nil)
+	r.await(t, bus.Screen, "idle")
+	r.world.InsertCard("4539578763621486")
+	r.await(t, bus.Screen, "enter_phone")
+	r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '0', '0', keypad.Enter)
+	r.await(t, bus.Screen, "hover")
+	r.events.Close()
+	n := 0
+	r.events.Each(func(ev bus.Event) {
+		if ev.Event == bus.Screen && ev.Screen == "enter_phone" {
+			n++
+		}
+	})
+	shown := 0
+	for _, s := range r.world.Screens() {
+		if s.Name == "enter_phone" {
+			shown++
+		}
+	}
+	if n != 0 || shown != 11 { // the first event was read by await; 1 + 10 digits
+		t.Errorf("%d more enter_phone events for %d redraws, want 0 for 11", n, shown)
+	}
+}
+
 func TestEnrolCancelledSendsNothing(t *testing.T) {
 	r := newRig(t, wire.Approved, nil)
-	r.await(t, EvScreen, "idle")
+	r.await(t, bus.Screen, "idle")
 	r.world.InsertCard("4539578763621486")
-	r.await(t, EvScreen, "enter_phone")
+	r.await(t, bus.Screen, "enter_phone")
 	r.world.Type('5', '5', keypad.Enter, keypad.Cancel) // too short, then cancel
-	r.await(t, EvScreen, "idle")
+	r.await(t, bus.Screen, "idle")
 	r.world.InsertCard("4539578763621487") // fails Luhn: reported, kiosk stays idle
-	if ev := r.await(t, EvCardError, ""); ev.Reason == "" {
-		t.Errorf("card error without a reason: %+v", ev)
+	if ev := r.await(t, bus.CardError, ""); ev.Reason != "bad_card_number" {
+		t.Errorf("card error %+v, want reason bad_card_number", ev)
 	}
-	r.cloud.mu.Lock()
-	defer r.cloud.mu.Unlock()
-	if len(r.cloud.flows) != 0 {
-		t.Errorf("cancelled enrolment sent requests %v", r.cloud.flows)
+	if got := r.requests(); len(got) != 0 {
+		t.Errorf("cancelled enrolment sent requests %v", got)
 	}
 }
 
 func TestDeleteNeedsConfirmation(t *testing.T) {
 	r := newRig(t, wire.Approved, nil)
-	r.await(t, EvScreen, "idle")
+	r.await(t, bus.Screen, "idle")
 	r.world.Type(keypad.DeleteMyData)
-	r.await(t, EvScreen, "hover")
-	r.world.Hover(sim.Person{Name: "carol"})
-	r.await(t, EvScreen, "confirm_delete")
-	r.world.Withdraw()
+	r.await(t, bus.Screen, "hover")
+	r.hover(t, sim.Person{Name: "carol"})
+	r.await(t, bus.Screen, "confirm_delete")
+	r.withdraw(t)
 	r.world.Type(keypad.Cancel)
-	r.await(t, EvScreen, "kept")
+	r.await(t, bus.Screen, "kept")
+	r.await(t, bus.Screen, "idle")
 	r.world.Type(keypad.DeleteMyData)
-	r.await(t, EvScreen, "hover")
-	r.world.Hover(sim.Person{Name: "carol"})
-	r.await(t, EvScreen, "confirm_delete")
-	r.world.Withdraw()
+	r.await(t, bus.Screen, "hover")
+	r.hover(t, sim.Person{Name: "carol"})
+	r.await(t, bus.Screen, "confirm_delete")
+	r.withdraw(t)
 	r.world.Type(keypad.Enter)
-	d := r.await(t, EvDecision, "")
+	d := r.await(t, bus.Decision, "")
 	if d.Flow != "delete" || d.Outcome != "approved" {
 		t.Errorf("decision = %+v, want delete/approved", d)
 	}
-	r.await(t, EvScreen, "deleted")
-	r.cloud.mu.Lock()
-	defer r.cloud.mu.Unlock()
-	if !slices.Equal(r.cloud.flows, []wire.Flow{wire.FlowDelete}) {
-		t.Errorf("requests %v, want exactly one delete (the cancelled one sends nothing)", r.cloud.flows)
+	r.await(t, bus.Screen, "deleted")
+	if got := r.requests(); !slices.Equal(got, []wire.Flow{wire.FlowDelete}) {
+		t.Errorf("requests %v, want exactly one delete (the cancelled one sends nothing)", got)
 	}
 }
 
 func TestCameraDownWhileIdle(t *testing.T) {
 	r := newRig(t, wire.Approved, nil)
-	r.await(t, EvScreen, "idle")
-	if !r.kiosk.Healthy() {
-		t.Fatal("unhealthy at start")
-	}
+	r.await(t, bus.Screen, "idle")
 	r.world.Unplug(true)
-	if ev := r.await(t, EvHealth, ""); ev.Reason != "camera_down" {
+	r.clock.Advance(DefaultTimeouts().CameraProbe)
+	if ev := r.await(t, bus.Health, ""); ev.Reason != "camera_down" {
 		t.Fatalf("health event %+v, want camera_down", ev)
 	}
-	r.await(t, EvScreen, "out_of_service")
-	if r.kiosk.Healthy() {
-		t.Error("healthy with the camera unplugged: the watchdog would be fed")
+	r.await(t, bus.Screen, "out_of_service")
+	if st := r.kiosk.Status(); st.Mode != ModeOutOfService || st.Reason != "camera_down" || st.Parts[PartCamera] {
+		t.Errorf("status %+v, want out of service, camera down", st)
 	}
 	r.world.Unplug(false)
-	if ev := r.await(t, EvHealth, ""); ev.Reason != "camera_up" {
+	r.until(t, 100*time.Millisecond, func() bool { return r.kiosk.Status().Mode == ModeServing })
+	if ev := r.await(t, bus.Health, ""); ev.Reason != "camera_up" {
 		t.Fatalf("health event %+v, want camera_up", ev)
 	}
-	r.await(t, EvScreen, "idle")
-	if !r.kiosk.Healthy() {
-		t.Error("unhealthy after the camera came back")
-	}
+	r.await(t, bus.Screen, "idle")
 }
 
-// restingLight refuses every other Set(true) for safety, as an LED driver at
-// its duty-cycle limit does.
+// restingLight refuses its first few Set(true) calls for safety, as an LED
+// driver at its duty-cycle limit does.
 type restingLight struct {
 	light.Light
 	mu      sync.Mutex
-	calls   int
-	refused int
+	refuse  int
+	refused chan struct{}
 }
 
 func (l *restingLight) Set(on bool) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if on {
-		l.calls++
-		if l.calls%2 == 1 {
-			l.refused++
-			return fmt.Errorf("test LEDs: %w", light.ErrSafetyLimit)
-		}
+	if on && l.refuse > 0 {
+		l.refuse--
+		l.refused <- struct{}{}
+		return fmt.Errorf("test LEDs: %w", light.ErrSafetyLimit)
 	}
 	return l.Light.Set(on)
 }
 
 func TestLEDSafetyLimitIsNotACameraFault(t *testing.T) {
-	rl := &restingLight{}
-	r := newRigWith(t, wire.Approved, nil, func(d *Devices) { rl.Light = d.Light; d.Light = rl })
-	r.await(t, EvScreen, "idle")
-	r.world.Hover(sim.Person{Name: "alice"})
-	d := r.await(t, EvDecision, "")
+	rl := &restingLight{refuse: 2, refused: make(chan struct{}, 2)}
+	r := newRigWith(t, rigOptions{outcome: wire.Approved, edit: func(d *Devices) { rl.Light = d.Light; d.Light = rl }})
+	r.await(t, bus.Screen, "idle")
+	r.hover(t, sim.Person{Name: "alice"})
+	for range 2 {
+		<-rl.refused
+		// The kiosk rests the LEDs: presence sampling, heartbeat, camera
+		// probe, the capture's deadline and the rest itself wait on the clock.
+		if err := r.clock.BlockUntilContext(context.Background(), 5); err != nil {
+			t.Fatal(err)
+		}
+		r.clock.Advance(ledRest)
+	}
+	d := r.await(t, bus.Decision, "")
 	if d.Outcome != "approved" {
 		t.Errorf("decision = %+v, want approved", d)
 	}
@@ -340,39 +441,6 @@ func TestLEDSafetyLimitIsNotACameraFault(t *testing.T) {
 		if s.Name == "out_of_service" {
 			t.Error("LEDs resting for safety put the kiosk out of service")
 		}
-	}
-	rl.mu.Lock()
-	defer rl.mu.Unlock()
-	if rl.refused == 0 {
-		t.Error("the test light never refused: the test tests nothing")
-	}
-}
-
-// brokenKeypad fails every read, as an unplugged input device does.
-type brokenKeypad struct {
-	mu    sync.Mutex
-	reads int
-}
-
-func (k *brokenKeypad) Next(ctx context.Context) (keypad.Key, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.reads++
-	return 0, errors.New("test keypad: device gone")
-}
-
-func (k *brokenKeypad) Halt() error { return nil }
-
-func TestFailingKeypadIsPolledWithBackoff(t *testing.T) {
-	kp := &brokenKeypad{}
-	r := newRigWith(t, wire.Approved, nil, func(d *Devices) { d.Keypad = kp })
-	r.await(t, EvScreen, "idle")
-	time.Sleep(time.Second)
-	kp.mu.Lock()
-	defer kp.mu.Unlock()
-	// 100, 200, 400, 800 ms apart: at most 5 reads in the first second.
-	if kp.reads == 0 || kp.reads > 5 {
-		t.Errorf("%d reads of a failing keypad in a second, want 1 to 5", kp.reads)
 	}
 }
 
@@ -396,48 +464,47 @@ func TestBackoff(t *testing.T) {
 
 func TestHandLeftThereStartsNoNewSession(t *testing.T) {
 	r := newRig(t, wire.Approved, nil)
-	r.await(t, EvScreen, "idle")
-	r.world.Hover(sim.Person{Name: "alice"})
-	r.await(t, EvDecision, "")
+	r.await(t, bus.Screen, "idle")
+	r.hover(t, sim.Person{Name: "alice"})
+	r.await(t, bus.Decision, "")
 	// The hand stays past the result timeout: the kiosk goes idle...
-	r.await(t, EvScreen, "idle")
-	time.Sleep(500 * time.Millisecond) // five presence polls
-	r.cloud.mu.Lock()
-	lingered := len(r.cloud.flows)
-	r.cloud.mu.Unlock()
-	if lingered != 1 || r.world.GateOpens() != 1 {
-		t.Fatalf("a hand left on the scanner started %d more sessions", lingered-1)
+	r.until(t, time.Second, func() bool { return r.kiosk.Status().Session == "" })
+	r.await(t, bus.Screen, "idle")
+	for range 20 { // a second of readings with the hand still there
+		r.clock.Advance(DefaultTimeouts().Presence)
 	}
-	// ...and only a hand that arrives again is served.
+	if got := r.requests(); len(got) != 1 || r.world.GateOpens() != 1 {
+		t.Fatalf("a hand left on the scanner started %d more sessions", len(got)-1)
+	}
+	// ...and only a hand that arrives again is served, even when it is
+	// taken away and brought back between two readings.
 	r.world.Withdraw()
-	time.Sleep(300 * time.Millisecond) // a person takes longer than a poll
 	r.world.Hover(sim.Person{Name: "alice"})
-	r.await(t, EvDecision, "")
+	// Readings until the second session starts (not beyond: its capture
+	// runs on the clock too).
+	r.until(t, DefaultTimeouts().Presence, func() bool { return r.kiosk.Status().Session != "" })
+	r.await(t, bus.Decision, "")
 	if got := r.world.GateOpens(); got != 2 {
 		t.Errorf("gate opened %d times, want 2 (one per arrival)", got)
-	}
-	r.cloud.mu.Lock()
-	defer r.cloud.mu.Unlock()
-	if len(r.cloud.flows) != 2 {
-		t.Errorf("%d requests, want 2", len(r.cloud.flows))
 	}
 }
 
 func TestKeysBeforeThePromptDoNotConfirm(t *testing.T) {
 	r := newRig(t, wire.Approved, nil)
-	r.await(t, EvScreen, "idle")
+	r.await(t, bus.Screen, "idle")
 	r.world.Type(keypad.DeleteMyData)
-	r.await(t, EvScreen, "hover")
-	r.world.Type(keypad.Enter) // pressed while the palm is captured
-	r.world.Hover(sim.Person{Name: "carol"})
-	r.await(t, EvScreen, "confirm_delete")
-	r.world.Withdraw()
+	r.await(t, bus.Screen, "hover")
+	r.world.Type(keypad.Enter) // pressed while the palm is asked for
+	if ev := r.await(t, bus.Dropped, ""); ev.Part != PartKeypad {
+		t.Fatalf("dropped %+v, want the keypad's Enter", ev)
+	}
+	r.hover(t, sim.Person{Name: "carol"})
+	r.await(t, bus.Screen, "confirm_delete")
+	r.withdraw(t)
 	r.world.Type(keypad.Cancel)
-	r.await(t, EvScreen, "kept")
-	r.cloud.mu.Lock()
-	defer r.cloud.mu.Unlock()
-	if len(r.cloud.flows) != 0 {
-		t.Errorf("an early Enter confirmed a deletion: requests %v", r.cloud.flows)
+	r.await(t, bus.Screen, "kept")
+	if got := r.requests(); len(got) != 0 {
+		t.Errorf("an early Enter confirmed a deletion: requests %v", got)
 	}
 }
 
@@ -454,64 +521,54 @@ func (r *haltingReader) Halt() error { close(r.halted); return nil }
 
 func TestShutdownReportsNoInputFailure(t *testing.T) {
 	hr := &haltingReader{halted: make(chan struct{})}
-	w := sim.NewWorld()
-	events := make(chan Event, 1024)
-	palm, card := testSealers(t)
-	k, err := New(Options{
-		DeviceID: "kiosk-test-1",
-		Devices: Devices{Camera: w.Camera(), Light: w.Light(), Presence: w.Presence(), Display: w.Display(),
-			Cards: hr, Keypad: w.Keypad(), Gate: w.Gate()},
-		Cloud: &fakeCloud{}, Palm: palm, Card: card, Timeouts: timeouts,
-		Emit: func(ev Event) { events <- ev },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- k.Run(ctx) }()
-	for ev := range events {
-		if ev.Event == EvScreen && ev.Screen == "idle" {
-			break
-		}
-	}
-	cancel()
-	if err := <-done; err != nil { // returns only once the readers have stopped
-		t.Fatalf("Run: %v", err)
-	}
-	close(events)
-	for ev := range events {
-		if ev.Event == EvCardError {
+	r := newRigWith(t, rigOptions{edit: func(d *Devices) { d.Cards = hr }})
+	r.await(t, bus.Screen, "idle")
+	r.stop(t) // returns only once the readers have stopped
+	r.events.Close()
+	r.events.Each(func(ev bus.Event) {
+		if ev.Event == bus.Health && ev.Part == PartCards {
 			t.Errorf("shutdown reported a card reader failure: %+v", ev)
 		}
+	})
+	if got := r.world.Screen().Name; got != "blank" {
+		t.Errorf("screen after shutdown %q, want blank (display halted)", got)
 	}
+}
+
+// stuckDisplay never returns from Halt, like a driver wedged in an ioctl.
+type stuckDisplay struct{ display.Display }
+
+func (stuckDisplay) Halt() error { select {} }
+
+func TestShutdownHaltIsBounded(t *testing.T) {
+	r := newRigWith(t, rigOptions{edit: func(d *Devices) { d.Display = stuckDisplay{d.Display} }})
+	r.await(t, bus.Screen, "idle")
+	r.cancel()
+	// Run waits for the halt on the clock and nothing else: move it on
+	// until Run gives up on the display.
+	r.until(t, DefaultTimeouts().Halt, r.returned(t))
 }
 
 func TestCloudDownIsOutOfService(t *testing.T) {
 	r := newRig(t, wire.Approved, nil)
-	r.await(t, EvScreen, "idle")
-	r.cloud.down.Store(true)
-	if ev := r.await(t, EvHealth, ""); ev.Reason != "cloud_down" {
+	r.await(t, bus.Screen, "idle")
+	r.kiosk.CloudHealth(false)
+	if ev := r.await(t, bus.Health, ""); ev.Reason != "cloud_down" {
 		t.Fatalf("health event %+v, want cloud_down", ev)
 	}
-	r.await(t, EvScreen, "out_of_service")
-	r.world.Hover(sim.Person{Name: "alice"}) // nobody is served meanwhile
-	time.Sleep(300 * time.Millisecond)
-	r.cloud.mu.Lock()
-	n := len(r.cloud.flows)
-	r.cloud.mu.Unlock()
-	if n != 0 {
-		t.Errorf("%d requests while the cloud was down", n)
+	r.await(t, bus.Screen, "out_of_service")
+	r.hover(t, sim.Person{Name: "alice"}) // nobody is served meanwhile
+	if got := r.requests(); len(got) != 0 {
+		t.Errorf("%d requests while the cloud was down", len(got))
 	}
-	r.world.Withdraw()
-	r.cloud.down.Store(false)
-	if ev := r.await(t, EvHealth, ""); ev.Reason != "cloud_up" {
+	r.withdraw(t)
+	r.kiosk.CloudHealth(true)
+	if ev := r.await(t, bus.Health, ""); ev.Reason != "cloud_up" {
 		t.Fatalf("health event %+v, want cloud_up", ev)
 	}
-	r.await(t, EvScreen, "idle")
-	r.world.Hover(sim.Person{Name: "alice"})
-	if d := r.await(t, EvDecision, ""); d.Outcome != "approved" {
+	r.await(t, bus.Screen, "idle")
+	r.hover(t, sim.Person{Name: "alice"})
+	if d := r.await(t, bus.Decision, ""); d.Outcome != "approved" {
 		t.Errorf("decision after the cloud came back = %+v", d)
 	}
 }

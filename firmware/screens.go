@@ -19,6 +19,12 @@ var (
 		Body: "Your palm data is unchanged."}
 	screenOutOfService = display.Screen{Name: "out_of_service", Title: "Out of service",
 		Body: "This kiosk is being fixed. Please use another one.", Tone: display.Failure}
+	screenMaintenance = display.Screen{Name: "maintenance", Title: "Maintenance",
+		Body: "A technician is working on this kiosk. Please use another one.", Tone: display.Warning}
+	screenUpdating = display.Screen{Name: "updating", Title: "Updating",
+		Body: "This kiosk is installing an update and will be back in a few minutes.", Tone: display.Warning}
+	screenReinsertCard = display.Screen{Name: "reinsert_card", Title: "Please insert your card again",
+		Body: "Take your card out, then insert it again to sign up.\nOr hover your palm.", Tone: display.Warning}
 )
 
 func phoneScreen(pan cardreader.PAN, ph *phone) display.Screen {

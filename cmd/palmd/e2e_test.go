@@ -1,3 +1,5 @@
+//go:build sim
+
 package main
 
 import (
@@ -18,14 +20,14 @@ import (
 
 	"github.com/palmd/palmd/drivers/display"
 	"github.com/palmd/palmd/drivers/sim"
-	"github.com/palmd/palmd/firmware"
+	"github.com/palmd/palmd/firmware/bus"
 	"github.com/palmd/palmd/firmware/config"
 )
 
 // playScenario runs the kiosk on a fresh simulated world with the embedded
 // NATS server and reference cloud, plays the built-in scenario name, and
 // returns the world, the decoded events and serve's error.
-func playScenario(t *testing.T, name string) (*sim.World, []firmware.Event, error) {
+func playScenario(t *testing.T, name string) (*sim.World, []bus.Event, error) {
 	t.Helper()
 	sc, err := sim.LoadScenario(name)
 	if err != nil {
@@ -37,19 +39,19 @@ func playScenario(t *testing.T, name string) (*sim.World, []firmware.Event, erro
 	var out bytes.Buffer
 	var logs strings.Builder
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	err = serve(ctx, config.Default(), log, &out, &simulation{world: world, play: &sc}, seams{})
+	err = serve(ctx, config.Default(), log, output{w: &out}, &simulation{world: world, play: &sc}, seams{})
 	if err != nil {
 		t.Logf("palmd log:\n%s", logs.String())
 	}
 	return world, decodeEvents(t, out.Bytes()), err
 }
 
-func decodeEvents(t *testing.T, b []byte) []firmware.Event {
+func decodeEvents(t *testing.T, b []byte) []bus.Event {
 	t.Helper()
-	var evs []firmware.Event
+	var evs []bus.Event
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
-		var ev firmware.Event
+		var ev bus.Event
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 			t.Fatalf("stdout line %q is not a JSON event: %v", sc.Text(), err)
 		}
@@ -61,10 +63,10 @@ func decodeEvents(t *testing.T, b []byte) []firmware.Event {
 	return evs
 }
 
-func decisions(evs []firmware.Event) []firmware.Event {
-	var ds []firmware.Event
+func decisions(evs []bus.Event) []bus.Event {
+	var ds []bus.Event
 	for _, ev := range evs {
-		if ev.Event == firmware.EvDecision {
+		if ev.Event == bus.Decision {
 			ds = append(ds, ev)
 		}
 	}
@@ -156,7 +158,7 @@ func TestScenarios(t *testing.T) {
 			// kiosk rejected itself (attack, bad capture) left it.
 			sealed := map[string]bool{}
 			for _, ev := range evs {
-				if ev.Event == firmware.EvSealed {
+				if ev.Event == bus.Sealed {
 					sealed[ev.Session] = true
 				}
 			}
@@ -198,6 +200,9 @@ func TestRunExitCodes(t *testing.T) {
 		{"unknown scenario", []string{"-scenario", "nope"}, true, "nope", ""},
 		{"failing expectation", []string{"-scenario", failing}, false, "expected decision outcome=approved", ""},
 		{"snapshot alone", []string{"-snapshot", filepath.Join(dir, "x.png")}, true, "-scenario", ""},
+		{"help", []string{"-h"}, false, "", "Built-in scenarios: attacks, delete, demo, quality"},
+		{"version", []string{"-version"}, false, "", "palmd dev"},
+		{"selftest help", []string{"selftest", "-h"}, false, "", "-pulse-gate"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,3 +1,5 @@
+//go:build sim
+
 package main
 
 import (
@@ -10,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/palmd/palmd/firmware"
+	"github.com/palmd/palmd/firmware/bus"
 	"github.com/palmd/palmd/firmware/config"
 	"github.com/palmd/palmd/vision/synth"
 )
@@ -41,12 +43,12 @@ func TestLinuxRigEnrolsAndIdentifies(t *testing.T) {
 	// The whole daemon, as run() starts it, on the fake rig: its events
 	// are read back from the JSON lines it prints.
 	pr, pw := io.Pipe()
-	events := make(chan firmware.Event, 1024)
+	events := make(chan bus.Event, 1024)
 	go func() {
 		defer close(events)
 		dec := json.NewDecoder(pr)
 		for {
-			var ev firmware.Event
+			var ev bus.Event
 			if dec.Decode(&ev) != nil {
 				return
 			}
@@ -56,7 +58,7 @@ func TestLinuxRigEnrolsAndIdentifies(t *testing.T) {
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(runCtx, cfg, log, pw, nil, s)
+		done <- serve(runCtx, cfg, log, output{w: pw}, nil, s)
 		pw.Close()
 	}()
 	defer func() {
@@ -72,7 +74,7 @@ func TestLinuxRigEnrolsAndIdentifies(t *testing.T) {
 			select {
 			case ev, ok := <-events:
 				if !ok {
-					t.Fatalf("palmd stopped before a %s %s%s%s event: %v", event, screen, flow, outcome, <-done)
+					t.Fatalf("palmd stopped before a %s %s%s%s event", event, screen, flow, outcome)
 				}
 				if ev.Event != event || (screen != "" && ev.Screen != screen) {
 					continue

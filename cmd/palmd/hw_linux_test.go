@@ -1,3 +1,5 @@
+//go:build sim
+
 package main
 
 import (
@@ -6,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/palmd/palmd/drivers/cardreader/magstripe/magstripetest"
 	"image"
 	"io"
 	"log/slog"
@@ -77,7 +80,7 @@ func fakeLinuxRig(t *testing.T) (config.Linux, seams, *linuxRig) {
 	}
 	t.Cleanup(func() { i2creg.Unregister(bus) })
 
-	master, slave := openPTY(t)
+	master, slave := magstripetest.OpenPTY(t)
 	r.cardsMaster = master
 
 	fifo := filepath.Join(dir, "event0")
@@ -119,26 +122,6 @@ func fakeLinuxRig(t *testing.T) (config.Linux, seams, *linuxRig) {
 		},
 	}
 	return cfg, s, r
-}
-
-// openPTY opens a pseudo-terminal pair: the master for the test, the
-// slave's path for the driver.
-func openPTY(t *testing.T) (*os.File, string) {
-	t.Helper()
-	fd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminals: %v", err)
-	}
-	master := os.NewFile(uintptr(fd), "/dev/ptmx")
-	t.Cleanup(func() { master.Close() })
-	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatal(err)
-	}
-	n, err := unix.IoctlGetUint32(fd, unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return master, fmt.Sprintf("/dev/pts/%d", n)
 }
 
 // openFileFramebuffer maps a file laid out as g as the framebuffer.

@@ -6,6 +6,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 )
 
 // notify sends a systemd notification (READY=1, STOPPING=1, WATCHDOG=1). It
@@ -27,19 +29,20 @@ func notify(state string) {
 }
 
 // watchdog feeds systemd's watchdog (WATCHDOG_USEC) at half its interval, but
-// only while healthy() holds: a kiosk that cannot serve people is restarted.
-func watchdog(ctx context.Context, healthy func() bool) {
+// only while healthy() holds: the kiosk's loop makes progress. A wedged
+// loop or session is restarted.
+func watchdog(ctx context.Context, clock clockwork.Clock, healthy func() bool) {
 	usec, err := strconv.ParseInt(os.Getenv("WATCHDOG_USEC"), 10, 64)
 	if err != nil || usec <= 0 {
 		return
 	}
-	t := time.NewTicker(time.Duration(usec) * time.Microsecond / 2)
+	t := clock.NewTicker(time.Duration(usec) * time.Microsecond / 2)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-t.Chan():
 			if healthy() {
 				notify("WATCHDOG=1")
 			}

@@ -1,3 +1,5 @@
+//go:build sim
+
 package main
 
 import (
@@ -17,7 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/palmd/palmd/drivers/sim"
-	"github.com/palmd/palmd/firmware"
+	"github.com/palmd/palmd/firmware/bus"
 	"github.com/palmd/palmd/vision/liveness"
 	"github.com/palmd/palmd/vision/synth"
 )
@@ -41,7 +43,7 @@ func TestPrivacyNoFrameOrCardLeaks(t *testing.T) {
 		t.Skip("builds palmd and renders every frame of the sessions")
 	}
 	bin := filepath.Join(t.TempDir(), "palmd")
-	build := exec.Command("go", "build", "-o", bin, ".")
+	build := exec.Command("go", "build", "-tags", "sim", "-o", bin, ".")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -111,7 +113,7 @@ func runSession(t *testing.T, bin, tree, scenario string) ([]blob, int) {
 	}
 	guidance := 0
 	for _, ev := range decodeEvents(t, stdout.Bytes()) {
-		if ev.Event == firmware.EvGuidance {
+		if ev.Event == bus.Guidance {
 			guidance++
 		}
 	}

@@ -5,18 +5,20 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"image"
-	"image/png"
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
+	"github.com/jonboulle/clockwork"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/term"
 
-	"github.com/palmd/palmd/drivers/sim"
 	"github.com/palmd/palmd/firmware"
+	"github.com/palmd/palmd/firmware/bus"
 	"github.com/palmd/palmd/firmware/config"
 	"github.com/palmd/palmd/uplink/secmem"
+	"github.com/palmd/palmd/uplink/wire"
 )
 
 // usageError is a bad command line or configuration: exit code 2.
@@ -27,8 +29,9 @@ func (u usageError) Unwrap() error { return u.err }
 
 // flags is palmd's command line.
 type flags struct {
-	config, hw, nats, scenario, snapshot, logLevel string
-	check                                          bool
+	config, hw, nats, logLevel string
+	check, json, version       bool
+	sim                        simFlags // only in the simulation build
 }
 
 // newFlagSet returns a flag set with the flags every palmd command has:
@@ -37,22 +40,46 @@ func newFlagSet(name string, f *flags, logLevel string, stderr io.Writer) *flag.
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.config, "config", "", "JSON configuration `file`")
-	fs.StringVar(&f.hw, "hw", "", "hardware: sim or linux (overrides the config)")
+	fs.StringVar(&f.hw, "hw", "", "hardware: "+strings.Join(hardwareKinds(), " or ")+" (overrides the config)")
 	fs.StringVar(&f.logLevel, "log-level", logLevel, "log `level`: debug, info, warn, error")
 	return fs
 }
 
-func parseFlags(name string, args []string, stderr io.Writer) (flags, []string, error) {
-	var f flags
-	fs := newFlagSet(name, &f, "info", stderr)
-	fs.StringVar(&f.nats, "nats", "", "cloud NATS `URL`; empty starts an embedded server and reference cloud")
-	fs.StringVar(&f.scenario, "scenario", "", "play a scenario (built-in `name` or file) on simulated hardware and exit")
-	fs.StringVar(&f.snapshot, "snapshot", "", "with -scenario: save the final screen as a PNG `file`")
+const usageHead = `palmd is the palm kiosk daemon.
+
+Usage:
+  palmd [flags]              run the kiosk until SIGINT or SIGTERM
+  palmd -t [flags]           validate the configuration and exit
+  palmd selftest [flags]     exercise every part once, one PASS/FAIL line each
+  palmd -version             print the version and exit
+%s
+Flags:
+`
+
+// parseFlags parses palmd's command line. help is true when -h was asked
+// for: the usage is then on stdout and palmd exits 0.
+func parseFlags(args []string, stdout, stderr io.Writer) (f flags, help bool, err error) {
+	fs := newFlagSet("palmd", &f, "info", stderr)
+	fs.StringVar(&f.nats, "nats", "", "the cloud's NATS `URL` (overrides uplink.url)")
 	fs.BoolVar(&f.check, "t", false, "validate the configuration and exit")
-	if err := fs.Parse(args); err != nil {
-		return f, nil, usageError{err}
+	fs.BoolVar(&f.json, "json", false, "print events as JSON lines even on a terminal")
+	fs.BoolVar(&f.version, "version", false, "print the version and exit")
+	f.sim.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), usageHead, simUsage())
+		fs.PrintDefaults()
 	}
-	return f, fs.Args(), nil
+	switch err := fs.Parse(args); {
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(stdout)
+		fs.Usage()
+		return f, true, nil
+	case err != nil:
+		return f, false, usageError{err}
+	case fs.NArg() > 0:
+		return f, false, usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	return f, false, nil
 }
 
 // loadConfig reads the configuration file (if any) and applies the flags.
@@ -73,12 +100,6 @@ func (f flags) loadConfig() (config.Config, error) {
 	if err := c.Validate(); err != nil {
 		return c, usageError{err}
 	}
-	if f.snapshot != "" && f.scenario == "" {
-		return c, usageError{errors.New("-snapshot goes with -scenario")}
-	}
-	if f.scenario != "" && c.Hardware != "sim" {
-		return c, usageError{errors.New("-scenario needs simulated hardware (-hw=sim)")}
-	}
 	return c, nil
 }
 
@@ -95,27 +116,24 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if len(args) > 0 && args[0] == "selftest" {
 		return runSelftest(ctx, args[1:], stdout, stderr)
 	}
-	f, rest, err := parseFlags("palmd", args, stderr)
-	if err != nil {
+	f, help, err := parseFlags(args, stdout, stderr)
+	if err != nil || help {
 		return err
 	}
-	if len(rest) > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", rest[0])}
+	if f.version {
+		fmt.Fprintln(stdout, "palmd", version)
+		return nil
 	}
 	cfg, err := f.loadConfig()
 	if err != nil {
 		return err
 	}
-	var simu *simulation
-	if cfg.Hardware == "sim" {
-		simu = &simulation{world: sim.NewWorld(), snapshot: f.snapshot}
-		if f.scenario != "" {
-			sc, err := sim.LoadScenario(f.scenario)
-			if err != nil {
-				return usageError{err}
-			}
-			simu.play = &sc
-		}
+	simu, err := f.sim.simulation(cfg)
+	if err != nil {
+		return usageError{err}
+	}
+	if err := checkCloud(cfg); err != nil {
+		return usageError{err}
 	}
 	if f.check {
 		fmt.Fprintln(stdout, "configuration ok")
@@ -129,36 +147,52 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if h, err := secmem.Harden(); err != nil {
 		log.Warn("process hardening incomplete", "core_dumps_off", h.CoreDumpsOff, "not_dumpable", h.NotDumpable, "err", err)
 	}
-
-	return serve(ctx, cfg, log, stdout, simu, defaultSeams())
+	out := output{w: stdout, human: !f.json && isTerminal(stdout)}
+	return serve(ctx, cfg, log, out, simu, defaultSeams())
 }
 
-// simulation is what serve needs to run on simulated hardware.
-type simulation struct {
-	world    *sim.World
-	play     *sim.Scenario // nil: run until ctx ends
-	snapshot string        // with play: save the final screen here as a PNG
+// isTerminal reports whether w is a terminal a person reads.
+func isTerminal(w io.Writer) bool {
+	fh, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(fh.Fd()))
+}
+
+// checkCloud refuses a configuration that would serve nobody: without a
+// cloud URL only the simulation build has a cloud (its own, in-process).
+func checkCloud(cfg config.Config) error {
+	if cfg.Uplink.URL == "" && !embeddedCloud {
+		return errors.New("config: uplink.url: required: this palmd talks only to a configured cloud " +
+			"(uplink.url, uplink.creds, uplink.seal_key, uplink.payment_key, uplink.sign_key)")
+	}
+	return nil
+}
+
+// output is where the kiosk's events are printed: JSON lines, or the live
+// view for a person at a terminal.
+type output struct {
+	w     io.Writer
+	human bool
 }
 
 // serve runs the kiosk on simulated hardware or, when simu is nil, on the
 // Linux drivers cfg names, reached through hw. With a scenario it plays it
 // and returns once it is done; otherwise it runs until ctx ends.
-func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer, simu *simulation, hw seams) error {
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output, simu *simulation, hw seams) error {
 	// Two contexts: ctx ends the daemon's life (signals); life also ends
 	// when a scenario is done, and stops everything palmd started.
 	life, stop := context.WithCancel(ctx)
 	defer stop()
+	clock := clockwork.NewRealClock()
 
-	up, err := connectUplink(life, cfg, log)
+	up, err := resolveCloud(life, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer up.Close()
 
 	var devs firmware.Devices
-	var play *sim.Scenario
 	if simu != nil {
-		devs, play = simDevices(simu.world), simu.play
+		devs = simu.devices(clock)
 	} else {
 		var closeHW io.Closer
 		if devs, closeHW, err = linuxDevices(life, cfg.Linux, log, hw); err != nil {
@@ -167,61 +201,69 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		defer closeHW.Close()
 	}
 
-	out := newEventWriter(stdout, up.telemetry(cfg.DeviceID, log))
-	var played chan sim.Event
-	if play != nil {
-		played = make(chan sim.Event, 1024)
-		out.tee = played
+	var events bus.Bus
+	var sinks errgroup.Group
+	defer sinks.Wait()
+	var subs []*bus.Sub
+	sink := func(n int, f func(bus.Event)) {
+		sub := events.Subscribe(n)
+		subs = append(subs, sub)
+		sinks.Go(func() error { sub.Each(f); return nil })
 	}
+	defer func() {
+		for _, s := range subs {
+			s.Close()
+		}
+	}()
+	if out.human {
+		sink(1024, bus.NewText(out.w).Write)
+	} else {
+		sink(1024, bus.NewJSON(out.w).Write)
+	}
+	sink(1024, up.telemetry(cfg.DeviceID, log))
+	var played chan simEvent
+	if simu != nil && simu.play != nil {
+		played = make(chan simEvent, 4096)
+		sink(4096, func(ev bus.Event) {
+			// The player reads as long as it plays; once it has stopped,
+			// the events it would have read are of no use to it.
+			select {
+			case played <- toSimEvent(ev):
+			default:
+			}
+		})
+	}
+
 	kiosk, err := firmware.New(firmware.Options{
 		DeviceID: cfg.DeviceID,
 		Devices:  devs,
-		Cloud:    up.client,
+		Cloud:    up,
 		Palm:     up.palm,
 		Card:     up.card,
-		Emit:     out.emit,
+		Bus:      &events,
+		Clock:    clock,
 		Log:      log,
 	})
 	if err != nil {
 		return err
 	}
 	defer kiosk.Close()
+	if err := up.dial(cfg.DeviceID, log, kiosk.CloudHealth, func(c wire.Command) { kiosk.Command(c) }); err != nil {
+		return err
+	}
 
 	g, gctx := errgroup.WithContext(life)
-	g.Go(func() error { return kiosk.Run(gctx) })
-	go watchdog(gctx, kiosk.Healthy)
-	notify("READY=1")
-	if play == nil {
+	g.Go(func() error { return kiosk.Run(gctx, func() { notify("READY=1") }) })
+	g.Go(func() error { watchdog(gctx, clock, kiosk.Healthy); return nil })
+	if played == nil {
 		err := g.Wait()
 		notify("STOPPING=1")
 		return err
 	}
-	log.Info("playing scenario", "name", play.Name, "steps", len(play.Steps))
-	playErr := play.Play(gctx, simu.world, played)
-	var snapErr error
-	if simu.snapshot != "" { // the final screen, before the display is halted
-		snapErr = savePNG(simu.snapshot, simu.world.Snapshot(image.Pt(800, 480)))
-	}
+	playErr := simu.playScenario(gctx, log, played)
 	stop()
-	if err := errors.Join(g.Wait(), snapErr); err != nil {
+	if err := g.Wait(); err != nil {
 		return err
 	}
-	if playErr != nil {
-		return fmt.Errorf("scenario %s failed:\n%w", play.Name, playErr)
-	}
-	log.Info("scenario passed", "name", play.Name)
-	return nil
-}
-
-// savePNG writes img to path, which the user named on the command line.
-func savePNG(path string, img image.Image) error {
-	fh, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := png.Encode(fh, img); err != nil {
-		fh.Close()
-		return err
-	}
-	return fh.Close()
+	return playErr
 }

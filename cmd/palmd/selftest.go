@@ -10,11 +10,12 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"time"
 
-	"github.com/palmd/palmd/drivers/sim"
 	"github.com/palmd/palmd/firmware"
 )
 
@@ -31,7 +32,12 @@ func selftest(ctx context.Context, args []string, stdout, stderr io.Writer, s se
 	fs := newFlagSet("palmd selftest", &f, "warn", stderr)
 	fs.BoolVar(&pulse, "pulse-gate", false, "also pulse the gate relay (only when nobody is at the gate)")
 	fs.DurationVar(&timeout, "part-timeout", 5*time.Second, "longest each part's test may take")
-	if err := fs.Parse(args); err != nil {
+	switch err := fs.Parse(args); {
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		return nil
+	case err != nil:
 		return usageError{err}
 	}
 	if fs.NArg() > 0 {
@@ -48,7 +54,9 @@ func selftest(ctx context.Context, args []string, stdout, stderr io.Writer, s se
 	o := firmware.SelftestOptions{PulseGate: pulse, PartTimeout: timeout}
 	var devs firmware.Devices
 	if cfg.Hardware == "sim" {
-		devs = simDevices(sim.NewWorld())
+		if devs, err = selftestSimDevices(); err != nil {
+			return usageError{err}
+		}
 	} else {
 		// Parts that cannot be opened fail their line; the others are
 		// still tested.

@@ -6,41 +6,42 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 
-	"github.com/palmd/palmd/firmware"
+	"github.com/palmd/palmd/firmware/bus"
 	"github.com/palmd/palmd/firmware/config"
 	"github.com/palmd/palmd/uplink"
-	"github.com/palmd/palmd/uplink/dev"
 	"github.com/palmd/palmd/uplink/seal"
 	"github.com/palmd/palmd/uplink/wire"
 )
 
-// uplinkConn is palmd's way to the cloud: the client, the sealers for the
-// cloud's and the payment side's keys, and, with no URL configured, the
-// embedded NATS server and reference cloud.
-type uplinkConn struct {
-	client     *uplink.Client
-	dev        *dev.Dev // nil when the config names a server
+// cloudLink is palmd's way to the cloud: where it is, the keys that seal
+// to it and verify it, and, once dialled, the client. It is the kiosk's
+// firmware.Cloud.
+type cloudLink struct {
+	url        string
+	signKey    ed25519.PublicKey
+	opts       []uplink.Option
 	palm, card *seal.Sealer
+	client     *uplink.Client
+	embedded   io.Closer // the simulation build's own server and cloud, if started
 }
 
-// connectUplink dials the configured NATS server, or starts the embedded
-// one with the reference cloud when no URL is configured.
-func connectUplink(ctx context.Context, cfg config.Config, log *slog.Logger) (*uplinkConn, error) {
-	u := &uplinkConn{}
-	url := cfg.Uplink.URL
+// resolveCloud reads the cloud's address and keys from cfg or, in the
+// simulation build without a URL, starts the embedded server and reference
+// cloud and takes them from it.
+func resolveCloud(ctx context.Context, cfg config.Config, log *slog.Logger) (*cloudLink, error) {
+	u := &cloudLink{url: cfg.Uplink.URL}
 	var sealKey, payKey []byte
-	var signKey ed25519.PublicKey
-	var opts []uplink.Option
-	if url == "" {
-		d, err := dev.Start(ctx, cfg.DeviceID, log.With("component", "devcloud"))
-		if err != nil {
-			return nil, fmt.Errorf("starting the embedded NATS server and reference cloud: %w", err)
+	if u.url == "" {
+		if err := checkCloud(cfg); err != nil {
+			return nil, usageError{err}
 		}
-		log.Info("embedded NATS server and reference cloud started", "url", d.URL)
-		u.dev = d
-		url, sealKey, payKey, signKey, opts = d.URL, d.SealKey, d.PaymentKey, d.SignKey, d.ClientOptions()
+		var err error
+		if sealKey, payKey, err = startEmbeddedCloud(ctx, cfg, log, u); err != nil {
+			return nil, err
+		}
 	} else {
 		var err error
 		if sealKey, err = key(cfg.Uplink.SealKey, "uplink.seal_key"); err != nil {
@@ -53,18 +54,14 @@ func connectUplink(ctx context.Context, cfg config.Config, log *slog.Logger) (*u
 		if sk, err = key(cfg.Uplink.SignKey, "uplink.sign_key"); err != nil {
 			return nil, err
 		}
-		signKey = ed25519.PublicKey(sk)
+		u.signKey = ed25519.PublicKey(sk)
 		if cfg.Uplink.Creds != "" {
-			opts = append(opts, uplink.CredsFile(cfg.Uplink.Creds))
+			u.opts = append(u.opts, uplink.CredsFile(cfg.Uplink.Creds))
 		}
 		if cfg.Uplink.Cert != "" {
-			opts = append(opts, uplink.TLSFiles(cfg.Uplink.CA, cfg.Uplink.Cert, cfg.Uplink.Key))
+			u.opts = append(u.opts, uplink.TLSFiles(cfg.Uplink.CA, cfg.Uplink.Cert, cfg.Uplink.Key))
 		}
 	}
-	opts = append(opts,
-		uplink.Logger(log.With("component", "uplink")),
-		uplink.OnCommand(func(c wire.Command) { log.Info("cloud command", "type", c.Type) }),
-	)
 	var err error
 	if u.palm, err = seal.NewSealer(sealKey); err != nil {
 		return nil, u.closeWith(err)
@@ -72,10 +69,29 @@ func connectUplink(ctx context.Context, cfg config.Config, log *slog.Logger) (*u
 	if u.card, err = seal.NewSealer(payKey); err != nil {
 		return nil, u.closeWith(err)
 	}
-	if u.client, err = uplink.Dial(url, cfg.DeviceID, signKey, opts...); err != nil {
-		return nil, u.closeWith(err)
-	}
 	return u, nil
+}
+
+// dial connects; the uplink pushes the connection's health and verified
+// commands to the kiosk.
+func (u *cloudLink) dial(device string, log *slog.Logger, health func(bool), command func(wire.Command)) error {
+	opts := append(u.opts,
+		uplink.Logger(log.With("component", "uplink")),
+		uplink.OnHealth(func(h uplink.Health) { health(h.Connected) }),
+		uplink.OnCommand(command),
+	)
+	c, err := uplink.Dial(u.url, device, u.signKey, opts...)
+	if err != nil {
+		return err
+	}
+	u.client = c
+	health(c.Connected())
+	return nil
+}
+
+// Do implements firmware.Cloud.
+func (u *cloudLink) Do(ctx context.Context, req wire.Request) (wire.Decision, error) {
+	return u.client.Do(ctx, req)
 }
 
 func key(b64, field string) ([]byte, error) {
@@ -89,25 +105,25 @@ func key(b64, field string) ([]byte, error) {
 	return b, nil
 }
 
-func (u *uplinkConn) closeWith(err error) error { return errors.Join(err, u.Close()) }
+func (u *cloudLink) closeWith(err error) error { return errors.Join(err, u.Close()) }
 
 // Close disconnects and stops the embedded server, if any.
-func (u *uplinkConn) Close() error {
+func (u *cloudLink) Close() error {
 	var errs []error
 	if u.client != nil {
 		errs = append(errs, u.client.Close())
 	}
-	if u.dev != nil {
-		errs = append(errs, u.dev.Close())
+	if u.embedded != nil {
+		errs = append(errs, u.embedded.Close())
 	}
 	return errors.Join(errs...)
 }
 
 // telemetry returns the event sink that publishes the kiosk's events (all
 // but screen changes) as telemetry.
-func (u *uplinkConn) telemetry(device string, log *slog.Logger) func(firmware.Event) {
-	return func(ev firmware.Event) {
-		if ev.Event == firmware.EvScreen {
+func (u *cloudLink) telemetry(device string, log *slog.Logger) func(bus.Event) {
+	return func(ev bus.Event) {
+		if ev.Event == bus.Screen || u.client == nil {
 			return
 		}
 		err := u.client.Telemetry(context.Background(), wire.Event{

@@ -7,7 +7,13 @@ import (
 
 // ErrBadPAN reports a card number that is not 12–19 digits or fails the Luhn
 // check. It never carries the number itself.
-var ErrBadPAN = errors.New("cardreader: invalid card number")
+var ErrBadPAN = fmt.Errorf("%w: invalid card number", ErrUnreadable)
+
+// ErrUnreadable reports a swipe or line that could not be read while the
+// reader itself still works (noise, a damaged stripe, a wrong baud rate).
+// Every such error of a Reader wraps it; any other error means the reader
+// failed or went away.
+var ErrUnreadable = errors.New("cardreader: unreadable card")
 
 // PAN is a primary account number. Its String, GoString, Format and
 // MarshalText show at most the last four digits, so a PAN that reaches a log,

@@ -2,7 +2,15 @@
 // and confirm/cancel.
 package keypad
 
-import "context"
+import (
+	"context"
+	"errors"
+)
+
+// ErrUnreadable reports input the keypad could not make sense of while it
+// still works. Every such error of a Keypad wraps it; any other error means
+// the keypad failed or went away.
+var ErrUnreadable = errors.New("keypad: unreadable input")
 
 // Key is one key press: a digit '0'…'9' or one of the named keys.
 type Key rune

@@ -48,6 +48,9 @@ func (c *Camera) Capture(ctx context.Context, dst *image.Gray) error {
 	if dst.Rect != c.Bounds() {
 		return fmt.Errorf("sim camera: frame is %v, want %v", dst.Rect.Size(), c.Bounds().Size())
 	}
+	if err := c.w.waitFrame(ctx); err != nil {
+		return err
+	}
 	c.w.mu.Lock()
 	unplugged, lit, h := c.w.unplug, c.w.ledOn, c.w.hand
 	var frame int
@@ -63,8 +66,36 @@ func (c *Camera) Capture(ctx context.Context, dst *image.Gray) error {
 		c.background(dst, lit)
 		return nil
 	}
+	if c.w.cache != nil {
+		c.w.cache.render(h.capture, dst.Pix, frame, lit, func() { h.scene.Render(dst, frame, lit) })
+		return nil
+	}
 	h.scene.Render(dst, frame, lit)
 	return nil
+}
+
+// waitFrame waits for the sensor's next frame slot when the world is paced.
+func (w *World) waitFrame(ctx context.Context) error {
+	if w.frames == nil {
+		return nil
+	}
+	w.mu.Lock()
+	now := w.frames.Now()
+	w.nextFrame = w.nextFrame.Add(FramePeriod)
+	if w.nextFrame.Before(now) {
+		w.nextFrame = now
+	}
+	wait := w.nextFrame.Sub(now)
+	w.mu.Unlock()
+	if wait <= 0 {
+		return nil
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-w.frames.After(wait):
+		return nil
+	}
 }
 
 // background fills dst with what the sensor sees with nothing above it: the
@@ -116,10 +147,19 @@ func (p *Presence) Read(ctx context.Context) (presence.Reading, error) {
 	}
 	p.w.mu.Lock()
 	defer p.w.mu.Unlock()
-	if p.w.hand == nil {
+	present := p.w.hand != nil
+	if len(p.w.moves) > 0 {
+		present = p.w.moves[0]
+		p.w.moves = p.w.moves[1:]
+	}
+	if !present {
 		return presence.Reading{}, nil
 	}
-	return presence.Reading{Present: true, MM: p.w.hand.scene.DistanceMM()}, nil
+	r := presence.Reading{Present: true}
+	if p.w.hand != nil {
+		r.MM = p.w.hand.scene.DistanceMM()
+	}
+	return r, nil
 }
 
 // Halt implements presence.Sensor.

@@ -79,6 +79,7 @@ type Expect struct {
 	Flow    string   `json:"flow,omitempty"`
 	Outcome string   `json:"outcome,omitempty"`
 	Screen  string   `json:"screen,omitempty"`
+	Reason  string   `json:"reason,omitempty"`
 	Timeout Duration `json:"timeout,omitempty"` // default 30s
 }
 
@@ -112,6 +113,7 @@ type Event struct {
 	Flow    string `json:"flow,omitempty"`
 	Outcome string `json:"outcome,omitempty"`
 	Screen  string `json:"screen,omitempty"`
+	Reason  string `json:"reason,omitempty"`
 }
 
 // ParseScenario decodes and validates a scenario document.
@@ -297,7 +299,7 @@ func (m *mismatch) Error() string {
 
 func describe(e Event) string {
 	parts := []string{e.Event}
-	for _, kv := range [][2]string{{"flow", e.Flow}, {"outcome", e.Outcome}, {"screen", e.Screen}} {
+	for _, kv := range [][2]string{{"flow", e.Flow}, {"outcome", e.Outcome}, {"screen", e.Screen}, {"reason", e.Reason}} {
 		if kv[1] != "" {
 			parts = append(parts, kv[0]+"="+kv[1])
 		}
@@ -310,7 +312,7 @@ func (x Expect) await(ctx context.Context, events <-chan Event) error {
 	if timeout == 0 {
 		timeout = 30 * time.Second
 	}
-	want := Event{Event: x.Event, Flow: x.Flow, Outcome: x.Outcome, Screen: x.Screen}
+	want := Event{Event: x.Event, Flow: x.Flow, Outcome: x.Outcome, Screen: x.Screen, Reason: x.Reason}
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	for {
@@ -322,7 +324,8 @@ func (x Expect) await(ctx context.Context, events <-chan Event) error {
 			if ev.Event != x.Event || (x.Screen != "" && ev.Screen != x.Screen) {
 				continue
 			}
-			if (x.Flow != "" && ev.Flow != x.Flow) || (x.Outcome != "" && !slices.Contains(strings.Split(x.Outcome, "|"), ev.Outcome)) {
+			if (x.Flow != "" && ev.Flow != x.Flow) || (x.Outcome != "" && !slices.Contains(strings.Split(x.Outcome, "|"), ev.Outcome)) ||
+				(x.Reason != "" && ev.Reason != x.Reason) {
 				return &mismatch{want: want, got: ev}
 			}
 			return nil

@@ -3,6 +3,9 @@ package sim
 import (
 	"image"
 	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
 
 	"github.com/palmd/palmd/drivers/cardreader"
 	"github.com/palmd/palmd/drivers/display"
@@ -21,6 +24,17 @@ type World struct {
 	unplug   bool // camera unplugged
 	screens  []display.Screen
 	opens    int
+	// moves are the arrivals (true) and departures (false) of hands the
+	// presence sensor has not reported yet: a hand withdrawn and presented
+	// again between two readings is still seen to leave and come back, as
+	// a real one is (no hand does both within one ranging period).
+	moves []bool
+
+	// frames paces the camera at the sensor's frame rate; nil delivers
+	// frames as fast as they render.
+	frames    clockwork.Clock
+	nextFrame time.Time
+	cache     *Cache // nil: render every frame
 
 	cards chan cardreader.Event
 	keys  chan keypad.Key
@@ -28,17 +42,35 @@ type World struct {
 
 // hover is one presentation in front of the scanner.
 type hover struct {
-	person Person
-	scene  *synth.Scene
-	frame  int // frames captured since the hand arrived
+	person  Person
+	capture synth.Capture
+	scene   *synth.Scene
+	frame   int // frames captured since the hand arrived
 }
 
+// FramePeriod is the simulated sensor's frame time: the kiosk's global
+// shutter NIR sensor (OmniVision OV9281 class) runs 1280x800 at 60 frames a
+// second here, so a lit/unlit strobe pair takes 1/30 s.
+const FramePeriod = time.Second / 60
+
+// Option configures a World.
+type Option func(*World)
+
+// FrameClock paces the camera on c at FramePeriod, as the real sensor
+// delivers frames: hover-to-decision times measured on the simulator then
+// mean something. Without it frames come as fast as they render (tests).
+func FrameClock(c clockwork.Clock) Option { return func(w *World) { w.frames = c } }
+
 // NewWorld returns an empty world: nothing hovers, no card, blank screen.
-func NewWorld() *World {
-	return &World{
+func NewWorld(opts ...Option) *World {
+	w := &World{
 		cards: make(chan cardreader.Event, 4),
 		keys:  make(chan keypad.Key, 64),
 	}
+	for _, o := range opts {
+		o(w)
+	}
+	return w
 }
 
 // Person describes who or what hovers: a named identity, how it is presented
@@ -57,18 +89,28 @@ type Person struct {
 func (w *World) Hover(p Person) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.hand == nil {
+		w.moves = append(w.moves, true)
+	}
 	w.present(p)
 }
 
 // present starts a new capture of p. Callers hold w.mu.
 func (w *World) present(p Person) {
 	w.captures++
-	w.hand = &hover{person: p, scene: synth.NewScene(synth.Capture{
+	c := synth.Capture{
 		Identity:     synth.IdentityOf(p.Name),
 		Seed:         w.captures,
 		Presentation: p.Presentation,
 		Condition:    p.Condition,
-	})}
+	}
+	var scene *synth.Scene
+	if w.cache != nil {
+		scene = w.cache.scene(c)
+	} else {
+		scene = synth.NewScene(c)
+	}
+	w.hand = &hover{person: p, capture: c, scene: scene}
 }
 
 // guided is the person reading a guidance screen: unless they ignore it,
@@ -87,6 +129,9 @@ func (w *World) guided() {
 func (w *World) Withdraw() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.hand != nil {
+		w.moves = append(w.moves, false)
+	}
 	w.hand = nil
 }
 

@@ -3,37 +3,13 @@ package magstripe
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
+	"github.com/palmd/palmd/drivers/cardreader/magstripe/magstripetest"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/palmd/palmd/drivers/cardreader"
 )
-
-// openPTY opens a pseudo-terminal pair and returns its master (the test's
-// end, standing in for the card reader) and the slave's path (the driver's
-// end, a serial port).
-func openPTY(t *testing.T) (*os.File, string) {
-	t.Helper()
-	fd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminals here: %v", err)
-	}
-	master := os.NewFile(uintptr(fd), "/dev/ptmx")
-	t.Cleanup(func() { master.Close() })
-	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil { // unlockpt
-		t.Fatalf("unlockpt: %v", err)
-	}
-	n, err := unix.IoctlGetUint32(fd, unix.TIOCGPTN) // ptsname
-	if err != nil {
-		t.Fatalf("ptsname: %v", err)
-	}
-	return master, fmt.Sprintf("/dev/pts/%d", n)
-}
 
 func next(t *testing.T, r *Reader) (cardreader.Event, error) {
 	t.Helper()
@@ -47,7 +23,7 @@ func next(t *testing.T, r *Reader) (cardreader.Event, error) {
 }
 
 func TestReaderOverPTY(t *testing.T) {
-	master, slave := openPTY(t)
+	master, slave := magstripetest.OpenPTY(t)
 	r, err := Open(slave, 9600)
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +83,7 @@ func TestReaderOverPTY(t *testing.T) {
 }
 
 func TestHaltUnblocksNextAndClosesPort(t *testing.T) {
-	_, slave := openPTY(t)
+	_, slave := magstripetest.OpenPTY(t)
 	r, err := Open(slave, 115200)
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package magstripe
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 
 	"github.com/palmd/palmd/drivers/cardreader"
@@ -12,14 +11,14 @@ import (
 var (
 	// ErrGarbage reports bytes that are not track data: line noise, or a
 	// reader talking at another baud rate.
-	ErrGarbage = errors.New("magstripe: unreadable data (noise or wrong baud rate?)")
+	ErrGarbage = fmt.Errorf("magstripe: unreadable data (noise or wrong baud rate?): %w", cardreader.ErrUnreadable)
 	// ErrFormat reports track data that does not follow ISO/IEC 7813: a
 	// missing sentinel or separator, a cut-off track.
-	ErrFormat = errors.New("magstripe: malformed track data")
+	ErrFormat = fmt.Errorf("magstripe: malformed track data: %w", cardreader.ErrUnreadable)
 	// ErrLRC reports a track whose LRC character does not match its data.
-	ErrLRC = errors.New("magstripe: LRC mismatch")
+	ErrLRC = fmt.Errorf("magstripe: LRC mismatch: %w", cardreader.ErrUnreadable)
 	// ErrTooLong reports a line longer than any two tracks can be.
-	ErrTooLong = errors.New("magstripe: line too long")
+	ErrTooLong = fmt.Errorf("magstripe: line too long: %w", cardreader.ErrUnreadable)
 )
 
 // maxLine bounds a line: track 1 holds at most 79 characters, track 2 40,

@@ -1,0 +1,146 @@
+//go:build sim
+
+package main
+
+// This file is the simulation build (go build -tags sim): the simulated
+// parts, the embedded NATS server and reference cloud, and the scenario
+// player. The production palmd links none of it.
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"image"
+	"image/png"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/palmd/palmd/drivers/sim"
+	"github.com/palmd/palmd/firmware"
+	"github.com/palmd/palmd/firmware/bus"
+	"github.com/palmd/palmd/firmware/config"
+	"github.com/palmd/palmd/uplink/dev"
+)
+
+// simFlags are the flags only the simulation build has.
+type simFlags struct{ scenario, snapshot string }
+
+func (f *simFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.scenario, "scenario", "", "play a scenario (built-in `name` or file) on simulated hardware and exit")
+	fs.StringVar(&f.snapshot, "snapshot", "", "with -scenario: save the final screen as a PNG `file`")
+}
+
+func simUsage() string {
+	return `
+Simulation build (built with -tags sim):
+  palmd -hw=sim              the kiosk on simulated parts; without uplink.url it
+                             starts an embedded NATS server and the reference cloud
+  palmd -hw=sim -scenario NAME|FILE [-snapshot FILE]
+                             play a scenario, exit 0 only if every expectation held
+  Built-in scenarios: ` + strings.Join(sim.Builtin(), ", ") + `
+`
+}
+
+func hardwareKinds() []string { return []string{"sim", "linux"} }
+
+// simulation is what serve needs to run on simulated hardware.
+type simulation struct {
+	world    *sim.World
+	play     *sim.Scenario // nil: run until ctx ends
+	snapshot string        // with play: save the final screen here as a PNG
+}
+
+// simulation returns the simulation cfg asks for, or nil for real hardware.
+func (f simFlags) simulation(cfg config.Config) (*simulation, error) {
+	if f.snapshot != "" && f.scenario == "" {
+		return nil, errors.New("-snapshot goes with -scenario")
+	}
+	if cfg.Hardware != "sim" {
+		if f.scenario != "" {
+			return nil, errors.New("-scenario needs simulated hardware (-hw=sim)")
+		}
+		return nil, nil
+	}
+	s := &simulation{world: sim.NewWorld(sim.FrameClock(clockwork.NewRealClock())), snapshot: f.snapshot}
+	if f.scenario != "" {
+		sc, err := sim.LoadScenario(f.scenario)
+		if err != nil {
+			return nil, err
+		}
+		s.play = &sc
+	}
+	return s, nil
+}
+
+// devices wires every simulated part of the world.
+func (s *simulation) devices(clockwork.Clock) firmware.Devices {
+	w := s.world
+	return firmware.Devices{
+		Camera:   w.Camera(),
+		Light:    w.Light(),
+		Presence: w.Presence(),
+		Display:  w.Display(),
+		Cards:    w.Cards(),
+		Keypad:   w.Keypad(),
+		Gate:     w.Gate(),
+	}
+}
+
+// embeddedCloud: without uplink.url, the simulation build starts its own.
+const embeddedCloud = true
+
+// startEmbeddedCloud starts the embedded NATS server and reference cloud,
+// which provision this kiosk's credentials in memory, and points u at them.
+func startEmbeddedCloud(ctx context.Context, cfg config.Config, log *slog.Logger, u *cloudLink) (sealKey, payKey []byte, err error) {
+	d, err := dev.Start(ctx, cfg.DeviceID, log.With("component", "devcloud"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("starting the embedded NATS server and reference cloud: %w", err)
+	}
+	log.Info("embedded NATS server and reference cloud started", "url", d.URL)
+	u.url, u.signKey, u.opts, u.embedded = d.URL, d.SignKey, d.ClientOptions(), d
+	return d.SealKey, d.PaymentKey, nil
+}
+
+// simEvent is what the scenario player reads of an event.
+type simEvent = sim.Event
+
+func toSimEvent(ev bus.Event) sim.Event {
+	return sim.Event{Event: ev.Event, Flow: ev.Flow, Outcome: ev.Outcome, Screen: ev.Screen, Reason: ev.Reason}
+}
+
+// playScenario plays the scenario against the world, and saves the screen
+// it ended on when asked to, before the display is halted.
+func (s *simulation) playScenario(ctx context.Context, log *slog.Logger, events <-chan sim.Event) error {
+	log.Info("playing scenario", "name", s.play.Name, "steps", len(s.play.Steps))
+	err := s.play.Play(ctx, s.world, events)
+	if s.snapshot != "" {
+		err = errors.Join(err, savePNG(s.snapshot, s.world.Snapshot(image.Pt(800, 480))))
+	}
+	if err != nil {
+		return fmt.Errorf("scenario %s failed:\n%w", s.play.Name, err)
+	}
+	log.Info("scenario passed", "name", s.play.Name)
+	return nil
+}
+
+// savePNG writes img to path, which the user named on the command line.
+func savePNG(path string, img image.Image) error {
+	fh, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := png.Encode(fh, img); err != nil {
+		fh.Close()
+		return err
+	}
+	return fh.Close()
+}
+
+// selftestSimDevices are the parts palmd selftest -hw=sim tests.
+func selftestSimDevices() (firmware.Devices, error) {
+	return (&simulation{world: sim.NewWorld()}).devices(nil), nil
+}

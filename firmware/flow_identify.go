@@ -1,0 +1,28 @@
+package firmware
+
+import "github.com/palmd/palmd/uplink/wire"
+
+// Identify: a hand arrives over the idle kiosk.
+//
+//	steps    capture (guidance screens) → seal → ask the cloud → result
+//	screens  move_* / hold_still / shade, then approved, not_recognized,
+//	         spoof_rejected or retry
+//	request  identify, with the sealed palm
+//	outcome  approved pulses the gate relay; the result stays up until the
+//	         hand leaves
+var identifyFlow = flow{name: wire.FlowIdentify, trigger: onHover, run: identify}
+
+func identify(s *session, _ input) {
+	palm, ok := s.capture()
+	if !ok {
+		return
+	}
+	dec := s.request(wire.Request{Palm: palm})
+	s.decide(dec)
+	if dec.Outcome == wire.Approved && s.ctx.Err() == nil {
+		if err := s.k.o.Devices.Gate.Open(s.ctx); err != nil {
+			s.k.o.Log.Error("gate", "err", err)
+		}
+	}
+	s.awaitWithdraw()
+}
