@@ -178,20 +178,13 @@ func (k *Kiosk) step(ctx context.Context, sv *supervisor, in input) {
 			k.emit(bus.Event{Event: bus.CardError, Reason: in.reason})
 		}
 	case partHealth:
-		if was, known := sv.parts[in.part]; !known || was != in.up {
-			sv.parts[in.part] = in.up
-			k.emit(bus.Event{Event: bus.Health, Part: in.part, Reason: healthReason(in.part, in.up)})
-		}
+		k.health(sv, in.part, in.up)
 		if in.part == PartCamera && sv.cameraUp != in.up {
 			sv.cameraUp = in.up
 		}
 	case cloudHealth:
-		if sv.cloudUp != in.up || sv.parts[PartCloud] != in.up {
-			k.o.Log.Info("cloud", "up", in.up)
-			sv.cloudUp = in.up
-			sv.parts[PartCloud] = in.up
-			k.emit(bus.Event{Event: bus.Health, Part: PartCloud, Reason: healthReason(PartCloud, in.up)})
-		}
+		sv.cloudUp = in.up
+		k.health(sv, PartCloud, in.up)
 	case command:
 		sv.counters["commands"]++
 		k.o.Log.Info("cloud command", "type", in.c.Type)
@@ -227,6 +220,19 @@ func (k *Kiosk) step(ctx context.Context, sv *supervisor, in input) {
 		}
 	}
 	k.settle(sv)
+}
+
+// health records a part's health. A part that goes down, or comes back
+// after it was down, is reported; one that was never reported down and
+// works is news to nobody.
+func (k *Kiosk) health(sv *supervisor, part string, up bool) {
+	was, known := sv.parts[part]
+	sv.parts[part] = up
+	if known && was == up || !known && up {
+		return
+	}
+	k.o.Log.Info("part health", "part", part, "up", up)
+	k.emit(bus.Event{Event: bus.Health, Part: part, Reason: healthReason(part, up)})
 }
 
 // settle brings the mode in line with what the inputs call for, ends a

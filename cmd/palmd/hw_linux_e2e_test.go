@@ -5,8 +5,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
+	"os"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -27,6 +31,44 @@ func TestLinuxRigEnrolsAndIdentifies(t *testing.T) {
 	if testing.Short() {
 		t.Skip("renders full-size synthetic frames")
 	}
+	playLinuxRig(t)
+}
+
+// BenchmarkLinuxRigMemory serves the same sessions on the fake Linux rig
+// (the Linux drivers, no simulated part in the kiosk) and reports the
+// process's peak resident set and Go heap. The process also holds the
+// embedded NATS server, the reference cloud and the renderer the fake
+// camera draws with: the figures bound palmd's own from above.
+func BenchmarkLinuxRigMemory(b *testing.B) {
+	for b.Loop() {
+		playLinuxRig(b)
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MB")
+	if hwm, err := peakRSS(); err == nil {
+		b.ReportMetric(float64(hwm)/(1<<20), "peak-rss-MB")
+	}
+}
+
+// peakRSS reads the process's peak resident set (VmHWM) in bytes.
+func peakRSS() (int64, error) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, errors.New("no VmHWM in /proc/self/status")
+}
+
+// playLinuxRig enrols a person on the fake Linux rig, identifies her, and
+// does not recognise a stranger.
+func playLinuxRig(t testing.TB) {
 	lcfg, s, rig := fakeLinuxRig(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

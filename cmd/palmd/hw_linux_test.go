@@ -14,8 +14,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,14 +55,17 @@ type linuxRig struct {
 // fakeLinuxRig builds the fake rig and the configuration and seams that
 // make linuxDevices use it. Everything is released when t ends. Paths are
 // under /dev/shm so the configuration validates (it wants /dev paths).
-func fakeLinuxRig(t *testing.T) (config.Linux, seams, *linuxRig) {
+// rigs numbers the fake rigs, so that each registers its own GPIO pins.
+var rigs atomic.Int32
+
+func fakeLinuxRig(t testing.TB) (config.Linux, seams, *linuxRig) {
 	t.Helper()
 	dir, err := os.MkdirTemp("/dev/shm", "palmd-rig-")
 	if err != nil {
 		t.Skipf("no /dev/shm for the fake devices: %v", err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	id := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
+	id := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()) + strconv.Itoa(int(rigs.Add(1)))
 	r := &linuxRig{
 		LED:   &gpiotest.Pin{N: id + "_LED", L: gpio.High},
 		Relay: &gpiotest.Pin{N: id + "_RELAY", L: gpio.High},
@@ -169,7 +174,7 @@ func (r *linuxRig) Withdraw() {
 }
 
 // Swipe sends a line from the card reader, e.g. a track-2 line.
-func (r *linuxRig) Swipe(t *testing.T, line string) {
+func (r *linuxRig) Swipe(t testing.TB, line string) {
 	t.Helper()
 	if _, err := r.cardsMaster.WriteString(line + "\r\n"); err != nil {
 		t.Fatal(err)
@@ -177,7 +182,7 @@ func (r *linuxRig) Swipe(t *testing.T, line string) {
 }
 
 // Press sends key presses (Linux key codes) as input events.
-func (r *linuxRig) Press(t *testing.T, codes ...uint16) {
+func (r *linuxRig) Press(t testing.TB, codes ...uint16) {
 	t.Helper()
 	var b bytes.Buffer
 	for _, c := range codes {
@@ -195,7 +200,7 @@ func (r *linuxRig) Press(t *testing.T, codes ...uint16) {
 }
 
 // Framebuffer reads the screen back from the framebuffer file.
-func (r *linuxRig) Framebuffer(t *testing.T) []byte {
+func (r *linuxRig) Framebuffer(t testing.TB) []byte {
 	t.Helper()
 	b, err := os.ReadFile(r.fbPath)
 	if err != nil {
