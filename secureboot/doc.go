@@ -36,12 +36,36 @@
 // ErrRollback. The firmware minimum rises when a trial slot is committed;
 // the config minimum rises when a config is accepted.
 //
-// Here the counters live in the state file on the data partition, which a
-// person with the SD card can rewrite. On production hardware they belong
-// where software cannot lower them: the eMMC's replay-protected memory block
-// (RPMB, written with an authenticated counter) or one-time-programmable
-// fuses (one fuse burnt per security-relevant release). StateStore is the
-// seam for such a store.
+// Three things keep the minimum from being lowered by someone who can
+// rewrite the data partition (an SD card taken out of the kiosk):
+//
+//   - The floor. The image carries /usr/lib/palmd/release.sig, a signed
+//     header of kind "release" whose payload is the palmd executable itself
+//     (fwsign release). palmd verifies it against its own binary
+//     (Policy.VerifyRelease) and passes the version to the Updater (Floor):
+//     no state file, present, absent or forged, takes the firmware minimum
+//     below the release that is running. A factory-fresh kiosk starts at
+//     its own version, not 0.
+//   - Authentication. The state is a SealedFile: HMAC-SHA256 under a
+//     32-byte device key, over the file's purpose, a counter value and the
+//     document. A hand-written or edited file is ErrTampered.
+//   - Freshness. The counter value in the file must match a Counter that
+//     software cannot lower, so an older, correctly sealed copy of the file
+//     is ErrTampered too, and so is a deleted file once the counter has
+//     moved. A state found tampered with is rebuilt from what the device
+//     can trust (the booted slot, no trial, the floor), sealed again, and
+//     reported (Updater.Tampered).
+//
+// Counters: TPMCounter is a TPM 2.0 NV counter (go-tpm over /dev/tpmrm0);
+// the eMMC's replay-protected memory block (RPMB) is the other hardware
+// home (its write counter and authenticated blocks, written through the
+// kernel's RPMB interface or OP-TEE), not implemented here; FileCounter is
+// the simulation's stand-in and protects nothing. Which board gives which
+// is in buildroot/README.md.
+//
+// The same sealing keeps the cloud's command sequence (FileSequence, a
+// SequenceStore): a command whose sequence number is not above the last
+// accepted is ErrReplay, across restarts.
 //
 // # A/B slots and the trial boot
 //

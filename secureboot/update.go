@@ -58,24 +58,84 @@ type Updater struct {
 	keys    []ed25519.PublicKey
 	product string
 	log     *slog.Logger
+	floor   uint64 // the running release's version
+	booted  Slot   // the slot running now, if known
 
-	mu sync.Mutex // serialises load-modify-save of the state
+	mu       sync.Mutex // serialises load-modify-save of the state
+	tampered error      // the last ErrTampered the store returned
 }
+
+// UpdaterOption configures an Updater.
+type UpdaterOption func(*Updater)
+
+// Floor sets the lowest firmware version the device accepts, whatever its
+// state says: the version of the running release (Policy.VerifyRelease).
+// A deleted or rewritten state file cannot lower it.
+func Floor(version uint64) UpdaterOption { return func(u *Updater) { u.floor = version } }
+
+// Booted names the slot running now (BootedSlot), so that a state found
+// tampered with is rebuilt around it.
+func Booted(s Slot) UpdaterOption { return func(u *Updater) { u.booted = s } }
 
 // NewUpdater returns an Updater that trusts keys for product. A nil log
 // discards.
-func NewUpdater(store StateStore, slots Slots, keys []ed25519.PublicKey, product string, log *slog.Logger) *Updater {
+func NewUpdater(store StateStore, slots Slots, keys []ed25519.PublicKey, product string, log *slog.Logger, opts ...UpdaterOption) *Updater {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Updater{store: store, slots: slots, keys: keys, product: product, log: log}
+	u := &Updater{store: store, slots: slots, keys: keys, product: product, log: log}
+	for _, o := range opts {
+		o(u)
+	}
+	return u
 }
 
-// State returns the stored state.
+// State returns the stored state, with the floor applied.
 func (u *Updater) State() (State, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return u.store.Load()
+	return u.load()
+}
+
+// Tampered returns the last ErrTampered the state store reported (nil if
+// none): palmd reports it in telemetry.
+func (u *Updater) Tampered() error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.tampered
+}
+
+// load reads the state and raises the firmware minimum to the floor. A
+// state that was deleted, rewritten or replaced by an older copy is rebuilt
+// from what the device can trust, the booted slot and the floor, and sealed
+// again: no trial, the booted slot active.
+func (u *Updater) load() (State, error) {
+	st, err := u.store.Load()
+	if errors.Is(err, ErrTampered) {
+		u.tampered = err
+		active := u.booted
+		if !active.valid() {
+			active = SlotA
+		}
+		u.log.Error("secureboot: slot state tampered with; rebuilt from the booted slot and the release floor",
+			"err", err, "active", active, "min_firmware", u.floor)
+		st = State{Active: active, MinFirmware: u.floor}
+		if err := u.store.Save(st); err != nil {
+			return State{}, err
+		}
+		return st, nil
+	}
+	if err != nil {
+		return State{}, err
+	}
+	if u.booted.valid() && st.Trial == "" && len(st.Slots) == 0 && st.MinFirmware == 0 {
+		// Nothing was ever installed or committed (a factory-fresh kiosk, or
+		// the simulation's counter deleted with the state): the slot running
+		// is the active one.
+		st.Active = u.booted
+	}
+	st.MinFirmware = max(st.MinFirmware, u.floor)
+	return st, nil
 }
 
 // Install verifies the bundle read from r while writing its image into the
@@ -87,7 +147,7 @@ func (u *Updater) State() (State, error) {
 func (u *Updater) Install(ctx context.Context, r io.Reader) (Manifest, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	st, err := u.store.Load()
+	st, err := u.load()
 	if err != nil {
 		return Manifest{}, err
 	}
@@ -176,11 +236,19 @@ func (c ctxReader) Read(p []byte) (int, error) {
 func (u *Updater) NextBoot() (Slot, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	st, err := u.store.Load()
+	st, err := u.load()
 	if err != nil {
 		return "", err
 	}
 	if st.Trial == "" {
+		return st.Active, nil
+	}
+	if v := st.Slots[st.Trial].Version; v < st.MinFirmware {
+		u.log.Warn("secureboot: trial slot is below the firmware minimum; not booted", "slot", st.Trial, "version", v, "min_firmware", st.MinFirmware)
+		st.Trial, st.TrialBoots = "", 0
+		if err := u.store.Save(st); err != nil {
+			return "", err
+		}
 		return st.Active, nil
 	}
 	if st.TrialBoots < MaxTrialBoots {
@@ -211,7 +279,7 @@ func (u *Updater) NextBoot() (Slot, error) {
 func (u *Updater) Commit(booted Slot) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	st, err := u.store.Load()
+	st, err := u.load()
 	if err != nil {
 		return err
 	}
@@ -238,7 +306,7 @@ func (u *Updater) Commit(booted Slot) error {
 func (u *Updater) AcceptConfig(r io.Reader, check func([]byte) error) (Manifest, []byte, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	st, err := u.store.Load()
+	st, err := u.load()
 	if err != nil {
 		return Manifest{}, nil, err
 	}
