@@ -67,14 +67,30 @@
 // SequenceStore): a command whose sequence number is not above the last
 // accepted is ErrReplay, across restarts.
 //
+// # Updaters
+//
+// Updater is the one interface palmd drives: Install (an io.Reader, the
+// bundle as it streams from the cloud's object store, verified as it goes),
+// Commit once palmd is healthy, Status. Two backends:
+//
+//   - RAUC, on the kiosk: the envelope's payload is a RAUC bundle. It is
+//     streamed to the data partition while it is verified, and only a
+//     completely verified bundle is handed to "rauc install" (which checks
+//     RAUC's own signature again and writes the inactive slot); Commit reads
+//     "rauc status --output-format=json" and runs "rauc status mark-good
+//     booted". The boot loader's trial boot and fallback are RAUC's. Every
+//     rauc invocation goes through a Runner, so tests use a fake rauc.
+//   - FileUpdater, in the simulation: a pair of slot files (or block
+//     devices) written directly, with NextBoot playing the boot loader.
+//
 // # A/B slots and the trial boot
 //
-// The root filesystem has two slots, A and B. Updater.Install verifies a
+// The root filesystem has two slots, A and B. FileUpdater.Install verifies a
 // bundle while writing it into the inactive slot and, only when the whole
-// image has been verified, marks that slot for a trial boot. Updater.NextBoot
+// image has been verified, marks that slot for a trial boot. FileUpdater.NextBoot
 // is the boot-time decision: a pending trial is booted once; if the system
 // comes back without having committed it, the trial has failed and the
-// committed slot is booted again. Updater.Commit is what palmd calls once it
+// committed slot is booted again. FileUpdater.CommitSlot is what palmd calls once it
 // is healthy (after READY), with the slot it booted from (BootedSlot reads
 // it from the kernel command line, "palmd.slot=a"): the trial slot becomes
 // the active one and the firmware minimum rises to its version.

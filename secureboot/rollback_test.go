@@ -213,8 +213,8 @@ func newSealedRig(t *testing.T) sealedRig {
 	return sealedRig{dir: dir, slots: slots, store: SealedStore{File: newSealed(t, dir, "slots", testDeviceKey(1))}}
 }
 
-func (r sealedRig) updater(floor uint64, booted Slot) *Updater {
-	return NewUpdater(r.store, r.slots, testPolicy(0).Keys, testProduct, nil, Floor(floor), Booted(booted))
+func (r sealedRig) updater(floor uint64, booted Slot) *FileUpdater {
+	return NewFileUpdater(r.store, r.slots, testPolicy(0).Keys, testProduct, nil, Floor(floor), Booted(booted))
 }
 
 func TestUpdaterRefuses(t *testing.T) {
@@ -278,7 +278,7 @@ func commitV7(t *testing.T, r sealedRig) []byte {
 		t.Fatalf("NextBoot = %s, %v", s, err)
 	}
 	// The kiosk now runs release 7 from B.
-	if err := r.updater(7, SlotB).Commit(SlotB); err != nil {
+	if err := r.updater(7, SlotB).CommitSlot(SlotB); err != nil {
 		t.Fatal(err)
 	}
 	return before

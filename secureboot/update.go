@@ -49,49 +49,89 @@ func (f FileSlots) OpenSlot(s Slot) (SlotWriter, error) {
 	return w, nil
 }
 
-// Updater installs bundles into the inactive slot, runs the trial boot and
-// accepts signed config, keeping State in a StateStore. Its methods are safe
-// for concurrent use.
-type Updater struct {
-	store   StateStore
+// Updater is what palmd drives to update itself; RAUC is the kiosk's
+// backend, FileUpdater the simulation's.
+type Updater interface {
+	// Install verifies the bundle read from r while it streams it into the
+	// inactive slot, and marks that slot for a one-time trial boot. Nothing
+	// is marked unless the whole bundle verified.
+	Install(ctx context.Context, r io.Reader) (Manifest, error)
+	// Commit is called once palmd is healthy on the slot it booted: a
+	// trial slot becomes the committed one and the firmware minimum rises
+	// to its version. On the committed slot it changes nothing.
+	Commit(ctx context.Context) error
+	// Status reports the slots and the minimums.
+	Status(ctx context.Context) (Status, error)
+}
+
+// Status is an Updater's view of the device.
+type Status struct {
+	Booted Slot `json:"booted"`
+	Active Slot `json:"active"`
+	Trial  Slot `json:"trial,omitempty"`
+	// Version is the anti-rollback version installed in the booted slot
+	// (0 if it was not installed by this updater: the factory image).
+	Version     uint64 `json:"version"`
+	MinFirmware uint64 `json:"min_firmware"`
+	MinConfig   uint64 `json:"min_config"`
+}
+
+// keeper loads and saves the State with the floor applied and tampering
+// repaired; both backends keep their state through it.
+type keeper struct {
+	store  StateStore
+	log    *slog.Logger
+	floor  uint64 // the running release's version
+	booted Slot   // the slot running now, if known
+
+	tampered error // the last ErrTampered the store returned
+}
+
+// FileUpdater installs bundles into the inactive slot, runs the trial boot
+// and accepts signed config, keeping State in a StateStore; NextBoot plays
+// the boot loader. Its methods are safe for concurrent use.
+type FileUpdater struct {
+	keeper
 	slots   Slots
 	keys    []ed25519.PublicKey
 	product string
-	log     *slog.Logger
-	floor   uint64 // the running release's version
-	booted  Slot   // the slot running now, if known
 
-	mu       sync.Mutex // serialises load-modify-save of the state
-	tampered error      // the last ErrTampered the store returned
+	mu sync.Mutex // serialises load-modify-save of the state
 }
 
-// UpdaterOption configures an Updater.
-type UpdaterOption func(*Updater)
+var _ Updater = (*FileUpdater)(nil)
+
+// UpdaterOption configures an updater.
+type UpdaterOption func(*keeper)
 
 // Floor sets the lowest firmware version the device accepts, whatever its
 // state says: the version of the running release (Policy.VerifyRelease).
 // A deleted or rewritten state file cannot lower it.
-func Floor(version uint64) UpdaterOption { return func(u *Updater) { u.floor = version } }
+func Floor(version uint64) UpdaterOption { return func(k *keeper) { k.floor = version } }
 
 // Booted names the slot running now (BootedSlot), so that a state found
 // tampered with is rebuilt around it.
-func Booted(s Slot) UpdaterOption { return func(u *Updater) { u.booted = s } }
+func Booted(s Slot) UpdaterOption { return func(k *keeper) { k.booted = s } }
 
-// NewUpdater returns an Updater that trusts keys for product. A nil log
-// discards.
-func NewUpdater(store StateStore, slots Slots, keys []ed25519.PublicKey, product string, log *slog.Logger, opts ...UpdaterOption) *Updater {
+// NewFileUpdater returns a FileUpdater that trusts keys for product. A nil
+// log discards.
+func NewFileUpdater(store StateStore, slots Slots, keys []ed25519.PublicKey, product string, log *slog.Logger, opts ...UpdaterOption) *FileUpdater {
+	return &FileUpdater{keeper: newKeeper(store, log, opts), slots: slots, keys: keys, product: product}
+}
+
+func newKeeper(store StateStore, log *slog.Logger, opts []UpdaterOption) keeper {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	u := &Updater{store: store, slots: slots, keys: keys, product: product, log: log}
+	k := keeper{store: store, log: log}
 	for _, o := range opts {
-		o(u)
+		o(&k)
 	}
-	return u
+	return k
 }
 
 // State returns the stored state, with the floor applied.
-func (u *Updater) State() (State, error) {
+func (u *FileUpdater) State() (State, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.load()
@@ -99,17 +139,33 @@ func (u *Updater) State() (State, error) {
 
 // Tampered returns the last ErrTampered the state store reported (nil if
 // none): palmd reports it in telemetry.
-func (u *Updater) Tampered() error {
+func (u *FileUpdater) Tampered() error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.tampered
+}
+
+// Status reports the state as the booted slot sees it.
+func (u *FileUpdater) Status(context.Context) (Status, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	st, err := u.load()
+	if err != nil {
+		return Status{}, err
+	}
+	return st.status(u.booted), nil
+}
+
+func (st State) status(booted Slot) Status {
+	return Status{Booted: booted, Active: st.Active, Trial: st.Trial, Version: st.Slots[booted].Version,
+		MinFirmware: st.MinFirmware, MinConfig: st.MinConfig}
 }
 
 // load reads the state and raises the firmware minimum to the floor. A
 // state that was deleted, rewritten or replaced by an older copy is rebuilt
 // from what the device can trust, the booted slot and the floor, and sealed
 // again: no trial, the booted slot active.
-func (u *Updater) load() (State, error) {
+func (u *keeper) load() (State, error) {
 	st, err := u.store.Load()
 	if errors.Is(err, ErrTampered) {
 		u.tampered = err
@@ -144,7 +200,7 @@ func (u *Updater) load() (State, error) {
 // failure after that leaves the inactive slot without a trial mark. The
 // active slot is never touched. Install refuses to run during a trial boot
 // (ErrTrialPending): the inactive slot is then the one running.
-func (u *Updater) Install(ctx context.Context, r io.Reader) (Manifest, error) {
+func (u *FileUpdater) Install(ctx context.Context, r io.Reader) (Manifest, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	st, err := u.load()
@@ -233,7 +289,7 @@ func (c ctxReader) Read(p []byte) (int, error) {
 // records the attempt. A pending trial slot is booted MaxTrialBoots times;
 // if it is still uncommitted after that, the trial has failed: the slot is
 // marked Failed and the active slot is booted again.
-func (u *Updater) NextBoot() (Slot, error) {
+func (u *FileUpdater) NextBoot() (Slot, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	st, err := u.load()
@@ -271,12 +327,20 @@ func (u *Updater) NextBoot() (Slot, error) {
 	return st.Active, nil
 }
 
-// Commit is called by palmd once it is healthy on the slot it booted from.
+// Commit commits the slot named by the Booted option; see CommitSlot.
+func (u *FileUpdater) Commit(context.Context) error {
+	if !u.booted.valid() {
+		return errors.New("secureboot: commit: the booted slot is not known (Booted option)")
+	}
+	return u.CommitSlot(u.booted)
+}
+
+// CommitSlot is called by palmd once it is healthy on the slot it booted from.
 // Committing the trial slot makes it active and raises the firmware minimum
 // to its version; committing the active slot is a no-op (a trial installed
 // but not yet booted stays pending). Any other slot is an error: the system
 // is not running what the state says it should.
-func (u *Updater) Commit(booted Slot) error {
+func (u *FileUpdater) CommitSlot(booted Slot) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	st, err := u.load()
@@ -303,7 +367,7 @@ func (u *Updater) Commit(booted Slot) error {
 // minimum, runs check on the payload (palmd parses and validates it there),
 // and only then raises the config minimum to its version. It returns the
 // manifest and the config JSON.
-func (u *Updater) AcceptConfig(r io.Reader, check func([]byte) error) (Manifest, []byte, error) {
+func (u *FileUpdater) AcceptConfig(r io.Reader, check func([]byte) error) (Manifest, []byte, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	st, err := u.load()
