@@ -127,7 +127,7 @@ func LogLevel(level string) Option {
 // name the file and the line and column of a syntax error, and the field
 // path of a bad value:
 //
-//	config: /etc/palmd/config.json:12:15: linux.card_reader.baud: want a number, got "fast"
+//	config: /data/palmd/config.json:4:53: linux.card_reader.baud: want a number, got "fast"
 //
 // A valid Config may still lack credentials: see Missing.
 func Load(path string, opts ...Option) (Config, error) {

@@ -12,7 +12,7 @@ import (
 var update = flag.Bool("update", false, "rewrite testdata/*.want from what Load returns")
 
 // imageConfig is the kiosk image's own configuration (buildroot overlay).
-const imageConfig = "../../buildroot/board/palmkiosk/overlay/etc/palmd/config.json"
+const imageConfig = "../../buildroot/board/palmkiosk/overlay/usr/share/palmd/config.json"
 
 // outcome renders what Load made of a file: the error, or the settings a
 // reader of the file would check.
