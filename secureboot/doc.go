@@ -71,7 +71,9 @@
 //
 // Updater is the one interface palmd drives: Install (an io.Reader, the
 // bundle as it streams from the cloud's object store, verified as it goes),
-// Commit once palmd is healthy, Status. Two backends:
+// Commit once palmd is healthy, Status, and AcceptConfig for signed config
+// (checked against the config minimum in the same sealed state). Two
+// backends:
 //
 //   - RAUC, on the kiosk: the envelope's payload is a RAUC bundle. It is
 //     streamed to the data partition while it is verified, and only a

@@ -128,7 +128,7 @@ func parseRAUCStatus(b []byte, bootnames map[string]Slot) (raucView, error) {
 	return v, nil
 }
 
-func (r *RAUC) status(ctx context.Context) (raucView, error) {
+func (r *RAUC) raucStatus(ctx context.Context) (raucView, error) {
 	out, err := r.run(ctx, r.binary, "status", "--output-format=json")
 	if err != nil {
 		return raucView{}, err
@@ -148,7 +148,7 @@ func (r *RAUC) status(ctx context.Context) (raucView, error) {
 func (r *RAUC) Install(ctx context.Context, src io.Reader) (Manifest, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	view, err := r.status(ctx)
+	view, err := r.raucStatus(ctx)
 	if err != nil {
 		return Manifest{}, err
 	}
@@ -222,7 +222,7 @@ func stage(ctx context.Context, path string, b *Bundle) error {
 func (r *RAUC) Commit(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	view, err := r.status(ctx)
+	view, err := r.raucStatus(ctx)
 	if err != nil {
 		return err
 	}
@@ -257,7 +257,7 @@ func (r *RAUC) Commit(ctx context.Context) error {
 func (r *RAUC) Status(ctx context.Context) (Status, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	view, err := r.status(ctx)
+	view, err := r.raucStatus(ctx)
 	if err != nil {
 		return Status{}, err
 	}
@@ -265,5 +265,12 @@ func (r *RAUC) Status(ctx context.Context) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	return st.status(view.booted), nil
+	return r.status(st, view.booted), nil
+}
+
+// AcceptConfig verifies a signed config; see Updater.
+func (r *RAUC) AcceptConfig(src io.Reader, check func([]byte) error) (Manifest, []byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.acceptConfig(Policy{Keys: r.keys, Product: r.product}, src, check)
 }

@@ -407,3 +407,23 @@ func TestExecRunsTheRealCommand(t *testing.T) {
 		t.Errorf("failing command: %v", err)
 	}
 }
+
+func TestRAUCAcceptConfig(t *testing.T) {
+	r := newRAUCRig(t)
+	p := r.palmd(1)
+	ok := func([]byte) error { return nil }
+	if _, _, err := p.AcceptConfig(bytes.NewReader(signConfig(t, testKey(1), 4, `{"device_id":"k-1"}`)), ok); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := p.AcceptConfig(bytes.NewReader(signConfig(t, testKey(1), 3, `{}`)), ok); !errors.Is(err, ErrRollback) {
+		t.Errorf("older config: %v", err)
+	}
+	// The minimum is in the sealed state: a restarted palmd keeps it.
+	if st, err := r.palmd(1).Status(context.Background()); err != nil || st.MinConfig != 4 || st.Tampered {
+		t.Errorf("status after restart: %+v, %v", st, err)
+	}
+	write(t, r.store.File.Path, []byte("{}"))
+	if st, err := r.palmd(1).Status(context.Background()); err != nil || !st.Tampered {
+		t.Errorf("status after a rewritten state: %+v, %v", st, err)
+	}
+}

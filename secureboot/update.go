@@ -62,6 +62,10 @@ type Updater interface {
 	Commit(ctx context.Context) error
 	// Status reports the slots and the minimums.
 	Status(ctx context.Context) (Status, error)
+	// AcceptConfig verifies a signed config document against the config
+	// minimum, runs check on its payload (palmd's config.Parse), and only
+	// then raises the minimum to its version.
+	AcceptConfig(r io.Reader, check func([]byte) error) (Manifest, []byte, error)
 }
 
 // Status is an Updater's view of the device.
@@ -74,6 +78,9 @@ type Status struct {
 	Version     uint64 `json:"version"`
 	MinFirmware uint64 `json:"min_firmware"`
 	MinConfig   uint64 `json:"min_config"`
+	// Tampered is set once the state was found deleted, rewritten or
+	// replaced by an older copy (and rebuilt); palmd reports it.
+	Tampered bool `json:"tampered,omitempty"`
 }
 
 // keeper loads and saves the State with the floor applied and tampering
@@ -153,12 +160,12 @@ func (u *FileUpdater) Status(context.Context) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	return st.status(u.booted), nil
+	return u.status(st, u.booted), nil
 }
 
-func (st State) status(booted Slot) Status {
+func (u *keeper) status(st State, booted Slot) Status {
 	return Status{Booted: booted, Active: st.Active, Trial: st.Trial, Version: st.Slots[booted].Version,
-		MinFirmware: st.MinFirmware, MinConfig: st.MinConfig}
+		MinFirmware: st.MinFirmware, MinConfig: st.MinConfig, Tampered: u.tampered != nil}
 }
 
 // load reads the state and raises the firmware minimum to the floor. A
@@ -370,11 +377,17 @@ func (u *FileUpdater) CommitSlot(booted Slot) error {
 func (u *FileUpdater) AcceptConfig(r io.Reader, check func([]byte) error) (Manifest, []byte, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	return u.acceptConfig(Policy{Keys: u.keys, Product: u.product}, r, check)
+}
+
+// acceptConfig is AcceptConfig for both backends; the caller holds its lock.
+func (u *keeper) acceptConfig(p Policy, r io.Reader, check func([]byte) error) (Manifest, []byte, error) {
 	st, err := u.load()
 	if err != nil {
 		return Manifest{}, nil, err
 	}
-	m, payload, err := Policy{Keys: u.keys, Product: u.product, MinVersion: st.MinConfig}.VerifyConfig(r)
+	p.MinVersion = st.MinConfig
+	m, payload, err := p.VerifyConfig(r)
 	if err != nil {
 		return Manifest{}, nil, err
 	}
