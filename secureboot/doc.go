@@ -87,16 +87,18 @@
 //
 // # A/B slots and the trial boot
 //
-// The root filesystem has two slots, A and B. FileUpdater.Install verifies a
-// bundle while writing it into the inactive slot and, only when the whole
-// image has been verified, marks that slot for a trial boot. FileUpdater.NextBoot
-// is the boot-time decision: a pending trial is booted once; if the system
-// comes back without having committed it, the trial has failed and the
-// committed slot is booted again. FileUpdater.CommitSlot is what palmd calls once it
-// is healthy (after READY), with the slot it booted from (BootedSlot reads
-// it from the kernel command line, "palmd.slot=a"): the trial slot becomes
-// the active one and the firmware minimum rises to its version.
+// The root filesystem has two slots, A and B. Install verifies a bundle while
+// writing it into the inactive slot and, only when the whole image has been
+// verified, marks that slot for a trial boot. The trial slot is booted once
+// (FileUpdater.NextBoot plays the boot loader in the simulation; on the
+// kiosk it is the Pi's tryboot); if the system comes back without having
+// committed it, the trial has failed and the committed slot is booted again.
+// Commit is what palmd calls once it is healthy (after READY) on the slot it
+// booted from (BootedSlot reads it from the kernel command line,
+// "palmd.slot=a"): the trial slot becomes the active one and the firmware
+// minimum rises to its version.
 //
-// The state is a small JSON file written atomically (temporary file, fsync,
-// rename, fsync of the directory) by FileStore.
+// The state is small JSON, written atomically (temporary file, fsync,
+// rename, fsync of the directory): sealed by SealedStore on a kiosk, plain
+// in FileStore for tests.
 package secureboot

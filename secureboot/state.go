@@ -137,8 +137,8 @@ func ParseState(b []byte) (State, error) {
 	return s, nil
 }
 
-// StateStore keeps the State. On a kiosk it is a file on the data
-// partition (FileStore); hardware with RPMB would keep the counters there.
+// StateStore keeps the State. On a kiosk it is a sealed file on the data
+// partition (SealedStore); FileStore is a plain one.
 type StateStore interface {
 	// Load returns the stored state, or InitialState if none was ever saved.
 	Load() (State, error)
