@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/google/go-tpm/tpm2"
 	"github.com/google/go-tpm/tpm2/transport"
@@ -22,26 +21,34 @@ func startSWTPM(t *testing.T, dir string) transport.TPMCloser {
 	if err != nil {
 		t.Skip("swtpm not installed (apt-get install swtpm)")
 	}
+	// swtpm serves a socket made here (fd 3), so the connection is queued
+	// at once and nothing waits for swtpm to come up.
 	sock := filepath.Join(dir, "tpm.sock")
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lf, err := ln.File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.SetUnlinkOnClose(false)
+	ln.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, "socket", "--tpm2",
 		"--tpmstate", "dir="+dir,
-		"--server", "type=unixio,path="+sock,
+		"--server", "type=unixio,fd=3",
 		"--flags", "not-need-init,startup-clear")
+	cmd.ExtraFiles = []*os.File{lf}
 	if err := cmd.Start(); err != nil {
 		cancel()
 		t.Fatal(err)
 	}
+	lf.Close()
 	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
-	var conn net.Conn
-	for range 200 { // swtpm creates the socket once it is ready
-		if conn, err = net.Dial("unix", sock); err == nil {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	conn, err := net.Dial("unix", sock)
 	if err != nil {
-		t.Fatalf("swtpm did not come up: %v", err)
+		t.Fatalf("connecting to swtpm: %v", err)
 	}
 	tpm := transport.FromReadWriteCloser(conn)
 	t.Cleanup(func() { tpm.Close() })
