@@ -274,6 +274,7 @@ func writeRAUCKeys(t *testing.T) raucKeys {
 type tryboot struct {
 	t                  *testing.T
 	boot, bootID, flag string
+	boots              int
 }
 
 func newTryboot(t *testing.T) *tryboot {
@@ -292,7 +293,8 @@ func newTryboot(t *testing.T) *tryboot {
 // booted tryboot.txt (the device tree's chosen/bootloader/tryboot, a
 // big-endian 32-bit cell).
 func (tb *tryboot) reboot(tryboot bool) {
-	writeFileT(tb.t, tb.bootID, strconv.FormatInt(time.Now().UnixNano(), 16)+"\n", 0o644)
+	tb.boots++
+	writeFileT(tb.t, tb.bootID, "boot-"+strconv.Itoa(tb.boots)+"\n", 0o644)
 	cell := []byte{0, 0, 0, 0}
 	if tryboot {
 		cell[3] = 1
