@@ -61,3 +61,12 @@ lint: deps
 
 clean:
 	rm -rf $(BIN) bench.out
+
+# cross: the production palmd for linux/arm64 with cgo and OpenCV, built
+# against an arm64 sysroot of Debian packages (unpacked, not installed), in
+# bin/linux-arm64/; then the vision tests run on arm64 under qemu-aarch64.
+# The first run needs root (or sudo) and downloads about 240 MiB; see
+# buildroot/cross/.
+.PHONY: cross
+cross:
+	buildroot/cross/build.sh

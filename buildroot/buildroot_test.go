@@ -4,17 +4,18 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ed25519"
+	"crypto/sha256"
+	"io"
 	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/palmd/palmd/firmware/config"
 	"github.com/palmd/palmd/secureboot"
 )
 
@@ -205,18 +206,16 @@ func TestService(t *testing.T) {
 	if cfg == nil {
 		t.Fatal("ExecStart passes no -config")
 	}
-	if _, err := os.Stat(filepath.Join(board, "overlay", cfg[1])); err != nil {
-		t.Errorf("ExecStart's config %s is not in the overlay: %v", cfg[1], err)
+	if !strings.HasPrefix(cfg[1], "/data/palmd/") {
+		t.Errorf("ExecStart's config %s is not on the data partition", cfg[1])
 	}
-}
-
-func TestOverlayConfigIsValid(t *testing.T) {
-	c, err := config.Parse([]byte(read(t, filepath.Join(board, "overlay/etc/palmd/config.json"))))
-	if err != nil {
-		t.Fatalf("the image's config.json is one palmd refuses (update it with firmware/config): %v", err)
+	// tmpfiles.d copies the factory config there on the first boot.
+	copyLine := regexp.MustCompile(`(?m)^C ` + regexp.QuoteMeta(cfg[1]) + ` - - - - (\S+)$`).FindStringSubmatch(read(t, tmpfiles))
+	if copyLine == nil {
+		t.Fatalf("%s has no C line that puts the factory config at %s", tmpfiles, cfg[1])
 	}
-	if c.Hardware != "linux" {
-		t.Errorf("hardware = %q, want linux on the kiosk image", c.Hardware)
+	if copyLine[1] != factoryConfig {
+		t.Errorf("tmpfiles copies %s, want %s", copyLine[1], factoryConfig)
 	}
 }
 
@@ -385,24 +384,63 @@ func fakeTopDir(t *testing.T) string {
 	return top
 }
 
+// withRAUC puts the host's rauc (Debian package rauc, with squashfs-tools)
+// into the fake HOST_DIR, as Buildroot's host-rauc would be.
+func (h hooks) withRAUC(t *testing.T) {
+	t.Helper()
+	rauc, err := exec.LookPath("rauc")
+	if err != nil {
+		t.Skip("rauc not installed (Debian packages rauc and squashfs-tools)")
+	}
+	if _, err := exec.LookPath("mksquashfs"); err != nil {
+		t.Skip("mksquashfs not installed (Debian package squashfs-tools)")
+	}
+	if err := os.Symlink(rauc, filepath.Join(h.hostDir, "bin", "rauc")); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestPostImageSignsRootfs(t *testing.T) {
 	h := newHooks(t)
+	h.withRAUC(t)
+	rk := writeRAUCKeys(t)
 	top := fakeTopDir(t)
 	bin := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(bin, "rpi-firmware"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	rootfs := bytes.Repeat([]byte("ext4 root filesystem "), 10000)
+	// Incompressible, so the squashfs RAUC makes is more than a block.
+	rootfs := make([]byte, 256<<10)
+	for i := 0; i < len(rootfs); i += sha256.Size {
+		sum := sha256.Sum256([]byte(strconv.Itoa(i)))
+		copy(rootfs[i:], sum[:])
+	}
 	if err := os.WriteFile(filepath.Join(bin, "rootfs.ext4"), rootfs, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	env := map[string]string{
 		"BINARIES_DIR": bin, "HOST_DIR": h.hostDir,
 		"PALMD_SIGNING_KEY": h.key, "PALMD_SIGNING_PUB": h.pub,
+		"PALMD_RAUC_CERT": rk.cert, "PALMD_RAUC_KEY": rk.key,
 		"PALMD_FW_VERSION": "17", "PALMD_FW_RELEASE": "1.7.0", "SOURCE_DATE_EPOCH": "1700000000",
 	}
 	if out, err := runScript(t, "post-image.sh", top, env, bin); err != nil {
 		t.Fatalf("post-image.sh: %v\n%s", err, out)
+	}
+
+	// RAUC accepts its bundle with the image's keyring.
+	raucb := filepath.Join(bin, "palmkiosk.raucb")
+	info, err := exec.Command("rauc", "info", "--keyring="+rk.cert, "--output-format=json", raucb).Output()
+	if err != nil {
+		t.Fatalf("rauc info: %v\n%s", err, info)
+	}
+	for _, want := range []string{`"compatible":"palmkiosk-rpi4"`, `"version":"1.7.0"`, `"filename":"rootfs.ext4"`} {
+		if !strings.Contains(string(info), want) {
+			t.Errorf("rauc info lacks %s:\n%s", want, info)
+		}
+	}
+	if !strings.Contains(read(t, board+"/overlay/etc/rauc/system.conf"), "compatible=palmkiosk-rpi4\n") {
+		t.Error("the bundle's compatible is not the image's")
 	}
 
 	keys, err := secureboot.ParsePublicKeys([]byte(read(t, h.pub)))
@@ -414,12 +452,19 @@ func TestPostImageSignsRootfs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	m, err := secureboot.Policy{Keys: keys, Product: "palmkiosk", MinVersion: 17}.VerifyBundle(f)
+	b, err := secureboot.Policy{Keys: keys, Product: "palmkiosk", MinVersion: 17}.OpenBundle(f)
 	if err != nil {
 		t.Fatalf("the bundle post-image.sh made: %v", err)
 	}
-	if m.Version != 17 || m.Release != "1.7.0" || m.Size != int64(len(rootfs)) || m.Created.Unix() != 1700000000 {
+	payload, err := io.ReadAll(b)
+	if err != nil {
+		t.Fatalf("the bundle's payload: %v", err)
+	}
+	if m := b.Manifest(); m.Version != 17 || m.Release != "1.7.0" || m.Created.Unix() != 1700000000 {
 		t.Errorf("manifest %+v", m)
+	}
+	if !bytes.Equal(payload, []byte(read(t, raucb))) {
+		t.Error("the envelope's payload is not the RAUC bundle")
 	}
 	if got, want := read(t, filepath.Join(bin, "rpi-firmware/cmdline.txt")), read(t, filepath.Join(board, "cmdline-a.txt")); got != want {
 		t.Errorf("the factory image does not commit slot a: cmdline.txt = %q", got)
@@ -435,6 +480,7 @@ func TestPostImageNeedsSigningEnvironment(t *testing.T) {
 	full := map[string]string{
 		"BINARIES_DIR": t.TempDir(), "HOST_DIR": h.hostDir,
 		"PALMD_SIGNING_KEY": h.key, "PALMD_SIGNING_PUB": h.pub, "PALMD_FW_VERSION": "1",
+		"PALMD_RAUC_CERT": "rauc.cert.pem", "PALMD_RAUC_KEY": "rauc.key.pem",
 	}
 	for name := range full {
 		t.Run("without "+name, func(t *testing.T) {
@@ -456,40 +502,56 @@ func TestPostImageNeedsSigningEnvironment(t *testing.T) {
 }
 
 func TestPostBuild(t *testing.T) {
+	h := newHooks(t)
 	target := t.TempDir()
-	pubKey, _, err := ed25519.GenerateKey(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pem, err := secureboot.MarshalPublicKey(pubKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pubFile := filepath.Join(t.TempDir(), "fwsign.pub")
-	if err := os.WriteFile(pubFile, pem, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{"TARGET_DIR": target, "PALMD_SIGNING_PUB": pubFile}
+	palmd := bytes.Repeat([]byte("\x7fELF palmd for aarch64 "), 1000)
+	writeFileT(t, filepath.Join(target, "usr/bin/palmd"), string(palmd), 0o755)
+	cert := writeRAUCKeys(t).cert
+	env := map[string]string{"TARGET_DIR": target, "HOST_DIR": h.hostDir, "PALMD_SIGNING_KEY": h.key,
+		"PALMD_SIGNING_PUB": h.pub, "PALMD_FW_VERSION": "17", "PALMD_RAUC_CERT": cert}
 	if out, err := runScript(t, "post-build.sh", t.TempDir(), env, target); err != nil {
 		t.Fatalf("post-build.sh: %v\n%s", err, out)
 	}
 	keys, err := secureboot.ParsePublicKeys([]byte(read(t, filepath.Join(target, "etc/palmd/trusted-keys.pem"))))
-	if err != nil || len(keys) != 1 || !keys[0].Equal(pubKey) {
+	if err != nil || len(keys) != 1 {
 		t.Fatalf("trusted keys: %v, %v", keys, err)
 	}
-	link, err := os.Readlink(filepath.Join(target, "etc/systemd/system/local-fs.target.wants/data.mount"))
-	if err != nil || link != "../data.mount" {
-		t.Errorf("data.mount is not enabled: %q, %v", link, err)
+	if read(t, filepath.Join(target, "etc/rauc/keyring.pem")) != read(t, cert) {
+		t.Error("RAUC's keyring is not the signing certificate")
 	}
-	if _, err := os.Stat(filepath.Join(board, "overlay/etc/systemd/system/data.mount")); err != nil {
-		t.Errorf("the enabled data.mount is not in the overlay: %v", err)
+	// The release header verifies against the binary it was made for.
+	hdr, err := os.Open(filepath.Join(target, "usr/lib/palmd/release.sig"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if fi, err := os.Stat(filepath.Join(target, "data")); err != nil || !fi.IsDir() {
-		t.Errorf("no /data mount point: %v", err)
+	defer hdr.Close()
+	m, err := secureboot.Policy{Keys: keys, Product: "palmkiosk"}.VerifyRelease(hdr, bytes.NewReader(palmd))
+	if err != nil || m.Version != 17 {
+		t.Fatalf("release.sig: %+v, %v", m, err)
 	}
-
-	delete(env, "PALMD_SIGNING_PUB")
-	if out, err := runScript(t, "post-build.sh", t.TempDir(), env, target); err == nil || !strings.Contains(string(out), "PALMD_SIGNING_PUB") {
-		t.Errorf("post-build.sh without PALMD_SIGNING_PUB: %v, %s", err, out)
+	for _, l := range []struct{ link, want string }{
+		{"etc/systemd/system/local-fs.target.wants/data.mount", "../data.mount"},
+		{"etc/systemd/system/local-fs.target.wants/boot.mount", "../boot.mount"},
+		{"etc/systemd/system/multi-user.target.wants/palmd-reboot.path", "../palmd-reboot.path"},
+	} {
+		got, err := os.Readlink(filepath.Join(target, l.link))
+		if err != nil || got != l.want {
+			t.Errorf("%s -> %q, %v; want %s", l.link, got, err, l.want)
+		}
+		if _, err := os.Stat(filepath.Join(board, "overlay/etc/systemd/system", filepath.Base(l.want))); err != nil {
+			t.Errorf("the enabled %s is not in the overlay: %v", l.want, err)
+		}
+	}
+	for _, dir := range []string{"data", "boot"} {
+		if fi, err := os.Stat(filepath.Join(target, dir)); err != nil || !fi.IsDir() {
+			t.Errorf("no /%s mount point: %v", dir, err)
+		}
+	}
+	for _, name := range []string{"PALMD_SIGNING_PUB", "PALMD_SIGNING_KEY", "PALMD_FW_VERSION", "PALMD_RAUC_CERT", "HOST_DIR"} {
+		env := maps.Clone(env)
+		delete(env, name)
+		if out, err := runScript(t, "post-build.sh", t.TempDir(), env, target); err == nil || !strings.Contains(string(out), name) {
+			t.Errorf("post-build.sh without %s: %v, %s", name, err, out)
+		}
 	}
 }

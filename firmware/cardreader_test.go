@@ -39,6 +39,7 @@ func TestCardReaderOverPTY(t *testing.T) {
 	if d := r.clock.Since(start); d >= time.Second {
 		t.Errorf("the good swipe reached the phone screen %v after the garbage, want within the same second", d)
 	}
+	eventually(t, func() bool { return r.kiosk.Status().Session == "enrol" })
 	if n := r.kiosk.Status().Counters["input_errors_cards"]; n != 20 {
 		t.Errorf("%d input errors counted, want 20", n)
 	}

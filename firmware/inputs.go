@@ -39,8 +39,8 @@ type (
 	cloudHealth struct{ up bool }
 	// command: a verified cloud command.
 	command struct{ c wire.Command }
-	// modeRequest: maintenance or updating switched on or off.
-	modeRequest struct{ maintenance, updating *bool }
+	// modeRequest: maintenance, updating or provisioned switched on or off.
+	modeRequest struct{ maintenance, updating, provisioned *bool }
 	// jobDone: a session or probe finished.
 	jobDone struct {
 		j       *job

@@ -224,6 +224,10 @@ func (k *Kiosk) Maintenance(on bool) { k.post(modeRequest{maintenance: &on}) }
 // that runs is allowed to finish first; no new one starts.
 func (k *Kiosk) Updating(on bool) { k.post(modeRequest{updating: &on}) }
 
+// Provisioned tells the kiosk whether its cloud credentials and signed
+// config are installed. Until they are, it serves nobody and says so.
+func (k *Kiosk) Provisioned(ok bool) { k.post(modeRequest{provisioned: &ok}) }
+
 // post hands one input to the loop. The channel is deep enough for every
 // part to be bursty; a loop that does not read for that long is wedged and
 // the watchdog says so.

@@ -19,6 +19,8 @@ var (
 		Body: "Your palm data is unchanged."}
 	screenOutOfService = display.Screen{Name: "out_of_service", Title: "Out of service",
 		Body: "This kiosk is being fixed. Please use another one.", Tone: display.Failure}
+	screenNotProvisioned = display.Screen{Name: "not_provisioned", Title: "Not set up yet",
+		Body: "This kiosk is waiting to be set up by a technician.", Tone: display.Warning}
 	screenMaintenance = display.Screen{Name: "maintenance", Title: "Maintenance",
 		Body: "A technician is working on this kiosk. Please use another one.", Tone: display.Warning}
 	screenUpdating = display.Screen{Name: "updating", Title: "Updating",

@@ -17,11 +17,12 @@ type Mode string
 
 // Modes, from the one that wins over every other down to serving.
 const (
-	ModeStarting     Mode = "starting"       // Run has not shown a screen yet
-	ModeUpdating     Mode = "updating"       // firmware is being installed
-	ModeMaintenance  Mode = "maintenance"    // a technician has the kiosk
-	ModeOutOfService Mode = "out_of_service" // camera or cloud down
-	ModeServing      Mode = "serving"        // people are served
+	ModeStarting       Mode = "starting"        // Run has not shown a screen yet
+	ModeNotProvisioned Mode = "not_provisioned" // no cloud credentials installed yet
+	ModeUpdating       Mode = "updating"        // firmware is being installed
+	ModeMaintenance    Mode = "maintenance"     // a technician has the kiosk
+	ModeOutOfService   Mode = "out_of_service"  // camera or cloud down
+	ModeServing        Mode = "serving"         // people are served
 )
 
 // supervisor is the loop's state. Only Run's goroutine touches it.
@@ -29,6 +30,7 @@ type supervisor struct {
 	mode                  Mode
 	reason                string
 	maintenance, updating bool
+	unprovisioned         bool
 	cameraUp, cloudUp     bool
 	parts                 map[string]bool
 	counters              map[string]int
@@ -49,6 +51,8 @@ type job struct {
 // want computes the mode the inputs call for, and why.
 func (sv *supervisor) want() (Mode, string) {
 	switch {
+	case sv.unprovisioned:
+		return ModeNotProvisioned, "credentials"
 	case sv.updating:
 		return ModeUpdating, "update"
 	case sv.maintenance:
@@ -196,6 +200,9 @@ func (k *Kiosk) step(ctx context.Context, sv *supervisor, in input) {
 		if in.updating != nil {
 			sv.updating = *in.updating
 		}
+		if in.provisioned != nil {
+			sv.unprovisioned = !*in.provisioned
+		}
 	case jobDone:
 		if sv.job != in.j {
 			return // ended earlier by endJob
@@ -256,6 +263,8 @@ func (k *Kiosk) settle(sv *supervisor) {
 // modeScreen is what an idle kiosk shows in its mode.
 func (k *Kiosk) modeScreen(sv *supervisor) display.Screen {
 	switch sv.mode {
+	case ModeNotProvisioned:
+		return screenNotProvisioned
 	case ModeUpdating:
 		return screenUpdating
 	case ModeMaintenance:

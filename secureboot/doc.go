@@ -36,25 +36,69 @@
 // ErrRollback. The firmware minimum rises when a trial slot is committed;
 // the config minimum rises when a config is accepted.
 //
-// Here the counters live in the state file on the data partition, which a
-// person with the SD card can rewrite. On production hardware they belong
-// where software cannot lower them: the eMMC's replay-protected memory block
-// (RPMB, written with an authenticated counter) or one-time-programmable
-// fuses (one fuse burnt per security-relevant release). StateStore is the
-// seam for such a store.
+// Three things keep the minimum from being lowered by someone who can
+// rewrite the data partition (an SD card taken out of the kiosk):
+//
+//   - The floor. The image carries /usr/lib/palmd/release.sig, a signed
+//     header of kind "release" whose payload is the palmd executable itself
+//     (fwsign release). palmd verifies it against its own binary
+//     (Policy.VerifyRelease) and passes the version to the Updater (Floor):
+//     no state file, present, absent or forged, takes the firmware minimum
+//     below the release that is running. A factory-fresh kiosk starts at
+//     its own version, not 0.
+//   - Authentication. The state is a SealedFile: HMAC-SHA256 under a
+//     32-byte device key, over the file's purpose, a counter value and the
+//     document. A hand-written or edited file is ErrTampered.
+//   - Freshness. The counter value in the file must match a Counter that
+//     software cannot lower, so an older, correctly sealed copy of the file
+//     is ErrTampered too, and so is a deleted file once the counter has
+//     moved. A state found tampered with is rebuilt from what the device
+//     can trust (the booted slot, no trial, the floor), sealed again, and
+//     reported (Updater.Tampered).
+//
+// Counters: TPMCounter is a TPM 2.0 NV counter (go-tpm over /dev/tpmrm0);
+// the eMMC's replay-protected memory block (RPMB) is the other hardware
+// home (its write counter and authenticated blocks, written through the
+// kernel's RPMB interface or OP-TEE), not implemented here; FileCounter is
+// the simulation's stand-in and protects nothing. Which board gives which
+// is in buildroot/README.md.
+//
+// The same sealing keeps the cloud's command sequence (FileSequence, a
+// SequenceStore): a command whose sequence number is not above the last
+// accepted is ErrReplay, across restarts.
+//
+// # Updaters
+//
+// Updater is the one interface palmd drives: Install (an io.Reader, the
+// bundle as it streams from the cloud's object store, verified as it goes),
+// Commit once palmd is healthy, Status, and AcceptConfig for signed config
+// (checked against the config minimum in the same sealed state). Two
+// backends:
+//
+//   - RAUC, on the kiosk: the envelope's payload is a RAUC bundle. It is
+//     streamed to the data partition while it is verified, and only a
+//     completely verified bundle is handed to "rauc install" (which checks
+//     RAUC's own signature again and writes the inactive slot); Commit reads
+//     "rauc status --output-format=json" and runs "rauc status mark-good
+//     booted". The boot loader's trial boot and fallback are RAUC's. Every
+//     rauc invocation goes through a Runner, so tests use a fake rauc.
+//   - FileUpdater, in the simulation: a pair of slot files (or block
+//     devices) written directly, with NextBoot playing the boot loader.
 //
 // # A/B slots and the trial boot
 //
-// The root filesystem has two slots, A and B. Updater.Install verifies a
-// bundle while writing it into the inactive slot and, only when the whole
-// image has been verified, marks that slot for a trial boot. Updater.NextBoot
-// is the boot-time decision: a pending trial is booted once; if the system
-// comes back without having committed it, the trial has failed and the
-// committed slot is booted again. Updater.Commit is what palmd calls once it
-// is healthy (after READY), with the slot it booted from (BootedSlot reads
-// it from the kernel command line, "palmd.slot=a"): the trial slot becomes
-// the active one and the firmware minimum rises to its version.
+// The root filesystem has two slots, A and B. Install verifies a bundle while
+// writing it into the inactive slot and, only when the whole image has been
+// verified, marks that slot for a trial boot. The trial slot is booted once
+// (FileUpdater.NextBoot plays the boot loader in the simulation; on the
+// kiosk it is the Pi's tryboot); if the system comes back without having
+// committed it, the trial has failed and the committed slot is booted again.
+// Commit is what palmd calls once it is healthy (after READY) on the slot it
+// booted from (BootedSlot reads it from the kernel command line,
+// "palmd.slot=a"): the trial slot becomes the active one and the firmware
+// minimum rises to its version.
 //
-// The state is a small JSON file written atomically (temporary file, fsync,
-// rename, fsync of the directory) by FileStore.
+// The state is small JSON, written atomically (temporary file, fsync,
+// rename, fsync of the directory): sealed by SealedStore on a kiosk, plain
+// in FileStore for tests.
 package secureboot

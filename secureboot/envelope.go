@@ -50,6 +50,10 @@ type Kind string
 const (
 	KindFirmware Kind = "firmware"
 	KindConfig   Kind = "config"
+	// KindRelease is a detached signature over the palmd executable of a
+	// release: the header alone ships in the image, and the running binary
+	// is its payload (see Policy.VerifyRelease).
+	KindRelease Kind = "release"
 )
 
 // Manifest describes a payload; it is the signed part of an envelope.
@@ -70,7 +74,7 @@ type Manifest struct {
 func (m Manifest) validate() error {
 	var limit int64
 	switch m.Kind {
-	case KindFirmware:
+	case KindFirmware, KindRelease:
 		limit = MaxImageSize
 	case KindConfig:
 		limit = MaxConfigSize
@@ -163,6 +167,21 @@ func (p Policy) OpenBundle(r io.Reader) (*Bundle, error) {
 // every check passes.
 func (p Policy) VerifyBundle(r io.Reader) (Manifest, error) {
 	b, err := p.OpenBundle(r)
+	if err != nil {
+		return Manifest{}, err
+	}
+	if _, err := io.Copy(io.Discard, b); err != nil {
+		return Manifest{}, err
+	}
+	return b.Manifest(), nil
+}
+
+// VerifyRelease authenticates the running release: header is the detached
+// release header shipped in the image, exe the palmd executable it signs.
+// The manifest's version is the floor below which this device accepts no
+// firmware, whatever its state file says.
+func (p Policy) VerifyRelease(header, exe io.Reader) (Manifest, error) {
+	b, err := p.open(io.MultiReader(header, exe), KindRelease)
 	if err != nil {
 		return Manifest{}, err
 	}
@@ -318,29 +337,46 @@ func (b *Bundle) finish() error {
 // hash it, once to copy it) and never held in memory; if it changes between
 // the two passes the output is unusable and an error is returned.
 func SignBundle(w io.Writer, key ed25519.PrivateKey, m Manifest, image io.ReadSeeker) (Manifest, error) {
-	if _, err := image.Seek(0, io.SeekStart); err != nil {
-		return Manifest{}, fmt.Errorf("secureboot: rewinding image: %w", err)
-	}
-	h := sha256.New()
-	size, err := io.Copy(h, image)
+	m, err := signHeader(w, key, m, KindFirmware, image)
 	if err != nil {
-		return Manifest{}, fmt.Errorf("secureboot: hashing image: %w", err)
-	}
-	m.Kind, m.Size, m.SHA256 = KindFirmware, size, hex.EncodeToString(h.Sum(nil))
-	m.Created = m.Created.UTC().Round(0)
-	if err := writeHeader(w, key, m); err != nil {
 		return Manifest{}, err
 	}
 	if _, err := image.Seek(0, io.SeekStart); err != nil {
 		return Manifest{}, fmt.Errorf("secureboot: rewinding image: %w", err)
 	}
-	h.Reset()
+	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(w, h), image)
 	if err != nil {
 		return Manifest{}, fmt.Errorf("secureboot: copying image: %w", err)
 	}
-	if n != size || hex.EncodeToString(h.Sum(nil)) != m.SHA256 {
+	if n != m.Size || hex.EncodeToString(h.Sum(nil)) != m.SHA256 {
 		return Manifest{}, errors.New("secureboot: image changed while it was being signed")
+	}
+	return m, nil
+}
+
+// SignRelease writes the detached release header for exe, the release's
+// palmd executable, to w: an envelope of kind release without its payload.
+// The image carries the header; the running binary is the payload, so the
+// header can neither be moved to another binary nor be rewritten.
+func SignRelease(w io.Writer, key ed25519.PrivateKey, m Manifest, exe io.ReadSeeker) (Manifest, error) {
+	return signHeader(w, key, m, KindRelease, exe)
+}
+
+// signHeader hashes payload from its start and writes the signed header.
+func signHeader(w io.Writer, key ed25519.PrivateKey, m Manifest, kind Kind, payload io.ReadSeeker) (Manifest, error) {
+	if _, err := payload.Seek(0, io.SeekStart); err != nil {
+		return Manifest{}, fmt.Errorf("secureboot: rewinding image: %w", err)
+	}
+	h := sha256.New()
+	size, err := io.Copy(h, payload)
+	if err != nil {
+		return Manifest{}, fmt.Errorf("secureboot: hashing image: %w", err)
+	}
+	m.Kind, m.Size, m.SHA256 = kind, size, hex.EncodeToString(h.Sum(nil))
+	m.Created = m.Created.UTC().Round(0)
+	if err := writeHeader(w, key, m); err != nil {
+		return Manifest{}, err
 	}
 	return m, nil
 }

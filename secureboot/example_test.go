@@ -42,7 +42,7 @@ func Example() {
 			log.Fatal(err)
 		}
 	}
-	u := secureboot.NewUpdater(secureboot.FileStore{Path: filepath.Join(dir, "slots.json")}, slots,
+	u := secureboot.NewFileUpdater(secureboot.FileStore{Path: filepath.Join(dir, "slots.json")}, slots,
 		[]ed25519.PublicKey{pub}, "palmkiosk", nil)
 
 	signed := bytes.Clone(bundle.Bytes())
@@ -54,7 +54,7 @@ func Example() {
 
 	slot, _ := u.NextBoot() // the reboot into the trial slot
 	fmt.Println("trial boot of slot", slot)
-	if err := u.Commit(slot); err != nil { // palmd is healthy
+	if err := u.CommitSlot(slot); err != nil { // palmd is healthy
 		log.Fatal(err)
 	}
 	st, _ := u.State()

@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 )
@@ -160,6 +162,47 @@ func FuzzBootedSlot(f *testing.F) {
 		}
 		if !s.valid() || !bytes.Contains(data, []byte(CmdlineParam+"="+string(s))) {
 			t.Fatalf("BootedSlot(%q) = %q", data, s)
+		}
+	})
+}
+
+// FuzzSealedFile feeds arbitrary bytes to a sealed file's parser (the file
+// is on the data partition, outside palmd's control): anything but the
+// document sealed under the device key must be ErrTampered, never a panic.
+func FuzzSealedFile(f *testing.F) {
+	dir := f.TempDir()
+	key := bytes.Repeat([]byte{1}, DeviceKeySize)
+	sf, err := NewSealedFile(filepath.Join(dir, "state"), "state", key, &FileCounter{Path: filepath.Join(dir, "counter")})
+	if err != nil {
+		f.Fatal(err)
+	}
+	const sealedDoc = `{"active":"a","trial_boots":0,"min_firmware":3,"min_config":0}`
+	if err := sf.Save([]byte(sealedDoc)); err != nil {
+		f.Fatal(err)
+	}
+	goodCounter, err := sf.Counter.Read()
+	if err != nil {
+		f.Fatal(err)
+	}
+	good, err := os.ReadFile(sf.Path)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add([]byte("palmd-sealed-v1\n1\n00\n{}"))
+	f.Add([]byte(`{"active":"a"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		counter, doc, err := sf.open(b)
+		if err != nil {
+			if !errors.Is(err, ErrTampered) {
+				t.Fatalf("open: %v, not ErrTampered", err)
+			}
+			return
+		}
+		// Only the sealed document at its counter authenticates (the MAC's
+		// hex may change case).
+		if string(doc) != sealedDoc || counter != goodCounter {
+			t.Fatalf("accepted %q (counter %d)", b, counter)
 		}
 	})
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 )
 
@@ -138,8 +137,8 @@ func ParseState(b []byte) (State, error) {
 	return s, nil
 }
 
-// StateStore keeps the State. On a kiosk it is a file on the data
-// partition (FileStore); hardware with RPMB would keep the counters there.
+// StateStore keeps the State. On a kiosk it is a sealed file on the data
+// partition (SealedStore); FileStore is a plain one.
 type StateStore interface {
 	// Load returns the stored state, or InitialState if none was ever saved.
 	Load() (State, error)
@@ -148,7 +147,8 @@ type StateStore interface {
 	Save(State) error
 }
 
-// FileStore is a StateStore in one JSON file.
+// FileStore is a StateStore in one plain JSON file: anyone who can write
+// the file can change it. Kiosks use SealedStore.
 type FileStore struct {
 	Path string
 }
@@ -177,26 +177,7 @@ func (f FileStore) Save(s State) error {
 	if err != nil {
 		return fmt.Errorf("secureboot: encoding state: %w", err)
 	}
-	dir := filepath.Dir(f.Path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(f.Path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("secureboot: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
-	_, err = tmp.Write(append(b, '\n'))
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), f.Path)
-	}
-	if err == nil {
-		err = syncDir(dir)
-	}
-	if err != nil {
+	if err := writeFileAtomic(f.Path, append(b, '\n')); err != nil {
 		return fmt.Errorf("secureboot: saving state: %w", err)
 	}
 	return nil

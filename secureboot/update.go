@@ -49,33 +49,156 @@ func (f FileSlots) OpenSlot(s Slot) (SlotWriter, error) {
 	return w, nil
 }
 
-// Updater installs bundles into the inactive slot, runs the trial boot and
-// accepts signed config, keeping State in a StateStore. Its methods are safe
-// for concurrent use.
-type Updater struct {
-	store   StateStore
+// Updater is what palmd drives to update itself; RAUC is the kiosk's
+// backend, FileUpdater the simulation's.
+type Updater interface {
+	// Install verifies the bundle read from r while it streams it into the
+	// inactive slot, and marks that slot for a one-time trial boot. Nothing
+	// is marked unless the whole bundle verified.
+	Install(ctx context.Context, r io.Reader) (Manifest, error)
+	// Commit is called once palmd is healthy on the slot it booted: a
+	// trial slot becomes the committed one and the firmware minimum rises
+	// to its version. On the committed slot it changes nothing.
+	Commit(ctx context.Context) error
+	// Status reports the slots and the minimums.
+	Status(ctx context.Context) (Status, error)
+	// AcceptConfig verifies a signed config document against the config
+	// minimum, runs check on its payload (palmd's config.Parse), and only
+	// then raises the minimum to its version.
+	AcceptConfig(r io.Reader, check func([]byte) error) (Manifest, []byte, error)
+}
+
+// Status is an Updater's view of the device.
+type Status struct {
+	Booted Slot `json:"booted"`
+	Active Slot `json:"active"`
+	Trial  Slot `json:"trial,omitempty"`
+	// Version is the anti-rollback version installed in the booted slot
+	// (0 if it was not installed by this updater: the factory image).
+	Version     uint64 `json:"version"`
+	MinFirmware uint64 `json:"min_firmware"`
+	MinConfig   uint64 `json:"min_config"`
+	// Tampered is set once the state was found deleted, rewritten or
+	// replaced by an older copy (and rebuilt); palmd reports it.
+	Tampered bool `json:"tampered,omitempty"`
+}
+
+// keeper loads and saves the State with the floor applied and tampering
+// repaired; both backends keep their state through it.
+type keeper struct {
+	store  StateStore
+	log    *slog.Logger
+	floor  uint64 // the running release's version
+	booted Slot   // the slot running now, if known
+
+	tampered error // the last ErrTampered the store returned
+}
+
+// FileUpdater installs bundles into the inactive slot, runs the trial boot
+// and accepts signed config, keeping State in a StateStore; NextBoot plays
+// the boot loader. Its methods are safe for concurrent use.
+type FileUpdater struct {
+	keeper
 	slots   Slots
 	keys    []ed25519.PublicKey
 	product string
-	log     *slog.Logger
 
 	mu sync.Mutex // serialises load-modify-save of the state
 }
 
-// NewUpdater returns an Updater that trusts keys for product. A nil log
-// discards.
-func NewUpdater(store StateStore, slots Slots, keys []ed25519.PublicKey, product string, log *slog.Logger) *Updater {
+var _ Updater = (*FileUpdater)(nil)
+
+// UpdaterOption configures an updater.
+type UpdaterOption func(*keeper)
+
+// Floor sets the lowest firmware version the device accepts, whatever its
+// state says: the version of the running release (Policy.VerifyRelease).
+// A deleted or rewritten state file cannot lower it.
+func Floor(version uint64) UpdaterOption { return func(k *keeper) { k.floor = version } }
+
+// Booted names the slot running now (BootedSlot), so that a state found
+// tampered with is rebuilt around it.
+func Booted(s Slot) UpdaterOption { return func(k *keeper) { k.booted = s } }
+
+// NewFileUpdater returns a FileUpdater that trusts keys for product. A nil
+// log discards.
+func NewFileUpdater(store StateStore, slots Slots, keys []ed25519.PublicKey, product string, log *slog.Logger, opts ...UpdaterOption) *FileUpdater {
+	return &FileUpdater{keeper: newKeeper(store, log, opts), slots: slots, keys: keys, product: product}
+}
+
+func newKeeper(store StateStore, log *slog.Logger, opts []UpdaterOption) keeper {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Updater{store: store, slots: slots, keys: keys, product: product, log: log}
+	k := keeper{store: store, log: log}
+	for _, o := range opts {
+		o(&k)
+	}
+	return k
 }
 
-// State returns the stored state.
-func (u *Updater) State() (State, error) {
+// State returns the stored state, with the floor applied.
+func (u *FileUpdater) State() (State, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return u.store.Load()
+	return u.load()
+}
+
+// Tampered returns the last ErrTampered the state store reported (nil if
+// none): palmd reports it in telemetry.
+func (u *FileUpdater) Tampered() error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.tampered
+}
+
+// Status reports the state as the booted slot sees it.
+func (u *FileUpdater) Status(context.Context) (Status, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	st, err := u.load()
+	if err != nil {
+		return Status{}, err
+	}
+	return u.status(st, u.booted), nil
+}
+
+func (u *keeper) status(st State, booted Slot) Status {
+	return Status{Booted: booted, Active: st.Active, Trial: st.Trial, Version: st.Slots[booted].Version,
+		MinFirmware: st.MinFirmware, MinConfig: st.MinConfig, Tampered: u.tampered != nil}
+}
+
+// load reads the state and raises the firmware minimum to the floor. A
+// state that was deleted, rewritten or replaced by an older copy is rebuilt
+// from what the device can trust, the booted slot and the floor, and sealed
+// again: no trial, the booted slot active.
+func (u *keeper) load() (State, error) {
+	st, err := u.store.Load()
+	if errors.Is(err, ErrTampered) {
+		u.tampered = err
+		active := u.booted
+		if !active.valid() {
+			active = SlotA
+		}
+		u.log.Error("secureboot: slot state tampered with; rebuilt from the booted slot and the release floor",
+			"err", err, "active", active, "min_firmware", u.floor)
+		st = State{Active: active, MinFirmware: u.floor}
+		if err := u.store.Save(st); err != nil {
+			return State{}, err
+		}
+		return st, nil
+	}
+	if err != nil {
+		return State{}, err
+	}
+	if u.booted.valid() && st.Trial == "" && len(st.Slots) == 0 && st.MinFirmware == 0 {
+		// Nothing was ever installed or committed (a factory-fresh kiosk, or
+		// the simulation's counter deleted with the state): the slot running
+		// is the active one.
+		st.Active = u.booted
+	}
+	st.MinFirmware = max(st.MinFirmware, u.floor)
+	return st, nil
 }
 
 // Install verifies the bundle read from r while writing its image into the
@@ -84,10 +207,10 @@ func (u *Updater) State() (State, error) {
 // failure after that leaves the inactive slot without a trial mark. The
 // active slot is never touched. Install refuses to run during a trial boot
 // (ErrTrialPending): the inactive slot is then the one running.
-func (u *Updater) Install(ctx context.Context, r io.Reader) (Manifest, error) {
+func (u *FileUpdater) Install(ctx context.Context, r io.Reader) (Manifest, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	st, err := u.store.Load()
+	st, err := u.load()
 	if err != nil {
 		return Manifest{}, err
 	}
@@ -173,14 +296,22 @@ func (c ctxReader) Read(p []byte) (int, error) {
 // records the attempt. A pending trial slot is booted MaxTrialBoots times;
 // if it is still uncommitted after that, the trial has failed: the slot is
 // marked Failed and the active slot is booted again.
-func (u *Updater) NextBoot() (Slot, error) {
+func (u *FileUpdater) NextBoot() (Slot, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	st, err := u.store.Load()
+	st, err := u.load()
 	if err != nil {
 		return "", err
 	}
 	if st.Trial == "" {
+		return st.Active, nil
+	}
+	if v := st.Slots[st.Trial].Version; v < st.MinFirmware {
+		u.log.Warn("secureboot: trial slot is below the firmware minimum; not booted", "slot", st.Trial, "version", v, "min_firmware", st.MinFirmware)
+		st.Trial, st.TrialBoots = "", 0
+		if err := u.store.Save(st); err != nil {
+			return "", err
+		}
 		return st.Active, nil
 	}
 	if st.TrialBoots < MaxTrialBoots {
@@ -203,15 +334,23 @@ func (u *Updater) NextBoot() (Slot, error) {
 	return st.Active, nil
 }
 
-// Commit is called by palmd once it is healthy on the slot it booted from.
+// Commit commits the slot named by the Booted option; see CommitSlot.
+func (u *FileUpdater) Commit(context.Context) error {
+	if !u.booted.valid() {
+		return errors.New("secureboot: commit: the booted slot is not known (Booted option)")
+	}
+	return u.CommitSlot(u.booted)
+}
+
+// CommitSlot is called by palmd once it is healthy on the slot it booted from.
 // Committing the trial slot makes it active and raises the firmware minimum
 // to its version; committing the active slot is a no-op (a trial installed
 // but not yet booted stays pending). Any other slot is an error: the system
 // is not running what the state says it should.
-func (u *Updater) Commit(booted Slot) error {
+func (u *FileUpdater) CommitSlot(booted Slot) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	st, err := u.store.Load()
+	st, err := u.load()
 	if err != nil {
 		return err
 	}
@@ -235,14 +374,20 @@ func (u *Updater) Commit(booted Slot) error {
 // minimum, runs check on the payload (palmd parses and validates it there),
 // and only then raises the config minimum to its version. It returns the
 // manifest and the config JSON.
-func (u *Updater) AcceptConfig(r io.Reader, check func([]byte) error) (Manifest, []byte, error) {
+func (u *FileUpdater) AcceptConfig(r io.Reader, check func([]byte) error) (Manifest, []byte, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	st, err := u.store.Load()
+	return u.acceptConfig(Policy{Keys: u.keys, Product: u.product}, r, check)
+}
+
+// acceptConfig is AcceptConfig for both backends; the caller holds its lock.
+func (u *keeper) acceptConfig(p Policy, r io.Reader, check func([]byte) error) (Manifest, []byte, error) {
+	st, err := u.load()
 	if err != nil {
 		return Manifest{}, nil, err
 	}
-	m, payload, err := Policy{Keys: u.keys, Product: u.product, MinVersion: st.MinConfig}.VerifyConfig(r)
+	p.MinVersion = st.MinConfig
+	m, payload, err := p.VerifyConfig(r)
 	if err != nil {
 		return Manifest{}, nil, err
 	}

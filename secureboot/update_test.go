@@ -11,7 +11,7 @@ import (
 )
 
 type rig struct {
-	u     *Updater
+	u     *FileUpdater
 	store FileStore
 	slots FileSlots
 }
@@ -26,7 +26,7 @@ func newRig(t *testing.T) rig {
 		}
 	}
 	store := FileStore{Path: filepath.Join(dir, "slots.json")}
-	return rig{u: NewUpdater(store, slots, testPolicy(0).Keys, testProduct, nil), store: store, slots: slots}
+	return rig{u: NewFileUpdater(store, slots, testPolicy(0).Keys, testProduct, nil), store: store, slots: slots}
 }
 
 func (r rig) state(t *testing.T) State {
@@ -72,11 +72,11 @@ func TestTrialBootCommit(t *testing.T) {
 		t.Fatalf("after install: %+v", st)
 	}
 	// palmd restarting on A before the reboot commits nothing.
-	if err := r.u.Commit(SlotA); err != nil {
+	if err := r.u.CommitSlot(SlotA); err != nil {
 		t.Fatal(err)
 	}
 	r.boot(t, SlotB)
-	if err := r.u.Commit(SlotB); err != nil {
+	if err := r.u.CommitSlot(SlotB); err != nil {
 		t.Fatal(err)
 	}
 	st := r.state(t)
@@ -109,7 +109,7 @@ func TestTrialBootFallback(t *testing.T) {
 	if st.Active != SlotA || st.Trial != "" || !st.Slots[SlotB].Failed || st.MinFirmware != 0 {
 		t.Fatalf("after fallback: %+v", st)
 	}
-	if err := r.u.Commit(SlotB); err == nil {
+	if err := r.u.CommitSlot(SlotB); err == nil {
 		t.Fatal("Commit of the failed slot succeeded")
 	}
 	r.boot(t, SlotA)
@@ -167,11 +167,11 @@ func TestInstallRejectsLeaveNoTrial(t *testing.T) {
 
 func TestCommitErrors(t *testing.T) {
 	r := newRig(t)
-	if err := r.u.Commit(SlotB); err == nil {
+	if err := r.u.CommitSlot(SlotB); err == nil {
 		t.Error("Commit of an empty inactive slot succeeded")
 	}
 	r.install(t, 1, testImage(10))
-	if err := r.u.Commit(SlotB); err == nil {
+	if err := r.u.CommitSlot(SlotB); err == nil {
 		t.Error("Commit of a trial slot that was never booted succeeded")
 	}
 	if st := r.state(t); st.Active != SlotA || st.MinFirmware != 0 {
@@ -321,7 +321,7 @@ func (fullDevice) Close() error { return nil }
 
 func TestInstallSlotTooSmall(t *testing.T) {
 	store := FileStore{Path: filepath.Join(t.TempDir(), "slots.json")}
-	u := NewUpdater(store, fullSlots{limit: 100}, testPolicy(0).Keys, testProduct, nil)
+	u := NewFileUpdater(store, fullSlots{limit: 100}, testPolicy(0).Keys, testProduct, nil)
 	_, err := u.Install(context.Background(), bytes.NewReader(signBundle(t, testKey(1), 1, testImage(100_000))))
 	if err == nil || !strings.HasPrefix(err.Error(), "secureboot: writing slot b: ") {
 		t.Fatalf("err = %v, want a write error naming slot b", err)

@@ -24,6 +24,7 @@ const usage = `usage:
   fwsign keygen -out DIR
   fwsign bundle -key KEY -version N [-release R] [-product P] [-created UNIX] -image IMG -out BUNDLE
   fwsign config -key KEY -version N [-release R] [-product P] [-created UNIX] -in config.json -out config.signed
+  fwsign release -key KEY -version N [-release R] [-product P] [-created UNIX] -exe palmd -out release.sig
   fwsign verify -pub PUB [-config] [-product P] [-min N] FILE
 `
 
@@ -48,17 +49,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return err
 		}
 		return keygen(*out, stdout)
-	case "bundle", "config":
+	case "bundle", "config", "release":
 		s := signer{kind: cmd}
 		fs.StringVar(&s.key, "key", "", "private key file (PEM)")
 		fs.Uint64Var(&s.m.Version, "version", 0, "anti-rollback `version` (rises with every release)")
 		fs.StringVar(&s.m.Release, "release", "", "human release string, e.g. 1.4.2")
 		fs.StringVar(&s.m.Product, "product", "palmkiosk", "product name")
 		created := fs.Int64("created", 0, "creation time in Unix seconds (default now; e.g. $SOURCE_DATE_EPOCH)")
-		in := "image"
-		if cmd == "config" {
-			in = "in"
-		}
+		in := map[string]string{"bundle": "image", "config": "in", "release": "exe"}[cmd]
 		fs.StringVar(&s.in, in, "", "input file ('-' for standard input with config)")
 		fs.StringVar(&s.out, "out", "", "output file")
 		if err := parse(fs, args, stderr, "", "key", "version", in, "out"); err != nil {
@@ -153,7 +151,7 @@ func writeNew(path string, b []byte, mode os.FileMode) error {
 }
 
 type signer struct {
-	kind    string // "bundle" or "config"
+	kind    string // "bundle", "config" or "release"
 	key     string
 	in, out string
 	m       secureboot.Manifest
@@ -182,6 +180,10 @@ func (s signer) sign(ctx context.Context, stdin io.Reader, stdout io.Writer) err
 			return err
 		}
 		defer f.Close()
+		if s.kind == "release" {
+			m, err = secureboot.SignRelease(w, key, s.m, ctxFile{ctx, f})
+			return err
+		}
 		m, err = secureboot.SignBundle(w, key, s.m, ctxFile{ctx, f})
 		return err
 	})

@@ -202,3 +202,39 @@ func TestBundleCancelled(t *testing.T) {
 		t.Fatalf("output exists after a cancelled run: %v", err)
 	}
 }
+
+func TestReleaseHeader(t *testing.T) {
+	dir := t.TempDir()
+	key, pub := newKeys(t, filepath.Join(dir, "keys"))
+	exe := writeFile(t, filepath.Join(dir, "palmd"), strings.Repeat("\x7fELF palmd ", 3000))
+	sig := filepath.Join(dir, "release.sig")
+	m := manifestOf(t, mustFwsign(t, "release", "-key", key, "-version", "7", "-release", "1.7.0", "-exe", exe, "-out", sig))
+	if m.Kind != secureboot.KindRelease || m.Version != 7 || m.Size != 3000*11 {
+		t.Fatalf("manifest = %+v", m)
+	}
+	hdr, err := os.Open(sig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hdr.Close()
+	if fi, _ := hdr.Stat(); fi.Size() >= m.Size {
+		t.Errorf("release.sig is %d bytes: it carries the binary, not only the header", fi.Size())
+	}
+	bin, err := os.Open(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bin.Close()
+	pemKeys, err := os.ReadFile(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := secureboot.ParsePublicKeys(pemKeys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := secureboot.Policy{Keys: keys, Product: "palmkiosk"}.VerifyRelease(hdr, bin)
+	if err != nil || got.Version != 7 {
+		t.Fatalf("VerifyRelease = %+v, %v", got, err)
+	}
+}

@@ -201,6 +201,8 @@ func TestRunExitCodes(t *testing.T) {
 		{"failing expectation", []string{"-scenario", failing}, false, "expected decision outcome=approved", ""},
 		{"snapshot alone", []string{"-snapshot", filepath.Join(dir, "x.png")}, true, "-scenario", ""},
 		{"help", []string{"-h"}, false, "", "Built-in scenarios: attacks, delete, demo, quality"},
+		{"image config, not provisioned", []string{"-t", "-config", "../../buildroot/board/palmkiosk/overlay/usr/share/palmd/config.json"},
+			false, "", "not provisioned yet (missing uplink.seal_key"},
 		{"version", []string{"-version"}, false, "", "palmd dev"},
 		{"selftest help", []string{"selftest", "-h"}, false, "", "-pulse-gate"},
 	}

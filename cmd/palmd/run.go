@@ -41,7 +41,7 @@ func newFlagSet(name string, f *flags, logLevel string, stderr io.Writer) *flag.
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.config, "config", "", "JSON configuration `file`")
 	fs.StringVar(&f.hw, "hw", "", "hardware: "+strings.Join(hardwareKinds(), " or ")+" (overrides the config)")
-	fs.StringVar(&f.logLevel, "log-level", logLevel, "log `level`: debug, info, warn, error")
+	fs.StringVar(&f.logLevel, "log-level", logLevel, "log `level`: debug, info, warn, error (overrides log_level)")
 	return fs
 }
 
@@ -59,7 +59,7 @@ Flags:
 // parseFlags parses palmd's command line. help is true when -h was asked
 // for: the usage is then on stdout and palmd exits 0.
 func parseFlags(args []string, stdout, stderr io.Writer) (f flags, help bool, err error) {
-	fs := newFlagSet("palmd", &f, "info", stderr)
+	fs := newFlagSet("palmd", &f, "", stderr)
 	fs.StringVar(&f.nats, "nats", "", "the cloud's NATS `URL` (overrides uplink.url)")
 	fs.BoolVar(&f.check, "t", false, "validate the configuration and exit")
 	fs.BoolVar(&f.json, "json", false, "print events as JSON lines even on a terminal")
@@ -82,33 +82,18 @@ func parseFlags(args []string, stdout, stderr io.Writer) (f flags, help bool, er
 	return f, false, nil
 }
 
-// loadConfig reads the configuration file (if any) and applies the flags.
+// loadConfig is the one validation palmd runs, for -t and at start: the
+// file (if any), the flags over it, every field checked, keys decoded.
 func (f flags) loadConfig() (config.Config, error) {
-	c := config.Default()
-	if f.config != "" {
-		var err error
-		if c, err = config.Load(f.config); err != nil {
-			return c, usageError{err}
-		}
-	}
-	if f.hw != "" {
-		c.Hardware = f.hw
-	}
-	if f.nats != "" {
-		c.Uplink.URL = f.nats
-	}
-	if err := c.Validate(); err != nil {
+	c, err := config.Load(f.config, config.Hardware(f.hw), config.URL(f.nats), config.LogLevel(f.logLevel))
+	if err != nil {
 		return c, usageError{err}
 	}
 	return c, nil
 }
 
-func (f flags) logger(stderr io.Writer) (*slog.Logger, error) {
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(f.logLevel)); err != nil {
-		return nil, usageError{fmt.Errorf("-log-level: %w", err)}
-	}
-	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})), nil
+func logger(cfg config.Config, stderr io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 }
 
 // run is palmd without the process around it, so tests run it in-process.
@@ -136,13 +121,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return usageError{err}
 	}
 	if f.check {
+		if miss := cfg.Missing(); len(miss) > 0 {
+			fmt.Fprintf(stdout, "configuration ok; not provisioned yet (missing %s)\n", strings.Join(miss, ", "))
+			return nil
+		}
 		fmt.Fprintln(stdout, "configuration ok")
 		return nil
 	}
-	log, err := f.logger(stderr)
-	if err != nil {
-		return err
-	}
+	log := logger(cfg, stderr)
 	log.Info("palmd starting", "version", version, "device", cfg.DeviceID, "hardware", cfg.Hardware)
 	if h, err := secmem.Harden(); err != nil {
 		log.Warn("process hardening incomplete", "core_dumps_off", h.CoreDumpsOff, "not_dumpable", h.NotDumpable, "err", err)
@@ -184,8 +170,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output,
 	defer stop()
 	clock := clockwork.NewRealClock()
 
-	up, err := resolveCloud(life, cfg, log)
-	if err != nil {
+	// A kiosk whose credentials have not been installed yet serves nobody
+	// and waits, in its not-provisioned mode, instead of failing (and being
+	// restarted) in a loop.
+	missing := cfg.Missing()
+	up := &cloudLink{}
+	var err error
+	if len(missing) > 0 {
+		log.Warn("not provisioned", "missing", missing)
+	} else if up, err = resolveCloud(life, cfg, log); err != nil {
 		return err
 	}
 	defer up.Close()
@@ -238,8 +231,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output,
 		DeviceID: cfg.DeviceID,
 		Devices:  devs,
 		Cloud:    up,
-		Palm:     up.palm,
-		Card:     up.card,
+		Palm:     up.sealer(up.palm),
+		Card:     up.sealer(up.card),
 		Bus:      &events,
 		Clock:    clock,
 		Log:      log,
@@ -248,7 +241,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output,
 		return err
 	}
 	defer kiosk.Close()
-	if err := up.dial(cfg.DeviceID, log, kiosk.CloudHealth, func(c wire.Command) { kiosk.Command(c) }); err != nil {
+	if len(missing) > 0 {
+		kiosk.Provisioned(false)
+	} else if err := up.dial(cfg.DeviceID, log, kiosk.CloudHealth, func(c wire.Command) { kiosk.Command(c) }); err != nil {
 		return err
 	}
 

@@ -47,10 +47,7 @@ func selftest(ctx context.Context, args []string, stdout, stderr io.Writer, s se
 	if err != nil {
 		return err
 	}
-	log, err := f.logger(stderr)
-	if err != nil {
-		return err
-	}
+	log := logger(cfg, stderr)
 	o := firmware.SelftestOptions{PulseGate: pulse, PartTimeout: timeout}
 	var devs firmware.Devices
 	if cfg.Hardware == "sim" {

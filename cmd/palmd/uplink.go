@@ -3,12 +3,11 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
-	"encoding/base64"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 
+	"github.com/palmd/palmd/firmware"
 	"github.com/palmd/palmd/firmware/bus"
 	"github.com/palmd/palmd/firmware/config"
 	"github.com/palmd/palmd/uplink"
@@ -43,18 +42,8 @@ func resolveCloud(ctx context.Context, cfg config.Config, log *slog.Logger) (*cl
 			return nil, err
 		}
 	} else {
-		var err error
-		if sealKey, err = key(cfg.Uplink.SealKey, "uplink.seal_key"); err != nil {
-			return nil, err
-		}
-		if payKey, err = key(cfg.Uplink.PaymentKey, "uplink.payment_key"); err != nil {
-			return nil, err
-		}
-		var sk []byte
-		if sk, err = key(cfg.Uplink.SignKey, "uplink.sign_key"); err != nil {
-			return nil, err
-		}
-		u.signKey = ed25519.PublicKey(sk)
+		// config.Load has decoded and checked the keys.
+		sealKey, payKey, u.signKey = cfg.Uplink.Keys.Seal, cfg.Uplink.Keys.Payment, cfg.Uplink.Keys.Sign
 		if cfg.Uplink.Creds != "" {
 			u.opts = append(u.opts, uplink.CredsFile(cfg.Uplink.Creds))
 		}
@@ -89,21 +78,29 @@ func (u *cloudLink) dial(device string, log *slog.Logger, health func(bool), com
 	return nil
 }
 
+// errNotProvisioned answers a kiosk that has no cloud yet.
+var errNotProvisioned = errors.New("palmd: not provisioned: no cloud credentials")
+
 // Do implements firmware.Cloud.
 func (u *cloudLink) Do(ctx context.Context, req wire.Request) (wire.Decision, error) {
+	if u.client == nil {
+		return wire.Decision{}, errNotProvisioned
+	}
 	return u.client.Do(ctx, req)
 }
 
-func key(b64, field string) ([]byte, error) {
-	if b64 == "" {
-		return nil, usageError{fmt.Errorf("config: %s: required when uplink.url is set", field)}
+// sealer is s, or, on a kiosk not provisioned (no keys), one that refuses.
+func (u *cloudLink) sealer(s *seal.Sealer) firmware.Sealer {
+	if s == nil {
+		return refuseSealer{}
 	}
-	b, err := base64.StdEncoding.DecodeString(b64)
-	if err != nil {
-		return nil, usageError{fmt.Errorf("config: %s: %w", field, err)}
-	}
-	return b, nil
+	return s
 }
+
+// refuseSealer seals nothing: there is no key to seal to.
+type refuseSealer struct{}
+
+func (refuseSealer) Seal(seal.Context, []byte) ([]byte, error) { return nil, errNotProvisioned }
 
 func (u *cloudLink) closeWith(err error) error { return errors.Join(err, u.Close()) }
 

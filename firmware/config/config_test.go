@@ -11,7 +11,7 @@ func TestParse(t *testing.T) {
 	}{
 		{"empty object keeps defaults", `{}`, ""},
 		{"device id", `{"device_id":"store-12-kiosk-3"}`, ""},
-		{"unknown field", `{"devce_id":"x"}`, `unknown field "devce_id"`},
+		{"unknown field", `{"devce_id":"x"}`, "1:2: devce_id: unknown field (valid fields: device_id,"},
 		{"bad device id", `{"device_id":"Kiosk 1"}`, "device_id"},
 		{"empty device id", `{"device_id":""}`, "device_id"},
 		{"bad hardware", `{"hardware":"real"}`, "hardware"},

@@ -121,6 +121,14 @@ var bauds = []int{1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200}
 
 // Validate reports the first field that is wrong, by its JSON path.
 func (l Linux) Validate() error {
+	if msg := l.check(); msg != "" {
+		return fmt.Errorf("config: linux.%s", msg)
+	}
+	return nil
+}
+
+// check returns "field.path: what is wrong" for the first bad field, or "".
+func (l Linux) check() string {
 	c := l.Camera
 	checks := []struct {
 		path string
@@ -156,10 +164,10 @@ func (l Linux) Validate() error {
 	}
 	for _, c := range checks {
 		if c.err != "" {
-			return fmt.Errorf("config: linux.%s: %s", c.path, c.err)
+			return c.path + ": " + c.err
 		}
 	}
-	return nil
+	return ""
 }
 
 func devPath(p string) string {

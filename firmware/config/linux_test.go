@@ -17,13 +17,13 @@ func TestRPiExampleParses(t *testing.T) {
 		l.Camera.Width != 1280 || l.Camera.Height != 800 || l.Camera.Exposure != 40 {
 		t.Errorf("camera = %+v", l.Camera)
 	}
-	if !slices.Equal(l.Light.Pins, []string{"GPIO17", "GPIO23"}) || l.Light.PWM != "GPIO18" || l.Light.MaxOnMS != 50 {
+	if !slices.Equal(l.Light.Pins, []string{"GPIO17", "GPIO23"}) || l.Light.PWM != "" || l.Light.MaxOnMS != 50 {
 		t.Errorf("light = %+v", l.Light)
 	}
 	if l.Presence.Bus != "/dev/i2c-1" || l.Presence.Address != 0x29 {
 		t.Errorf("presence = %+v", l.Presence)
 	}
-	if l.CardReader.Port != "/dev/ttyAMA0" || l.CardReader.Baud != 9600 {
+	if l.CardReader.Port != "/dev/ttyUSB0" || l.CardReader.Baud != 9600 {
 		t.Errorf("card reader = %+v", l.CardReader)
 	}
 	if l.Display.Framebuffer != "/dev/fb0" || l.Keypad.Device != "/dev/input/event0" {

@@ -26,6 +26,12 @@ HOST_PALMD_BUILD_TARGETS = cmd/fwsign
 HOST_PALMD_LDFLAGS = $(PALMD_LDFLAGS)
 HOST_PALMD_DEPENDENCIES =
 
+# palmd runs as its own user, with the groups of the devices it drives
+# (the udev rules in the board overlay give gpio, i2c and tss their devices).
+define PALMD_USERS
+	palmd -1 palmd -1 * /data/palmd - video,gpio,i2c,dialout,input,tss palm kiosk daemon
+endef
+
 define PALMD_INSTALL_INIT_SYSTEMD
 	$(INSTALL) -D -m 0644 $(PALMD_PKGDIR)/palmd.service \
 		$(TARGET_DIR)/usr/lib/systemd/system/palmd.service
@@ -50,6 +56,12 @@ define PALMD_LINUX_CONFIG_FIXUPS
 	$(call KCONFIG_ENABLE_OPT,CONFIG_INPUT_EVDEV)
 	$(call KCONFIG_ENABLE_OPT,CONFIG_USB_SERIAL)
 	$(call KCONFIG_ENABLE_OPT,CONFIG_WATCHDOG)
+	$(call KCONFIG_ENABLE_OPT,CONFIG_SQUASHFS)
+	$(call KCONFIG_ENABLE_OPT,CONFIG_BLK_DEV_LOOP)
+	$(call KCONFIG_ENABLE_OPT,CONFIG_MD)
+	$(call KCONFIG_ENABLE_OPT,CONFIG_BLK_DEV_DM)
+	$(call KCONFIG_ENABLE_OPT,CONFIG_DM_VERITY)
+	$(call KCONFIG_ENABLE_OPT,CONFIG_TCG_TPM)
 	$(call KCONFIG_DISABLE_OPT,CONFIG_SWAP)
 	$(call KCONFIG_DISABLE_OPT,CONFIG_COREDUMP)
 endef
