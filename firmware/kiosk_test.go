@@ -173,17 +173,7 @@ func newRigWith(t *testing.T, o rigOptions) *rig {
 func (r *rig) stop(t *testing.T) {
 	t.Helper()
 	r.cancel()
-	select {
-	case err, ok := <-r.done:
-		if ok && err != nil {
-			t.Errorf("Run: %v", err)
-		}
-		if ok {
-			close(r.done)
-		}
-	case <-time.After(time.Minute):
-		t.Fatal("Run did not return within a minute of its context ending")
-	}
+	eventually(t, r.returned(t))
 }
 
 // await returns the first event named name (and with screen, if given).

@@ -96,6 +96,7 @@ func (k *Kiosk) Run(ctx context.Context, ready func()) error {
 		}
 	}
 	k.settle(sv)
+	k.publish(sv)
 	k.emit(bus.Event{Event: bus.Ready, Mode: string(sv.mode)})
 	if ready != nil {
 		ready()

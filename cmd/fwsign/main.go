@@ -15,7 +15,7 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	switch {
-	case err == nil:
+	case err == nil, errors.Is(err, errHelped):
 	case errors.Is(err, flag.ErrHelp), errors.Is(err, errUsage):
 		os.Exit(2)
 	default:

@@ -20,7 +20,15 @@ import (
 // errUsage is a usage error; its message has already been printed.
 var errUsage = errors.New("fwsign: usage")
 
-const usage = `usage:
+// errHelped reports that -h printed a command's usage: nothing else to do.
+var errHelped = errors.New("fwsign: help printed")
+
+// version is set at build time (-ldflags "-X main.version=...").
+var version = "dev"
+
+const usage = `fwsign signs firmware bundles, device configuration and releases, and verifies them.
+
+usage:
   fwsign keygen -out DIR
   fwsign bundle -key KEY -version N [-release R] [-product P] [-created UNIX] -image IMG -out BUNDLE
   fwsign config -key KEY -version N [-release R] [-product P] [-created UNIX] -in config.json -out config.signed
@@ -43,6 +51,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs := flag.NewFlagSet("fwsign "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	switch cmd {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	case "-version", "--version", "version":
+		fmt.Fprintln(stdout, "fwsign", version)
+		return nil
 	case "keygen":
 		out := fs.String("out", "", "directory for fwsign.key and fwsign.pub")
 		if err := parse(fs, args, stderr, "", "out"); err != nil {
@@ -87,6 +101,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // is "", otherwise exactly one, named arg in the message.
 func parse(fs *flag.FlagSet, args []string, stderr io.Writer, arg string, required ...string) error {
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) { // asked for (flag printed it): exit 0
+			return errHelped
+		}
 		return err // flag has printed it
 	}
 	set := map[string]bool{}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -236,5 +237,26 @@ func TestReleaseHeader(t *testing.T) {
 	got, err := secureboot.Policy{Keys: keys, Product: "palmkiosk"}.VerifyRelease(hdr, bin)
 	if err != nil || got.Version != 7 {
 		t.Fatalf("VerifyRelease = %+v, %v", got, err)
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-h"}, "fwsign verify -pub PUB"},
+		{[]string{"-version"}, "fwsign dev"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if err := run(context.Background(), tt.args, strings.NewReader(""), &stdout, &stderr); err != nil {
+			t.Errorf("%v: %v", tt.args, err)
+		}
+		if !strings.Contains(stdout.String(), tt.want) {
+			t.Errorf("%v printed %q, want %q", tt.args, stdout.String(), tt.want)
+		}
+	}
+	if err := run(context.Background(), []string{"keygen", "-h"}, strings.NewReader(""), io.Discard, io.Discard); !errors.Is(err, errHelped) {
+		t.Errorf("keygen -h: %v, want the help printed and nothing done", err)
 	}
 }
