@@ -101,8 +101,9 @@ type Options struct {
 // the mode; sessions run one at a time under it.
 type Kiosk struct {
 	o     Options
-	clock clockwork.Clock
-	in    chan input // everything that happens, to the loop
+	clock   clockwork.Clock
+	in      chan input    // everything that happens, to the loop
+	stopped chan struct{} // closed when Run has returned
 
 	quality *quality.Gate
 	live    *liveness.Checker
@@ -148,6 +149,7 @@ func New(o Options) (*Kiosk, error) {
 		o:       o,
 		clock:   o.Clock,
 		in:      make(chan input, 256),
+		stopped: make(chan struct{}),
 		quality: quality.NewGate(),
 		live:    liveness.NewChecker(),
 		roi:     roi.NewExtractor(),
@@ -230,8 +232,15 @@ func (k *Kiosk) Provisioned(ok bool) { k.post(modeRequest{provisioned: &ok}) }
 
 // post hands one input to the loop. The channel is deep enough for every
 // part to be bursty; a loop that does not read for that long is wedged and
-// the watchdog says so.
-func (k *Kiosk) post(in input) { k.in <- in }
+// the watchdog says so. Once Run has returned, input is dropped (and
+// wiped): a late callback from the uplink does not block.
+func (k *Kiosk) post(in input) {
+	select {
+	case k.in <- in:
+	case <-k.stopped:
+		wipe(in)
+	}
+}
 
 // Status is a snapshot of the supervisor's view, for the console and tests.
 type Status struct {

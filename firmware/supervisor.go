@@ -70,7 +70,7 @@ func (sv *supervisor) want() (Mode, string) {
 // dead camera or a lost cloud do not.
 func interrupts(m Mode) bool { return m != ModeServing && m != ModeUpdating }
 
-// Run shows the first screen, sends READY through ready (if not nil), and
+// Run (once) shows the first screen, sends READY through ready (if not nil), and
 // serves until ctx is cancelled, which is a clean stop, not an error. It
 // halts every device, within Timeouts.Halt, before it returns.
 func (k *Kiosk) Run(ctx context.Context, ready func()) error {
@@ -127,7 +127,16 @@ func (k *Kiosk) Run(ctx context.Context, ready func()) error {
 	probe.Stop()
 	k.halt()
 	wg.Wait()
-	return nil
+	// Nothing reads the inputs any more: wipe what is left of them.
+	close(k.stopped)
+	for {
+		select {
+		case in := <-k.in:
+			wipe(in)
+		default:
+			return nil
+		}
+	}
 }
 
 // probeEvery is how often the camera is probed: every CameraProbe while it
