@@ -100,7 +100,7 @@ type Options struct {
 // change reaches it as a typed input on one channel; a supervisor decides
 // the mode; sessions run one at a time under it.
 type Kiosk struct {
-	o     Options
+	o       Options
 	clock   clockwork.Clock
 	in      chan input    // everything that happens, to the loop
 	stopped chan struct{} // closed when Run has returned
