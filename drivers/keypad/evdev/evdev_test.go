@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -184,4 +185,36 @@ func known(k keypad.Key) bool {
 		}
 	}
 	return false
+}
+
+// A device that ends (unplugged) is read again after Reopen: a recorded
+// stream in a file stands in for it.
+func TestReopenAfterTheDeviceEnded(t *testing.T) {
+	k, err := Open("testdata/phone.events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Halt()
+	ctx := context.Background()
+	read := func() (n int, err error) {
+		for {
+			if _, err := k.Next(ctx); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	first, err := read()
+	if first == 0 || !errors.Is(err, io.EOF) {
+		t.Fatalf("first stream: %d keys, then %v; want keys, then EOF", first, err)
+	}
+	if err := k.Reopen(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := read(); again != first {
+		t.Errorf("after Reopen %d keys, want %d", again, first)
+	}
+	if err := New(strings.NewReader("")).Reopen(ctx); err == nil {
+		t.Error("a keypad made by New reopened")
+	}
 }
