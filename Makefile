@@ -40,6 +40,8 @@ test: deps
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem -count=6 ./vision/... ./uplink/... | tee bench.out
 	$(GO) run $(BENCHSTAT) bench.out
+	# 1:N search at 10,000, 100,000 and 1,000,000 enrolled, every genuine probe once (about 6 minutes)
+	$(GO) test -run '^$$' -bench 'Search' -benchtime=1469x -count=1 ./uplink/cloud/index/
 
 lint: deps
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

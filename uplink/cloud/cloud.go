@@ -104,7 +104,7 @@ func New(cfg Config) (*Cloud, error) {
 		return nil, err
 	}
 	return &Cloud{
-		cfg: cfg, log: cfg.Logger, tokenKey: tokenKey, rest: rest, idx: index.New(),
+		cfg: cfg, log: cfg.Logger, tokenKey: tokenKey, rest: rest, idx: index.New(0),
 		// A request is acceptable while its time is within MaxAge of now,
 		// and its time is at most MaxAge ahead of its arrival.
 		seen: replay.New[[]byte](2*cfg.MaxAge, cfg.MaxRequests),
