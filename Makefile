@@ -6,7 +6,7 @@ BENCHSTAT   := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4d
 APT_PKGS    := libopencv-dev pkg-config
 BIN         := bin
 
-.PHONY: all deps run test bench lint build clean
+.PHONY: all deps run test bench lint build clean fleet
 
 all: lint test
 
@@ -42,6 +42,14 @@ bench: deps
 	$(GO) run $(BENCHSTAT) bench.out
 	# 1:N search at 10,000, 100,000 and 1,000,000 enrolled, every genuine probe once (about 6 minutes)
 	$(GO) test -run '^$$' -bench 'Search' -benchtime=1469x -count=1 ./uplink/cloud/index/
+
+# fleet: the load tool against a three-server NATS cluster with JetStream and
+# two cloud instances in this process: 1,000 kiosks, one identification each
+# every 5 s, 10,000 people enrolled; then the same run with one server killed
+# at half time. Each run ends with one JSON line (the last line is the second's).
+fleet: deps
+	$(GO) run ./cmd/palmload -kiosks 1000 -interval 5s -duration 60s -enrolled 10000 -nodes 3 -clouds 2
+	$(GO) run ./cmd/palmload -kiosks 1000 -interval 5s -duration 60s -enrolled 10000 -nodes 3 -clouds 2 -kill-node
 
 lint: deps
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -148,9 +148,15 @@ func (c *Cloud) Handle(subject string, data []byte) ([]byte, error) {
 	case !fresh:
 		return prev, nil
 	}
-	if reply, ok := c.store.answered(key); ok {
-		c.seen.Set(key, reply)
-		return reply, nil
+	// Another instance may have answered this id (a kiosk sent it again
+	// after losing the answer). Identification changes nothing, so it is
+	// decided again and the stored answer, if any, wins below; enrolment
+	// and deletion must not run twice, so they look first.
+	if req.Flow != wire.FlowIdentify {
+		if reply, ok := c.store.answered(key); ok {
+			c.seen.Set(key, reply)
+			return reply, nil
+		}
 	}
 	d, err := c.decide(req)
 	if err != nil {
@@ -235,9 +241,7 @@ func (c *Cloud) enrol(req wire.Request, tmpl match.Template) wire.Decision {
 	if _, ok := c.search(tmpl); ok {
 		return wire.Decision{Outcome: wire.Declined, Reason: "duplicate_palm"}
 	}
-	var id [12]byte
-	rand.Read(id[:])
-	subject := "sub-" + hex.EncodeToString(id[:])
+	subject := newSubject()
 	if err := c.store.put(subject, c.rest.seal(subject, record{tmpl: tmpl, phone: phone, card: card})); err != nil {
 		c.log.Error("cloud: enrolment not stored", "device", req.Device, "request", req.ID, "err", err)
 		return wire.Decision{Outcome: wire.Retry, Reason: "store_unavailable"}
@@ -297,4 +301,25 @@ func (c *Cloud) token(o *seal.Opener, req wire.Request, part string) ([32]byte, 
 	m := hmac.New(sha256.New, c.tokenKey)
 	m.Write(pt)
 	return [32]byte(m.Sum(nil)), nil
+}
+
+// Import enrols tmpl without a kiosk request, with no phone or card token:
+// a bulk load, as a migration from another store or a load test does. It
+// returns the new subject pseudonym.
+func (c *Cloud) Import(tmpl match.Template) (string, error) {
+	subject := newSubject()
+	if err := c.store.put(subject, c.rest.seal(subject, record{tmpl: tmpl})); err != nil {
+		return "", fmt.Errorf("cloud: import: %w", err)
+	}
+	c.mu.Lock()
+	c.idx.Add(subject, tmpl)
+	c.mu.Unlock()
+	return subject, nil
+}
+
+// newSubject returns a fresh random subject pseudonym.
+func newSubject() string {
+	var id [12]byte
+	rand.Read(id[:])
+	return "sub-" + hex.EncodeToString(id[:])
 }

@@ -3,12 +3,10 @@ package dev
 import (
 	"context"
 	"crypto/ed25519"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"sync"
-	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -86,17 +84,7 @@ func RunServer(auth *Authority, port int, storeDir string) (*server.Server, erro
 	opts.JetStream = true
 	opts.StoreDir = storeDir
 	opts.JetStreamMaxMemory = 256 << 20
-	srv, err := server.NewServer(opts)
-	if err != nil {
-		return nil, fmt.Errorf("dev: server: %w", err)
-	}
-	Bind(srv, opts)
-	srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		srv.Shutdown()
-		return nil, errors.New("dev: server did not start")
-	}
-	return srv, nil
+	return StartServer(opts)
 }
 
 func attach(ctx context.Context, auth *Authority, srv *server.Server, deviceID string, log *slog.Logger) (*Dev, error) {

@@ -17,9 +17,13 @@ import (
 // (measured: 99.9 % of genuine probes rank in the first 0.5 %, all of
 // them in the first 0.9 %, among 100,000 palm-like fillers).
 const (
-	minShortlist     = 1024
+	minShortlist     = 256
 	shortlistPercent = 1
 )
+
+// parallelFrom is the index size from which the coarse stage is split
+// between the cores.
+const parallelFrom = 50_000
 
 // finalists is how many templates the second stage passes to the
 // matcher's full comparison.
@@ -39,7 +43,7 @@ type Index struct {
 }
 
 // New returns an empty index. shortlist fixes the coarse stage's
-// shortlist; 0 sizes it to the index (1 %, at least 1024).
+// shortlist; 0 sizes it to the index (1 %, at least 256).
 func New(shortlist int) *Index {
 	return &Index{shortlist: shortlist, pos: map[string]int{}}
 }
@@ -148,7 +152,10 @@ func (x *Index) finalistsOf(p *probe, f finePlanes, cand []int32) []int32 {
 // scanning the index in parallel.
 func (x *Index) shortlistOf(p *probe, k int) []int32 {
 	n := len(x.codes)
-	workers := min(runtime.GOMAXPROCS(0), max(1, n/8192))
+	workers := 1
+	if n >= parallelFrom {
+		workers = runtime.GOMAXPROCS(0)
+	}
 	parts := make([]topK, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
