@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/palmd/palmd/uplink/internal/replay"
@@ -22,6 +24,7 @@ type Client struct {
 	log     *slog.Logger
 	seen    *replay.Window[struct{}] // nonces of accepted decisions
 	cmds    *replay.Window[struct{}] // nonces of accepted commands
+	cmdMu   sync.Mutex               // one command handled at a time
 }
 
 // Dial connects device to the NATS server at url. signKey is the cloud's
@@ -101,8 +104,12 @@ func Dial(url, device string, signKey ed25519.PublicKey, opts ...Option) (*Clien
 // Connected reports whether the connection is up right now.
 func (c *Client) Connected() bool { return c.nc.IsConnected() }
 
-// Close closes the connection; requests in flight fail.
+// Close closes the connection; requests in flight fail. A command being
+// handled is finished and acknowledged first, so it does not come again
+// (OnCommand must not call Close).
 func (c *Client) Close() error {
+	c.cmdMu.Lock()
+	defer c.cmdMu.Unlock()
 	c.nc.Close()
 	return nil
 }
@@ -180,10 +187,15 @@ func (c *Client) Telemetry(_ context.Context, e wire.Event) error {
 // acknowledgement was lost) is acknowledged again and not handled twice.
 // Commands are handled one at a time, in the order they come.
 func (c *Client) onCommand(m *nats.Msg) {
+	c.cmdMu.Lock()
+	defer c.cmdMu.Unlock()
 	queued := strings.HasPrefix(m.Reply, wire.CommandAckPrefix(c.device)+".")
 	defer func() {
 		if queued {
-			if err := m.Ack(); err != nil {
+			// Confirmed by the server before the next command is handled,
+			// so that a Close right after does not lose it (the command
+			// would come again to a client that no longer knows its nonce).
+			if err := m.AckSync(nats.AckWait(5 * time.Second)); err != nil {
 				c.log.Warn("uplink: command not acknowledged", "err", err)
 			}
 		}

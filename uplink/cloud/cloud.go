@@ -45,6 +45,10 @@ type Config struct {
 	MaxAge time.Duration
 	// Workers bounds the requests answered at once; 16 if 0.
 	Workers int
+	// QueueTimeout is how long a request may wait for a worker before it
+	// is shed (a kiosk waits a few seconds for its answer); 2 s if 0.
+	// Wall-clock time: it bounds real waiting, not protocol validity.
+	QueueTimeout time.Duration
 	// MaxRequests bounds the request ids remembered (each for 2*MaxAge);
 	// 1<<20 if 0.
 	MaxRequests int
@@ -64,9 +68,8 @@ type Cloud struct {
 
 	seen  *replay.Window[[]byte] // device/request id → signed reply (nil while in progress)
 	store *store                 // nil without JetStream
-	sem   chan struct{}
 	wg    sync.WaitGroup
-	stats struct{ answered, refused, dropped atomic.Uint64 }
+	stats struct{ answered, refused, dropped, shed atomic.Uint64 }
 }
 
 // New returns a Cloud with an empty in-memory store.
@@ -92,6 +95,9 @@ func New(cfg Config) (*Cloud, error) {
 	if cfg.Workers == 0 {
 		cfg.Workers = 16
 	}
+	if cfg.QueueTimeout == 0 {
+		cfg.QueueTimeout = 2 * time.Second
+	}
 	if cfg.MaxRequests == 0 {
 		cfg.MaxRequests = 1 << 20
 	}
@@ -108,7 +114,6 @@ func New(cfg Config) (*Cloud, error) {
 		// A request is acceptable while its time is within MaxAge of now,
 		// and its time is at most MaxAge ahead of its arrival.
 		seen: replay.New[[]byte](2*cfg.MaxAge, cfg.MaxRequests),
-		sem:  make(chan struct{}, cfg.Workers),
 	}, nil
 }
 

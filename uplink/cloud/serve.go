@@ -2,6 +2,7 @@ package cloud
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/palmd/palmd/uplink/wire"
@@ -20,37 +21,68 @@ type Stats struct {
 	Refused uint64
 	// Dropped requests could not be attributed, or were in progress already.
 	Dropped uint64
+	// Shed requests waited longer than QueueTimeout for a worker, or found
+	// the queue full, and got no reply: the kiosk has given up on them or
+	// will send them again.
+	Shed uint64
 }
 
 // Stats returns the counts so far.
 func (c *Cloud) Stats() Stats {
-	return Stats{Answered: c.stats.answered.Load(), Refused: c.stats.refused.Load(), Dropped: c.stats.dropped.Load()}
+	return Stats{Answered: c.stats.answered.Load(), Refused: c.stats.refused.Load(),
+		Dropped: c.stats.dropped.Load(), Shed: c.stats.shed.Load()}
+}
+
+// job is a request waiting for a worker.
+type job struct {
+	m  *nats.Msg
+	at time.Time
 }
 
 // Subscribe answers every kiosk's requests arriving on nc, in the queue
-// group Queue, up to Config.Workers at once, from the moment it returns
-// until the subscription is unsubscribed or drained. A request is answered
-// only on its own device's inbox (wire.ReplyAllowed). Wait waits for the
-// answers in progress.
+// group Queue, with Config.Workers workers, from the moment it returns
+// until the subscription is unsubscribed, drained or closed. Requests wait
+// for a worker in a queue of 4 per worker; one that finds the queue full
+// or waited longer than QueueTimeout is shed, unanswered, rather than
+// answered after its kiosk stopped waiting. A request is answered only on
+// its own device's inbox (wire.ReplyAllowed). Wait waits until the
+// workers have finished after the subscription ends.
 func (c *Cloud) Subscribe(nc *nats.Conn) (*nats.Subscription, error) {
+	jobs := make(chan job, 4*c.cfg.Workers)
 	sub, err := nc.QueueSubscribe(wire.AllRequests, Queue, func(m *nats.Msg) {
-		c.sem <- struct{}{} // blocks this subscription's delivery while every worker is busy
-		c.wg.Add(1)
-		go func() {
-			defer func() { <-c.sem; c.wg.Done() }()
-			c.serve(m)
-		}()
+		select {
+		case jobs <- job{m: m, at: time.Now()}:
+		default:
+			c.stats.shed.Add(1)
+		}
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cloud: subscribe: %w", err)
 	}
+	// Called once the subscription's callbacks are over: no more sends.
+	sub.SetClosedHandler(func(string) { close(jobs) })
+	for range c.cfg.Workers {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			for j := range jobs {
+				if time.Since(j.at) > c.cfg.QueueTimeout {
+					c.stats.shed.Add(1)
+					continue
+				}
+				c.serve(j.m)
+			}
+		}()
+	}
 	if err := nc.Flush(); err != nil {
+		sub.Unsubscribe()
 		return nil, fmt.Errorf("cloud: subscribe: %w", err)
 	}
 	return sub, nil
 }
 
-// Wait waits until every request handed to a worker is answered.
+// Wait waits until the workers of every ended subscription have answered
+// the requests they hold.
 func (c *Cloud) Wait() { c.wg.Wait() }
 
 func (c *Cloud) serve(m *nats.Msg) {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/palmd/palmd/uplink"
 	"github.com/palmd/palmd/uplink/dev"
 	"github.com/palmd/palmd/uplink/seal"
@@ -238,30 +239,52 @@ func TestCommandsWaitForOfflineKiosk(t *testing.T) {
 		}
 		return c
 	}
-	next := func() string {
+	next := func(want string) string {
 		t.Helper()
 		select {
 		case s := <-got:
 			return s
 		case <-time.After(10 * time.Second):
-			t.Fatal("no command delivered")
+			js, _ := jetstream.New(d.CloudConn())
+			cons, _ := js.PushConsumer(context.Background(), wire.CommandStream, wire.CommandConsumer(device))
+			info, _ := cons.Info(context.Background())
+			t.Fatalf("%s never delivered; consumer: pending %d ack-pending %d bound %v delivered %+v ack floor %+v redelivered %d", want,
+				info.NumPending, info.NumAckPending, info.PushBound, info.Delivered, info.AckFloor, info.NumRedelivered)
 			return ""
 		}
 	}
 	c := dial()
 	for _, want := range []string{"sub-1", "sub-2", "sub-3"} {
-		if s := next(); s != want {
+		if s := next(want); s != want {
 			t.Fatalf("received %s, want %s (in order, once)", s, want)
 		}
 	}
 	c.Close()
+	// Wait until the server has noticed: a command delivered in the instant
+	// a kiosk disconnects is redelivered only after the consumer's AckWait.
+	js, err := jetstream.New(d.CloudConn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		cons, err := js.PushConsumer(context.Background(), wire.CommandStream, wire.CommandConsumer(device))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info := cons.CachedInfo(); info != nil && !info.PushBound {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the server still sees the closed kiosk's subscription")
+		}
+	}
 	send("sub-4") // offline again
 	c = dial()
 	defer c.Close()
 	send("sub-5")
 	// Nothing handled before is delivered again: the next two are the new ones.
 	for _, want := range []string{"sub-4", "sub-5"} {
-		if s := next(); s != want {
+		if s := next(want); s != want {
 			t.Fatalf("after reconnecting received %s, want %s", s, want)
 		}
 	}

@@ -27,7 +27,7 @@ const parallelFrom = 50_000
 
 // finalists is how many templates the second stage passes to the
 // matcher's full comparison.
-const finalists = 32
+const finalists = 8
 
 // Index holds enrolled templates by id and finds the best match of a
 // probe: a coarse stage ranks every template by the distance of their
