@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"math/big"
 	"net"
@@ -24,6 +25,7 @@ import (
 // and TLS certificate authority. Nothing it makes touches the disk.
 type Authority struct {
 	operator  *jwt.OperatorClaims
+	opJWT     string
 	account   nkeys.KeyPair
 	accountID string
 	accountJW string
@@ -92,7 +94,7 @@ func NewAuthority() (*Authority, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dev: account: %w", err)
 	}
-	a := &Authority{operator: operator, account: akp, accountID: apub, accountJW: ajwt, systemID: spub, systemJW: sjwt}
+	a := &Authority{operator: operator, opJWT: ojwt, account: akp, accountID: apub, accountJW: ajwt, systemID: spub, systemJW: sjwt}
 	if err := a.makeCA(); err != nil {
 		return nil, err
 	}
@@ -244,5 +246,34 @@ func (a *Authority) user(name string, pub, sub []string, denyPub ...string) (Cre
 			ServerName:   "localhost",
 		},
 		caDER: a.ca.Raw,
+	}, nil
+}
+
+// DeploymentFiles are what a standalone nats-server of the region or a
+// store needs from this authority (see uplink/dev/deploy).
+type DeploymentFiles struct {
+	Operator      []byte // operator JWT (operator: in the configuration)
+	SystemAccount string // system account public key (system_account:)
+	Account       string // the kiosks' and cloud's account public key
+	AccountJWT    []byte // its JWT, for the resolver
+	CA            []byte // CA certificate (PEM)
+	Cert, Key     []byte // the server's certificate and key (PEM, PKCS #8)
+}
+
+// DeploymentFiles returns the files a standalone server's configuration
+// names.
+func (a *Authority) DeploymentFiles() (DeploymentFiles, error) {
+	key, err := x509.MarshalPKCS8PrivateKey(a.server.PrivateKey)
+	if err != nil {
+		return DeploymentFiles{}, fmt.Errorf("dev: %w", err)
+	}
+	return DeploymentFiles{
+		Operator:      []byte(a.opJWT),
+		SystemAccount: a.systemID,
+		Account:       a.accountID,
+		AccountJWT:    []byte(a.accountJW),
+		CA:            pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: a.ca.Raw}),
+		Cert:          pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: a.server.Certificate[0]}),
+		Key:           pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}),
 	}, nil
 }
