@@ -36,7 +36,7 @@ func ParseRequestSubject(subject string) (device string, f Flow, ok bool) {
 		return "", "", false
 	}
 	device, fl, ok := strings.Cut(rest, ".")
-	if !ok || !ValidDevice(device) || strings.Contains(fl, ".") {
+	if !ok || !ValidDevice(device) || fl == "" || strings.Contains(fl, ".") {
 		return "", "", false
 	}
 	return device, Flow(fl), true

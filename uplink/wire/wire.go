@@ -97,7 +97,7 @@ type Request struct {
 // Validate checks the clear fields of r.
 func (r Request) Validate() error {
 	if !r.Flow.Valid() {
-		return fmt.Errorf("%w: request flow %.32q is not one of %s", ErrMalformed, r.Flow, flowNames())
+		return fmt.Errorf("%w: request flow is not one of %s", ErrMalformed, flowNames())
 	}
 	if !validID(r.ID) || !validID(r.Device) || r.Time.IsZero() {
 		return fmt.Errorf("%w: request header", ErrMalformed)

@@ -312,6 +312,7 @@ func TestParseRequestSubject(t *testing.T) {
 		{RequestSubject("kiosk-1", FlowIdentify), "kiosk-1", FlowIdentify, true},
 		{"palm.req.kiosk-1.pay", "kiosk-1", "pay", true}, // a flow is checked by DecodeRequest, not here
 		{"palm.req.kiosk-1", "", "", false},
+		{"palm.req.kiosk-1.", "", "", false},
 		{"palm.req.kiosk-1.identify.x", "", "", false},
 		{"palm.tel.kiosk-1.identify", "", "", false},
 		{"palm.req.*.identify", "", "", false},
