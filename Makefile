@@ -11,7 +11,7 @@ LDFLAGS     := -X main.version=$(VERSION)
 # and the reference cloud. Tests, scenarios and `make run` use it.
 SIM         := -tags sim
 
-.PHONY: all deps run test bench lint build clean
+.PHONY: all deps run test bench lint build clean fleet
 
 all: lint test
 
@@ -51,6 +51,16 @@ bench: build
 	@echo "production palmd: $$(stat -c %s $(BIN)/palmd) bytes; simulation build: $$(stat -c %s $(BIN)/palmd-sim) bytes"
 	$(GO) test $(SIM) -run '^$$' -bench . -benchmem -count=6 ./vision/... ./uplink/... ./cmd/palmd/ | tee bench.out
 	$(GO) run $(BENCHSTAT) bench.out
+	# 1:N search at 10,000, 100,000 and 1,000,000 enrolled, every genuine probe once (about 6 minutes)
+	$(GO) test -run '^$$' -bench 'Search' -benchtime=1469x -count=1 ./uplink/cloud/index/
+
+# fleet: the load tool against a three-server NATS cluster with JetStream and
+# two cloud instances in this process: 1,000 kiosks, one identification each
+# every 5 s, 10,000 people enrolled; then the same run with one server killed
+# at half time. Each run ends with one JSON line (the last line is the second's).
+fleet: deps
+	$(GO) run ./cmd/palmload -kiosks 1000 -interval 5s -duration 60s -enrolled 10000 -nodes 3 -clouds 2
+	$(GO) run ./cmd/palmload -kiosks 1000 -interval 5s -duration 60s -enrolled 10000 -nodes 3 -clouds 2 -kill-node
 
 lint: deps
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -6,20 +6,25 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/palmd/palmd/uplink/internal/replay"
 	"github.com/palmd/palmd/uplink/wire"
 )
 
 // Client is one kiosk's connection to the cloud. It is safe for concurrent use.
 type Client struct {
 	nc      *nats.Conn
-	sub     *nats.Subscription
 	device  string
 	signKey ed25519.PublicKey
 	opts    Options
 	log     *slog.Logger
-	seen    *replayCache
+	seen    *replay.Window[struct{}] // nonces of accepted decisions
+	cmds    *replay.Window[struct{}] // nonces of accepted commands
+	cmdMu   sync.Mutex               // one command handled at a time
 }
 
 // Dial connects device to the NATS server at url. signKey is the cloud's
@@ -44,7 +49,10 @@ func Dial(url, device string, signKey ed25519.PublicKey, opts ...Option) (*Clien
 		signKey: signKey,
 		opts:    o,
 		log:     o.Logger.With("device", device),
-		seen:    newReplayCache(o.ReplayCache),
+		// A statement accepted now expires at most MaxSkew+MaxValidity
+		// from now: its nonce must be remembered that long, and no longer.
+		seen: replay.New[struct{}](o.MaxSkew+o.MaxValidity, o.ReplayCache),
+		cmds: replay.New[struct{}](o.MaxSkew+o.MaxCommandValidity, o.ReplayCache),
 	}
 	nopts := append([]nats.Option{
 		nats.Name("palmd " + device),
@@ -73,7 +81,18 @@ func Dial(url, device string, signKey ed25519.PublicKey, opts ...Option) (*Clien
 	}
 	c.nc = nc
 	if o.OnCommand != nil {
-		c.sub, err = nc.Subscribe(wire.CommandSubject(device, "*"), c.onCommand)
+		// Queued commands come on their own literal subject: JetStream
+		// notices a push consumer's interest only from an exact
+		// subscription. The wildcard one takes commands published
+		// directly and leaves the queued ones to it.
+		queued := wire.CommandDeliverSubject(device)
+		if _, err = nc.Subscribe(queued, c.onCommand); err == nil {
+			_, err = nc.Subscribe(wire.CommandSubject(device, "*"), func(m *nats.Msg) {
+				if m.Subject != queued {
+					c.onCommand(m)
+				}
+			})
+		}
 		if err != nil {
 			nc.Close()
 			return nil, fmt.Errorf("uplink: subscribe commands: %w", err)
@@ -85,8 +104,12 @@ func Dial(url, device string, signKey ed25519.PublicKey, opts ...Option) (*Clien
 // Connected reports whether the connection is up right now.
 func (c *Client) Connected() bool { return c.nc.IsConnected() }
 
-// Close closes the connection; requests in flight fail.
+// Close closes the connection; requests in flight fail. A command being
+// handled is finished and acknowledged first, so it does not come again
+// (OnCommand must not call Close).
 func (c *Client) Close() error {
+	c.cmdMu.Lock()
+	defer c.cmdMu.Unlock()
 	c.nc.Close()
 	return nil
 }
@@ -157,17 +180,42 @@ func (c *Client) Telemetry(_ context.Context, e wire.Event) error {
 	return nil
 }
 
+// onCommand handles a command published to this kiosk, or delivered from
+// its JetStream queue (commands sent while it was offline). A queued
+// command is acknowledged once handled, or refused, so that it is not
+// delivered again; a redelivery of a command already handled (its
+// acknowledgement was lost) is acknowledged again and not handled twice.
+// Commands are handled one at a time, in the order they come.
 func (c *Client) onCommand(m *nats.Msg) {
+	c.cmdMu.Lock()
+	defer c.cmdMu.Unlock()
+	queued := strings.HasPrefix(m.Reply, wire.CommandAckPrefix(c.device)+".")
+	defer func() {
+		if queued {
+			// Confirmed by the server before the next command is handled,
+			// so that a Close right after does not lose it (the command
+			// would come again to a client that no longer knows its nonce).
+			if err := m.AckSync(nats.AckWait(5 * time.Second)); err != nil {
+				c.log.Warn("uplink: command not acknowledged", "err", err)
+			}
+		}
+	}()
 	st, err := c.verify(m.Data, wire.KindCommand)
 	if err != nil {
+		if meta, merr := m.Metadata(); queued && merr == nil && meta.NumDelivered > 1 && errors.Is(err, ErrReplayed) {
+			c.log.Info("uplink: queued command delivered again, already handled")
+			return
+		}
 		c.reject(context.Background(), "command", "", err)
 		return
 	}
-	c.log.Info("uplink: command", "type", st.Command.Type)
+	c.log.Info("uplink: command", "type", st.Command.Type, "queued", queued)
 	c.opts.OnCommand(*st.Command)
 }
 
 // verify checks signature, kind, device, validity window and nonce.
+// Commands may wait in a queue for an offline kiosk, so they may be valid
+// for longer (MaxCommandValidity) than decisions (MaxValidity).
 func (c *Client) verify(data []byte, kind wire.Kind) (wire.Statement, error) {
 	st, err := wire.Verify(c.signKey, data)
 	switch {
@@ -181,11 +229,17 @@ func (c *Client) verify(data []byte, kind wire.Kind) (wire.Statement, error) {
 		return st, ErrWrongDevice
 	}
 	now := c.opts.Now()
+	validity, seen := c.opts.MaxValidity, c.seen
+	if kind == wire.KindCommand {
+		validity, seen = c.opts.MaxCommandValidity, c.cmds
+	}
 	if st.IssuedAt.After(now.Add(c.opts.MaxSkew)) || !now.Before(st.Expires) ||
-		st.Expires.Sub(st.IssuedAt) > c.opts.MaxValidity {
+		st.Expires.Sub(st.IssuedAt) > validity {
 		return st, ErrExpired
 	}
-	if !c.seen.add(st.Nonce) {
+	if _, fresh, err := seen.Add(st.Nonce, struct{}{}, now); err != nil {
+		return st, fmt.Errorf("%w: %w", ErrReplayed, err)
+	} else if !fresh {
 		return st, ErrReplayed
 	}
 	return st, nil

@@ -59,7 +59,7 @@ func newRig(t *testing.T) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := dev.RunServer(auth, server.RANDOM_PORT)
+	srv, err := dev.RunServer(auth, server.RANDOM_PORT, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,7 +330,7 @@ func TestReconnectAfterServerRestart(t *testing.T) {
 	r.srv.Shutdown()
 	r.srv.WaitForShutdown()
 	waitFor(t, "disconnect", func() bool { return !c.Connected() })
-	srv, err := dev.RunServer(r.auth, port)
+	srv, err := dev.RunServer(r.auth, port, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

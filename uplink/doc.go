@@ -35,9 +35,13 @@
 // publishes an "uplink_rejected" telemetry event. ErrNotConnected and
 // ErrNoCloud mean the request was not answered; the firmware shows "try
 // again". Cloud commands (delete-my-data, config, update) pass the same
-// checks and then reach the OnCommand handler. Commands are not queued: one
-// sent while the kiosk is offline is lost (JetStream is off in the embedded
-// server; durable delivery is left to a production cloud).
+// checks and then reach the OnCommand handler, one at a time. Commands the
+// cloud queued while the kiosk was offline (JetStream) arrive after it
+// connects, in order, once each: the client acknowledges a queued command
+// after OnCommand returns, and a redelivery of one already handled (its
+// acknowledgement was lost) is acknowledged again without calling
+// OnCommand. Queued commands may be valid for longer than decisions
+// (MaxCommandValidity, 48 hours by default).
 //
 // Dial never blocks on the network: the connection retries forever in the
 // background (explicit wait and jitter), and connect, disconnect, reconnect
@@ -46,5 +50,9 @@
 // The inbox prefix is per device (_INBOX.<device>), so a kiosk's NATS user
 // can be limited to its own subjects: publish palm.req.<device>.> and
 // palm.tel.<device>.>, subscribe _INBOX.<device>.> and palm.cmd.<device>.>
-// (see wire.DevicePermissions).
+// and publish the acknowledgements of its own queued commands (see
+// wire.DevicePermissions). The nonces of accepted decisions and commands
+// are remembered in a time-ordered window until the statement they came
+// with has expired, at a cost per message that does not grow with the
+// number held.
 package uplink

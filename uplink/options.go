@@ -31,9 +31,15 @@ type Options struct {
 	ReconnectJitter time.Duration
 	// MaxSkew is how far in the future a statement's issue time may be.
 	MaxSkew time.Duration
-	// MaxValidity is the longest validity window accepted in a statement.
+	// MaxValidity is the longest validity window accepted in a decision.
 	MaxValidity time.Duration
-	// ReplayCache is how many recent nonces are remembered.
+	// MaxCommandValidity is the longest validity window accepted in a
+	// command: commands wait in a queue while the kiosk is offline.
+	MaxCommandValidity time.Duration
+	// ReplayCache bounds the nonces remembered. Each is kept until the
+	// statement it came with can no longer be valid (MaxSkew+MaxValidity
+	// after it was accepted); a full window refuses statements (ErrReplayed)
+	// rather than forget a nonce early.
 	ReplayCache int
 	// NATS holds the authentication and TLS options.
 	NATS []nats.Option
@@ -45,13 +51,14 @@ type Option func(*Options) error
 // DefaultOptions returns a fresh set of defaults.
 func DefaultOptions() Options {
 	return Options{
-		Logger:          slog.New(slog.DiscardHandler),
-		Now:             time.Now,
-		ReconnectWait:   time.Second,
-		ReconnectJitter: 500 * time.Millisecond,
-		MaxSkew:         30 * time.Second,
-		MaxValidity:     5 * time.Minute,
-		ReplayCache:     4096,
+		Logger:             slog.New(slog.DiscardHandler),
+		Now:                time.Now,
+		ReconnectWait:      time.Second,
+		ReconnectJitter:    500 * time.Millisecond,
+		MaxSkew:            30 * time.Second,
+		MaxValidity:        5 * time.Minute,
+		MaxCommandValidity: 48 * time.Hour,
+		ReplayCache:        1 << 16,
 	}
 }
 

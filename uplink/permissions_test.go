@@ -101,3 +101,43 @@ func TestForeignCredentialsRefused(t *testing.T) {
 		t.Fatal("a foreign kiosk connected")
 	}
 }
+
+// TestCertificateBoundToIdentity: kiosk A's client certificate with kiosk
+// B's JWT and seed is refused by the server; each kiosk's own pair
+// connects.
+func TestCertificateBoundToIdentity(t *testing.T) {
+	r := newRig(t)
+	a, err := r.auth.Device("kiosk-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := r.auth.Device("kiosk-b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		jwtOf    dev.Credentials
+		certOf   dev.Credentials
+		connects bool
+	}{
+		{"kiosk-a's own", a, a, true},
+		{"kiosk-b's own", b, b, true},
+		{"a's certificate, b's credentials", b, a, false},
+		{"b's certificate, a's credentials", a, b, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			nc, err := nats.Connect(r.srv.ClientURL(), nats.UserJWTAndSeed(tt.jwtOf.JWT, tt.jwtOf.Seed), nats.Secure(tt.certOf.TLS))
+			if err == nil {
+				nc.Close()
+			}
+			if got := err == nil; got != tt.connects {
+				t.Fatalf("connected = %v (err %v), want %v", got, err, tt.connects)
+			}
+			if !tt.connects && !errors.Is(err, nats.ErrAuthorization) && !strings.Contains(strings.ToLower(err.Error()), "authorization") {
+				t.Errorf("refused with %v, want an authorization violation", err)
+			}
+		})
+	}
+}

@@ -27,15 +27,34 @@ const (
 	signKeyFile    = "sign.key"    // Ed25519 seed that signs decisions and commands
 )
 
+// version is set at build time: -ldflags "-X main.version=...".
+var version = "dev"
+
 const usage = `usage:
   palmcloud keygen [-dir DIR]
-  palmcloud serve -url URL [-creds FILE] [-ca FILE -cert FILE -key FILE] [-keys DIR]`
+  palmcloud serve -url URL[,URL...] [-creds FILE] [-ca FILE -cert FILE -key FILE] [-keys DIR] [-replicas N] [-memory] [-workers N]
+  palmcloud -version
+  palmcloud -h
+
+serve runs one instance of the reference cloud; run several (same keys, same
+cluster) and they share the requests in the queue group "palmcloud".
+Enrolments live in the JetStream bucket palm_enrol, sealed; commands for
+kiosks wait in the stream PALM_CMD.`
+
+// errHelp is returned for -h: usage was printed, exit 0.
+var errHelp = flag.ErrHelp
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return errors.New(usage)
 	}
 	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprintln(stdout, usage)
+		return errHelp
+	case "-version", "--version", "version":
+		fmt.Fprintln(stdout, "palmcloud", version)
+		return nil
 	case "keygen":
 		return keygen(args[1:], stdout, stderr)
 	case "serve":
@@ -117,14 +136,23 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	cert := fs.String("cert", "", "PEM client certificate (mutual TLS)")
 	key := fs.String("key", "", "PEM client key (mutual TLS)")
 	keys := fs.String("keys", ".", "directory of the key files written by keygen")
+	replicas := fs.Int("replicas", 1, "JetStream replicas of the buckets and stream (3 in a region's cluster)")
+	memory := fs.Bool("memory", false, "keep the buckets and stream in memory (lost when the servers stop)")
+	workers := fs.Int("workers", 16, "requests answered at once")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *replicas < 1 || *replicas > 5 {
+		return fmt.Errorf("serve: -replicas %d: want 1 to 5", *replicas)
+	}
+	if *workers < 1 {
+		return fmt.Errorf("serve: -workers %d: want at least 1", *workers)
 	}
 	if *url == "" {
 		return errors.New("serve: -url is required")
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	cfg := cloud.Config{Logger: log}
+	cfg := cloud.Config{Logger: log, Workers: *workers}
 	for _, k := range []struct {
 		file string
 		set  func([]byte) error
@@ -178,13 +206,25 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("connect: %w", err)
 	}
 	defer nc.Close()
-	if _, err := cl.Subscribe(nc); err != nil {
+	if err := cl.Open(ctx, nc, cloud.StoreOptions{Replicas: *replicas, Memory: *memory}); err != nil {
 		return err
 	}
-	log.Info("palmcloud: serving", "url", nc.ConnectedUrlRedacted())
+	defer cl.Close()
+	sub, err := cl.Subscribe(nc)
+	if err != nil {
+		return err
+	}
+	log.Info("palmcloud: serving", "url", nc.ConnectedUrlRedacted(), "version", version)
 	<-ctx.Done()
 	log.Info("palmcloud: stopping", "enrolled", cl.Enrolled())
-	// Drain answers the requests already received, then closes.
+	// Stop taking requests, answer those received, then close.
+	if err := sub.Drain(); err != nil {
+		return fmt.Errorf("drain: %w", err)
+	}
+	for sub.IsValid() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cl.Wait()
 	if err := nc.Drain(); err != nil {
 		return fmt.Errorf("drain: %w", err)
 	}

@@ -103,7 +103,7 @@ func TestServe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := dev.RunServer(auth, server.RANDOM_PORT)
+	srv, err := dev.RunServer(auth, server.RANDOM_PORT, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,5 +193,28 @@ func TestServe(t *testing.T) {
 	}
 	if strings.Contains(logs, "4111") || strings.Contains(logs, "5550100") {
 		t.Errorf("card or phone number in the logs:\n%s", logs)
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	tests := []struct {
+		args    []string
+		help    bool
+		wantOut string
+	}{
+		{[]string{"-h"}, true, "palmcloud serve -url"},
+		{[]string{"--help"}, true, "palmcloud keygen"},
+		{[]string{"serve", "-h"}, true, ""},
+		{[]string{"-version"}, false, "palmcloud dev"},
+	}
+	for _, tt := range tests {
+		var stdout, stderr bytes.Buffer
+		err := run(context.Background(), tt.args, &stdout, &stderr)
+		if tt.help != errors.Is(err, errHelp) || (!tt.help && err != nil) {
+			t.Errorf("run(%q) = %v", tt.args, err)
+		}
+		if !strings.Contains(stdout.String(), tt.wantOut) {
+			t.Errorf("run(%q) printed %q, want %q", tt.args, stdout.String(), tt.wantOut)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package cloud
 
 import (
 	"crypto/ed25519"
+	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -10,52 +11,68 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats.go"
+	"github.com/palmd/palmd/uplink/cloud/index"
+	"github.com/palmd/palmd/uplink/internal/replay"
 	"github.com/palmd/palmd/uplink/seal"
 	"github.com/palmd/palmd/uplink/wire"
 	"github.com/palmd/palmd/vision/match"
 )
 
+// ErrUnknownFlow reports a request whose flow the cloud does not handle.
+var ErrUnknownFlow = errors.New("cloud: flow not handled")
+
 // Config configures a Cloud.
 type Config struct {
 	// Seal opens palm and phone parts; Payment opens card parts.
 	Seal, Payment *seal.Opener
-	// SignKey signs decisions and commands.
+	// SignKey signs decisions and commands. Keys for the phone and card
+	// tokens and for enrolments at rest are derived from it, so every
+	// instance given the same key reads the same store.
 	SignKey ed25519.PrivateKey
 	Logger  *slog.Logger
 	// Now is the clock; time.Now if nil.
 	Now func() time.Time
-	// TTL is how long a signed decision or command is valid; 1 minute if 0.
+	// TTL is how long a signed decision is valid; 1 minute if 0.
 	TTL time.Duration
+	// CommandTTL is how long a signed command is valid, and so how long it
+	// waits for an offline kiosk; 24 hours if 0.
+	CommandTTL time.Duration
 	// MaxAge is how old (or how far in the future) a request's time may
 	// be; 2 minutes if 0.
 	MaxAge time.Duration
+	// Workers bounds the requests answered at once; 16 if 0.
+	Workers int
+	// QueueTimeout is how long a request may wait for a worker before it
+	// is shed (a kiosk waits a few seconds for its answer); 2 s if 0.
+	// Wall-clock time: it bounds real waiting, not protocol validity.
+	QueueTimeout time.Duration
+	// MaxRequests bounds the request ids remembered (each for 2*MaxAge);
+	// 1<<20 if 0.
+	MaxRequests int
 }
 
-// Cloud is the reference cloud: an in-memory enrolment store with linear
-// 1:N search. It is safe for concurrent use.
+// Cloud is the reference cloud: enrolments in an index searched in
+// parallel, optionally kept in a JetStream key-value bucket (Open). It is
+// safe for concurrent use.
 type Cloud struct {
 	cfg      Config
 	log      *slog.Logger
-	tokenKey [32]byte // keys the payment and phone tokens
+	tokenKey []byte // keys the payment and phone tokens
+	rest     *atRest
 
-	mu   sync.Mutex
-	subs []enrolment
-	seen map[string]time.Time // device/request id → request time, for MaxAge
+	mu  sync.RWMutex // guards idx: searches share it, changes take it alone
+	idx *index.Index
+
+	seen  *replay.Window[[]byte] // device/request id → signed reply (nil while in progress)
+	store *store                 // nil without JetStream
+	wg    sync.WaitGroup
+	stats struct{ answered, refused, dropped, shed atomic.Uint64 }
 }
 
-// enrolment is one enrolled person. Only the template and keyed tokens of
-// phone and card are kept, never the clear numbers.
-type enrolment struct {
-	subject string
-	tmpl    match.Template
-	phone   [32]byte
-	card    [32]byte
-}
-
-// New returns a Cloud with an empty store.
+// New returns a Cloud with an empty in-memory store.
 func New(cfg Config) (*Cloud, error) {
 	if cfg.Seal == nil || cfg.Payment == nil || len(cfg.SignKey) != ed25519.PrivateKeySize {
 		return nil, errors.New("cloud: seal and payment openers and a signing key are required")
@@ -69,46 +86,49 @@ func New(cfg Config) (*Cloud, error) {
 	if cfg.TTL == 0 {
 		cfg.TTL = time.Minute
 	}
+	if cfg.CommandTTL == 0 {
+		cfg.CommandTTL = 24 * time.Hour
+	}
 	if cfg.MaxAge == 0 {
 		cfg.MaxAge = 2 * time.Minute
 	}
-	c := &Cloud{cfg: cfg, log: cfg.Logger, seen: map[string]time.Time{}}
-	rand.Read(c.tokenKey[:])
-	return c, nil
+	if cfg.Workers == 0 {
+		cfg.Workers = 16
+	}
+	if cfg.QueueTimeout == 0 {
+		cfg.QueueTimeout = 2 * time.Second
+	}
+	if cfg.MaxRequests == 0 {
+		cfg.MaxRequests = 1 << 20
+	}
+	tokenKey, err := hkdf.Key(sha256.New, cfg.SignKey.Seed(), nil, "palmcloud token key v1", 32)
+	if err != nil {
+		return nil, fmt.Errorf("cloud: %w", err)
+	}
+	rest, err := newAtRest(cfg.SignKey.Seed())
+	if err != nil {
+		return nil, err
+	}
+	return &Cloud{
+		cfg: cfg, log: cfg.Logger, tokenKey: tokenKey, rest: rest, idx: index.New(0),
+		// A request is acceptable while its time is within MaxAge of now,
+		// and its time is at most MaxAge ahead of its arrival.
+		seen: replay.New[[]byte](2*cfg.MaxAge, cfg.MaxRequests),
+	}, nil
 }
 
 // Enrolled returns the number of enrolled subjects.
 func (c *Cloud) Enrolled() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.subs)
-}
-
-// Subscribe answers every kiosk's requests arriving on nc, from the moment
-// it returns until the subscription is unsubscribed or nc is closed.
-func (c *Cloud) Subscribe(nc *nats.Conn) (*nats.Subscription, error) {
-	sub, err := nc.QueueSubscribe(wire.AllRequests, "palmcloud", func(m *nats.Msg) {
-		reply, err := c.Handle(m.Subject, m.Data)
-		if err != nil {
-			c.log.Warn("cloud: request dropped", "subject", m.Subject, "err", err)
-			return
-		}
-		if err := m.Respond(reply); err != nil {
-			c.log.Warn("cloud: reply failed", "err", err)
-		}
-	})
-	if err != nil {
-		return nil, fmt.Errorf("cloud: subscribe: %w", err)
-	}
-	if err := nc.Flush(); err != nil {
-		return nil, fmt.Errorf("cloud: subscribe: %w", err)
-	}
-	return sub, nil
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.idx.Len()
 }
 
 // Handle answers one request received on subject and returns the signed
 // decision. It returns an error (and no reply) only for a request it cannot
-// attribute to a device and request id.
+// attribute to a device and request id. A request id answered before gets
+// the same signed reply again (idempotent: a kiosk that lost the answer
+// may ask again; a replayed answer carries a nonce the kiosk has seen).
 func (c *Cloud) Handle(subject string, data []byte) ([]byte, error) {
 	req, err := wire.DecodeRequest(data)
 	if err != nil {
@@ -119,33 +139,60 @@ func (c *Cloud) Handle(subject string, data []byte) ([]byte, error) {
 	if subject != wire.RequestSubject(req.Device, req.Flow) {
 		return nil, fmt.Errorf("cloud: request for %s on subject %s", req.Device, subject)
 	}
-	d := c.decide(req)
+	now := c.cfg.Now()
+	if age := now.Sub(req.Time); age > c.cfg.MaxAge || age < -c.cfg.MaxAge {
+		return c.answer(req, wire.Decision{Outcome: wire.Retry, Reason: "stale_request"})
+	}
+	key := req.Device + "/" + req.ID
+	prev, fresh, err := c.seen.Add(key, nil, now)
+	switch {
+	case err != nil:
+		return c.answer(req, wire.Decision{Outcome: wire.Retry, Reason: "busy"})
+	case !fresh && prev == nil:
+		return nil, fmt.Errorf("cloud: request %s of %s already in progress", req.ID, req.Device)
+	case !fresh:
+		return prev, nil
+	}
+	// Another instance may have answered this id (a kiosk sent it again
+	// after losing the answer). Identification changes nothing, so it is
+	// decided again and the stored answer, if any, wins below; enrolment
+	// and deletion must not run twice, so they look first.
+	if req.Flow != wire.FlowIdentify {
+		if reply, ok := c.store.answered(key); ok {
+			c.seen.Set(key, reply)
+			return reply, nil
+		}
+	}
+	d, err := c.decide(req)
+	if err != nil {
+		return nil, err
+	}
+	reply, err := c.answer(req, d)
+	if err != nil {
+		return nil, err
+	}
+	reply = c.store.remember(key, reply)
+	c.seen.Set(key, reply)
+	return reply, nil
+}
+
+// answer signs d as the answer to req.
+func (c *Cloud) answer(req wire.Request, d wire.Decision) ([]byte, error) {
 	d.Request = req.ID
 	c.log.Info("cloud: decision", "device", req.Device, "request", req.ID, "flow", req.Flow,
 		"outcome", d.Outcome, "reason", d.Reason)
-	return c.sign(req.Device, wire.Statement{Kind: wire.KindDecision, Decision: &d})
+	return c.sign(req.Device, wire.Statement{Kind: wire.KindDecision, Decision: &d}, c.cfg.TTL)
 }
 
-// Command returns the signed statement carrying cmd for device.
+// Command returns the signed statement carrying cmd for device, valid for
+// CommandTTL.
 func (c *Cloud) Command(device string, cmd wire.Command) ([]byte, error) {
-	return c.sign(device, wire.Statement{Kind: wire.KindCommand, Command: &cmd})
+	return c.sign(device, wire.Statement{Kind: wire.KindCommand, Command: &cmd}, c.cfg.CommandTTL)
 }
 
-// Send signs cmd and publishes it to device's command subject on nc.
-func (c *Cloud) Send(nc *nats.Conn, device string, cmd wire.Command) error {
-	b, err := c.Command(device, cmd)
-	if err != nil {
-		return err
-	}
-	if err := nc.Publish(wire.CommandSubject(device, cmd.Type), b); err != nil {
-		return fmt.Errorf("cloud: send command: %w", err)
-	}
-	return nil
-}
-
-func (c *Cloud) sign(device string, st wire.Statement) ([]byte, error) {
+func (c *Cloud) sign(device string, st wire.Statement, ttl time.Duration) ([]byte, error) {
 	now := c.cfg.Now()
-	st.Device, st.Nonce, st.IssuedAt, st.Expires = device, wire.NewNonce(), now, now.Add(c.cfg.TTL)
+	st.Device, st.Nonce, st.IssuedAt, st.Expires = device, wire.NewNonce(), now, now.Add(ttl)
 	b, err := wire.Sign(c.cfg.SignKey, st)
 	if err != nil {
 		return nil, fmt.Errorf("cloud: %w", err)
@@ -153,40 +200,38 @@ func (c *Cloud) sign(device string, st wire.Statement) ([]byte, error) {
 	return b, nil
 }
 
-func (c *Cloud) decide(req wire.Request) wire.Decision {
-	now := c.cfg.Now()
-	if age := now.Sub(req.Time); age > c.cfg.MaxAge || age < -c.cfg.MaxAge {
-		return wire.Decision{Outcome: wire.Retry, Reason: "stale_request"}
-	}
-	if !c.firstSeen(req, now) {
-		return wire.Decision{Outcome: wire.Declined, Reason: "replayed_request"}
+// decide runs req's flow. Every wire.Flow has its case; a flow without one
+// is refused with ErrUnknownFlow, never taken for another.
+func (c *Cloud) decide(req wire.Request) (wire.Decision, error) {
+	switch req.Flow {
+	case wire.FlowEnrol, wire.FlowIdentify, wire.FlowDelete:
+	default:
+		return wire.Decision{}, fmt.Errorf("%w: %.32q (handled: enrol, identify, delete)", ErrUnknownFlow, req.Flow)
 	}
 	tmpl, err := c.template(req)
 	if err != nil {
 		c.log.Warn("cloud: unusable palm", "device", req.Device, "request", req.ID, "err", err)
-		return wire.Decision{Outcome: wire.Retry, Reason: "unusable_capture"}
+		return wire.Decision{Outcome: wire.Retry, Reason: "unusable_capture"}, nil
 	}
 	switch req.Flow {
 	case wire.FlowEnrol:
-		return c.enrol(req, tmpl)
+		return c.enrol(req, tmpl), nil
 	case wire.FlowIdentify:
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if i := c.search(tmpl); i >= 0 {
-			return wire.Decision{Outcome: wire.Approved, Subject: c.subs[i].subject}
+		if subject, ok := c.search(tmpl); ok {
+			return wire.Decision{Outcome: wire.Approved, Subject: subject}, nil
 		}
-		return wire.Decision{Outcome: wire.NotRecognized}
-	default: // wire.FlowDelete; DecodeRequest accepts no other flow
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		i := c.search(tmpl)
-		if i < 0 {
-			return wire.Decision{Outcome: wire.NotRecognized}
-		}
-		subject := c.subs[i].subject
-		c.subs = append(c.subs[:i], c.subs[i+1:]...)
-		return wire.Decision{Outcome: wire.Approved, Subject: subject, Reason: "deleted"}
+		return wire.Decision{Outcome: wire.NotRecognized}, nil
+	case wire.FlowDelete:
+		return c.delete(req, tmpl), nil
 	}
+	panic("unreachable: flows checked above")
+}
+
+func (c *Cloud) search(t match.Template) (string, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	subject, _, ok := c.idx.Search(t)
+	return subject, ok
 }
 
 func (c *Cloud) enrol(req wire.Request, tmpl match.Template) wire.Decision {
@@ -198,47 +243,33 @@ func (c *Cloud) enrol(req wire.Request, tmpl match.Template) wire.Decision {
 	if err != nil {
 		return wire.Decision{Outcome: wire.Declined, Reason: "card_unreadable"}
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.search(tmpl) >= 0 {
+	if _, ok := c.search(tmpl); ok {
 		return wire.Decision{Outcome: wire.Declined, Reason: "duplicate_palm"}
 	}
-	var id [12]byte
-	rand.Read(id[:])
-	e := enrolment{subject: "sub-" + hex.EncodeToString(id[:]), tmpl: tmpl, phone: phone, card: card}
-	c.subs = append(c.subs, e)
-	return wire.Decision{Outcome: wire.Approved, Subject: e.subject, Reason: "enrolled"}
-}
-
-// firstSeen records req's id and reports whether it is new. Ids are
-// remembered for as long as a request's time is acceptable (MaxAge), so a
-// captured request cannot be answered twice.
-func (c *Cloud) firstSeen(req wire.Request, now time.Time) bool {
+	subject := newSubject()
+	if err := c.store.put(subject, c.rest.seal(subject, record{tmpl: tmpl, phone: phone, card: card})); err != nil {
+		c.log.Error("cloud: enrolment not stored", "device", req.Device, "request", req.ID, "err", err)
+		return wire.Decision{Outcome: wire.Retry, Reason: "store_unavailable"}
+	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	key := req.Device + "/" + req.ID
-	if _, ok := c.seen[key]; ok {
-		return false
-	}
-	for k, t := range c.seen {
-		if now.Sub(t) > c.cfg.MaxAge {
-			delete(c.seen, k)
-		}
-	}
-	c.seen[key] = req.Time
-	return true
+	c.idx.Add(subject, tmpl)
+	c.mu.Unlock()
+	return wire.Decision{Outcome: wire.Approved, Subject: subject, Reason: "enrolled"}
 }
 
-// search returns the index of the best enrolment at or above
-// match.Threshold, or -1. c.mu must be held.
-func (c *Cloud) search(t match.Template) int {
-	best, bestScore := -1, match.Threshold
-	for i := range c.subs {
-		if s := match.Similarity(t, c.subs[i].tmpl); s >= bestScore {
-			best, bestScore = i, s
-		}
+func (c *Cloud) delete(req wire.Request, tmpl match.Template) wire.Decision {
+	subject, ok := c.search(tmpl)
+	if !ok {
+		return wire.Decision{Outcome: wire.NotRecognized}
 	}
-	return best
+	if err := c.store.delete(subject); err != nil {
+		c.log.Error("cloud: deletion not stored", "device", req.Device, "request", req.ID, "err", err)
+		return wire.Decision{Outcome: wire.Retry, Reason: "store_unavailable"}
+	}
+	c.mu.Lock()
+	c.idx.Remove(subject)
+	c.mu.Unlock()
+	return wire.Decision{Outcome: wire.Approved, Subject: subject, Reason: "deleted"}
 }
 
 // template opens the palm part and computes its template; the clear capture
@@ -272,7 +303,28 @@ func (c *Cloud) token(o *seal.Opener, req wire.Request, part string) ([32]byte, 
 	if len(pt) == 0 {
 		return [32]byte{}, errors.New("cloud: empty " + part)
 	}
-	m := hmac.New(sha256.New, c.tokenKey[:])
+	m := hmac.New(sha256.New, c.tokenKey)
 	m.Write(pt)
 	return [32]byte(m.Sum(nil)), nil
+}
+
+// Import enrols tmpl without a kiosk request, with no phone or card token:
+// a bulk load, as a migration from another store or a load test does. It
+// returns the new subject pseudonym.
+func (c *Cloud) Import(tmpl match.Template) (string, error) {
+	subject := newSubject()
+	if err := c.store.put(subject, c.rest.seal(subject, record{tmpl: tmpl})); err != nil {
+		return "", fmt.Errorf("cloud: import: %w", err)
+	}
+	c.mu.Lock()
+	c.idx.Add(subject, tmpl)
+	c.mu.Unlock()
+	return subject, nil
+}
+
+// newSubject returns a fresh random subject pseudonym.
+func newSubject() string {
+	var id [12]byte
+	rand.Read(id[:])
+	return "sub-" + hex.EncodeToString(id[:])
 }

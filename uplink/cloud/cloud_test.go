@@ -1,9 +1,14 @@
 package cloud
 
 import (
+	"bytes"
 	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"image"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,21 +152,60 @@ func TestDecisions(t *testing.T) {
 	}
 }
 
-func TestReplayedRequest(t *testing.T) {
+// TestRepeatedRequest: a request id answered before gets the very same
+// signed reply (same nonce, which the kiosk refuses if it has seen it), so
+// a repeated enrolment enrols nobody twice and a kiosk that lost an answer
+// may ask again.
+func TestRepeatedRequest(t *testing.T) {
 	f := newFixture(t)
-	r := f.request(t, "req-1", wire.FlowIdentify, parts{})
-	if d := f.handle(t, r); d.Outcome != wire.NotRecognized {
-		t.Fatalf("first: %+v", d)
+	r := f.request(t, "req-1", wire.FlowEnrol, parts{phone: []byte("+15550100"), card: []byte("4111111111111111")})
+	b, _ := wire.EncodeRequest(r)
+	first, err := f.cloud.Handle(wire.RequestSubject(r.Device, r.Flow), b)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if d := f.handle(t, r); d.Outcome != wire.Declined || d.Reason != "replayed_request" {
-		t.Fatalf("replay: %+v, want declined replayed_request", d)
+	again, err := f.cloud.Handle(wire.RequestSubject(r.Device, r.Flow), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(first, again) {
+		t.Fatal("a repeated request id got a different answer")
+	}
+	if n := f.cloud.Enrolled(); n != 1 {
+		t.Fatalf("%d enrolments after a repeated enrol, want 1", n)
 	}
 	f.now = f.now.Add(time.Hour) // the id is forgotten once the request is too old anyway
-	if d := f.handle(t, f.request(t, "req-2", wire.FlowIdentify, parts{})); d.Outcome != wire.NotRecognized {
+	if d := f.handle(t, f.request(t, "req-2", wire.FlowIdentify, parts{})); d.Outcome != wire.Approved {
 		t.Fatalf("later request: %+v", d)
 	}
-	if n := len(f.cloud.seen); n != 1 {
-		t.Fatalf("%d request ids remembered, want 1 (old ones pruned)", n)
+	if n := f.cloud.seen.Len(); n != 1 {
+		t.Fatalf("%d request ids remembered, want 1 (old ones forgotten)", n)
+	}
+}
+
+// TestEveryFlowHandled holds the cloud to wire.Flows: each flow reaches its
+// own case, and a flow the cloud does not know is refused with a clear
+// error, never taken for another flow.
+func TestEveryFlowHandled(t *testing.T) {
+	f := newFixture(t)
+	for i, fl := range wire.Flows() {
+		r := f.request(t, fmt.Sprint("req-", i), fl, parts{})
+		if _, err := f.cloud.decide(r); err != nil {
+			t.Errorf("flow %s: %v", fl, err)
+		}
+	}
+	r := f.request(t, "req-x", wire.FlowIdentify, parts{})
+	r.Flow = "pay"
+	_, err := f.cloud.decide(r)
+	if !errors.Is(err, ErrUnknownFlow) || !strings.Contains(err.Error(), `"pay"`) || !strings.Contains(err.Error(), "enrol, identify, delete") {
+		t.Fatalf("unknown flow: %v, want ErrUnknownFlow naming it and the handled flows", err)
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.cloud.Handle("palm.req.kiosk-1.pay", b); err == nil || !strings.Contains(err.Error(), "not one of enrol, identify, delete") {
+		t.Fatalf("Handle of flow pay: %v, want a refusal naming the valid flows", err)
 	}
 }
 

@@ -1,20 +1,46 @@
-// Package cloud is the reference cloud for development, tests and demos. It
-// answers every kiosk's requests: it opens the sealed parts (card with the
-// separate payment key), enrols and identifies palms with vision/match, and
-// signs its decisions.
+// Package cloud is the reference cloud for development, tests, demos and
+// load runs. It answers every kiosk's requests: it opens the sealed parts
+// (card with the separate payment key), enrols and identifies palms with
+// vision/match through a 1:N index (uplink/cloud/index), and signs its
+// decisions.
 //
 // Flows: enrol (palm, phone and card → a new subject pseudonym; a palm
 // already enrolled is declined as "duplicate_palm"), identify (approved with
 // the subject, or not_recognized) and delete (the matching enrolment is
-// removed and approved; unknown → not_recognized).
+// removed and approved; unknown → not_recognized). Every wire.Flow has its
+// case in one switch; a flow without one is refused (ErrUnknownFlow), never
+// taken for another.
 //
 // A request is answered only if it arrives on its own device's subject
-// (which NATS permissions vouch for), its time is within MaxAge, and its id
-// was not seen before; decisions are signed for that device with a fresh
-// nonce and a short expiry.
+// (which NATS permissions vouch for), names a reply subject in that
+// device's own inbox (wire.ReplyAllowed; anything else is refused and
+// counted, so no kiosk can make the cloud publish on another kiosk's
+// inbox, command or telemetry subject), and its time is within MaxAge.
+// Decisions are signed for that device with a fresh nonce and a short
+// expiry. A request id is answered once: the same id again gets the same
+// signed answer (idempotent; the kiosk refuses the repeated nonce if it
+// already has the answer), from a time-ordered window in memory and, with
+// a store, from the RequestBucket that every instance shares.
 //
-// Limits: the store is in memory and lost at exit; the 1:N search is linear
-// over every enrolment; match.Threshold is tuned on synthetic palms, not on
-// a real population. Phone and card are kept only as keyed hashes. It is a
-// reference, not a production service.
+// # Store, instances and commands
+//
+// Without Open the enrolments live in memory. With Open they live in the
+// JetStream key-value bucket EnrolBucket, one record per subject, sealed at
+// rest (AES-256-GCM under a key derived from the signing key, the subject
+// as associated data): the template and keyed hashes of phone and card,
+// never the clear numbers. Each instance loads the bucket before it
+// serves and follows it with a watch, so several instances with the same
+// keys, subscribed in the queue group Queue, share the requests and each
+// knows every enrolment; a restarted instance loses nobody. Each instance
+// serves up to Workers requests at once: decrypting and template
+// extraction run outside any lock, the index is searched under a shared
+// read lock. Commands (Send) are queued in the stream wire.CommandStream
+// and delivered by a durable consumer per kiosk, in order and one at a
+// time, when the kiosk is connected; the kiosk acknowledges each.
+//
+// Limits: match.Threshold is tuned on synthetic palms, not on a real
+// population. Two instances enrolling the same new palm at the same moment
+// can both enrol it (the duplicate check reads each instance's index).
+// Every instance holds the whole index in memory. It is a reference, not a
+// production service.
 package cloud

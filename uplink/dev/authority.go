@@ -7,9 +7,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"math/big"
 	"net"
+	"net/url"
 	"time"
 
 	"github.com/nats-io/jwt/v2"
@@ -23,9 +25,12 @@ import (
 // and TLS certificate authority. Nothing it makes touches the disk.
 type Authority struct {
 	operator  *jwt.OperatorClaims
+	opJWT     string
 	account   nkeys.KeyPair
 	accountID string
 	accountJW string
+	systemID  string // the system account JetStream clustering needs
+	systemJW  string
 	ca        *x509.Certificate
 	caKey     *ecdsa.PrivateKey
 	pool      *x509.CertPool
@@ -54,8 +59,20 @@ func NewAuthority() (*Authority, error) {
 		return nil, fmt.Errorf("dev: %w", err)
 	}
 	opub, _ := okp.PublicKey()
+	skp, err := nkeys.CreateAccount()
+	if err != nil {
+		return nil, fmt.Errorf("dev: %w", err)
+	}
+	spub, _ := skp.PublicKey()
+	sc := jwt.NewAccountClaims(spub)
+	sc.Name = "SYS"
+	sjwt, err := sc.Encode(okp)
+	if err != nil {
+		return nil, fmt.Errorf("dev: system account: %w", err)
+	}
 	oc := jwt.NewOperatorClaims(opub)
 	oc.Name = "palmd-dev"
+	oc.SystemAccount = spub
 	ojwt, err := oc.Encode(okp)
 	if err != nil {
 		return nil, fmt.Errorf("dev: operator: %w", err)
@@ -71,11 +88,13 @@ func NewAuthority() (*Authority, error) {
 	apub, _ := akp.PublicKey()
 	ac := jwt.NewAccountClaims(apub)
 	ac.Name = "PALM"
+	// JetStream holds enrolments, answered requests and queued commands.
+	ac.Limits.JetStreamLimits = jwt.JetStreamLimits{MemoryStorage: -1, DiskStorage: -1, Streams: -1, Consumer: -1}
 	ajwt, err := ac.Encode(okp)
 	if err != nil {
 		return nil, fmt.Errorf("dev: account: %w", err)
 	}
-	a := &Authority{operator: operator, account: akp, accountID: apub, accountJW: ajwt}
+	a := &Authority{operator: operator, opJWT: ojwt, account: akp, accountID: apub, accountJW: ajwt, systemID: spub, systemJW: sjwt}
 	if err := a.makeCA(); err != nil {
 		return nil, err
 	}
@@ -107,12 +126,14 @@ func (a *Authority) makeCA() error {
 	a.caKey = key
 	a.pool = x509.NewCertPool()
 	a.pool.AddCert(a.ca)
-	a.server, err = a.issue("localhost", x509.ExtKeyUsageServerAuth)
+	a.server, err = a.issue("localhost", "", x509.ExtKeyUsageServerAuth)
 	return err
 }
 
-// issue makes a leaf certificate for name signed by the CA.
-func (a *Authority) issue(name string, usage x509.ExtKeyUsage) (tls.Certificate, error) {
+// issue makes a leaf certificate for name signed by the CA. A client
+// certificate names its NATS user's public nkey in a URI
+// (nkey:<public key>), which the server's binder checks (bind.go).
+func (a *Authority) issue(name, nkey string, usage x509.ExtKeyUsage) (tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("dev: %w", err)
@@ -129,6 +150,9 @@ func (a *Authority) issue(name string, usage x509.ExtKeyUsage) (tls.Certificate,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
 	}
+	if nkey != "" {
+		tmpl.URIs = []*url.URL{{Scheme: nkeyScheme, Opaque: nkey}}
+	}
 	if usage == x509.ExtKeyUsageServerAuth {
 		tmpl.DNSNames = []string{"localhost"}
 		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
@@ -142,23 +166,29 @@ func (a *Authority) issue(name string, usage x509.ExtKeyUsage) (tls.Certificate,
 
 // ServerOptions returns fresh options for an in-process NATS server on
 // 127.0.0.1:port (server.RANDOM_PORT for any) that trusts this authority
-// and requires mutual TLS. JetStream stays off: nothing is persisted.
+// and requires mutual TLS, with a client certificate bound to the NATS
+// user presenting it (bind.go). JetStream is off; RunServer turns it on.
+// Start a server from these options with RunServer or, after
+// server.NewServer, Bind.
 func (a *Authority) ServerOptions(port int) (*server.Options, error) {
 	res := &server.MemAccResolver{}
-	if err := res.Store(a.accountID, a.accountJW); err != nil {
-		return nil, fmt.Errorf("dev: resolver: %w", err)
+	for id, jw := range map[string]string{a.accountID: a.accountJW, a.systemID: a.systemJW} {
+		if err := res.Store(id, jw); err != nil {
+			return nil, fmt.Errorf("dev: resolver: %w", err)
+		}
 	}
 	return &server.Options{
-		Host:             "127.0.0.1",
-		Port:             port,
-		NoLog:            true,
-		NoSigs:           true,
-		NoSystemAccount:  true,
-		TrustedOperators: []*jwt.OperatorClaims{a.operator},
-		AccountResolver:  res,
-		TLS:              true,
-		TLSVerify:        true,
-		TLSTimeout:       5,
+		Host:                       "127.0.0.1",
+		Port:                       port,
+		NoLog:                      true,
+		NoSigs:                     true,
+		SystemAccount:              a.systemID,
+		TrustedOperators:           []*jwt.OperatorClaims{a.operator},
+		AccountResolver:            res,
+		CustomClientAuthentication: &binder{auth: a},
+		TLS:                        true,
+		TLSVerify:                  true,
+		TLSTimeout:                 5,
 		TLSConfig: &tls.Config{
 			MinVersion:   tls.VersionTLS13,
 			Certificates: []tls.Certificate{a.server},
@@ -179,12 +209,14 @@ func (a *Authority) Device(id string) (Credentials, error) {
 	return a.user(id, pub, sub)
 }
 
-// Cloud returns credentials for the reference cloud: all subjects.
+// Cloud returns credentials for the reference cloud: every subject but the
+// kiosks' own (requests and telemetry), so that no request, whatever reply
+// subject it names, can make the cloud speak as a kiosk.
 func (a *Authority) Cloud() (Credentials, error) {
-	return a.user("palmcloud", []string{">"}, []string{">"})
+	return a.user("palmcloud", []string{">"}, []string{">"}, wire.RequestSubject("*", ">"), wire.TelemetrySubject("*", ">"))
 }
 
-func (a *Authority) user(name string, pub, sub []string) (Credentials, error) {
+func (a *Authority) user(name string, pub, sub []string, denyPub ...string) (Credentials, error) {
 	ukp, err := nkeys.CreateUser()
 	if err != nil {
 		return Credentials{}, fmt.Errorf("dev: %w", err)
@@ -195,11 +227,12 @@ func (a *Authority) user(name string, pub, sub []string) (Credentials, error) {
 	uc.Name = name
 	uc.Permissions.Pub.Allow.Add(pub...)
 	uc.Permissions.Sub.Allow.Add(sub...)
+	uc.Permissions.Pub.Deny.Add(denyPub...)
 	ujwt, err := uc.Encode(a.account)
 	if err != nil {
 		return Credentials{}, fmt.Errorf("dev: user %s: %w", name, err)
 	}
-	cert, err := a.issue(name, x509.ExtKeyUsageClientAuth)
+	cert, err := a.issue(name, upub, x509.ExtKeyUsageClientAuth)
 	if err != nil {
 		return Credentials{}, err
 	}
@@ -213,5 +246,34 @@ func (a *Authority) user(name string, pub, sub []string) (Credentials, error) {
 			ServerName:   "localhost",
 		},
 		caDER: a.ca.Raw,
+	}, nil
+}
+
+// DeploymentFiles are what a standalone nats-server of the region or a
+// store needs from this authority (see uplink/dev/deploy).
+type DeploymentFiles struct {
+	Operator      []byte // operator JWT (operator: in the configuration)
+	SystemAccount string // system account public key (system_account:)
+	Account       string // the kiosks' and cloud's account public key
+	AccountJWT    []byte // its JWT, for the resolver
+	CA            []byte // CA certificate (PEM)
+	Cert, Key     []byte // the server's certificate and key (PEM, PKCS #8)
+}
+
+// DeploymentFiles returns the files a standalone server's configuration
+// names.
+func (a *Authority) DeploymentFiles() (DeploymentFiles, error) {
+	key, err := x509.MarshalPKCS8PrivateKey(a.server.PrivateKey)
+	if err != nil {
+		return DeploymentFiles{}, fmt.Errorf("dev: %w", err)
+	}
+	return DeploymentFiles{
+		Operator:      []byte(a.opJWT),
+		SystemAccount: a.systemID,
+		Account:       a.accountID,
+		AccountJWT:    []byte(a.accountJW),
+		CA:            pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: a.ca.Raw}),
+		Cert:          pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: a.server.Certificate[0]}),
+		Key:           pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}),
 	}, nil
 }

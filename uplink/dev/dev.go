@@ -3,11 +3,10 @@ package dev
 import (
 	"context"
 	"crypto/ed25519"
-	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
-	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -33,9 +32,10 @@ type Dev struct {
 	// Authority made every credential; it can make more (other kiosks).
 	Authority *Authority
 
-	srv  *server.Server
-	nc   *nats.Conn
-	once sync.Once
+	srv      *server.Server
+	nc       *nats.Conn
+	storeDir string
+	once     sync.Once
 }
 
 // ClientOptions returns the uplink options a kiosk needs to connect.
@@ -53,38 +53,41 @@ func Start(ctx context.Context, deviceID string, log *slog.Logger) (*Dev, error)
 	if err != nil {
 		return nil, err
 	}
-	srv, err := RunServer(auth, server.RANDOM_PORT)
+	dir, err := os.MkdirTemp("", "palmd-jetstream-")
 	if err != nil {
+		return nil, fmt.Errorf("dev: %w", err)
+	}
+	srv, err := RunServer(auth, server.RANDOM_PORT, dir)
+	if err != nil {
+		os.RemoveAll(dir)
 		return nil, err
 	}
-	d, err := attach(auth, srv, deviceID, log)
+	d, err := attach(ctx, auth, srv, deviceID, log)
 	if err != nil {
 		srv.Shutdown()
+		os.RemoveAll(dir)
 		return nil, err
 	}
+	d.storeDir = dir
 	return d, nil
 }
 
-// RunServer starts an in-process NATS server trusting auth on port and
-// waits until it accepts connections.
-func RunServer(auth *Authority, port int) (*server.Server, error) {
+// RunServer starts an in-process NATS server trusting auth on port, with
+// JetStream for memory streams only, and waits until it accepts
+// connections. JetStream still needs a store directory: storeDir (it
+// stays empty while every stream is in memory).
+func RunServer(auth *Authority, port int, storeDir string) (*server.Server, error) {
 	opts, err := auth.ServerOptions(port)
 	if err != nil {
 		return nil, err
 	}
-	srv, err := server.NewServer(opts)
-	if err != nil {
-		return nil, fmt.Errorf("dev: server: %w", err)
-	}
-	srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		srv.Shutdown()
-		return nil, errors.New("dev: server did not start")
-	}
-	return srv, nil
+	opts.JetStream = true
+	opts.StoreDir = storeDir
+	opts.JetStreamMaxMemory = 256 << 20
+	return StartServer(opts)
 }
 
-func attach(auth *Authority, srv *server.Server, deviceID string, log *slog.Logger) (*Dev, error) {
+func attach(ctx context.Context, auth *Authority, srv *server.Server, deviceID string, log *slog.Logger) (*Dev, error) {
 	sealPub, sealPriv, err := seal.GenerateKey()
 	if err != nil {
 		return nil, err
@@ -123,7 +126,12 @@ func attach(auth *Authority, srv *server.Server, deviceID string, log *slog.Logg
 	if err != nil {
 		return nil, fmt.Errorf("dev: cloud connect: %w", err)
 	}
+	if err := cl.Open(ctx, nc, cloud.StoreOptions{Memory: true}); err != nil {
+		nc.Close()
+		return nil, err
+	}
 	if _, err := cl.Subscribe(nc); err != nil {
+		cl.Close()
 		nc.Close()
 		return nil, err
 	}
@@ -138,10 +146,14 @@ func (d *Dev) CloudConn() *nats.Conn { return d.nc }
 
 // Close stops the cloud and the server.
 func (d *Dev) Close() error {
+	var err error
 	d.once.Do(func() {
 		d.nc.Close()
+		d.Cloud.Wait()
+		d.Cloud.Close()
 		d.srv.Shutdown()
 		d.srv.WaitForShutdown()
+		err = os.RemoveAll(d.storeDir)
 	})
-	return nil
+	return err
 }

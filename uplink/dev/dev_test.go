@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/palmd/palmd/uplink"
 	"github.com/palmd/palmd/uplink/dev"
 	"github.com/palmd/palmd/uplink/seal"
@@ -136,20 +138,25 @@ func TestNothingOnDisk(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Before Close (which removes JetStream's store directory) and after.
+	walk := func(when string) {
+		err := filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if !e.IsDir() {
+				t.Errorf("file written (%s): %s", when, path)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	walk("while running")
 	c.Close()
 	d.Close()
-	err := filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !e.IsDir() {
-			t.Errorf("file written: %s", path)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	walk("after Close")
 }
 
 func TestCredentialFiles(t *testing.T) {
@@ -179,9 +186,7 @@ func TestCredentialFiles(t *testing.T) {
 // TestCommandFromCloud: a command the reference cloud signs reaches the
 // kiosk's handler through the embedded server.
 func TestCommandFromCloud(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	d, err := dev.Start(ctx, device, nil)
+	d, err := dev.Start(context.Background(), device, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,24 +197,167 @@ func TestCommandFromCloud(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	waitConnected(t, c)
 	cmd := wire.Command{Type: wire.CmdDeleteMyData, Subject: "sub-1"}
-	// The kiosk's subscription may still be on its way: resend until it arrives.
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if err := d.Cloud.Send(d.CloudConn(), device, cmd); err != nil {
+	if err := d.Cloud.Send(d.CloudConn(), device, cmd); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case g := <-got:
+		if g.Type != cmd.Type || g.Subject != cmd.Subject {
+			t.Fatalf("received %+v, want %+v", g, cmd)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("command never delivered")
+	}
+}
+
+// TestCommandsWaitForOfflineKiosk: commands sent while the kiosk is
+// offline arrive after it connects, in order and once each, also across
+// a reconnection.
+func TestCommandsWaitForOfflineKiosk(t *testing.T) {
+	d, err := dev.Start(context.Background(), device, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	send := func(subjects ...string) {
+		t.Helper()
+		for _, s := range subjects {
+			if err := d.Cloud.Send(d.CloudConn(), device, wire.Command{Type: wire.CmdDeleteMyData, Subject: s}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	send("sub-1", "sub-2", "sub-3") // nobody connected yet
+	got := make(chan string, 16)
+	dial := func() *uplink.Client {
+		t.Helper()
+		c, err := uplink.Dial(d.URL, device, d.SignKey, append(d.ClientOptions(),
+			uplink.OnCommand(func(c wire.Command) { got <- c.Subject }))...)
+		if err != nil {
 			t.Fatal(err)
 		}
+		return c
+	}
+	next := func(want string) string {
+		t.Helper()
 		select {
-		case g := <-got:
-			if g.Type != cmd.Type || g.Subject != cmd.Subject {
-				t.Fatalf("received %+v, want %+v", g, cmd)
-			}
-			return
-		case <-time.After(50 * time.Millisecond):
+		case s := <-got:
+			return s
+		case <-time.After(10 * time.Second):
+			js, _ := jetstream.New(d.CloudConn())
+			cons, _ := js.PushConsumer(context.Background(), wire.CommandStream, wire.CommandConsumer(device))
+			info, _ := cons.Info(context.Background())
+			t.Fatalf("%s never delivered; consumer: pending %d ack-pending %d bound %v delivered %+v ack floor %+v redelivered %d", want,
+				info.NumPending, info.NumAckPending, info.PushBound, info.Delivered, info.AckFloor, info.NumRedelivered)
+			return ""
+		}
+	}
+	c := dial()
+	for _, want := range []string{"sub-1", "sub-2", "sub-3"} {
+		if s := next(want); s != want {
+			t.Fatalf("received %s, want %s (in order, once)", s, want)
+		}
+	}
+	c.Close()
+	// Wait until the server has noticed: a command delivered in the instant
+	// a kiosk disconnects is redelivered only after the consumer's AckWait.
+	js, err := jetstream.New(d.CloudConn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		cons, err := js.PushConsumer(context.Background(), wire.CommandStream, wire.CommandConsumer(device))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info := cons.CachedInfo(); info != nil && !info.PushBound {
+			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("command never delivered")
+			t.Fatal("the server still sees the closed kiosk's subscription")
 		}
+	}
+	send("sub-4") // offline again
+	c = dial()
+	defer c.Close()
+	send("sub-5")
+	// Nothing handled before is delivered again: the next two are the new ones.
+	for _, want := range []string{"sub-4", "sub-5"} {
+		if s := next(want); s != want {
+			t.Fatalf("after reconnecting received %s, want %s", s, want)
+		}
+	}
+}
+
+// TestReplyNotReflected: a kiosk that names another kiosk's inbox, command
+// or telemetry subject as the reply of its request gets nothing sent
+// there; the cloud refuses the request.
+func TestReplyNotReflected(t *testing.T) {
+	d, a := startDev(t)
+	const other = "kiosk-test-2"
+	bc, err := d.Authority.Device(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := nats.Connect(d.URL, nats.UserJWTAndSeed(bc.JWT, bc.Seed), nats.Secure(bc.TLS))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	leaked := make(chan string, 8)
+	for _, subj := range []string{wire.InboxPrefix(other) + ".>", wire.CommandSubject(other, "*")} {
+		if _, err := b.Subscribe(subj, func(m *nats.Msg) { leaked <- m.Subject }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := d.CloudConn().Subscribe(wire.TelemetrySubject(other, "*"), func(m *nats.Msg) { leaked <- m.Subject }); err != nil {
+		t.Fatal(err)
+	}
+	b.Flush()
+	d.CloudConn().Flush()
+
+	ac, err := d.Authority.Device(device)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := nats.Connect(d.URL, nats.UserJWTAndSeed(ac.JWT, ac.Seed), nats.Secure(ac.TLS))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	replies := []string{wire.InboxPrefix(other) + ".x", wire.CommandSubject(other, wire.CmdConfig), wire.TelemetrySubject(other, "uplink_rejected")}
+	for i, reply := range replies {
+		body, err := wire.EncodeRequest(request(t, d, fmt.Sprint("reflect-", i), wire.FlowIdentify, noise(4)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := raw.PublishRequest(wire.RequestSubject(device, wire.FlowIdentify), reply, body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Flush()
+	for deadline := time.Now().Add(10 * time.Second); d.Cloud.Stats().Refused < uint64(len(replies)); {
+		if time.Now().After(deadline) {
+			t.Fatalf("cloud stats %+v, want %d refused", d.Cloud.Stats(), len(replies))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The kiosk's own request is still answered on its own inbox.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := a.Do(ctx, request(t, d, "own-1", wire.FlowIdentify, noise(4))); err != nil {
+		t.Fatal(err)
+	}
+	b.Flush()
+	d.CloudConn().Flush()
+	select {
+	case s := <-leaked:
+		t.Fatalf("the cloud published on %s for kiosk %s", s, device)
+	default:
+	}
+	if st := d.Cloud.Stats(); st.Answered != 1 {
+		t.Errorf("cloud stats %+v, want exactly the kiosk's own request answered", st)
 	}
 }
 

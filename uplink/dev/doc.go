@@ -1,10 +1,21 @@
 // Package dev runs an embedded NATS server and the reference cloud
 // in-process, fully provisioned in memory, so that one command gives a
-// working kiosk.
+// working kiosk; and the same pieces as a region (StartCluster: servers
+// routed to each other with clustered JetStream) and a store
+// (StartLeaf: a leaf node connected to the region), for tests and the load
+// tool.
 //
-// Provisioning (Authority) mirrors production: an operator, an account and
-// one NATS user per kiosk (user JWT signed by the account, publish and
-// subscribe limited to the kiosk's own subjects), and mutual TLS with a
-// client certificate per kiosk from an in-memory CA. Nothing is written to
-// disk: the account resolver is in memory and JetStream is off.
+// Provisioning (Authority) mirrors production: an operator, an account
+// (with JetStream) and a system account, one NATS user per kiosk (user JWT
+// signed by the account, publish and subscribe limited to the kiosk's own
+// subjects and the acknowledgement of its own queued commands), and mutual
+// TLS with a client certificate per kiosk from an in-memory CA. The
+// certificate names the user's public nkey (URI SAN nkey:<key>), and the
+// server refuses a connection whose certificate and credentials belong to
+// different users (bind.go). The cloud's user may publish anywhere but on
+// the kiosks' request and telemetry subjects.
+//
+// Start writes nothing to disk: the account resolver is in memory and
+// the cloud keeps its JetStream buckets and stream in memory; JetStream's
+// store directory (a temporary directory, removed by Close) stays empty.
 package dev

@@ -2,6 +2,7 @@ package dev_test
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/palmd/palmd/uplink/dev"
@@ -15,7 +16,12 @@ func ExampleAuthority() {
 	if err != nil {
 		panic(err)
 	}
-	srv, err := dev.RunServer(auth, server.RANDOM_PORT)
+	dir, err := os.MkdirTemp("", "example-jetstream-")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	srv, err := dev.RunServer(auth, server.RANDOM_PORT, dir)
 	if err != nil {
 		panic(err)
 	}
@@ -26,5 +32,5 @@ func ExampleAuthority() {
 	}
 	pub, sub := wire.DevicePermissions("kiosk-2")
 	fmt.Println(creds.JWT != "", pub, sub)
-	// Output: true [palm.req.kiosk-2.> palm.tel.kiosk-2.>] [_INBOX.kiosk-2.> palm.cmd.kiosk-2.>]
+	// Output: true [palm.req.kiosk-2.> palm.tel.kiosk-2.> $JS.ACK.PALM_CMD.cmd-kiosk-2.>] [_INBOX.kiosk-2.> palm.cmd.kiosk-2.>]
 }

@@ -114,3 +114,22 @@ func FuzzParseCapture(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseRequestSubject: any subject either parses into a valid device
+// whose request subject is the input again, or is refused.
+func FuzzParseRequestSubject(f *testing.F) {
+	for _, s := range []string{RequestSubject("kiosk-1", FlowIdentify), "palm.req.k.enrol", "palm.req.*.identify",
+		"palm.req..identify", "palm.req.k.", "palm.tel.k.identify", "palm.req.k.identify.x"} {
+		f.Add(s)
+		f.Add(s[:len(s)/2])
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		device, fl, ok := ParseRequestSubject(s)
+		if !ok {
+			return
+		}
+		if !ValidDevice(device) || RequestSubject(device, fl) != s {
+			t.Fatalf("ParseRequestSubject(%q) = %q, %q", s, device, fl)
+		}
+	})
+}

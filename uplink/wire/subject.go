@@ -1,5 +1,7 @@
 package wire
 
+import "strings"
+
 // NATS subjects. Every kiosk publishes and subscribes only below its own
 // device token, so its credentials can be limited to those subjects.
 
@@ -17,6 +19,55 @@ func CommandSubject(device string, t CommandType) string {
 // InboxPrefix is device's reply inbox prefix (nats.CustomInboxPrefix).
 func InboxPrefix(device string) string { return "_INBOX." + device }
 
+// ReplyAllowed reports whether reply is below device's own inbox: the only
+// subject a cloud may answer a request from device on. A request naming
+// any other reply subject (another kiosk's inbox, command or telemetry
+// subject) is refused, never answered there.
+func ReplyAllowed(device, reply string) bool {
+	p := InboxPrefix(device) + "."
+	return len(reply) > len(p) && strings.HasPrefix(reply, p)
+}
+
+// ParseRequestSubject splits a request subject (RequestSubject) into its
+// device and flow; ok is false for any other subject.
+func ParseRequestSubject(subject string) (device string, f Flow, ok bool) {
+	rest, ok := strings.CutPrefix(subject, "palm.req.")
+	if !ok {
+		return "", "", false
+	}
+	device, fl, ok := strings.Cut(rest, ".")
+	if !ok || !ValidDevice(device) || fl == "" || strings.Contains(fl, ".") {
+		return "", "", false
+	}
+	return device, Flow(fl), true
+}
+
+// Commands queued for offline kiosks (JetStream): the cloud publishes a
+// signed command on CommandQueueSubject; the stream CommandStream keeps it
+// and the durable push consumer CommandConsumer(device) delivers it, in
+// order and one at a time, on CommandDeliverSubject(device), which the
+// kiosk's own command subscription covers. The kiosk acknowledges each
+// command after handling it, on CommandAckPrefix(device).
+const CommandStream = "PALM_CMD"
+
+// CommandQueueSubject is where the cloud queues commands of type t for
+// device.
+func CommandQueueSubject(device string, t CommandType) string {
+	return "palm.cmdq." + device + "." + string(t)
+}
+
+// CommandConsumer is the name of device's durable consumer on CommandStream.
+func CommandConsumer(device string) string { return "cmd-" + device }
+
+// CommandDeliverSubject is where device's queued commands are delivered.
+func CommandDeliverSubject(device string) string { return CommandSubject(device, "queued") }
+
+// CommandAckPrefix is the subject prefix of the acknowledgements of
+// device's queued commands.
+func CommandAckPrefix(device string) string {
+	return "$JS.ACK." + CommandStream + "." + CommandConsumer(device)
+}
+
 // ValidDevice reports whether device can name a kiosk in subjects and
 // permissions: 1 to 128 printable ASCII characters without spaces, '.', '*'
 // or '>'. A device id with a wildcard would widen DevicePermissions to
@@ -26,7 +77,7 @@ func ValidDevice(device string) bool { return validID(device) }
 // DevicePermissions lists what device (see ValidDevice) may publish and
 // subscribe to.
 func DevicePermissions(device string) (pub, sub []string) {
-	return []string{RequestSubject(device, ">"), TelemetrySubject(device, ">")},
+	return []string{RequestSubject(device, ">"), TelemetrySubject(device, ">"), CommandAckPrefix(device) + ".>"},
 		[]string{InboxPrefix(device) + ".>", CommandSubject(device, ">")}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -20,13 +21,26 @@ const (
 	FlowDelete   Flow = "delete"
 )
 
+// flows lists every flow, in the order documentation names them.
+var flows = [...]Flow{FlowEnrol, FlowIdentify, FlowDelete}
+
+// Flows returns every flow a kiosk may send. A cloud handles each of them
+// explicitly (uplink/cloud's test holds it to this list).
+func Flows() []Flow { return flows[:] }
+
 // Valid reports whether f is one of the known flows.
-func (f Flow) Valid() bool {
-	switch f {
-	case FlowEnrol, FlowIdentify, FlowDelete:
-		return true
+func (f Flow) Valid() bool { return slices.Contains(flows[:], f) }
+
+// flowNames is the list of valid flows for error messages.
+func flowNames() string {
+	var b strings.Builder
+	for i, f := range flows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(string(f))
 	}
-	return false
+	return b.String()
 }
 
 // Outcome is the cloud's answer to a request.
@@ -82,7 +96,10 @@ type Request struct {
 
 // Validate checks the clear fields of r.
 func (r Request) Validate() error {
-	if !validID(r.ID) || !validID(r.Device) || !r.Flow.Valid() || r.Time.IsZero() {
+	if !r.Flow.Valid() {
+		return fmt.Errorf("%w: request flow is not one of %s", ErrMalformed, flowNames())
+	}
+	if !validID(r.ID) || !validID(r.Device) || r.Time.IsZero() {
 		return fmt.Errorf("%w: request header", ErrMalformed)
 	}
 	if len(r.Palm) == 0 {

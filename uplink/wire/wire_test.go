@@ -279,3 +279,48 @@ func TestValidDevice(t *testing.T) {
 		}
 	}
 }
+
+func TestReplyAllowed(t *testing.T) {
+	tests := []struct {
+		device, reply string
+		want          bool
+	}{
+		{"kiosk-1", "_INBOX.kiosk-1.abc", true},
+		{"kiosk-1", "_INBOX.kiosk-1.abc.def", true},
+		{"kiosk-1", "_INBOX.kiosk-1", false},
+		{"kiosk-1", "_INBOX.kiosk-1.", false},
+		{"kiosk-1", "_INBOX.kiosk-12.abc", false},
+		{"kiosk-1", "_INBOX.kiosk-2.abc", false},
+		{"kiosk-1", "palm.cmd.kiosk-1.config", false},
+		{"kiosk-1", "palm.tel.kiosk-2.uplink_rejected", false},
+		{"kiosk-1", "", false},
+	}
+	for _, tt := range tests {
+		if got := ReplyAllowed(tt.device, tt.reply); got != tt.want {
+			t.Errorf("ReplyAllowed(%q, %q) = %v, want %v", tt.device, tt.reply, got, tt.want)
+		}
+	}
+}
+
+func TestParseRequestSubject(t *testing.T) {
+	tests := []struct {
+		subject string
+		device  string
+		flow    Flow
+		ok      bool
+	}{
+		{RequestSubject("kiosk-1", FlowIdentify), "kiosk-1", FlowIdentify, true},
+		{"palm.req.kiosk-1.pay", "kiosk-1", "pay", true}, // a flow is checked by DecodeRequest, not here
+		{"palm.req.kiosk-1", "", "", false},
+		{"palm.req.kiosk-1.", "", "", false},
+		{"palm.req.kiosk-1.identify.x", "", "", false},
+		{"palm.tel.kiosk-1.identify", "", "", false},
+		{"palm.req.*.identify", "", "", false},
+	}
+	for _, tt := range tests {
+		d, f, ok := ParseRequestSubject(tt.subject)
+		if d != tt.device || f != tt.flow || ok != tt.ok {
+			t.Errorf("ParseRequestSubject(%q) = %q, %q, %v; want %q, %q, %v", tt.subject, d, f, ok, tt.device, tt.flow, tt.ok)
+		}
+	}
+}

@@ -1,0 +1,29 @@
+// Command palmload is the fleet load tool: it starts a region in one
+// process (a NATS cluster with JetStream, several reference-cloud
+// instances in their queue group, people enrolled in the JetStream
+// bucket), connects N simulated kiosks, each with its own credentials
+// (user JWT, nkey and client certificate), and sends identify requests at
+// an open-loop arrival rate: each kiosk every -interval, at a random
+// phase, whether or not its previous request was answered. It can kill a
+// server node in the middle of the run and restart it.
+//
+// It reports how many requests were answered, the errors, the latency
+// percentiles (from the first send of a request to its verified answer,
+// retries included) and the throughput, as text, and as one JSON object
+// on the last line of standard output (-json prints only that line).
+//
+//	palmload -kiosks 1000 -interval 5s -duration 60s -enrolled 10000 [-kill-node] [-json]
+//	palmload -version
+//	palmload -h
+//
+// A request that is not answered within -timeout (a node died under it)
+// is sent again with the same id: the cloud answers a request id once,
+// and again with the same signed answer (uplink/cloud), so every request
+// is answered exactly once however often it is sent.
+//
+// palmload is its own command until the technician and rig client palmctl
+// exists; it will then become "palmctl load". Today it runs only against
+// the region it starts itself: against an external NATS URL it would need
+// a credential issuer for its kiosks, which the reference cloud does not
+// have yet.
+package main

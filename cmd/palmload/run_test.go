@@ -1,0 +1,72 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"strings"
+	"testing"
+)
+
+func TestUsage(t *testing.T) {
+	tests := []struct {
+		args    []string
+		help    bool
+		wantOut string
+		wantErr string
+	}{
+		{[]string{"-h"}, true, "palmload [-kiosks N]", ""},
+		{[]string{"-version"}, false, "palmload dev", ""},
+		{[]string{"-kiosks", "0"}, false, "", "-kiosks 0: want at least 1"},
+		{[]string{"-people", "20", "-enrolled", "10"}, false, "", "-people 20: want 1 to -enrolled (10)"},
+		{[]string{"-kill-node", "-nodes", "1"}, false, "", "-kill-node needs -nodes 3"},
+		{[]string{"extra"}, false, "", `unexpected argument "extra"`},
+	}
+	for _, tt := range tests {
+		var stdout, stderr bytes.Buffer
+		err := run(context.Background(), tt.args, &stdout, &stderr)
+		switch {
+		case tt.help && !errors.Is(err, flag.ErrHelp):
+			t.Errorf("run(%q) = %v, want flag.ErrHelp (exit 0)", tt.args, err)
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("run(%q) = %v, want %q", tt.args, err, tt.wantErr)
+		case !tt.help && tt.wantErr == "" && err != nil:
+			t.Errorf("run(%q) = %v", tt.args, err)
+		}
+		if !strings.Contains(stdout.String(), tt.wantOut) {
+			t.Errorf("run(%q) printed %q, want %q", tt.args, stdout.String(), tt.wantOut)
+		}
+	}
+}
+
+// TestSmallRun runs a small region with a server killed and checks the
+// JSON line's figures: every request answered, none twice.
+func TestSmallRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a three-server cluster and 20 kiosks")
+	}
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"-kiosks", "20", "-interval", "500ms", "-duration", "4s", "-enrolled", "300",
+		"-people", "10", "-kill-node", "-json"}, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	var rep report
+	dec := json.NewDecoder(strings.NewReader(lines[len(lines)-1]))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rep); err != nil {
+		t.Fatalf("last line %q: %v", lines[len(lines)-1], err)
+	}
+	if rep.Kiosks != 20 || rep.Enrolled != 300 || !rep.NodeKilled || rep.Requests != 160 {
+		t.Errorf("report %+v, want 20 kiosks, 300 enrolled, a node killed, 160 requests", rep)
+	}
+	if rep.Answered != rep.Requests || rep.Errors != 0 {
+		t.Errorf("answered %d of %d, errors %d %q", rep.Answered, rep.Requests, rep.Errors, rep.FirstErrors)
+	}
+	if rep.P99 <= 0 || rep.P50 > rep.P99 {
+		t.Errorf("percentiles p50 %v p99 %v", rep.P50, rep.P99)
+	}
+}

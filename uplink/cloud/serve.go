@@ -1,0 +1,111 @@
+package cloud
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/palmd/palmd/uplink/wire"
+)
+
+// Queue is the queue group every instance of the cloud subscribes in: each
+// request goes to one instance.
+const Queue = "palmcloud"
+
+// Stats counts what the cloud did with the requests it received.
+type Stats struct {
+	// Answered requests got a signed reply.
+	Answered uint64
+	// Refused requests named a reply subject outside their device's inbox
+	// and got no reply.
+	Refused uint64
+	// Dropped requests could not be attributed, or were in progress already.
+	Dropped uint64
+	// Shed requests waited longer than QueueTimeout for a worker, or found
+	// the queue full, and got no reply: the kiosk has given up on them or
+	// will send them again.
+	Shed uint64
+}
+
+// Stats returns the counts so far.
+func (c *Cloud) Stats() Stats {
+	return Stats{Answered: c.stats.answered.Load(), Refused: c.stats.refused.Load(),
+		Dropped: c.stats.dropped.Load(), Shed: c.stats.shed.Load()}
+}
+
+// job is a request waiting for a worker.
+type job struct {
+	m  *nats.Msg
+	at time.Time
+}
+
+// Subscribe answers every kiosk's requests arriving on nc, in the queue
+// group Queue, with Config.Workers workers, from the moment it returns
+// until the subscription is unsubscribed, drained or closed. Requests wait
+// for a worker in a queue of 4 per worker; one that finds the queue full
+// or waited longer than QueueTimeout is shed, unanswered, rather than
+// answered after its kiosk stopped waiting. A request is answered only on
+// its own device's inbox (wire.ReplyAllowed). Wait waits until the
+// workers have finished after the subscription ends.
+func (c *Cloud) Subscribe(nc *nats.Conn) (*nats.Subscription, error) {
+	jobs := make(chan job, 4*c.cfg.Workers)
+	sub, err := nc.QueueSubscribe(wire.AllRequests, Queue, func(m *nats.Msg) {
+		select {
+		case jobs <- job{m: m, at: time.Now()}:
+		default:
+			c.stats.shed.Add(1)
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cloud: subscribe: %w", err)
+	}
+	// Called once the subscription's callbacks are over: no more sends.
+	sub.SetClosedHandler(func(string) { close(jobs) })
+	for range c.cfg.Workers {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			for j := range jobs {
+				if time.Since(j.at) > c.cfg.QueueTimeout {
+					c.stats.shed.Add(1)
+					continue
+				}
+				c.serve(j.m)
+			}
+		}()
+	}
+	if err := nc.Flush(); err != nil {
+		sub.Unsubscribe()
+		return nil, fmt.Errorf("cloud: subscribe: %w", err)
+	}
+	return sub, nil
+}
+
+// Wait waits until the workers of every ended subscription have answered
+// the requests they hold.
+func (c *Cloud) Wait() { c.wg.Wait() }
+
+func (c *Cloud) serve(m *nats.Msg) {
+	device, _, ok := wire.ParseRequestSubject(m.Subject)
+	if !ok {
+		c.stats.dropped.Add(1)
+		c.log.Warn("cloud: request dropped", "err", "not a request subject")
+		return
+	}
+	if !wire.ReplyAllowed(device, m.Reply) {
+		c.stats.refused.Add(1)
+		c.log.Warn("cloud: request refused: its reply subject is not the kiosk's inbox", "device", device)
+		return
+	}
+	reply, err := c.Handle(m.Subject, m.Data)
+	if err != nil {
+		c.stats.dropped.Add(1)
+		c.log.Warn("cloud: request dropped", "device", device, "err", err)
+		return
+	}
+	if err := m.Respond(reply); err != nil {
+		c.log.Warn("cloud: reply failed", "device", device, "err", err)
+		return
+	}
+	c.stats.answered.Add(1)
+}

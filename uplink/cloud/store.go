@@ -1,0 +1,209 @@
+package cloud
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/palmd/palmd/uplink/wire"
+)
+
+// JetStream names the cloud uses.
+const (
+	// EnrolBucket holds one sealed enrolment record per subject pseudonym.
+	EnrolBucket = "palm_enrol"
+	// RequestBucket holds the signed answer to every request id for
+	// 2*MaxAge, so that any instance answers a repeated id the same way.
+	RequestBucket = "palm_req"
+)
+
+// StoreOptions configure the JetStream buckets and stream Open creates.
+type StoreOptions struct {
+	// Replicas is the number of servers holding each (1 if 0; 3 in a
+	// region's cluster).
+	Replicas int
+	// Memory keeps them in memory instead of files (the embedded dev
+	// server writes nothing to disk).
+	Memory bool
+}
+
+// opTimeout bounds one JetStream operation made while answering a request.
+const opTimeout = 5 * time.Second
+
+type store struct {
+	js        jetstream.JetStream
+	enrol     jetstream.KeyValue
+	req       jetstream.KeyValue
+	watch     jetstream.KeyWatcher
+	consumers sync.Map // device → struct{}: its command consumer exists
+	done      chan struct{}
+	c         *Cloud
+}
+
+// Open keeps the cloud's state in JetStream on nc: enrolments in
+// EnrolBucket (sealed at rest), answered requests in RequestBucket and
+// queued commands in wire.CommandStream, creating them if needed. It loads
+// every stored enrolment into the index before it returns, then keeps the
+// index in step with the bucket (enrolments and deletions by any instance)
+// until Close. Call it before Subscribe.
+func (c *Cloud) Open(ctx context.Context, nc *nats.Conn, o StoreOptions) error {
+	if c.store != nil {
+		return errors.New("cloud: store already open")
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("cloud: jetstream: %w", err)
+	}
+	st := jetstream.FileStorage
+	if o.Memory {
+		st = jetstream.MemoryStorage
+	}
+	if o.Replicas == 0 {
+		o.Replicas = 1
+	}
+	s := &store{js: js, done: make(chan struct{}), c: c}
+	if s.enrol, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: EnrolBucket, Description: "palmcloud enrolments, sealed", Storage: st, Replicas: o.Replicas,
+	}); err != nil {
+		return fmt.Errorf("cloud: bucket %s: %w", EnrolBucket, err)
+	}
+	if s.req, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: RequestBucket, Description: "palmcloud answers by request id", Storage: st, Replicas: o.Replicas,
+		TTL: 2 * c.cfg.MaxAge,
+	}); err != nil {
+		return fmt.Errorf("cloud: bucket %s: %w", RequestBucket, err)
+	}
+	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name: wire.CommandStream, Description: "palmcloud commands queued for kiosks",
+		Subjects: []string{wire.CommandQueueSubject("*", "*")}, Retention: jetstream.WorkQueuePolicy,
+		MaxAge: c.cfg.CommandTTL, Storage: st, Replicas: o.Replicas,
+	}); err != nil {
+		return fmt.Errorf("cloud: stream %s: %w", wire.CommandStream, err)
+	}
+	if s.watch, err = s.enrol.WatchAll(context.Background()); err != nil {
+		return fmt.Errorf("cloud: watch %s: %w", EnrolBucket, err)
+	}
+	// The initial values end with a nil entry.
+	for loaded := false; !loaded; {
+		select {
+		case e := <-s.watch.Updates():
+			if e == nil {
+				loaded = true
+				break
+			}
+			s.apply(e)
+		case <-ctx.Done():
+			s.watch.Stop()
+			return fmt.Errorf("cloud: loading enrolments: %w", ctx.Err())
+		}
+	}
+	c.store = s
+	c.log.Info("cloud: enrolments loaded", "enrolled", c.Enrolled())
+	go s.follow()
+	return nil
+}
+
+// Close stops following the enrolment bucket.
+func (c *Cloud) Close() {
+	if c.store != nil {
+		c.store.watch.Stop()
+		<-c.store.done
+	}
+}
+
+func (s *store) follow() {
+	defer close(s.done)
+	for e := range s.watch.Updates() {
+		if e != nil {
+			s.apply(e)
+		}
+	}
+}
+
+// apply brings the index in step with one change of the bucket.
+func (s *store) apply(e jetstream.KeyValueEntry) {
+	c := s.c
+	switch e.Operation() {
+	case jetstream.KeyValuePut:
+		r, err := c.rest.open(e.Key(), e.Value())
+		if err != nil {
+			c.log.Error("cloud: stored enrolment skipped", "subject", e.Key(), "err", err)
+			return
+		}
+		c.mu.Lock()
+		c.idx.Add(e.Key(), r.tmpl)
+		c.mu.Unlock()
+	case jetstream.KeyValueDelete, jetstream.KeyValuePurge:
+		c.mu.Lock()
+		c.idx.Remove(e.Key())
+		c.mu.Unlock()
+	}
+}
+
+func (s *store) put(subject string, sealed []byte) error {
+	if s == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	_, err := s.enrol.Create(ctx, subject, sealed)
+	return err
+}
+
+func (s *store) delete(subject string) error {
+	if s == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	return s.enrol.Delete(ctx, subject)
+}
+
+// requestKey is the bucket key of a device/request id: a hash, since ids
+// may hold characters keys may not.
+func requestKey(key string) string {
+	h := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(h[:20])
+}
+
+// answered returns the reply stored for key by any instance.
+func (s *store) answered(key string) ([]byte, bool) {
+	if s == nil {
+		return nil, false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	e, err := s.req.Get(ctx, requestKey(key))
+	if err != nil {
+		if !errors.Is(err, jetstream.ErrKeyNotFound) {
+			s.c.log.Warn("cloud: answered requests unavailable", "err", err)
+		}
+		return nil, false
+	}
+	return e.Value(), true
+}
+
+// remember stores reply as the answer to key and returns the answer to
+// send: reply, or the one another instance stored first.
+func (s *store) remember(key string, reply []byte) []byte {
+	if s == nil {
+		return reply
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	_, err := s.req.Create(ctx, requestKey(key), reply)
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		if e, gerr := s.req.Get(ctx, requestKey(key)); gerr == nil {
+			return e.Value()
+		}
+	} else if err != nil {
+		s.c.log.Warn("cloud: answer not stored", "err", err)
+	}
+	return reply
+}

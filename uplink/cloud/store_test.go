@@ -1,0 +1,225 @@
+package cloud_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"image"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/palmd/palmd/uplink"
+	"github.com/palmd/palmd/uplink/cloud"
+	"github.com/palmd/palmd/uplink/dev"
+	"github.com/palmd/palmd/uplink/seal"
+	"github.com/palmd/palmd/uplink/wire"
+	"github.com/palmd/palmd/vision/match"
+)
+
+// region is the palm region of a made-up person: noise, which the matcher
+// tells apart as well as palms.
+func region(person uint64) *image.Gray {
+	r := rand.New(rand.NewPCG(person, 7))
+	img := image.NewGray(image.Rect(0, 0, match.Size, match.Size))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(r.IntN(256))
+	}
+	return img
+}
+
+// deployment is a JetStream server with file storage, the keys of one
+// cloud, and a kiosk.
+type deployment struct {
+	auth                *dev.Authority
+	srv                 *server.Server
+	seal, pay           *seal.Opener
+	palmSealer, paySeal *seal.Sealer
+	sign                ed25519.PrivateKey
+	kiosk               *uplink.Client
+}
+
+func newDeployment(t *testing.T) *deployment {
+	t.Helper()
+	auth, err := dev.NewAuthority()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := dev.RunServer(auth, server.RANDOM_PORT, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	d := &deployment{auth: auth, srv: srv}
+	sp, sk, _ := seal.GenerateKey()
+	pp, pk, _ := seal.GenerateKey()
+	d.seal, _ = seal.NewOpener(sk)
+	d.pay, _ = seal.NewOpener(pk)
+	d.palmSealer, _ = seal.NewSealer(sp)
+	d.paySeal, _ = seal.NewSealer(pp)
+	var signPub ed25519.PublicKey
+	signPub, d.sign, _ = ed25519.GenerateKey(nil)
+	creds, err := auth.Device("kiosk-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.kiosk, err = uplink.Dial(srv.ClientURL(), "kiosk-1", signPub, creds.Options()...); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.kiosk.Close() })
+	return d
+}
+
+// instance starts one cloud instance on its own connection; stop ends it
+// as palmcloud does (drain, wait, close).
+func (d *deployment) instance(t *testing.T) (c *cloud.Cloud, stop func()) {
+	t.Helper()
+	c, err := cloud.New(cloud.Config{Seal: d.seal, Payment: d.pay, SignKey: d.sign})
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := d.auth.Cloud()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(d.srv.ClientURL(), nats.UserJWTAndSeed(creds.JWT, creds.Seed), nats.Secure(creds.TLS))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.Open(ctx, nc, cloud.StoreOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := c.Subscribe(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, func() {
+		sub.Unsubscribe()
+		c.Wait()
+		c.Close()
+		nc.Close()
+	}
+}
+
+func (d *deployment) do(t *testing.T, id string, f wire.Flow, person uint64) wire.Decision {
+	t.Helper()
+	r := wire.Request{ID: id, Device: "kiosk-1", Flow: f, Time: time.Now()}
+	var err error
+	if r.Palm, err = d.palmSealer.Seal(seal.ContextOf(r, seal.PartPalm), wire.AppendCapture(nil, region(person))); err != nil {
+		t.Fatal(err)
+	}
+	if f == wire.FlowEnrol {
+		r.Phone, _ = d.palmSealer.Seal(seal.ContextOf(r, seal.PartPhone), []byte("+15550100"))
+		r.Card, _ = d.paySeal.Seal(seal.ContextOf(r, seal.PartCard), []byte("4111111111111111"))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	dec, err := d.kiosk.Do(ctx, r)
+	for err == uplink.ErrNotConnected && ctx.Err() == nil { // the kiosk may still be connecting
+		time.Sleep(10 * time.Millisecond)
+		dec, err = d.kiosk.Do(ctx, r)
+	}
+	if err != nil {
+		t.Fatalf("%s %s: %v", f, id, err)
+	}
+	return dec
+}
+
+// TestRestartKeepsEnrolments: enrolments live in the JetStream bucket,
+// sealed; a new cloud instance with the same keys knows everyone.
+func TestRestartKeepsEnrolments(t *testing.T) {
+	d := newDeployment(t)
+	_, stop := d.instance(t)
+	subjects := map[uint64]string{}
+	for p := range uint64(3) {
+		dec := d.do(t, fmt.Sprint("enrol-", p), wire.FlowEnrol, p)
+		if dec.Outcome != wire.Approved {
+			t.Fatalf("enrol %d: %+v", p, dec)
+		}
+		subjects[p] = dec.Subject
+	}
+	if dec := d.do(t, "delete-2", wire.FlowDelete, 2); dec.Outcome != wire.Approved {
+		t.Fatalf("delete: %+v", dec)
+	}
+	delete(subjects, 2)
+	stop()
+
+	c, stop := d.instance(t)
+	defer stop()
+	if n := c.Enrolled(); n != len(subjects) {
+		t.Fatalf("restarted cloud has %d enrolments, want %d", n, len(subjects))
+	}
+	for p, subject := range subjects {
+		if dec := d.do(t, fmt.Sprint("identify-", p), wire.FlowIdentify, p); dec.Outcome != wire.Approved || dec.Subject != subject {
+			t.Errorf("person %d after restart: %+v, want subject %s", p, dec, subject)
+		}
+	}
+	if dec := d.do(t, "identify-2", wire.FlowIdentify, 2); dec.Outcome != wire.NotRecognized {
+		t.Errorf("deleted person after restart: %+v", dec)
+	}
+
+	// At rest the bucket holds no template in clear.
+	creds, _ := d.auth.Cloud()
+	nc, err := nats.Connect(d.srv.ClientURL(), nats.UserJWTAndSeed(creds.JWT, creds.Seed), nats.Secure(creds.TLS))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx := context.Background()
+	kv, err := js.KeyValue(ctx, cloud.EnrolBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, subject := range subjects {
+		e, err := kv.Get(ctx, subject)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmpl, _ := match.NewTemplate(region(p))
+		clearTmpl, _ := tmpl.MarshalBinary()
+		if bytes.Contains(e.Value(), clearTmpl[5:69]) {
+			t.Errorf("enrolment %s holds its template in clear", subject)
+		}
+	}
+}
+
+// TestQueueGroup: two instances share the requests, and each knows the
+// enrolments the other made.
+func TestQueueGroup(t *testing.T) {
+	d := newDeployment(t)
+	a, stopA := d.instance(t)
+	defer stopA()
+	b, stopB := d.instance(t)
+	defer stopB()
+	const people = 12
+	subjects := map[uint64]string{}
+	for p := range uint64(people) {
+		dec := d.do(t, fmt.Sprint("enrol-", p), wire.FlowEnrol, p)
+		if dec.Outcome != wire.Approved {
+			t.Fatalf("enrol %d: %+v", p, dec)
+		}
+		subjects[p] = dec.Subject
+	}
+	for deadline := time.Now().Add(10 * time.Second); a.Enrolled() != people || b.Enrolled() != people; {
+		if time.Now().After(deadline) {
+			t.Fatalf("instances hold %d and %d enrolments, want %d each", a.Enrolled(), b.Enrolled(), people)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for p, subject := range subjects {
+		if dec := d.do(t, fmt.Sprint("identify-", p), wire.FlowIdentify, p); dec.Subject != subject {
+			t.Errorf("person %d: %+v, want %s", p, dec, subject)
+		}
+	}
+	sa, sb := a.Stats(), b.Stats()
+	if sa.Answered+sb.Answered != 2*people || sa.Answered == 0 || sb.Answered == 0 {
+		t.Errorf("answered %d and %d of %d requests, want both to take a share", sa.Answered, sb.Answered, 2*people)
+	}
+}
