@@ -13,7 +13,8 @@
 //
 // vision/eval/testdata/example was made with
 //
-//	go run ./cmd/palmeval -identities 1 -captures 1 -conditions 0 -width 320 -pairs 5 -out vision/eval/testdata/example
+//	go run ./cmd/palmeval -identities 1 -captures 1 -conditions 0 -width 320 -pairs 5 \
+//	    -kinds genuine,printed_photo,screen_replay,rigid_replica -out vision/eval/testdata/example
 //
 //	go run ./cmd/palmeval -set /tmp/set           # score an external set instead
 //
@@ -28,6 +29,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -55,24 +58,34 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	captures := fs.Int("captures", 4, "good captures per identity and presentation kind")
 	conditions := fs.Int("conditions", -1, "identities that also get one genuine capture per bad condition (-1: all)")
 	seedBase := fs.Uint64("seed-base", eval.TuningSeedBase, fmt.Sprintf("first identity seed (tuning %d, held-out %d)", eval.TuningSeedBase, eval.HeldOutSeedBase))
-	width := fs.Int("width", synth.Width, "frame width: synth.Width or a divisor of it (frames are box-downscaled)")
+	width := fs.Int("width", synth.Width, "frame width: 1280, or 640 or 320 (rendered 2x2 or 4x4 binned)")
 	pairs := fs.Int("pairs", eval.SynthPairs, fmt.Sprintf("strobed pairs per synthetic capture (%d to %d)", liveness.BurstPairs+1, eval.SynthPairs))
 	out := fs.String("out", "", "write the synthetic set as PNG frames and a manifest into this directory, then score it from there")
 	set := fs.String("set", "", "score the external set in this directory instead of a synthetic one")
+	kindList := fs.String("kinds", "", "comma-separated presentations to render (default: all, plus hard genuine conditions)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	if *identities < 1 || *captures < 1 || *width < 1 || *width > synth.Width || synth.Width%*width != 0 ||
+	if *identities < 1 || *captures < 1 || !slices.Contains(eval.Widths, *width) ||
 		*pairs <= liveness.BurstPairs || *pairs > eval.SynthPairs {
-		return errors.New("-identities and -captures must be positive, -width a divisor of 1280 and -pairs in range")
+		return errors.New("-identities and -captures must be positive, -width 1280, 640 or 320 and -pairs in range")
 	}
 	if *conditions < 0 {
 		*conditions = *identities
 	}
 	s := eval.SynthSet{Identities: *identities, Captures: *captures, Conditions: *conditions, SeedBase: *seedBase, Width: *width, Pairs: *pairs}
+	if *kindList != "" {
+		for _, k := range strings.Split(*kindList, ",") {
+			p, err := synth.ParsePresentation(strings.TrimSpace(k))
+			if err != nil {
+				return fmt.Errorf("-kinds: %w", err)
+			}
+			s.Kinds = append(s.Kinds, p)
+		}
+	}
 
 	start := time.Now()
 	if *out != "" {
@@ -96,7 +109,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		what = fmt.Sprintf("external set %s: %d captures", *set, len(ext.Entries))
 		report, err = eval.Evaluate(ctx, len(ext.Entries), ext.Capture)
 	} else {
-		what = fmt.Sprintf("synthetic set: %d identities x %d captures x 4 kinds + %d x %d conditions, seed base %d, %d px wide: %d captures",
+		what = fmt.Sprintf("synthetic set: %d identities x %d takes + %d x %d bad conditions, seed base %d, %d px wide: %d captures",
 			s.Identities, s.Captures, min(s.Conditions, s.Identities), 8, s.SeedBase, *width, s.Len())
 		report, err = eval.Evaluate(ctx, s.Len(), s.Capture)
 	}

@@ -38,8 +38,8 @@ func TestRunWritesOnlyWithOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(frames) != 4*5*2 {
-		t.Errorf("wrote %d frames, want %d", len(frames), 4*5*2)
+	if len(frames) != 10*5*2 {
+		t.Errorf("wrote %d frames, want %d (9 kinds and a hard genuine condition, 5 pairs)", len(frames), 10*5*2)
 	}
 	if _, err := os.Stat(filepath.Join(set, "manifest.csv")); err != nil {
 		t.Error(err)

@@ -14,7 +14,7 @@ import (
 // reasons lists the quality verdicts in the order of the confusion table.
 var reasons = [...]quality.Reason{quality.OK, quality.NoPalm, quality.TooClose, quality.TooBright, quality.TooDark, quality.OffCentre, quality.TooFar, quality.Moving, quality.Blurred}
 
-const numConditions = int(synth.Bright) + 1
+const numConditions = int(synth.Sleeve) + 1
 
 // Counts are the outcomes of one presentation kind (for Genuine: the
 // captures in condition Good).
@@ -39,10 +39,13 @@ type Report struct {
 	// Quality is the gate's last verdict on genuine captures, per condition
 	// and reason (in the order of reasons).
 	Quality [numConditions][len(reasons)]int
+	// Outcomes holds every outcome added, in the order added.
+	Outcomes []Outcome
 }
 
 // Add counts one outcome.
 func (r *Report) Add(o Outcome) {
+	r.Outcomes = append(r.Outcomes, o)
 	if o.Label == synth.Genuine {
 		if int(o.Condition) < numConditions {
 			for i, q := range reasons {
@@ -51,7 +54,7 @@ func (r *Report) Add(o Outcome) {
 				}
 			}
 		}
-		if o.Condition != synth.Good {
+		if !o.Condition.BonaFide() {
 			return
 		}
 	}
@@ -202,7 +205,7 @@ func gateList(m map[quality.Reason]int) string {
 // reasonList formats reason counts in a fixed order: "no_vein_response 3, ...".
 func reasonList(m map[string]int) string {
 	var parts []string
-	for _, k := range []string{liveness.EmitsLight, liveness.NoResponse, liveness.NoVeins, liveness.NoMicroMove, liveness.TooFewFrames} {
+	for _, k := range []string{liveness.NoResponse, liveness.EmitsLight, liveness.Inconsistent, liveness.Specular, liveness.Flat, liveness.Glossy, liveness.NoVeins, liveness.NoMicroMove, liveness.TooFewFrames} {
 		if m[k] > 0 {
 			parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
 		}

@@ -9,8 +9,10 @@ import (
 
 // scene describes a hand-made presentation for the tests.
 type scene struct {
-	veins  bool    // dark vein lines that only the LEDs reveal
-	emit   bool    // glows with the LEDs off (a screen)
+	veins  bool    // dark vein lines that absorb the LEDs' light
+	blank  bool    // no reflectance texture either (a dye print at 850 nm)
+	dark   bool    // answers the LEDs barely (a screen)
+	emit   bool    // glows with the LEDs off
 	tremor float64 // pixels of shift between pairs
 }
 
@@ -27,19 +29,25 @@ func (s scene) render(k int, seed uint64) Pair {
 		for x := range w {
 			fx, fy := float64(x)-dx, float64(y)-dy
 			ex, ey := (fx-320)/150, (fy-200)/170
-			l, u := 8.0, 6.0
+			l, u := 18.0, 17.0 // black level 16 and a dark room
 			if ex*ex+ey*ey <= 1 {
 				refl := 0.85 + 0.08*math.Sin(fx/9)*math.Sin(fy/13)
+				if s.blank {
+					refl = 0.85
+				}
+				if s.dark {
+					refl = 0.03
+				}
 				v := 0.0
 				if s.veins {
 					d := math.Mod(fx+0.4*fy, 60) - 30
 					v = math.Exp(-d * d / 18)
 				}
-				u = 20 * refl
+				u = 16 + 4*refl*(1-0.3*v)
 				l = 170*refl*(1-0.3*v) + u
 				if s.emit {
-					u = 160 * refl
-					l = u + 6
+					u = 160 + 6*refl
+					l = u + 30
 				}
 			}
 			lit.Pix[y*w+x] = uint8(min(255, max(0, l+rng.NormFloat64())))
@@ -65,8 +73,9 @@ func TestCheck(t *testing.T) {
 		reason string
 	}{
 		{"live hand", scene{veins: true, tremor: 1.5}, true, ""},
-		{"printed photo", scene{tremor: 1.5}, false, NoVeins},
-		{"screen", scene{veins: true, emit: true, tremor: 1.5}, false, EmitsLight},
+		{"dye print", scene{blank: true, tremor: 1.5}, false, NoVeins},
+		{"screen", scene{dark: true, tremor: 1.5}, false, NoResponse},
+		{"glowing", scene{veins: true, emit: true, tremor: 1.5}, false, EmitsLight},
 		{"mounted replica", scene{veins: true}, false, NoMicroMove},
 	}
 	c := NewChecker()
