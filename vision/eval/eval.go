@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/palmd/palmd/vision/liveness"
+	"github.com/palmd/palmd/vision/match"
 	"github.com/palmd/palmd/vision/quality"
 	"github.com/palmd/palmd/vision/roi"
 	"github.com/palmd/palmd/vision/synth"
@@ -62,6 +63,9 @@ type Outcome struct {
 	Live      liveness.Result // on the burst that passed, or on the last BurstPairs pairs
 	ROI       bool            // the palm region was found (only when Passed)
 	Gate      quality.Scores  // the gate's last measurements
+	Identity  string          // whose palm (for an attack: whose it copies)
+	// Template is the matcher's code of the palm region, when ROI.
+	Template *match.Template
 }
 
 // Accepted reports whether the system took the capture for a live palm.
@@ -105,7 +109,7 @@ func (p *Pipeline) Close() error {
 // passed, liveness still runs on the last BurstPairs pairs, so that its error
 // rates cover every capture.
 func (p *Pipeline) Run(c Capture) (Outcome, error) {
-	o := Outcome{Capture: c.Name, Label: c.Label, Condition: c.Condition, Quality: quality.NoPalm}
+	o := Outcome{Capture: c.Name, Identity: c.Identity, Label: c.Label, Condition: c.Condition, Quality: quality.NoPalm}
 	if c.Pairs < liveness.BurstPairs {
 		return o, fmt.Errorf("eval: capture %q has %d pairs, need at least %d", c.Name, c.Pairs, liveness.BurstPairs)
 	}
@@ -169,6 +173,11 @@ func (p *Pipeline) Run(c Capture) (Outcome, error) {
 	}
 	if o.Passed {
 		o.ROI = p.roi.Extract(roiFrame, p.dst) == nil
+		if o.ROI && c.Label == synth.Genuine {
+			if t, err := match.NewTemplate(p.dst); err == nil {
+				o.Template = &t
+			}
+		}
 		clear(p.dst.Pix)
 	}
 	return o, nil
@@ -221,8 +230,9 @@ type Frames struct {
 	imgs []*image.Gray
 }
 
-// get returns buffer i, of the given size.
-func (f *Frames) get(i int, size image.Point) *image.Gray {
+// Get returns buffer i, of the given size, allocating it on first use.
+// A generator outside this package renders a capture's frames into them.
+func (f *Frames) Get(i int, size image.Point) *image.Gray {
 	for len(f.imgs) <= i {
 		f.imgs = append(f.imgs, nil)
 	}

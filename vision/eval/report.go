@@ -138,7 +138,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 2, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "Presentation attacks (ISO/IEC 30107-3)")
 	fmt.Fprintln(tw, "kind\tcaptures\tgated\tlive\taccepted\tAPCER(PAD)\tAPCER(system)\tmax score\tliveness reasons\tgate reasons")
-	for _, p := range presentations[1:] {
+	for _, p := range r.Species() {
 		c := r.Kinds[p]
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%.3f\t%s\t%s\n", p, c.N, c.Passed, c.Live, c.Accepted, pct(r.PADAPCER(p)), pct(r.APCER(p)), c.MaxScore, reasonList(c.Reasons), gateList(c.Gate))
 	}
@@ -147,7 +147,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	g := r.Kinds[synth.Genuine]
 	fmt.Fprintln(tw)
-	fmt.Fprintln(tw, "Bona fide (genuine, condition good)")
+	fmt.Fprintln(tw, "Bona fide (genuine: condition good and the hard conditions)")
 	fmt.Fprintln(tw, "captures\tgated\tquality-reject\tlive\tBPCER\tmin score\tROI found\tliveness reasons\tgate reasons")
 	fmt.Fprintf(tw, "%d\t%d\t%s\t%d\t%s\t%.3f\t%d (%s)\t%s\t%s\n", g.N, g.Passed, pct(r.QualityRejectRate()), g.Live, pct(r.BPCER()), g.MinScore, g.ROI, pct(r.ROIRate()), reasonList(g.Reasons), gateList(g.Gate))
 	if err := tw.Flush(); err != nil {

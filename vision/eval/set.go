@@ -141,7 +141,7 @@ func (s SynthSet) Capture(i int, frames *Frames) Capture {
 			if i < 0 || i >= liveness.BurstFrames {
 				return nil, fmt.Errorf("eval: capture %q has no burst frame %d", name, i)
 			}
-			dst := frames.get(2*SynthPairs+i, size)
+			dst := frames.Get(2*SynthPairs+i, size)
 			scene.RenderBinned(dst, frame, synth.Banks(banks), bin)
 			return dst, nil
 		},
@@ -155,7 +155,7 @@ func (s SynthSet) Capture(i int, frames *Frames) Capture {
 				j++
 				banks = synth.NoBanks
 			}
-			dst := frames.get(j, size)
+			dst := frames.Get(j, size)
 			if !done[j] {
 				scene.RenderBinned(dst, j, banks, bin)
 				done[j] = true

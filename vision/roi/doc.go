@@ -41,8 +41,9 @@
 // An Extractor holds its OpenCV buffers from one frame to the next and zeroes
 // every copy of the frame (and the hand's outline) before Extract returns.
 //
-// Measured on synthetic captures (vision/synth, genuine, lit, frames 0..29,
-// seeds never used for tuning), the palm is found on: good 298/300 (the two
+// Measured with the earlier, procedural vision/synth (before issue 9's
+// optics; genuine, lit, frames 0..29, seeds never used for tuning), the
+// palm was found on: good 298/300 (the two
 // misses are ErrNotFound on hands whose index and middle fingers touch),
 // too_far 40/40, off_centre 40/40, moving 40/40, blurred 40/40, dark 39/40,
 // bright 40/40, too_close 0/40 and partly_out 0/40 (the palm leaves the
