@@ -91,9 +91,11 @@ var shortfalls = struct {
 	apcer                map[synth.Presentation]float64
 	bpcer, qualityReject float64
 }{
-	apcer:         map[synth.Presentation]float64{synth.VeinReplica: 0.75, synth.RigidReplica: 0.05},
-	bpcer:         0.70,
-	qualityReject: 0.15,
+	// Measured: vein_replica 33.33 %, vein_print 1.33 %, BPCER 40.67 %,
+	// quality-reject 5.33 %.
+	apcer:         map[synth.Presentation]float64{synth.VeinReplica: 0.40, synth.VeinPrint: 0.02},
+	bpcer:         0.45,
+	qualityReject: 0.07,
 }
 
 // TestRedTeamFigures scores the red-team generator, which the thresholds

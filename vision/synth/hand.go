@@ -42,7 +42,6 @@ type handOptions struct {
 	veins      bool    // rasterise the vein tree
 	creaseGain float64 // scales crease depth
 	texGain    float64 // scales skin texture
-	sheen      float64 // specular reflection of the LEDs
 }
 
 // sdf primitives, distances in canonical units.

@@ -70,46 +70,6 @@ func (b blocks) stats(r image.Rectangle) (mean, std float64) {
 	return mean, math.Sqrt(max(ss/n-mean*mean, 0))
 }
 
-// litOnlyStructure measures the structure in the lit frames that the unlit
-// frames of the same instants, scaled to the same brightness, do not explain:
-// veins answering the LEDs. It averages a burst of pairs to lower sensor
-// noise and returns the residual's spread relative to the palm brightness and
-// its correlation with the lit frame's own structure (high when the residual
-// is veins, near zero when it is noise).
-func litOnlyStructure(s *Scene) (spread, corr float64) {
-	const b, n = 8, 12
-	var lit, unlit blocks
-	for f := range n {
-		l, u := blockMeans(render(s, f, true), b), blockMeans(render(s, f, false), b)
-		if f == 0 {
-			lit, unlit = l, u
-			continue
-		}
-		for i := range l.v {
-			lit.v[i] += l.v[i]
-			unlit.v[i] += u.v[i]
-		}
-	}
-	roi := palmROI(s, b)
-	ml, _ := lit.stats(roi)
-	mu, _ := unlit.stats(roi)
-	k := ml / mu
-	res := blocks{w: lit.w, h: lit.h, v: make([]float64, len(lit.v))}
-	for i := range res.v {
-		res.v[i] = lit.v[i] - k*unlit.v[i]
-	}
-	hr, hl := res.highPass(3), lit.highPass(3)
-	_, std := hr.stats(roi)
-	var a, c []float64
-	for y := roi.Min.Y; y < roi.Max.Y; y++ {
-		for x := roi.Min.X; x < roi.Max.X; x++ {
-			a = append(a, hr.v[y*hr.w+x])
-			c = append(c, hl.v[y*hl.w+x])
-		}
-	}
-	return std / ml, correlation(a, c)
-}
-
 func TestGenuineAnswersTheLEDs(t *testing.T) {
 	for _, seed := range takes(t) {
 		s := NewScene(Capture{Identity: 100 + seed, Seed: seed})
