@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,8 +41,8 @@ func TestRunWritesOnlyWithOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(frames) != 4*5*2 {
-		t.Errorf("wrote %d frames, want %d", len(frames), 4*5*2)
+	if len(frames) != 10*5*2 {
+		t.Errorf("wrote %d frames, want %d (9 kinds and a hard genuine condition, 5 pairs)", len(frames), 10*5*2)
 	}
 	if _, err := os.Stat(filepath.Join(set, "manifest.csv")); err != nil {
 		t.Error(err)
@@ -59,10 +62,68 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{"-pairs", "2"},
 		{"extra"},
 		{"-set", "/nonexistent/set"},
+		{"-generator", "other"},
+		{"-kinds", "paper_plane"},
 	} {
 		var out, errb bytes.Buffer
 		if err := run(context.Background(), args, &out, &errb); err == nil {
 			t.Errorf("run %q: no error", args)
+		}
+	}
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"-version"}, &out, &errb); err != nil || out.String() != "palmeval dev\n" {
+		t.Errorf("-version: err %v, output %q, want \"palmeval dev\"", err, out.String())
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"-h"}, &out, &errb); !errors.Is(err, flag.ErrHelp) || !strings.Contains(errb.String(), "usage: palmeval") {
+		t.Errorf("-h: err %v (main exits 0 on flag.ErrHelp), usage %q", err, errb.String())
+	}
+}
+
+// TestJSONAndPlot runs both generators on a tiny set and checks the JSON
+// schema the issue promises and that a DET plot is written per generator.
+func TestJSONAndPlot(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	args := []string{"-generator", "both", "-identities", "1", "-captures", "1", "-conditions", "0", "-json", "-plot", filepath.Join(dir, "det.svg")}
+	if err := run(context.Background(), args, &out, &errb); err != nil {
+		t.Fatalf("run: %v\n%s", err, errb.String())
+	}
+	dec := json.NewDecoder(&out)
+	for _, gen := range []string{"synth", "redteam"} {
+		var v struct {
+			Generator string `json:"generator"`
+			Species   map[string]struct {
+				Captures    *int     `json:"captures"`
+				APCERPAD    *float64 `json:"apcer_pad"`
+				APCERSystem *float64 `json:"apcer_system"`
+			} `json:"species"`
+			BonaFide struct {
+				Captures      *int     `json:"captures"`
+				BPCER         *float64 `json:"bpcer"`
+				QualityReject *float64 `json:"quality_reject"`
+				ROIFound      *float64 `json:"roi_found"`
+			} `json:"bona_fide"`
+			BPCERAt1 *float64 `json:"bpcer_at_apcer_1"`
+		}
+		if err := dec.Decode(&v); err != nil {
+			t.Fatalf("%s: %v", gen, err)
+		}
+		if v.Generator != gen || len(v.Species) != 8 || v.BonaFide.Captures == nil || *v.BonaFide.Captures != 2 ||
+			v.BonaFide.BPCER == nil || v.BonaFide.QualityReject == nil || v.BonaFide.ROIFound == nil || v.BPCERAt1 == nil {
+			t.Errorf("%s: JSON %+v lacks fields", gen, v)
+		}
+		for label, sp := range v.Species {
+			if sp.Captures == nil || *sp.Captures != 1 || sp.APCERPAD == nil || sp.APCERSystem == nil || *sp.APCERSystem > *sp.APCERPAD {
+				t.Errorf("%s %s: %+v", gen, label, sp)
+			}
+		}
+		svg, err := os.ReadFile(filepath.Join(dir, "det-"+gen+".svg"))
+		if err != nil || !bytes.HasPrefix(svg, []byte("<svg")) || !bytes.Contains(svg, []byte("vein_replica")) {
+			t.Errorf("%s: DET plot: %v, %.80q", gen, err, svg)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package eval
 
 import (
 	"image"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/palmd/palmd/vision/liveness"
@@ -10,16 +11,23 @@ import (
 )
 
 // BenchmarkGateAndLiveness measures what the firmware spends per 1280 x 800
-// frame on one decision: the gate on every lit frame of a burst, then
-// liveness on the burst. ns/frame divides by the burst's 2 x BurstPairs
-// frames.
+// frame on one decision: the gate on GateRun lit frames, then liveness on a
+// challenge-response burst. ns/frame divides by the frames read
+// (GateRun + BurstFrames).
 func BenchmarkGateAndLiveness(b *testing.B) {
 	scene := synth.NewScene(synth.Capture{Identity: synth.IdentityOf("bench"), Seed: 1})
-	burst := make([]liveness.Pair, liveness.BurstPairs)
-	for k := range burst {
-		burst[k] = liveness.Pair{Lit: image.NewGray(image.Rect(0, 0, synth.Width, synth.Height)), Unlit: image.NewGray(image.Rect(0, 0, synth.Width, synth.Height))}
-		scene.Render(burst[k].Lit, k, true)
-		scene.Render(burst[k].Unlit, k, false)
+	gate := make([]*image.Gray, GateRun)
+	for k := range gate {
+		gate[k] = image.NewGray(image.Rect(0, 0, synth.Width, synth.Height))
+		scene.RenderFrame(gate[k], 2*k, synth.AllBanks)
+	}
+	var pattern [liveness.BurstFrames]uint8
+	liveness.PatternFrom(rand.NewPCG(1, 2), pattern[:])
+	burst := liveness.Burst{Frames: make([]liveness.Frame, liveness.BurstFrames), Black: synth.BlackLevel}
+	for i, bk := range pattern {
+		img := image.NewGray(image.Rect(0, 0, synth.Width, synth.Height))
+		scene.RenderFrame(img, 2*GateRun+i, synth.Banks(bk))
+		burst.Frames[i] = liveness.Frame{Img: img, Banks: bk}
 	}
 	g := quality.NewGate()
 	defer g.Close()
@@ -29,12 +37,12 @@ func BenchmarkGateAndLiveness(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		g.Reset()
-		for _, p := range burst {
-			g.Check(p.Lit)
+		for _, f := range gate {
+			g.CheckAt(f, scene.DistanceMM())
 		}
-		if !c.Check(burst).Live {
+		if !c.CheckBurst(burst).Live {
 			b.Fatal("the benchmark burst is not judged live")
 		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(2*len(burst)), "ns/frame")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(GateRun+liveness.BurstFrames), "ns/frame")
 }

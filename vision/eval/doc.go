@@ -5,45 +5,68 @@
 //
 // # Protocol
 //
-// A capture is a sequence of strobed pairs (a lit and an unlit frame of the
-// same instant). Pipeline.Run does what the firmware (firmware/capture.go)
-// does: it resets the gate and offers it the lit frames of pairs 0, 1, ...
-// in order until BurstPairs consecutive ones pass; a failing frame restarts
-// the burst at the next pair, and the gate keeps its motion state. The first
-// frame never passes (motion needs two), so a good capture passes with
-// pairs 1..BurstPairs. That burst goes to liveness and its first lit frame
-// to the region extractor. When the pairs run out first, the capture is
-// quality-rejected with the gate's last verdict, and liveness still runs on
-// its last BurstPairs pairs, so that its error rates cover every capture.
+// A capture is a sequence of strobed pairs (a lit and an unlit frame) and,
+// for synthetic sets, a way to render any sensor frame with any LED banks.
+// Pipeline.Run resets the gate and offers it the lit frames of pairs 0, 1,
+// ... with the presence sensor's distance (quality.Gate.CheckAt) until a run
+// of good frames passes; a failing frame restarts the run at the next pair.
+// For a synthetic capture the run is GateRun (2) frames, and then a
+// challenge-response burst of liveness.BurstFrames frames follows on the
+// next sensor frames, lit as a pattern drawn for the capture
+// (liveness.PatternFrom, seeded from the capture so that an evaluation is
+// reproducible; the firmware uses liveness.NewPattern) and judged by
+// liveness.CheckBurst with the capture's black level. For a recorded set
+// the run is BurstPairs pairs, which are the liveness burst (the older
+// liveness.Check; a fixed pattern cannot show the bank or
+// challenge-response cues). The last gated lit frame goes to the region
+// extractor, and a bona fide capture's region to the matcher. When the
+// pairs run out first, the capture is quality-rejected with the gate's
+// last verdict, and liveness still runs, so that its error rates cover
+// every capture.
 //
-// # Figures
+// # Figures (ISO/IEC 30107-3)
 //
-//   - APCER(PAD), per attack kind: attack captures liveness judged live,
-//     over all attack captures of that kind.
+//   - APCER(PAD), per attack species: attack captures liveness judged live,
+//     over all attack captures of that species.
 //   - APCER(system): attack captures that passed the gate and were judged
-//     live, over all of that kind. It is never above APCER(PAD).
-//   - BPCER: genuine captures in condition Good that liveness judged not
-//     live, over all of them.
-//   - Quality-reject rate: genuine Good captures in which no whole burst
-//     passed the gate.
-//   - ROI found: genuine Good captures that passed the gate and in which
+//     live, over all of that species. Never above APCER(PAD). The worst
+//     species is reported too.
+//   - BPCER: bona fide captures (genuine in condition Good or a hard
+//     condition) that liveness judged not live, over all of them.
+//   - BPCER at APCER 1 % and 5 %: the liveness BPCER at the lowest score
+//     threshold at which every species' APCER(PAD) is at most that rate.
+//   - Quality-reject rate: bona fide captures in which no run passed the
+//     gate.
+//   - ROI found: bona fide captures that passed the gate and in which
 //     vision/roi found the palm region, over those that passed.
+//   - Matcher: per identity the first match.EnrolCaptures bona fide regions
+//     are enrolled and later ones probe every enrolment (FNMR, FMR at
+//     match.Threshold).
 //   - The gate's confusion table: for genuine captures, condition by the
 //     gate's last verdict.
+//
+// Report.WriteJSON prints the figures as one JSON object (rates as
+// fractions): {"generator", "species": {label: {"captures", "apcer_pad",
+// "apcer_system"}}, "bona_fide": {"captures", "bpcer", "quality_reject",
+// "roi_found"}, "worst_species", "bpcer_at_apcer_1", "bpcer_at_apcer_5",
+// "matcher"}; Report.WritePlot draws a DET plot as SVG.
 //
 // # Synthetic sets and seeds
 //
 // SynthSet renders captures with vision/synth: per identity and take one
-// capture of each presentation in condition Good, plus, for the first
+// capture of each presentation in condition Good and one genuine capture
+// in a hard condition (Sunlit .. Sleeve in turn), plus, for the first
 // Conditions identities, one genuine capture per bad condition. Identity n
 // is named "id-n" (synth.IdentityOf); the capture seed packs n, the take,
-// the presentation and the condition. Pair k is frame k at 30 fps.
+// the presentation and the condition. Below synth.Width frames are rendered
+// binned (synth.Scene.RenderBinned), which the gate's and liveness's
+// 320-pixel copies cannot tell from a downscaled full frame.
 //
-// A synthetic capture has SynthPairs pairs, room for GateAttempts burst
-// starts. Thresholds were tuned on identities TuningSeedBase.. (1..30, 4 takes, the
-// default of cmd/palmeval). TestHeldOutFigures uses identities
-// HeldOutSeedBase.. (1000000..1000025, 4 takes: 104 captures per kind, and
-// 3 identities x 8 bad conditions), never looked at while tuning.
+// Thresholds were tuned on identities TuningSeedBase.. (1..30, the default
+// of cmd/palmeval). TestHeldOutFigures uses HeldOutSet (identities
+// 1000000..1000074, 2 takes: 150 captures per species, 300 bona fide),
+// never looked at while tuning. vision/redteam is a second generator with
+// its own assumptions, scored the same way and never tuned on.
 //
 // # External sets
 //
@@ -60,7 +83,9 @@
 //   - capture: a unique name, 1 to 256 bytes.
 //   - identity: whose palm (for an attack: whose palm it copies), 1 to 256
 //     bytes.
-//   - label: genuine, printed_photo, screen_replay or rigid_replica.
+//   - label: genuine, printed_photo, screen_replay, rigid_replica,
+//     vein_print, vein_print_mounted, glossy_photo, nir_projector or
+//     vein_replica (synth.Presentation's names).
 //   - frames: the capture's frames in capture order separated by ';':
 //     lit, unlit, lit, unlit, ... (an even number, at least BurstPairs
 //     pairs, or the manifest is refused; a capture needs BurstPairs+1 to
@@ -71,7 +96,8 @@
 // Fields are trimmed of surrounding spaces. All frames of a capture must
 // have the same size; 1280 x 800 is the sensor, smaller frames are scored
 // the same way (the pipeline works on a 320-pixel-wide copy). External
-// captures have no condition: they are counted as Good. cmd/palmeval -out
-// writes a synthetic set in this format; testdata/example is one, at 320 x
-// 200.
+// captures have no condition: they are counted as Good, and liveness reads
+// their pairs with liveness.Check at its default black level. cmd/palmeval
+// -out writes a synthetic set in this format; testdata/example is one, at
+// 320 x 200, of the four original kinds (ExampleKinds).
 package eval

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"math/rand/v2"
 	"runtime"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/palmd/palmd/vision/liveness"
+	"github.com/palmd/palmd/vision/match"
 	"github.com/palmd/palmd/vision/quality"
 	"github.com/palmd/palmd/vision/roi"
 	"github.com/palmd/palmd/vision/synth"
@@ -20,6 +22,10 @@ import (
 // first lit frame never passes the gate (motion needs two frames), so a good
 // capture passes with its second burst.
 const GateAttempts = 3
+
+// GateRun is how many consecutive lit frames must pass the gate before a
+// synthetic capture's challenge-response burst is taken.
+const GateRun = 2
 
 // Capture is one capture to score: its ground truth and a way to get its
 // frames. Frame(i, lit) returns the lit or unlit frame of pair i; the
@@ -33,6 +39,18 @@ type Capture struct {
 	Condition synth.Condition // Good for external sets
 	Pairs     int
 	Frame     func(i int, lit bool) (*image.Gray, error)
+	// Burst, when not nil, renders frame number frame (of the sensor's
+	// frame clock; pair k of Frame is frame 2k) lit with the given
+	// liveness bank bits into the i-th burst buffer: synthetic sets can
+	// follow a challenge-response pattern, recorded sets cannot.
+	Burst func(i, frame int, banks uint8) (*image.Gray, error)
+	// DistanceMM is the presence sensor's reading (0: unknown), Black the
+	// sensor's black level (0: liveness.DefaultBlack), Seed what the
+	// burst's pattern is drawn from (an evaluation must be reproducible;
+	// the firmware uses liveness.NewPattern).
+	DistanceMM int
+	Black      float64
+	Seed       uint64
 }
 
 // Outcome is what the pipeline made of one capture.
@@ -44,6 +62,10 @@ type Outcome struct {
 	Quality   quality.Reason  // the gate's last verdict: OK when Passed
 	Live      liveness.Result // on the burst that passed, or on the last BurstPairs pairs
 	ROI       bool            // the palm region was found (only when Passed)
+	Gate      quality.Scores  // the gate's last measurements
+	Identity  string          // whose palm (for an attack: whose it copies)
+	// Template is the matcher's code of the palm region, when ROI.
+	Template *match.Template
 }
 
 // Accepted reports whether the system took the capture for a live palm.
@@ -52,11 +74,13 @@ func (o Outcome) Accepted() bool { return o.Passed && o.Live.Live }
 // Pipeline holds one worker's quality gate, liveness checker and region
 // extractor. It is not safe for concurrent use.
 type Pipeline struct {
-	gate  *quality.Gate
-	live  *liveness.Checker
-	roi   *roi.Extractor
-	burst []liveness.Pair
-	dst   *image.Gray
+	gate    *quality.Gate
+	live    *liveness.Checker
+	roi     *roi.Extractor
+	burst   []liveness.Pair
+	dst     *image.Gray
+	frames  [liveness.BurstFrames]liveness.Frame
+	pattern [liveness.BurstFrames]uint8
 }
 
 // NewPipeline allocates a Pipeline.
@@ -85,47 +109,77 @@ func (p *Pipeline) Close() error {
 // passed, liveness still runs on the last BurstPairs pairs, so that its error
 // rates cover every capture.
 func (p *Pipeline) Run(c Capture) (Outcome, error) {
-	o := Outcome{Capture: c.Name, Label: c.Label, Condition: c.Condition, Quality: quality.NoPalm}
+	o := Outcome{Capture: c.Name, Identity: c.Identity, Label: c.Label, Condition: c.Condition, Quality: quality.NoPalm}
 	if c.Pairs < liveness.BurstPairs {
 		return o, fmt.Errorf("eval: capture %q has %d pairs, need at least %d", c.Name, c.Pairs, liveness.BurstPairs)
 	}
+	// A recorded set's burst is its pairs, so all of them must pass; a
+	// synthetic capture takes a challenge-response burst after GateRun
+	// good frames.
+	run := liveness.BurstPairs
+	if c.Burst != nil {
+		run = GateRun
+	}
 	p.gate.Reset()
 	start := 0
+	var roiFrame *image.Gray
 	for k := 0; k < c.Pairs && !o.Passed; k++ {
-		if c.Pairs-start < liveness.BurstPairs {
+		if c.Pairs-start < run {
 			break
 		}
 		lit, err := c.Frame(k, true)
 		if err != nil {
 			return o, err
 		}
-		v := p.gate.Check(lit)
-		o.Quality = v.Reason
+		v := p.gate.CheckAt(lit, c.DistanceMM)
+		o.Quality, o.Gate = v.Reason, v.Scores
 		switch {
 		case !v.OK:
 			start = k + 1
-		case k-start+1 == liveness.BurstPairs:
+		case k-start+1 == run:
 			o.Passed = true
+			roiFrame = lit
 		}
 	}
-	start = min(start, c.Pairs-liveness.BurstPairs)
-	for i := range p.burst {
-		lit, err := c.Frame(start+i, true)
-		if err != nil {
-			return o, err
+	if c.Burst != nil {
+		// A challenge-response burst right after the frames the gate saw.
+		first := 2 * min(start+run, c.Pairs)
+		liveness.PatternFrom(rand.NewPCG(c.Seed, 0x9a77e54), p.pattern[:])
+		for i, b := range p.pattern {
+			img, err := c.Burst(i, first+i, b)
+			if err != nil {
+				return o, err
+			}
+			p.frames[i] = liveness.Frame{Img: img, Banks: b}
 		}
-		unlit, err := c.Frame(start+i, false)
-		if err != nil {
-			return o, err
+		o.Live = p.live.CheckBurst(liveness.Burst{Frames: p.frames[:], Black: c.Black})
+		clear(p.frames[:])
+	} else {
+		start = min(start, c.Pairs-liveness.BurstPairs)
+		for i := range p.burst {
+			lit, err := c.Frame(start+i, true)
+			if err != nil {
+				return o, err
+			}
+			unlit, err := c.Frame(start+i, false)
+			if err != nil {
+				return o, err
+			}
+			p.burst[i] = liveness.Pair{Lit: lit, Unlit: unlit}
 		}
-		p.burst[i] = liveness.Pair{Lit: lit, Unlit: unlit}
+		o.Live = p.live.Check(p.burst)
+		roiFrame = p.burst[0].Lit
+		clear(p.burst)
 	}
-	o.Live = p.live.Check(p.burst)
 	if o.Passed {
-		o.ROI = p.roi.Extract(p.burst[0].Lit, p.dst) == nil
+		o.ROI = p.roi.Extract(roiFrame, p.dst) == nil
+		if o.ROI && c.Label == synth.Genuine {
+			if t, err := match.NewTemplate(p.dst); err == nil {
+				o.Template = &t
+			}
+		}
 		clear(p.dst.Pix)
 	}
-	clear(p.burst)
 	return o, nil
 }
 
@@ -173,12 +227,12 @@ func Evaluate(ctx context.Context, n int, capture func(i int, frames *Frames) Ca
 
 // Frames is one worker's frame buffers, reused from capture to capture.
 type Frames struct {
-	imgs    []*image.Gray
-	scratch *image.Gray
+	imgs []*image.Gray
 }
 
-// get returns buffer i, of the given size.
-func (f *Frames) get(i int, size image.Point) *image.Gray {
+// Get returns buffer i, of the given size, allocating it on first use.
+// A generator outside this package renders a capture's frames into them.
+func (f *Frames) Get(i int, size image.Point) *image.Gray {
 	for len(f.imgs) <= i {
 		f.imgs = append(f.imgs, nil)
 	}
@@ -188,21 +242,10 @@ func (f *Frames) get(i int, size image.Point) *image.Gray {
 	return f.imgs[i]
 }
 
-// scratchBuf returns a buffer of the given size apart from the others.
-func (f *Frames) scratchBuf(size image.Point) *image.Gray {
-	if f.scratch == nil || f.scratch.Rect.Size() != size {
-		f.scratch = image.NewGray(image.Rectangle{Max: size})
-	}
-	return f.scratch
-}
-
 func (f *Frames) wipe() {
 	for _, img := range f.imgs {
 		if img != nil {
 			clear(img.Pix)
 		}
-	}
-	if f.scratch != nil {
-		clear(f.scratch.Pix)
 	}
 }

@@ -14,7 +14,7 @@ import (
 // reasons lists the quality verdicts in the order of the confusion table.
 var reasons = [...]quality.Reason{quality.OK, quality.NoPalm, quality.TooClose, quality.TooBright, quality.TooDark, quality.OffCentre, quality.TooFar, quality.Moving, quality.Blurred}
 
-const numConditions = int(synth.Bright) + 1
+const numConditions = int(synth.Sleeve) + 1
 
 // Counts are the outcomes of one presentation kind (for Genuine: the
 // captures in condition Good).
@@ -39,10 +39,13 @@ type Report struct {
 	// Quality is the gate's last verdict on genuine captures, per condition
 	// and reason (in the order of reasons).
 	Quality [numConditions][len(reasons)]int
+	// Outcomes holds every outcome added, in the order added.
+	Outcomes []Outcome
 }
 
 // Add counts one outcome.
 func (r *Report) Add(o Outcome) {
+	r.Outcomes = append(r.Outcomes, o)
 	if o.Label == synth.Genuine {
 		if int(o.Condition) < numConditions {
 			for i, q := range reasons {
@@ -51,7 +54,7 @@ func (r *Report) Add(o Outcome) {
 				}
 			}
 		}
-		if o.Condition != synth.Good {
+		if !o.Condition.BonaFide() {
 			return
 		}
 	}
@@ -135,7 +138,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 2, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "Presentation attacks (ISO/IEC 30107-3)")
 	fmt.Fprintln(tw, "kind\tcaptures\tgated\tlive\taccepted\tAPCER(PAD)\tAPCER(system)\tmax score\tliveness reasons\tgate reasons")
-	for _, p := range presentations[1:] {
+	for _, p := range r.Species() {
 		c := r.Kinds[p]
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%.3f\t%s\t%s\n", p, c.N, c.Passed, c.Live, c.Accepted, pct(r.PADAPCER(p)), pct(r.APCER(p)), c.MaxScore, reasonList(c.Reasons), gateList(c.Gate))
 	}
@@ -144,7 +147,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	g := r.Kinds[synth.Genuine]
 	fmt.Fprintln(tw)
-	fmt.Fprintln(tw, "Bona fide (genuine, condition good)")
+	fmt.Fprintln(tw, "Bona fide (genuine: condition good and the hard conditions)")
 	fmt.Fprintln(tw, "captures\tgated\tquality-reject\tlive\tBPCER\tmin score\tROI found\tliveness reasons\tgate reasons")
 	fmt.Fprintf(tw, "%d\t%d\t%s\t%d\t%s\t%.3f\t%d (%s)\t%s\t%s\n", g.N, g.Passed, pct(r.QualityRejectRate()), g.Live, pct(r.BPCER()), g.MinScore, g.ROI, pct(r.ROIRate()), reasonList(g.Reasons), gateList(g.Gate))
 	if err := tw.Flush(); err != nil {
@@ -202,7 +205,7 @@ func gateList(m map[quality.Reason]int) string {
 // reasonList formats reason counts in a fixed order: "no_vein_response 3, ...".
 func reasonList(m map[string]int) string {
 	var parts []string
-	for _, k := range []string{liveness.EmitsLight, liveness.NoResponse, liveness.NoVeins, liveness.NoMicroMove, liveness.TooFewFrames} {
+	for _, k := range []string{liveness.NoResponse, liveness.EmitsLight, liveness.Inconsistent, liveness.Specular, liveness.Flat, liveness.Glossy, liveness.NoVeins, liveness.NoMicroMove, liveness.TooFewFrames} {
 		if m[k] > 0 {
 			parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
 		}

@@ -25,19 +25,43 @@ const SynthPairs = GateAttempts - 1 + liveness.BurstPairs
 
 // SynthSet is a labelled synthetic set. For each of Identities identities
 // and each of Captures takes it has one capture of every presentation in
-// condition Good; the first Conditions identities also have one genuine
-// capture in every other condition.
+// condition Good and one genuine capture in a hard condition (Sunlit ..
+// Sleeve, in turn); the first Conditions identities also have one genuine
+// capture in every bad condition.
 type SynthSet struct {
 	Identities int
 	Captures   int
 	Conditions int
 	SeedBase   uint64
-	// Width is the frame width: synth.Width, or a divisor of it to box-
-	// downscale the rendered frames (for small example sets).
+	// Width is the frame width: one of Widths (0: synth.Width). Below the
+	// sensor's width frames are rendered binned, which is faster and
+	// measures the same after the gate's and liveness's 320-pixel copies.
 	Width int
 	// Pairs is the number of pairs per capture, from BurstPairs+1 (one gate
 	// attempt before the burst) to SynthPairs; 0 means SynthPairs.
 	Pairs int
+	// Kinds, when not empty, limits the set to these presentations in
+	// condition Good (and the bad conditions), without the hard genuine
+	// conditions.
+	Kinds []synth.Presentation
+}
+
+// kinds returns the presentations per take and whether a hard genuine
+// capture follows them.
+func (s SynthSet) kinds() ([]synth.Presentation, bool) {
+	if len(s.Kinds) > 0 {
+		return s.Kinds, false
+	}
+	return presentations[:], true
+}
+
+// perTake is the number of captures per identity and take.
+func (s SynthSet) perTake() int {
+	k, hard := s.kinds()
+	if hard {
+		return len(k) + 1
+	}
+	return len(k)
 }
 
 func (s SynthSet) pairs() int {
@@ -47,13 +71,24 @@ func (s SynthSet) pairs() int {
 	return min(max(s.Pairs, liveness.BurstPairs+1), SynthPairs)
 }
 
-var presentations = [...]synth.Presentation{synth.Genuine, synth.PrintedPhoto, synth.ScreenReplay, synth.RigidReplica}
+var presentations = [...]synth.Presentation{synth.Genuine, synth.PrintedPhoto, synth.ScreenReplay, synth.RigidReplica,
+	synth.VeinPrint, synth.VeinPrintMounted, synth.GlossyPhoto, synth.NIRProjector, synth.VeinReplica}
+
+// ExampleKinds are the presentations of testdata/example: the four the
+// external-set format had first. A recorded set has a fixed lit/unlit
+// pattern with both banks, so it cannot show the challenge-response and
+// bank cues the newer attacks need (see vision/liveness).
+var ExampleKinds = []synth.Presentation{synth.Genuine, synth.PrintedPhoto, synth.ScreenReplay, synth.RigidReplica}
 
 var badConditions = [...]synth.Condition{synth.TooFar, synth.TooClose, synth.OffCentre, synth.Moving, synth.PartlyOut, synth.Blurred, synth.Dark, synth.Bright}
 
+// hardConditions are the bona fide conditions beside Good; take t of
+// identity n gets hardConditions[(n+t) % 7] as its extra genuine capture.
+var hardConditions = [...]synth.Condition{synth.Sunlit, synth.DarkSkin, synth.FairSkin, synth.DrySkin, synth.ChildClose, synth.Tilted, synth.Sleeve}
+
 // Len is the number of captures in s.
 func (s SynthSet) Len() int {
-	return s.Identities*s.Captures*len(presentations) + min(s.Conditions, s.Identities)*len(badConditions)
+	return s.Identities*s.Captures*s.perTake() + min(s.Conditions, s.Identities)*len(badConditions)
 }
 
 // Describe returns capture i's synth parameters, its name and its
@@ -61,12 +96,18 @@ func (s SynthSet) Len() int {
 // identity's index; Seed packs N, the take and the presentation or
 // condition so that every capture differs.
 func (s SynthSet) Describe(i int) (c synth.Capture, name, identity string) {
-	good := s.Identities * s.Captures * len(presentations)
+	per := s.perTake()
+	kinds, _ := s.kinds()
+	good := s.Identities * s.Captures * per
 	var id, take int
 	if i < good {
-		id = i / (s.Captures * len(presentations))
-		take = i / len(presentations) % s.Captures
-		c.Presentation = presentations[i%len(presentations)]
+		id = i / (s.Captures * per)
+		take = i / per % s.Captures
+		if k := i % per; k < len(kinds) {
+			c.Presentation = kinds[k]
+		} else {
+			c.Condition = hardConditions[(id+int(s.SeedBase)+take)%len(hardConditions)]
+		}
 	} else {
 		j := i - good
 		id = j / len(badConditions)
@@ -82,39 +123,41 @@ func (s SynthSet) Describe(i int) (c synth.Capture, name, identity string) {
 }
 
 // Capture returns capture i, rendering its frames into frames on demand.
+// Frames are rendered binned when Width is below synth.Width
+// (synth.Scene.RenderBinned). Pair k is sensor frames 2k (lit, both banks)
+// and 2k+1 (unlit); the challenge-response burst follows on later frames.
 func (s SynthSet) Capture(i int, frames *Frames) Capture {
 	c, name, identity := s.Describe(i)
 	scene := synth.NewScene(c)
-	width := s.Width
-	if width <= 0 {
-		width = synth.Width
-	}
-	f := synth.Width / width
-	size := image.Pt(synth.Width/f, synth.Height/f)
+	bin := s.bin()
+	size := image.Pt(synth.Width/bin, synth.Height/bin)
 	pairs := s.pairs()
 	var done [2 * SynthPairs]bool
+	_, _, black := scene.Exposure()
 	return Capture{
 		Name: name, Identity: identity, Label: c.Presentation, Condition: c.Condition, Pairs: pairs,
+		DistanceMM: scene.DistanceMM(), Black: black, Seed: c.Seed ^ c.Identity,
+		Burst: func(i, frame int, banks uint8) (*image.Gray, error) {
+			if i < 0 || i >= liveness.BurstFrames {
+				return nil, fmt.Errorf("eval: capture %q has no burst frame %d", name, i)
+			}
+			dst := frames.Get(2*SynthPairs+i, size)
+			scene.RenderBinned(dst, frame, synth.Banks(banks), bin)
+			return dst, nil
+		},
 		Frame: func(k int, lit bool) (*image.Gray, error) {
 			if k < 0 || k >= pairs {
 				return nil, fmt.Errorf("eval: capture %q has no pair %d", name, k)
 			}
 			j := 2 * k
+			banks := synth.AllBanks
 			if !lit {
 				j++
+				banks = synth.NoBanks
 			}
-			dst := frames.get(j, size)
+			dst := frames.Get(j, size)
 			if !done[j] {
-				// Pair k is frame k at 30 fps; its lit and unlit frames show
-				// the same instant, as in the simulated camera.
-				if f == 1 {
-					scene.Render(dst, k, lit)
-				} else {
-					full := frames.scratchBuf(image.Pt(synth.Width, synth.Height))
-					scene.Render(full, k, lit)
-					boxDown(dst, full, f)
-					clear(full.Pix)
-				}
+				scene.RenderBinned(dst, j, banks, bin)
 				done[j] = true
 			}
 			return dst, nil
@@ -122,20 +165,15 @@ func (s SynthSet) Capture(i int, frames *Frames) Capture {
 	}
 }
 
-// boxDown writes to dst the f x f box average of src.
-func boxDown(dst, src *image.Gray, f int) {
-	for y := range dst.Rect.Dy() {
-		for x := range dst.Rect.Dx() {
-			sum := 0
-			for yy := range f {
-				row := src.Pix[(y*f+yy)*src.Stride+x*f:]
-				for xx := range f {
-					sum += int(row[xx])
-				}
-			}
-			dst.Pix[y*dst.Stride+x] = uint8((sum + f*f/2) / (f * f))
-		}
+// Widths are the frame widths a synthetic set can be rendered at: the
+// sensor's, and binned 2 x 2 or 4 x 4.
+var Widths = []int{synth.Width, synth.Width / 2, synth.Width / 4}
+
+func (s SynthSet) bin() int {
+	if s.Width <= 0 {
+		return 1
 	}
+	return max(1, min(4, synth.Width/s.Width))
 }
 
 // ExternalSet is a labelled set on disk: a manifest and its frames.

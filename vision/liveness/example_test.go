@@ -12,7 +12,8 @@ func Example() {
 	defer c.Close()
 
 	// A burst in which the "palm" is as bright with the LEDs off as with
-	// them on: something that emits its own light.
+	// them on: it does not answer the LEDs at all (a display glowing in
+	// the visible, or a lamp).
 	burst := make([]liveness.Pair, liveness.BurstPairs)
 	for i := range burst {
 		lit := image.NewGray(image.Rect(0, 0, 1280, 800))
@@ -27,5 +28,5 @@ func Example() {
 	}
 	r := c.Check(burst)
 	fmt.Println(r.Live, r.Reason)
-	// Output: false emits_light
+	// Output: false no_nir_response
 }

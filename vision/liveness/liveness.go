@@ -1,30 +1,94 @@
 package liveness
 
 import (
+	"crypto/rand"
+	"errors"
 	"image"
 	"math"
+	mrand "math/rand/v2"
 
 	"github.com/palmd/palmd/vision/internal/downscale"
 	"gocv.io/x/gocv"
 )
 
-// BurstPairs is how many strobed lit/unlit pairs the firmware captures for
-// one liveness decision: 8 frames, 0.13 s at 30 pairs per second (the
-// simulated camera's rate). Micro-motion needs a few pairs of tremor and the
-// vein ratio a few to average noise; more pairs only lengthen the capture.
+// BurstPairs is how many strobed lit/unlit pairs the legacy Check reads:
+// 8 frames. Check uses the first BurstPairs pairs it is given.
 const BurstPairs = 4
+
+// BurstFrames is how many frames a challenge-response burst has: two with
+// the LEDs off, two with the left bank, two with the right bank and two
+// with both, in an order drawn at random per capture (NewPattern). At 60
+// frames per second that is 0.13 s.
+const BurstFrames = 8
+
+// DefaultBlack is the black level (grey levels) assumed when a Burst does
+// not give one, and by the legacy Check: the kiosk sensor's pedestal.
+const DefaultBlack = 16.0
+
+// Bank bits of Frame.Banks.
+const (
+	BankLeft  uint8 = 1 << iota // the LED bank left of the lens
+	BankRight                   // the LED bank right of the lens
+	BanksOff  uint8 = 0
+	BanksBoth       = BankLeft | BankRight
+)
 
 // The reasons Check gives for a presentation it does not accept.
 const (
-	NoResponse   = "no_nir_response"  // the palm does not answer the LEDs
-	EmitsLight   = "emits_light"      // the palm glows with the LEDs off: a screen
+	NoResponse   = "no_nir_response"  // the palm does not answer the LEDs: a screen
+	EmitsLight   = "emits_light"      // the palm glows with the LEDs off
+	Inconsistent = "inconsistent"     // the light does not follow the random strobe pattern: a projector
+	Flat         = "flat"             // the two LED banks shade it alike: a sheet, not a hand
+	Specular     = "specular"         // mirror images of the LEDs: glass or glossy paper
+	Glossy       = "glossy"           // highlights that jump between the banks: a cast glossier than skin
 	NoVeins      = "no_vein_response" // no vein pattern under NIR: paper, silicone
-	NoMicroMove  = "no_micro_motion"  // perfectly still: a mounted replica
-	TooFewFrames = "too_few_frames"   // fewer than two pairs, or frames of unequal size
+	NoMicroMove  = "no_micro_motion"  // perfectly still: a mounted attack
+	TooFewFrames = "too_few_frames"   // too few frames, frames of unequal size, or a pattern without unlit frames
 )
 
-// Pair is one strobed pair: the lit and unlit frames of the same instant.
+// Pair is one strobed pair: the lit (both banks) and unlit frames of the
+// same instant.
 type Pair struct{ Lit, Unlit *image.Gray }
+
+// Frame is one frame of a burst and the LED banks lit while it was
+// exposed.
+type Frame struct {
+	Img   *image.Gray
+	Banks uint8 // BankLeft | BankRight bits; 0: all LEDs off
+}
+
+// Burst is a challenge-response burst: frames in capture order, each lit
+// as the capture's random pattern said, and the sensor's black level.
+type Burst struct {
+	Frames []Frame
+	Black  float64 // grey levels; 0 means DefaultBlack
+}
+
+// NewPattern fills dst (BurstFrames long) with a bank pattern drawn from
+// crypto/rand: two frames each of off, left, right and both, in random
+// order, so that light replayed or projected cannot follow it.
+func NewPattern(dst []uint8) error {
+	if len(dst) != BurstFrames {
+		return errors.New("liveness: pattern must be BurstFrames long")
+	}
+	var seed [32]byte
+	if _, err := rand.Read(seed[:]); err != nil {
+		return err
+	}
+	PatternFrom(mrand.NewChaCha8(seed), dst)
+	clear(seed[:])
+	return nil
+}
+
+// PatternFrom fills dst (BurstFrames long) with a pattern drawn from src:
+// NewPattern with a caller's source, for reproducible evaluations.
+func PatternFrom(src mrand.Source, dst []uint8) {
+	r := mrand.New(src)
+	for i := range dst {
+		dst[i] = uint8(i / 2 % 4) // off, off, left, left, right, right, both, both
+	}
+	r.Shuffle(len(dst), func(i, j int) { dst[i], dst[j] = dst[j], dst[i] })
+}
 
 // Result is the liveness decision on one burst.
 type Result struct {
@@ -36,38 +100,52 @@ type Result struct {
 }
 
 // Features are the measurements Check combines; see the package
-// documentation for their thresholds.
+// documentation for their thresholds. A feature a burst cannot measure
+// (Shape without frames lit by one bank only, Consistency without two
+// frames per state) is -1 and not judged.
 type Features struct {
-	Response float64 // mean lit minus unlit on the palm, grey levels
-	Emission float64 // unlit / lit on the palm
-	Veins    float64 // black-hat energy of the lit/unlit ratio / its mean, x 100
-	Motion   float64 // largest registration shift from the first lit frame, fraction of frame width x 1000
+	Response    float64 // LED response on the palm, black level and room light removed, grey levels
+	Emission    float64 // room-light (LEDs off) level / LED response on the palm
+	Consistency float64 // spread of the palm's level between frames lit alike / LED response, x 100
+	Shape       float64 // residual of the left-right bank asymmetry after a plane fit, x 100
+	Specular    float64 // fraction of palm pixels saturated in a lit frame, x 1000
+	Veins       float64 // black-hat energy of the LED response / its mean, x 100
+	Motion      float64 // largest registration shift between frames lit alike, fraction of frame width x 1000
 }
 
 // Thresholds; see doc.go for how they were calibrated.
 const (
-	minResponse = 25.0
-	maxEmission = 0.43
-	minVeins    = 0.12
-	minMotion   = 0.21
+	minResponse    = 20.0
+	maxEmission    = 2.0
+	maxConsistency = 1.5
+	minShape       = 1.3
+	maxShape       = 6.0
+	maxSpecular    = 2.0
+	minVeins       = 0.68
+	minMotion      = 0.31
 )
 
 const (
 	workWidth = 320 // width of the downscaled copies
 	veinSize  = 13  // black-hat structuring element, small pixels: wider than veins
-	smoothing = 3.0 // Gaussian sigma before the ratio, small pixels
+	smoothing = 3.0 // Gaussian sigma before the shape and vein measures, small pixels
+	saturated = 250 // a raw grey level counted as saturated
 )
 
 // Checker decides liveness on bursts. It allocates its buffers in
 // NewChecker and reuses them; it is not safe for concurrent use.
 type Checker struct {
-	ds                    *downscale.Downscaler
-	small                 image.Point
-	lits                  [BurstPairs]gocv.Mat // downscaled lit frames, float32
-	tmp, lit, unlit       gocv.Mat             // float32: scratch, sums over the burst
-	smLit, smUnlit, ratio gocv.Mat
-	blackhat, kernel      gocv.Mat
-	gx, gy                []float32 // gradients of the first lit frame
+	ds     *downscale.Downscaler
+	small  image.Point
+	frames [BurstFrames]gocv.Mat // downscaled frames, float32, black subtracted
+	banks  [BurstFrames]uint8
+	sat    []uint8 // per small pixel: some lit frame saturated there
+
+	amb, left, right, both gocv.Mat // per-state means, float32
+	resp, sm, blackhat     gocv.Mat // LED response, smoothed copy, black-hat
+	kernel                 gocv.Mat
+	gx, gy                 []float32 // gradients of a frame for registration
+	pairs                  [BurstFrames]Frame
 }
 
 // NewChecker returns a Checker with buffers for 1280 x 800 frames; bursts
@@ -81,11 +159,13 @@ func NewChecker() *Checker {
 	return c
 }
 
+const numMats = BurstFrames + 7
+
 // mats lists the float32 buffers of the downscaled size.
-func (c *Checker) mats() [7 + BurstPairs]*gocv.Mat {
-	m := [7 + BurstPairs]*gocv.Mat{&c.tmp, &c.lit, &c.unlit, &c.smLit, &c.smUnlit, &c.ratio, &c.blackhat}
-	for i := range c.lits {
-		m[7+i] = &c.lits[i]
+func (c *Checker) mats() [numMats]*gocv.Mat {
+	m := [numMats]*gocv.Mat{&c.amb, &c.left, &c.right, &c.both, &c.resp, &c.sm, &c.blackhat}
+	for i := range c.frames {
+		m[7+i] = &c.frames[i]
 	}
 	return m
 }
@@ -97,7 +177,8 @@ func (c *Checker) alloc() {
 	for _, m := range c.mats() {
 		*m = gocv.NewMatWithSize(c.small.Y, c.small.X, gocv.MatTypeCV32F)
 	}
-	c.gx, c.gy = make([]float32, c.small.X*c.small.Y), make([]float32, c.small.X*c.small.Y)
+	n := c.small.X * c.small.Y
+	c.gx, c.gy, c.sat = make([]float32, n), make([]float32, n), make([]uint8, n)
 }
 
 // free zeroes and closes the buffers of the downscaled size.
@@ -111,6 +192,7 @@ func (c *Checker) free() {
 	}
 	clear(c.gx)
 	clear(c.gy)
+	clear(c.sat)
 	c.small = image.Point{}
 }
 
@@ -121,6 +203,8 @@ func (c *Checker) wipe() {
 	}
 	clear(c.gx)
 	clear(c.gy)
+	clear(c.sat)
+	clear(c.pairs[:])
 	c.ds.Clear()
 }
 
@@ -131,67 +215,164 @@ func (c *Checker) Close() error {
 	return c.ds.Close()
 }
 
-// Check decides whether burst shows a live hand. The pairs must be in
-// capture order and all frames the same size; the first BurstPairs pairs
-// are used and at least two are needed.
+// Check decides whether burst shows a live hand from strobed pairs (both
+// banks lit, then off), with the sensor at DefaultBlack. The pairs must be
+// in capture order and all frames the same size; the first BurstPairs
+// pairs are used and at least two are needed. A fixed lit/unlit pattern
+// cannot tell the banks apart or defeat a projector that follows it:
+// CheckBurst with a NewPattern burst measures every cue.
 func (c *Checker) Check(burst []Pair) Result {
 	burst = burst[:min(len(burst), BurstPairs)]
 	if len(burst) < 2 {
 		return Result{Reason: TooFewFrames}
 	}
-	b := burst[0].Lit.Bounds()
-	for _, p := range burst {
-		if p.Lit.Bounds().Size() != b.Size() || p.Unlit.Bounds().Size() != b.Size() {
+	for i, p := range burst {
+		c.pairs[2*i] = Frame{Img: p.Lit, Banks: BanksBoth}
+		c.pairs[2*i+1] = Frame{Img: p.Unlit, Banks: BanksOff}
+	}
+	return c.CheckBurst(Burst{Frames: c.pairs[:2*len(burst)], Black: DefaultBlack})
+}
+
+// CheckBurst decides whether a challenge-response burst shows a live hand.
+// It needs at least two unlit and two lit frames of one size; the first
+// BurstFrames frames are used.
+func (c *Checker) CheckBurst(b Burst) Result {
+	frames := b.Frames[:min(len(b.Frames), BurstFrames)]
+	var count [4]int
+	for _, f := range frames {
+		count[f.Banks&BanksBoth]++
+	}
+	if count[BanksOff] < 1 || len(frames)-count[BanksOff] < 2 || frames[0].Img == nil {
+		return Result{Reason: TooFewFrames}
+	}
+	size := frames[0].Img.Bounds().Size()
+	for _, f := range frames {
+		if f.Img == nil || f.Img.Bounds().Size() != size {
 			return Result{Reason: TooFewFrames}
 		}
 	}
-	if b.Empty() {
+	if size.X == 0 || size.Y == 0 {
 		return Result{Reason: TooFewFrames}
 	}
-	if c.ds.Fit(b.Size()) {
+	if c.ds.Fit(size) {
 		c.alloc()
 	}
 	defer c.wipe()
-	c.lit.SetTo(gocv.Scalar{})
-	c.unlit.SetTo(gocv.Scalar{})
-	for i, p := range burst {
-		m := c.ds.Do(p.Lit)
-		m.ConvertTo(&c.lits[i], gocv.MatTypeCV32F)
-		gocv.Add(c.lit, c.lits[i], &c.lit)
-		m = c.ds.Do(p.Unlit)
-		m.ConvertTo(&c.tmp, gocv.MatTypeCV32F)
-		gocv.Add(c.unlit, c.tmp, &c.unlit)
+	black := b.Black
+	if black <= 0 {
+		black = DefaultBlack
+	}
+	// Downscale, subtract the black level, and average per state.
+	for _, m := range [...]*gocv.Mat{&c.amb, &c.left, &c.right, &c.both} {
+		m.SetTo(gocv.Scalar{})
+	}
+	for i, f := range frames {
+		c.banks[i] = f.Banks & BanksBoth
+		m := c.ds.Do(f.Img)
+		if c.banks[i] != BanksOff {
+			px, _ := m.DataPtrUint8()
+			for j, v := range px {
+				if v >= saturated {
+					c.sat[j] = 1
+				}
+			}
+		}
+		m.ConvertTo(&c.frames[i], gocv.MatTypeCV32F)
+		p, _ := c.frames[i].DataPtrFloat32()
+		bl := float32(black)
+		for j := range p {
+			p[j] -= bl
+		}
+		gocv.Add(*c.state(c.banks[i]), c.frames[i], c.state(c.banks[i]))
+	}
+	for s, n := range count {
+		if n > 0 {
+			m := c.state(uint8(s))
+			gocv.AddWeighted(*m, 1/float64(n), *m, 0, 0, m)
+		}
+	}
+	// The LED response of both banks: left + right, or both, or their
+	// average when the burst has both kinds of frames; the room's light
+	// removed.
+	amb, _ := c.amb.DataPtrFloat32()
+	lp, _ := c.left.DataPtrFloat32()
+	rp, _ := c.right.DataPtrFloat32()
+	bp, _ := c.both.DataPtrFloat32()
+	resp, _ := c.resp.DataPtrFloat32()
+	oneBank := count[BankLeft] > 0 && count[BankRight] > 0
+	for j := range resp {
+		var v, n float32
+		if oneBank {
+			v += lp[j] + rp[j] - 2*amb[j]
+			n++
+		}
+		if count[BanksBoth] > 0 {
+			v += bp[j] - amb[j]
+			n++
+		}
+		if n == 0 { // only one single bank: twice its response
+			if count[BankLeft] > 0 {
+				v, n = 2*(lp[j]-amb[j]), 1
+			} else {
+				v, n = 2*(rp[j]-amb[j]), 1
+			}
+		}
+		resp[j] = v / n
 	}
 	var f Features
-	box, resp, emit := c.palm(len(burst))
-	f.Response, f.Emission = resp, emit
+	box, response, ambient := c.palm()
+	f.Response = response
+	f.Emission = ambient / max(response, 1)
+	f.Consistency, f.Shape, f.Motion = -1, -1, -1
 	if !box.Empty() {
-		f.Veins = c.veins(box, len(burst))
-		// Motion: register every later lit frame on the first one.
-		c.gradients()
-		for i := 1; i < len(burst); i++ {
-			f.Motion = max(f.Motion, c.shift(box, c.lits[i]))
+		f.Specular = c.specular(box)
+		f.Veins = c.veins(box)
+		f.Consistency = c.consistency(box, frames, count, response)
+		if oneBank {
+			f.Shape = c.shape(box)
 		}
-		f.Motion *= 1000 / float64(c.small.X)
+		f.Motion = c.motion(box, frames, count)
 	}
 	return decide(f)
 }
 
-// decide maps each feature to a margin in [0, 1] that is 0.5 at its
-// threshold. Score is the weakest margin; Reason is the first failing check
-// in the order listed, which names the most specific cause.
+// state returns the mean buffer of a bank state.
+func (c *Checker) state(banks uint8) *gocv.Mat {
+	switch banks {
+	case BankLeft:
+		return &c.left
+	case BankRight:
+		return &c.right
+	case BanksBoth:
+		return &c.both
+	}
+	return &c.amb
+}
+
+// decide maps each feature to a margin that is 0.5 at its threshold. Score
+// is the weakest margin; Reason is the first failing check in the order
+// listed, which names the most specific cause.
 func decide(f Features) Result {
+	inv := func(v, limit float64) float64 { return limit / max(v, 1e-6) }
 	checks := [...]struct {
 		reason string
-		m      float64 // > 1 means live-like
+		m      float64 // > 1 means live-like; < 0: not measured
+		skip   bool
 	}{
-		{EmitsLight, maxEmission / max(f.Emission, 1e-6)},
-		{NoResponse, f.Response / minResponse},
-		{NoVeins, f.Veins / minVeins},
-		{NoMicroMove, f.Motion / minMotion},
+		{NoResponse, f.Response / minResponse, false},
+		{EmitsLight, inv(f.Emission, maxEmission), false},
+		{Inconsistent, inv(f.Consistency, maxConsistency), f.Consistency < 0},
+		{Specular, inv(f.Specular, maxSpecular), false},
+		{Flat, f.Shape / minShape, f.Shape < 0},
+		{Glossy, inv(f.Shape, maxShape), f.Shape < 0},
+		{NoVeins, f.Veins / minVeins, false},
+		{NoMicroMove, f.Motion / minMotion, f.Motion < 0},
 	}
 	r := Result{Score: 1, Features: f}
 	for _, ch := range checks {
+		if ch.skip {
+			continue
+		}
 		m := max(ch.m, 0)
 		s := m / (1 + m)
 		r.Score = min(r.Score, s)
@@ -203,48 +384,71 @@ func decide(f Features) Result {
 	return r
 }
 
-// palm finds the palm on the accumulated lit image (pixels brighter than its
-// mean) and returns a square around its centroid well inside it, the mean
-// lit-minus-unlit response per pair and the unlit/lit ratio there.
-func (c *Checker) palm(pairs int) (image.Rectangle, float64, float64) {
-	lp, _ := c.lit.DataPtrFloat32()
-	up, _ := c.unlit.DataPtrFloat32()
-	cols, rows := c.lit.Cols(), c.lit.Rows()
-	mean := float32(c.lit.Mean().Val1)
-	var sl, su, sx, sy float64
+// palm finds the palm on the LED response (pixels above its mean) and
+// returns a square around its centroid well inside it, the mean response
+// there and the mean room-light level.
+func (c *Checker) palm() (image.Rectangle, float64, float64) {
+	rp, _ := c.resp.DataPtrFloat32()
+	ap, _ := c.amb.DataPtrFloat32()
+	cols, rows := c.small.X, c.small.Y
+	var mean float64
+	for _, v := range rp {
+		mean += float64(v)
+	}
+	mean /= float64(len(rp))
+	var sx, sy float64
 	n := 0
-	for i, v := range lp {
-		if v > mean {
-			sl += float64(v)
-			su += float64(up[i])
+	for i, v := range rp {
+		if float64(v) > mean {
 			sx += float64(i % cols)
 			sy += float64(i / cols)
 			n++
 		}
 	}
-	if n == 0 || sl == 0 {
+	if n == 0 {
 		return image.Rectangle{}, 0, 0
 	}
 	cx, cy := int(sx/float64(n)), int(sy/float64(n))
 	h := int(0.3 * math.Sqrt(float64(n)))
 	box := image.Rect(cx-h, cy-h, cx+h, cy+h).Intersect(image.Rect(1, 1, cols-1, rows-1))
-	return box, (sl - su) / float64(n) / float64(pairs), su / sl
+	if box.Empty() {
+		return box, 0, 0
+	}
+	var sr, sa float64
+	for y := box.Min.Y; y < box.Max.Y; y++ {
+		for x := box.Min.X; x < box.Max.X; x++ {
+			sr += float64(rp[y*cols+x])
+			sa += float64(ap[y*cols+x])
+		}
+	}
+	m := float64(box.Dx() * box.Dy())
+	return box, sr / m, max(sa/m, 0)
 }
 
-// veins measures dark, vein-wide structure in the ratio of the lit to the
-// unlit image: reflectance (creases, print, skin tone) is in both and
-// cancels, while veins absorb the 850 nm LED light and stay.
-func (c *Checker) veins(box image.Rectangle, pairs int) float64 {
-	gocv.GaussianBlur(c.lit, &c.smLit, image.Point{}, smoothing, smoothing, gocv.BorderReflect)
-	gocv.GaussianBlur(c.unlit, &c.smUnlit, image.Point{}, smoothing, smoothing, gocv.BorderReflect)
-	// ratio = lit / (unlit + 1 grey level per pair): the offset keeps a black
-	// unlit frame finite.
-	gocv.AddWeighted(c.smUnlit, 1, c.smUnlit, 0, float64(pairs), &c.ratio)
-	gocv.Divide(c.smLit, c.ratio, &c.ratio)
-	gocv.MorphologyEx(c.ratio, &c.blackhat, gocv.MorphBlackhat, c.kernel)
-	rp, _ := c.ratio.DataPtrFloat32()
+// specular is the fraction (x 1000) of the palm square saturated in some
+// lit frame: mirror images of the LEDs in glass or glossy paper. AE keeps
+// a diffuse palm well below saturation.
+func (c *Checker) specular(box image.Rectangle) float64 {
+	cols := c.small.X
+	n := 0
+	for y := box.Min.Y; y < box.Max.Y; y++ {
+		for x := box.Min.X; x < box.Max.X; x++ {
+			n += int(c.sat[y*cols+x])
+		}
+	}
+	return 1000 * float64(n) / float64(box.Dx()*box.Dy())
+}
+
+// veins measures dark, vein-wide structure in the LED response: the room's
+// light and the black level are removed, so what remains is how the
+// surface answers 850 nm. Veins (and carbon-printed or painted imitations)
+// absorb it; dye prints, screens and bare casts show little.
+func (c *Checker) veins(box image.Rectangle) float64 {
+	gocv.GaussianBlur(c.resp, &c.sm, image.Point{}, smoothing/2, smoothing/2, gocv.BorderReflect)
+	gocv.MorphologyEx(c.sm, &c.blackhat, gocv.MorphBlackhat, c.kernel)
+	rp, _ := c.sm.DataPtrFloat32()
 	bp, _ := c.blackhat.DataPtrFloat32()
-	cols := c.ratio.Cols()
+	cols := c.small.X
 	var sb, sr float64
 	for y := box.Min.Y; y < box.Max.Y; y++ {
 		for x := box.Min.X; x < box.Max.X; x++ {
@@ -252,15 +456,148 @@ func (c *Checker) veins(box image.Rectangle, pairs int) float64 {
 			sr += float64(rp[y*cols+x])
 		}
 	}
-	if sr == 0 {
+	if sr <= 0 {
 		return 0
 	}
 	return 100 * sb / sr
 }
 
-// gradients stores the central-difference gradients of the first lit frame.
-func (c *Checker) gradients() {
-	p, _ := c.lits[0].DataPtrFloat32()
+// consistency is how much the palm's level varies between frames the
+// pattern lit alike, relative to the LED response (x 100). Reflected LED
+// and room light repeat from frame to frame; a projector flashing to its
+// own guess of the pattern adds light to some frames of a state and not to
+// others. -1 when no state has two frames.
+func (c *Checker) consistency(box image.Rectangle, frames []Frame, count [4]int, response float64) float64 {
+	var levels [BurstFrames]float64
+	cols := c.small.X
+	for i := range frames {
+		p, _ := c.frames[i].DataPtrFloat32()
+		var s float64
+		for y := box.Min.Y; y < box.Max.Y; y++ {
+			for x := box.Min.X; x < box.Max.X; x++ {
+				s += float64(p[y*cols+x])
+			}
+		}
+		levels[i] = s / float64(box.Dx()*box.Dy())
+	}
+	var worst float64
+	measured := false
+	for s := range uint8(4) {
+		if count[s] < 2 {
+			continue
+		}
+		measured = true
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for i := range frames {
+			if c.banks[i] == s {
+				lo, hi = min(lo, levels[i]), max(hi, levels[i])
+			}
+		}
+		worst = max(worst, hi-lo)
+	}
+	if !measured {
+		return -1
+	}
+	return 100 * worst / max(response, 1)
+}
+
+// shape fits a plane to the left-right asymmetry (L-R)/(L+R) of the LED
+// response over the palm square and returns the residual's RMS (x 100). A
+// flat sheet, a screen or projected light give a smooth inverse-square
+// gradient a plane fits; a palm's eminences, hollow and finger bases turn
+// its surface towards one bank or the other.
+func (c *Checker) shape(box image.Rectangle) float64 {
+	// Smooth L and R in place of the scratch buffers.
+	gocv.GaussianBlur(c.left, &c.sm, image.Point{}, smoothing, smoothing, gocv.BorderReflect)
+	gocv.GaussianBlur(c.right, &c.blackhat, image.Point{}, smoothing, smoothing, gocv.BorderReflect)
+	gocv.GaussianBlur(c.amb, &c.resp, image.Point{}, smoothing, smoothing, gocv.BorderReflect)
+	lp, _ := c.sm.DataPtrFloat32()
+	rp, _ := c.blackhat.DataPtrFloat32()
+	ap, _ := c.resp.DataPtrFloat32()
+	cols := c.small.X
+	// Least squares d = a + b·x + c·y over the square: normal equations.
+	var n, sx, sy, sxx, sxy, syy, sd, sxd, syd, sdd float64
+	for y := box.Min.Y; y < box.Max.Y; y++ {
+		for x := box.Min.X; x < box.Max.X; x++ {
+			i := y*cols + x
+			l, r := float64(lp[i]-ap[i]), float64(rp[i]-ap[i])
+			if l+r <= 1 {
+				continue
+			}
+			d := (l - r) / (l + r)
+			fx, fy := float64(x-box.Min.X), float64(y-box.Min.Y)
+			n++
+			sx += fx
+			sy += fy
+			sxx += fx * fx
+			sxy += fx * fy
+			syy += fy * fy
+			sd += d
+			sxd += fx * d
+			syd += fy * d
+			sdd += d * d
+		}
+	}
+	if n < 10 {
+		return 0
+	}
+	// Solve [[n sx sy][sx sxx sxy][sy sxy syy]]·(a b c) = (sd sxd syd).
+	m := [3][4]float64{{n, sx, sy, sd}, {sx, sxx, sxy, sxd}, {sy, sxy, syy, syd}}
+	for k := range 3 {
+		p := m[k][k]
+		if math.Abs(p) < 1e-9 {
+			return 0
+		}
+		for j := k; j < 4; j++ {
+			m[k][j] /= p
+		}
+		for i := range 3 {
+			if i != k {
+				f := m[i][k]
+				for j := k; j < 4; j++ {
+					m[i][j] -= f * m[k][j]
+				}
+			}
+		}
+	}
+	a, b, cc := m[0][3], m[1][3], m[2][3]
+	// Residual sum of squares from the sums: Σ(d - a - b x - c y)².
+	rss := sdd - 2*(a*sd+b*sxd+cc*syd) + a*a*n + b*b*sxx + cc*cc*syy + 2*(a*b*sx+a*cc*sy+b*cc*sxy)
+	return 100 * math.Sqrt(max(rss, 0)/n)
+}
+
+// motion is the largest translation (fraction of the frame width x 1000)
+// that registers a frame on an earlier one lit alike, by one Lucas-Kanade
+// step over the palm square: a hovering hand trembles, a mounted attack
+// does not. -1 when no state has two lit frames.
+func (c *Checker) motion(box image.Rectangle, frames []Frame, count [4]int) float64 {
+	worst := -1.0
+	for s := uint8(1); s < 4; s++ {
+		if count[s] < 2 {
+			continue
+		}
+		first := -1
+		for i := range frames {
+			if c.banks[i] != s {
+				continue
+			}
+			if first < 0 {
+				first = i
+				c.gradients(c.frames[i])
+				continue
+			}
+			worst = max(worst, c.shift(box, c.frames[first], c.frames[i]))
+		}
+	}
+	if worst < 0 {
+		return -1
+	}
+	return worst * 1000 / float64(c.small.X)
+}
+
+// gradients stores the central-difference gradients of m.
+func (c *Checker) gradients(m gocv.Mat) {
+	p, _ := m.DataPtrFloat32()
 	cols, rows := c.small.X, c.small.Y
 	for y := 1; y < rows-1; y++ {
 		for x := 1; x < cols-1; x++ {
@@ -271,12 +608,12 @@ func (c *Checker) gradients() {
 	}
 }
 
-// shift is the translation (small pixels) that registers lit on the first
-// lit frame inside box: one Lucas-Kanade step, exact enough for the
+// shift is the translation (small pixels) that registers b on a inside
+// box: one Lucas-Kanade step on a's gradients, exact enough for the
 // sub-pixel shifts of a hovering hand.
-func (c *Checker) shift(box image.Rectangle, lit gocv.Mat) float64 {
-	p0, _ := c.lits[0].DataPtrFloat32()
-	p1, _ := lit.DataPtrFloat32()
+func (c *Checker) shift(box image.Rectangle, a, b gocv.Mat) float64 {
+	p0, _ := a.DataPtrFloat32()
+	p1, _ := b.DataPtrFloat32()
 	cols := c.small.X
 	var gxx, gxy, gyy, bx, by float64
 	for y := box.Min.Y; y < box.Max.Y; y++ {

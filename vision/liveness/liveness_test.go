@@ -9,8 +9,10 @@ import (
 
 // scene describes a hand-made presentation for the tests.
 type scene struct {
-	veins  bool    // dark vein lines that only the LEDs reveal
-	emit   bool    // glows with the LEDs off (a screen)
+	veins  bool    // dark vein lines that absorb the LEDs' light
+	blank  bool    // no reflectance texture either (a dye print at 850 nm)
+	dark   bool    // answers the LEDs barely (a screen)
+	emit   bool    // glows with the LEDs off
 	tremor float64 // pixels of shift between pairs
 }
 
@@ -27,19 +29,25 @@ func (s scene) render(k int, seed uint64) Pair {
 		for x := range w {
 			fx, fy := float64(x)-dx, float64(y)-dy
 			ex, ey := (fx-320)/150, (fy-200)/170
-			l, u := 8.0, 6.0
+			l, u := 18.0, 17.0 // black level 16 and a dark room
 			if ex*ex+ey*ey <= 1 {
 				refl := 0.85 + 0.08*math.Sin(fx/9)*math.Sin(fy/13)
+				if s.blank {
+					refl = 0.85
+				}
+				if s.dark {
+					refl = 0.03
+				}
 				v := 0.0
 				if s.veins {
 					d := math.Mod(fx+0.4*fy, 60) - 30
 					v = math.Exp(-d * d / 18)
 				}
-				u = 20 * refl
+				u = 16 + 4*refl*(1-0.3*v)
 				l = 170*refl*(1-0.3*v) + u
 				if s.emit {
-					u = 160 * refl
-					l = u + 6
+					u = 160 + 6*refl
+					l = u + 30
 				}
 			}
 			lit.Pix[y*w+x] = uint8(min(255, max(0, l+rng.NormFloat64())))
@@ -65,8 +73,9 @@ func TestCheck(t *testing.T) {
 		reason string
 	}{
 		{"live hand", scene{veins: true, tremor: 1.5}, true, ""},
-		{"printed photo", scene{tremor: 1.5}, false, NoVeins},
-		{"screen", scene{veins: true, emit: true, tremor: 1.5}, false, EmitsLight},
+		{"dye print", scene{blank: true, tremor: 1.5}, false, NoVeins},
+		{"screen", scene{dark: true, tremor: 1.5}, false, NoResponse},
+		{"glowing", scene{veins: true, emit: true, tremor: 1.5}, false, EmitsLight},
 		{"mounted replica", scene{veins: true}, false, NoMicroMove},
 	}
 	c := NewChecker()
@@ -133,5 +142,110 @@ func TestCheckDoesNotAllocate(t *testing.T) {
 	c.Check(b) // the first burst of this size reallocates
 	if n := testing.AllocsPerRun(5, func() { c.Check(b) }); n != 0 {
 		t.Errorf("Check allocates %v times per burst, want 0", n)
+	}
+}
+
+func TestNewPattern(t *testing.T) {
+	seen := map[[BurstFrames]uint8]bool{}
+	for range 50 {
+		var p [BurstFrames]uint8
+		if err := NewPattern(p[:]); err != nil {
+			t.Fatal(err)
+		}
+		var n [4]int
+		for _, b := range p {
+			n[b]++
+		}
+		if n != [4]int{2, 2, 2, 2} {
+			t.Fatalf("pattern %v: want two frames of each state", p)
+		}
+		seen[p] = true
+	}
+	if len(seen) < 40 {
+		t.Errorf("50 patterns gave only %d distinct ones", len(seen))
+	}
+	if err := NewPattern(make([]uint8, 3)); err == nil {
+		t.Error("NewPattern on a short slice: no error")
+	}
+}
+
+// patternBurst renders a challenge-response burst of s: frames lit with
+// both banks come from the scene's lit frame, a single bank gives half the
+// LED light with a gradient towards its side and a bump (a curved palm)
+// that only one bank lights, and proj adds light on even frames whatever
+// the pattern (a projector guessing the phase).
+func (s scene) patternBurst(pattern []uint8, seed uint64, curved, proj bool) Burst {
+	b := Burst{Black: DefaultBlack}
+	for i, bk := range pattern {
+		p := s.render(i, seed)
+		img := p.Unlit
+		if bk != BanksOff {
+			img = p.Lit
+			if bk != BanksBoth {
+				img = image.NewGray(p.Lit.Rect)
+				for y := range img.Rect.Dy() {
+					for x := range img.Rect.Dx() {
+						j := y*img.Stride + x
+						u, l := float64(p.Unlit.Pix[j]), float64(p.Lit.Pix[j])
+						side := float64(x-320) / 640
+						if bk == BankRight {
+							side = -side
+						}
+						w := 0.5 - 0.3*side
+						if curved {
+							dx, dy := float64(x-380)/60, float64(y-230)/60
+							w += 0.15 * math.Exp(-dx*dx-dy*dy) * (1 - 2*float64(bk-1))
+						}
+						img.Pix[j] = uint8(max(0, min(255, u+(l-u)*w)))
+					}
+				}
+			}
+		}
+		if proj && i%2 == 0 {
+			lit := image.NewGray(img.Rect)
+			for j, v := range img.Pix {
+				lit.Pix[j] = uint8(min(255, int(v)+60))
+			}
+			img = lit
+		}
+		b.Frames = append(b.Frames, Frame{Img: img, Banks: bk})
+	}
+	return b
+}
+
+func TestCheckBurst(t *testing.T) {
+	pattern := []uint8{BanksOff, BankLeft, BanksBoth, BankRight, BankRight, BanksOff, BanksBoth, BankLeft}
+	c := NewChecker()
+	defer c.Close()
+	tests := []struct {
+		name         string
+		curved, proj bool
+		live         bool
+		reason       string
+	}{
+		{"curved palm", true, false, true, ""},
+		{"flat sheet", false, false, false, Flat},
+		{"projector on even frames", true, true, false, Inconsistent},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := c.CheckBurst(scene{veins: true, tremor: 1.5}.patternBurst(pattern, uint64(i), tt.curved, tt.proj))
+			if r.Live != tt.live || r.Reason != tt.reason {
+				t.Errorf("CheckBurst = live %v reason %q, want %v %q; %+v", r.Live, r.Reason, tt.live, tt.reason, r.Features)
+			}
+		})
+	}
+	if r := c.CheckBurst(Burst{Frames: []Frame{{Img: image.NewGray(image.Rect(0, 0, 8, 8)), Banks: BanksBoth}}}); r.Reason != TooFewFrames {
+		t.Errorf("one frame: %+v, want %q", r, TooFewFrames)
+	}
+}
+
+func TestCheckBurstDoesNotAllocate(t *testing.T) {
+	c := NewChecker()
+	defer c.Close()
+	b := scene{veins: true, tremor: 1.5}.patternBurst([]uint8{0, 1, 2, 3, 3, 2, 1, 0}, 3, true, false)
+	c.CheckBurst(b)
+	if n := testing.AllocsPerRun(5, func() { c.CheckBurst(b) }); n != 0 {
+		t.Errorf("CheckBurst allocates %v times per burst, want 0", n)
 	}
 }

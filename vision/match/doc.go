@@ -33,19 +33,25 @@
 // of that gap. vision/roi was developed on further sets ("dev-*",
 // "held-out-*", "eval-*").
 //
-// Held-out set (TestHeldOutErrorRates): identities "final-0".."final-29",
-// seeds 9000..9003 (120 captures), looked at once, after all tuning: FNMR
-// 2/180 (1.1 %; both pairs involve one capture whose region vision/roi
-// misplaced, lowest genuine score 0.17) and FMR 0/6960 (highest impostor
-// score 0.18) at Threshold. With no false match in 6960 pairs the FMR is
-// below about 0.05 % at 95 % confidence (rule of three), the pairs not
-// being wholly independent; 180 genuine pairs bound the FNMR only to a few
-// per cent.
+// Enrolment keeps EnrolCaptures (3) captures of a palm and a probe is
+// compared with each (BestSimilarity): one capture with a misplaced region
+// no longer makes a fresh enrolment unrecognisable.
+//
+// Held-out set (TestHeldOutErrorRates), rendered with the physically
+// grounded vision/synth of issue 9: identities "match-heldout-0" ..
+// "match-heldout-99", seeds 9000..9004, the first three captures enrolled
+// and the last two probes, looked at once: FNMR 0/200 (lowest genuine
+// 0.474) and FMR 0/19,800 (highest impostor 0.202) at Threshold, no
+// failure to acquire in 500 captures. No false match in 19,800 impostor
+// comparisons bounds the FMR below about 1.5 in 10,000 at 95 %
+// confidence (rule of three), and 200 genuine comparisons the FNMR to
+// about 1.5 %: the 1-in-10,000 target needs more comparisons than this
+// test makes to be shown, not just met.
 //
 // # Limits
 //
 // These rates hold for the synthetic hand model only: real palms, sensors,
-// dirt, ageing, injuries and gloves are not modelled, and a 30-person
+// dirt, ageing, injuries and gloves are not modelled, and a 100-person
 // evaluation says nothing about large-scale 1:N identification, whose false
 // match rate grows with the number of enrolled palms. Most failures come
 // from vision/roi (a misplaced region, e.g. when fingers touch), not from

@@ -137,6 +137,22 @@ func Similarity(a, b Template) float64 {
 	return max(0, 1-2*best)
 }
 
+// EnrolCaptures is how many captures an enrolment should keep: one capture
+// can carry a misplaced palm region (touching fingers hide a valley), and a
+// probe compared with the best of three is recognised right after
+// enrolling.
+const EnrolCaptures = 3
+
+// BestSimilarity compares probe with every template of one enrolment and
+// returns the highest Similarity (0 for an empty enrolment).
+func BestSimilarity(enrolled []Template, probe Template) float64 {
+	best := 0.0
+	for _, t := range enrolled {
+		best = max(best, Similarity(t, probe))
+	}
+	return best
+}
+
 // distance is the normalised angular distance between a at (x, y) and b at
 // (x+dx, y+dy) over the overlapping points.
 func distance(a, b *Template, dx, dy int) float64 {

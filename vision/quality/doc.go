@@ -1,63 +1,75 @@
 // Package quality gates lit NIR frames before liveness and matching: is a
-// palm present, at the right distance, centred, still, in focus and well
-// exposed? A Gate turns each frame into a Verdict with the measurements
-// (Scores), the first thing to fix (Reason) and one sentence for the display
-// (Guidance).
+// palm present, at a usable distance, centred, sharp and well exposed? A
+// Gate turns each frame into a Verdict with the measurements (Scores), the
+// first thing to fix (Reason) and one sentence for the display (Guidance).
+//
+// # Physical units
+//
+// CheckAt takes the presence sensor's distance in millimetres with the
+// frame; Check estimates it from the palm's size (an 84 mm palm). The
+// kiosk's optics (documented with sources in vision/synth): a 2.5 mm lens
+// on 3 um pixels, a focal length of FocalPx = 836 pixels at 1280 x 800,
+// so a palm W mm wide at d mm is 836·W/d pixels. The palm's width in
+// pixels is its inscribed disc's radius over 0.54 (the ratio on the tuning
+// set), so with a distance the gate knows the palm's width in millimetres.
+//
+// The capture volume is NearMM (70) to FarMM (260) mm: nearer, an adult
+// palm does not fit the frame (and the fixed-focus lens, focused at 150 mm,
+// blurs more); farther, the palm region gets too few pixels (minimum 180
+// px of palm width). A child's palm held at 80 mm and a dark palm at 230 mm
+// are inside it: auto-exposure (vision/synth models it) keeps them usable.
+// A "palm" narrower than 40 mm or wider than 120 mm at the measured
+// distance is no hand there (a scaled print, a picture): NoPalm.
 //
 // # Method
 //
-// The frame is copied into an OpenCV buffer, downscaled to 320 pixels wide
-// with INTER_AREA (box averaging, which also averages out sensor noise) and
-// both copies are zeroed before Check returns. On the downscaled image Otsu's threshold
-// splits palm (bright: the LEDs light a near hand far more than the
-// background) from background; the palm class gives contrast, brightness,
-// saturation and area. The palm itself is the thickest part of the hand: the
-// largest disc inside the mask (a chamfer distance transform in which the
-// frame edge counts as background) gives its centre and size while ignoring
-// fingers and forearm, and a palm cut by the frame edge yields a small disc
-// near that edge. Motion is the shift of the mask's centroid since the
-// previous frame. Focus is the Laplacian energy of the downscaled image inside
-// the palm disc divided by the squared mean (so exposure does not matter): at
-// this scale sensor noise is averaged away and palm creases dominate, which
-// defocus removes. The gate allocates its buffers in NewGate and reuses them:
-// Check does not allocate.
+// The frame is downscaled to 320 pixels wide (box averaging, which also
+// averages sensor noise) and the copy zeroed before Check returns. Otsu's
+// threshold splits palm from background; the palm class gives contrast,
+// brightness, saturation and area; the largest disc inside the mask (a
+// chamfer distance transform in which the frame edge counts as background)
+// gives the palm's centre and size while ignoring fingers and forearm.
+// Motion is judged by its effect: Focus is the Laplacian energy inside the
+// palm disc over the squared mean, at a spacing that grows with the palm
+// (so a near palm's wider creases are not called blurred), and a blurred
+// palm whose gradient energy is mostly in one direction (Anisotropy, from
+// the structure tensor) is Moving rather than Blurred. The shift since the
+// previous frame is reported (Scores.Motion) but refuses nothing: natural
+// tremor moves a palm by a few pixels without blurring it within a
+// millisecond-long exposure. Check does not allocate.
 //
 // # Thresholds
 //
 // Check tests, in this order, and reports the first failure:
 //
-//	reason    score      limit   meaning
-//	NoPalm    Contrast   < 5     palm minus background mean, grey levels
-//	TooClose  Area       > 0.53  palm (hand) fraction of the frame
-//	TooBright Saturation > 0.10  fraction of palm pixels >= 250
-//	TooDark   Brightness < 74    palm mean, grey levels
-//	OffCentre Offset     > 0.24  palm disc centre from frame centre / half-diagonal
-//	TooFar    Radius     < 0.135 palm disc radius / frame width
-//	Moving    Motion     > 0.005 centroid shift / frame width since the previous
-//	                             lit frame (1/30 s); the first frame after Reset
-//	                             is always Moving
-//	Blurred   Focus      < 15    10^4 x mean squared Laplacian / mean^2
+//	reason     score       limit        meaning
+//	TooBright  Saturation  > 0.10       fraction of palm pixels >= 250 (or of the frame, when all is light)
+//	NoPalm     Contrast    < 5          palm minus background mean, grey levels
+//	TooDark    Brightness  < 74         palm mean, grey levels
+//	TooClose   Area        > 0.53       palm (hand) fraction of the frame
+//	OffCentre  Offset      > 0.24       palm disc centre from frame centre / half-diagonal
+//	TooClose   DistanceMM  < 70
+//	TooFar     DistanceMM  > 260, or palm narrower than 180 px
+//	NoPalm     PalmMM      < 40 or > 120  with a measured distance
+//	Moving     Focus       < 6.5 and Anisotropy > 0.3
+//	Blurred    Focus       < 6.5
 //
 // # Calibration
 //
-// The thresholds were set on synthetic captures (vision/synth) from the
-// tuning seeds of vision/eval: 120 genuine captures in condition Good (30
-// identities x 4 takes) and 12 per bad condition, scoring the second and
-// third lit frames of each. Each threshold is the geometric mean of the
-// worst Good value and the nearest value of the condition it detects:
+// On the tuning seeds of vision/eval (vision/synth, identities 1..10, 2
+// takes, 10 per bad condition; last gate verdict of each capture):
 //
-//	score       Good range       condition it separates from
-//	Area        0.26 .. 0.42     too_close 0.66 .. 0.84
-//	Saturation  0 .. 0           bright 0.88 .. 0.97 (set at 0.10, not the mean)
-//	Brightness  132 .. 190       dark 20 .. 42
-//	Offset      0.014 .. 0.185   off_centre 0.32 .. 0.44, partly_out 0.38 .. 0.69
-//	Radius      0.161 .. 0.237   too_far 0.070 .. 0.113
-//	Motion      0 .. 0.0022      moving 0.011 .. 0.026
-//	Focus       25 .. 93         blurred 4.8 .. 8.9
+//	score       bona fide (good and hard)   condition it separates from
+//	Focus       8.6 .. 73                  blurred 4.3 .. 4.9, too_close 4.9 .. 8.0
+//	DistanceMM  80 .. 227                  too_far 317 ..; too_close 63 .. 93 (and Area)
+//	PalmMM      50 .. 91                   -
+//	Brightness  126 .. 156                 dark 28 .. 48
+//	Offset      0.011 .. 0.215             off_centre 0.29 .., partly_out 0.33 ..
+//	Area        0.22 .. 0.47               too_close 0.61 ..
 //
-// Contrast is 10.6 or more on every dark capture and 1 on the empty
-// simulated scanner; 5 keeps a dim palm a TooDark palm. The order puts
-// distance before exposure because a palm too near the LEDs also saturates,
-// and motion before focus because a moving palm is also blurred. vision/eval
+// Each threshold is the geometric mean of the worst bona fide value and the
+// nearest value of the condition it detects, or, for the volume and the
+// palm width, the physical limit stated above. A Moving capture whose
+// blur stays short passes, as it should: its frames are sharp. vision/eval
 // reports the gate's confusion table on held-out seeds.
 package quality

@@ -58,7 +58,10 @@ type Scores struct {
 	Offset     float64 // palm disc centre from frame centre, fraction of the half-diagonal
 	Radius     float64 // radius of the largest disc inside the hand (the palm), fraction of frame width
 	Motion     float64 // hand centroid shift since the previous frame, fraction of frame width; -1 on the first frame
-	Focus      float64 // 10^4 x mean squared Laplacian / mean^2 inside the palm disc
+	Focus      float64 // 10^4 x mean squared Laplacian / mean^2 inside the palm disc, at a spacing that grows with the palm
+	Anisotropy float64 // 0 (blur alike in every direction) to 1 (all in one direction: motion blur)
+	DistanceMM float64 // camera to palm: the presence sensor's reading, or estimated from the palm's size
+	PalmMM     float64 // palm width from its size in pixels and DistanceMM; 0 when DistanceMM is estimated
 }
 
 // Verdict is the gate's decision on one lit frame.
@@ -76,9 +79,34 @@ const (
 	maxSaturation = 0.10
 	minBrightness = 74.0
 	maxOffset     = 0.24
-	minRadius     = 0.135
-	maxMotion     = 0.005
-	minFocus      = 15.0
+	minFocus      = 6.5
+	maxAniso      = 0.3 // above it a blurred palm is a moving one
+)
+
+// The capture volume and the optics that turn pixels into millimetres: the
+// kiosk camera (vision/synth documents it) has a 2.5 mm lens on 3 um
+// pixels, a focal length of 836 pixels at 1280 x 800.
+const (
+	// FocalPx is the lens's focal length in pixels of a 1280-wide frame.
+	FocalPx = 836.0
+	// NearMM and FarMM bound the distances the gate accepts: nearer, an
+	// adult palm does not fit the frame; farther, the LEDs cannot light
+	// it and the palm region has too few pixels.
+	NearMM = 70.0
+	FarMM  = 260.0
+	// minPalmPx is the least palm width, in pixels of a 1280-wide frame,
+	// that gives the 128 x 128 palm region its detail.
+	minPalmPx = 180.0
+	// refPalmMM is the palm width assumed when no distance is given.
+	refPalmMM = 84.0
+	// minPalmMM and maxPalmMM bound a human palm's width (a small child's
+	// to a large adult's); a "palm" outside them at the measured distance
+	// is not a hand there (a scaled print, a picture on a phone).
+	minPalmMM = 40.0
+	maxPalmMM = 120.0
+	// discToWidth is the inscribed disc's radius over the palm width on
+	// the tuning set.
+	discToWidth = 0.54
 )
 
 const (
@@ -123,9 +151,15 @@ func (g *Gate) Close() error {
 }
 
 // Check measures one lit frame and decides whether it is good enough for
-// liveness and matching. The first frame after NewGate or Reset is never OK:
-// motion needs two frames.
-func (g *Gate) Check(frame *image.Gray) Verdict {
+// liveness and matching, with the distance estimated from the palm's size:
+// CheckAt(frame, 0).
+func (g *Gate) Check(frame *image.Gray) Verdict { return g.CheckAt(frame, 0) }
+
+// CheckAt measures one lit frame taken with the presence sensor reading
+// distanceMM (0 or less: unknown) and decides whether it is good enough for
+// liveness and matching. Motion is judged by its effect, blur within the
+// exposure; the shift since the previous frame is reported in Scores only.
+func (g *Gate) CheckAt(frame *image.Gray, distanceMM int) Verdict {
 	b := frame.Bounds()
 	if b.Empty() {
 		return verdict(NoPalm, Scores{Motion: -1})
@@ -135,12 +169,15 @@ func (g *Gate) Check(frame *image.Gray) Verdict {
 	}
 	m := g.ds.Do(frame)
 	g.smallPix, _ = m.DataPtrUint8()
-	s, centre, ok := g.measure()
+	s, centre, ok := g.measure(float64(b.Dx()), float64(distanceMM))
 	g.smallPix = nil
 	g.ds.Clear()
 	clear(g.dist)
 	if !ok {
 		g.hasPrev = false
+		if s.Saturation > maxSaturation {
+			return verdict(TooBright, s)
+		}
 		return verdict(NoPalm, s)
 	}
 	if g.hasPrev {
@@ -157,19 +194,23 @@ func verdict(r Reason, s Scores) Verdict {
 // decide applies the thresholds in order of what the person should fix first.
 func decide(s Scores) Reason {
 	switch {
-	case s.Contrast < minContrast:
-		return NoPalm
-	case s.Area > maxArea:
-		return TooClose
 	case s.Saturation > maxSaturation:
 		return TooBright
+	case s.Contrast < minContrast:
+		return NoPalm
 	case s.Brightness < minBrightness:
 		return TooDark
+	case s.Area > maxArea:
+		return TooClose
 	case s.Offset > maxOffset:
 		return OffCentre
-	case s.Radius < minRadius:
+	case s.DistanceMM < NearMM:
+		return TooClose
+	case s.DistanceMM > FarMM || s.Radius*1280/discToWidth < minPalmPx:
 		return TooFar
-	case s.Motion < 0 || s.Motion > maxMotion:
+	case s.PalmMM > 0 && (s.PalmMM < minPalmMM || s.PalmMM > maxPalmMM):
+		return NoPalm
+	case s.Focus < minFocus && s.Anisotropy > maxAniso:
 		return Moving
 	case s.Focus < minFocus:
 		return Blurred
@@ -181,7 +222,7 @@ type point struct{ X, Y float64 }
 
 // measure segments the palm on the small image with Otsu's threshold and
 // measures it. ok is false when there is nothing to segment.
-func (g *Gate) measure() (Scores, point, bool) {
+func (g *Gate) measure(frameW, distanceMM float64) (Scores, point, bool) {
 	var hist [256]int
 	for _, v := range g.smallPix {
 		hist[v]++
@@ -203,6 +244,9 @@ func (g *Gate) measure() (Scores, point, bool) {
 	}
 	s := Scores{Motion: -1}
 	if nf == 0 || nb == 0 {
+		// One class only: an empty scanner, or one flooded with light.
+		s.Brightness = float64(sf+sb) / float64(n)
+		s.Saturation = float64(hist[255]+hist[254]+hist[253]+hist[252]+hist[251]+hist[250]) / float64(n)
 		return s, point{}, false
 	}
 	s.Brightness = float64(sf) / float64(nf)
@@ -230,7 +274,15 @@ func (g *Gate) measure() (Scores, point, bool) {
 	dy := pc.Y - float64(rows)/2
 	s.Offset = math.Hypot(dx, dy) / math.Hypot(float64(cols)/2, float64(rows)/2)
 	s.Radius = r / float64(cols)
-	s.Focus = g.focus(pc, r)
+	// Palm width in frame pixels of a 1280-wide frame, then millimetres.
+	palmPx := s.Radius * 1280 / discToWidth
+	if distanceMM > 0 {
+		s.DistanceMM = distanceMM
+		s.PalmMM = palmPx * distanceMM / FocalPx
+	} else if palmPx > 0 {
+		s.DistanceMM = FocalPx * refPalmMM / palmPx
+	}
+	s.Focus, s.Anisotropy = g.focus(pc, r)
 	return s, c, true
 }
 
@@ -291,28 +343,42 @@ func (g *Gate) inscribed(t uint8) (point, float64) {
 
 // focus is the mean squared 4-neighbour Laplacian over a square inside the
 // palm disc (centre c, radius r in small pixels), divided by the squared
-// mean grey level so that it does not depend on exposure (x 10^4).
-func (g *Gate) focus(c point, r float64) float64 {
+// mean grey level so that it does not depend on exposure (x 10^4). The
+// Laplacian's spacing grows with the palm (1 small pixel up to a radius of
+// 80) so that a near palm, whose creases span more pixels, is not called
+// blurred. anisotropy is how much of the gradient energy lies in one
+// direction (structure tensor): motion blur removes detail along the
+// motion only.
+func (g *Gate) focus(c point, r float64) (focus, anisotropy float64) {
 	cols, rows := g.small.X, g.small.Y
+	k := max(1, int(r/80+0.5))
 	h := int(r * 0.6)
-	x0, y0 := max(1, int(c.X)-h), max(1, int(c.Y)-h)
-	x1, y1 := min(cols-1, int(c.X)+h), min(rows-1, int(c.Y)+h)
+	x0, y0 := max(k, int(c.X)-h), max(k, int(c.Y)-h)
+	x1, y1 := min(cols-k, int(c.X)+h), min(rows-k, int(c.Y)+h)
 	if x1 <= x0 || y1 <= y0 {
-		return 0
+		return 0, 0
 	}
-	var sum, mean float64
+	var sum, mean, gxx, gyy, gxy float64
 	p := g.smallPix
 	for y := y0; y < y1; y++ {
 		for x := x0; x < x1; x++ {
 			i := y*cols + x
-			l := int(p[i-cols]) + int(p[i+cols]) + int(p[i-1]) + int(p[i+1]) - 4*int(p[i])
+			l := int(p[i-k*cols]) + int(p[i+k*cols]) + int(p[i-k]) + int(p[i+k]) - 4*int(p[i])
 			sum += float64(l * l)
 			mean += float64(p[i])
+			gx := float64(int(p[i+k]) - int(p[i-k]))
+			gy := float64(int(p[i+k*cols]) - int(p[i-k*cols]))
+			gxx += gx * gx
+			gyy += gy * gy
+			gxy += gx * gy
 		}
 	}
 	n := float64((x1 - x0) * (y1 - y0))
 	mean /= n
-	return 1e4 * sum / n / (mean * mean)
+	if gxx+gyy > 0 {
+		anisotropy = math.Sqrt((gxx-gyy)*(gxx-gyy)+4*gxy*gxy) / (gxx + gyy)
+	}
+	return 1e4 * sum / n / (mean * mean), anisotropy
 }
 
 // otsu returns the grey level that best splits hist into two classes

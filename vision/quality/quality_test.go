@@ -28,6 +28,40 @@ func palm(cx, cy, rx, ry int, level, texture uint8, seed uint64) *image.Gray {
 	return img
 }
 
+// smear blurs img horizontally over n pixels, as motion within the
+// exposure does.
+func smear(img *image.Gray, n int) *image.Gray {
+	out := image.NewGray(img.Rect)
+	for y := range img.Rect.Dy() {
+		row := img.Pix[y*img.Stride : (y+1)*img.Stride]
+		for x := range row {
+			s := 0
+			for k := range n {
+				s += int(row[min(x+k, len(row)-1)])
+			}
+			out.Pix[y*out.Stride+x] = uint8(s / n)
+		}
+	}
+	return out
+}
+
+func TestCheckAtDistance(t *testing.T) {
+	g := NewGate()
+	defer g.Close()
+	good := palm(640, 400, 260, 300, 170, 30, 1)
+	for _, tt := range []struct {
+		mm   int
+		want Reason
+	}{
+		{0, OK}, {150, OK}, {50, TooClose}, {300, TooFar},
+		{240, NoPalm}, // a 138 mm "palm" at that distance is no hand
+	} {
+		if v := g.CheckAt(good, tt.mm); v.Reason != tt.want {
+			t.Errorf("CheckAt(%d mm) = %q, want %q; %+v", tt.mm, v.Reason, tt.want, v.Scores)
+		}
+	}
+}
+
 func TestCheck(t *testing.T) {
 	good := palm(640, 400, 260, 300, 170, 30, 1)
 	tests := []struct {
@@ -37,13 +71,14 @@ func TestCheck(t *testing.T) {
 	}{
 		{"empty", []*image.Gray{image.NewGray(image.Rect(0, 0, 1280, 800))}, NoPalm},
 		{"noise only", []*image.Gray{palm(-9999, -9999, 1, 1, 0, 0, 13)}, NoPalm},
-		{"first frame", []*image.Gray{good}, Moving},
+		{"first frame", []*image.Gray{good}, OK},
 		{"good", []*image.Gray{good, palm(641, 400, 260, 300, 170, 30, 2)}, OK},
 		{"too far", []*image.Gray{palm(640, 400, 90, 100, 170, 30, 3), palm(640, 400, 90, 100, 170, 30, 4)}, TooFar},
 		{"too close", []*image.Gray{palm(640, 400, 600, 500, 170, 30, 5)}, TooClose},
 		{"off centre", []*image.Gray{palm(300, 250, 200, 230, 170, 30, 6)}, OffCentre},
 		{"partly out", []*image.Gray{palm(640, 760, 220, 260, 170, 30, 7)}, OffCentre},
-		{"moving", []*image.Gray{good, palm(700, 420, 260, 300, 170, 30, 8)}, Moving},
+		{"moving but sharp", []*image.Gray{good, palm(700, 420, 260, 300, 170, 30, 8)}, OK},
+		{"motion blur", []*image.Gray{smear(palm(640, 400, 260, 300, 170, 30, 14), 48)}, Moving},
 		{"blurred", []*image.Gray{palm(640, 400, 260, 300, 170, 0, 9), palm(640, 400, 260, 300, 170, 0, 10)}, Blurred},
 		{"dark", []*image.Gray{palm(640, 400, 260, 300, 50, 10, 11)}, TooDark},
 		{"bright", []*image.Gray{palm(640, 400, 260, 300, 255, 3, 12)}, TooBright},
@@ -80,8 +115,8 @@ func TestCheckOtherSizesAndOffsets(t *testing.T) {
 	}
 	g.Check(big)
 	a := g.Check(sub)
-	if a.Reason != Moving {
-		t.Errorf("Reason after a size change = %q, want %q (motion restarts)", a.Reason, Moving)
+	if a.Scores.Motion != -1 {
+		t.Errorf("Motion after a size change = %v, want -1 (motion restarts)", a.Scores.Motion)
 	}
 	b := g.Check(small)
 	if a.Scores.Area != b.Scores.Area || a.Scores.Offset != b.Scores.Offset || b.Scores.Motion != 0 {

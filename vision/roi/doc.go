@@ -6,9 +6,11 @@
 // fingers fix a coordinate system on the palm that does not depend on where
 // or how the hand is held.
 //
-//  1. The frame is halved (area averaging), blurred and thresholded with
-//     Otsu's method; the largest blob, if it is bright enough against the
-//     background and big enough, is the hand.
+//  1. The frame is halved (area averaging), blurred and thresholded halfway
+//     between the background's mean and Otsu's threshold (fingers, whose
+//     sides turn away from the LEDs, are dimmer than the palm; a sunlit
+//     ceiling is not black); the largest blob, if it is bright enough
+//     against the background and big enough, is the hand.
 //  2. The distance transform of the hand mask (the frame edge counting as
 //     background) gives the palm's inscribed circle: its centre and radius r
 //     set the palm's position and scale.
@@ -30,7 +32,7 @@
 //     the rotation only and the region sits on the inscribed circle. With no
 //     usable valleys the principal axis of the hand around the circle gives
 //     the rotation, fingers taken to point to the top of the frame.
-//  6. If a square 1.4 times the region around it is not inside the frame,
+//  6. If a square 1.2 times the region around it is not inside the frame,
 //     the palm is partly out (or the valleys were misread) and Extract
 //     returns ErrNotFound. Otherwise the region is warped out of the
 //     full-resolution frame at twice Size and area-averaged down to Size,
@@ -39,8 +41,9 @@
 // An Extractor holds its OpenCV buffers from one frame to the next and zeroes
 // every copy of the frame (and the hand's outline) before Extract returns.
 //
-// Measured on synthetic captures (vision/synth, genuine, lit, frames 0..29,
-// seeds never used for tuning), the palm is found on: good 298/300 (the two
+// Measured with the earlier, procedural vision/synth (before issue 9's
+// optics; genuine, lit, frames 0..29, seeds never used for tuning), the
+// palm was found on: good 298/300 (the two
 // misses are ErrNotFound on hands whose index and middle fingers touch),
 // too_far 40/40, off_centre 40/40, moving 40/40, blurred 40/40, dark 39/40,
 // bright 40/40, too_close 0/40 and partly_out 0/40 (the palm leaves the

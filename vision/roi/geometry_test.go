@@ -68,9 +68,9 @@ func TestInFrame(t *testing.T) {
 		want bool
 	}{
 		{"centred", square{cx: 320, cy: 200, side: 100, uy: -1}, true},
-		{"near the left edge", square{cx: 60, cy: 200, side: 100, uy: -1}, false},
-		{"turned 45° near the top", square{cx: 320, cy: 90, side: 100, ux: math.Sqrt2 / 2, uy: -math.Sqrt2 / 2}, false},
-		{"turned 45° clear of the top", square{cx: 320, cy: 110, side: 100, ux: math.Sqrt2 / 2, uy: -math.Sqrt2 / 2}, true},
+		{"near the left edge", square{cx: 50, cy: 200, side: 100, uy: -1}, false},
+		{"turned 45° near the top", square{cx: 320, cy: 80, side: 100, ux: math.Sqrt2 / 2, uy: -math.Sqrt2 / 2}, false},
+		{"turned 45° clear of the top", square{cx: 320, cy: 90, side: 100, ux: math.Sqrt2 / 2, uy: -math.Sqrt2 / 2}, true},
 	}
 	for _, tt := range tests {
 		if got := inFrame(tt.sq, 640, 400); got != tt.want {

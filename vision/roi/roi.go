@@ -65,7 +65,7 @@ const (
 	offD  = 1.05
 	// The palm must lie in the frame: a square of side inside*side around
 	// the region.
-	inside = 1.4
+	inside = 1.2
 )
 
 // Extractor finds the palm in lit frames and cuts out a normalised region.
@@ -170,6 +170,10 @@ func (e *Extractor) wipe() {
 	clear(e.valleys)
 }
 
+// fingerThreshold is where between the background's mean and Otsu's
+// threshold the hand mask is cut.
+const fingerThreshold = 0.5
+
 // square is the palm region in frame coordinates: its centre, side, and
 // the unit vector from the wrist towards the fingers.
 type square struct {
@@ -179,7 +183,25 @@ type square struct {
 
 // locate segments the hand and places the palm region.
 func (e *Extractor) locate() (square, error) {
-	gocv.Threshold(e.small, &e.bin, 0, 255, gocv.ThresholdBinary|gocv.ThresholdOtsu)
+	// Otsu's threshold splits the bright palm from the rest; fingers, dimmer
+	// than the palm (their sides turn away from the LEDs), are kept by a
+	// threshold part of the way down from it.
+	t := gocv.Threshold(e.small, &e.bin, 0, 255, gocv.ThresholdBinary|gocv.ThresholdOtsu)
+	// Part of the way down from Otsu's threshold to the background's mean
+	// (a sunlit ceiling behind the hand is not black).
+	px, _ := e.small.DataPtrUint8()
+	var sum, n int
+	for _, v := range px {
+		if float32(v) <= t {
+			sum += int(v)
+			n++
+		}
+	}
+	bg := float64(t)
+	if n > 0 {
+		bg = float64(sum) / float64(n)
+	}
+	gocv.Threshold(e.small, &e.bin, float32(bg+fingerThreshold*(float64(t)-bg)), 255, gocv.ThresholdBinary)
 	gocv.MorphologyEx(e.bin, &e.bin, gocv.MorphOpen, e.kernel)
 	if !e.contrasted() {
 		return square{}, ErrNotFound

@@ -66,6 +66,7 @@ type anatomy struct {
 	veinAmp    float64  // vein contrast under the LEDs
 	textureAmp float64  // skin texture strength
 	texSeed    uint64   // seeds the skin texture fields
+	albedo     float64  // palm skin's diffuse reflectance at 850 nm
 }
 
 func uniform(r *rand.Rand, lo, hi float64) float64 { return lo + (hi-lo)*r.Float64() }
@@ -118,6 +119,7 @@ func newAnatomy(id uint64) *anatomy {
 		width:  uniform(g, 0.22, 0.25),
 		angle:  uniform(g, 0.6, 0.78),
 	}
+	a.albedo = uniform(g, 0.44, 0.62)
 	a.creases = palmCreases(rand.New(rand.NewPCG(id, streamCreases)), a)
 	vr := rand.New(rand.NewPCG(id, streamVeins))
 	a.veins = veinTree(vr, a)

@@ -5,186 +5,258 @@ import (
 	"math/rand/v2"
 )
 
-// ledFalloff is the LED illumination at a frame position relative to the
-// centre (a wide LED ring and lens vignetting).
-func ledFalloff(x, y float64) float64 {
-	dx, dy := (x-Width/2)/(Width/2), (y-Height/2)/(Width/2)
-	return 1 - 0.28*(dx*dx+dy*dy)
+// layers are the canonical-canvas images of one scene, in grey levels above
+// black at the capture's exposure: what the room alone shows (amb), what
+// each LED bank adds (b1, b2) and, for a projector, what it adds when it
+// flashes (emit; nil otherwise).
+type layers struct {
+	amb, b1, b2, emit layer
+	bgAmb             float64 // outside the canvas: the ceiling
 }
 
-// composeHand renders a hand of skin (or silicone) under both lights.
-func (s *Scene) composeHand(lit, unlit layer, o handOptions) {
-	a, cp, e := s.anat, s.params, s.params.exp
+func newLayers() *layers {
+	return &layers{amb: newLayer(), b1: newLayer(), b2: newLayer()}
+}
+
+func (l *layers) each(f func(layer)) {
+	for _, x := range []layer{l.amb, l.b1, l.b2, l.emit} {
+		if x != nil {
+			f(x)
+		}
+	}
+}
+
+// newShader sets up the optics of the capture at the pose of frame 0.
+func (s *Scene) newShader() *shader {
+	cp := s.params
+	e := cp.exp
+	p := cp.motion.at(cp.pose, 0)
+	d := distance(p, cp.palmMM)
+	return &shader{
+		fwd:      p.forward(),
+		rot:      p.rot,
+		dist:     d,
+		mmPerU:   cp.palmMM,
+		tiltDir:  vec{math.Cos(p.tiltDir), math.Sin(p.tiltDir)},
+		tiltTan:  math.Tan(p.tilt),
+		tiltSin:  math.Sin(p.tilt),
+		k:        e.k(),
+		amb:      e.amb,
+		ambDir:   e.ambDir,
+		ambSide:  e.ambSide,
+		sunDir:   e.sunDir,
+		vignette: true,
+	}
+}
+
+// put blends a surface's light over the background at canvas pixel i.
+func (s *Scene) put(l *layers, i int, cover, b1, b2, amb float64) {
+	bg := l.bgAmb
+	l.amb[i] = float32(bg*(1-cover) + amb*cover)
+	l.b1[i] = float32(b1 * cover)
+	l.b2[i] = float32(b2 * cover)
+}
+
+// material is how a hand-shaped surface reflects.
+type material struct {
+	albedo     float64
+	wrap       float64 // subsurface scattering: see surface
+	ks, shin   float64 // specular lobe
+	texBlur    float64 // subsurface scattering blurs the texture, canvas px
+	paintVeins float64 // absorption of veins painted on the surface (0: none)
+}
+
+// composeHand renders a hand of skin, or a cast of one.
+func (s *Scene) composeHand(l *layers, o handOptions, m material, r *rand.Rand) {
+	a, cp := s.anat, s.params
 	h := rasterizeHand(a, cp.hand, o)
-	fwd := cp.pose.forward()
-	td := vec{math.Cos(cp.pose.tiltDir), -math.Sin(cp.pose.tiltDir)}
-	for i := range lit {
-		m := float64(h.mask[i])
-		if m == 0 {
-			lit[i], unlit[i] = float32(e.bgLit), float32(e.bgAmb)
+	sh := s.newShader()
+	tmp := newLayer()
+	if m.texBlur > 0 {
+		h.refl.blur(tmp, m.texBlur)
+	}
+	var paint layer
+	if m.paintVeins > 0 {
+		// Veins painted on the surface: the same tree, sharp-edged, not
+		// blurred by tissue.
+		paint = newLayer()
+		for _, n := range a.veins {
+			if n.parent >= 0 {
+				p := a.veins[n.parent]
+				paint.stroke(p.pos, n.pos, p.radius*0.8, n.radius*0.8, 1)
+			}
+		}
+		for i, v := range paint {
+			paint[i] = float32(min(1, float64(v)*3))
+		}
+	}
+	// A sleeve (cloth: dyed textiles are bright at 850 nm) or a metal
+	// bracelet over the wrist.
+	sleeveV, bracelet := math.Inf(-1), false
+	if cp.sleeve {
+		sleeveV = -a.palmLen/2 - uniform(r, 0.05, 0.3)
+		bracelet = r.IntN(2) == 0
+	}
+	cloth := uniform(r, 0.45, 0.8)
+	for i := range l.amb {
+		mk := float64(h.mask[i])
+		if mk == 0 {
+			s.put(l, i, 0, 0, 0, 0)
 			continue
 		}
 		x, y := i%canvasW, i/canvasW
 		q := fromCanvas(x, y)
-		fx, fy := fwd.apply(q)
-		nz := float64(h.shade[i])
-		ledShade := 0.15 + 0.85*nz*math.Sqrt(math.Sqrt(nz)) // about nz^1.25
-		ambShade := (0.55 + 0.45*nz) * max(0.3, 1+e.ambDir.dot(q))
-		refl := float64(h.refl[i])
-		veinLit, veinAmb := 1.0, 1.0
-		if h.vein != nil {
-			v := float64(h.vein[i])
-			veinLit = 1 - a.veinAmp*v
-			veinAmb = 1 - 0.15*a.veinAmp*v
+		sf := surface{
+			heightMM: float64(h.height[i]) * cp.palmMM,
+			hx:       float64(h.hx[i]), hy: float64(h.hy[i]),
+			albedo: m.albedo * float64(h.refl[i]),
+			ks:     m.ks, shin: m.shin, wrap: m.wrap,
 		}
-		tilt := 1 + e.tiltG*q.dot(td)
-		skinLit := e.led*ledFalloff(fx, fy)*tilt*ledShade*refl*veinLit + e.ambient*ambShade*refl*veinAmb
-		skinAmb := e.ambient * ambShade * refl * veinAmb
-		// A specular sheen where the surface faces the LEDs: faint on skin,
-		// stronger on silicone.
-		n8 := nz * nz * nz * nz
-		n8 *= n8
-		skinLit += e.led * o.sheen * n8 * n8 * n8 * n8 * n8 // nz^40
-		lit[i] = float32(e.bgLit*(1-m) + skinLit*m)
-		unlit[i] = float32(e.bgAmb*(1-m) + skinAmb*m)
+		if h.vein != nil {
+			sf.albedo *= 1 - a.veinAmp*float64(h.vein[i])
+		}
+		if paint != nil {
+			sf.albedo *= 1 - m.paintVeins*float64(paint[i])
+		}
+		if q.v < sleeveV {
+			if bracelet && q.v > sleeveV-0.12 {
+				sf.albedo, sf.ks, sf.shin = 0.1, 0.5, 300
+				sf.heightMM += 4
+			} else if !bracelet {
+				sf.albedo, sf.ks = cloth*(1+0.1*math.Sin(float64(x+y)*1.3)), 0
+				sf.heightMM += 6
+				sf.hx, sf.hy = 0, 0
+			}
+		}
+		b1, b2, amb := sh.light(q, sf)
+		s.put(l, i, mk, b1, b2, amb)
 	}
 }
 
-// composePrint renders a palm photo printed on paper: flat, uniformly
-// reflective, halftoned, with visible paper edges and no veins.
-func (s *Scene) composePrint(lit, unlit layer, r *rand.Rand) {
-	a, cp, e := s.anat, s.params, s.params.exp
-	// The photo was taken in visible light: creases and shading, no veins.
-	h := rasterizeHand(a, cp.hand, handOptions{forearm: true, creaseGain: 1.4, texGain: 0.8})
-	fwd := cp.pose.forward()
-	paper := newNoiseField(r, 160)
-	curl := vec{uniform(r, -0.06, 0.06), uniform(r, -0.06, 0.06)}
-	// The sheet, in canonical units, and the photo inside its white margin.
-	const su0, su1, sv0, sv1, margin = -0.92, 1.12, -1.3, 1.68, 0.05
-	skin := uniform(r, 0.55, 0.7) // printed skin tone
-	cloth := uniform(r, 0.12, 0.25)
-	// A clustered-dot halftone screen at an angle: cosines per row and column
-	// of the rotated lattice.
-	const period = 3.6 // canvas pixels
-	ang := uniform(r, 0.3, 0.5)
-	ca, sa := math.Cos(ang)*2*math.Pi/period, math.Sin(ang)*2*math.Pi/period
-	// cos(x·ca + y·sa) and cos(y·ca - x·sa) by angle addition from tables.
-	type cs struct{ c1, s1, c2, s2 float64 }
-	tx, ty := make([]cs, canvasW), make([]cs, canvasH)
-	for x := range tx {
-		f := float64(x)
-		tx[x] = cs{math.Cos(f * ca), math.Sin(f * ca), math.Cos(-f * sa), math.Sin(-f * sa)}
+// nirImage is the NIR look of the identity's palm as an attacker who
+// captured it would print or project it: reflectance with veins and
+// creases times frontal shading, about 1 on the palm, 0 off the hand.
+func (s *Scene) nirImage() *handLayers {
+	a, cp := s.anat, s.params
+	h := rasterizeHand(a, cp.hand, handOptions{forearm: true, veins: true, creaseGain: 1, texGain: 1})
+	for i := range h.refl {
+		v := float64(h.refl[i]) * (0.2 + 0.8*float64(h.shade[i]))
+		if h.vein != nil {
+			v *= 1 - a.veinAmp*float64(h.vein[i])
+		}
+		h.refl[i] = float32(v * float64(h.mask[i]))
 	}
-	for y := range ty {
-		f := float64(y)
-		ty[y] = cs{math.Cos(f * sa), math.Sin(f * sa), math.Cos(f * ca), math.Sin(f * ca)}
-	}
-	for i := range lit {
+	return h
+}
+
+// sheet is a flat presentation: paper, photo paper, film or a screen.
+type sheet struct {
+	u0, u1, v0, v1 float64 // extent in canonical units
+	albedo         func(i int, q vec) float64
+	ks, shin       float64
+	bezel          float64 // width of a dark border (a screen's bezel)
+	bezelAlbedo    float64
+}
+
+// composeSheet renders a flat sheet, slightly bent when hand-held.
+func (s *Scene) composeSheet(l *layers, sh0 sheet, r *rand.Rand, bend float64) {
+	sh := s.newShader()
+	cu := uniform(r, -0.3, 0.3)
+	for i := range l.amb {
 		x, y := i%canvasW, i/canvasW
 		q := fromCanvas(x, y)
-		edge := min(min(q.u-su0, su1-q.u), min(q.v-sv0, sv1-q.v)) * canvasK
-		cover := max(0, min(1, edge+0.5))
+		edge := min(min(q.u-sh0.u0, sh0.u1-q.u), min(q.v-sh0.v0, sh0.v1-q.v))
+		cover := max(0, min(1, (edge+sh0.bezel)*canvasK+0.5))
 		if cover == 0 {
-			lit[i], unlit[i] = float32(e.bgLit), float32(e.bgAmb)
+			s.put(l, i, 0, 0, 0, 0)
 			continue
 		}
+		// A bent sheet: height bend·(u-cu)² mm, sagging along u.
+		du := q.u - cu
+		sf := surface{heightMM: -bend * du * du, hx: -2 * bend * du / s.params.palmMM, ks: sh0.ks, shin: sh0.shin}
+		if edge < 0 {
+			sf.albedo = sh0.bezelAlbedo
+		} else {
+			sf.albedo = sh0.albedo(i, q)
+		}
+		b1, b2, amb := sh.light(q, sf)
+		s.put(l, i, cover, b1, b2, amb)
+	}
+}
+
+// The sheet a palm is printed on or projected onto, canonical units.
+const sheetU0, sheetU1, sheetV0, sheetV1 = -0.92, 1.12, -1.3, 1.68
+
+// composePrint renders a visible-light palm photo in dye inks on paper
+// (glossy: photo paper): dye inks barely absorb at 850 nm, so under the
+// camera the sheet is nearly blank.
+func (s *Scene) composePrint(l *layers, r *rand.Rand, glossy bool) {
+	h := rasterizeHand(s.anat, s.params.hand, handOptions{forearm: true, creaseGain: 1.4, texGain: 0.8})
+	paper := uniform(r, 0.78, 0.9)
+	resid := uniform(r, 0.04, 0.15) // what dye absorbs at 850 nm, relative to visible
+	skin, cloth := uniform(r, 0.55, 0.7), uniform(r, 0.12, 0.25)
+	fibre := newNoiseField(r, 160)
+	sh := sheet{u0: sheetU0, u1: sheetU1, v0: sheetV0, v1: sheetV1}
+	sh.albedo = func(i int, q vec) float64 {
 		m := float64(h.mask[i])
 		tone := cloth*(1-m) + m*skin*(0.55+0.45*float64(h.shade[i]))*float64(h.refl[i])
-		if edge < margin*canvasK {
-			tone = 1
-		}
-		hx, hy := tx[x], ty[y]
-		screen := 0.5 + 0.25*(hx.c1*hy.c1-hx.s1*hy.s1+hy.c2*hx.c2-hy.s2*hx.s2)
-		ink := max(0, min(1, ((1-tone)-screen)*3+0.5))
-		refl := (0.92 - 0.5*ink) * (1 + 0.04*float64(paper.at(x, y)))
-		fx, fy := fwd.apply(q)
-		flat := 1 + curl.dot(q)
-		pl := e.led*0.95*ledFalloff(fx, fy)*flat*refl + e.ambient*refl
-		pa := e.ambient * refl
-		lit[i] = float32(e.bgLit*(1-cover) + pl*cover)
-		unlit[i] = float32(e.bgAmb*(1-cover) + pa*cover)
+		return paper * (1 - resid*(1-tone)) * (1 + 0.03*float64(fibre.at(i%canvasW, i/canvasW)))
+	}
+	if glossy {
+		sh.ks, sh.shin = 0.05, 600
+	}
+	s.composeSheet(l, sh, r, uniform(r, 0, 5))
+}
+
+// composeVeinPrint renders a NIR capture of the palm, veins included,
+// printed in carbon toner or an 850 nm-absorbing ink and scaled so the palm
+// reflects like skin; the background is printed black or left white.
+func (s *Scene) composeVeinPrint(l *layers, r *rand.Rand, bend float64) {
+	h := s.nirImage()
+	skin := uniform(r, 0.45, 0.62)
+	bg := 0.06
+	if r.IntN(2) == 0 {
+		bg = uniform(r, 0.75, 0.88)
+	}
+	seed := r.Uint64()
+	sh := sheet{u0: sheetU0, u1: sheetU1, v0: sheetV0, v1: sheetV1}
+	sh.albedo = func(i int, q vec) float64 {
+		m := float64(h.mask[i])
+		// Toner halftone: dot-scale grain the camera barely resolves.
+		grain := 1 + 0.06*(float64(mix(seed^uint64(i))&0xff)/255-0.5)
+		return (bg*(1-m) + skin*float64(h.refl[i])) * grain
+	}
+	s.composeSheet(l, sh, r, bend)
+}
+
+// composeProjector renders matte film lit by the kiosk's LEDs and by an
+// 850 nm projector showing a NIR capture of the palm; the projector's light
+// goes to l.emit and is added only on the frames it flashes.
+func (s *Scene) composeProjector(l *layers, r *rand.Rand) {
+	h := s.nirImage()
+	film := uniform(r, 0.7, 0.85)
+	sh := sheet{u0: sheetU0, u1: sheetU1, v0: sheetV0, v1: sheetV1}
+	sh.albedo = func(int, vec) float64 { return film }
+	s.composeSheet(l, sh, r, 0)
+	// The attacker sets the projector so the palm looks as bright as a hand
+	// under the LEDs: about the AE target.
+	power := uniform(r, 0.7, 1.2) * aeTarget
+	l.emit = newLayer()
+	for i := range l.emit {
+		l.emit[i] = float32(power * float64(h.refl[i]))
 	}
 }
 
-// composeScreen renders a tablet replaying a palm image: the display emits
-// the same light with the LEDs on or off, shows its pixel grid and moiré,
-// and sits in a dark bezel; its glass reflects the LEDs.
-func (s *Scene) composeScreen(lit, unlit layer, r *rand.Rand) {
-	a, cp, e := s.anat, s.params, s.params.exp
-	h := rasterizeHand(a, cp.hand, handOptions{forearm: true, veins: true, creaseGain: 1, texGain: 1})
-	fwd := cp.pose.forward()
+// composeScreen renders a phone or tablet showing a palm: its display emits
+// nothing at 850 nm, so the camera sees dark glass with the LEDs' mirror
+// images in it, inside a bezel.
+func (s *Scene) composeScreen(l *layers, r *rand.Rand) {
 	const du0, du1, dv0, dv1, bezel = -0.88, 1.08, -1.15, 1.6, 0.09
-	emit := uniform(r, 165, 200) * math.Sqrt(e.led/160)
-	// The display's pixel grid, and the moiré it beats into with the
-	// sensor's pixels: two slow waves at an angle.
-	pitch := uniform(r, 2.4, 3.2)
-	gx, gy := make([]float64, canvasW), make([]float64, canvasH)
-	for x := range gx {
-		gx[x] = 0.75 + 0.25*math.Cos(2*math.Pi*float64(x)/pitch)
+	black := uniform(r, 0.02, 0.06) // black matrix and polarisers, diffuse
+	sh := sheet{u0: du0, u1: du1, v0: dv0, v1: dv1, bezel: bezel,
+		bezelAlbedo: uniform(r, 0.04, 0.5), // carbon-black plastic, or NIR-clear
+		ks:          0.04, shin: 3000,      // glass: 4 % Fresnel, a mirror
 	}
-	for y := range gy {
-		gy[y] = 0.88 + 0.12*math.Cos(2*math.Pi*float64(y)/pitch)
-	}
-	// Each wave is cos(k·(x, y)), taken by angle addition from tables.
-	type cs struct{ c, s float64 }
-	var wx [2][]cs
-	var wy [2][]cs
-	for i := range wx {
-		ang, per := uniform(r, 0, math.Pi), uniform(r, 9, 22)
-		k := vec{math.Cos(ang), math.Sin(ang)}.scale(2 * math.Pi / per)
-		wx[i], wy[i] = make([]cs, canvasW), make([]cs, canvasH)
-		for x := range wx[i] {
-			wx[i][x] = cs{math.Cos(k.u * float64(x)), math.Sin(k.u * float64(x))}
-		}
-		for y := range wy[i] {
-			wy[i][y] = cs{math.Cos(k.v * float64(y)), math.Sin(k.v * float64(y))}
-		}
-	}
-	// Reflections of the LED ring in the glass.
-	var hot [3]vec
-	c := vec{uniform(r, -0.2, 0.2), uniform(r, -0.2, 0.3)}
-	for i := range hot {
-		t := 2 * math.Pi * float64(i) / float64(len(hot))
-		hot[i] = c.add(vec{0.07 * math.Cos(t), 0.07 * math.Sin(t)})
-	}
-	for i := range lit {
-		x, y := i%canvasW, i/canvasW
-		q := fromCanvas(x, y)
-		in := min(min(q.u-du0, du1-q.u), min(q.v-dv0, dv1-q.v))
-		body := max(0, min(1, (in+bezel)*canvasK+0.5))
-		if body == 0 {
-			lit[i], unlit[i] = float32(e.bgLit), float32(e.bgAmb)
-			continue
-		}
-		fx, fy := fwd.apply(q)
-		led := e.led * ledFalloff(fx, fy)
-		// Bezel: dark plastic and glass.
-		bl := led*0.1 + e.ambient*0.1
-		ba := e.ambient * 0.1
-		if in > 0 {
-			disp := max(0, min(1, in*canvasK+0.5))
-			m := float64(h.mask[i])
-			tone := 0.08 + m*0.85*(0.15+0.85*float64(h.shade[i]))*float64(h.refl[i])
-			if h.vein != nil {
-				tone *= 1 - 0.8*a.veinAmp*float64(h.vein[i])*m
-			}
-			moire := 1.0
-			for w, amp := range [2]float64{0.06, 0.05} {
-				ax, ay := wx[w][x], wy[w][y]
-				moire += amp * (ax.c*ay.c - ax.s*ay.s)
-			}
-			em := emit * (0.04 + 0.96*tone) * gx[x] * gy[y] * moire
-			glare := 0.0
-			for _, c := range hot {
-				d := q.sub(c)
-				if d2 := d.dot(d); d2 < 0.004 {
-					glare += 0.6 * math.Exp(-d2/0.0004)
-				}
-			}
-			bl = bl*(1-disp) + disp*(em+led*(0.03+glare))
-			ba = ba*(1-disp) + disp*em
-		}
-		lit[i] = float32(e.bgLit*(1-body) + bl*body)
-		unlit[i] = float32(e.bgAmb*(1-body) + ba*body)
-	}
+	sh.albedo = func(int, vec) float64 { return black }
+	s.composeSheet(l, sh, r, 0)
 }

@@ -28,10 +28,12 @@ func newHandPose(r *rand.Rand, a *anatomy) handPose {
 
 // handLayers is a hand rasterised on the canvas.
 type handLayers struct {
-	mask  layer // coverage 0..1
-	shade layer // cosine of the surface normal to the camera axis, 0..1
-	refl  layer // skin reflectance: texture and creases, about 1
-	vein  layer // vein density 0..1 (already blurred by skin scattering)
+	mask   layer // coverage 0..1
+	shade  layer // cosine of the surface normal to the camera axis, 0..1
+	hx, hy layer // height slope along canvas x and y (height and position in palm widths)
+	height layer // height above the palm plane, palm widths
+	refl   layer // skin reflectance: texture and creases, about 1
+	vein   layer // vein density 0..1 (already blurred by skin scattering)
 }
 
 // handOptions switch parts of the model off for attacks.
@@ -40,7 +42,6 @@ type handOptions struct {
 	veins      bool    // rasterise the vein tree
 	creaseGain float64 // scales crease depth
 	texGain    float64 // scales skin texture
-	sheen      float64 // specular reflection of the LEDs
 }
 
 // sdf primitives, distances in canonical units.
@@ -140,7 +141,7 @@ func rasterizeHand(a *anatomy, hp handPose, o handOptions) *handLayers {
 	dir := digit(t.base, hp.thumbAngle, l, t.width*1.5, t.width*0.85, 0, 0.1, joints)
 	cs = append(cs, fingerCreases(cr, t.base, dir, l, t.width, joints)...)
 
-	h := &handLayers{mask: newLayer(), shade: newLayer(), refl: newLayer()}
+	h := &handLayers{mask: newLayer(), shade: newLayer(), refl: newLayer(), hx: newLayer(), hy: newLayer()}
 	height := sd // reuse: the sdf becomes the height field in place
 	const rr = 0.11
 	bumps := [...]struct {
@@ -194,8 +195,10 @@ func rasterizeHand(a *anatomy, hp handPose, o handOptions) *handLayers {
 			hx := float64(height[y*canvasW+r]-height[y*canvasW+l]) * canvasK / float64(r-l)
 			hy := float64(height[dn*canvasW+x]-height[up*canvasW+x]) * canvasK / float64(dn-up)
 			h.shade[y*canvasW+x] = float32(1 / math.Sqrt(1+hx*hx+hy*hy))
+			h.hx[y*canvasW+x], h.hy[y*canvasW+x] = float32(hx), float32(hy)
 		}
 	}
+	h.height = height
 	// Reflectance: skin texture at three scales, then creases.
 	tr := rand.New(rand.NewPCG(a.texSeed, streamTexture))
 	n1, n2, n3 := newNoiseField(tr, 6), newNoiseField(tr, 24), newNoiseField(tr, 90)

@@ -5,12 +5,6 @@ import (
 	"math/rand/v2"
 )
 
-// Optics of the simulated camera.
-const (
-	focalPx   = 836.0 // focal length in pixels: an 85 mm palm at 150 mm is 474 px wide
-	frameRate = 30.0
-)
-
 // pose places canonical hand space in the frame.
 type pose struct {
 	cx, cy  float64 // frame position of the palm centre
@@ -79,16 +73,15 @@ func newMotion(r *rand.Rand, c Condition, still bool) motion {
 	m.scaA = uniform(r, 0.002, 0.005)
 	if c == Moving {
 		ang := uniform(r, -0.5, 0.5) + math.Pi*float64(r.IntN(2))
-		a := uniform(r, 70, 130)
+		a := uniform(r, 150, 250)
 		m.swing = vec{a * math.Cos(ang), a * math.Sin(ang)}
-		m.swHz = uniform(r, 0.9, 1.5)
+		m.swHz = uniform(r, 1.8, 3)
 	}
 	return m
 }
 
-// at returns the pose at frame index f.
-func (m motion) at(p pose, f int) pose {
-	t := float64(f) / frameRate
+// at returns the pose t seconds after frame 0.
+func (m motion) at(p pose, t float64) pose {
 	var dx, dy, dr, ds float64
 	for i, hz := range m.freq {
 		w := 2 * math.Pi * hz * t
@@ -105,36 +98,50 @@ func (m motion) at(p pose, f int) pose {
 	return p
 }
 
-// blurPx is the motion blur length at mid-swing, in frame pixels, for an
-// exposure of 80 % of the frame time.
-func (m motion) blurPx() (length, dirX, dirY float64) {
-	v := m.swing.len() * 2 * math.Pi * m.swHz / frameRate
-	if v == 0 {
-		return 0, 1, 0
+// speed is the largest image speed of the motion, pixels per second: the
+// swing at mid-swing plus the tremor bands at their peak.
+func (m motion) speed() (v, dirX, dirY float64) {
+	for i, hz := range m.freq {
+		v += m.ampXY[i] * 2 * math.Pi * hz
 	}
-	return v * 0.8, m.swing.u / m.swing.len(), m.swing.v / m.swing.len()
+	dirX, dirY = 1, 0
+	if sw := m.swing.len(); sw > 0 {
+		v += sw * 2 * math.Pi * m.swHz
+		dirX, dirY = m.swing.u/sw, m.swing.v/sw
+	}
+	return v, dirX, dirY
 }
 
-// exposure holds the photometry of one capture, in grey levels.
-type exposure struct {
-	led     float64 // a white Lambertian surface facing the camera, LEDs on
-	ambient float64 // the same surface lit only by the room
-	bgLit   float64 // background with the LEDs on
-	bgAmb   float64 // background with the LEDs off
-	defocus float64 // Gaussian sigma, frame pixels
-	shake   float64 // motion blur length, frame pixels
-	read    float64 // read noise sigma, grey levels
-	shot    float64 // shot noise variance per grey level
-	tiltG   float64 // brightness gradient across the palm from the tilt
-	ambDir  vec     // ambient light gradient across the hand, per palm width
+// photometry holds the light, exposure and sensor of one capture.
+type photometry struct {
+	albedo    float64 // NIR albedo of what is presented (skin, paper, silicone)
+	amb       float64 // room irradiance on the palm, relative to both banks at 150 mm
+	ambDir    vec     // ambient gradient across the hand, per palm width
+	ambSide   float64 // low sun from the side, relative irradiance
+	sunDir    [2]float64
+	bg        float64 // background (ceiling) seen past the hand, grey levels above black
+	expMS     float64 // exposure, ms
+	gain      float64
+	black     float64 // black level of this capture, grey levels
+	defocus   float64 // Gaussian sigma, frame pixels
+	shake     float64 // motion blur length within the exposure, frame pixels
+	shakeX    float64 // its direction in the frame
+	shakeY    float64
+	condition Condition
 }
+
+// k is grey levels per unit albedo x irradiance at this exposure.
+func (e photometry) k() float64 { return kRef * e.expMS * e.gain }
 
 // captureParams draws everything about one capture from its seed.
 type captureParams struct {
 	pose   pose
 	hand   handPose
 	motion motion
-	exp    exposure
+	exp    photometry
+	palmMM float64 // palm width of this capture (a child's hand is smaller)
+	dry    bool    // dry, wrinkled skin
+	sleeve bool    // a sleeve over the wrist, or a bracelet
 }
 
 func newCaptureParams(c Capture, a *anatomy) captureParams {
@@ -149,17 +156,21 @@ func newCaptureParams(c Capture, a *anatomy) captureParams {
 		tilt:    uniform(r, 0, 12) * math.Pi / 180,
 		tiltDir: uniform(r, 0, 2*math.Pi),
 	}
-	e := exposure{
-		led:     uniform(r, 150, 172),
-		ambient: uniform(r, 14, 30),
-		defocus: uniform(r, 0.4, 1.1),
-		shake:   uniform(r, 0, 1.2),
-		read:    uniform(r, 1.2, 2.2),
-		shot:    uniform(r, 0.04, 0.09),
+	// Indoor light barely reaches 850 nm through the band-pass filter
+	// (white LEDs and fluorescents emit almost nothing there); a lamp or a
+	// window adds some.
+	e := photometry{
+		albedo:  a.albedo,
+		amb:     math.Exp(uniform(r, math.Log(0.004), math.Log(0.08))),
+		bg:      uniform(r, 0.5, 4),
+		black:   BlackLevel + uniform(r, -1.5, 1.5),
+		defocus: 0,
 	}
+	palmMM := a.palmMM
+	scaleLo, scaleHi := 0.0, 0.0 // palm width as a fraction of the frame, when set
 	switch c.Condition {
 	case TooFar:
-		p.scale = uniform(r, 0.12, 0.22) * Width
+		p.scale = uniform(r, 0.12, 0.18) * Width
 	case TooClose:
 		p.scale = uniform(r, 0.62, 0.85) * Width
 	case OffCentre:
@@ -174,36 +185,69 @@ func newCaptureParams(c Capture, a *anatomy) captureParams {
 	case Blurred:
 		e.defocus = uniform(r, 6, 11)
 	case Dark:
-		k := uniform(r, 0.12, 0.22)
-		e.led *= k
-		e.ambient *= k
+		// A hand at the edge of the LEDs' reach in a dark room: AE at its
+		// limits cannot lift it.
+		e.albedo *= uniform(r, 0.7, 1) // and the LEDs fail: see Scene.meter
+		e.amb = 0.002
 	case Bright:
-		e.led *= uniform(r, 1.9, 2.6)
-		e.ambient = uniform(r, 90, 150)
+		// Direct sun on the scanner: more light than the LEDs give, on
+		// palm and background alike, at the shortest exposure.
+		e.amb = uniform(r, 150, 300)
+		e.bg = 400
+	case Sunlit:
+		// Sun through a window, low, from one side.
+		e.amb = uniform(r, 0.1, 0.4)
+		e.ambSide = uniform(r, 0.4, 1.4)
+		ang := uniform(r, 0, 2*math.Pi)
+		e.sunDir = [2]float64{math.Cos(ang), math.Sin(ang)}
+		e.bg = uniform(r, 40, 120)
+	case DarkSkin:
+		e.albedo = uniform(r, 0.34, 0.42)
+		scaleLo, scaleHi = 0.26, 0.32 // the far end of the volume
+	case FairSkin:
+		e.albedo = uniform(r, 0.6, 0.68)
+	case DrySkin:
+		cp.dry = true
+	case ChildClose:
+		palmMM = uniform(r, 50, 62)
+		scaleLo, scaleHi = 0.4, 0.5
+	case Tilted:
+		p.tilt = uniform(r, 15, 25) * math.Pi / 180
+	case Sleeve:
+		cp.sleeve = true
 	}
-	if c.Condition == Good || c.Condition == Blurred || c.Condition == Dark || c.Condition == Bright || c.Condition == Moving {
+	if scaleLo > 0 {
+		p.scale = uniform(r, scaleLo, scaleHi) * Width
+	}
+	if c.Condition == Good || c.Condition.BonaFide() || c.Condition == Blurred || c.Condition == Dark || c.Condition == Bright || c.Condition == Moving {
 		p = fitPalm(p, a, 0.03)
 	}
-	still := c.Presentation == RigidReplica
+	still := c.Presentation == RigidReplica || c.Presentation == VeinPrintMounted || c.Presentation == NIRProjector
 	cp.motion = newMotion(r, c.Condition, still)
-	if l, _, _ := cp.motion.blurPx(); l > e.shake {
-		e.shake = l
+	d := focalPx * palmMM / p.scale
+	e.expMS, e.gain = autoExposure(e.albedo, d, e.amb+0.3*e.ambSide)
+	if c.Condition == Moving {
+		// A hand swept through in a dim corner: AE at its longest exposure.
+		e.expMS = MaxExposureMS
 	}
-	// LEDs light a near palm more; the fixed exposure only partly hides it.
-	d0 := focalPx * a.palmMM / (0.37 * Width)
-	e.led *= max(0.6, min(1.2, math.Pow(d0/distance(p, a), 0.8)))
-	e.bgLit = e.ambient*0.4 + uniform(r, 4, 9)
-	e.bgAmb = e.ambient * 0.4
-	e.tiltG = math.Sin(p.tilt) * 0.6
+	// Depth of field of the fixed-focus lens: blur circle diameter
+	// (f/N)·f/(s-f)·|d-s|/d over the pixel pitch, at f/2.
+	const fNum = 2.0
+	coc := FocalLengthMM / fNum * FocalLengthMM / (FocusMM - FocalLengthMM) * math.Abs(d-FocusMM) / d / (PixelPitchUM / 1000)
+	e.defocus = max(e.defocus, 0.4+coc/2.5)
+	v, dx, dy := cp.motion.speed()
+	e.shake, e.shakeX, e.shakeY = v*e.expMS/1000, dx, dy
 	ang := uniform(r, 0, 2*math.Pi)
 	e.ambDir = vec{math.Cos(ang), math.Sin(ang)}.scale(uniform(r, 0.05, 0.3))
+	e.condition = c.Condition
 	cp.pose = p
 	cp.exp = e
+	cp.palmMM = palmMM
 	return cp
 }
 
 // distance is the camera-to-palm distance in millimetres.
-func distance(p pose, a *anatomy) float64 { return focalPx * a.palmMM / p.scale }
+func distance(p pose, palmMM float64) float64 { return focalPx * palmMM / p.scale }
 
 // fitPalm shrinks and moves the pose until the palm (not the fingers) is
 // inside the frame with the given margin, as a good capture must be.

@@ -14,13 +14,28 @@ type Presentation int
 
 // The presentations the simulator renders.
 const (
-	Genuine      Presentation = iota // a live hand
-	PrintedPhoto                     // a palm photo printed on paper
-	ScreenReplay                     // a palm image shown on a phone or tablet screen
-	RigidReplica                     // a silicone cast of a hand
+	Genuine          Presentation = iota // a live hand
+	PrintedPhoto                         // a palm photo printed on paper
+	ScreenReplay                         // a palm image shown on a phone or tablet screen
+	RigidReplica                         // a silicone, gelatine or wax cast of a hand, mounted
+	VeinPrint                            // a NIR palm image with veins printed in 850 nm-absorbing ink, hand-held
+	VeinPrintMounted                     // the same print mounted on a stand
+	GlossyPhoto                          // a palm photo on glossy photo paper (dye inks), hand-held
+	NIRProjector                         // an 850 nm projector on matte film, flashing in step with a guessed strobe phase
+	VeinReplica                          // a silicone cast with painted NIR-absorbing veins, moved by hand
 )
 
-var presentationNames = [...]string{"genuine", "printed_photo", "screen_replay", "rigid_replica"}
+var presentationNames = [...]string{"genuine", "printed_photo", "screen_replay", "rigid_replica",
+	"vein_print", "vein_print_mounted", "glossy_photo", "nir_projector", "vein_replica"}
+
+// Presentations lists every presentation, Genuine first.
+func Presentations() []Presentation {
+	ps := make([]Presentation, len(presentationNames))
+	for i := range ps {
+		ps[i] = Presentation(i)
+	}
+	return ps
+}
 
 // ErrUnknownPresentation reports a name ParsePresentation does not know.
 var ErrUnknownPresentation = errors.New("synth: unknown presentation")
@@ -79,9 +94,31 @@ const (
 	Blurred                    // strong defocus
 	Dark                       // underexposed
 	Bright                     // saturated, strong ambient light
+	// Hard but acceptable conditions: the gate must pass them.
+	Sunlit     // low sun through a window, from one side
+	DarkSkin   // dark skin (low NIR albedo) at the far end of the volume
+	FairSkin   // very fair skin (high NIR albedo)
+	DrySkin    // dry, wrinkled skin: deeper creases, flaky texture
+	ChildClose // a child's small palm held close
+	Tilted     // palm tilted 15 to 25 degrees
+	Sleeve     // a sleeve or bracelet at the wrist
 )
 
-var conditionNames = [...]string{"good", "too_far", "too_close", "off_centre", "moving", "partly_out", "blurred", "dark", "bright"}
+var conditionNames = [...]string{"good", "too_far", "too_close", "off_centre", "moving", "partly_out", "blurred", "dark", "bright",
+	"sunlit", "dark_skin", "fair_skin", "dry_skin", "child_close", "tilted", "sleeve"}
+
+// BonaFide reports whether a genuine capture in condition c should pass the
+// quality gate: Good and the hard conditions from Sunlit on.
+func (c Condition) BonaFide() bool { return c == Good || (c >= Sunlit && int(c) < len(conditionNames)) }
+
+// Conditions lists every condition, Good first.
+func Conditions() []Condition {
+	cs := make([]Condition, len(conditionNames))
+	for i := range cs {
+		cs[i] = Condition(i)
+	}
+	return cs
+}
 
 func (c Condition) String() string {
 	if c < 0 || int(c) >= len(conditionNames) {

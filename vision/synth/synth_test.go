@@ -125,11 +125,11 @@ func palmPatch(s *Scene) []float64 {
 			var m float64
 			for dy := -r; dy <= r; dy += 3 {
 				for dx := -r; dx <= r; dx += 3 {
-					m += float64(s.lit[(y+dy)*canvasW+x+dx])
+					m += float64(s.b1[(y+dy)*canvasW+x+dx])
 				}
 			}
 			m /= 81
-			out = append(out, float64(s.lit[y*canvasW+x])-m)
+			out = append(out, float64(s.b1[y*canvasW+x])-m)
 		}
 	}
 	return out

@@ -1,0 +1,145 @@
+package redteam
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"strings"
+	"testing"
+
+	"github.com/palmd/palmd/vision/eval"
+	"github.com/palmd/palmd/vision/synth"
+)
+
+func TestDescribe(t *testing.T) {
+	s := Set{Identities: 2, Captures: 2}
+	if s.Len() != 2*2*10 {
+		t.Fatalf("Len = %d, want 40", s.Len())
+	}
+	seen := map[synth.Presentation]int{}
+	hardSeen := 0
+	names := map[string]bool{}
+	for i := range s.Len() {
+		label, cond, name, _, _ := s.Describe(i)
+		if names[name] {
+			t.Errorf("capture %d repeats name %s", i, name)
+		}
+		names[name] = true
+		if cond == synth.Good {
+			seen[label]++
+		} else if cond.BonaFide() && label == synth.Genuine {
+			hardSeen++
+		} else {
+			t.Errorf("capture %d: %s in %s", i, label, cond)
+		}
+	}
+	for _, p := range synth.Presentations() {
+		if seen[p] != 4 {
+			t.Errorf("%s: %d captures, want 4", p, seen[p])
+		}
+	}
+	if hardSeen != 4 {
+		t.Errorf("%d hard genuine captures, want 4", hardSeen)
+	}
+}
+
+func TestFrames(t *testing.T) {
+	s := Set{Identities: 1, Captures: 1}
+	f := &eval.Frames{}
+	c := s.Capture(0, f) // genuine, good
+	lit, err := c.Frame(0, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	litMean := mean(lit)
+	unlit, _ := c.Frame(0, false)
+	if u := mean(unlit); litMean < u+20 {
+		t.Errorf("genuine: lit mean %.1f, unlit %.1f: the LEDs should light the hand", litMean, u)
+	}
+	// Deterministic: the same capture renders the same frame.
+	again := s.Capture(0, &eval.Frames{})
+	b, _ := again.Frame(0, true)
+	if !bytes.Equal(lit.Pix, b.Pix) {
+		t.Error("two renders of one capture differ")
+	}
+	if c.Black < 10 || c.Black > 22 || c.DistanceMM < 60 || c.DistanceMM > 260 {
+		t.Errorf("black %.1f, distance %d mm out of the documented ranges", c.Black, c.DistanceMM)
+	}
+	if _, err := c.Burst(8, 0, 0); err == nil {
+		t.Error("burst frame 8: no error")
+	}
+}
+
+func mean(g *image.Gray) float64 {
+	var s int
+	for _, v := range g.Pix {
+		s += int(v)
+	}
+	return float64(s) / float64(len(g.Pix))
+}
+
+// HeldOut is the red-team set TestRedTeamFigures scores: 150 captures of
+// every attack species and 300 bona fide (150 good, 150 hard), like an
+// iBeta level-2 test.
+var HeldOut = Set{Identities: 75, Captures: 2}
+
+// shortfalls are the red-team figures that miss the targets today, with
+// the bound the test holds them to instead (regression limits, not
+// targets; nothing is tuned on this generator). README "Evaluation" gives
+// the figures.
+var shortfalls = struct {
+	apcer                map[synth.Presentation]float64
+	bpcer, qualityReject float64
+}{
+	// Measured: vein_replica 33.33 %, vein_print 1.33 %, BPCER 40.67 %,
+	// quality-reject 5.33 %.
+	apcer:         map[synth.Presentation]float64{synth.VeinReplica: 0.40, synth.VeinPrint: 0.02},
+	bpcer:         0.45,
+	qualityReject: 0.07,
+}
+
+// TestRedTeamFigures scores the red-team generator, which the thresholds
+// were never tuned on, against the targets (APCER <= 1 % per species,
+// BPCER <= 2 %, quality-reject <= 3 %, ROI >= 99 %), holding the known
+// shortfalls to their documented bounds.
+func TestRedTeamFigures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: renders 1,500 captures")
+	}
+	if raceEnabled {
+		t.Skip("too slow under the race detector")
+	}
+	r, err := eval.Evaluate(context.Background(), HeldOut.Len(), HeldOut.Capture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := r.WriteTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.WriteSummary(&b); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("red-team set:\n%s", b.String())
+	for _, p := range r.Species() {
+		limit := 0.01
+		if l, ok := shortfalls.apcer[p]; ok {
+			limit = l
+		}
+		if n := r.Kinds[p].N; n < 150 {
+			t.Errorf("%s: %d captures, want 150", p, n)
+		}
+		if v := r.PADAPCER(p); v > limit {
+			t.Errorf("%s: APCER(PAD) %.2f%%, bound %.0f%%", p, 100*v, 100*limit)
+		}
+	}
+	if v := r.BPCER(); v > max(0.02, shortfalls.bpcer) {
+		t.Errorf("BPCER %.2f%%, bound %.0f%%", 100*v, 100*shortfalls.bpcer)
+	}
+	if v := r.QualityRejectRate(); v > max(0.03, shortfalls.qualityReject) {
+		t.Errorf("quality-reject %.2f%%, bound %.0f%%", 100*v, 100*shortfalls.qualityReject)
+	}
+	if v := r.ROIRate(); v < 0.99 {
+		t.Errorf("ROI found on %.2f%% of gated bona fide captures, want >= 99%%", 100*v)
+	}
+}
