@@ -12,6 +12,7 @@ import (
 	"github.com/palmd/palmd/firmware/bus"
 	"github.com/palmd/palmd/uplink/seal"
 	"github.com/palmd/palmd/uplink/wire"
+	"github.com/palmd/palmd/vision/liveness"
 	"github.com/palmd/palmd/vision/quality"
 )
 
@@ -98,12 +99,12 @@ func (k *Kiosk) capture(s *session) (wire.Outcome, string, error) {
 			}
 			continue
 		}
-		res := k.live.Check(k.burst)
+		res := k.live.CheckBurst(k.burst)
 		s.emit(bus.Event{Event: bus.Liveness, Score: res.Score, Reason: res.Reason})
 		if !res.Live {
 			return wire.SpoofRejected, res.Reason, nil
 		}
-		if err := k.roi.Extract(k.burst[0].Lit, k.palm); err != nil {
+		if err := k.roi.Extract(k.both(), k.palm); err != nil {
 			last = quality.Verdict{Reason: quality.NoPalm}
 			continue
 		}
@@ -111,14 +112,25 @@ func (k *Kiosk) capture(s *session) (wire.Outcome, string, error) {
 	}
 }
 
-// burstOK fills k.burst with strobed pairs as long as every lit frame passes
-// the quality gate; last is set to the first failing verdict.
+// burstOK captures one challenge-response burst into k.burst: its frames
+// lit as a pattern drawn at random now (liveness.NewPattern), so light that
+// is replayed or projected cannot follow it. Every frame lit by both banks
+// must pass the quality gate, judged at the presence sensor's distance;
+// last is set to the first failing verdict.
 func (k *Kiosk) burstOK(ctx context.Context, last *quality.Verdict) (bool, error) {
-	for i := range k.burst {
-		if err := k.strobe(ctx, k.burst[i].Lit, k.burst[i].Unlit); err != nil {
+	if err := liveness.NewPattern(k.pattern); err != nil {
+		return false, fmt.Errorf("firmware: strobe pattern: %w", err)
+	}
+	for i, f := range k.burst.Frames {
+		banks := light.Banks(k.pattern[i])
+		k.burst.Frames[i].Banks = k.pattern[i]
+		if err := k.strobe(ctx, banks, f.Img); err != nil {
 			return false, err
 		}
-		if v := k.quality.Check(k.burst[i].Lit); !v.OK {
+		if banks != light.BankBoth {
+			continue
+		}
+		if v := k.quality.CheckAt(f.Img, int(k.distance.Load())); !v.OK {
 			*last = v
 			return false, nil
 		}
@@ -126,13 +138,24 @@ func (k *Kiosk) burstOK(ctx context.Context, last *quality.Verdict) (bool, error
 	return true, nil
 }
 
-// strobe captures a lit and an unlit frame of the same instant. When the
-// LEDs refuse to light for safety (duty cycle, on-time), it waits for them
-// and tries again: that is pacing, not a fault.
-func (k *Kiosk) strobe(ctx context.Context, lit, unlit *image.Gray) error {
+// both is the burst's first frame lit by both banks: the one the palm
+// region is cut from.
+func (k *Kiosk) both() *image.Gray {
+	for _, f := range k.burst.Frames {
+		if light.Banks(f.Banks) == light.BankBoth {
+			return f.Img
+		}
+	}
+	return k.burst.Frames[0].Img
+}
+
+// strobe captures one frame with banks lit. When the LEDs refuse to light
+// for safety (duty cycle, on-time), it waits for them and tries again: that
+// is pacing, not a fault.
+func (k *Kiosk) strobe(ctx context.Context, banks light.Banks, dst *image.Gray) error {
 	l := k.o.Devices.Light
 	for {
-		err := l.Set(true)
+		err := l.SetBanks(banks)
 		if err == nil {
 			break
 		}
@@ -146,12 +169,9 @@ func (k *Kiosk) strobe(ctx context.Context, lit, unlit *image.Gray) error {
 		case <-k.clock.After(ledRest):
 		}
 	}
-	err := k.o.Devices.Camera.Capture(ctx, lit)
-	if offErr := l.Set(false); err == nil && offErr != nil {
+	err := k.o.Devices.Camera.Capture(ctx, dst)
+	if offErr := l.SetBanks(0); err == nil && offErr != nil {
 		err = offErr
-	}
-	if err == nil {
-		err = k.o.Devices.Camera.Capture(ctx, unlit)
 	}
 	if err != nil && ctx.Err() == nil {
 		return fmt.Errorf("%w: %w", errCamera, err)
@@ -161,16 +181,15 @@ func (k *Kiosk) strobe(ctx context.Context, lit, unlit *image.Gray) error {
 
 // zeroFrames wipes every raw frame and the palm region.
 func (k *Kiosk) zeroFrames() {
-	for _, p := range k.burst {
-		clear(p.Lit.Pix)
-		clear(p.Unlit.Pix)
+	for _, f := range k.burst.Frames {
+		clear(f.Img.Pix)
 	}
 	clear(k.palm.Pix)
 }
 
 // probeCamera captures one unlit frame to check the camera works, and wipes it.
 func (k *Kiosk) probeCamera(ctx context.Context) error {
-	f := k.burst[0].Unlit
+	f := k.burst.Frames[0].Img
 	defer clear(f.Pix)
 	if err := k.o.Devices.Camera.Capture(ctx, f); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("%w: %w", errCamera, err)

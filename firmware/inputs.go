@@ -127,6 +127,7 @@ func (k *Kiosk) sample(ctx context.Context, tick <-chan time.Time) {
 			failing = false
 			k.post(partHealth{part: PartPresence, up: true})
 		}
+		k.distance.Store(int64(r.MM))
 		if r.Present != present {
 			present = r.Present
 			k.post(presenceEdge{present: r.Present, mm: r.MM})

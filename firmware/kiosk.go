@@ -112,14 +112,16 @@ type Kiosk struct {
 	// The frame buffers, the palm region and the plaintext record being
 	// sealed live in locked, non-dumpable memory, reused by every capture
 	// and zeroed as soon as it is sealed. One job at a time uses them.
-	frames *secmem.Pool
-	record *secmem.Pool
-	burst  []liveness.Pair
-	palm   *image.Gray
-	plain  []byte
+	frames  *secmem.Pool
+	record  *secmem.Pool
+	burst   liveness.Burst
+	pattern []uint8 // the banks each frame of the burst is lit by
+	palm    *image.Gray
+	plain   []byte
 
 	screen  screenState
-	present atomic.Bool  // the loop's view of the presence sensor
+	present  atomic.Bool  // the loop's view of the presence sensor
+	distance atomic.Int64 // the presence sensor's last distance, mm (0: none)
 	beat    atomic.Int64 // clock time (ns) of the loop's last heartbeat
 	wedged  atomic.Bool  // a job overran its budget
 
@@ -166,7 +168,7 @@ func New(o Options) (*Kiosk, error) {
 // from locked memory pools, once for the kiosk's life.
 func (k *Kiosk) allocate(r image.Rectangle) error {
 	var err error
-	if k.frames, err = secmem.NewPool(r.Dx()*r.Dy(), 2*liveness.BurstPairs, k.o.Log); err != nil {
+	if k.frames, err = secmem.NewPool(r.Dx()*r.Dy(), liveness.BurstFrames, k.o.Log); err != nil {
 		return fmt.Errorf("firmware: frame buffers: %w", err)
 	}
 	if k.record, err = secmem.NewPool(wire.CaptureSize(roi.Size, roi.Size), 2, k.o.Log); err != nil {
@@ -179,12 +181,10 @@ func (k *Kiosk) allocate(r image.Rectangle) error {
 		}
 		return &image.Gray{Pix: b.Bytes()[:r.Dx()*r.Dy()], Stride: r.Dx(), Rect: r}, nil
 	}
-	k.burst = make([]liveness.Pair, liveness.BurstPairs)
-	for i := range k.burst {
-		if k.burst[i].Lit, err = gray(k.frames, r); err != nil {
-			return err
-		}
-		if k.burst[i].Unlit, err = gray(k.frames, r); err != nil {
+	k.burst.Frames = make([]liveness.Frame, liveness.BurstFrames)
+	k.pattern = make([]uint8, liveness.BurstFrames)
+	for i := range k.burst.Frames {
+		if k.burst.Frames[i].Img, err = gray(k.frames, r); err != nil {
 			return err
 		}
 	}

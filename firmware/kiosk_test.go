@@ -243,8 +243,8 @@ func (r *rig) withdraw(t *testing.T) {
 func (r *rig) assertZeroed(t *testing.T) {
 	t.Helper()
 	bufs := [][]byte{r.kiosk.palm.Pix, r.kiosk.plain[:cap(r.kiosk.plain)]}
-	for _, p := range r.kiosk.burst {
-		bufs = append(bufs, p.Lit.Pix, p.Unlit.Pix)
+	for _, f := range r.kiosk.burst.Frames {
+		bufs = append(bufs, f.Img.Pix)
 	}
 	for i, b := range bufs {
 		if slices.ContainsFunc(b, func(c byte) bool { return c != 0 }) {
@@ -413,15 +413,15 @@ type restingLight struct {
 	refused chan struct{}
 }
 
-func (l *restingLight) Set(on bool) error {
+func (l *restingLight) SetBanks(b light.Banks) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if on && l.refuse > 0 {
+	if b != 0 && l.refuse > 0 {
 		l.refuse--
 		l.refused <- struct{}{}
 		return fmt.Errorf("test LEDs: %w", light.ErrSafetyLimit)
 	}
-	return l.Light.Set(on)
+	return l.Light.SetBanks(b)
 }
 
 func TestLEDSafetyLimitIsNotACameraFault(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"github.com/palmd/palmd/drivers/display"
 	"github.com/palmd/palmd/drivers/gate"
 	"github.com/palmd/palmd/drivers/keypad"
+	"github.com/palmd/palmd/drivers/light"
 	"github.com/palmd/palmd/drivers/presence"
 )
 
@@ -53,7 +54,8 @@ func (l *stLight) Set(on bool) error {
 	l.switches++
 	return nil
 }
-func (l *stLight) Halt() error { l.on = false; return nil }
+func (l *stLight) SetBanks(b light.Banks) error { return l.Set(b != 0) }
+func (l *stLight) Halt() error                  { l.on = false; return nil }
 
 type stPresence struct {
 	r   presence.Reading

@@ -43,13 +43,14 @@ import (
 // the lowest level the drivers reach. Its methods play the world: a hand
 // hovering, a card swiped, keys pressed.
 type linuxRig struct {
-	LED, Relay, Door *gpiotest.Pin
-	camera           *fakeV4L2
-	tof              *fakeToF
-	cardsMaster      *os.File // the card reader's end of the pty
-	keysWriter       *os.File // the keypad's end of the event FIFO
-	fbPath           string
-	fbGeometry       fbdev.Geometry
+	// LED and LEDRight are the left and right LED banks.
+	LED, LEDRight, Relay, Door *gpiotest.Pin
+	camera                     *fakeV4L2
+	tof                        *fakeToF
+	cardsMaster                *os.File // the card reader's end of the pty
+	keysWriter                 *os.File // the keypad's end of the event FIFO
+	fbPath                     string
+	fbGeometry                 fbdev.Geometry
 }
 
 // fakeLinuxRig builds the fake rig and the configuration and seams that
@@ -67,13 +68,14 @@ func fakeLinuxRig(t testing.TB) (config.Linux, seams, *linuxRig) {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	id := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()) + strconv.Itoa(int(rigs.Add(1)))
 	r := &linuxRig{
-		LED:   &gpiotest.Pin{N: id + "_LED", L: gpio.High},
-		Relay: &gpiotest.Pin{N: id + "_RELAY", L: gpio.High},
-		Door:  &gpiotest.Pin{N: id + "_DOOR"},
-		tof:   &fakeToF{},
+		LED:      &gpiotest.Pin{N: id + "_LED", L: gpio.High},
+		LEDRight: &gpiotest.Pin{N: id + "_LED_RIGHT", L: gpio.High},
+		Relay:    &gpiotest.Pin{N: id + "_RELAY", L: gpio.High},
+		Door:     &gpiotest.Pin{N: id + "_DOOR"},
+		tof:      &fakeToF{},
 	}
-	r.camera = &fakeV4L2{led: r.LED, frame: make([]byte, synth.Width*synth.Height)}
-	for _, p := range []*gpiotest.Pin{r.LED, r.Relay, r.Door} {
+	r.camera = &fakeV4L2{left: r.LED, right: r.LEDRight, frame: make([]byte, synth.Width*synth.Height)}
+	for _, p := range []*gpiotest.Pin{r.LED, r.LEDRight, r.Relay, r.Door} {
 		if err := gpioreg.Register(p); err != nil {
 			t.Fatal(err)
 		}
@@ -105,7 +107,7 @@ func fakeLinuxRig(t testing.TB) (config.Linux, seams, *linuxRig) {
 	cfg := config.DefaultLinux()
 	cfg.Camera = config.LinuxCamera{Device: "/dev/video0", Width: synth.Width, Height: synth.Height, FPS: 60,
 		Format: "auto", Exposure: 40, Gain: 8, FrameTimeoutMS: 500}
-	cfg.Light.Pins, cfg.Light.PWM = []string{r.LED.N}, ""
+	cfg.Light.Pins, cfg.Light.PWM = []string{r.LED.N, r.LEDRight.N}, ""
 	// The fake camera renders each frame while the LEDs are on, far slower
 	// than a sensor exposes (more so under -race): keep the budget generous.
 	cfg.Light.MaxOnMS, cfg.Light.MaxDutyPercent = 1000, 100
@@ -215,9 +217,9 @@ var (
 )
 
 // fakeV4L2 is a GREY camera at synth's 1280x800 showing the rig's scene,
-// lit when the rig's LED pin is high. It implements v4l2.Device.
+// lit by the banks whose LED pins are high. It implements v4l2.Device.
 type fakeV4L2 struct {
-	led *gpiotest.Pin
+	left, right *gpiotest.Pin
 
 	mu        sync.Mutex
 	scene     *synth.Scene
@@ -276,10 +278,17 @@ func (c *fakeV4L2) StartStreaming() error {
 }
 func (c *fakeV4L2) WaitForFrame(uint32) error { return nil }
 
-// GetFrame renders the scene as the LEDs light it now. Lit and unlit frames
-// of a strobe pair show the same instant, like drivers/sim's camera.
+// GetFrame renders the scene's next frame as the LED banks light it now,
+// like drivers/sim's camera.
 func (c *fakeV4L2) GetFrame() ([]byte, uint32, error) {
-	lit := c.led.Read() == gpio.High
+	var banks synth.Banks
+	if c.left.Read() == gpio.High {
+		banks |= synth.BankLeft
+	}
+	if c.right.Read() == gpio.High {
+		banks |= synth.BankRight
+	}
+	lit := banks != 0
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	img := &image.Gray{Pix: c.frame, Stride: synth.Width, Rect: image.Rect(0, 0, synth.Width, synth.Height)}
@@ -292,7 +301,7 @@ func (c *fakeV4L2) GetFrame() ([]byte, uint32, error) {
 			c.frame[i] = base
 		}
 	} else {
-		c.scene.Render(img, c.n/2, lit)
+		c.scene.RenderFrame(img, c.n, banks)
 		c.n++
 	}
 	return c.frame, 0, nil

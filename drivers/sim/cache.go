@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"sync"
 
+	"github.com/palmd/palmd/drivers/light"
 	"github.com/palmd/palmd/vision/synth"
 )
 
@@ -21,7 +22,7 @@ type Cache struct {
 type frameKey struct {
 	capture synth.Capture
 	frame   int
-	lit     bool
+	banks   light.Banks
 }
 
 // NewCache keeps up to scenes scenes and frames frames (1 MB each at the
@@ -48,8 +49,8 @@ func (c *Cache) scene(capture synth.Capture) *synth.Scene {
 }
 
 // render fills dst from the cache, or draws it and keeps a copy.
-func (c *Cache) render(capture synth.Capture, dst []byte, frame int, lit bool, draw func()) {
-	k := frameKey{capture, frame, lit}
+func (c *Cache) render(capture synth.Capture, dst []byte, frame int, banks light.Banks, draw func()) {
+	k := frameKey{capture, frame, banks}
 	c.mu.Lock()
 	if f, ok := c.frames.get(k); ok && len(f) == len(dst) {
 		copy(dst, f)

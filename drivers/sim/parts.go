@@ -52,10 +52,10 @@ func (c *Camera) Capture(ctx context.Context, dst *image.Gray) error {
 		return err
 	}
 	c.w.mu.Lock()
-	unplugged, lit, h := c.w.unplug, c.w.ledOn, c.w.hand
+	unplugged, banks, h := c.w.unplug, c.w.banks, c.w.hand
 	var frame int
 	if h != nil {
-		frame = h.frame / 2
+		frame = h.frame
 		h.frame++
 	}
 	c.w.mu.Unlock()
@@ -63,14 +63,15 @@ func (c *Camera) Capture(ctx context.Context, dst *image.Gray) error {
 		return fmt.Errorf("sim camera: %w", camera.ErrUnavailable)
 	}
 	if h == nil {
-		c.background(dst, lit)
+		c.background(dst, banks != 0)
 		return nil
 	}
+	draw := func() { h.scene.RenderFrame(dst, frame, synth.Banks(banks)) }
 	if c.w.cache != nil {
-		c.w.cache.render(h.capture, dst.Pix, frame, lit, func() { h.scene.Render(dst, frame, lit) })
+		c.w.cache.render(h.capture, dst.Pix, frame, banks, draw)
 		return nil
 	}
-	h.scene.Render(dst, frame, lit)
+	draw()
 	return nil
 }
 
@@ -125,9 +126,18 @@ func (w *World) Light() *Light { return &Light{w: w} }
 
 // Set implements light.Light.
 func (l *Light) Set(on bool) error {
+	if on {
+		return l.SetBanks(light.BankBoth)
+	}
+	return l.SetBanks(0)
+}
+
+// SetBanks implements light.Light: the simulated sensor sees the banks lit
+// at the moment of its next frame.
+func (l *Light) SetBanks(b light.Banks) error {
 	l.w.mu.Lock()
 	defer l.w.mu.Unlock()
-	l.w.ledOn = on
+	l.w.banks = b
 	return nil
 }
 

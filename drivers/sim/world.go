@@ -10,6 +10,7 @@ import (
 	"github.com/palmd/palmd/drivers/cardreader"
 	"github.com/palmd/palmd/drivers/display"
 	"github.com/palmd/palmd/drivers/keypad"
+	"github.com/palmd/palmd/drivers/light"
 	"github.com/palmd/palmd/vision/synth"
 )
 
@@ -20,7 +21,7 @@ type World struct {
 	mu       sync.Mutex
 	hand     *hover // nil when nothing hovers
 	captures uint64 // how many hovers so far; varies each capture
-	ledOn    bool
+	banks    light.Banks // the LED banks lit now
 	unplug   bool // camera unplugged
 	screens  []display.Screen
 	opens    int
@@ -48,10 +49,9 @@ type hover struct {
 	frame   int // frames captured since the hand arrived
 }
 
-// FramePeriod is the simulated sensor's frame time: the kiosk's global
-// shutter NIR sensor (OmniVision OV9281 class) runs 1280x800 at 60 frames a
-// second here, so a lit/unlit strobe pair takes 1/30 s.
-const FramePeriod = time.Second / 60
+// FramePeriod is the simulated sensor's frame time (synth.FramePeriod:
+// the OV9281-class sensor at 60 frames a second).
+const FramePeriod = synth.FramePeriod
 
 // Option configures a World.
 type Option func(*World)

@@ -49,8 +49,9 @@ type LED struct {
 
 	mu      sync.Mutex
 	on      bool
+	lit     light.Banks     // the banks on now (BankBoth for Set(true))
 	since   time.Time       // when the LEDs went on
-	lit     uint64          // how many times the LEDs were lit
+	times   uint64          // how many times the LEDs were lit
 	cut     clockwork.Timer // cuts the LEDs when their time runs out
 	refused error           // why the LEDs were cut, reported by the next Set
 	spans   []span          // on-intervals that end within the window
@@ -77,28 +78,49 @@ func New(banks []gpio.PinOut, pwm gpio.PinOut, o Options) (*LED, error) {
 		o.Clock = clockwork.NewRealClock()
 	}
 	l := &LED{banks: banks, pwm: pwm, o: o}
-	if err := l.drive(false); err != nil {
+	if err := l.drive(0); err != nil {
 		return nil, err
 	}
 	return l, nil
 }
 
-// Set implements light.Light. Turning the LEDs on is refused, with
-// ErrDutyCycle, when they were on for their share of the window already; and
-// if the LEDs were cut by a limit since the last Set, that Set reports it
-// (ErrOnTooLong or ErrDutyCycle) and leaves them off.
+// Set implements light.Light: every bank on or off.
 func (l *LED) Set(on bool) error {
+	if on {
+		return l.SetBanks(light.BankBoth)
+	}
+	return l.SetBanks(0)
+}
+
+// SetBanks implements light.Light. pins[0] is the left bank and pins[1] the
+// right; further pins belong to the bank of their index's parity, and a
+// single pin is lit for any bank. Turning the LEDs on is refused, with
+// ErrDutyCycle, when they were on for their share of the window already;
+// and if the LEDs were cut by a limit since the last call, that call
+// reports it (ErrOnTooLong or ErrDutyCycle) and leaves them off. Switching
+// from one bank to another while lit counts as one lighting.
+func (l *LED) SetBanks(b light.Banks) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := l.refused; err != nil {
 		l.refused = nil
 		return err
 	}
-	if on == l.on {
-		return nil
-	}
-	if !on {
+	if b == 0 {
+		if !l.on {
+			return nil
+		}
 		return l.off(l.o.Clock.Now())
+	}
+	if l.on {
+		if b == l.lit {
+			return nil
+		}
+		if err := l.drive(b); err != nil {
+			return err
+		}
+		l.lit = b
+		return nil
 	}
 	now := l.o.Clock.Now()
 	left := l.budget(now)
@@ -111,23 +133,23 @@ func (l *LED) Set(on bool) error {
 	} else {
 		left = l.o.MaxOn
 	}
-	if err := l.drive(true); err != nil {
-		_ = l.drive(false)
+	if err := l.drive(b); err != nil {
+		_ = l.drive(0)
 		return err
 	}
-	l.on, l.since = true, now
-	l.lit++
-	lit := l.lit
-	l.cut = l.o.Clock.AfterFunc(left, func() { l.expire(lit, limit) })
+	l.on, l.lit, l.since = true, b, now
+	l.times++
+	times := l.times
+	l.cut = l.o.Clock.AfterFunc(left, func() { l.expire(times, limit) })
 	return nil
 }
 
 // expire cuts the LEDs when the budget of their lit-th lighting has run
 // out. A timer that fires as its lighting ends does nothing.
-func (l *LED) expire(lit uint64, why error) {
+func (l *LED) expire(times uint64, why error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !l.on || l.lit != lit {
+	if !l.on || l.times != times {
 		return
 	}
 	l.refused = why
@@ -142,7 +164,7 @@ func (l *LED) Halt() error {
 	defer l.mu.Unlock()
 	l.refused = nil
 	if !l.on {
-		return l.drive(false)
+		return l.drive(0)
 	}
 	return l.off(l.o.Clock.Now())
 }
@@ -155,9 +177,9 @@ func (l *LED) off(now time.Time) error {
 	}
 	if l.on {
 		l.spans = append(l.spans, span{l.since, now})
-		l.on = false
+		l.on, l.lit = false, 0
 	}
-	return l.drive(false)
+	return l.drive(0)
 }
 
 // budget is how much longer the LEDs may be on from now without exceeding
@@ -183,11 +205,17 @@ func (l *LED) budget(now time.Time) time.Duration {
 	return time.Duration(l.o.MaxDuty*float64(l.o.Window)) - used
 }
 
-// drive sets every pin; it tries all of them even when one fails.
-func (l *LED) drive(on bool) error {
+// drive lights the pins of banks b; it tries all of them even when one
+// fails.
+func (l *LED) drive(b light.Banks) error {
+	on := b != 0
 	var errs []error
-	for _, p := range l.banks {
-		if err := p.Out(gpio.Level(on)); err != nil {
+	for i, p := range l.banks {
+		lit := on
+		if len(l.banks) > 1 {
+			lit = b&(light.BankLeft<<(i%2)) != 0
+		}
+		if err := p.Out(gpio.Level(lit)); err != nil {
 			errs = append(errs, fmt.Errorf("nirled: %s: %w", p, err))
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"github.com/jonboulle/clockwork"
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpiotest"
+
+	"github.com/palmd/palmd/drivers/light"
 	"periph.io/x/conn/v3/physic"
 )
 
@@ -203,5 +205,39 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		if _, err := New(tt.pins, tt.pwm, o); err == nil {
 			t.Errorf("%s: New succeeded", tt.name)
 		}
+	}
+}
+
+// Each bank is its own pin; switching banks while lit is one lighting, and
+// the on-time limit still cuts it.
+func TestBanks(t *testing.T) {
+	r := newRig(t, true)
+	for _, tt := range []struct {
+		b    light.Banks
+		a, c gpio.Level
+	}{
+		{light.BankLeft, gpio.High, gpio.Low},
+		{light.BankRight, gpio.Low, gpio.High},
+		{light.BankBoth, gpio.High, gpio.High},
+		{0, gpio.Low, gpio.Low},
+	} {
+		if err := r.led.SetBanks(tt.b); err != nil {
+			t.Fatalf("SetBanks(%b): %v", tt.b, err)
+		}
+		if r.a.Read() != tt.a || r.b.Read() != tt.c {
+			t.Errorf("SetBanks(%b): pins %v %v, want %v %v", tt.b, r.a.Read(), r.b.Read(), tt.a, tt.c)
+		}
+	}
+	if err := r.led.SetBanks(light.BankLeft); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(60 * time.Millisecond)
+	if err := r.led.SetBanks(light.BankRight); err != nil { // the same lighting
+		t.Fatal(err)
+	}
+	r.clock.Advance(60 * time.Millisecond) // 120 ms on: past MaxOn
+	r.waitLevel(t, gpio.Low)
+	if err := r.led.SetBanks(light.BankLeft); !errors.Is(err, ErrOnTooLong) {
+		t.Errorf("after the cut: %v, want ErrOnTooLong", err)
 	}
 }
