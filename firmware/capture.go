@@ -84,7 +84,13 @@ func (k *Kiosk) capture(s *session) (wire.Outcome, string, error) {
 			return wire.Retry, string(last.Reason), nil
 		case err != nil:
 			return wire.Retry, "camera", err
-		case !ok:
+		}
+		res := k.live.CheckBurst(k.burst)
+		if !ok {
+			if attackAnyway(last, res) {
+				s.emit(bus.Event{Event: bus.Liveness, Score: res.Score, Reason: res.Reason})
+				return wire.SpoofRejected, res.Reason, nil
+			}
 			// The first frame cannot be judged for motion yet: nothing
 			// to tell the person. A message stays up long enough to be
 			// read: a hand between two faults would otherwise flip the
@@ -99,7 +105,6 @@ func (k *Kiosk) capture(s *session) (wire.Outcome, string, error) {
 			}
 			continue
 		}
-		res := k.live.CheckBurst(k.burst)
 		s.emit(bus.Event{Event: bus.Liveness, Score: res.Score, Reason: res.Reason})
 		if !res.Live {
 			return wire.SpoofRejected, res.Reason, nil
@@ -112,30 +117,49 @@ func (k *Kiosk) capture(s *session) (wire.Outcome, string, error) {
 	}
 }
 
-// burstOK captures one challenge-response burst into k.burst: its frames
-// lit as a pattern drawn at random now (liveness.NewPattern), so light that
-// is replayed or projected cannot follow it. Every frame lit by both banks
-// must pass the quality gate, judged at the presence sensor's distance;
-// last is set to the first failing verdict.
+// attackAnyway reports whether a burst the gate refused (last) is still
+// an attack: held too close, what fills the frame is judged on physics a
+// hand shows there too (it answers the LEDs, emits nothing, follows the
+// strobe pattern, is not flat, mirrors no LED). A sheet larger than a palm
+// is held that way. On every other refusal the liveness features are not
+// to be trusted (TestBadlyHeldHandsAreNeverCalledAttacks measured it:
+// sunlit, dark, moving and partly-out hands fail them), so the person is
+// guided instead.
+func attackAnyway(last quality.Verdict, res liveness.Result) bool {
+	if res.Live || last.Reason != quality.TooClose {
+		return false
+	}
+	switch res.Reason {
+	case liveness.NoResponse, liveness.EmitsLight, liveness.Inconsistent, liveness.Specular, liveness.Flat:
+		return true
+	}
+	return false
+}
+
+// burstOK captures one whole challenge-response burst into k.burst: its
+// frames lit as a pattern drawn at random now (liveness.NewPattern), so
+// light that is replayed or projected cannot follow it. ok is whether every
+// frame lit by both banks passed the quality gate, judged at the presence
+// sensor's distance; last is set to the first failing verdict.
 func (k *Kiosk) burstOK(ctx context.Context, last *quality.Verdict) (bool, error) {
 	if err := liveness.NewPattern(k.pattern); err != nil {
 		return false, fmt.Errorf("firmware: strobe pattern: %w", err)
 	}
+	ok := true
 	for i, f := range k.burst.Frames {
 		banks := light.Banks(k.pattern[i])
 		k.burst.Frames[i].Banks = k.pattern[i]
 		if err := k.strobe(ctx, banks, f.Img); err != nil {
 			return false, err
 		}
-		if banks != light.BankBoth {
+		if banks != light.BankBoth || !ok {
 			continue
 		}
 		if v := k.quality.CheckAt(f.Img, int(k.distance.Load())); !v.OK {
-			*last = v
-			return false, nil
+			*last, ok = v, false
 		}
 	}
-	return true, nil
+	return ok, nil
 }
 
 // both is the burst's first frame lit by both banks: the one the palm

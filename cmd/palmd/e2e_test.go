@@ -138,7 +138,9 @@ func TestScenarios(t *testing.T) {
 		want []string // flow/outcome of each decision, alternatives split by |
 	}{
 		{"delete", []string{"enrol/approved", "delete/approved", "identify/not_recognized"}},
-		{"attacks", []string{"enrol/approved", rejected, "identify/spoof_rejected", rejected, "identify/approved"}},
+		{"attacks", []string{"enrol/approved", "identify/spoof_rejected", "identify/spoof_rejected", rejected,
+			"identify/spoof_rejected", "identify/spoof_rejected", "identify/spoof_rejected", rejected,
+			"identify/spoof_rejected", "identify/approved"}},
 		{"quality", []string{"identify/retry", "identify/retry", "identify/not_recognized"}},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,65 @@
+package firmware
+
+import (
+	"context"
+	"testing"
+
+	"github.com/palmd/palmd/drivers/sim"
+	"github.com/palmd/palmd/firmware/bus"
+	"github.com/palmd/palmd/vision/quality"
+	"github.com/palmd/palmd/vision/synth"
+)
+
+// A live hand held badly (too far, too close, moving, in the sun...) is
+// guided, never called an attack, whatever liveness makes of the bursts the
+// gate refuses.
+func TestBadlyHeldHandsAreNeverCalledAttacks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("renders and reads hundreds of full-size frames")
+	}
+	w := sim.NewWorld(sim.Cached(renders))
+	palm, _ := newSealer(t)
+	card, _ := newSealer(t)
+	var b bus.Bus
+	k, err := New(Options{DeviceID: "kiosk-test-1", Devices: Devices{Camera: w.Camera(), Light: w.Light(),
+		Presence: w.Presence(), Display: w.Display(), Cards: w.Cards(), Keypad: w.Keypad(), Gate: w.Gate()},
+		Cloud: &fakeCloud{}, Palm: palm, Card: card, Bus: &b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	ctx := context.Background()
+	refused := 0
+	for _, c := range synth.Conditions() {
+		for seed := range 4 {
+			w.Hover(sim.Person{Name: "hand-" + c.String() + string(rune('a'+seed)), Condition: c, IgnoresGuidance: true})
+			r, err := w.Presence().Read(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			k.distance.Store(int64(r.MM))
+			k.quality.Reset()
+			for range 3 {
+				var last quality.Verdict
+				ok, err := k.burstOK(ctx, &last)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ok {
+					continue
+				}
+				refused++
+				if res := k.live.CheckBurst(k.burst); attackAnyway(last, res) {
+					t.Errorf("%s hand (seed %d), refused by the gate (%s), called an attack: %s (score %.3f)",
+						c, seed, last.Reason, res.Reason, res.Score)
+				}
+			}
+			w.Withdraw()
+		}
+	}
+	k.zeroFrames()
+	if refused == 0 {
+		t.Fatal("the gate refused no burst: the test tested nothing")
+	}
+	t.Logf("%d bursts refused by the gate, none called an attack", refused)
+}
