@@ -119,11 +119,11 @@ type Kiosk struct {
 	palm    *image.Gray
 	plain   []byte
 
-	screen  screenState
+	screen   screenState
 	present  atomic.Bool  // the loop's view of the presence sensor
 	distance atomic.Int64 // the presence sensor's last distance, mm (0: none)
-	beat    atomic.Int64 // clock time (ns) of the loop's last heartbeat
-	wedged  atomic.Bool  // a job overran its budget
+	beat     atomic.Int64 // clock time (ns) of the loop's last heartbeat
+	wedged   atomic.Bool  // a job overran its budget
 
 	status atomic.Pointer[Status]
 }

@@ -19,10 +19,10 @@ import (
 // world.
 type World struct {
 	mu       sync.Mutex
-	hand     *hover // nil when nothing hovers
-	captures uint64 // how many hovers so far; varies each capture
+	hand     *hover      // nil when nothing hovers
+	captures uint64      // how many hovers so far; varies each capture
 	banks    light.Banks // the LED banks lit now
-	unplug   bool // camera unplugged
+	unplug   bool        // camera unplugged
 	screens  []display.Screen
 	opens    int
 	// moves are the arrivals (true) and departures (false) of hands the
