@@ -14,8 +14,8 @@ import (
 // guided, never called an attack, whatever liveness makes of the bursts the
 // gate refuses.
 func TestBadlyHeldHandsAreNeverCalledAttacks(t *testing.T) {
-	if testing.Short() {
-		t.Skip("renders and reads hundreds of full-size frames")
+	if testing.Short() || raceEnabled {
+		t.Skip("a statistical run over hundreds of full-size frames: in the full pass without -race")
 	}
 	w := sim.NewWorld(sim.Cached(renders))
 	palm, _ := newSealer(t)

@@ -1,0 +1,5 @@
+//go:build !race
+
+package firmware
+
+const raceEnabled = false
