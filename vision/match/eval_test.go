@@ -17,9 +17,12 @@ import (
 // comparisons). Threshold was chosen on other identities and seeds (see the
 // package documentation).
 func TestHeldOutErrorRates(t *testing.T) {
+	if raceEnabled {
+		t.Skip("renders hundreds of scenes: too slow under the race detector")
+	}
 	people, probes := 100, 2
 	if testing.Short() {
-		people = 12
+		people = 6
 	}
 	takes := EnrolCaptures + probes
 	e := roi.NewExtractor()

@@ -34,6 +34,7 @@ func TestSizeMatchesMatcher(t *testing.T) {
 // TestExtractGood: the palm is found on at least 99 % of good genuine
 // captures.
 func TestExtractGood(t *testing.T) {
+	skipUnderRace(t)
 	n := 100
 	if testing.Short() {
 		n = 25
@@ -58,6 +59,7 @@ func TestExtractGood(t *testing.T) {
 // TestExtractSamePalm: the regions of one person's captures match each other
 // and not other people's.
 func TestExtractSamePalm(t *testing.T) {
+	skipUnderRace(t)
 	people, takes := 6, 3
 	if testing.Short() {
 		people = 4
@@ -109,6 +111,7 @@ func TestExtractSamePalm(t *testing.T) {
 // TestExtractRotation: a drawn hand turned, moved, scaled and spread gives
 // the same region; another drawn hand does not.
 func TestExtractRotation(t *testing.T) {
+	skipUnderRace(t)
 	e := NewExtractor()
 	defer e.Close()
 	ref := newROI()
@@ -144,6 +147,7 @@ func TestExtractRotation(t *testing.T) {
 }
 
 func TestExtractNotFound(t *testing.T) {
+	skipUnderRace(t)
 	noise := image.NewGray(image.Rect(0, 0, synth.Width, synth.Height))
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := range noise.Pix {

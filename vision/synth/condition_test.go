@@ -41,6 +41,7 @@ func sharpness(s *Scene) float64 {
 }
 
 func TestConditions(t *testing.T) {
+	skipUnderRace(t)
 	tests := []struct {
 		c     Condition
 		check func(t *testing.T, s, good *Scene)

@@ -71,6 +71,7 @@ func (b blocks) stats(r image.Rectangle) (mean, std float64) {
 }
 
 func TestGenuineAnswersTheLEDs(t *testing.T) {
+	skipUnderRace(t)
 	for _, seed := range takes(t) {
 		s := NewScene(Capture{Identity: 100 + seed, Seed: seed})
 		const b = 4
@@ -109,6 +110,7 @@ func ledStructure(s *Scene) (spread, response float64) {
 }
 
 func TestAttacksAgainstGenuine(t *testing.T) {
+	skipUnderRace(t)
 	for _, seed := range takes(t) {
 		id := 200 + seed
 		genuine, gr := ledStructure(NewScene(Capture{Identity: id, Seed: seed}))
@@ -155,6 +157,7 @@ func TestBanksLightTheirSide(t *testing.T) {
 }
 
 func TestBlackLevelAndExposure(t *testing.T) {
+	skipUnderRace(t)
 	for _, c := range []Condition{Good, DarkSkin, FairSkin, ChildClose, Sunlit} {
 		s := NewScene(Capture{Identity: 11, Seed: 3, Condition: c})
 		_, _, black := s.Exposure()
@@ -210,6 +213,7 @@ func motionBetween(s *Scene, f0, f1 int) (blockDiff, pixelDiff float64) {
 }
 
 func TestMicroMotion(t *testing.T) {
+	skipUnderRace(t)
 	tests := []struct {
 		p     Presentation
 		moves bool

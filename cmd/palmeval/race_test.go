@@ -1,0 +1,7 @@
+//go:build race
+
+package main
+
+// raceEnabled reports a build with the race detector, under which the
+// rendering-heavy tests would take far too long.
+const raceEnabled = true

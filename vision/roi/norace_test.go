@@ -1,0 +1,7 @@
+//go:build !race
+
+package roi
+
+import "testing"
+
+func skipUnderRace(*testing.T) {}
