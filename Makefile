@@ -11,7 +11,7 @@ LDFLAGS     := -X main.version=$(VERSION)
 # and the reference cloud. Tests, scenarios and `make run` use it.
 SIM         := -tags sim
 
-.PHONY: all deps run test bench lint build clean fleet
+.PHONY: all deps run test eval bench lint build clean fleet
 
 all: lint test
 
@@ -46,6 +46,11 @@ test: deps
 	$(GO) vet $(SIM) ./...
 	$(GO) test $(SIM) -race -short -count=1 ./...
 	$(GO) test $(SIM) -count=1 ./...
+
+# eval: the held-out vision evaluations (both generators, iBeta-sized) and
+# the matcher on 100 held-out identities; minutes of CPU each.
+eval: deps
+	PALMD_EVAL=1 $(GO) test -count=1 -timeout 60m -run 'TestHeldOutFigures|TestRedTeamFigures|TestHeldOutErrorRates' ./vision/...
 
 bench: build
 	@echo "production palmd: $$(stat -c %s $(BIN)/palmd) bytes; simulation build: $$(stat -c %s $(BIN)/palmd-sim) bytes"
