@@ -141,7 +141,7 @@ func TestScenarios(t *testing.T) {
 		{"attacks", []string{"enrol/approved", "identify/spoof_rejected", "identify/spoof_rejected", rejected,
 			"identify/spoof_rejected", "identify/spoof_rejected", "identify/spoof_rejected", rejected,
 			"identify/spoof_rejected", "identify/approved"}},
-		{"quality", []string{"identify/retry", "identify/retry", "identify/not_recognized"}},
+		{"quality", []string{"identify/retry", "identify/not_recognized"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
