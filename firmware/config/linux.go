@@ -63,7 +63,9 @@ type LinuxPresence struct {
 	Bus string `json:"bus"`
 	// Address is the 7-bit I²C address (0x29 for a VL53L0X).
 	Address int `json:"address"`
-	// NearMM and FarMM bound the capture volume; a hand between them is present.
+	// NearMM and FarMM bound the capture volume; a hand between them is
+	// present. The defaults are the volume the quality gate can use
+	// (vision/quality NearMM and FarMM).
 	NearMM int `json:"near_mm"`
 	FarMM  int `json:"far_mm"`
 	// DebounceMS is how long a reading must hold before it is reported.
@@ -107,7 +109,7 @@ func DefaultLinux() Linux {
 			FrameTimeoutMS: 500},
 		Light: LinuxLight{Pins: []string{"GPIO17"}, MaxOnMS: 100, MaxDutyPercent: 60, WindowMS: 1000,
 			PWMHz: 20000, DutyPercent: 100},
-		Presence:   LinuxPresence{Bus: "/dev/i2c-1", Address: 0x29, NearMM: 40, FarMM: 250, DebounceMS: 100},
+		Presence:   LinuxPresence{Bus: "/dev/i2c-1", Address: 0x29, NearMM: 70, FarMM: 260, DebounceMS: 100},
 		CardReader: LinuxCardReader{Port: "/dev/ttyUSB0", Baud: 9600},
 		Display:    LinuxDisplay{Framebuffer: "/dev/fb0"},
 		Keypad:     LinuxKeypad{Device: "/dev/input/event0"},
