@@ -186,6 +186,12 @@ func TestRunExitCodes(t *testing.T) {
 	os.WriteFile(failing, []byte(`{"name":"fail","steps":[
 		{"hover":{"person":"zoe"}},
 		{"expect":{"event":"decision","outcome":"approved"}}]}`), 0o600)
+	notProvisioned := filepath.Join(dir, "unprovisioned.json")
+	os.WriteFile(notProvisioned, []byte(`{"name":"unprovisioned","steps":[
+		{"expect":{"event":"screen","screen":"not_provisioned"}},
+		{"hover":{"person":"zoe"}},
+		{"insert_card":"4539578763621486"},
+		{"expect":{"event":"dropped"}}]}`), 0o600)
 	badConfig := filepath.Join(dir, "bad.json")
 	os.WriteFile(badConfig, []byte(`{"hardware":"fpga"}`), 0o600)
 
@@ -203,6 +209,8 @@ func TestRunExitCodes(t *testing.T) {
 		{"failing expectation", []string{"-scenario", failing}, false, "expected decision outcome=approved", ""},
 		{"snapshot alone", []string{"-snapshot", filepath.Join(dir, "x.png")}, true, "-scenario", ""},
 		{"help", []string{"-h"}, false, "", "Built-in scenarios: attacks, delete, demo, quality"},
+		// A cloud URL without its keys: the kiosk waits, serving nobody.
+		{"not provisioned", []string{"-nats", "nats://127.0.0.1:4222", "-scenario", notProvisioned}, false, "", ""},
 		{"image config, not provisioned", []string{"-t", "-config", "../../buildroot/board/palmkiosk/overlay/usr/share/palmd/config.json"},
 			false, "", "not provisioned yet (missing uplink.seal_key"},
 		{"version", []string{"-version"}, false, "", "palmd dev"},
