@@ -46,7 +46,7 @@ var errHelp = flag.ErrHelp
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New(usage)
+		return fmt.Errorf("no command\n%s", usage)
 	}
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
