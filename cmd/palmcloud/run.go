@@ -46,7 +46,7 @@ var errHelp = flag.ErrHelp
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New(usage)
+		return fmt.Errorf("no command\n%s", usage)
 	}
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
@@ -206,7 +206,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("connect: %w", err)
 	}
 	defer nc.Close()
-	if err := cl.Open(ctx, nc, cloud.StoreOptions{Replicas: *replicas, Memory: *memory}); err != nil {
+	// Loading waits for JetStream, but not forever.
+	octx, cancel := context.WithTimeout(ctx, time.Minute)
+	err = cl.Open(octx, nc, cloud.StoreOptions{Replicas: *replicas, Memory: *memory})
+	cancel()
+	if err != nil {
 		return err
 	}
 	defer cl.Close()

@@ -167,7 +167,11 @@ func TestServe(t *testing.T) {
 			rcancel()
 			// The cloud may still be starting: retry only "no responders" and "not yet connected".
 			if errors.Is(err, uplink.ErrNoCloud) || errors.Is(err, uplink.ErrNotConnected) {
-				time.Sleep(20 * time.Millisecond)
+				select {
+				case serr := <-done:
+					t.Fatalf("serve returned %v before answering\n%s", serr, stderr.String())
+				case <-time.After(20 * time.Millisecond):
+				}
 				continue
 			}
 			if err != nil {

@@ -103,9 +103,12 @@ func (c *Cloud) serve(m *nats.Msg) {
 		c.log.Warn("cloud: request dropped", "device", device, "err", err)
 		return
 	}
-	if err := m.Respond(reply); err != nil {
-		c.log.Warn("cloud: reply failed", "device", device, "err", err)
-		return
-	}
+	// Counted before the reply leaves, so that a kiosk holding its answer
+	// always finds it counted.
 	c.stats.answered.Add(1)
+	if err := m.Respond(reply); err != nil {
+		c.stats.answered.Add(^uint64(0))
+		c.stats.dropped.Add(1)
+		c.log.Warn("cloud: reply failed", "device", device, "err", err)
+	}
 }

@@ -68,9 +68,22 @@ func (c *Cloud) Open(ctx context.Context, nc *nats.Conn, o StoreOptions) error {
 		o.Replicas = 1
 	}
 	s := &store{js: js, done: make(chan struct{}), c: c}
-	if s.enrol, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: EnrolBucket, Description: "palmcloud enrolments, sealed", Storage: st, Replicas: o.Replicas,
-	}); err != nil {
+	// A server that has just started (or just loaded the account) may not
+	// have JetStream ready: wait for it as long as ctx allows.
+	for {
+		s.enrol, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket: EnrolBucket, Description: "palmcloud enrolments, sealed", Storage: st, Replicas: o.Replicas,
+		})
+		if !errors.Is(err, jetstream.ErrJetStreamNotEnabled) && !errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cloud: bucket %s: %w", EnrolBucket, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("cloud: bucket %s: %w", EnrolBucket, err)
 	}
 	if s.req, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
