@@ -575,3 +575,27 @@ func TestCloudDownIsOutOfService(t *testing.T) {
 		t.Errorf("decision after the cloud came back = %+v", d)
 	}
 }
+
+// A hand that arrives while the phone number is typed is the enrolment's
+// palm; left there after the result, it starts no identification.
+func TestHandDuringEnrolmentStartsNothingElse(t *testing.T) {
+	r := newRig(t, wire.Approved, nil)
+	r.await(t, bus.Screen, "idle")
+	r.world.InsertCard("4539578763621486")
+	r.await(t, bus.Screen, "enter_phone")
+	r.hover(t, sim.Person{Name: "bob"})
+	r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '0', '0', keypad.Enter)
+	if d := r.await(t, bus.Decision, ""); d.Flow != "enrol" || d.Outcome != "approved" {
+		t.Fatalf("decision %+v, want enrol approved", d)
+	}
+	r.until(t, time.Second, func() bool { return r.kiosk.Status().Session == "" })
+	for range 20 {
+		r.clock.Advance(DefaultTimeouts().Presence)
+	}
+	r.events.Close()
+	r.events.Each(func(ev bus.Event) {
+		if ev.Event == bus.Hover {
+			t.Errorf("a %s session started for the hand left there", ev.Flow)
+		}
+	})
+}

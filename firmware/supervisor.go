@@ -158,11 +158,14 @@ func (k *Kiosk) step(ctx context.Context, sv *supervisor, in input) {
 			return
 		}
 		if in.present && sv.mode == ModeServing {
-			if sv.job != nil { // a probe: serve the hand once it is done
+			switch {
+			case sv.job == nil:
+				k.trigger(ctx, sv, onHover, in)
+			case sv.job.s == nil: // a probe: serve the hand once it is done
 				sv.pendingHover = true
-				return
 			}
-			k.trigger(ctx, sv, onHover, in)
+			// A hand that arrives during a session that does not ask
+			// for it starts nothing, then or later.
 		}
 		if !in.present {
 			sv.pendingHover = false
