@@ -145,6 +145,10 @@ func (k *Kiosk) burstOK(ctx context.Context, last *quality.Verdict) (bool, error
 	if err := liveness.NewPattern(k.pattern); err != nil {
 		return false, fmt.Errorf("firmware: strobe pattern: %w", err)
 	}
+	k.burst.Black = 0 // the default, unless the sensor reports its own
+	if bl, isBL := k.o.Devices.Camera.(blackLeveler); isBL {
+		k.burst.Black = bl.BlackLevel()
+	}
 	ok := true
 	for i, f := range k.burst.Frames {
 		banks := light.Banks(k.pattern[i])
@@ -161,6 +165,11 @@ func (k *Kiosk) burstOK(ctx context.Context, last *quality.Verdict) (bool, error
 	}
 	return ok, nil
 }
+
+// blackLeveler is a camera that reports its sensor's black level (the
+// pedestal its optical-black rows read), which liveness subtracts before
+// any ratio. Without one, liveness.DefaultBlack is used.
+type blackLeveler interface{ BlackLevel() float64 }
 
 // both is the burst's first frame lit by both banks: the one the palm
 // region is cut from.

@@ -63,3 +63,28 @@ func TestBadlyHeldHandsAreNeverCalledAttacks(t *testing.T) {
 	}
 	t.Logf("%d bursts refused by the gate, none called an attack", refused)
 }
+
+// Liveness subtracts the black level the sensor reports for this capture,
+// not a constant.
+func TestBurstCarriesTheSensorsBlackLevel(t *testing.T) {
+	w := sim.NewWorld(sim.Cached(renders))
+	palm, _ := newSealer(t)
+	card, _ := newSealer(t)
+	var b bus.Bus
+	k, err := New(Options{DeviceID: "kiosk-test-1", Devices: Devices{Camera: w.Camera(), Light: w.Light(),
+		Presence: w.Presence(), Display: w.Display(), Cards: w.Cards(), Keypad: w.Keypad(), Gate: w.Gate()},
+		Cloud: &fakeCloud{}, Palm: palm, Card: card, Bus: &b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	defer k.zeroFrames()
+	w.Hover(sim.Person{Name: "alice"})
+	var last quality.Verdict
+	if _, err := k.burstOK(context.Background(), &last); err != nil {
+		t.Fatal(err)
+	}
+	if want := w.Camera().BlackLevel(); k.burst.Black != want || want == 0 {
+		t.Errorf("burst black level %v, want the sensor's %v", k.burst.Black, want)
+	}
+}

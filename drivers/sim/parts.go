@@ -99,6 +99,20 @@ func (w *World) waitFrame(ctx context.Context) error {
 	}
 }
 
+// BlackLevel is what the simulated sensor's optical-black rows report: the
+// black level of the capture in front of it (it drifts from one capture to
+// the next), or the sensor's nominal one with nothing there.
+func (c *Camera) BlackLevel() float64 {
+	c.w.mu.Lock()
+	h := c.w.hand
+	c.w.mu.Unlock()
+	if h == nil {
+		return synth.BlackLevel
+	}
+	_, _, black := h.scene.Exposure()
+	return black
+}
+
 // background fills dst with what the sensor sees with nothing above it: the
 // dark ceiling, a little brighter when the LEDs are on, and read noise.
 func (c *Camera) background(dst *image.Gray, lit bool) {

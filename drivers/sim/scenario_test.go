@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"errors"
+	"github.com/palmd/palmd/vision/synth"
 	"strings"
 	"testing"
 	"time"
@@ -110,5 +111,23 @@ func TestWorldScript(t *testing.T) {
 	}
 	if err := w.Gate().Open(ctx); err != nil || w.GateOpens() != 1 {
 		t.Errorf("gate opens = %d, %v", w.GateOpens(), err)
+	}
+}
+
+// The camera reports the black level of the capture in front of it, which
+// drifts per capture, and the nominal one with nothing there.
+func TestCameraBlackLevel(t *testing.T) {
+	w := NewWorld()
+	if got := w.Camera().BlackLevel(); got != synth.BlackLevel {
+		t.Errorf("black level with nothing there %v, want %v", got, synth.BlackLevel)
+	}
+	seen := map[float64]bool{}
+	for range 4 {
+		w.Hover(Person{Name: "alice"})
+		seen[w.Camera().BlackLevel()] = true
+		w.Withdraw()
+	}
+	if len(seen) < 2 {
+		t.Errorf("black levels %v over four captures: want it to drift", seen)
 	}
 }
