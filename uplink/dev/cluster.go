@@ -91,15 +91,9 @@ func freePorts(n int) ([]int, error) {
 func (c *Cluster) start(i int) error {
 	o := c.opts[i].Clone()
 	o.CustomClientAuthentication = &binder{auth: c.auth}
-	srv, err := server.NewServer(o)
+	srv, err := StartServer(o)
 	if err != nil {
-		return fmt.Errorf("dev: server %d: %w", i+1, err)
-	}
-	Bind(srv, o)
-	srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		srv.Shutdown()
-		return fmt.Errorf("dev: server %d did not start", i+1)
+		return fmt.Errorf("dev: node %d: %w", i+1, err)
 	}
 	c.mu.Lock()
 	c.nodes[i] = srv

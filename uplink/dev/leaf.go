@@ -43,6 +43,16 @@ func StartServer(o *server.Options) (*server.Server, error) {
 		srv.Shutdown()
 		return nil, fmt.Errorf("dev: server did not start")
 	}
+	// Load the account before any client can: two first connections that
+	// race to load it enable its JetStream twice, and the second enable
+	// removes the stream directory the first is creating ("could not
+	// create storage directory").
+	if b, ok := o.CustomClientAuthentication.(*binder); ok {
+		if _, err := srv.LookupAccount(b.auth.accountID); err != nil {
+			srv.Shutdown()
+			return nil, fmt.Errorf("dev: server: account: %w", err)
+		}
+	}
 	return srv, nil
 }
 
