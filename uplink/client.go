@@ -213,7 +213,8 @@ func (c *Client) onCommand(m *nats.Msg) {
 	c.opts.OnCommand(*st.Command)
 }
 
-// verify checks signature, kind, device, validity window and nonce.
+// verify checks signature, kind, device, validity window, nonce and, for a
+// command, its sequence number.
 // Commands may wait in a queue for an offline kiosk, so they may be valid
 // for longer (MaxCommandValidity) than decisions (MaxValidity).
 func (c *Client) verify(data []byte, kind wire.Kind) (wire.Statement, error) {
@@ -241,6 +242,13 @@ func (c *Client) verify(data []byte, kind wire.Kind) (wire.Statement, error) {
 		return st, fmt.Errorf("%w: %w", ErrReplayed, err)
 	} else if !fresh {
 		return st, ErrReplayed
+	}
+	if kind == wire.KindCommand && c.opts.Sequence != nil {
+		// Durable before the command is handled: a crash after this loses
+		// the command rather than running it twice.
+		if err := c.opts.Sequence.Accept(st.Command.Seq); err != nil {
+			return st, fmt.Errorf("%w: sequence: %w", ErrReplayed, err)
+		}
 	}
 	return st, nil
 }

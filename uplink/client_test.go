@@ -14,9 +14,11 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/palmd/palmd/secureboot"
 	"github.com/palmd/palmd/uplink"
 	"github.com/palmd/palmd/uplink/dev"
 	"github.com/palmd/palmd/uplink/wire"
+	"path/filepath"
 )
 
 const device = "kiosk-1"
@@ -193,7 +195,7 @@ func TestDoRejects(t *testing.T) {
 			uplink.ErrWrongRequest, "decision:wrong_request"},
 		{"command instead of decision", func(q wire.Request) []byte {
 			return r.signed(t, r.sign, device, wire.Statement{Kind: wire.KindCommand,
-				Command: &wire.Command{Type: wire.CmdDeleteMyData, Subject: "sub-1"}}, 0, time.Minute)
+				Command: &wire.Command{Type: wire.CmdDeleteMyData, Seq: 1, Subject: "sub-1"}}, 0, time.Minute)
 		}, uplink.ErrMalformed, "decision:malformed"},
 		{"garbage", func(wire.Request) []byte { return []byte("not json") }, uplink.ErrMalformed, "decision:malformed"},
 	}
@@ -248,7 +250,7 @@ func TestCommands(t *testing.T) {
 	// Commands are fire-and-forget: wait until the kiosk's subscription is in place.
 	waitFor(t, "the command subscription", func() bool { return r.srv.NumSubscriptions() > before })
 	_, otherKey, _ := ed25519.GenerateKey(nil)
-	cmd := wire.Statement{Kind: wire.KindCommand, Command: &wire.Command{Type: wire.CmdDeleteMyData, Subject: "sub-9"}}
+	cmd := wire.Statement{Kind: wire.KindCommand, Command: &wire.Command{Type: wire.CmdDeleteMyData, Seq: 1, Subject: "sub-9"}}
 	good := r.signed(t, r.sign, device, cmd, 0, time.Minute)
 	subject := wire.CommandSubject(device, wire.CmdDeleteMyData)
 	tests := []struct {
@@ -378,4 +380,69 @@ func TestTelemetry(t *testing.T) {
 	if err := c.Telemetry(ctx, wire.Event{Type: "card", Reason: "pan_4111111111111111"}); !errors.Is(err, wire.ErrMalformed) {
 		t.Fatalf("an event carrying a card number: %v, want wire.ErrMalformed", err)
 	}
+}
+
+// TestCommandReplayedAfterRestart: the nonce cache is gone after a restart,
+// the sealed sequence is not; a command signed before the restart and still
+// valid is refused, a newer one is handled.
+func TestCommandReplayedAfterRestart(t *testing.T) {
+	r := newRig(t)
+	dir := t.TempDir()
+	key := bytes.Repeat([]byte{7}, secureboot.DeviceKeySize)
+	base := r.srv.NumSubscriptions()
+	kiosk := func() (*uplink.Client, chan wire.Command) {
+		f, err := secureboot.NewSealedFile(filepath.Join(dir, "sequence"), "sequence", key,
+			&secureboot.FileCounter{Path: filepath.Join(dir, "sequence.counter")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan wire.Command, 4)
+		waitFor(t, "no kiosk subscribed", func() bool { return r.srv.NumSubscriptions() == base })
+		c := r.dial(t, uplink.OnCommand(func(c wire.Command) { got <- c }), uplink.CommandSequence(secureboot.NewFileSequence(f)))
+		waitFor(t, "the command subscription", func() bool { return r.srv.NumSubscriptions() > base })
+		return c, got
+	}
+	command := func(seq uint64) []byte {
+		return r.signed(t, r.sign, device, wire.Statement{Kind: wire.KindCommand,
+			Command: &wire.Command{Type: wire.CmdDeleteMyData, Seq: seq, Subject: "sub-9"}}, 0, time.Hour)
+	}
+	subject := wire.CommandSubject(device, wire.CmdDeleteMyData)
+	expect := func(got chan wire.Command, seq uint64, reason string) {
+		t.Helper()
+		if reason != "" {
+			if e := r.event(t); e.Reason != reason {
+				t.Fatalf("telemetry %+v, want %s", e, reason)
+			}
+		}
+		if reason != "" {
+			// The rejection was reported, so the handler is done with it.
+			select {
+			case c := <-got:
+				t.Fatalf("refused command delivered: %+v", c)
+			default:
+			}
+			return
+		}
+		select {
+		case c := <-got:
+			if c.Seq != seq {
+				t.Fatalf("delivered %+v, want seq %d", c, seq)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("command %d not delivered", seq)
+		}
+	}
+	c, got := kiosk()
+	five := command(5)
+	r.cloud.Publish(subject, five)
+	expect(got, 5, "")
+	r.cloud.Publish(subject, command(3)) // older, new nonce
+	expect(got, 0, "command:replayed")
+	c.Close()
+
+	_, got = kiosk() // palmd restarted: a new client, an empty nonce cache
+	r.cloud.Publish(subject, five)
+	expect(got, 0, "command:replayed")
+	r.cloud.Publish(subject, command(6))
+	expect(got, 6, "")
 }

@@ -41,8 +41,18 @@ type Options struct {
 	// after it was accepted); a full window refuses statements (ErrReplayed)
 	// rather than forget a nonce early.
 	ReplayCache int
+	// Sequence keeps the last command sequence number accepted; nil
+	// checks none (see CommandSequence).
+	Sequence Sequence
 	// NATS holds the authentication and TLS options.
 	NATS []nats.Option
+}
+
+// Sequence is where a kiosk keeps the last command sequence number it
+// accepted, durably (secureboot.FileSequence on a kiosk): Accept records
+// seq if it is above the last and fails otherwise.
+type Sequence interface {
+	Accept(seq uint64) error
 }
 
 // Option changes Options.
@@ -82,6 +92,19 @@ func OnHealth(f func(Health)) Option {
 // client does not subscribe to commands.
 func OnCommand(f func(wire.Command)) Option {
 	return func(o *Options) error { o.OnCommand = f; return nil }
+}
+
+// CommandSequence makes the client refuse a command whose sequence number
+// is not above the last one s accepted (ErrReplayed): nonces are forgotten
+// at a restart, the sequence is not.
+func CommandSequence(s Sequence) Option {
+	return func(o *Options) error {
+		if s == nil {
+			return errors.New("uplink: nil command sequence")
+		}
+		o.Sequence = s
+		return nil
+	}
 }
 
 // Clock sets the clock.

@@ -68,6 +68,7 @@ type Cloud struct {
 
 	seen  *replay.Window[[]byte] // device/request id → signed reply (nil while in progress)
 	store *store                 // nil without JetStream
+	seq   sequencer              // numbers each device's commands (command.go)
 	wg    sync.WaitGroup
 	stats struct{ answered, refused, dropped, shed atomic.Uint64 }
 }
@@ -182,12 +183,6 @@ func (c *Cloud) answer(req wire.Request, d wire.Decision) ([]byte, error) {
 	c.log.Info("cloud: decision", "device", req.Device, "request", req.ID, "flow", req.Flow,
 		"outcome", d.Outcome, "reason", d.Reason)
 	return c.sign(req.Device, wire.Statement{Kind: wire.KindDecision, Decision: &d}, c.cfg.TTL)
-}
-
-// Command returns the signed statement carrying cmd for device, valid for
-// CommandTTL.
-func (c *Cloud) Command(device string, cmd wire.Command) ([]byte, error) {
-	return c.sign(device, wire.Statement{Kind: wire.KindCommand, Command: &cmd}, c.cfg.CommandTTL)
 }
 
 func (c *Cloud) sign(device string, st wire.Statement, ttl time.Duration) ([]byte, error) {

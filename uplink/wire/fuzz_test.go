@@ -56,7 +56,7 @@ func FuzzDecodeRequest(f *testing.F) {
 func FuzzVerify(f *testing.F) {
 	d, _ := Sign(fuzzKey, decision())
 	c, _ := Sign(fuzzKey, Statement{Kind: KindCommand, Device: "kiosk-1", Nonce: NewNonce(), IssuedAt: t0,
-		Expires: t0.Add(1), Command: &Command{Type: CmdDeleteMyData, Subject: "sub-1"}})
+		Expires: t0.Add(1), Command: &Command{Type: CmdDeleteMyData, Seq: 1, Subject: "sub-1"}})
 	addSeeds(f, d, c, []byte(`{"payload":"e30=","sig":""}`))
 	pub := fuzzKey.Public().(ed25519.PublicKey)
 	f.Fuzz(func(t *testing.T, b []byte) {

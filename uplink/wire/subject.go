@@ -74,10 +74,29 @@ func CommandAckPrefix(device string) string {
 // other kiosks' subjects.
 func ValidDevice(device string) bool { return validID(device) }
 
+// BundleBucket is the JetStream object store the cloud publishes firmware
+// bundles to; every kiosk may read it (bundles are signed, not secret).
+const BundleBucket = "palm_bundles"
+
+// bundleStream is the stream behind BundleBucket.
+const bundleStream = "OBJ_" + BundleBucket
+
 // DevicePermissions lists what device (see ValidDevice) may publish and
-// subscribe to.
+// subscribe to: its own request, telemetry and command subjects, and the
+// JetStream API calls that read an object from BundleBucket (stream info,
+// the object's metadata, an ordered consumer of its chunks, and that
+// consumer's flow control).
 func DevicePermissions(device string) (pub, sub []string) {
-	return []string{RequestSubject(device, ">"), TelemetrySubject(device, ">"), CommandAckPrefix(device) + ".>"},
+	return []string{
+			RequestSubject(device, ">"), TelemetrySubject(device, ">"), CommandAckPrefix(device) + ".>",
+			"$JS.API.STREAM.INFO." + bundleStream,
+			"$JS.API.STREAM.MSG.GET." + bundleStream,
+			"$JS.API.DIRECT.GET." + bundleStream + ".>",
+			"$JS.API.CONSUMER.CREATE." + bundleStream,
+			"$JS.API.CONSUMER.CREATE." + bundleStream + ".>",
+			"$JS.API.CONSUMER.DELETE." + bundleStream + ".>",
+			"$JS.FC." + bundleStream + ".>",
+		},
 		[]string{InboxPrefix(device) + ".>", CommandSubject(device, ">")}
 }
 

@@ -118,7 +118,7 @@ func TestStatementValidate(t *testing.T) {
 		{"non-hex nonce", func(s *Statement) { s.Nonce = strings.Repeat("z", 32) }},
 		{"expires before issued", func(s *Statement) { s.Expires = s.IssuedAt }},
 		{"no decision", func(s *Statement) { s.Decision = nil }},
-		{"both bodies", func(s *Statement) { s.Command = &Command{Type: CmdDeleteMyData, Subject: "s"} }},
+		{"both bodies", func(s *Statement) { s.Command = &Command{Type: CmdDeleteMyData, Seq: 1, Subject: "s"} }},
 		{"bad outcome", func(s *Statement) { s.Decision.Outcome = "maybe" }},
 		{"unknown kind", func(s *Statement) { s.Kind = "other" }},
 		{"bad device", func(s *Statement) { s.Device = "a.b" }},
@@ -137,22 +137,39 @@ func TestStatementValidate(t *testing.T) {
 
 func TestCommandValidate(t *testing.T) {
 	digest := strings.Repeat("ab", 32)
+	update := func(change func(*Update)) *Update {
+		u := &Update{Object: "palmkiosk-7.bundle", Version: 7, Release: "1.2.3", Size: 1 << 20, SHA256: digest}
+		if change != nil {
+			change(u)
+		}
+		return u
+	}
 	tests := []struct {
-		cmd Command
-		ok  bool
+		name string
+		cmd  Command
+		ok   bool
 	}{
-		{Command{Type: CmdDeleteMyData, Subject: "sub-1"}, true},
-		{Command{Type: CmdDeleteMyData}, false},
-		{Command{Type: CmdConfig, Config: json.RawMessage(`{"a":1}`)}, true},
-		{Command{Type: CmdConfig, Config: json.RawMessage(`{"a":`)}, false},
-		{Command{Type: CmdUpdate, Update: &Update{Version: "1.2.3", URL: "https://u/b", SHA256: digest}}, true},
-		{Command{Type: CmdUpdate, Update: &Update{Version: "1.2.3", URL: "https://u/b", SHA256: "ab"}}, false},
-		{Command{Type: "reboot"}, false},
+		{"delete", Command{Type: CmdDeleteMyData, Seq: 1, Subject: "sub-1"}, true},
+		{"delete without subject", Command{Type: CmdDeleteMyData, Seq: 1}, false},
+		{"no sequence", Command{Type: CmdDeleteMyData, Subject: "sub-1"}, false},
+		{"config", Command{Type: CmdConfig, Seq: 2, Config: []byte("PALMSIG1...")}, true},
+		{"empty config", Command{Type: CmdConfig, Seq: 2}, false},
+		{"config too large", Command{Type: CmdConfig, Seq: 2, Config: make([]byte, MaxConfig+1)}, false},
+		{"update", Command{Type: CmdUpdate, Seq: 3, Update: update(nil)}, true},
+		{"update short digest", Command{Type: CmdUpdate, Seq: 3, Update: update(func(u *Update) { u.SHA256 = "ab" })}, false},
+		{"update version 0", Command{Type: CmdUpdate, Seq: 3, Update: update(func(u *Update) { u.Version = 0 })}, false},
+		{"update empty", Command{Type: CmdUpdate, Seq: 3, Update: update(func(u *Update) { u.Size = 0 })}, false},
+		{"update too large", Command{Type: CmdUpdate, Seq: 3, Update: update(func(u *Update) { u.Size = MaxBundle + 1 })}, false},
+		{"update object with a star", Command{Type: CmdUpdate, Seq: 3, Update: update(func(u *Update) { u.Object = "a.*" })}, false},
+		{"update object with a slash", Command{Type: CmdUpdate, Seq: 3, Update: update(func(u *Update) { u.Object = "../x" })}, false},
+		{"unknown type", Command{Type: "reboot", Seq: 4}, false},
 	}
 	for _, tt := range tests {
-		if err := tt.cmd.Validate(); (err == nil) != tt.ok {
-			t.Errorf("%+v: Validate() = %v, want ok=%v", tt.cmd, err, tt.ok)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.cmd.Validate(); (err == nil) != tt.ok {
+				t.Errorf("%+v: Validate() = %v, want ok=%v", tt.cmd, err, tt.ok)
+			}
+		})
 	}
 }
 
