@@ -193,6 +193,17 @@ func TestReplayAfterRestartIsRefused(t *testing.T) {
 	if err := seq.Accept(1); !errors.Is(err, ErrTampered) {
 		t.Errorf("deleted sequence file: Accept = %v, want ErrTampered", err)
 	}
+
+	// Reset is the way out: a new floor, sealed again.
+	if err := seq.Reset(100); err != nil {
+		t.Fatal(err)
+	}
+	if err := seq.Accept(100); !errors.Is(err, ErrReplay) {
+		t.Errorf("after Reset(100), Accept(100) = %v, want ErrReplay", err)
+	}
+	if err := seq.Accept(101); err != nil {
+		t.Errorf("after Reset(100), Accept(101) = %v", err)
+	}
 }
 
 // sealedRig is an Updater over a sealed state, as on a kiosk, running the

@@ -77,3 +77,16 @@ func (s *FileSequence) Accept(seq uint64) error {
 	}
 	return s.file.Save(b)
 }
+
+// Reset records last as the highest sequence accepted, whatever the file
+// held: palmd's way out of a sequence file found tampered with (it resets
+// to the clock, below which the cloud numbers no new command).
+func (s *FileSequence) Reset(last uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := json.Marshal(sequenceDoc{Last: last})
+	if err != nil {
+		return err
+	}
+	return s.file.Save(b)
+}

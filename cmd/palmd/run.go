@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/jonboulle/clockwork"
 	"golang.org/x/sync/errgroup"
@@ -18,7 +19,6 @@ import (
 	"github.com/palmd/palmd/firmware/bus"
 	"github.com/palmd/palmd/firmware/config"
 	"github.com/palmd/palmd/uplink/secmem"
-	"github.com/palmd/palmd/uplink/wire"
 )
 
 // usageError is a bad command line or configuration: exit code 2.
@@ -175,7 +175,14 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output,
 	// restarted) in a loop.
 	missing := cfg.Missing()
 	up := &cloudLink{}
-	var err error
+	state, err := openState(cfg.Update, clock.Now, log)
+	if err != nil {
+		return err
+	}
+	defer state.Close()
+	if state == nil && cfg.Uplink.URL != "" {
+		log.Warn("no update.dir: a command replayed after a restart is not detected, and update and config commands are refused")
+	}
 	if len(missing) > 0 {
 		log.Warn("not provisioned", "missing", missing)
 	} else if up, err = resolveCloud(life, cfg, log); err != nil {
@@ -241,15 +248,37 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output,
 		return err
 	}
 	defer kiosk.Close()
+	emit := func(ev bus.Event) {
+		ev.Time = clock.Now().UTC()
+		events.Publish(ev)
+	}
+	var updates *updateDriver
+	if state != nil {
+		if updates, err = newUpdateDriver(state, kiosk, clock, emit, log, updateHooks{}); err != nil {
+			return err
+		}
+	}
+	var running sync.WaitGroup // updates under way
+	defer func() { stop(); running.Wait() }()
+	cmds := commands{kiosk: kiosk, up: up, updates: updates, emit: emit, log: log, ctx: life, running: &running}
 	if len(missing) > 0 {
 		kiosk.Provisioned(false)
-	} else if err := up.dial(cfg.DeviceID, log, kiosk.CloudHealth, func(c wire.Command) { kiosk.Command(c) }); err != nil {
+	} else if err := up.dial(cfg.DeviceID, log, kiosk.CloudHealth, cmds.handle, state.uplinkOptions()...); err != nil {
 		return err
 	}
 
+	ready := make(chan struct{})
 	g, gctx := errgroup.WithContext(life)
-	g.Go(func() error { return kiosk.Run(gctx, func() { notify("READY=1") }) })
+	g.Go(func() error { return kiosk.Run(gctx, func() { notify("READY=1"); close(ready) }) })
 	g.Go(func() error { watchdog(gctx, clock, kiosk.Healthy); return nil })
+	if updates != nil {
+		g.Go(func() error {
+			if err := updates.commitWhenHealthy(gctx, ready); err != nil {
+				log.Error("update not committed", "err", err)
+			}
+			return nil
+		})
+	}
 	if played == nil {
 		err := g.Wait()
 		notify("STOPPING=1")

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
+	"sync"
 
 	"github.com/palmd/palmd/firmware"
 	"github.com/palmd/palmd/firmware/bus"
@@ -63,8 +65,8 @@ func resolveCloud(ctx context.Context, cfg config.Config, log *slog.Logger) (*cl
 
 // dial connects; the uplink pushes the connection's health and verified
 // commands to the kiosk.
-func (u *cloudLink) dial(device string, log *slog.Logger, health func(bool), command func(wire.Command)) error {
-	opts := append(u.opts,
+func (u *cloudLink) dial(device string, log *slog.Logger, health func(bool), command func(wire.Command), extra ...uplink.Option) error {
+	opts := append(append(slices.Clip(u.opts), extra...),
 		uplink.Logger(log.With("component", "uplink")),
 		uplink.OnHealth(func(h uplink.Health) { health(h.Connected) }),
 		uplink.OnCommand(command),
@@ -130,5 +132,48 @@ func (u *cloudLink) telemetry(device string, log *slog.Logger) func(bus.Event) {
 		if err != nil {
 			log.Debug("telemetry not sent", "event", ev.Event, "err", err)
 		}
+	}
+}
+
+// Bundle implements bundleSource.
+func (u *cloudLink) Bundle(ctx context.Context, w wire.Update) (io.ReadCloser, error) {
+	if u.client == nil {
+		return nil, errNotProvisioned
+	}
+	return u.client.Bundle(ctx, w)
+}
+
+// uplinkOptions are the client options palmd's state adds: the sealed
+// command sequence.
+func (s *deviceState) uplinkOptions() []uplink.Option {
+	if s == nil {
+		return nil
+	}
+	return []uplink.Option{uplink.CommandSequence(s.seq)}
+}
+
+// commands routes the cloud's verified commands: updates to the update
+// driver, signed config to applyConfig; the kiosk hears of every one (a
+// "command" event).
+type commands struct {
+	kiosk   *firmware.Kiosk
+	up      *cloudLink
+	updates *updateDriver // nil without update.dir
+	emit    func(bus.Event)
+	log     *slog.Logger
+	ctx     context.Context
+	running *sync.WaitGroup
+}
+
+func (c commands) handle(cmd wire.Command) {
+	c.kiosk.Command(cmd)
+	switch cmd.Type {
+	case wire.CmdUpdate:
+		if c.updates == nil {
+			c.log.Warn("update refused: no update.dir")
+			c.emit(bus.Event{Event: evUpdate, Reason: "refused:no_state"})
+			return
+		}
+		c.updates.start(c.ctx, *cmd.Update, c.up, c.running)
 	}
 }

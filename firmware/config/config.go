@@ -35,6 +35,33 @@ type Config struct {
 	Uplink Uplink `json:"uplink"`
 	// Linux names every device path, pin and bus for --hw=linux.
 	Linux Linux `json:"linux"`
+	// Update says where palmd keeps what outlives a restart and how it
+	// updates itself (package secureboot).
+	Update Update `json:"update"`
+}
+
+// Update is palmd's state on the data partition and its updater.
+type Update struct {
+	// Dir is palmd's directory on the data partition: the device key, the
+	// sealed command sequence and slot state, staged bundles. Empty keeps
+	// nothing across a restart: commands are then checked against nonces
+	// only, and update and config commands are refused.
+	Dir string `json:"dir"`
+	// Counter is the monotonic counter the sealed files are bound to:
+	// "tpm" (a TPM 2.0 NV counter, /dev/tpmrm0) or "file" (a file in Dir,
+	// which protects nothing: the simulation's stand-in).
+	Counter string `json:"counter"`
+	// Updater installs bundles: "rauc" (the kiosk image) or "file" (a pair
+	// of slot files in Dir, the simulation).
+	Updater string `json:"updater"`
+	// Keys is the PEM file of the release keys that sign bundles and
+	// config (fwsign keygen).
+	Keys string `json:"keys"`
+	// Release is the running palmd's signed release header (fwsign
+	// release): its version is the anti-rollback floor. Empty: no floor.
+	Release string `json:"release"`
+	// Product is the device family bundles and config must name.
+	Product string `json:"product"`
 }
 
 // Uplink is the cloud connection.
@@ -80,6 +107,7 @@ func Default() Config {
 		Hardware: "sim",
 		LogLevel: slog.LevelInfo,
 		Linux:    DefaultLinux(),
+		Update:   Update{Counter: "file", Updater: "file", Product: "palmkiosk"},
 	}
 }
 
@@ -236,6 +264,9 @@ func (c Config) check() (Keys, error) {
 	if msg := c.Uplink.check(); msg != "" {
 		return fail("uplink.%s", msg)
 	}
+	if msg := c.Update.check(); msg != "" {
+		return fail("update.%s", msg)
+	}
 	var k Keys
 	var msg string
 	if k.Seal, msg = hpkeKey(c.Uplink.SealKey); msg != "" {
@@ -281,6 +312,25 @@ func hpkeKey(b64 string) ([]byte, string) {
 		return nil, fmt.Sprintf("not an X-Wing public key (%v)", err)
 	}
 	return b, ""
+}
+
+// check validates the update section.
+func (u Update) check() string {
+	for _, f := range []struct{ name, path string }{{"dir", u.Dir}, {"keys", u.Keys}, {"release", u.Release}} {
+		if f.path != "" && (!strings.HasPrefix(f.path, "/") || strings.Contains(f.path, "..")) {
+			return fmt.Sprintf("%s: %q: want an absolute path", f.name, f.path)
+		}
+	}
+	if u.Counter != "tpm" && u.Counter != "file" {
+		return fmt.Sprintf("counter: %q: want \"tpm\" or \"file\"", u.Counter)
+	}
+	if u.Updater != "rauc" && u.Updater != "file" {
+		return fmt.Sprintf("updater: %q: want \"rauc\" or \"file\"", u.Updater)
+	}
+	if u.Product == "" || strings.ContainsFunc(u.Product, func(r rune) bool { return r <= ' ' || r > '~' }) {
+		return fmt.Sprintf("product: %q: want a printable name without spaces", u.Product)
+	}
+	return ""
 }
 
 var urlSchemes = []string{"nats", "tls", "ws", "wss"}
