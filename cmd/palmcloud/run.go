@@ -16,8 +16,10 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/palmd/palmd/secureboot"
 	"github.com/palmd/palmd/uplink/cloud"
 	"github.com/palmd/palmd/uplink/seal"
+	"github.com/palmd/palmd/uplink/wire"
 )
 
 // Key files written by keygen and read by serve, each one base64 line.
@@ -33,13 +35,16 @@ var version = "dev"
 const usage = `usage:
   palmcloud keygen [-dir DIR]
   palmcloud serve -url URL[,URL...] [-creds FILE] [-ca FILE -cert FILE -key FILE] [-keys DIR] [-replicas N] [-memory] [-workers N]
+  palmcloud publish -url URL [connection flags] [-keys DIR] -bundle FILE -trusted FILE [-product P] [-name N] [-device ID]...
   palmcloud -version
   palmcloud -h
 
 serve runs one instance of the reference cloud; run several (same keys, same
 cluster) and they share the requests in the queue group "palmcloud".
 Enrolments live in the JetStream bucket palm_enrol, sealed; commands for
-kiosks wait in the stream PALM_CMD.`
+kiosks wait in the stream PALM_CMD. publish verifies a signed firmware
+bundle against the release keys kiosks trust, stores it in the object store
+palm_bundles and queues an update command naming it for each -device.`
 
 // errHelp is returned for -h: usage was printed, exit 0.
 var errHelp = flag.ErrHelp
@@ -59,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return keygen(args[1:], stdout, stderr)
 	case "serve":
 		return serve(ctx, args[1:], stderr)
+	case "publish":
+		return publish(ctx, args[1:], stdout, stderr)
 	default:
 		return fmt.Errorf("unknown command %q\n%s", args[0], usage)
 	}
@@ -127,32 +134,20 @@ func readKey(path string) ([]byte, error) {
 	return key, nil
 }
 
-func serve(ctx context.Context, args []string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	url := fs.String("url", "", "NATS server URL (required)")
-	creds := fs.String("creds", "", "NATS credentials file of the cloud user")
-	ca := fs.String("ca", "", "PEM file of the server's CA (TLS)")
-	cert := fs.String("cert", "", "PEM client certificate (mutual TLS)")
-	key := fs.String("key", "", "PEM client key (mutual TLS)")
-	keys := fs.String("keys", ".", "directory of the key files written by keygen")
-	replicas := fs.Int("replicas", 1, "JetStream replicas of the buckets and stream (3 in a region's cluster)")
-	memory := fs.Bool("memory", false, "keep the buckets and stream in memory (lost when the servers stop)")
-	workers := fs.Int("workers", 16, "requests answered at once")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *replicas < 1 || *replicas > 5 {
-		return fmt.Errorf("serve: -replicas %d: want 1 to 5", *replicas)
-	}
-	if *workers < 1 {
-		return fmt.Errorf("serve: -workers %d: want at least 1", *workers)
-	}
-	if *url == "" {
-		return errors.New("serve: -url is required")
-	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	cfg := cloud.Config{Logger: log, Workers: *workers}
+// conn is the NATS connection flags serve and publish share.
+type conn struct{ url, creds, ca, cert, key, keys string }
+
+func (c *conn) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.url, "url", "", "NATS server URL (required)")
+	fs.StringVar(&c.creds, "creds", "", "NATS credentials file of the cloud user")
+	fs.StringVar(&c.ca, "ca", "", "PEM file of the server's CA (TLS)")
+	fs.StringVar(&c.cert, "cert", "", "PEM client certificate (mutual TLS)")
+	fs.StringVar(&c.key, "key", "", "PEM client key (mutual TLS)")
+	fs.StringVar(&c.keys, "keys", ".", "directory of the key files written by keygen")
+}
+
+// cloud reads the key files and returns the cloud they make.
+func (c *conn) cloud(cfg cloud.Config) (*cloud.Cloud, error) {
 	for _, k := range []struct {
 		file string
 		set  func([]byte) error
@@ -167,21 +162,22 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			return nil
 		}},
 	} {
-		b, err := readKey(filepath.Join(*keys, k.file))
+		b, err := readKey(filepath.Join(c.keys, k.file))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		err = k.set(b)
 		clear(b)
 		if err != nil {
-			return fmt.Errorf("%s: %w", k.file, err)
+			return nil, fmt.Errorf("%s: %w", k.file, err)
 		}
 	}
-	cl, err := cloud.New(cfg)
-	if err != nil {
-		return err
-	}
-	closed := make(chan struct{})
+	return cloud.New(cfg)
+}
+
+// connect dials the servers; closed is closed once the connection is.
+func (c *conn) connect(log *slog.Logger) (nc *nats.Conn, closed chan struct{}, err error) {
+	closed = make(chan struct{})
 	opts := []nats.Option{
 		nats.Name("palmcloud"),
 		nats.ClosedHandler(func(*nats.Conn) { close(closed) }),
@@ -192,18 +188,50 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		nats.ReconnectHandler(func(*nats.Conn) { log.Info("palmcloud: reconnected") }),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { log.Error("palmcloud: async error", "err", err) }),
 	}
-	if *creds != "" {
-		opts = append(opts, nats.UserCredentials(*creds))
+	if c.creds != "" {
+		opts = append(opts, nats.UserCredentials(c.creds))
 	}
-	if *ca != "" {
-		opts = append(opts, nats.RootCAs(*ca))
+	if c.ca != "" {
+		opts = append(opts, nats.RootCAs(c.ca))
 	}
-	if *cert != "" || *key != "" {
-		opts = append(opts, nats.ClientCert(*cert, *key))
+	if c.cert != "" || c.key != "" {
+		opts = append(opts, nats.ClientCert(c.cert, c.key))
 	}
-	nc, err := nats.Connect(*url, opts...)
+	nc, err = nats.Connect(c.url, opts...)
 	if err != nil {
-		return fmt.Errorf("connect: %w", err)
+		return nil, nil, fmt.Errorf("connect: %w", err)
+	}
+	return nc, closed, nil
+}
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c conn
+	c.register(fs)
+	replicas := fs.Int("replicas", 1, "JetStream replicas of the buckets and stream (3 in a region's cluster)")
+	memory := fs.Bool("memory", false, "keep the buckets and stream in memory (lost when the servers stop)")
+	workers := fs.Int("workers", 16, "requests answered at once")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *replicas < 1 || *replicas > 5 {
+		return fmt.Errorf("serve: -replicas %d: want 1 to 5", *replicas)
+	}
+	if *workers < 1 {
+		return fmt.Errorf("serve: -workers %d: want at least 1", *workers)
+	}
+	if c.url == "" {
+		return errors.New("serve: -url is required")
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	cl, err := c.cloud(cloud.Config{Logger: log, Workers: *workers})
+	if err != nil {
+		return err
+	}
+	nc, closed, err := c.connect(log)
+	if err != nil {
+		return err
 	}
 	defer nc.Close()
 	// Loading waits for JetStream, but not forever.
@@ -233,5 +261,82 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("drain: %w", err)
 	}
 	<-closed
+	return nil
+}
+
+// publish verifies a signed bundle and stores it in the bundle bucket, then
+// queues an update command naming it for each -device.
+func publish(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("publish", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c conn
+	c.register(fs)
+	bundle := fs.String("bundle", "", "the signed bundle `file` (fwsign bundle) (required)")
+	trusted := fs.String("trusted", "", "PEM `file` of the release keys kiosks trust (fwsign keygen's .pub) (required)")
+	product := fs.String("product", "palmkiosk", "the product the bundle must name")
+	name := fs.String("name", "", "object name in the bucket (default: the file's name)")
+	replicas := fs.Int("replicas", 1, "JetStream replicas of the bucket")
+	memory := fs.Bool("memory", false, "keep the bucket in memory")
+	var devices []string
+	fs.Func("device", "send the update to kiosk `id` (repeatable)", func(s string) error {
+		if !wire.ValidDevice(s) {
+			return fmt.Errorf("invalid device id %q", s)
+		}
+		devices = append(devices, s)
+		return nil
+	})
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if c.url == "" || *bundle == "" || *trusted == "" {
+		return errors.New("publish: -url, -bundle and -trusted are required")
+	}
+	if *name == "" {
+		*name = filepath.Base(*bundle)
+	}
+	pem, err := os.ReadFile(*trusted)
+	if err != nil {
+		return err
+	}
+	keys, err := secureboot.ParsePublicKeys(pem)
+	if err != nil {
+		return fmt.Errorf("%s: %w", *trusted, err)
+	}
+	f, err := os.Open(*bundle)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	cl, err := c.cloud(cloud.Config{Logger: log})
+	if err != nil {
+		return err
+	}
+	nc, _, err := c.connect(log)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	store := cloud.StoreOptions{Replicas: *replicas, Memory: *memory}
+	u, err := cloud.PublishBundle(ctx, nc, store, secureboot.Policy{Keys: keys, Product: *product}, *name, f)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "published %s: version %d (%s), %d bytes, sha256 %s\n", u.Object, u.Version, u.Release, u.Size, u.SHA256)
+	if len(devices) == 0 {
+		return nil
+	}
+	if err := cl.Open(ctx, nc, store); err != nil {
+		return err
+	}
+	defer cl.Close()
+	for _, d := range devices {
+		if err := cl.Send(nc, d, wire.Command{Type: wire.CmdUpdate, Update: &u}); err != nil {
+			return fmt.Errorf("update for %s: %w", d, err)
+		}
+		fmt.Fprintf(stdout, "update queued for %s\n", d)
+	}
 	return nil
 }
