@@ -66,16 +66,16 @@ func (c *FileCounter) Increment() (uint64, error) {
 		return 0, err
 	}
 	v++
-	if err := writeFileAtomic(c.Path, []byte(strconv.FormatUint(v, 10)+"\n")); err != nil {
+	if err := WriteFileAtomic(c.Path, []byte(strconv.FormatUint(v, 10)+"\n")); err != nil {
 		return 0, fmt.Errorf("secureboot: counter: %w", err)
 	}
 	return v, nil
 }
 
-// writeFileAtomic writes a temporary file beside path, syncs it, renames it
+// WriteFileAtomic writes a temporary file beside path, syncs it, renames it
 // over path and syncs the directory: after a crash path holds the old
 // contents or the new, never a mixture.
-func writeFileAtomic(path string, b []byte) error {
+func WriteFileAtomic(path string, b []byte) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {

@@ -162,7 +162,7 @@ func (f *SealedFile) Save(doc []byte) error {
 	b.WriteString(strconv.FormatUint(next, 10) + "\n")
 	b.WriteString(hex.EncodeToString(f.mac(next, doc)) + "\n")
 	b.Write(doc)
-	if err := writeFileAtomic(f.Path, b.Bytes()); err != nil {
+	if err := WriteFileAtomic(f.Path, b.Bytes()); err != nil {
 		return fmt.Errorf("secureboot: saving %s: %w", f.Path, err)
 	}
 	if _, err := f.Counter.Increment(); err != nil {

@@ -177,7 +177,7 @@ func (f FileStore) Save(s State) error {
 	if err != nil {
 		return fmt.Errorf("secureboot: encoding state: %w", err)
 	}
-	if err := writeFileAtomic(f.Path, append(b, '\n')); err != nil {
+	if err := WriteFileAtomic(f.Path, append(b, '\n')); err != nil {
 		return fmt.Errorf("secureboot: saving state: %w", err)
 	}
 	return nil

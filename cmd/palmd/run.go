@@ -92,8 +92,12 @@ func (f flags) loadConfig() (config.Config, error) {
 	return c, nil
 }
 
+// logger logs text to stderr from cfg's level, which a signed config may
+// change while palmd runs (liveLevel).
 func logger(cfg config.Config, stderr io.Writer) *slog.Logger {
-	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	level := new(slog.LevelVar)
+	level.Set(cfg.LogLevel)
+	return slog.New(liveLevel{slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}), level})
 }
 
 // run is palmd without the process around it, so tests run it in-process.
@@ -260,7 +264,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output,
 	}
 	var running sync.WaitGroup // updates under way
 	defer func() { stop(); running.Wait() }()
-	cmds := commands{kiosk: kiosk, up: up, updates: updates, emit: emit, log: log, ctx: life, running: &running}
+	cfgs := &configApplier{updates: updates, emit: emit, log: log, running: cfg}
+	if h, ok := log.Handler().(liveLevel); ok {
+		cfgs.level = h.level
+	}
+	cmds := commands{kiosk: kiosk, up: up, updates: updates, configs: cfgs, emit: emit, log: log, ctx: life, running: &running}
 	if len(missing) > 0 {
 		kiosk.Provisioned(false)
 	} else if err := up.dial(cfg.DeviceID, log, kiosk.CloudHealth, cmds.handle, state.uplinkOptions()...); err != nil {

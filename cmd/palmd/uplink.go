@@ -159,6 +159,7 @@ type commands struct {
 	kiosk   *firmware.Kiosk
 	up      *cloudLink
 	updates *updateDriver // nil without update.dir
+	configs *configApplier
 	emit    func(bus.Event)
 	log     *slog.Logger
 	ctx     context.Context
@@ -175,5 +176,7 @@ func (c commands) handle(cmd wire.Command) {
 			return
 		}
 		c.updates.start(c.ctx, *cmd.Update, c.up, c.running)
+	case wire.CmdConfig:
+		c.configs.apply(cmd.Config) // logs and reports its outcome itself
 	}
 }

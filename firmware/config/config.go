@@ -38,6 +38,9 @@ type Config struct {
 	// Update says where palmd keeps what outlives a restart and how it
 	// updates itself (package secureboot).
 	Update Update `json:"update"`
+
+	// Path is the file Load read, empty for the defaults or Parse.
+	Path string `json:"-"`
 }
 
 // Update is palmd's state on the data partition and its updater.
@@ -171,7 +174,12 @@ func Load(path string, opts ...Option) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("config: %s: %w", path, err)
 	}
-	return parse(path, b, opts)
+	c, err := parse(path, b, opts)
+	if err != nil {
+		return Config{}, err
+	}
+	c.Path = path
+	return c, nil
 }
 
 // Parse is Load for a document already in memory (a signed config from the
