@@ -84,11 +84,13 @@ func Dial(url, device string, signKey ed25519.PublicKey, opts ...Option) (*Clien
 		// Queued commands come on their own literal subject: JetStream
 		// notices a push consumer's interest only from an exact
 		// subscription. The wildcard one takes commands published
-		// directly and leaves the queued ones to it.
+		// directly and leaves the queued ones to it; those carry their
+		// stream's subject, not the delivery subject, so they are told
+		// apart by their acknowledgement subject.
 		queued := wire.CommandDeliverSubject(device)
 		if _, err = nc.Subscribe(queued, c.onCommand); err == nil {
 			_, err = nc.Subscribe(wire.CommandSubject(device, "*"), func(m *nats.Msg) {
-				if m.Subject != queued {
+				if !c.isQueued(m) {
 					c.onCommand(m)
 				}
 			})
@@ -189,7 +191,7 @@ func (c *Client) Telemetry(_ context.Context, e wire.Event) error {
 func (c *Client) onCommand(m *nats.Msg) {
 	c.cmdMu.Lock()
 	defer c.cmdMu.Unlock()
-	queued := strings.HasPrefix(m.Reply, wire.CommandAckPrefix(c.device)+".")
+	queued := c.isQueued(m)
 	defer func() {
 		if queued {
 			// Confirmed by the server before the next command is handled,
@@ -211,6 +213,11 @@ func (c *Client) onCommand(m *nats.Msg) {
 	}
 	c.log.Info("uplink: command", "type", st.Command.Type, "queued", queued)
 	c.opts.OnCommand(*st.Command)
+}
+
+// isQueued reports whether m came from the device's JetStream command queue.
+func (c *Client) isQueued(m *nats.Msg) bool {
+	return strings.HasPrefix(m.Reply, wire.CommandAckPrefix(c.device)+".")
 }
 
 // verify checks signature, kind, device, validity window, nonce and, for a
