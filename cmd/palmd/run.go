@@ -179,18 +179,21 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output,
 	// restarted) in a loop.
 	missing := cfg.Missing()
 	up := &cloudLink{}
-	state, err := openState(cfg.Update, clock.Now, log)
-	if err != nil {
-		return err
-	}
-	defer state.Close()
-	if state == nil && cfg.Uplink.URL != "" {
-		log.Warn("no update.dir: a command replayed after a restart is not detected, and update and config commands are refused")
-	}
+	var state *deviceState // palmd's state on the data partition, once provisioned
+	var err error
 	if len(missing) > 0 {
 		log.Warn("not provisioned", "missing", missing)
-	} else if up, err = resolveCloud(life, cfg, log); err != nil {
-		return err
+	} else {
+		if state, err = openState(cfg.Update, clock.Now, log); err != nil {
+			return err
+		}
+		defer state.Close()
+		if state == nil && cfg.Uplink.URL != "" {
+			log.Warn("no update.dir: a command replayed after a restart is not detected, and update and config commands are refused")
+		}
+		if up, err = resolveCloud(life, cfg, log); err != nil {
+			return err
+		}
 	}
 	defer up.Close()
 
