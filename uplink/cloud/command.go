@@ -126,7 +126,7 @@ func (s *store) consumer(ctx context.Context, device string) error {
 func PublishBundle(ctx context.Context, nc *nats.Conn, o StoreOptions, p secureboot.Policy, name string, r io.Reader) (wire.Update, error) {
 	probe := wire.Update{Object: name, Version: 1, Size: 1, SHA256: strings.Repeat("0", 64)}
 	if err := (wire.Command{Type: wire.CmdUpdate, Seq: 1, Update: &probe}).Validate(); err != nil {
-		return wire.Update{}, fmt.Errorf("cloud: bundle name %q: want 1 to 128 of A-Z a-z 0-9 _ - .", name)
+		return wire.Update{}, fmt.Errorf("cloud: bundle name %q: want 1 to 128 characters from A-Z, a-z, 0-9, '_', '-' and '.'", name)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
