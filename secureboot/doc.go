@@ -65,7 +65,10 @@
 //
 // The same sealing keeps the cloud's command sequence (FileSequence, a
 // SequenceStore): a command whose sequence number is not above the last
-// accepted is ErrReplay, across restarts.
+// accepted is ErrReplay, across restarts. A sequence file found tampered
+// with is ErrTampered; palmd then restarts it at its clock (Reset), below
+// which the reference cloud numbers no new command. Each sealed file needs
+// a counter of its own, since every save moves it.
 //
 // # Updaters
 //

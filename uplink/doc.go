@@ -43,6 +43,20 @@
 // OnCommand. Queued commands may be valid for longer than decisions
 // (MaxCommandValidity, 48 hours by default).
 //
+// Every command carries the cloud's sequence number for this device
+// (wire.Command.Seq). With CommandSequence the client records it, durably
+// and before OnCommand runs, in a Sequence (palmd's is sealed on the data
+// partition, secureboot.FileSequence) and refuses a command whose number is
+// not above the last accepted (ErrReplayed): nonces are forgotten when palmd
+// restarts, the sequence is not, so a command replayed after a restart
+// within its validity window is refused too.
+//
+// An update command names a firmware bundle in the cloud's JetStream object
+// store (wire.BundleBucket). Bundle streams it as it is read and checks the
+// bytes against the signed command (size, SHA-256): anything else ends in
+// ErrBundleMismatch instead of io.EOF, so a verifier that reads to the end
+// (secureboot's Updater.Install) never accepts other bytes.
+//
 // Dial never blocks on the network: the connection retries forever in the
 // background (explicit wait and jitter), and connect, disconnect, reconnect
 // and close are logged and reported to the OnHealth callback.
@@ -50,7 +64,8 @@
 // The inbox prefix is per device (_INBOX.<device>), so a kiosk's NATS user
 // can be limited to its own subjects: publish palm.req.<device>.> and
 // palm.tel.<device>.>, subscribe _INBOX.<device>.> and palm.cmd.<device>.>
-// and publish the acknowledgements of its own queued commands (see
+// and publish the acknowledgements of its own queued commands and the
+// JetStream API calls that read the bundle bucket (see
 // wire.DevicePermissions). The nonces of accepted decisions and commands
 // are remembered in a time-ordered window until the statement they came
 // with has expired, at a cost per message that does not grow with the

@@ -18,6 +18,20 @@
 //	-snapshot FILE   with -scenario: save the final screen as a PNG
 //	-log-level L     debug, info, warn or error
 //
+// Once provisioned, palmd keeps its state in update.dir on the data
+// partition (state.go): a device key, the sealed command sequence (a cloud
+// command replayed after a restart is refused) and the sealed A/B slot
+// state. Update commands (update.go) fetch the named bundle from the cloud's
+// object store, install it through secureboot's Updater (RAUC on the kiosk,
+// two slot files in the simulation) with the kiosk in its updating mode,
+// reboot into the trial slot once the running session is over (in the
+// simulation the reboot is emulated in-process: the boot loader's decision
+// is taken again and the updater reopened on the slot it chose), and commit
+// once palmd is healthy after READY. Signed config commands
+// (update_config.go) are verified against the config minimum, saved over
+// the config file and, for the log level, applied at once. Each outcome is
+// an "update" or "config" event, which telemetry carries to the cloud.
+//
 // Events go to standard output as JSON lines, one object per event with an
 // "event" field; logs (log/slog) go to standard error. Neither ever carries
 // frame bytes, card numbers or phone numbers.

@@ -38,6 +38,15 @@
 // and delivered by a durable consumer per kiosk, in order and one at a
 // time, when the kiosk is connected; the kiosk acknowledges each.
 //
+// Each command carries a sequence number per device: the larger of the
+// device's last number plus one and the clock in microseconds, so numbers
+// rise across restarts of the cloud without storage while its clock goes
+// forward; one instance sends a device's commands in the order of their
+// numbers (instances sending to one device at the same moment may not).
+// PublishBundle verifies a signed firmware bundle while it stores it in the
+// object store wire.BundleBucket and returns the wire.Update an update
+// command names it by (palmcloud publish).
+//
 // Limits: match.Threshold is tuned on synthetic palms, not on a real
 // population. Two instances enrolling the same new palm at the same moment
 // can both enrol it (the duplicate check reads each instance's index).
