@@ -102,6 +102,7 @@ func (d *updateDriver) boot() error {
 	opts := []secureboot.UpdaterOption{secureboot.Floor(s.floor)}
 	var booted secureboot.Slot
 	var u secureboot.Updater
+	var tampered bool
 	if s.cfg.Updater == "rauc" {
 		if cmdline, err := os.ReadFile("/proc/cmdline"); err == nil {
 			if booted, err = secureboot.BootedSlot(cmdline); err != nil {
@@ -122,10 +123,13 @@ func (d *updateDriver) boot() error {
 			sl = d.hooks.slots(sl)
 		}
 		// The boot loader's turn: a pending trial is booted once, a failed
-		// one falls back.
-		if booted, err = secureboot.NewFileUpdater(store, sl, s.keys, s.cfg.Product, d.log, opts...).NextBoot(); err != nil {
+		// one falls back. It is the first to read the state, so the first
+		// to find it tampered with.
+		loader := secureboot.NewFileUpdater(store, sl, s.keys, s.cfg.Product, d.log, opts...)
+		if booted, err = loader.NextBoot(); err != nil {
 			return fmt.Errorf("boot: %w", err)
 		}
+		tampered = loader.Tampered() != nil
 		u = secureboot.NewFileUpdater(store, sl, s.keys, s.cfg.Product, d.log, append(opts, secureboot.Booted(booted))...)
 	}
 	st, err := u.Status(context.Background())
@@ -133,7 +137,7 @@ func (d *updateDriver) boot() error {
 		return fmt.Errorf("boot: %w", err)
 	}
 	d.log.Info("booted", "slot", booted, "version", st.Version, "trial", st.Trial, "min_firmware", st.MinFirmware)
-	if st.Tampered {
+	if tampered || st.Tampered {
 		d.emit(bus.Event{Event: evUpdate, Reason: "tampered:state"})
 	}
 	d.mu.Lock()

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/palmd/palmd/firmware"
 	"github.com/palmd/palmd/firmware/bus"
@@ -41,7 +42,9 @@ type updateEnv struct {
 	keys    string // trusted keys file
 	priv    ed25519.PrivateKey
 	images  map[uint64][]byte
+	bundles map[uint64][]byte
 	updates map[uint64]wire.Update
+	release string // the running palmd's signed release header, if any
 	logs    *lockedLog
 }
 
@@ -58,7 +61,7 @@ func newUpdateEnv(t *testing.T) *updateEnv {
 	}
 	t.Cleanup(func() { d.Close() })
 	pub, priv, _ := ed25519.GenerateKey(nil)
-	e := &updateEnv{dev: d, dir: t.TempDir(), priv: priv, images: map[uint64][]byte{}, updates: map[uint64]wire.Update{}, logs: logs}
+	e := &updateEnv{dev: d, dir: t.TempDir(), priv: priv, images: map[uint64][]byte{}, bundles: map[uint64][]byte{}, updates: map[uint64]wire.Update{}, logs: logs}
 	pem, err := secureboot.MarshalPublicKey(pub)
 	if err != nil {
 		t.Fatal(err)
@@ -83,6 +86,7 @@ func (e *updateEnv) publish(t *testing.T, v uint64, key ed25519.PrivateKey) wire
 		Release: "1." + string(rune('0'+v)), Created: time.Unix(1_700_000_000, 0)}, bytes.NewReader(img)); err != nil {
 		t.Fatal(err)
 	}
+	e.bundles[v] = bytes.Clone(b.Bytes())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	u, err := cloud.PublishBundle(ctx, e.dev.CloudConn(), cloud.StoreOptions{Memory: true},
@@ -149,7 +153,7 @@ type kioskProc struct {
 func (e *updateEnv) boot(t *testing.T, hooks updateHooks, src func(bundleSource) bundleSource) *kioskProc {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(e.logs, nil))
-	st, err := openState(config.Update{Dir: e.dir, Counter: "file", Updater: "file", Keys: e.keys, Product: "palmkiosk"}, time.Now, log)
+	st, err := openState(config.Update{Dir: e.dir, Counter: "file", Updater: "file", Keys: e.keys, Release: e.release, Product: "palmkiosk"}, time.Now, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -421,11 +425,31 @@ func TestUpdateRefusals(t *testing.T) {
 	tampered.Version = 5 // passes the early check; the signed manifest says 2
 	wrongDigest := e.publish(t, 6, e.priv)
 	wrongDigest.SHA256 = strings.Repeat("0", 64)
+	// A bundle changed in the bucket behind the cloud's back, named by a
+	// command that matches its bytes (a cloud that signs what it is given).
+	changed := bytes.Clone(e.bundles[3])
+	changed[len(changed)-1] ^= 1
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	js, err := jetstream.New(e.dev.CloudConn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs, err := js.ObjectStore(ctx, wire.BundleBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := obs.PutBytes(ctx, "changed.bundle", changed); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(changed)
+	tamperedInBucket := wire.Update{Object: "changed.bundle", Version: 7, Size: int64(len(changed)), SHA256: hex.EncodeToString(sum[:])}
 	for _, tt := range []struct {
 		name string
 		u    wire.Update
 		want string
 	}{
+		{"tampered in the bucket", tamperedInBucket, "refused:digest"},
 		{"older", e.updates[2], "refused:rollback"},
 		{"unknown key", unknown, "refused:bad_signature"},
 		{"older behind a newer command", tampered, "refused:rollback"},
@@ -470,5 +494,63 @@ func TestUpdateWaitsForTheSession(t *testing.T) {
 	p.await(t, "committed:2")
 	if st := p.kiosk.Status(); st.Mode != firmware.ModeServing {
 		t.Fatalf("mode %s after the update, want serving", st.Mode)
+	}
+}
+
+// TestUpdateFloorSurvivesTampering: the running palmd's signed release
+// header (version 3) is a floor that no state file lowers: an older bundle
+// is refused on a fresh kiosk, and again after the slot state was deleted
+// or rewritten (which palmd reports).
+func TestUpdateFloorSurvivesTampering(t *testing.T) {
+	e := newUpdateEnv(t)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := os.Open(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	var h bytes.Buffer
+	if _, err := secureboot.SignRelease(&h, e.priv, secureboot.Manifest{Product: "palmkiosk", Version: 3, Created: time.Unix(1_700_000_000, 0)}, x); err != nil {
+		t.Fatal(err)
+	}
+	e.release = filepath.Join(t.TempDir(), "release.sig")
+	if err := os.WriteFile(e.release, h.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(e.dir, slotStateFile)
+	for _, tt := range []struct {
+		name   string
+		tamper func() error
+	}{
+		{"factory-fresh", func() error { return nil }},
+		{"state deleted", func() error { return os.Remove(state) }},
+		{"state rewritten", func() error {
+			return os.WriteFile(state, []byte(`{"active":"a","min_firmware":0,"min_config":0}`), 0o600)
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.tamper(); err != nil {
+				t.Fatal(err)
+			}
+			p := e.boot(t, updateHooks{}, nil)
+			defer func() { p.kill() }()
+			if tt.name != "factory-fresh" {
+				p.await(t, "tampered:state")
+			}
+			e.send(t, e.updates[2])
+			if ev := p.await(t, "refused:", "installed:"); ev.Reason != "refused:rollback" {
+				t.Fatalf("event %q, want refused:rollback", ev.Reason)
+			}
+			if st := e.check(t, p); st.MinFirmware < 3 {
+				t.Fatalf("status %+v: the minimum is below the release floor 3", st)
+			}
+			if tt.name == "factory-fresh" { // leave a state behind to tamper with
+				e.send(t, e.updates[3])
+				p.await(t, "committed:3")
+			}
+		})
 	}
 }
