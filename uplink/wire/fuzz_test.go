@@ -57,7 +57,12 @@ func FuzzVerify(f *testing.F) {
 	d, _ := Sign(fuzzKey, decision())
 	c, _ := Sign(fuzzKey, Statement{Kind: KindCommand, Device: "kiosk-1", Nonce: NewNonce(), IssuedAt: t0,
 		Expires: t0.Add(1), Command: &Command{Type: CmdDeleteMyData, Seq: 1, Subject: "sub-1"}})
-	addSeeds(f, d, c, []byte(`{"payload":"e30=","sig":""}`))
+	u, _ := Sign(fuzzKey, Statement{Kind: KindCommand, Device: "kiosk-1", Nonce: NewNonce(), IssuedAt: t0,
+		Expires: t0.Add(1), Command: &Command{Type: CmdUpdate, Seq: 7, Update: &Update{Object: "palmkiosk-7.bundle",
+			Version: 7, Release: "1.7.0", Size: 1 << 20, SHA256: strings.Repeat("ab", 32)}}})
+	cfg, _ := Sign(fuzzKey, Statement{Kind: KindCommand, Device: "kiosk-1", Nonce: NewNonce(), IssuedAt: t0,
+		Expires: t0.Add(1), Command: &Command{Type: CmdConfig, Seq: 8, Config: []byte("PALMSIG1\x00\x02{}")}})
+	addSeeds(f, d, c, u, cfg, []byte(`{"payload":"e30=","sig":""}`))
 	pub := fuzzKey.Public().(ed25519.PublicKey)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		st, err := Verify(pub, b)
