@@ -277,7 +277,16 @@ func (d *updateDriver) update(ctx context.Context, w wire.Update, src bundleSour
 			return err
 		}
 	}
-	return d.reboot(ctx)
+	if err := d.reboot(ctx); err != nil {
+		d.kiosk.Updating(false)
+		return refuse("failed:reboot", err)
+	}
+	if d.state.cfg.Updater == "rauc" {
+		return nil // systemd stops palmd for the reboot; the next one commits
+	}
+	ready := make(chan struct{})
+	close(ready) // this palmd has sent READY already
+	return d.commitWhenHealthy(ctx, ready)
 }
 
 // waitIdle waits until the kiosk is in its updating mode with no session.
@@ -296,16 +305,14 @@ func (d *updateDriver) waitIdle(ctx context.Context) error {
 
 // rebootInProcess is the simulation's reboot: the boot loader's decision
 // is taken again and the updater reopened on the slot it chose; the kiosk
-// leaves its updating mode and the commit waits for it to be healthy.
-func (d *updateDriver) rebootInProcess(ctx context.Context) error {
+// leaves its updating mode, and the commit waits for it to be healthy.
+func (d *updateDriver) rebootInProcess(context.Context) error {
 	d.log.Info("rebooting into the trial slot (simulated in-process)")
 	if err := d.boot(); err != nil {
 		return err
 	}
 	d.kiosk.Updating(false)
-	ready := make(chan struct{})
-	close(ready) // this palmd has sent READY already
-	return d.commitWhenHealthy(ctx, ready)
+	return nil
 }
 
 // rebootRequest is where palmd asks for a reboot on the kiosk: the image's
