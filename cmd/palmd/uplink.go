@@ -167,6 +167,9 @@ type commands struct {
 }
 
 func (c commands) handle(cmd wire.Command) {
+	if c.ctx.Err() != nil {
+		return // palmd is stopping: the command is lost, as in a crash
+	}
 	c.kiosk.Command(cmd)
 	switch cmd.Type {
 	case wire.CmdUpdate:
