@@ -180,12 +180,16 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output,
 	missing := cfg.Missing()
 	up := &cloudLink{}
 	var state *deviceState // palmd's state on the data partition, once provisioned
+	var stateErr error
 	var err error
 	if len(missing) > 0 {
 		log.Warn("not provisioned", "missing", missing)
 	} else {
 		if state, err = openState(cfg.Update, clock.Now, log); err != nil {
-			return err
+			// Serve without it rather than exit: systemd would restart
+			// palmd, and reboot the kiosk, in a loop.
+			log.Error("palmd's state not opened: commands are checked against nonces only, update and config commands are refused", "err", err)
+			stateErr, state = err, nil
 		}
 		defer state.Close()
 		if state == nil && cfg.Uplink.URL != "" {
@@ -262,8 +266,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output,
 	var updates *updateDriver
 	if state != nil {
 		if updates, err = newUpdateDriver(state, kiosk, clock, emit, log, updateHooks{}); err != nil {
-			return err
+			log.Error("updater not opened: update and config commands are refused", "err", err)
+			stateErr, updates = err, nil
 		}
+	}
+	if stateErr != nil {
+		emit(bus.Event{Event: evUpdate, Reason: "failed:state"})
 	}
 	var running sync.WaitGroup // updates under way
 	defer func() { stop(); running.Wait() }()

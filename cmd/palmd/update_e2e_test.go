@@ -194,3 +194,25 @@ func TestPalmdUpdatesAndRefusesReplays(t *testing.T) {
 		break
 	}
 }
+
+// TestPalmdServesWithoutItsState: a state directory palmd cannot open (a
+// broken data partition, a missing TPM) is reported, and palmd serves
+// instead of exiting, which under systemd would restart it, and reboot the
+// kiosk, in a loop.
+func TestPalmdServesWithoutItsState(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "a-file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "config.json")
+	cfg := fmt.Appendf(nil, `{"device_id": "kiosk-nostate", "hardware": "sim", "update": {"dir": %q}}`, filepath.Join(file, "palmd"))
+	if err := os.WriteFile(path, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logs := &lockedLog{}
+	events, stop := runPalmd(t, path, logs)
+	defer stop()
+	awaitEvent(t, events, func(ev bus.Event) bool { return ev.Event == evUpdate && ev.Reason == "failed:state" }, "update failed:state")
+	awaitEvent(t, events, func(ev bus.Event) bool { return ev.Event == bus.Mode && ev.Mode == "serving" }, "serving mode")
+}
