@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpioreg"
 	"periph.io/x/conn/v3/i2c/i2creg"
@@ -50,6 +51,9 @@ type seams struct {
 	openCamera func(path string) (v4l2.Device, error)
 	// openDisplay opens the framebuffer; the Closer unmaps it.
 	openDisplay func(path string) (display.Display, io.Closer, error)
+	// clock times the drivers' limits (LED eye safety, gate pulse, camera
+	// frame timeout); nil means the real clock.
+	clock clockwork.Clock
 }
 
 // defaultSeams are the real hardware.
@@ -148,7 +152,7 @@ func openLinux(ctx context.Context, cfg config.Linux, log *slog.Logger, s seams)
 			}
 			led, err := nirled.New(banks, pwm, nirled.Options{
 				MaxOn: ms(cfg.Light.MaxOnMS), MaxDuty: float64(cfg.Light.MaxDutyPercent) / 100, Window: ms(cfg.Light.WindowMS),
-				Duty: gpio.DutyMax * gpio.Duty(cfg.Light.DutyPercent) / 100, Freq: physic.Frequency(cfg.Light.PWMHz) * physic.Hertz,
+				Clock: s.clock, Duty: gpio.DutyMax * gpio.Duty(cfg.Light.DutyPercent) / 100, Freq: physic.Frequency(cfg.Light.PWMHz) * physic.Hertz,
 			})
 			if err != nil {
 				return err
@@ -169,7 +173,7 @@ func openLinux(ctx context.Context, cfg config.Linux, log *slog.Logger, s seams)
 				}
 				door = p
 			}
-			g, err := relay.New(rp, door, ms(cfg.Gate.PulseMS), nil)
+			g, err := relay.New(rp, door, ms(cfg.Gate.PulseMS), s.clock)
 			if err != nil {
 				return err
 			}
@@ -195,7 +199,7 @@ func openLinux(ctx context.Context, cfg config.Linux, log *slog.Logger, s seams)
 			cam, err := v4l2.New(v4l2.Options{
 				Path: cfg.Camera.Device, Width: cfg.Camera.Width, Height: cfg.Camera.Height, FPS: cfg.Camera.FPS,
 				Format: cfg.Camera.Format, Exposure: cfg.Camera.Exposure, Gain: cfg.Camera.Gain,
-				FrameTimeout: ms(cfg.Camera.FrameTimeoutMS), Log: log, OpenDevice: s.openCamera,
+				FrameTimeout: ms(cfg.Camera.FrameTimeoutMS), Clock: s.clock, Log: log, OpenDevice: s.openCamera,
 			})
 			if err != nil {
 				return err
