@@ -360,6 +360,8 @@ func TestDeleteNeedsConfirmation(t *testing.T) {
 	r := newRig(t, wire.Approved, nil)
 	r.await(t, bus.Screen, "idle")
 	r.world.Type(keypad.DeleteMyData)
+	r.await(t, bus.Screen, "delete_factor")
+	r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '0', '0', keypad.Enter)
 	r.await(t, bus.Screen, "hover")
 	r.hover(t, sim.Person{Name: "carol"})
 	r.await(t, bus.Screen, "confirm_delete")
@@ -368,6 +370,8 @@ func TestDeleteNeedsConfirmation(t *testing.T) {
 	r.await(t, bus.Screen, "kept")
 	r.await(t, bus.Screen, "idle")
 	r.world.Type(keypad.DeleteMyData)
+	r.await(t, bus.Screen, "delete_factor")
+	r.world.InsertCard("4539578763621486")
 	r.await(t, bus.Screen, "hover")
 	r.hover(t, sim.Person{Name: "carol"})
 	r.await(t, bus.Screen, "confirm_delete")
@@ -380,6 +384,39 @@ func TestDeleteNeedsConfirmation(t *testing.T) {
 	r.await(t, bus.Screen, "deleted")
 	if got := r.requests(); !slices.Equal(got, []wire.Flow{wire.FlowDelete}) {
 		t.Errorf("requests %v, want exactly one delete (the cancelled one sends nothing)", got)
+	}
+	r.cloud.mu.Lock()
+	defer r.cloud.mu.Unlock()
+	if len(r.cloud.phones) != 0 || !slices.Equal(r.cloud.cards, []string{"4539578763621486"}) {
+		t.Errorf("the deletion carried phones %q and cards %q, want the card inserted alone", r.cloud.phones, r.cloud.cards)
+	}
+	r.assertZeroed(t)
+}
+
+// TestDeleteByPhone: the phone number typed is the deletion's factor, and
+// Cancel at the factor step sends nothing.
+func TestDeleteByPhone(t *testing.T) {
+	r := newRig(t, wire.Approved, nil)
+	r.await(t, bus.Screen, "idle")
+	r.world.Type(keypad.DeleteMyData)
+	r.await(t, bus.Screen, "delete_factor")
+	r.world.Type('5', '5', keypad.Cancel)
+	r.await(t, bus.Screen, "kept")
+	r.await(t, bus.Screen, "idle")
+	r.world.Type(keypad.DeleteMyData)
+	r.await(t, bus.Screen, "delete_factor")
+	r.world.Type('5', '5', '5', keypad.Enter, '0', '1', '0', '0', '2', '0', '0', keypad.Enter) // too short first
+	r.await(t, bus.Screen, "hover")
+	r.hover(t, sim.Person{Name: "carol"})
+	r.await(t, bus.Screen, "confirm_delete")
+	r.world.Type(keypad.Enter)
+	if d := r.await(t, bus.Decision, ""); d.Flow != "delete" || d.Outcome != "approved" {
+		t.Errorf("decision = %+v, want delete/approved", d)
+	}
+	r.cloud.mu.Lock()
+	defer r.cloud.mu.Unlock()
+	if !slices.Equal(r.cloud.phones, []string{"5550100200"}) || len(r.cloud.cards) != 0 {
+		t.Errorf("the deletion carried phones %q and cards %q, want the phone typed alone", r.cloud.phones, r.cloud.cards)
 	}
 }
 

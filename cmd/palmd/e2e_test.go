@@ -142,6 +142,8 @@ func TestScenarios(t *testing.T) {
 			"identify/spoof_rejected", "identify/spoof_rejected", "identify/spoof_rejected", rejected,
 			"identify/spoof_rejected", "identify/approved"}},
 		{"quality", []string{"identify/retry", "identify/not_recognized"}},
+		{"delete_second_factor", []string{"enrol/approved", "delete/not_recognized", "identify/approved",
+			"delete/approved", "identify/not_recognized"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -208,7 +210,7 @@ func TestRunExitCodes(t *testing.T) {
 		{"unknown scenario", []string{"-scenario", "nope"}, true, "nope", ""},
 		{"failing expectation", []string{"-scenario", failing}, false, "expected decision outcome=approved", ""},
 		{"snapshot alone", []string{"-snapshot", filepath.Join(dir, "x.png")}, true, "-scenario", ""},
-		{"help", []string{"-h"}, false, "", "Built-in scenarios: attacks, delete, demo, quality"},
+		{"help", []string{"-h"}, false, "", "Built-in scenarios: attacks, delete, delete_second_factor, demo"},
 		// A cloud URL without its keys: the kiosk waits, serving nobody.
 		{"not provisioned", []string{"-nats", "nats://127.0.0.1:4222", "-scenario", notProvisioned}, false, "", ""},
 		{"image config, not provisioned", []string{"-t", "-config", "../../buildroot/board/palmkiosk/overlay/usr/share/palmd/config.json"},

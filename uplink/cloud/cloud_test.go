@@ -62,11 +62,15 @@ type parts struct {
 	phone, card []byte
 	cardToPalm  bool // seal the card to the palm key (wrong key)
 	age         time.Duration
+	device      string // "kiosk-1" if empty
 }
 
 func (f *fixture) request(t *testing.T, id string, fl wire.Flow, p parts) wire.Request {
 	t.Helper()
-	r := wire.Request{ID: id, Device: "kiosk-1", Flow: fl, Time: f.now.Add(-p.age)}
+	if p.device == "" {
+		p.device = "kiosk-1"
+	}
+	r := wire.Request{ID: id, Device: p.device, Flow: fl, Time: f.now.Add(-p.age)}
 	if p.palm == nil {
 		p.palm = wire.AppendCapture(nil, texture(1))
 	}
@@ -128,7 +132,7 @@ func TestDecisions(t *testing.T) {
 		{"enrol again", wire.FlowEnrol, parts{phone: phone, card: card}, wire.Declined, "duplicate_palm"},
 		{"identify", wire.FlowIdentify, parts{}, wire.Approved, ""},
 		{"identify another palm", wire.FlowIdentify, parts{palm: wire.AppendCapture(nil, texture(2))}, wire.NotRecognized, ""},
-		{"delete", wire.FlowDelete, parts{}, wire.Approved, "deleted"},
+		{"delete", wire.FlowDelete, parts{phone: phone}, wire.Approved, "deleted"},
 		{"identify after delete", wire.FlowIdentify, parts{}, wire.NotRecognized, ""},
 	}
 	f := newFixture(t)
