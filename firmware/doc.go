@@ -21,6 +21,11 @@
 // each names its trigger, steps, screens, request and what it does with the
 // outcome. A session hears only the input a step asks for (session.listen);
 // the loop drops the rest, and wipes a card number wherever it drops one.
+// Attempt limits (attempts.go, after NIST SP 800-63B-4): at most 5
+// consecutive failed biometric attempts at a kiosk, 10 where
+// presentation-attack detection ran on them, then a delay of 30 s before
+// the next, doubling with each further failure; the screen says when to
+// try again, and nothing is captured or sent meanwhile.
 // A mode change ends a running session (maintenance, camera or cloud down,
 // shutdown) or lets it finish (an update). The watchdog is fed while the
 // loop's heartbeats go on and no job overran its budget.

@@ -123,6 +123,11 @@ type rigOptions struct {
 	cloudErr error
 	edit     func(*Devices)
 	cloud    func(*fakeCloud)
+	// uplink, if set, answers instead of the fake cloud, with the
+	// sealers given and the fake clock starting at now.
+	uplink      Cloud
+	palm, card  *seal.Sealer
+	startAtWall bool
 }
 
 func newRig(t *testing.T, outcome wire.Outcome, cloudErr error) *rig {
@@ -135,9 +140,16 @@ func newRigWith(t *testing.T, o rigOptions) *rig {
 	palmS, palmO := newSealer(t)
 	cardS, cardO := newSealer(t)
 	r := &rig{world: sim.NewWorld(sim.Cached(renders)), clock: clockwork.NewFakeClock()}
+	if o.startAtWall {
+		r.clock = clockwork.NewFakeClockAt(time.Now())
+	}
 	r.cloud = &fakeCloud{palm: palmO, card: cardO, outcome: o.outcome, err: o.cloudErr}
 	if o.cloud != nil {
 		o.cloud(r.cloud)
+	}
+	var cloud Cloud = r.cloud
+	if o.uplink != nil {
+		cloud, palmS, cardS = o.uplink, o.palm, o.card
 	}
 	w := r.world
 	devs := Devices{Camera: w.Camera(), Light: w.Light(), Presence: w.Presence(), Display: w.Display(),
@@ -150,7 +162,7 @@ func newRigWith(t *testing.T, o rigOptions) *rig {
 	k, err := New(Options{
 		DeviceID: "kiosk-test-1",
 		Devices:  devs,
-		Cloud:    r.cloud, Palm: palmS, Card: cardS,
+		Cloud:    cloud, Palm: palmS, Card: cardS,
 		Bus:   &b,
 		Clock: r.clock,
 	})
@@ -533,6 +545,8 @@ func TestKeysBeforeThePromptDoNotConfirm(t *testing.T) {
 	r := newRig(t, wire.Approved, nil)
 	r.await(t, bus.Screen, "idle")
 	r.world.Type(keypad.DeleteMyData)
+	r.await(t, bus.Screen, "delete_factor")
+	r.world.InsertCard("4539578763621486")
 	r.await(t, bus.Screen, "hover")
 	r.world.Type(keypad.Enter) // pressed while the palm is asked for
 	if ev := r.await(t, bus.Dropped, ""); ev.Part != PartKeypad {

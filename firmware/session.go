@@ -29,6 +29,7 @@ type session struct {
 	inbox chan input
 
 	outcome wire.Outcome // the decision shown, if any
+	pad     bool         // presentation-attack detection ran on the capture
 	camera  *bool        // whether the camera worked, if the session used it
 }
 
@@ -174,8 +175,29 @@ func (s *session) decide(dec wire.Decision) {
 		return
 	}
 	s.outcome = dec.Outcome
+	if authenticates(s.flow) {
+		s.k.attempts.record(s.k.clock.Now(), dec.Outcome, s.pad)
+	}
 	s.emit(bus.Event{Event: bus.Decision, Outcome: string(dec.Outcome), Reason: dec.Reason, Subject: dec.Subject})
 	s.show(resultScreen(s.flow, dec.Outcome))
+}
+
+// lockedOut reports whether the kiosk is past its attempt limit. If it
+// is, it shows when to try again, decides retry "locked_out" and waits
+// for the hand to leave: nothing is captured or sent.
+func (s *session) lockedOut() bool {
+	if !authenticates(s.flow) {
+		return false
+	}
+	wait := s.k.attempts.wait(s.k.clock.Now())
+	if wait == 0 || s.ctx.Err() != nil {
+		return false
+	}
+	s.outcome = wire.Retry
+	s.emit(bus.Event{Event: bus.Decision, Outcome: string(wire.Retry), Reason: "locked_out"})
+	s.show(lockoutScreen(wait))
+	s.awaitWithdraw()
+	return true
 }
 
 // awaitWithdraw keeps the result up until the hand leaves, or Result

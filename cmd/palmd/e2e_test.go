@@ -144,6 +144,8 @@ func TestScenarios(t *testing.T) {
 		{"quality", []string{"identify/retry", "identify/not_recognized"}},
 		{"delete_second_factor", []string{"enrol/approved", "delete/not_recognized", "identify/approved",
 			"delete/approved", "identify/not_recognized"}},
+		{"lockout", append(append([]string{"enrol/approved"}, slices.Repeat([]string{"identify/not_recognized|identify/spoof_rejected"}, 10)...),
+			"identify/retry")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -167,7 +169,7 @@ func TestScenarios(t *testing.T) {
 				}
 			}
 			for _, d := range decisions(evs) {
-				local := d.Outcome == "spoof_rejected" || d.Outcome == "retry"
+				local := d.Outcome == "spoof_rejected" || d.Outcome == "retry" // locked_out is a retry too
 				if local && sealed[d.Session] {
 					t.Errorf("session %s ended %s at the kiosk but its capture was sealed", d.Session, d.Outcome)
 				}
