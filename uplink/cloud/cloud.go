@@ -62,6 +62,9 @@ type Config struct {
 	// one kiosk cannot slow the others.
 	KioskRate  rate.Limit
 	KioskBurst int
+	// PayLimit is the largest amount (minor units) a payment is approved
+	// for; larger ones are declined "over_limit". 500_00 if 0.
+	PayLimit int64
 	// MaxFailures is how many failed attempts attributed to one enrolment
 	// disable its biometric (NIST SP 800-63B-4: at most 100); 100 if 0.
 	MaxFailures int
@@ -83,6 +86,7 @@ type Cloud struct {
 	factors map[string]factors
 
 	limits attemptLimits
+	ledger ledger
 
 	seen  *replay.Window[[]byte] // device/request id → signed reply (nil while in progress)
 	store *store                 // nil without JetStream
@@ -125,6 +129,9 @@ func New(cfg Config) (*Cloud, error) {
 	if cfg.KioskBurst == 0 {
 		cfg.KioskBurst = 30
 	}
+	if cfg.PayLimit == 0 {
+		cfg.PayLimit = 500_00
+	}
 	if cfg.MaxFailures == 0 {
 		cfg.MaxFailures = 100
 	}
@@ -138,7 +145,7 @@ func New(cfg Config) (*Cloud, error) {
 	}
 	return &Cloud{
 		cfg: cfg, log: cfg.Logger, tokenKey: tokenKey, rest: rest, idx: index.New(0), factors: map[string]factors{},
-		limits: newAttemptLimits(cfg),
+		limits: newAttemptLimits(cfg), ledger: ledger{limit: cfg.PayLimit, payments: map[string]*Payment{}},
 		// A request is acceptable while its time is within MaxAge of now,
 		// and its time is at most MaxAge ahead of its arrival.
 		seen: replay.New[[]byte](2*cfg.MaxAge, cfg.MaxRequests),
@@ -172,7 +179,8 @@ func (c *Cloud) Handle(subject string, data []byte) ([]byte, error) {
 		return c.answer(req, wire.Decision{Outcome: wire.Retry, Reason: "stale_request"})
 	}
 	// Before any work: a kiosk past its rate costs the cloud a signature.
-	if !c.limits.allow(req.Device, now) {
+	// A void is never refused: it takes back a charge.
+	if req.Flow != wire.FlowVoid && !c.limits.allow(req.Device, now) {
 		return c.answer(req, wire.Decision{Outcome: wire.Retry, Reason: "rate_limited"})
 	}
 	key := req.Device + "/" + req.ID
@@ -236,9 +244,11 @@ func (c *Cloud) sign(device string, st wire.Statement, ttl time.Duration) ([]byt
 // is refused with ErrUnknownFlow, never taken for another.
 func (c *Cloud) decide(req wire.Request) (wire.Decision, error) {
 	switch req.Flow {
-	case wire.FlowEnrol, wire.FlowIdentify, wire.FlowDelete:
+	case wire.FlowEnrol, wire.FlowIdentify, wire.FlowDelete, wire.FlowPay:
+	case wire.FlowVoid:
+		return c.ledger.void(req), nil
 	default:
-		return wire.Decision{}, fmt.Errorf("%w: %.32q (handled: enrol, identify, delete)", ErrUnknownFlow, req.Flow)
+		return wire.Decision{}, fmt.Errorf("%w: %.32q (handled: enrol, identify, delete, pay, void)", ErrUnknownFlow, req.Flow)
 	}
 	tmpl, err := c.template(req)
 	if err != nil {
@@ -260,6 +270,8 @@ func (c *Cloud) decide(req wire.Request) (wire.Decision, error) {
 		return wire.Decision{Outcome: wire.Approved, Subject: subject}, nil
 	case wire.FlowDelete:
 		return c.delete(req, tmpl), nil
+	case wire.FlowPay:
+		return c.pay(req, tmpl), nil
 	}
 	panic("unreachable: flows checked above")
 }

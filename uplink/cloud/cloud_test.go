@@ -194,22 +194,25 @@ func TestEveryFlowHandled(t *testing.T) {
 	f := newFixture(t)
 	for i, fl := range wire.Flows() {
 		r := f.request(t, fmt.Sprint("req-", i), fl, parts{})
+		if fl == wire.FlowPay || fl == wire.FlowVoid {
+			r.Payment = &wire.Payment{Ref: "m1", Amount: 100, Currency: "EUR", Merchant: "Shop"}
+		}
 		if _, err := f.cloud.decide(r); err != nil {
 			t.Errorf("flow %s: %v", fl, err)
 		}
 	}
 	r := f.request(t, "req-x", wire.FlowIdentify, parts{})
-	r.Flow = "pay"
+	r.Flow = "teleport"
 	_, err := f.cloud.decide(r)
-	if !errors.Is(err, ErrUnknownFlow) || !strings.Contains(err.Error(), `"pay"`) || !strings.Contains(err.Error(), "enrol, identify, delete") {
+	if !errors.Is(err, ErrUnknownFlow) || !strings.Contains(err.Error(), `"teleport"`) || !strings.Contains(err.Error(), "enrol, identify, delete, pay, void") {
 		t.Fatalf("unknown flow: %v, want ErrUnknownFlow naming it and the handled flows", err)
 	}
 	b, err := json.Marshal(r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.cloud.Handle("palm.req.kiosk-1.pay", b); err == nil || !strings.Contains(err.Error(), "not one of enrol, identify, delete") {
-		t.Fatalf("Handle of flow pay: %v, want a refusal naming the valid flows", err)
+	if _, err := f.cloud.Handle("palm.req.kiosk-1.teleport", b); err == nil || !strings.Contains(err.Error(), "not one of enrol, identify, delete, pay, void") {
+		t.Fatalf("Handle of flow teleport: %v, want a refusal naming the valid flows", err)
 	}
 }
 
