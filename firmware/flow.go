@@ -17,6 +17,7 @@ const (
 	onHover             // a hand arrives over the scanner
 	onCard              // a card is read
 	onDeleteKey         // the delete-my-data key is pressed
+	onPay               // the point of sale asks for a payment
 )
 
 // flow is one thing a person can do at the kiosk. Each lives in its own
@@ -31,7 +32,7 @@ type flow struct {
 
 // flows is every flow the kiosk runs. The wire's flow list and the
 // reference cloud handle exactly these.
-var flows = [...]flow{identifyFlow, enrolFlow, deleteFlow}
+var flows = [...]flow{identifyFlow, enrolFlow, deleteFlow, payFlow}
 
 func flowFor(t trigger) (flow, bool) {
 	for _, f := range flows {
@@ -50,6 +51,9 @@ func (k *Kiosk) trigger(ctx context.Context, sv *supervisor, t trigger, in input
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	s := newSession(k, sctx, f.name)
+	if p, ok := in.(posRequest); ok {
+		s.pos = &p
+	}
 	j := &job{s: s, cancel: cancel, done: make(chan struct{}), started: k.clock.Now()}
 	sv.job, sv.reinsert = j, false
 	s.emit(bus.Event{Event: bus.Hover})

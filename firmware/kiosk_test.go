@@ -39,13 +39,14 @@ type fakeCloud struct {
 	cards  []string
 	palms  int
 	flows  []wire.Flow
+	voids  []string // the POS message ids voided
 }
 
 func (c *fakeCloud) Do(ctx context.Context, req wire.Request) (wire.Decision, error) {
 	if c.requested != nil {
 		c.requested <- struct{}{}
 	}
-	if c.block {
+	if c.block && req.Flow != wire.FlowVoid {
 		<-ctx.Done()
 		return wire.Decision{}, ctx.Err()
 	}
@@ -54,6 +55,10 @@ func (c *fakeCloud) Do(ctx context.Context, req wire.Request) (wire.Decision, er
 	c.flows = append(c.flows, req.Flow)
 	if c.err != nil {
 		return wire.Decision{}, c.err
+	}
+	if req.Flow == wire.FlowVoid {
+		c.voids = append(c.voids, req.Payment.Ref)
+		return wire.Decision{Request: req.ID, Outcome: wire.Approved, Reason: "voided"}, nil
 	}
 	rec, err := c.palm.Open(seal.ContextOf(req, seal.PartPalm), req.Palm)
 	if err != nil {
@@ -77,7 +82,11 @@ func (c *fakeCloud) Do(ctx context.Context, req wire.Request) (wire.Decision, er
 		}
 		c.cards = append(c.cards, string(pan))
 	}
-	return wire.Decision{Request: req.ID, Outcome: c.outcome, Subject: "sub-test"}, nil
+	d := wire.Decision{Request: req.ID, Outcome: c.outcome, Subject: "sub-test"}
+	if req.Flow == wire.FlowPay && c.outcome == wire.Approved {
+		d.Reference = "pay-" + req.Payment.Ref
+	}
+	return d, nil
 }
 
 // newSealer returns a sealer and the opener for its key.

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/palmd/palmd/drivers/display"
+	"github.com/palmd/palmd/firmware/pos"
+	"github.com/palmd/palmd/uplink/wire"
 )
 
 // The screens of the second factor and the attempt limits. They are kept
@@ -22,4 +24,28 @@ func lockoutScreen(wait time.Duration) display.Screen {
 	secs := int((wait + time.Second - 1) / time.Second)
 	return display.Screen{Name: "locked_out", Title: "Too many attempts",
 		Body: fmt.Sprintf("Please try again in %d seconds.", secs), Tone: display.Warning}
+}
+
+// payScreen shows what the point of sale asks to be paid.
+func payScreen(r pos.Request) display.Screen {
+	return display.Screen{Name: "pay", Title: fmt.Sprintf("Pay %s to %s", money(r.Amount, r.Currency), r.Merchant),
+		Body: "Hover your palm to pay.\nPress Cancel to cancel."}
+}
+
+// money formats an amount in minor units with two decimals (the minor unit
+// of most currencies).
+func money(minor int64, currency string) string {
+	return fmt.Sprintf("%s %d.%02d", currency, minor/100, minor%100)
+}
+
+// flowResultScreen is the result screen of the flows that have their own;
+// ok is false for the others.
+func flowResultScreen(flow wire.Flow, o wire.Outcome) (display.Screen, bool) {
+	switch {
+	case flow == wire.FlowPay && o == wire.Approved:
+		return display.Screen{Name: "paid", Title: "Paid", Body: "Thank you.", Tone: display.Success}, true
+	case flow == wire.FlowPay && o == wire.Declined:
+		return display.Screen{Name: "declined", Title: "Payment declined", Body: "Please pay another way.", Tone: display.Failure}, true
+	}
+	return display.Screen{}, false
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/palmd/palmd/drivers/display"
@@ -30,6 +31,8 @@ type session struct {
 
 	outcome wire.Outcome // the decision shown, if any
 	pad     bool         // presentation-attack detection ran on the capture
+	pos     *posRequest  // the point of sale's request the session serves, if any
+	stopWhy atomic.Pointer[string]
 	camera  *bool        // whether the camera worked, if the session used it
 }
 

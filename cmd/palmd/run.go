@@ -248,6 +248,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output,
 	}
 
 	g, gctx := errgroup.WithContext(life)
+	if err := startPOS(gctx, g, cfg.POS, kiosk.POS(), log); err != nil {
+		stop()
+		g.Wait()
+		return err
+	}
 	g.Go(func() error { return kiosk.Run(gctx, func() { notify("READY=1") }) })
 	g.Go(func() error { watchdog(gctx, clock, kiosk.Healthy); return nil })
 	if played == nil {

@@ -35,6 +35,8 @@ type Config struct {
 	Uplink Uplink `json:"uplink"`
 	// Linux names every device path, pin and bus for --hw=linux.
 	Linux Linux `json:"linux"`
+	// POS is the point-of-sale link, if the kiosk has one (pos.go).
+	POS POS `json:"pos"`
 }
 
 // Uplink is the cloud connection.
@@ -235,6 +237,9 @@ func (c Config) check() (Keys, error) {
 	}
 	if msg := c.Uplink.check(); msg != "" {
 		return fail("uplink.%s", msg)
+	}
+	if msg := c.POS.check(); msg != "" {
+		return fail("pos.%s", msg)
 	}
 	var k Keys
 	var msg string

@@ -1,0 +1,116 @@
+package firmware
+
+import (
+	"context"
+	"net"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/palmd/palmd/drivers/keypad"
+	"github.com/palmd/palmd/drivers/sim"
+	"github.com/palmd/palmd/firmware/bus"
+	"github.com/palmd/palmd/firmware/pos"
+	"github.com/palmd/palmd/uplink/wire"
+)
+
+// posLink connects a POS client to the rig's kiosk over a pipe, as a
+// serial line or a socket does.
+func (r *rig) posLink(t *testing.T, srv *pos.Server) *pos.Client {
+	t.Helper()
+	kiosk, till := net.Pipe()
+	go srv.ServeConn(context.Background(), kiosk)
+	c := pos.NewClient(till)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func payReq(id string, amount int64) pos.Request {
+	return pos.Request{ID: id, Type: pos.Pay, Amount: amount, Currency: "EUR", Merchant: "Corner Shop"}
+}
+
+func TestPay(t *testing.T) {
+	tests := []struct {
+		name    string
+		outcome wire.Outcome
+		block   bool // the cloud does not answer until the session ends
+		act     func(t *testing.T, r *rig, c *pos.Client)
+		want    pos.Answer
+		flows   []wire.Flow // the requests the cloud got
+		voids   []string
+		screen  string
+	}{
+		{"approved", wire.Approved, false, func(t *testing.T, r *rig, c *pos.Client) {
+			r.hover(t, sim.Person{Name: "alice"})
+		}, pos.Answer{Status: pos.Approved, Reference: "pay-m1"}, []wire.Flow{wire.FlowPay}, nil, "paid"},
+		{"declined", wire.Declined, false, func(t *testing.T, r *rig, c *pos.Client) {
+			r.hover(t, sim.Person{Name: "alice"})
+		}, pos.Answer{Status: pos.Declined, Reason: "declined"}, []wire.Flow{wire.FlowPay}, nil, "declined"},
+		{"not recognised", wire.NotRecognized, false, func(t *testing.T, r *rig, c *pos.Client) {
+			r.hover(t, sim.Person{Name: "alice"})
+		}, pos.Answer{Status: pos.Declined, Reason: "not_recognized"}, []wire.Flow{wire.FlowPay}, nil, "not_recognized"},
+		{"cancelled by the POS", wire.Approved, false, func(t *testing.T, r *rig, c *pos.Client) {
+			if a, err := c.Do(context.Background(), pos.Request{ID: "c1", Type: pos.Cancel, Ref: "m1"}); err != nil || a.Status != pos.OK {
+				t.Errorf("cancel: %+v, %v", a, err)
+			}
+		}, pos.Answer{Status: pos.Cancelled, Reason: "pos"}, nil, nil, "idle"},
+		{"cancelled at the kiosk", wire.Approved, false, func(t *testing.T, r *rig, c *pos.Client) {
+			r.world.Type(keypad.Cancel)
+		}, pos.Answer{Status: pos.Cancelled, Reason: "customer"}, nil, nil, "idle"},
+		{"nobody comes", wire.Approved, false, func(t *testing.T, r *rig, c *pos.Client) {
+			r.clock.Advance(DefaultTimeouts().Hover)
+		}, pos.Answer{Status: pos.Cancelled, Reason: "timeout"}, nil, nil, "idle"},
+		{"cancelled while the cloud decides", wire.Approved, true, func(t *testing.T, r *rig, c *pos.Client) {
+			r.hover(t, sim.Person{Name: "alice"})
+			<-r.cloud.requested
+			if a, err := c.Do(context.Background(), pos.Request{ID: "c1", Type: pos.Cancel, Ref: "m1"}); err != nil || a.Status != pos.OK {
+				t.Errorf("cancel: %+v, %v", a, err)
+			}
+		}, pos.Answer{Status: pos.Cancelled, Reason: "pos"}, nil, []string{"m1"}, "idle"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRigWith(t, rigOptions{outcome: tt.outcome, cloud: func(c *fakeCloud) {
+				if tt.block {
+					c.requested, c.block = make(chan struct{}, 4), true
+				}
+			}})
+			r.await(t, bus.Screen, "idle")
+			c := r.posLink(t, pos.NewServer(r.kiosk.POS(), nil))
+			if err := c.Send(payReq("m1", 1250)); err != nil {
+				t.Fatal(err)
+			}
+			r.await(t, bus.Screen, "pay")
+			if s := r.world.Screens(); !strings.Contains(s[len(s)-1].Title, "EUR 12.50") || !strings.Contains(s[len(s)-1].Title, "Corner Shop") {
+				t.Errorf("pay screen %q does not show the amount and the merchant", s[len(s)-1].Title)
+			}
+			tt.act(t, r, c)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			a, err := c.Await(ctx, "m1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Status != tt.want.Status || a.Reason != tt.want.Reason || a.Reference != tt.want.Reference || a.ID != "m1" {
+				t.Errorf("answer %+v, want %+v", a, tt.want)
+			}
+			r.await(t, bus.Screen, tt.screen)
+			eventually(t, func() bool { return r.kiosk.Status().Session == "" || tt.screen != "idle" })
+			var flows []wire.Flow
+			for _, f := range r.requests() {
+				if f != wire.FlowVoid {
+					flows = append(flows, f)
+				}
+			}
+			if !slices.Equal(flows, tt.flows) {
+				t.Errorf("requests %v, want %v", flows, tt.flows)
+			}
+			r.cloud.mu.Lock()
+			defer r.cloud.mu.Unlock()
+			if !slices.Equal(r.cloud.voids, tt.voids) {
+				t.Errorf("voids %v, want %v", r.cloud.voids, tt.voids)
+			}
+		})
+	}
+}
