@@ -33,7 +33,7 @@ type session struct {
 	pad     bool         // presentation-attack detection ran on the capture
 	pos     *posRequest  // the point of sale's request the session serves, if any
 	stopWhy atomic.Pointer[string]
-	camera  *bool        // whether the camera worked, if the session used it
+	camera  *bool // whether the camera worked, if the session used it
 }
 
 // kinds is a set of input kinds a step listens for.
