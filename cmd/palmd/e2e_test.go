@@ -146,6 +146,8 @@ func TestScenarios(t *testing.T) {
 			"delete/approved", "identify/not_recognized"}},
 		{"lockout", append(append([]string{"enrol/approved"}, slices.Repeat([]string{"identify/not_recognized|identify/spoof_rejected"}, 10)...),
 			"identify/retry")},
+		{"pay", []string{"enrol/approved", "pay/approved", "pay/declined"}},
+		{"pay_cancel", []string{"pay/not_recognized|pay/spoof_rejected"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

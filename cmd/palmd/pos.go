@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 
@@ -14,12 +15,16 @@ import (
 )
 
 // startPOS serves the point-of-sale link cfg names, if any, on the local
-// socket and the serial line, under g until ctx ends.
-func startPOS(ctx context.Context, g *errgroup.Group, cfg config.POS, h pos.Handler, log *slog.Logger) error {
-	if cfg.Listen == "" && cfg.Serial == "" {
+// socket and the serial line, and the simulated point of sale's line
+// (sim, nil in the production build), under g until ctx ends.
+func startPOS(ctx context.Context, g *errgroup.Group, cfg config.POS, sim io.ReadWriteCloser, h pos.Handler, log *slog.Logger) error {
+	if cfg.Listen == "" && cfg.Serial == "" && sim == nil {
 		return nil
 	}
 	srv := pos.NewServer(h, log.With("component", "pos"))
+	if sim != nil {
+		g.Go(func() error { return srv.ServeConn(ctx, sim) })
+	}
 	if cfg.Listen != "" {
 		var lc net.ListenConfig
 		l, err := lc.Listen(ctx, "tcp", cfg.Listen)

@@ -248,7 +248,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output,
 	}
 
 	g, gctx := errgroup.WithContext(life)
-	if err := startPOS(gctx, g, cfg.POS, kiosk.POS(), log); err != nil {
+	if err := startPOS(gctx, g, cfg.POS, simu.posLine(), kiosk.POS(), log); err != nil {
 		stop()
 		g.Wait()
 		return err

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -88,6 +89,14 @@ func (s *simulation) devices(clockwork.Clock) firmware.Devices {
 		Keypad:   w.Keypad(),
 		Gate:     w.Gate(),
 	}
+}
+
+// posLine is the simulated point of sale's line, nil without a simulation.
+func (s *simulation) posLine() io.ReadWriteCloser {
+	if s == nil {
+		return nil
+	}
+	return s.world.POSLine()
 }
 
 // embeddedCloud: without uplink.url, the simulation build starts its own.

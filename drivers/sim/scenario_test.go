@@ -42,6 +42,8 @@ func TestParseScenarioErrors(t *testing.T) {
 		{`{"name":"x","steps":[{"expect":{"event":"decision","timeout":"-1s"}}]}`, "positive"},
 		{`{"name":"x","steps":[{"camera":"smash"}]}`, "camera"},
 		{`{"name":"x","stepz":[]}`, "unknown field"},
+		{`{"name":"x","steps":[{"pos":"pay"}]}`, "pos: want one JSON object"},
+		{`{"name":"x","steps":[{"pos":{"v":1},"gate":1}]}`, "exactly one action"},
 	}
 	for _, tt := range tests {
 		_, err := ParseScenario([]byte(tt.doc))

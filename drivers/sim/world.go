@@ -39,6 +39,7 @@ type World struct {
 
 	cards chan cardreader.Event
 	keys  chan keypad.Key
+	pos   *posLine // made by POSLine
 }
 
 // hover is one presentation in front of the scanner.
