@@ -18,6 +18,8 @@ const (
 	onCard              // a card is read
 	onDeleteKey         // the delete-my-data key is pressed
 	onPay               // the point of sale asks for a payment
+	onLoyalty           // the point of sale asks for the loyalty id
+	onAge               // the point of sale asks for an age check
 )
 
 // flow is one thing a person can do at the kiosk. Each lives in its own
@@ -32,7 +34,7 @@ type flow struct {
 
 // flows is every flow the kiosk runs. The wire's flow list and the
 // reference cloud handle exactly these.
-var flows = [...]flow{identifyFlow, enrolFlow, deleteFlow, payFlow}
+var flows = [...]flow{identifyFlow, enrolFlow, deleteFlow, payFlow, loyaltyFlow, ageFlow}
 
 func flowFor(t trigger) (flow, bool) {
 	for _, f := range flows {

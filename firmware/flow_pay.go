@@ -1,13 +1,14 @@
 package firmware
 
 import (
+	"github.com/palmd/palmd/drivers/display"
 	"github.com/palmd/palmd/drivers/keypad"
 	"github.com/palmd/palmd/firmware/pos"
 	"github.com/palmd/palmd/uplink/wire"
 )
 
 // posTriggers maps what a point of sale asks for to the flow it starts.
-var posTriggers = map[pos.Type]trigger{pos.Pay: onPay}
+var posTriggers = map[pos.Type]trigger{pos.Pay: onPay, pos.Loyalty: onLoyalty, pos.Age: onAge}
 
 // Pay: the point of sale asks for a payment (pos.Pay).
 //
@@ -29,19 +30,8 @@ var payFlow = flow{name: wire.FlowPay, trigger: onPay, run: pay}
 func pay(s *session, in input) {
 	p := in.(posRequest)
 	r := p.req
-	s.show(payScreen(r))
-	if ok, why := awaitHandOrCancel(s); !ok {
-		s.answerPOS(p, pos.Result("", pos.Cancelled, why), false)
-		return
-	}
-	palm, ok := s.capture()
+	palm, ok := posPalm(s, p, payScreen(r))
 	if !ok {
-		if s.ctx.Err() != nil {
-			s.answerPOS(p, pos.Result("", pos.Cancelled, s.stopReason()), false)
-		} else {
-			s.answerPOS(p, pos.Result("", pos.Declined, string(s.outcome)), false)
-		}
-		s.awaitWithdraw()
 		return
 	}
 	dec := s.request(wire.Request{Palm: palm, Payment: &wire.Payment{Ref: r.ID, Amount: r.Amount,
@@ -53,15 +43,44 @@ func pay(s *session, in input) {
 		return
 	}
 	s.decide(dec)
-	a := pos.Result("", pos.Declined, string(dec.Outcome))
-	if dec.Reason != "" {
-		a.Reason = dec.Reason
-	}
+	a := declinedAnswer(dec)
 	if dec.Outcome == wire.Approved {
 		a = pos.Answer{Status: pos.Approved, Reference: dec.Reference}
 	}
 	s.answerPOS(p, a, maybe)
 	s.awaitWithdraw()
+}
+
+// posPalm shows sc (what the point of sale asks), waits for the hand and
+// captures it. When it returns false the point of sale has been answered
+// (cancelled, or declined with the local outcome).
+func posPalm(s *session, p posRequest, sc display.Screen) ([]byte, bool) {
+	s.show(sc)
+	if ok, why := awaitHandOrCancel(s); !ok {
+		s.answerPOS(p, pos.Result("", pos.Cancelled, why), false)
+		return nil, false
+	}
+	palm, ok := s.capture()
+	if !ok {
+		if s.ctx.Err() != nil {
+			s.answerPOS(p, pos.Result("", pos.Cancelled, s.stopReason()), false)
+		} else {
+			s.answerPOS(p, pos.Result("", pos.Declined, string(s.outcome)), false)
+		}
+		s.awaitWithdraw()
+		return nil, false
+	}
+	return palm, true
+}
+
+// declinedAnswer is the point of sale's answer to a decision that is not
+// an approval: declined, with the cloud's reason or else the outcome.
+func declinedAnswer(dec wire.Decision) pos.Answer {
+	a := pos.Result("", pos.Declined, string(dec.Outcome))
+	if dec.Reason != "" {
+		a.Reason = dec.Reason
+	}
+	return a
 }
 
 // awaitHandOrCancel waits for the hand while listening to the keypad:

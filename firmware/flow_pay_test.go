@@ -114,3 +114,48 @@ func TestPay(t *testing.T) {
 		})
 	}
 }
+
+// TestLoyaltyAndAge: the point of sale gets the loyalty id, or over
+// true/false and nothing else, and the age asked reaches the cloud.
+func TestLoyaltyAndAge(t *testing.T) {
+	f, tr := false, true
+	tests := []struct {
+		name    string
+		req     pos.Request
+		outcome wire.Outcome
+		screen  string
+		want    pos.Answer
+	}{
+		{"loyalty", pos.Request{ID: "l1", Type: pos.Loyalty}, wire.Approved, "loyalty", pos.Answer{Status: pos.Approved, Loyalty: "L-test"}},
+		{"loyalty, stranger", pos.Request{ID: "l2", Type: pos.Loyalty}, wire.NotRecognized, "loyalty", pos.Answer{Status: pos.Declined, Reason: "not_recognized"}},
+		{"over", pos.Request{ID: "a1", Type: pos.Age, Over: 21}, wire.Approved, "age_check", pos.Answer{Status: pos.Approved, Over: &tr}},
+		{"not over", pos.Request{ID: "a2", Type: pos.Age, Over: 21}, wire.Declined, "age_check", pos.Answer{Status: pos.Approved, Over: &f, Reason: "not_over"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, tt.outcome, nil)
+			r.await(t, bus.Screen, "idle")
+			c := r.posLink(t, pos.NewServer(r.kiosk.POS(), nil))
+			if err := c.Send(tt.req); err != nil {
+				t.Fatal(err)
+			}
+			r.await(t, bus.Screen, tt.screen)
+			r.hover(t, sim.Person{Name: "alice"})
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			a, err := c.Await(ctx, tt.req.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Status != tt.want.Status || a.Reason != tt.want.Reason || a.Loyalty != tt.want.Loyalty ||
+				(a.Over == nil) != (tt.want.Over == nil) || a.Over != nil && *a.Over != *tt.want.Over || a.Reference != "" {
+				t.Errorf("answer %+v, want %+v", a, tt.want)
+			}
+			r.cloud.mu.Lock()
+			defer r.cloud.mu.Unlock()
+			if tt.req.Type == pos.Age && !slices.Equal(r.cloud.overs, []int{21}) {
+				t.Errorf("the cloud was asked about ages %v, want [21]", r.cloud.overs)
+			}
+		})
+	}
+}

@@ -40,6 +40,7 @@ type fakeCloud struct {
 	palms  int
 	flows  []wire.Flow
 	voids  []string // the POS message ids voided
+	overs  []int    // the ages asked about
 }
 
 func (c *fakeCloud) Do(ctx context.Context, req wire.Request) (wire.Decision, error) {
@@ -83,8 +84,16 @@ func (c *fakeCloud) Do(ctx context.Context, req wire.Request) (wire.Decision, er
 		c.cards = append(c.cards, string(pan))
 	}
 	d := wire.Decision{Request: req.ID, Outcome: c.outcome, Subject: "sub-test"}
-	if req.Flow == wire.FlowPay && c.outcome == wire.Approved {
+	switch {
+	case req.Flow == wire.FlowPay && c.outcome == wire.Approved:
 		d.Reference = "pay-" + req.Payment.Ref
+	case req.Flow == wire.FlowLoyalty && c.outcome == wire.Approved:
+		d.Reference = "L-test"
+	case req.Flow == wire.FlowAge:
+		c.overs = append(c.overs, req.Over)
+		if c.outcome == wire.Declined {
+			d.Reason = "not_over"
+		}
 	}
 	return d, nil
 }

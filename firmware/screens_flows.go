@@ -46,6 +46,21 @@ func flowResultScreen(flow wire.Flow, o wire.Outcome) (display.Screen, bool) {
 		return display.Screen{Name: "paid", Title: "Paid", Body: "Thank you.", Tone: display.Success}, true
 	case flow == wire.FlowPay && o == wire.Declined:
 		return display.Screen{Name: "declined", Title: "Payment declined", Body: "Please pay another way.", Tone: display.Failure}, true
+	case flow == wire.FlowLoyalty && o == wire.Approved:
+		return display.Screen{Name: "loyalty_found", Title: "Points collected", Body: "Thank you.", Tone: display.Success}, true
+	case flow == wire.FlowAge && o == wire.Approved:
+		return display.Screen{Name: "age_ok", Title: "Age confirmed", Body: "Thank you.", Tone: display.Success}, true
+	case flow == wire.FlowAge && o == wire.Declined:
+		return display.Screen{Name: "age_not_ok", Title: "Age not confirmed", Body: "Please ask a member of staff.", Tone: display.Warning}, true
 	}
 	return display.Screen{}, false
+}
+
+var screenLoyalty = display.Screen{Name: "loyalty", Title: "Collect your points",
+	Body: "Hover your palm to show your loyalty card.\nPress Cancel to skip."}
+
+// ageScreen asks for the palm to check the person is over n years.
+func ageScreen(n int) display.Screen {
+	return display.Screen{Name: "age_check", Title: fmt.Sprintf("Age check: over %d", n),
+		Body: "Hover your palm to confirm your age.\nPress Cancel to skip."}
 }

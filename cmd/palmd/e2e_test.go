@@ -148,6 +148,8 @@ func TestScenarios(t *testing.T) {
 			"identify/retry")},
 		{"pay", []string{"enrol/approved", "pay/approved", "pay/declined"}},
 		{"pay_cancel", []string{"pay/not_recognized|pay/spoof_rejected"}},
+		{"loyalty", []string{"enrol/approved", "loyalty/approved", "loyalty/not_recognized|loyalty/spoof_rejected"}},
+		{"age", []string{"enrol/approved", "age/declined"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -84,6 +84,7 @@ type Cloud struct {
 	// factors holds each enrolment's second factors (keyed tokens of
 	// phone and card), for deletion.
 	factors map[string]factors
+	births  map[string]time.Time // subject → birth date, for the age flow
 
 	limits attemptLimits
 	ledger ledger
@@ -144,7 +145,7 @@ func New(cfg Config) (*Cloud, error) {
 		return nil, err
 	}
 	return &Cloud{
-		cfg: cfg, log: cfg.Logger, tokenKey: tokenKey, rest: rest, idx: index.New(0), factors: map[string]factors{},
+		cfg: cfg, log: cfg.Logger, tokenKey: tokenKey, rest: rest, idx: index.New(0), factors: map[string]factors{}, births: map[string]time.Time{},
 		limits: newAttemptLimits(cfg), ledger: ledger{limit: cfg.PayLimit, payments: map[string]*Payment{}},
 		// A request is acceptable while its time is within MaxAge of now,
 		// and its time is at most MaxAge ahead of its arrival.
@@ -244,11 +245,11 @@ func (c *Cloud) sign(device string, st wire.Statement, ttl time.Duration) ([]byt
 // is refused with ErrUnknownFlow, never taken for another.
 func (c *Cloud) decide(req wire.Request) (wire.Decision, error) {
 	switch req.Flow {
-	case wire.FlowEnrol, wire.FlowIdentify, wire.FlowDelete, wire.FlowPay:
+	case wire.FlowEnrol, wire.FlowIdentify, wire.FlowDelete, wire.FlowPay, wire.FlowLoyalty, wire.FlowAge:
 	case wire.FlowVoid:
 		return c.ledger.void(req), nil
 	default:
-		return wire.Decision{}, fmt.Errorf("%w: %.32q (handled: enrol, identify, delete, pay, void)", ErrUnknownFlow, req.Flow)
+		return wire.Decision{}, fmt.Errorf("%w: %.32q (handled: enrol, identify, delete, pay, void, loyalty, age)", ErrUnknownFlow, req.Flow)
 	}
 	tmpl, err := c.template(req)
 	if err != nil {
@@ -272,6 +273,10 @@ func (c *Cloud) decide(req wire.Request) (wire.Decision, error) {
 		return c.delete(req, tmpl), nil
 	case wire.FlowPay:
 		return c.pay(req, tmpl), nil
+	case wire.FlowLoyalty:
+		return c.loyalty(tmpl), nil
+	case wire.FlowAge:
+		return c.age(req, tmpl), nil
 	}
 	panic("unreachable: flows checked above")
 }
@@ -367,6 +372,7 @@ func (c *Cloud) remove(subject string) {
 	c.mu.Lock()
 	c.idx.Remove(subject)
 	delete(c.factors, subject)
+	delete(c.births, subject)
 	c.mu.Unlock()
 	c.limits.forget(subject)
 }

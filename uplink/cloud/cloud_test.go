@@ -197,6 +197,9 @@ func TestEveryFlowHandled(t *testing.T) {
 		if fl == wire.FlowPay || fl == wire.FlowVoid {
 			r.Payment = &wire.Payment{Ref: "m1", Amount: 100, Currency: "EUR", Merchant: "Shop"}
 		}
+		if fl == wire.FlowAge {
+			r.Over = 18
+		}
 		if _, err := f.cloud.decide(r); err != nil {
 			t.Errorf("flow %s: %v", fl, err)
 		}
@@ -204,14 +207,14 @@ func TestEveryFlowHandled(t *testing.T) {
 	r := f.request(t, "req-x", wire.FlowIdentify, parts{})
 	r.Flow = "teleport"
 	_, err := f.cloud.decide(r)
-	if !errors.Is(err, ErrUnknownFlow) || !strings.Contains(err.Error(), `"teleport"`) || !strings.Contains(err.Error(), "enrol, identify, delete, pay, void") {
+	if !errors.Is(err, ErrUnknownFlow) || !strings.Contains(err.Error(), `"teleport"`) || !strings.Contains(err.Error(), "enrol, identify, delete, pay, void, loyalty, age") {
 		t.Fatalf("unknown flow: %v, want ErrUnknownFlow naming it and the handled flows", err)
 	}
 	b, err := json.Marshal(r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.cloud.Handle("palm.req.kiosk-1.teleport", b); err == nil || !strings.Contains(err.Error(), "not one of enrol, identify, delete, pay, void") {
+	if _, err := f.cloud.Handle("palm.req.kiosk-1.teleport", b); err == nil || !strings.Contains(err.Error(), "not one of enrol, identify, delete, pay, void, loyalty, age") {
 		t.Fatalf("Handle of flow teleport: %v, want a refusal naming the valid flows", err)
 	}
 }

@@ -29,6 +29,11 @@ func TestPaymentRequests(t *testing.T) {
 		{"void", Request{ID: "r2", Device: "k1", Flow: FlowVoid, Time: time.Unix(1, 0), Payment: &Payment{Ref: "m1"}}, true},
 		{"void with a palm", Request{ID: "r2", Device: "k1", Flow: FlowVoid, Time: time.Unix(1, 0), Palm: []byte{1}, Payment: &Payment{Ref: "m1"}}, false},
 		{"void without ref", Request{ID: "r2", Device: "k1", Flow: FlowVoid, Time: time.Unix(1, 0), Payment: &Payment{}}, false},
+		{"age", Request{ID: "r4", Device: "k1", Flow: FlowAge, Time: time.Unix(1, 0), Palm: []byte{1}, Over: 18}, true},
+		{"age without over", Request{ID: "r4", Device: "k1", Flow: FlowAge, Time: time.Unix(1, 0), Palm: []byte{1}}, false},
+		{"age over 200", Request{ID: "r4", Device: "k1", Flow: FlowAge, Time: time.Unix(1, 0), Palm: []byte{1}, Over: 200}, false},
+		{"identify with over", Request{ID: "r4", Device: "k1", Flow: FlowIdentify, Time: time.Unix(1, 0), Palm: []byte{1}, Over: 18}, false},
+		{"loyalty", Request{ID: "r5", Device: "k1", Flow: FlowLoyalty, Time: time.Unix(1, 0), Palm: []byte{1}}, true},
 		{"identify with a payment", Request{ID: "r3", Device: "k1", Flow: FlowIdentify, Time: time.Unix(1, 0), Palm: []byte{1}, Payment: &good}, false},
 	}
 	for _, tt := range tests {

@@ -26,10 +26,16 @@ const (
 	// got (it went away, or cancelled while the cloud decided); it
 	// carries Payment.Ref and no palm.
 	FlowVoid Flow = "void"
+	// FlowLoyalty identifies the palm for a point of sale; the decision's
+	// Reference is the person's loyalty id.
+	FlowLoyalty Flow = "loyalty"
+	// FlowAge asks whether the palm's person is over Request.Over years;
+	// the decision says only approved (over) or declined (not over).
+	FlowAge Flow = "age"
 )
 
 // flows lists every flow, in the order documentation names them.
-var flows = [...]Flow{FlowEnrol, FlowIdentify, FlowDelete, FlowPay, FlowVoid}
+var flows = [...]Flow{FlowEnrol, FlowIdentify, FlowDelete, FlowPay, FlowVoid, FlowLoyalty, FlowAge}
 
 // Flows returns every flow a kiosk may send. A cloud handles each of them
 // explicitly (uplink/cloud's test holds it to this list).
@@ -102,6 +108,8 @@ type Request struct {
 	// Payment is what a pay or void request is about (clear: it holds no
 	// personal data).
 	Payment *Payment `json:"payment,omitempty"`
+	// Over is the age in years an age request asks about (1 to 125).
+	Over int `json:"over,omitempty"`
 }
 
 // Payment is a payment a point of sale asked the kiosk to authorise.
@@ -127,6 +135,9 @@ func (r Request) Validate() error {
 	}
 	if !validID(r.ID) || !validID(r.Device) || r.Time.IsZero() {
 		return fmt.Errorf("%w: request header", ErrMalformed)
+	}
+	if (r.Flow == FlowAge) != (r.Over != 0) || r.Over < 0 || r.Over > 125 {
+		return fmt.Errorf("%w: over: an age request asks about 1 to 125 years, no other request has it", ErrMalformed)
 	}
 	switch r.Flow {
 	case FlowVoid:
@@ -201,7 +212,8 @@ type Decision struct {
 	Subject string `json:"subject,omitempty"`
 	// Reason is a short machine-readable reason, e.g. "duplicate_palm".
 	Reason string `json:"reason,omitempty"`
-	// Reference names an approved payment (pay) for the point of sale.
+	// Reference names an approved payment (pay), or is the loyalty id
+	// (loyalty), for the point of sale.
 	Reference string `json:"reference,omitempty"`
 }
 
