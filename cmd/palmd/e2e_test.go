@@ -150,6 +150,7 @@ func TestScenarios(t *testing.T) {
 		{"pay_cancel", []string{"pay/not_recognized|pay/spoof_rejected"}},
 		{"loyalty", []string{"enrol/approved", "loyalty/approved", "loyalty/not_recognized|loyalty/spoof_rejected"}},
 		{"age", []string{"enrol/approved", "age/declined"}},
+		{"entry", []string{"enrol/approved", "identify/approved", "identify/not_recognized|identify/spoof_rejected"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+
+	"github.com/palmd/palmd/drivers/gate"
 )
 
 // posLine is the simulated point of sale's serial line: the kiosk serves
@@ -34,4 +36,32 @@ func (w *World) SendPOS(line []byte) error {
 		return fmt.Errorf("sim: point of sale: %w", err)
 	}
 	return nil
+}
+
+// Door moves the gate's door: open or closed. The world's gate has a
+// door-state contact from the first call on (before it, DoorOpen reports
+// gate.ErrNoDoor, as a gate installed without one does). Each read of the
+// contact sees at most one move, so a door opened and closed again
+// between two reads is still seen to open (no door does both that fast).
+func (w *World) Door(open bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.door == nil {
+		w.door = new(bool)
+	}
+	w.doorMoves = append(w.doorMoves, open)
+}
+
+// DoorOpen implements gate.Door.
+func (g *Gate) DoorOpen() (bool, error) {
+	w := g.w
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.door == nil {
+		return false, gate.ErrNoDoor
+	}
+	if len(w.doorMoves) > 0 {
+		*w.door, w.doorMoves = w.doorMoves[0], w.doorMoves[1:]
+	}
+	return *w.door, nil
 }

@@ -64,6 +64,9 @@ type Step struct {
 	POS json.RawMessage `json:"pos,omitempty"`
 	// Gate checks how many times the gate relay has pulsed so far.
 	Gate *int `json:"gate,omitempty"`
+	// Door opens ("open") or closes ("close") the gate's door; the gate
+	// has a door contact from the first such step on.
+	Door string `json:"door,omitempty"`
 }
 
 // HoverStep names who hovers and how.
@@ -176,7 +179,7 @@ func Builtin() []string {
 func (st Step) validate() error {
 	n := 0
 	for _, set := range []bool{st.InsertCard != "", st.RemoveCard, st.Type != "", st.Hover != nil,
-		st.Withdraw, st.Camera != "", st.Expect != nil, st.POS != nil, st.Gate != nil} {
+		st.Withdraw, st.Camera != "", st.Expect != nil, st.POS != nil, st.Gate != nil, st.Door != ""} {
 		if set {
 			n++
 		}
@@ -200,6 +203,10 @@ func (st Step) validate() error {
 	case st.Expect != nil:
 		if st.Expect.Event == "" {
 			return errors.New("expect: event: must not be empty")
+		}
+	case st.Door != "":
+		if st.Door != "open" && st.Door != "close" {
+			return fmt.Errorf("door: %q: want \"open\" or \"close\"", st.Door)
 		}
 	case st.POS != nil:
 		if len(st.POS) == 0 || st.POS[0] != '{' {
@@ -291,6 +298,8 @@ func (s Scenario) Play(ctx context.Context, w *World, events <-chan Event) error
 			if err := w.SendPOS(line.Bytes()); err != nil {
 				return errors.Join(append(failed, fmt.Errorf("step %d: %w", i+1, err))...)
 			}
+		case st.Door != "":
+			w.Door(st.Door == "open")
 		case st.Gate != nil:
 			if got := w.GateOpens(); got != *st.Gate {
 				failed = append(failed, fmt.Errorf("step %d: the gate pulsed %d times, want %d", i+1, got, *st.Gate))

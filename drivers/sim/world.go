@@ -40,6 +40,9 @@ type World struct {
 	cards chan cardreader.Event
 	keys  chan keypad.Key
 	pos   *posLine // made by POSLine
+	door  *bool    // the door's state; nil: the gate has no door contact
+	// doorMoves are the door's moves the contact has not reported yet.
+	doorMoves []bool
 }
 
 // hover is one presentation in front of the scanner.
