@@ -159,3 +159,64 @@ func TestLoyaltyAndAge(t *testing.T) {
 		})
 	}
 }
+
+// TestPOSGoneWhileTheCloudDecides: the POS leaves after the request went
+// out; the payment is voided, and the id asked again is answered
+// cancelled (pos_gone), with no second request.
+func TestPOSGoneWhileTheCloudDecides(t *testing.T) {
+	r := newRigWith(t, rigOptions{outcome: wire.Approved, cloud: func(c *fakeCloud) {
+		c.requested, c.block = make(chan struct{}, 4), true
+	}})
+	r.await(t, bus.Screen, "idle")
+	srv := pos.NewServer(r.kiosk.POS(), nil)
+	gone := r.posLink(t, srv)
+	if err := gone.Send(payReq("m1", 1250)); err != nil {
+		t.Fatal(err)
+	}
+	r.await(t, bus.Screen, "pay")
+	r.hover(t, sim.Person{Name: "alice"})
+	<-r.cloud.requested
+	gone.Close()
+	if ev := r.await(t, bus.Voided, ""); ev.Flow != "pay" {
+		t.Errorf("voided event %+v", ev)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	a, err := r.posLink(t, srv).Do(ctx, payReq("m1", 1250))
+	if err != nil || a.Status != pos.Cancelled || a.Reason != "pos_gone" {
+		t.Fatalf("the id asked again: %+v, %v; want cancelled pos_gone", a, err)
+	}
+	r.cloud.mu.Lock()
+	defer r.cloud.mu.Unlock()
+	if !slices.Equal(r.cloud.voids, []string{"m1"}) {
+		t.Errorf("voids %v, want [m1]", r.cloud.voids)
+	}
+}
+
+// TestApprovalThePOSCouldNotReadIsVoided: the cloud approves, but the
+// answer cannot be written (the POS is gone and the link has not noticed
+// yet): the payment is voided and the cancellation is replied for the
+// stored answer.
+func TestApprovalThePOSCouldNotReadIsVoided(t *testing.T) {
+	r := newRig(t, wire.Approved, nil)
+	r.await(t, bus.Screen, "idle")
+	replies := make(chan pos.Answer, 4)
+	r.kiosk.POS().Request(1, payReq("m1", 1250), func(a pos.Answer) error {
+		replies <- a
+		return pos.ErrGone
+	})
+	r.await(t, bus.Screen, "pay")
+	r.hover(t, sim.Person{Name: "alice"})
+	r.await(t, bus.Voided, "")
+	if a := <-replies; a.Status != pos.Approved {
+		t.Fatalf("first reply %+v, want the approval", a)
+	}
+	if a := <-replies; a.Status != pos.Cancelled || a.Reason != "pos_gone" {
+		t.Fatalf("second reply %+v, want cancelled pos_gone", a)
+	}
+	r.cloud.mu.Lock()
+	defer r.cloud.mu.Unlock()
+	if !slices.Equal(r.cloud.voids, []string{"m1"}) {
+		t.Errorf("voids %v, want [m1]", r.cloud.voids)
+	}
+}

@@ -51,6 +51,7 @@ func (c *fakeCloud) Do(ctx context.Context, req wire.Request) (wire.Decision, er
 		<-ctx.Done()
 		return wire.Decision{}, ctx.Err()
 	}
+
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.flows = append(c.flows, req.Flow)
