@@ -3,7 +3,6 @@ package cloud
 import (
 	"crypto/ed25519"
 	"crypto/hkdf"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -84,7 +83,8 @@ type Cloud struct {
 	// factors holds each enrolment's second factors (keyed tokens of
 	// phone and card), for deletion.
 	factors map[string]factors
-	births  map[string]time.Time // subject → birth date, for the age flow
+	births  map[string]time.Time        // subject → birth date, for the age flow
+	pending map[string]pendingEnrolment // begun in the phone app, by id (pending.go)
 
 	limits attemptLimits
 	ledger ledger
@@ -146,7 +146,8 @@ func New(cfg Config) (*Cloud, error) {
 	}
 	return &Cloud{
 		cfg: cfg, log: cfg.Logger, tokenKey: tokenKey, rest: rest, idx: index.New(0), factors: map[string]factors{}, births: map[string]time.Time{},
-		limits: newAttemptLimits(cfg), ledger: ledger{limit: cfg.PayLimit, payments: map[string]*Payment{}},
+		pending: map[string]pendingEnrolment{},
+		limits:  newAttemptLimits(cfg), ledger: ledger{limit: cfg.PayLimit, payments: map[string]*Payment{}},
 		// A request is acceptable while its time is within MaxAge of now,
 		// and its time is at most MaxAge ahead of its arrival.
 		seen: replay.New[[]byte](2*cfg.MaxAge, cfg.MaxRequests),
@@ -263,6 +264,9 @@ func (c *Cloud) decide(req wire.Request) (wire.Decision, error) {
 		subject, ok := c.search(tmpl)
 		switch {
 		case !ok:
+			if d, done := c.completePending(req, tmpl); done {
+				return d, nil
+			}
 			return wire.Decision{Outcome: wire.NotRecognized}, nil
 		case c.limits.disabled(subject):
 			return wire.Decision{Outcome: wire.Declined, Reason: "biometric_disabled"}, nil
@@ -408,9 +412,7 @@ func (c *Cloud) token(o *seal.Opener, req wire.Request, part string) ([32]byte, 
 	if len(pt) == 0 {
 		return [32]byte{}, errors.New("cloud: empty " + part)
 	}
-	m := hmac.New(sha256.New, c.tokenKey)
-	m.Write(pt)
-	return [32]byte(m.Sum(nil)), nil
+	return c.tokenOf(pt), nil
 }
 
 // Import enrols tmpl without a kiosk request, with no phone or card token:
