@@ -64,3 +64,13 @@ func ageScreen(n int) display.Screen {
 	return display.Screen{Name: "age_check", Title: fmt.Sprintf("Age check: over %d", n),
 		Body: "Hover your palm to confirm your age.\nPress Cancel to skip."}
 }
+
+// reasonScreen is the screen of a decision whose reason has its own: an
+// enrolment begun in the phone app, completed by this capture.
+func reasonScreen(reason string) (display.Screen, bool) {
+	if reason == "app_enrolment_completed" {
+		return display.Screen{Name: "app_enrolled", Title: "You're all set",
+			Body: "Your sign-up from the app is complete.\nNext time, just hover your palm.", Tone: display.Success}, true
+	}
+	return display.Screen{}, false
+}

@@ -182,6 +182,10 @@ func (s *session) decide(dec wire.Decision) {
 		s.k.attempts.record(s.k.clock.Now(), dec.Outcome, s.pad)
 	}
 	s.emit(bus.Event{Event: bus.Decision, Outcome: string(dec.Outcome), Reason: dec.Reason, Subject: dec.Subject})
+	if sc, ok := reasonScreen(dec.Reason); ok { // screens_flows.go
+		s.show(sc)
+		return
+	}
 	s.show(resultScreen(s.flow, dec.Outcome))
 }
 

@@ -150,6 +150,7 @@ func TestScenarios(t *testing.T) {
 		{"pay_cancel", []string{"pay/not_recognized|pay/spoof_rejected"}},
 		{"loyalty", []string{"enrol/approved", "loyalty/approved", "loyalty/not_recognized|loyalty/spoof_rejected"}},
 		{"age", []string{"enrol/approved", "age/declined"}},
+		{"app_enrol", []string{"identify/not_recognized|identify/spoof_rejected", "identify/approved", "identify/approved"}},
 		{"entry", []string{"enrol/approved", "identify/approved", "identify/not_recognized|identify/spoof_rejected"}},
 	}
 	for _, tt := range tests {

@@ -46,6 +46,8 @@ func (*simulation) devices(clockwork.Clock) firmware.Devices { return firmware.D
 
 func (*simulation) posLine() io.ReadWriteCloser { return nil }
 
+func (*simulation) attachCloud(*cloudLink) {}
+
 // embeddedCloud: the production build never starts a cloud of its own.
 const embeddedCloud = false
 

@@ -182,6 +182,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output,
 		return err
 	}
 	defer up.Close()
+	simu.attachCloud(up)
 
 	var devs firmware.Devices
 	if simu != nil {

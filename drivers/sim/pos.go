@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -64,4 +65,28 @@ func (g *Gate) DoorOpen() (bool, error) {
 		*w.door, w.doorMoves = w.doorMoves[0], w.doorMoves[1:]
 	}
 	return *w.door, nil
+}
+
+// AppEnrolment begins an enrolment in the phone app for a person: the
+// simulation build installs one that photographs the person's palm and
+// hands it, with the phone and card numbers, to the embedded reference
+// cloud.
+type AppEnrolment func(person, phone, card string) error
+
+// SetAppEnrolment installs how the world's phone app enrols.
+func (w *World) SetAppEnrolment(f AppEnrolment) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.app = f
+}
+
+// AppEnrol begins person's enrolment in the phone app.
+func (w *World) AppEnrol(person, phone, card string) error {
+	w.mu.Lock()
+	f := w.app
+	w.mu.Unlock()
+	if f == nil {
+		return errors.New("sim: no phone app: app enrolment needs the embedded reference cloud")
+	}
+	return f(person, phone, card)
 }

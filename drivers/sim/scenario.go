@@ -67,6 +67,16 @@ type Step struct {
 	// Door opens ("open") or closes ("close") the gate's door; the gate
 	// has a door contact from the first such step on.
 	Door string `json:"door,omitempty"`
+	// AppEnrol begins a person's enrolment in the phone app (a photo of
+	// the palm, phone and card), which the cloud holds as pending.
+	AppEnrol *AppEnrolStep `json:"app_enrol,omitempty"`
+}
+
+// AppEnrolStep is an enrolment begun in the phone app.
+type AppEnrolStep struct {
+	Person string `json:"person"`
+	Phone  string `json:"phone"`
+	Card   string `json:"card"`
 }
 
 // HoverStep names who hovers and how.
@@ -179,7 +189,7 @@ func Builtin() []string {
 func (st Step) validate() error {
 	n := 0
 	for _, set := range []bool{st.InsertCard != "", st.RemoveCard, st.Type != "", st.Hover != nil,
-		st.Withdraw, st.Camera != "", st.Expect != nil, st.POS != nil, st.Gate != nil, st.Door != ""} {
+		st.Withdraw, st.Camera != "", st.Expect != nil, st.POS != nil, st.Gate != nil, st.Door != "", st.AppEnrol != nil} {
 		if set {
 			n++
 		}
@@ -203,6 +213,10 @@ func (st Step) validate() error {
 	case st.Expect != nil:
 		if st.Expect.Event == "" {
 			return errors.New("expect: event: must not be empty")
+		}
+	case st.AppEnrol != nil:
+		if st.AppEnrol.Person == "" || st.AppEnrol.Phone == "" || st.AppEnrol.Card == "" {
+			return errors.New("app_enrol: want person, phone and card")
 		}
 	case st.Door != "":
 		if st.Door != "open" && st.Door != "close" {
@@ -300,6 +314,10 @@ func (s Scenario) Play(ctx context.Context, w *World, events <-chan Event) error
 			}
 		case st.Door != "":
 			w.Door(st.Door == "open")
+		case st.AppEnrol != nil:
+			if err := w.AppEnrol(st.AppEnrol.Person, st.AppEnrol.Phone, st.AppEnrol.Card); err != nil {
+				return errors.Join(append(failed, fmt.Errorf("step %d: %w", i+1, err))...)
+			}
 		case st.Gate != nil:
 			if got := w.GateOpens(); got != *st.Gate {
 				failed = append(failed, fmt.Errorf("step %d: the gate pulsed %d times, want %d", i+1, got, *st.Gate))

@@ -43,6 +43,8 @@ func TestParseScenarioErrors(t *testing.T) {
 		{`{"name":"x","steps":[{"camera":"smash"}]}`, "camera"},
 		{`{"name":"x","stepz":[]}`, "unknown field"},
 		{`{"name":"x","steps":[{"pos":"pay"}]}`, "pos: want one JSON object"},
+		{`{"name":"x","steps":[{"door":"ajar"}]}`, "door"},
+		{`{"name":"x","steps":[{"app_enrol":{"person":"dora"}}]}`, "app_enrol: want person, phone and card"},
 		{`{"name":"x","steps":[{"pos":{"v":1},"gate":1}]}`, "exactly one action"},
 	}
 	for _, tt := range tests {
