@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 
 	"github.com/palmd/palmd/firmware/bus"
+	"github.com/palmd/palmd/firmware/pos"
 	"github.com/palmd/palmd/uplink/wire"
 )
 
@@ -78,6 +79,9 @@ func (k *Kiosk) runFlow(s *session, f flow, in input) {
 			k.o.Log.Error("flow panicked", "flow", f.name, "type", fmt.Sprintf("%T", r), "stack", string(debug.Stack()))
 			wipe(in)
 			s.decide(wire.Decision{Request: s.id, Outcome: wire.Retry, Reason: "internal"})
+			if p, ok := in.(posRequest); ok { // the point of sale is never left waiting
+				p.reply(pos.Result("", pos.Cancelled, "kiosk"))
+			}
 		}
 	}()
 	f.run(s, in)
