@@ -1,15 +1,16 @@
 // Package firmware is the kiosk's brain: a supervisor, the kiosk loop and
 // the flows (identify with the gate's door, enrol, delete-my-data with a
 // second factor, and pay, loyalty and age for a point of sale, whose link
-// is package pos), built only on the driver
-// interfaces, the vision gates and the uplink's sealing and request API. It
-// has no hardware or network code of its own.
+// is package pos), built only on the driver interfaces, the vision gates
+// and the uplink's sealing and request API. It has no hardware or network
+// code of its own.
 //
 // One goroutine (Kiosk.Run's) owns the kiosk's state. Everything that
 // happens reaches it as a typed input on one channel: presence edges from
 // the sensor's sampler, card and key input from each part's supervisor,
 // part health, the cloud's health and verified commands (pushed by the
-// uplink), and mode requests (maintenance, updating). Time comes from an
+// uplink), the point of sale's requests and departures (Kiosk.POS), and
+// mode requests (maintenance, updating). Time comes from an
 // injected clock (github.com/jonboulle/clockwork): there are no polling
 // loops and no bare sleeps, and the tests drive a fake clock.
 //
