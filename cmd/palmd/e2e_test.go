@@ -218,7 +218,7 @@ func TestRunExitCodes(t *testing.T) {
 		{"unknown scenario", []string{"-scenario", "nope"}, true, "nope", ""},
 		{"failing expectation", []string{"-scenario", failing}, false, "expected decision outcome=approved", ""},
 		{"snapshot alone", []string{"-snapshot", filepath.Join(dir, "x.png")}, true, "-scenario", ""},
-		{"help", []string{"-h"}, false, "", "Built-in scenarios: attacks, delete, delete_second_factor, demo"},
+		{"help", []string{"-h"}, false, "", "Built-in scenarios: " + strings.Join(sim.Builtin(), ", ")},
 		// A cloud URL without its keys: the kiosk waits, serving nobody.
 		{"not provisioned", []string{"-nats", "nats://127.0.0.1:4222", "-scenario", notProvisioned}, false, "", ""},
 		{"image config, not provisioned", []string{"-t", "-config", "../../buildroot/board/palmkiosk/overlay/usr/share/palmd/config.json"},

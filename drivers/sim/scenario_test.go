@@ -13,7 +13,8 @@ import (
 
 func TestBuiltinScenariosParse(t *testing.T) {
 	names := Builtin()
-	for _, want := range []string{"demo", "delete", "attacks", "quality"} {
+	for _, want := range []string{"demo", "delete", "attacks", "quality", "pay", "pay_cancel", "entry", "loyalty", "age",
+		"app_enrol", "delete_second_factor", "lockout"} {
 		if !strings.Contains(strings.Join(names, " "), want) {
 			t.Errorf("built-in scenarios %v lack %q", names, want)
 		}
