@@ -33,6 +33,9 @@ const (
 func (s *session) capture() (sealed []byte, ok bool) {
 	k := s.k
 	if s.lockedOut() {
+		if s.pos == nil { // a point of sale is answered first, then the hand awaited
+			s.awaitWithdraw()
+		}
 		return nil, false
 	}
 	defer k.zeroFrames()

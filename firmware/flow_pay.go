@@ -65,7 +65,7 @@ func posPalm(s *session, p posRequest, sc display.Screen) ([]byte, bool) {
 		if s.ctx.Err() != nil {
 			s.answerPOS(p, pos.Result("", pos.Cancelled, s.stopReason()), false)
 		} else {
-			s.answerPOS(p, pos.Result("", pos.Declined, string(s.outcome)), false)
+			s.answerPOS(p, declinedAnswer(wire.Decision{Outcome: s.outcome, Reason: s.reason}), false)
 		}
 		s.awaitWithdraw()
 		return nil, false

@@ -220,3 +220,28 @@ func TestApprovalThePOSCouldNotReadIsVoided(t *testing.T) {
 		t.Errorf("voids %v, want [m1]", r.cloud.voids)
 	}
 }
+
+// TestPayWhileLockedOut: past the attempt limit a payment captures nothing
+// and the point of sale is told why.
+func TestPayWhileLockedOut(t *testing.T) {
+	r := newRig(t, wire.Approved, nil)
+	r.await(t, bus.Screen, "idle")
+	for range maxFailedPAD {
+		r.kiosk.attempts.record(r.clock.Now(), wire.NotRecognized, true)
+	}
+	c := r.posLink(t, pos.NewServer(r.kiosk.POS(), nil))
+	if err := c.Send(payReq("m1", 1250)); err != nil {
+		t.Fatal(err)
+	}
+	r.await(t, bus.Screen, "pay")
+	r.hover(t, sim.Person{Name: "alice"})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	a, err := c.Await(ctx, "m1")
+	if err != nil || a.Status != pos.Declined || a.Reason != "locked_out" {
+		t.Fatalf("answer %+v, %v; want declined locked_out", a, err)
+	}
+	if got := r.requests(); len(got) != 0 {
+		t.Errorf("requests %v while locked out", got)
+	}
+}

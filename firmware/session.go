@@ -30,6 +30,7 @@ type session struct {
 	inbox chan input
 
 	outcome wire.Outcome // the decision shown, if any
+	reason  string       // and its reason
 	pad     bool         // presentation-attack detection ran on the capture
 	pos     *posRequest  // the point of sale's request the session serves, if any
 	stopWhy atomic.Pointer[string]
@@ -177,7 +178,7 @@ func (s *session) decide(dec wire.Decision) {
 	if s.ctx.Err() != nil {
 		return
 	}
-	s.outcome = dec.Outcome
+	s.outcome, s.reason = dec.Outcome, dec.Reason
 	if authenticates(s.flow) {
 		s.k.attempts.record(s.k.clock.Now(), dec.Outcome, s.pad)
 	}
@@ -190,8 +191,8 @@ func (s *session) decide(dec wire.Decision) {
 }
 
 // lockedOut reports whether the kiosk is past its attempt limit. If it
-// is, it shows when to try again, decides retry "locked_out" and waits
-// for the hand to leave: nothing is captured or sent.
+// is, it shows when to try again and decides retry "locked_out": nothing
+// is captured or sent.
 func (s *session) lockedOut() bool {
 	if !authenticates(s.flow) {
 		return false
@@ -200,10 +201,9 @@ func (s *session) lockedOut() bool {
 	if wait == 0 || s.ctx.Err() != nil {
 		return false
 	}
-	s.outcome = wire.Retry
+	s.outcome, s.reason = wire.Retry, "locked_out"
 	s.emit(bus.Event{Event: bus.Decision, Outcome: string(wire.Retry), Reason: "locked_out"})
 	s.show(lockoutScreen(wait))
-	s.awaitWithdraw()
 	return true
 }
 
