@@ -32,6 +32,12 @@ const (
 // ended. The raw frames are zeroed before it returns, whatever happened.
 func (s *session) capture() (sealed []byte, ok bool) {
 	k := s.k
+	if s.lockedOut() {
+		if s.pos == nil { // a point of sale is answered first, then the hand awaited
+			s.awaitWithdraw()
+		}
+		return nil, false
+	}
 	defer k.zeroFrames()
 	outcome, reason, err := k.capture(s)
 	switch {
@@ -88,6 +94,7 @@ func (k *Kiosk) capture(s *session) (wire.Outcome, string, error) {
 		res := k.live.CheckBurst(k.burst)
 		if !ok {
 			if attackAnyway(last, res) {
+				s.pad = true
 				s.emit(bus.Event{Event: bus.Liveness, Score: res.Score, Reason: res.Reason})
 				return wire.SpoofRejected, res.Reason, nil
 			}
@@ -105,6 +112,7 @@ func (k *Kiosk) capture(s *session) (wire.Outcome, string, error) {
 			}
 			continue
 		}
+		s.pad = true
 		s.emit(bus.Event{Event: bus.Liveness, Score: res.Score, Reason: res.Reason})
 		if !res.Live {
 			return wire.SpoofRejected, res.Reason, nil

@@ -1,13 +1,16 @@
 // Package firmware is the kiosk's brain: a supervisor, the kiosk loop and
-// the flows (identify, enrol, delete-my-data), built only on the driver
-// interfaces, the vision gates and the uplink's sealing and request API. It
-// has no hardware or network code of its own.
+// the flows (identify with the gate's door, enrol, delete-my-data with a
+// second factor, and pay, loyalty and age for a point of sale, whose link
+// is package pos), built only on the driver interfaces, the vision gates
+// and the uplink's sealing and request API. It has no hardware or network
+// code of its own.
 //
 // One goroutine (Kiosk.Run's) owns the kiosk's state. Everything that
 // happens reaches it as a typed input on one channel: presence edges from
 // the sensor's sampler, card and key input from each part's supervisor,
 // part health, the cloud's health and verified commands (pushed by the
-// uplink), and mode requests (maintenance, updating). Time comes from an
+// uplink), the point of sale's requests and departures (Kiosk.POS), and
+// mode requests (maintenance, updating). Time comes from an
 // injected clock (github.com/jonboulle/clockwork): there are no polling
 // loops and no bare sleeps, and the tests drive a fake clock.
 //
@@ -21,6 +24,11 @@
 // each names its trigger, steps, screens, request and what it does with the
 // outcome. A session hears only the input a step asks for (session.listen);
 // the loop drops the rest, and wipes a card number wherever it drops one.
+// Attempt limits (attempts.go, after NIST SP 800-63B-4): at most 5
+// consecutive failed biometric attempts at a kiosk, 10 where
+// presentation-attack detection ran on them, then a delay of 30 s before
+// the next, doubling with each further failure; the screen says when to
+// try again, and nothing is captured or sent meanwhile.
 // A mode change ends a running session (maintenance, camera or cloud down,
 // shutdown) or lets it finish (an update). The watchdog is fed while the
 // loop's heartbeats go on and no job overran its budget.

@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 
 	"github.com/palmd/palmd/firmware/bus"
+	"github.com/palmd/palmd/firmware/pos"
 	"github.com/palmd/palmd/uplink/wire"
 )
 
@@ -17,6 +18,9 @@ const (
 	onHover             // a hand arrives over the scanner
 	onCard              // a card is read
 	onDeleteKey         // the delete-my-data key is pressed
+	onPay               // the point of sale asks for a payment
+	onLoyalty           // the point of sale asks for the loyalty id
+	onAge               // the point of sale asks for an age check
 )
 
 // flow is one thing a person can do at the kiosk. Each lives in its own
@@ -31,7 +35,7 @@ type flow struct {
 
 // flows is every flow the kiosk runs. The wire's flow list and the
 // reference cloud handle exactly these.
-var flows = [...]flow{identifyFlow, enrolFlow, deleteFlow}
+var flows = [...]flow{identifyFlow, enrolFlow, deleteFlow, payFlow, loyaltyFlow, ageFlow}
 
 func flowFor(t trigger) (flow, bool) {
 	for _, f := range flows {
@@ -50,6 +54,9 @@ func (k *Kiosk) trigger(ctx context.Context, sv *supervisor, t trigger, in input
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	s := newSession(k, sctx, f.name)
+	if p, ok := in.(posRequest); ok {
+		s.pos = &p
+	}
 	j := &job{s: s, cancel: cancel, done: make(chan struct{}), started: k.clock.Now()}
 	sv.job, sv.reinsert = j, false
 	s.emit(bus.Event{Event: bus.Hover})
@@ -72,6 +79,9 @@ func (k *Kiosk) runFlow(s *session, f flow, in input) {
 			k.o.Log.Error("flow panicked", "flow", f.name, "type", fmt.Sprintf("%T", r), "stack", string(debug.Stack()))
 			wipe(in)
 			s.decide(wire.Decision{Request: s.id, Outcome: wire.Retry, Reason: "internal"})
+			if p, ok := in.(posRequest); ok { // the point of sale is never left waiting
+				p.reply(pos.Result("", pos.Cancelled, "kiosk"))
+			}
 		}
 	}()
 	f.run(s, in)

@@ -8,8 +8,9 @@ import "github.com/palmd/palmd/uplink/wire"
 //	screens  move_* / hold_still / shade, then approved, not_recognized,
 //	         spoof_rejected or retry
 //	request  identify, with the sealed palm
-//	outcome  approved pulses the gate relay; the result stays up until the
-//	         hand leaves
+//	outcome  approved pulses the gate relay and, with a door contact,
+//	         watches the door (flow_entry.go); the result stays up until
+//	         the hand leaves
 var identifyFlow = flow{name: wire.FlowIdentify, trigger: onHover, run: identify}
 
 func identify(s *session, _ input) {
@@ -20,9 +21,7 @@ func identify(s *session, _ input) {
 	dec := s.request(wire.Request{Palm: palm})
 	s.decide(dec)
 	if dec.Outcome == wire.Approved && s.ctx.Err() == nil {
-		if err := s.k.o.Devices.Gate.Open(s.ctx); err != nil {
-			s.k.o.Log.Error("gate", "err", err)
-		}
+		s.openGate() // and watch the door: flow_entry.go
 	}
 	s.awaitWithdraw()
 }

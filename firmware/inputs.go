@@ -8,11 +8,15 @@ import (
 
 	"github.com/palmd/palmd/drivers/cardreader"
 	"github.com/palmd/palmd/drivers/keypad"
+	"github.com/palmd/palmd/firmware/pos"
 	"github.com/palmd/palmd/uplink/wire"
 )
 
 // PartCloud names the cloud link in health events and the status.
 const PartCloud = "cloud"
+
+// PartPOS names the point-of-sale link in counters.
+const PartPOS = "pos"
 
 // input is one thing that happened, on its way to the loop.
 type input interface{ isInput() }
@@ -41,6 +45,14 @@ type (
 	command struct{ c wire.Command }
 	// modeRequest: maintenance, updating or provisioned switched on or off.
 	modeRequest struct{ maintenance, updating, provisioned *bool }
+	// posRequest: the point of sale asked for something (pos.Handler).
+	posRequest struct {
+		conn  uint64
+		req   pos.Request
+		reply func(pos.Answer) error
+	}
+	// posGone: the point of sale on conn went away.
+	posGone struct{ conn uint64 }
 	// jobDone: a session or probe finished.
 	jobDone struct {
 		j       *job
@@ -59,6 +71,8 @@ func (cloudHealth) isInput()  {}
 func (command) isInput()      {}
 func (modeRequest) isInput()  {}
 func (jobDone) isInput()      {}
+func (posRequest) isInput()   {}
+func (posGone) isInput()      {}
 
 // partOf names the part an input came from.
 func partOf(in input) string {
@@ -69,6 +83,8 @@ func partOf(in input) string {
 		return PartKeypad
 	case presenceEdge:
 		return PartPresence
+	case posRequest:
+		return PartPOS
 	}
 	return ""
 }

@@ -120,6 +120,7 @@ type Kiosk struct {
 	plain   []byte
 
 	screen   screenState
+	attempts attempts     // consecutive failed biometric attempts, and the delay they set
 	present  atomic.Bool  // the loop's view of the presence sensor
 	distance atomic.Int64 // the presence sensor's last distance, mm (0: none)
 	beat     atomic.Int64 // clock time (ns) of the loop's last heartbeat

@@ -39,21 +39,28 @@ type fakeCloud struct {
 	cards  []string
 	palms  int
 	flows  []wire.Flow
+	voids  []string // the POS message ids voided
+	overs  []int    // the ages asked about
 }
 
 func (c *fakeCloud) Do(ctx context.Context, req wire.Request) (wire.Decision, error) {
 	if c.requested != nil {
 		c.requested <- struct{}{}
 	}
-	if c.block {
+	if c.block && req.Flow != wire.FlowVoid {
 		<-ctx.Done()
 		return wire.Decision{}, ctx.Err()
 	}
+
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.flows = append(c.flows, req.Flow)
 	if c.err != nil {
 		return wire.Decision{}, c.err
+	}
+	if req.Flow == wire.FlowVoid {
+		c.voids = append(c.voids, req.Payment.Ref)
+		return wire.Decision{Request: req.ID, Outcome: wire.Approved, Reason: "voided"}, nil
 	}
 	rec, err := c.palm.Open(seal.ContextOf(req, seal.PartPalm), req.Palm)
 	if err != nil {
@@ -77,7 +84,19 @@ func (c *fakeCloud) Do(ctx context.Context, req wire.Request) (wire.Decision, er
 		}
 		c.cards = append(c.cards, string(pan))
 	}
-	return wire.Decision{Request: req.ID, Outcome: c.outcome, Subject: "sub-test"}, nil
+	d := wire.Decision{Request: req.ID, Outcome: c.outcome, Subject: "sub-test"}
+	switch {
+	case req.Flow == wire.FlowPay && c.outcome == wire.Approved:
+		d.Reference = "pay-" + req.Payment.Ref
+	case req.Flow == wire.FlowLoyalty && c.outcome == wire.Approved:
+		d.Reference = "L-test"
+	case req.Flow == wire.FlowAge:
+		c.overs = append(c.overs, req.Over)
+		if c.outcome == wire.Declined {
+			d.Reason = "not_over"
+		}
+	}
+	return d, nil
 }
 
 // newSealer returns a sealer and the opener for its key.
@@ -123,6 +142,11 @@ type rigOptions struct {
 	cloudErr error
 	edit     func(*Devices)
 	cloud    func(*fakeCloud)
+	// uplink, if set, answers instead of the fake cloud, with the
+	// sealers given and the fake clock starting at now.
+	uplink      Cloud
+	palm, card  *seal.Sealer
+	startAtWall bool
 }
 
 func newRig(t *testing.T, outcome wire.Outcome, cloudErr error) *rig {
@@ -135,9 +159,16 @@ func newRigWith(t *testing.T, o rigOptions) *rig {
 	palmS, palmO := newSealer(t)
 	cardS, cardO := newSealer(t)
 	r := &rig{world: sim.NewWorld(sim.Cached(renders)), clock: clockwork.NewFakeClock()}
+	if o.startAtWall {
+		r.clock = clockwork.NewFakeClockAt(time.Now())
+	}
 	r.cloud = &fakeCloud{palm: palmO, card: cardO, outcome: o.outcome, err: o.cloudErr}
 	if o.cloud != nil {
 		o.cloud(r.cloud)
+	}
+	var cloud Cloud = r.cloud
+	if o.uplink != nil {
+		cloud, palmS, cardS = o.uplink, o.palm, o.card
 	}
 	w := r.world
 	devs := Devices{Camera: w.Camera(), Light: w.Light(), Presence: w.Presence(), Display: w.Display(),
@@ -150,7 +181,7 @@ func newRigWith(t *testing.T, o rigOptions) *rig {
 	k, err := New(Options{
 		DeviceID: "kiosk-test-1",
 		Devices:  devs,
-		Cloud:    r.cloud, Palm: palmS, Card: cardS,
+		Cloud:    cloud, Palm: palmS, Card: cardS,
 		Bus:   &b,
 		Clock: r.clock,
 	})
@@ -360,6 +391,8 @@ func TestDeleteNeedsConfirmation(t *testing.T) {
 	r := newRig(t, wire.Approved, nil)
 	r.await(t, bus.Screen, "idle")
 	r.world.Type(keypad.DeleteMyData)
+	r.await(t, bus.Screen, "delete_factor")
+	r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '0', '0', keypad.Enter)
 	r.await(t, bus.Screen, "hover")
 	r.hover(t, sim.Person{Name: "carol"})
 	r.await(t, bus.Screen, "confirm_delete")
@@ -368,6 +401,8 @@ func TestDeleteNeedsConfirmation(t *testing.T) {
 	r.await(t, bus.Screen, "kept")
 	r.await(t, bus.Screen, "idle")
 	r.world.Type(keypad.DeleteMyData)
+	r.await(t, bus.Screen, "delete_factor")
+	r.world.InsertCard("4539578763621486")
 	r.await(t, bus.Screen, "hover")
 	r.hover(t, sim.Person{Name: "carol"})
 	r.await(t, bus.Screen, "confirm_delete")
@@ -380,6 +415,39 @@ func TestDeleteNeedsConfirmation(t *testing.T) {
 	r.await(t, bus.Screen, "deleted")
 	if got := r.requests(); !slices.Equal(got, []wire.Flow{wire.FlowDelete}) {
 		t.Errorf("requests %v, want exactly one delete (the cancelled one sends nothing)", got)
+	}
+	r.cloud.mu.Lock()
+	defer r.cloud.mu.Unlock()
+	if len(r.cloud.phones) != 0 || !slices.Equal(r.cloud.cards, []string{"4539578763621486"}) {
+		t.Errorf("the deletion carried phones %q and cards %q, want the card inserted alone", r.cloud.phones, r.cloud.cards)
+	}
+	r.assertZeroed(t)
+}
+
+// TestDeleteByPhone: the phone number typed is the deletion's factor, and
+// Cancel at the factor step sends nothing.
+func TestDeleteByPhone(t *testing.T) {
+	r := newRig(t, wire.Approved, nil)
+	r.await(t, bus.Screen, "idle")
+	r.world.Type(keypad.DeleteMyData)
+	r.await(t, bus.Screen, "delete_factor")
+	r.world.Type('5', '5', keypad.Cancel)
+	r.await(t, bus.Screen, "kept")
+	r.await(t, bus.Screen, "idle")
+	r.world.Type(keypad.DeleteMyData)
+	r.await(t, bus.Screen, "delete_factor")
+	r.world.Type('5', '5', '5', keypad.Enter, '0', '1', '0', '0', '2', '0', '0', keypad.Enter) // too short first
+	r.await(t, bus.Screen, "hover")
+	r.hover(t, sim.Person{Name: "carol"})
+	r.await(t, bus.Screen, "confirm_delete")
+	r.world.Type(keypad.Enter)
+	if d := r.await(t, bus.Decision, ""); d.Flow != "delete" || d.Outcome != "approved" {
+		t.Errorf("decision = %+v, want delete/approved", d)
+	}
+	r.cloud.mu.Lock()
+	defer r.cloud.mu.Unlock()
+	if !slices.Equal(r.cloud.phones, []string{"5550100200"}) || len(r.cloud.cards) != 0 {
+		t.Errorf("the deletion carried phones %q and cards %q, want the phone typed alone", r.cloud.phones, r.cloud.cards)
 	}
 }
 
@@ -496,6 +564,8 @@ func TestKeysBeforeThePromptDoNotConfirm(t *testing.T) {
 	r := newRig(t, wire.Approved, nil)
 	r.await(t, bus.Screen, "idle")
 	r.world.Type(keypad.DeleteMyData)
+	r.await(t, bus.Screen, "delete_factor")
+	r.world.InsertCard("4539578763621486")
 	r.await(t, bus.Screen, "hover")
 	r.world.Type(keypad.Enter) // pressed while the palm is asked for
 	if ev := r.await(t, bus.Dropped, ""); ev.Part != PartKeypad {

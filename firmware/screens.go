@@ -57,6 +57,9 @@ func guidanceScreen(r quality.Reason) display.Screen {
 }
 
 func resultScreen(flow wire.Flow, o wire.Outcome) display.Screen {
+	if sc, ok := flowResultScreen(flow, o); ok { // screens_flows.go
+		return sc
+	}
 	switch {
 	case o == wire.Approved && flow == wire.FlowEnrol:
 		return display.Screen{Name: "enrolled", Title: "You're signed up", Body: "Next time, just hover your palm.", Tone: display.Success}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/palmd/palmd/drivers/display"
@@ -29,7 +30,11 @@ type session struct {
 	inbox chan input
 
 	outcome wire.Outcome // the decision shown, if any
-	camera  *bool        // whether the camera worked, if the session used it
+	reason  string       // and its reason
+	pad     bool         // presentation-attack detection ran on the capture
+	pos     *posRequest  // the point of sale's request the session serves, if any
+	stopWhy atomic.Pointer[string]
+	camera  *bool // whether the camera worked, if the session used it
 }
 
 // kinds is a set of input kinds a step listens for.
@@ -173,9 +178,33 @@ func (s *session) decide(dec wire.Decision) {
 	if s.ctx.Err() != nil {
 		return
 	}
-	s.outcome = dec.Outcome
+	s.outcome, s.reason = dec.Outcome, dec.Reason
+	if authenticates(s.flow) {
+		s.k.attempts.record(s.k.clock.Now(), dec.Outcome, s.pad)
+	}
 	s.emit(bus.Event{Event: bus.Decision, Outcome: string(dec.Outcome), Reason: dec.Reason, Subject: dec.Subject})
+	if sc, ok := reasonScreen(dec.Reason); ok { // screens_flows.go
+		s.show(sc)
+		return
+	}
 	s.show(resultScreen(s.flow, dec.Outcome))
+}
+
+// lockedOut reports whether the kiosk is past its attempt limit. If it
+// is, it shows when to try again and decides retry "locked_out": nothing
+// is captured or sent.
+func (s *session) lockedOut() bool {
+	if !authenticates(s.flow) {
+		return false
+	}
+	wait := s.k.attempts.wait(s.k.clock.Now())
+	if wait == 0 || s.ctx.Err() != nil {
+		return false
+	}
+	s.outcome, s.reason = wire.Retry, "locked_out"
+	s.emit(bus.Event{Event: bus.Decision, Outcome: string(wire.Retry), Reason: "locked_out"})
+	s.show(lockoutScreen(wait))
+	return true
 }
 
 // awaitWithdraw keeps the result up until the hand leaves, or Result

@@ -189,6 +189,8 @@ func (k *Kiosk) step(ctx context.Context, sv *supervisor, in input) {
 		}
 		sv.counters["dropped_"+part]++
 		k.emit(bus.Event{Event: bus.Dropped, Part: part})
+	case posRequest, posGone:
+		k.stepPOS(ctx, sv, in)
 	case inputError:
 		sv.counters["input_errors_"+in.part]++
 		if in.part == PartCards {
@@ -377,6 +379,8 @@ func triggerOf(in input) trigger {
 		if in.present {
 			return onHover
 		}
+	case posRequest:
+		return posTriggers[in.req.Type]
 	}
 	return noTrigger
 }

@@ -331,7 +331,7 @@ func TestInputPartGoneIsReopenedWithBackoff(t *testing.T) {
 	if ev := r.awaitHealth(t, PartKeypad); ev.Reason != "keypad_up" {
 		t.Fatalf("health %+v, want keypad_up", ev)
 	}
-	r.await(t, bus.Screen, "hover")
+	r.await(t, bus.Screen, "delete_factor")
 	kp.mu.Lock()
 	defer kp.mu.Unlock()
 	if kp.reopens != 3 {

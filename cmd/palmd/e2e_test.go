@@ -142,6 +142,16 @@ func TestScenarios(t *testing.T) {
 			"identify/spoof_rejected", "identify/spoof_rejected", "identify/spoof_rejected", rejected,
 			"identify/spoof_rejected", "identify/approved"}},
 		{"quality", []string{"identify/retry", "identify/not_recognized"}},
+		{"delete_second_factor", []string{"enrol/approved", "delete/not_recognized", "identify/approved",
+			"delete/approved", "identify/not_recognized"}},
+		{"lockout", append(append([]string{"enrol/approved"}, slices.Repeat([]string{"identify/not_recognized|identify/spoof_rejected"}, 10)...),
+			"identify/retry")},
+		{"pay", []string{"enrol/approved", "pay/approved", "pay/declined"}},
+		{"pay_cancel", []string{"pay/not_recognized|pay/spoof_rejected"}},
+		{"loyalty", []string{"enrol/approved", "loyalty/approved", "loyalty/not_recognized|loyalty/spoof_rejected"}},
+		{"age", []string{"enrol/approved", "age/declined"}},
+		{"app_enrol", []string{"identify/not_recognized|identify/spoof_rejected", "identify/approved", "identify/approved"}},
+		{"entry", []string{"enrol/approved", "identify/approved", "identify/not_recognized|identify/spoof_rejected"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -165,7 +175,7 @@ func TestScenarios(t *testing.T) {
 				}
 			}
 			for _, d := range decisions(evs) {
-				local := d.Outcome == "spoof_rejected" || d.Outcome == "retry"
+				local := d.Outcome == "spoof_rejected" || d.Outcome == "retry" // locked_out is a retry too
 				if local && sealed[d.Session] {
 					t.Errorf("session %s ended %s at the kiosk but its capture was sealed", d.Session, d.Outcome)
 				}
@@ -208,7 +218,7 @@ func TestRunExitCodes(t *testing.T) {
 		{"unknown scenario", []string{"-scenario", "nope"}, true, "nope", ""},
 		{"failing expectation", []string{"-scenario", failing}, false, "expected decision outcome=approved", ""},
 		{"snapshot alone", []string{"-snapshot", filepath.Join(dir, "x.png")}, true, "-scenario", ""},
-		{"help", []string{"-h"}, false, "", "Built-in scenarios: attacks, delete, demo, quality"},
+		{"help", []string{"-h"}, false, "", "Built-in scenarios: " + strings.Join(sim.Builtin(), ", ")},
 		// A cloud URL without its keys: the kiosk waits, serving nobody.
 		{"not provisioned", []string{"-nats", "nats://127.0.0.1:4222", "-scenario", notProvisioned}, false, "", ""},
 		{"image config, not provisioned", []string{"-t", "-config", "../../buildroot/board/palmkiosk/overlay/usr/share/palmd/config.json"},

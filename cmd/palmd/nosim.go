@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"io"
 	"log/slog"
 
 	"github.com/jonboulle/clockwork"
@@ -42,6 +43,10 @@ func (simFlags) simulation(cfg config.Config) (*simulation, error) {
 }
 
 func (*simulation) devices(clockwork.Clock) firmware.Devices { return firmware.Devices{} }
+
+func (*simulation) posLine() io.ReadWriteCloser { return nil }
+
+func (*simulation) attachCloud(*cloudLink) {}
 
 // embeddedCloud: the production build never starts a cloud of its own.
 const embeddedCloud = false

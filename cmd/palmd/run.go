@@ -200,6 +200,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output,
 		}
 	}
 	defer up.Close()
+	simu.attachCloud(up)
 
 	var devs firmware.Devices
 	if simu != nil {
@@ -288,6 +289,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output,
 
 	ready := make(chan struct{})
 	g, gctx := errgroup.WithContext(life)
+	if err := startPOS(gctx, g, cfg.POS, simu.posLine(), kiosk.POS(), log); err != nil {
+		stop()
+		g.Wait()
+		return err
+	}
 	g.Go(func() error { return kiosk.Run(gctx, func() { notify("READY=1"); close(ready) }) })
 	g.Go(func() error { watchdog(gctx, clock, kiosk.Healthy); return nil })
 	if updates != nil {

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -24,6 +25,8 @@ import (
 	"github.com/palmd/palmd/firmware/bus"
 	"github.com/palmd/palmd/firmware/config"
 	"github.com/palmd/palmd/uplink/dev"
+	"github.com/palmd/palmd/vision/roi"
+	"github.com/palmd/palmd/vision/synth"
 )
 
 // simFlags are the flags only the simulation build has.
@@ -88,6 +91,49 @@ func (s *simulation) devices(clockwork.Clock) firmware.Devices {
 		Keypad:   w.Keypad(),
 		Gate:     w.Gate(),
 	}
+}
+
+// posLine is the simulated point of sale's line, nil without a simulation.
+func (s *simulation) posLine() io.ReadWriteCloser {
+	if s == nil {
+		return nil
+	}
+	return s.world.POSLine()
+}
+
+// attachCloud gives the world's phone app the embedded reference cloud, if
+// palmd started one: an app enrolment photographs the person's palm (a
+// render of it, cut as the kiosk cuts it) and holds it there as pending.
+func (s *simulation) attachCloud(u *cloudLink) {
+	d, ok := u.embedded.(*dev.Dev)
+	if s == nil || !ok {
+		return
+	}
+	s.world.SetAppEnrolment(func(person, phone, card string) error {
+		photo, err := palmPhoto(person)
+		if err != nil {
+			return err
+		}
+		defer clear(photo.Pix)
+		_, err = d.Cloud.AddPending(photo, []byte(phone), []byte(card))
+		return err
+	})
+}
+
+// palmPhoto is the palm region of a photo of person's palm taken by the app.
+func palmPhoto(person string) (*image.Gray, error) {
+	scene := synth.NewScene(synth.Capture{Identity: synth.IdentityOf(person), Seed: 100,
+		Presentation: synth.Genuine, Condition: synth.Good})
+	frame := image.NewGray(image.Rect(0, 0, synth.Width, synth.Height))
+	defer clear(frame.Pix)
+	scene.Render(frame, 0, true)
+	ex := roi.NewExtractor()
+	defer ex.Close()
+	dst := image.NewGray(image.Rect(0, 0, roi.Size, roi.Size))
+	if err := ex.Extract(frame, dst); err != nil {
+		return nil, fmt.Errorf("app enrolment: the palm photo: %w", err)
+	}
+	return dst, nil
 }
 
 // embeddedCloud: without uplink.url, the simulation build starts its own.

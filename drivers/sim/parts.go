@@ -24,6 +24,7 @@ var (
 	_ cardreader.Reader = (*Cards)(nil)
 	_ keypad.Keypad     = (*Keypad)(nil)
 	_ gate.Gate         = (*Gate)(nil)
+	_ gate.Door         = (*Gate)(nil)
 )
 
 // Camera is the simulated NIR camera. It renders the world's scene as lit or

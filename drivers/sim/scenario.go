@@ -59,6 +59,24 @@ type Step struct {
 	Camera string `json:"camera,omitempty"`
 	// Expect waits for an event and checks it.
 	Expect *Expect `json:"expect,omitempty"`
+	// POS sends this request line from the point of sale (package
+	// firmware/pos); the kiosk's answer is a pos_answer event.
+	POS json.RawMessage `json:"pos,omitempty"`
+	// Gate checks how many times the gate relay has pulsed so far.
+	Gate *int `json:"gate,omitempty"`
+	// Door opens ("open") or closes ("close") the gate's door; the gate
+	// has a door contact from the first such step on.
+	Door string `json:"door,omitempty"`
+	// AppEnrol begins a person's enrolment in the phone app (a photo of
+	// the palm, phone and card), which the cloud holds as pending.
+	AppEnrol *AppEnrolStep `json:"app_enrol,omitempty"`
+}
+
+// AppEnrolStep is an enrolment begun in the phone app.
+type AppEnrolStep struct {
+	Person string `json:"person"`
+	Phone  string `json:"phone"`
+	Card   string `json:"card"`
 }
 
 // HoverStep names who hovers and how.
@@ -171,7 +189,7 @@ func Builtin() []string {
 func (st Step) validate() error {
 	n := 0
 	for _, set := range []bool{st.InsertCard != "", st.RemoveCard, st.Type != "", st.Hover != nil,
-		st.Withdraw, st.Camera != "", st.Expect != nil} {
+		st.Withdraw, st.Camera != "", st.Expect != nil, st.POS != nil, st.Gate != nil, st.Door != "", st.AppEnrol != nil} {
 		if set {
 			n++
 		}
@@ -195,6 +213,18 @@ func (st Step) validate() error {
 	case st.Expect != nil:
 		if st.Expect.Event == "" {
 			return errors.New("expect: event: must not be empty")
+		}
+	case st.AppEnrol != nil:
+		if st.AppEnrol.Person == "" || st.AppEnrol.Phone == "" || st.AppEnrol.Card == "" {
+			return errors.New("app_enrol: want person, phone and card")
+		}
+	case st.Door != "":
+		if st.Door != "open" && st.Door != "close" {
+			return fmt.Errorf("door: %q: want \"open\" or \"close\"", st.Door)
+		}
+	case st.POS != nil:
+		if len(st.POS) == 0 || st.POS[0] != '{' {
+			return errors.New("pos: want one JSON object, the request line")
 		}
 	}
 	return nil
@@ -276,6 +306,22 @@ func (s Scenario) Play(ctx context.Context, w *World, events <-chan Event) error
 			w.Withdraw()
 		case st.Camera != "":
 			w.Unplug(st.Camera == "unplug")
+		case st.POS != nil:
+			var line bytes.Buffer
+			json.Compact(&line, st.POS) // valid: decoded by ParseScenario
+			if err := w.SendPOS(line.Bytes()); err != nil {
+				return errors.Join(append(failed, fmt.Errorf("step %d: %w", i+1, err))...)
+			}
+		case st.Door != "":
+			w.Door(st.Door == "open")
+		case st.AppEnrol != nil:
+			if err := w.AppEnrol(st.AppEnrol.Person, st.AppEnrol.Phone, st.AppEnrol.Card); err != nil {
+				return errors.Join(append(failed, fmt.Errorf("step %d: %w", i+1, err))...)
+			}
+		case st.Gate != nil:
+			if got := w.GateOpens(); got != *st.Gate {
+				failed = append(failed, fmt.Errorf("step %d: the gate pulsed %d times, want %d", i+1, got, *st.Gate))
+			}
 		case st.Expect != nil:
 			if err := st.Expect.await(ctx, events); err != nil {
 				err = fmt.Errorf("step %d: %w", i+1, err)

@@ -13,7 +13,8 @@ import (
 
 func TestBuiltinScenariosParse(t *testing.T) {
 	names := Builtin()
-	for _, want := range []string{"demo", "delete", "attacks", "quality"} {
+	for _, want := range []string{"demo", "delete", "attacks", "quality", "pay", "pay_cancel", "entry", "loyalty", "age",
+		"app_enrol", "delete_second_factor", "lockout"} {
 		if !strings.Contains(strings.Join(names, " "), want) {
 			t.Errorf("built-in scenarios %v lack %q", names, want)
 		}
@@ -42,6 +43,10 @@ func TestParseScenarioErrors(t *testing.T) {
 		{`{"name":"x","steps":[{"expect":{"event":"decision","timeout":"-1s"}}]}`, "positive"},
 		{`{"name":"x","steps":[{"camera":"smash"}]}`, "camera"},
 		{`{"name":"x","stepz":[]}`, "unknown field"},
+		{`{"name":"x","steps":[{"pos":"pay"}]}`, "pos: want one JSON object"},
+		{`{"name":"x","steps":[{"door":"ajar"}]}`, "door"},
+		{`{"name":"x","steps":[{"app_enrol":{"person":"dora"}}]}`, "app_enrol: want person, phone and card"},
+		{`{"name":"x","steps":[{"pos":{"v":1},"gate":1}]}`, "exactly one action"},
 	}
 	for _, tt := range tests {
 		_, err := ParseScenario([]byte(tt.doc))

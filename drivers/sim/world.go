@@ -39,6 +39,11 @@ type World struct {
 
 	cards chan cardreader.Event
 	keys  chan keypad.Key
+	pos   *posLine // made by POSLine
+	door  *bool    // the door's state; nil: the gate has no door contact
+	// doorMoves are the door's moves the contact has not reported yet.
+	doorMoves []bool
+	app       AppEnrolment // the phone app, if the simulation has one
 }
 
 // hover is one presentation in front of the scanner.

@@ -38,6 +38,8 @@ type Config struct {
 	// Update says where palmd keeps what outlives a restart and how it
 	// updates itself (package secureboot).
 	Update Update `json:"update"`
+	// POS is the point-of-sale link, if the kiosk has one (pos.go).
+	POS POS `json:"pos"`
 
 	// Path is the file Load read, empty for the defaults or Parse.
 	Path string `json:"-"`
@@ -274,6 +276,9 @@ func (c Config) check() (Keys, error) {
 	}
 	if msg := c.Update.check(); msg != "" {
 		return fail("update.%s", msg)
+	}
+	if msg := c.POS.check(); msg != "" {
+		return fail("pos.%s", msg)
 	}
 	var k Keys
 	var msg string

@@ -17,6 +17,10 @@ func TestParse(t *testing.T) {
 		{"bad hardware", `{"hardware":"real"}`, "hardware"},
 		{"trailing", `{} {}`, "trailing"},
 		{"not json", `device_id=x`, "config:"},
+		{"pos link", `{"pos":{"listen":"127.0.0.1:7700","serial":"/dev/ttyS1","baud":9600}}`, ""},
+		{"pos on a public address", `{"pos":{"listen":"0.0.0.0:7700"}}`, "pos.listen: \"0.0.0.0:7700\": want a loopback address"},
+		{"pos serial relative", `{"pos":{"serial":"ttyS1"}}`, "pos.serial"},
+		{"pos baud", `{"pos":{"serial":"/dev/ttyS1","baud":7}}`, "pos.baud: 7: want 1200 to 921600"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,9 +3,9 @@ package cloud
 import (
 	"crypto/ed25519"
 	"crypto/hkdf"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/palmd/palmd/uplink/cloud/index"
 	"github.com/palmd/palmd/uplink/internal/replay"
@@ -52,6 +54,19 @@ type Config struct {
 	// MaxRequests bounds the request ids remembered (each for 2*MaxAge);
 	// 1<<20 if 0.
 	MaxRequests int
+	// KioskRate is how many requests a second each kiosk may send on
+	// average, KioskBurst how many at once; 1 and 30 if 0 (a kiosk serves
+	// one person at a time, a request every few seconds). A kiosk past
+	// its rate is answered retry "rate_limited" without any matching, so
+	// one kiosk cannot slow the others.
+	KioskRate  rate.Limit
+	KioskBurst int
+	// PayLimit is the largest amount (minor units) a payment is approved
+	// for; larger ones are declined "over_limit". 500_00 if 0.
+	PayLimit int64
+	// MaxFailures is how many failed attempts attributed to one enrolment
+	// disable its biometric (NIST SP 800-63B-4: at most 100); 100 if 0.
+	MaxFailures int
 }
 
 // Cloud is the reference cloud: enrolments in an index searched in
@@ -63,8 +78,16 @@ type Cloud struct {
 	tokenKey []byte // keys the payment and phone tokens
 	rest     *atRest
 
-	mu  sync.RWMutex // guards idx: searches share it, changes take it alone
+	mu  sync.RWMutex // guards idx and factors: searches share it, changes take it alone
 	idx *index.Index
+	// factors holds each enrolment's second factors (keyed tokens of
+	// phone and card), for deletion.
+	factors map[string]factors
+	births  map[string]time.Time        // subject → birth date, for the age flow
+	pending map[string]pendingEnrolment // begun in the phone app, by id (pending.go)
+
+	limits attemptLimits
+	ledger ledger
 
 	seen  *replay.Window[[]byte] // device/request id → signed reply (nil while in progress)
 	store *store                 // nil without JetStream
@@ -102,6 +125,18 @@ func New(cfg Config) (*Cloud, error) {
 	if cfg.MaxRequests == 0 {
 		cfg.MaxRequests = 1 << 20
 	}
+	if cfg.KioskRate == 0 {
+		cfg.KioskRate = 1
+	}
+	if cfg.KioskBurst == 0 {
+		cfg.KioskBurst = 30
+	}
+	if cfg.PayLimit == 0 {
+		cfg.PayLimit = 500_00
+	}
+	if cfg.MaxFailures == 0 {
+		cfg.MaxFailures = 100
+	}
 	tokenKey, err := hkdf.Key(sha256.New, cfg.SignKey.Seed(), nil, "palmcloud token key v1", 32)
 	if err != nil {
 		return nil, fmt.Errorf("cloud: %w", err)
@@ -111,7 +146,9 @@ func New(cfg Config) (*Cloud, error) {
 		return nil, err
 	}
 	return &Cloud{
-		cfg: cfg, log: cfg.Logger, tokenKey: tokenKey, rest: rest, idx: index.New(0),
+		cfg: cfg, log: cfg.Logger, tokenKey: tokenKey, rest: rest, idx: index.New(0), factors: map[string]factors{}, births: map[string]time.Time{},
+		pending: map[string]pendingEnrolment{},
+		limits:  newAttemptLimits(cfg), ledger: ledger{limit: cfg.PayLimit, payments: map[string]*Payment{}},
 		// A request is acceptable while its time is within MaxAge of now,
 		// and its time is at most MaxAge ahead of its arrival.
 		seen: replay.New[[]byte](2*cfg.MaxAge, cfg.MaxRequests),
@@ -143,6 +180,11 @@ func (c *Cloud) Handle(subject string, data []byte) ([]byte, error) {
 	now := c.cfg.Now()
 	if age := now.Sub(req.Time); age > c.cfg.MaxAge || age < -c.cfg.MaxAge {
 		return c.answer(req, wire.Decision{Outcome: wire.Retry, Reason: "stale_request"})
+	}
+	// Before any work: a kiosk past its rate costs the cloud a signature.
+	// A void is never refused: it takes back a charge.
+	if req.Flow != wire.FlowVoid && !c.limits.allow(req.Device, now) {
+		return c.answer(req, wire.Decision{Outcome: wire.Retry, Reason: "rate_limited"})
 	}
 	key := req.Device + "/" + req.ID
 	prev, fresh, err := c.seen.Add(key, nil, now)
@@ -199,9 +241,11 @@ func (c *Cloud) sign(device string, st wire.Statement, ttl time.Duration) ([]byt
 // is refused with ErrUnknownFlow, never taken for another.
 func (c *Cloud) decide(req wire.Request) (wire.Decision, error) {
 	switch req.Flow {
-	case wire.FlowEnrol, wire.FlowIdentify, wire.FlowDelete:
+	case wire.FlowEnrol, wire.FlowIdentify, wire.FlowDelete, wire.FlowPay, wire.FlowLoyalty, wire.FlowAge:
+	case wire.FlowVoid:
+		return c.ledger.void(req), nil
 	default:
-		return wire.Decision{}, fmt.Errorf("%w: %.32q (handled: enrol, identify, delete)", ErrUnknownFlow, req.Flow)
+		return wire.Decision{}, fmt.Errorf("%w: %.32q (handled: enrol, identify, delete, pay, void, loyalty, age)", ErrUnknownFlow, req.Flow)
 	}
 	tmpl, err := c.template(req)
 	if err != nil {
@@ -212,12 +256,26 @@ func (c *Cloud) decide(req wire.Request) (wire.Decision, error) {
 	case wire.FlowEnrol:
 		return c.enrol(req, tmpl), nil
 	case wire.FlowIdentify:
-		if subject, ok := c.search(tmpl); ok {
-			return wire.Decision{Outcome: wire.Approved, Subject: subject}, nil
+		subject, ok := c.search(tmpl)
+		switch {
+		case !ok:
+			if d, done := c.completePending(req, tmpl); done {
+				return d, nil
+			}
+			return wire.Decision{Outcome: wire.NotRecognized}, nil
+		case c.limits.disabled(subject):
+			return wire.Decision{Outcome: wire.Declined, Reason: "biometric_disabled"}, nil
 		}
-		return wire.Decision{Outcome: wire.NotRecognized}, nil
+		c.limits.succeeded(subject)
+		return wire.Decision{Outcome: wire.Approved, Subject: subject}, nil
 	case wire.FlowDelete:
 		return c.delete(req, tmpl), nil
+	case wire.FlowPay:
+		return c.pay(req, tmpl), nil
+	case wire.FlowLoyalty:
+		return c.loyalty(tmpl), nil
+	case wire.FlowAge:
+		return c.age(req, tmpl), nil
 	}
 	panic("unreachable: flows checked above")
 }
@@ -246,25 +304,76 @@ func (c *Cloud) enrol(req wire.Request, tmpl match.Template) wire.Decision {
 		c.log.Error("cloud: enrolment not stored", "device", req.Device, "request", req.ID, "err", err)
 		return wire.Decision{Outcome: wire.Retry, Reason: "store_unavailable"}
 	}
-	c.mu.Lock()
-	c.idx.Add(subject, tmpl)
-	c.mu.Unlock()
+	c.add(subject, tmpl, factors{phone: phone, card: card})
 	return wire.Decision{Outcome: wire.Approved, Subject: subject, Reason: "enrolled"}
 }
 
+// delete removes the enrolment that both the palm and the second factor
+// (the card enrolled, or the phone number given) belong to. Any failure,
+// of the palm, of the factor or of both, gets the same answer (not
+// recognised, no subject, no reason), so a caller learns nothing of which
+// failed; a failure with a palm that matched counts against that
+// enrolment.
 func (c *Cloud) delete(req wire.Request, tmpl match.Template) wire.Decision {
+	nothing := wire.Decision{Outcome: wire.NotRecognized}
+	factor, isCard, factorErr := c.secondFactor(req)
 	subject, ok := c.search(tmpl)
 	if !ok {
-		return wire.Decision{Outcome: wire.NotRecognized}
+		return nothing
+	}
+	c.mu.RLock()
+	held, known := c.factors[subject]
+	c.mu.RUnlock()
+	want := held.phone
+	if isCard {
+		want = held.card
+	}
+	if factorErr != nil || !known || want == ([32]byte{}) || subtle.ConstantTimeCompare(want[:], factor[:]) != 1 ||
+		c.limits.disabled(subject) {
+		c.limits.failed(subject)
+		return nothing
 	}
 	if err := c.store.delete(subject); err != nil {
 		c.log.Error("cloud: deletion not stored", "device", req.Device, "request", req.ID, "err", err)
 		return wire.Decision{Outcome: wire.Retry, Reason: "store_unavailable"}
 	}
+	c.remove(subject)
+	return wire.Decision{Outcome: wire.Approved, Subject: subject, Reason: "deleted"}
+}
+
+// secondFactor opens the one second factor a deletion carries: the card
+// (isCard) or the phone number. Neither, or both, is an error.
+func (c *Cloud) secondFactor(req wire.Request) (tok [32]byte, isCard bool, err error) {
+	switch {
+	case len(req.Card) > 0 && len(req.Phone) == 0:
+		tok, err = c.token(c.cfg.Payment, req, seal.PartCard)
+		return tok, true, err
+	case len(req.Phone) > 0 && len(req.Card) == 0:
+		tok, err = c.token(c.cfg.Seal, req, seal.PartPhone)
+		return tok, false, err
+	}
+	return tok, false, errors.New("cloud: a deletion carries exactly one second factor, card or phone")
+}
+
+// factors are the keyed tokens of one enrolment's phone and card.
+type factors struct{ phone, card [32]byte }
+
+// add puts an enrolment in the index.
+func (c *Cloud) add(subject string, tmpl match.Template, f factors) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.idx.Add(subject, tmpl)
+	c.factors[subject] = f
+}
+
+// remove takes an enrolment out of the index and forgets its failures.
+func (c *Cloud) remove(subject string) {
 	c.mu.Lock()
 	c.idx.Remove(subject)
+	delete(c.factors, subject)
+	delete(c.births, subject)
 	c.mu.Unlock()
-	return wire.Decision{Outcome: wire.Approved, Subject: subject, Reason: "deleted"}
+	c.limits.forget(subject)
 }
 
 // template opens the palm part and computes its template; the clear capture
@@ -298,9 +407,7 @@ func (c *Cloud) token(o *seal.Opener, req wire.Request, part string) ([32]byte, 
 	if len(pt) == 0 {
 		return [32]byte{}, errors.New("cloud: empty " + part)
 	}
-	m := hmac.New(sha256.New, c.tokenKey)
-	m.Write(pt)
-	return [32]byte(m.Sum(nil)), nil
+	return c.tokenOf(pt), nil
 }
 
 // Import enrols tmpl without a kiosk request, with no phone or card token:
@@ -311,9 +418,7 @@ func (c *Cloud) Import(tmpl match.Template) (string, error) {
 	if err := c.store.put(subject, c.rest.seal(subject, record{tmpl: tmpl})); err != nil {
 		return "", fmt.Errorf("cloud: import: %w", err)
 	}
-	c.mu.Lock()
-	c.idx.Add(subject, tmpl)
-	c.mu.Unlock()
+	c.add(subject, tmpl, factors{})
 	return subject, nil
 }
 

@@ -62,11 +62,15 @@ type parts struct {
 	phone, card []byte
 	cardToPalm  bool // seal the card to the palm key (wrong key)
 	age         time.Duration
+	device      string // "kiosk-1" if empty
 }
 
 func (f *fixture) request(t *testing.T, id string, fl wire.Flow, p parts) wire.Request {
 	t.Helper()
-	r := wire.Request{ID: id, Device: "kiosk-1", Flow: fl, Time: f.now.Add(-p.age)}
+	if p.device == "" {
+		p.device = "kiosk-1"
+	}
+	r := wire.Request{ID: id, Device: p.device, Flow: fl, Time: f.now.Add(-p.age)}
 	if p.palm == nil {
 		p.palm = wire.AppendCapture(nil, texture(1))
 	}
@@ -128,7 +132,7 @@ func TestDecisions(t *testing.T) {
 		{"enrol again", wire.FlowEnrol, parts{phone: phone, card: card}, wire.Declined, "duplicate_palm"},
 		{"identify", wire.FlowIdentify, parts{}, wire.Approved, ""},
 		{"identify another palm", wire.FlowIdentify, parts{palm: wire.AppendCapture(nil, texture(2))}, wire.NotRecognized, ""},
-		{"delete", wire.FlowDelete, parts{}, wire.Approved, "deleted"},
+		{"delete", wire.FlowDelete, parts{phone: phone}, wire.Approved, "deleted"},
 		{"identify after delete", wire.FlowIdentify, parts{}, wire.NotRecognized, ""},
 	}
 	f := newFixture(t)
@@ -190,22 +194,28 @@ func TestEveryFlowHandled(t *testing.T) {
 	f := newFixture(t)
 	for i, fl := range wire.Flows() {
 		r := f.request(t, fmt.Sprint("req-", i), fl, parts{})
+		if fl == wire.FlowPay || fl == wire.FlowVoid {
+			r.Payment = &wire.Payment{Ref: "m1", Amount: 100, Currency: "EUR", Merchant: "Shop"}
+		}
+		if fl == wire.FlowAge {
+			r.Over = 18
+		}
 		if _, err := f.cloud.decide(r); err != nil {
 			t.Errorf("flow %s: %v", fl, err)
 		}
 	}
 	r := f.request(t, "req-x", wire.FlowIdentify, parts{})
-	r.Flow = "pay"
+	r.Flow = "teleport"
 	_, err := f.cloud.decide(r)
-	if !errors.Is(err, ErrUnknownFlow) || !strings.Contains(err.Error(), `"pay"`) || !strings.Contains(err.Error(), "enrol, identify, delete") {
+	if !errors.Is(err, ErrUnknownFlow) || !strings.Contains(err.Error(), `"teleport"`) || !strings.Contains(err.Error(), "enrol, identify, delete, pay, void, loyalty, age") {
 		t.Fatalf("unknown flow: %v, want ErrUnknownFlow naming it and the handled flows", err)
 	}
 	b, err := json.Marshal(r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.cloud.Handle("palm.req.kiosk-1.pay", b); err == nil || !strings.Contains(err.Error(), "not one of enrol, identify, delete") {
-		t.Fatalf("Handle of flow pay: %v, want a refusal naming the valid flows", err)
+	if _, err := f.cloud.Handle("palm.req.kiosk-1.teleport", b); err == nil || !strings.Contains(err.Error(), "not one of enrol, identify, delete, pay, void, loyalty, age") {
+		t.Fatalf("Handle of flow teleport: %v, want a refusal naming the valid flows", err)
 	}
 }
 

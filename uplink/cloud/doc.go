@@ -6,10 +6,23 @@
 //
 // Flows: enrol (palm, phone and card → a new subject pseudonym; a palm
 // already enrolled is declined as "duplicate_palm"), identify (approved with
-// the subject, or not_recognized) and delete (the matching enrolment is
-// removed and approved; unknown → not_recognized). Every wire.Flow has its
-// case in one switch; a flow without one is refused (ErrUnknownFlow), never
-// taken for another.
+// the subject, or not_recognized; a capture that matches an enrolment begun
+// in the phone app, AddPending, completes it: "app_enrolment_completed"),
+// delete (only when the palm and the second factor, card or phone, belong
+// to the same enrolment; every failure gets the same not_recognized), pay
+// (charged to the enrolled card's token, once per device and point-of-sale
+// message id, declined "over_limit" past PayLimit), void (takes back a
+// payment the point of sale never learnt of), loyalty (the loyalty id, a
+// keyed hash of the subject) and age (only over N, approved, or not over N,
+// declined; birth dates come from SetBirthDate). Every wire.Flow has its
+// case in one switch; a flow without one is refused (ErrUnknownFlow),
+// never taken for another.
+//
+// Limits (limits.go): each kiosk's requests go through a token bucket
+// (KioskRate, KioskBurst; a void is never refused), and 100 consecutive
+// failures attributed to an enrolment (MaxFailures) disable its biometric.
+// Payments, birth dates, pending app enrolments and these counts live in
+// each instance's memory.
 //
 // A request is answered only if it arrives on its own device's subject
 // (which NATS permissions vouch for), names a reply subject in that

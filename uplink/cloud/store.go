@@ -149,13 +149,9 @@ func (s *store) apply(e jetstream.KeyValueEntry) {
 			c.log.Error("cloud: stored enrolment skipped", "subject", e.Key(), "err", err)
 			return
 		}
-		c.mu.Lock()
-		c.idx.Add(e.Key(), r.tmpl)
-		c.mu.Unlock()
+		c.add(e.Key(), r.tmpl, factors{phone: r.phone, card: r.card})
 	case jetstream.KeyValueDelete, jetstream.KeyValuePurge:
-		c.mu.Lock()
-		c.idx.Remove(e.Key())
-		c.mu.Unlock()
+		c.remove(e.Key())
 	}
 }
 

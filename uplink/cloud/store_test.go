@@ -114,8 +114,10 @@ func (d *deployment) do(t *testing.T, id string, f wire.Flow, person uint64) wir
 	if r.Palm, err = d.palmSealer.Seal(seal.ContextOf(r, seal.PartPalm), wire.AppendCapture(nil, region(person))); err != nil {
 		t.Fatal(err)
 	}
-	if f == wire.FlowEnrol {
+	if f == wire.FlowEnrol || f == wire.FlowDelete { // a deletion's second factor: the phone number
 		r.Phone, _ = d.palmSealer.Seal(seal.ContextOf(r, seal.PartPhone), []byte("+15550100"))
+	}
+	if f == wire.FlowEnrol {
 		r.Card, _ = d.paySeal.Seal(seal.ContextOf(r, seal.PartCard), []byte("4111111111111111"))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -67,10 +67,12 @@ func request(t *testing.T, d *dev.Dev, id string, f wire.Flow, palm *image.Gray)
 	if r.Palm, err = s.Seal(seal.ContextOf(r, seal.PartPalm), wire.AppendCapture(nil, palm)); err != nil {
 		t.Fatal(err)
 	}
-	if f == wire.FlowEnrol {
+	if f == wire.FlowEnrol || f == wire.FlowDelete { // a deletion's second factor: the phone number
 		if r.Phone, err = s.Seal(seal.ContextOf(r, seal.PartPhone), []byte("+15550100")); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if f == wire.FlowEnrol {
 		if r.Card, err = pay.Seal(seal.ContextOf(r, seal.PartCard), []byte("4111111111111111")); err != nil {
 			t.Fatal(err)
 		}

@@ -31,7 +31,9 @@ func checkErr(t *testing.T, in []byte, err error) {
 
 func FuzzDecodeRequest(f *testing.F) {
 	good, _ := EncodeRequest(sampleRequest())
-	addSeeds(f, good, []byte(`{"id":"a","device":"b","flow":"delete","time":"2026-01-01T00:00:00Z","palm":"AA=="}`))
+	addSeeds(f, good, []byte(`{"id":"a","device":"b","flow":"delete","time":"2026-01-01T00:00:00Z","palm":"AA=="}`),
+		[]byte(`{"id":"a","device":"b","flow":"pay","time":"2026-01-01T00:00:00Z","palm":"AA==","payment":{"ref":"m1","amount":1250,"currency":"EUR","merchant":"Corner Shop"}}`),
+		[]byte(`{"id":"a","device":"b","flow":"void","time":"2026-01-01T00:00:00Z","payment":{"ref":"m1"}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := DecodeRequest(b)
 		checkErr(t, b, err)

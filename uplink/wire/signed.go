@@ -62,7 +62,7 @@ func (s Statement) Validate() error {
 	switch s.Kind {
 	case KindDecision:
 		if s.Decision == nil || s.Command != nil || !validID(s.Decision.Request) || !s.Decision.Outcome.Valid() ||
-			len(s.Decision.Subject) > maxID || len(s.Decision.Reason) > maxID {
+			len(s.Decision.Subject) > maxID || len(s.Decision.Reason) > maxID || len(s.Decision.Reference) > maxID {
 			return fmt.Errorf("%w: decision", ErrMalformed)
 		}
 	case KindCommand:

@@ -19,10 +19,23 @@ const (
 	FlowEnrol    Flow = "enrol"
 	FlowIdentify Flow = "identify"
 	FlowDelete   Flow = "delete"
+	// FlowPay authorises a payment a point of sale asked for, against the
+	// card of the palm's enrolment; the request carries the Payment.
+	FlowPay Flow = "pay"
+	// FlowVoid reverses a payment whose answer the point of sale never
+	// got (it went away, or cancelled while the cloud decided); it
+	// carries Payment.Ref and no palm.
+	FlowVoid Flow = "void"
+	// FlowLoyalty identifies the palm for a point of sale; the decision's
+	// Reference is the person's loyalty id.
+	FlowLoyalty Flow = "loyalty"
+	// FlowAge asks whether the palm's person is over Request.Over years;
+	// the decision says only approved (over) or declined (not over).
+	FlowAge Flow = "age"
 )
 
 // flows lists every flow, in the order documentation names them.
-var flows = [...]Flow{FlowEnrol, FlowIdentify, FlowDelete}
+var flows = [...]Flow{FlowEnrol, FlowIdentify, FlowDelete, FlowPay, FlowVoid, FlowLoyalty, FlowAge}
 
 // Flows returns every flow a kiosk may send. A cloud handles each of them
 // explicitly (uplink/cloud's test holds it to this list).
@@ -92,7 +105,28 @@ type Request struct {
 	Palm   []byte    `json:"palm,omitempty"`
 	Phone  []byte    `json:"phone,omitempty"`
 	Card   []byte    `json:"card,omitempty"`
+	// Payment is what a pay or void request is about (clear: it holds no
+	// personal data).
+	Payment *Payment `json:"payment,omitempty"`
+	// Over is the age in years an age request asks about (1 to 125).
+	Over int `json:"over,omitempty"`
 }
+
+// Payment is a payment a point of sale asked the kiosk to authorise.
+type Payment struct {
+	// Ref is the point of sale's message id: one payment per Ref and
+	// device, however often it is sent.
+	Ref string `json:"ref"`
+	// Amount is in the currency's minor unit (cents), 1 to MaxAmount.
+	Amount int64 `json:"amount,omitempty"`
+	// Currency is an ISO 4217 code: three upper-case letters.
+	Currency string `json:"currency,omitempty"`
+	// Merchant is the name shown to the person, up to 64 characters.
+	Merchant string `json:"merchant,omitempty"`
+}
+
+// MaxAmount bounds a payment's amount in minor units.
+const MaxAmount = 1_000_000_00
 
 // Validate checks the clear fields of r.
 func (r Request) Validate() error {
@@ -102,10 +136,70 @@ func (r Request) Validate() error {
 	if !validID(r.ID) || !validID(r.Device) || r.Time.IsZero() {
 		return fmt.Errorf("%w: request header", ErrMalformed)
 	}
+	if (r.Flow == FlowAge) != (r.Over != 0) || r.Over < 0 || r.Over > 125 {
+		return fmt.Errorf("%w: over: an age request asks about 1 to 125 years, no other request has it", ErrMalformed)
+	}
+	switch r.Flow {
+	case FlowVoid:
+		if r.Payment == nil || !validID(r.Payment.Ref) || len(r.Palm)+len(r.Phone)+len(r.Card) != 0 {
+			return fmt.Errorf("%w: a void carries payment.ref and nothing sealed", ErrMalformed)
+		}
+		return nil
+	case FlowPay:
+		if err := r.Payment.validate(); err != nil {
+			return err
+		}
+	default:
+		if r.Payment != nil {
+			return fmt.Errorf("%w: only pay and void carry a payment", ErrMalformed)
+		}
+	}
 	if len(r.Palm) == 0 {
 		return fmt.Errorf("%w: request has no palm", ErrMalformed)
 	}
 	return nil
+}
+
+func (p *Payment) validate() error {
+	switch {
+	case p == nil:
+		return fmt.Errorf("%w: a payment request has no payment", ErrMalformed)
+	case !validID(p.Ref):
+		return fmt.Errorf("%w: payment.ref", ErrMalformed)
+	case p.Amount < 1 || p.Amount > MaxAmount:
+		return fmt.Errorf("%w: payment.amount: want 1 to %d minor units", ErrMalformed, MaxAmount)
+	case !ValidCurrency(p.Currency):
+		return fmt.Errorf("%w: payment.currency: want three upper-case letters (ISO 4217)", ErrMalformed)
+	case !ValidMerchant(p.Merchant):
+		return fmt.Errorf("%w: payment.merchant: want 1 to 64 printable characters", ErrMalformed)
+	}
+	return nil
+}
+
+// ValidCurrency reports whether c looks like an ISO 4217 code.
+func ValidCurrency(c string) bool {
+	if len(c) != 3 {
+		return false
+	}
+	for i := 0; i < 3; i++ {
+		if c[i] < 'A' || c[i] > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidMerchant accepts 1 to 64 printable ASCII characters (spaces too).
+func ValidMerchant(m string) bool {
+	if len(m) == 0 || len(m) > 64 {
+		return false
+	}
+	for i := 0; i < len(m); i++ {
+		if m[i] < ' ' || m[i] > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 // Decision is the cloud's answer to a Request. It travels inside a signed
@@ -118,6 +212,9 @@ type Decision struct {
 	Subject string `json:"subject,omitempty"`
 	// Reason is a short machine-readable reason, e.g. "duplicate_palm".
 	Reason string `json:"reason,omitempty"`
+	// Reference names an approved payment (pay), or is the loyalty id
+	// (loyalty), for the point of sale.
+	Reference string `json:"reference,omitempty"`
 }
 
 // EncodeRequest encodes r for the network.

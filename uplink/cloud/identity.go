@@ -1,0 +1,68 @@
+package cloud
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"time"
+
+	"github.com/palmd/palmd/uplink/wire"
+	"github.com/palmd/palmd/vision/match"
+)
+
+// identified runs the identification the loyalty and age flows start
+// with: the subject, or the decision to answer instead.
+func (c *Cloud) identified(tmpl match.Template) (string, *wire.Decision) {
+	subject, ok := c.search(tmpl)
+	switch {
+	case !ok:
+		return "", &wire.Decision{Outcome: wire.NotRecognized}
+	case c.limits.disabled(subject):
+		return "", &wire.Decision{Outcome: wire.Declined, Reason: "biometric_disabled"}
+	}
+	c.limits.succeeded(subject)
+	return subject, nil
+}
+
+// loyalty answers the person's loyalty id: a keyed hash of the subject, the
+// same at every kiosk, which names nobody outside the loyalty scheme.
+func (c *Cloud) loyalty(tmpl match.Template) wire.Decision {
+	subject, d := c.identified(tmpl)
+	if d != nil {
+		return *d
+	}
+	m := hmac.New(sha256.New, c.tokenKey)
+	m.Write([]byte("loyalty " + subject))
+	return wire.Decision{Outcome: wire.Approved, Subject: subject, Reference: "L" + hex.EncodeToString(m.Sum(nil)[:8])}
+}
+
+// age answers whether the person is over req.Over years: approved "over",
+// or declined "not_over" (also when no birth date is on file). The answer
+// holds nothing else: no birth date, no age.
+func (c *Cloud) age(req wire.Request, tmpl match.Template) wire.Decision {
+	subject, d := c.identified(tmpl)
+	if d != nil {
+		return *d
+	}
+	c.mu.RLock()
+	born, ok := c.births[subject]
+	c.mu.RUnlock()
+	if ok && !born.AddDate(req.Over, 0, 0).After(c.cfg.Now()) {
+		return wire.Decision{Outcome: wire.Approved, Subject: subject, Reason: "over"}
+	}
+	return wire.Decision{Outcome: wire.Declined, Subject: subject, Reason: "not_over"}
+}
+
+// SetBirthDate records subject's birth date, as the identity check of the
+// enrolment (outside the kiosk) would. The reference cloud keeps it in
+// memory only.
+func (c *Cloud) SetBirthDate(subject string, born time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.factors[subject]; !ok {
+		return errors.New("cloud: birth date: no such subject")
+	}
+	c.births[subject] = born
+	return nil
+}
