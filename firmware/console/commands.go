@@ -97,9 +97,10 @@ func wantArgs(name string, args []string, n int) error {
 
 type challengeResult struct {
 	Challenge string `json:"challenge"`
+	Device    string `json:"device"` // signed with the challenge (SignedMessage)
 }
 
-func (c challengeResult) text() string { return "challenge " + c.Challenge }
+func (c challengeResult) text() string { return "challenge " + c.Challenge + " device " + c.Device }
 
 func cmdLogin(_ context.Context, ss *session, args []string) (result, error) {
 	if err := wantArgs("login", args, 1); err != nil {
@@ -122,7 +123,7 @@ func cmdLogin(_ context.Context, ss *session, args []string) (result, error) {
 	}
 	// An unknown name gets a challenge too: names are not revealed.
 	ss.challenge = newChallenge()
-	return challengeResult{Challenge: base64.StdEncoding.EncodeToString(ss.challenge)}, nil
+	return challengeResult{Challenge: base64.StdEncoding.EncodeToString(ss.challenge), Device: s.o.DeviceID}, nil
 }
 
 type loginResult struct {

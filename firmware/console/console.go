@@ -292,15 +292,20 @@ func (ss *session) handle(ctx context.Context, raw string) {
 // result is a command's answer: text for people, the value itself as JSON.
 type result interface{ text() string }
 
-// reply writes one answer: in machine mode or asked for JSON, one JSON
-// object ({"error": …} for a failure); otherwise text.
+// reply writes one answer. Asked for JSON, it is one JSON object
+// ({"error": …} for a failure, {"ok": true} for a success with nothing to
+// say); otherwise text. In machine mode every answer is one JSON line:
+// a text answer is {"text": …}.
 func (ss *session) reply(res result, err error, asJSON bool) {
 	if ss.machine || asJSON {
 		var v any = res
-		if err != nil {
+		switch {
+		case err != nil:
 			v = map[string]string{"error": err.Error()}
-		} else if res == nil {
+		case res == nil:
 			v = map[string]bool{"ok": true}
+		case !asJSON:
+			v = map[string]string{"text": res.text()}
 		}
 		b, merr := json.Marshal(v)
 		if merr != nil {

@@ -254,8 +254,8 @@ func (r *rig) login(name string, key ed25519.PrivateKey) string {
 	r.t.Helper()
 	r.send("login " + name)
 	r.expect("challenge ")
-	line := r.expect("\n")
-	challenge, err := base64.StdEncoding.DecodeString(strings.TrimSpace(line))
+	line := r.expect(" device kiosk-test\r\n")
+	challenge, err := base64.StdEncoding.DecodeString(strings.TrimSuffix(line, " device kiosk-test\r\n"))
 	if err != nil {
 		r.t.Fatalf("challenge %q: %v", line, err)
 	}
@@ -486,17 +486,19 @@ func TestNothingSecretSent(t *testing.T) {
 	r.login("alice", r.tech)
 	r.send("machine")
 	r.expect(`{"ok":true}`)
+	r.send("help")
+	r.expect(`{"text":"  expect {JSON}`)
 	r.send(`sim {"insert_card":"` + testPAN + `"}`)
 	r.expect(`{"ok":true}`)
 	r.send(`sim {"type":"` + testPhone + `[enter]"}`)
 	r.expect(`{"ok":true}`)
-	r.send(`expect {"event":"dropped","part":"cards","timeout":"5s"}`)
+	r.send(`expect {"event":"dropped","part":"cards","timeout":"5s"} --json`)
 	r.expect(`"ok":true`)
-	r.send("maintenance on")
+	r.send("maintenance on --json")
 	r.expect(`{"mode":"maintenance"}`)
-	r.send("selftest")
+	r.send("selftest --json")
 	r.expect(`"pass":true`)
-	r.send("logs 100")
+	r.send("logs 100 | json")
 	r.expect(`{"lines":[`)
 	got := r.expect("]}")
 	if !strings.Contains(got, "[redacted]") {
@@ -506,7 +508,7 @@ func TestNothingSecretSent(t *testing.T) {
 	r.expect(`{"error":"line: byte 1 is 0x00: want printable ASCII"}`)
 	r.send(strings.Repeat("x", 3000))
 	r.expect(`{"error":"line: longer than 1024 bytes"}`)
-	r.send("status")
+	r.send("status --json")
 	r.expect(`"mode":"maintenance"`)
 }
 
