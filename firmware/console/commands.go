@@ -159,6 +159,12 @@ func cmdResponse(_ context.Context, ss *session, args []string) (result, error) 
 	s.lim.succeed()
 	ss.user = key
 	ss.events = s.o.Bus.Subscribe(4096)
+	ss.pending = nil
+	for _, ev := range []bus.Event{s.mode, s.screen} {
+		if ev.Event != "" {
+			ss.pending = append(ss.pending, ev)
+		}
+	}
 	s.o.Audit.Info("console login", "user", key.Name, "role", key.Role)
 	return loginResult{User: key.Name, Role: key.Role}, nil
 }
@@ -649,28 +655,34 @@ func cmdExpect(ctx context.Context, ss *session, args []string) (result, error) 
 	timer := ss.srv.o.Clock.NewTimer(timeout)
 	defer timer.Stop()
 	for {
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-timer.Chan():
-			met.Why = fmt.Sprintf("expected %s within %v: none came", met.Want, timeout)
-			return met, nil
-		case ev, ok := <-ss.events.C:
-			if !ok {
-				return nil, errors.New("expect: the event stream ended")
-			}
-			if ev.Event != x.Event || (x.Screen != "" && ev.Screen != x.Screen) {
-				continue
-			}
-			met.Got = &ev
-			if (x.Flow != "" && ev.Flow != x.Flow) || (x.Outcome != "" && !slices.Contains(strings.Split(x.Outcome, "|"), ev.Outcome)) ||
-				(x.Reason != "" && ev.Reason != x.Reason) || (x.Part != "" && ev.Part != x.Part) {
-				met.Why = fmt.Sprintf("expected %s, got %s", met.Want, describe(ev))
+		var ev bus.Event
+		if len(ss.pending) > 0 {
+			ev, ss.pending = ss.pending[0], ss.pending[1:]
+		} else {
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-timer.Chan():
+				met.Why = fmt.Sprintf("expected %s within %v: none came", met.Want, timeout)
 				return met, nil
+			case e, ok := <-ss.events.C:
+				if !ok {
+					return nil, errors.New("expect: the event stream ended")
+				}
+				ev = e
 			}
-			met.OK = true
+		}
+		if ev.Event != x.Event || (x.Screen != "" && ev.Screen != x.Screen) {
+			continue
+		}
+		met.Got = &ev
+		if (x.Flow != "" && ev.Flow != x.Flow) || (x.Outcome != "" && !slices.Contains(strings.Split(x.Outcome, "|"), ev.Outcome)) ||
+			(x.Reason != "" && ev.Reason != x.Reason) || (x.Part != "" && ev.Part != x.Part) {
+			met.Why = fmt.Sprintf("expected %s, got %s", met.Want, describe(ev))
 			return met, nil
 		}
+		met.OK = true
+		return met, nil
 	}
 }
 

@@ -82,6 +82,9 @@ type Server struct {
 	mu        sync.Mutex
 	lim       limiter
 	decisions []decision // the last few, newest last
+	// The last mode and screen events: a session's event stream (expect)
+	// starts with them, so that it can wait for what already shows.
+	mode, screen bus.Event
 }
 
 type decision struct {
@@ -124,13 +127,17 @@ func (s *Server) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case ev := <-sub.C:
-			if ev.Event != bus.Decision {
-				continue
-			}
 			s.mu.Lock()
-			s.decisions = append(s.decisions, decision{Time: ev.Time, Flow: ev.Flow, Outcome: ev.Outcome})
-			if len(s.decisions) > lastDecisions {
-				s.decisions = s.decisions[1:]
+			switch ev.Event {
+			case bus.Mode:
+				s.mode = ev
+			case bus.Screen:
+				s.screen = ev
+			case bus.Decision:
+				s.decisions = append(s.decisions, decision{Time: ev.Time, Flow: ev.Flow, Outcome: ev.Outcome})
+				if len(s.decisions) > lastDecisions {
+					s.decisions = s.decisions[1:]
+				}
 			}
 			s.mu.Unlock()
 		}
@@ -239,7 +246,8 @@ type session struct {
 	challenge []byte
 	login     *Key // whom the challenge is for; nil: an unknown name
 	loginName string
-	events    *bus.Sub // the events since login, for expect
+	events    *bus.Sub    // the events since login, for expect
+	pending   []bus.Event // read before events: what showed at login
 }
 
 func (ss *session) logout(why string) {
