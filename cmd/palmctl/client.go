@@ -80,7 +80,7 @@ func (c *client) do(line string) (answer, error) {
 	}
 	b, err := c.r.ReadBytes('\n')
 	if err != nil {
-		return answer{}, fmt.Errorf("console: reading the answer to %q: %w", strings.Fields(line+" ?")[0], err)
+		return answer{}, fmt.Errorf("console: reading the answer to %q: %w", strings.Fields(line + " ?")[0], err)
 	}
 	var e struct {
 		Error *string `json:"error"`

@@ -497,4 +497,3 @@ func writeJUnit(path string, results []result) error {
 	}
 	return nil
 }
-
