@@ -5,4 +5,4 @@ package main
 import "github.com/palmd/palmd/firmware/console"
 
 // consoleSim: the production build drives real hardware only.
-func consoleSim(*simulation) console.Stimulator { return nil }
+func consoleSim(*simulation, console.Kiosk) console.Stimulator { return nil }

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/palmd/palmd/drivers/sim"
 	"github.com/palmd/palmd/firmware/console"
@@ -17,14 +19,20 @@ import (
 
 // stimulator applies the HIL runner's stimuli (scenario steps sent with
 // the console's sim command) to the simulated world.
-type stimulator struct{ world *sim.World }
+type stimulator struct {
+	world *sim.World
+	kiosk console.Kiosk
+	// afterWithdraw is set when the last stimulus took a hand away while
+	// a session ran: see settle.
+	afterWithdraw *atomic.Bool
+}
 
 // consoleSim is the console's way to the simulated world (nil: none).
-func consoleSim(s *simulation) console.Stimulator {
+func consoleSim(s *simulation, k console.Kiosk) console.Stimulator {
 	if s == nil {
 		return nil
 	}
-	return stimulator{world: s.world}
+	return stimulator{world: s.world, kiosk: k, afterWithdraw: new(atomic.Bool)}
 }
 
 // stimuli are the actions a sim step may hold; expect is the console's own
@@ -61,7 +69,38 @@ func (s stimulator) Stimulate(ctx context.Context, step []byte, check bool) erro
 	if check {
 		return nil
 	}
+	_, hover := fields["hover"]
+	if hover && s.afterWithdraw.Load() {
+		if err := s.settle(ctx); err != nil {
+			return err
+		}
+	}
+	_, withdraw := fields["withdraw"]
+	s.afterWithdraw.Store(withdraw && s.kiosk.Status().Session != "")
 	return sc.Play(ctx, s.world, nil)
+}
+
+// settle waits, after a hand was withdrawn from a running session, until
+// that session has ended or asks for a hand, so that a hand presented
+// again is a new hand (a hand that arrives while a session shows its
+// result starts nothing, by design). People take that long anyway.
+func (s stimulator) settle(ctx context.Context) error {
+	const most = 30 * time.Second
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(most)
+	for {
+		if s.kiosk.Status().Session == "" || s.world.Screen().Name == "hover" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline:
+			return fmt.Errorf("sim: hover: the session the hand was withdrawn from did not end within %v", most)
+		case <-tick.C:
+		}
+	}
 }
 
 // checkHover names the hover field that is wrong and its valid values.

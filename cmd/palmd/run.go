@@ -252,7 +252,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output,
 
 	g, gctx := errgroup.WithContext(life)
 	if err := startConsole(gctx, g, con, consoleDeps{cfg: cfg, log: log, ring: ring, kiosk: kiosk, bus: &events,
-		devs: devs, up: up, sim: consoleSim(simu), clock: clock}); err != nil {
+		devs: devs, up: up, sim: consoleSim(simu, kiosk), clock: clock}); err != nil {
 		stop()
 		return errors.Join(err, g.Wait())
 	}

@@ -78,6 +78,7 @@ type Options struct {
 type Server struct {
 	o       Options
 	started time.Time
+	sub     *bus.Sub // what Run reads: made by New, so that nothing is missed
 
 	mu        sync.Mutex
 	lim       limiter
@@ -115,12 +116,12 @@ func New(o Options) (*Server, error) {
 	if o.Logs == nil {
 		o.Logs = NewRing(0)
 	}
-	return &Server{o: o, started: o.Clock.Now()}, nil
+	return &Server{o: o, started: o.Clock.Now(), sub: o.Bus.Subscribe(256)}, nil
 }
 
-// Run keeps the last decisions for status until ctx ends.
+// Run keeps the last decisions, mode and screen until ctx ends.
 func (s *Server) Run(ctx context.Context) {
-	sub := s.o.Bus.Subscribe(64)
+	sub := s.sub
 	defer sub.Close()
 	for {
 		select {
