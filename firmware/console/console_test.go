@@ -122,16 +122,20 @@ func (s fakeSim) Stimulate(_ context.Context, step []byte, check bool) error {
 // rig is a console served on the slave end of a pseudo-terminal; the test
 // is the technician at the master end.
 type rig struct {
-	t      *testing.T
-	clock  *clockwork.FakeClock
-	master *os.File
-	kiosk  *fakeKiosk
-	bus    *bus.Bus
-	light  *fakeLight
-	gate   *fakeGate
-	audit  *bytes.Buffer
-	tech   ed25519.PrivateKey
-	fact   ed25519.PrivateKey
+	t       *testing.T
+	clock   *clockwork.FakeClock
+	master  *os.File
+	kiosk   *fakeKiosk
+	bus     *bus.Bus
+	light   *fakeLight
+	gate    *fakeGate
+	audit   *bytes.Buffer
+	auditMu sync.Mutex
+	tech    ed25519.PrivateKey
+	fact    ed25519.PrivateKey
+
+	srv  *Server
+	done chan error // Serve's return
 
 	mu   sync.Mutex
 	out  []byte // every byte the console sent
@@ -139,16 +143,34 @@ type rig struct {
 	more chan struct{}
 }
 
-func newRig(t *testing.T) *rig {
+// openPTY opens a pseudo-terminal: the master end (non-blocking, so that
+// closing it, the cable pulled, ends a read in progress) and the slave in
+// raw mode, as a UART is.
+func openPTY(t *testing.T) (master, slave *os.File) {
 	t.Helper()
-	master, slavePath := magstripetest.OpenPTY(t)
-	slave, err := os.OpenFile(slavePath, os.O_RDWR|unix.O_NOCTTY, 0)
+	m, slavePath := magstripetest.OpenPTY(t)
+	fd, err := unix.Dup(int(m.Fd()))
 	if err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	if err := unix.SetNonblock(fd, true); err != nil {
+		t.Fatal(err)
+	}
+	master = os.NewFile(uintptr(fd), "/dev/ptmx")
+	t.Cleanup(func() { master.Close() })
+	if slave, err = os.OpenFile(slavePath, os.O_RDWR|unix.O_NOCTTY, 0); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := term.MakeRaw(int(slave.Fd())); err != nil {
 		t.Fatal(err)
 	}
+	return master, slave
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	master, slave := openPTY(t)
 	r := &rig{t: t, clock: clockwork.NewFakeClock(), master: master, bus: &bus.Bus{}, light: &fakeLight{},
 		gate: &fakeGate{}, audit: &bytes.Buffer{}, more: make(chan struct{}, 1)}
 	r.kiosk = &fakeKiosk{bus: r.bus, st: firmware.Status{Mode: firmware.ModeServing,
@@ -157,9 +179,8 @@ func newRig(t *testing.T) *rig {
 	factPub, fact, _ := ed25519.GenerateKey(nil)
 	r.tech, r.fact = tech, fact
 	ring := NewRing(100)
-	var auditMu sync.Mutex
 	auditLog := slog.New(slog.NewMultiHandler(ring.Handler(slog.LevelDebug),
-		slog.NewTextHandler(lockedWriter{&auditMu, r.audit}, nil)))
+		slog.NewTextHandler(lockedWriter{&r.auditMu, r.audit}, nil)))
 	srv, err := New(Options{
 		DeviceID: "kiosk-test",
 		Keys:     []Key{{Name: "alice", Role: RoleTechnician, Pub: techPub}, {Name: "fab", Role: RoleFactory, Pub: factPub}},
@@ -178,9 +199,18 @@ func newRig(t *testing.T) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.srv = srv
+	r.serve(master, slave)
+	return r
+}
+
+// serve serves the console on slave and reads master until it fails.
+func (r *rig) serve(master, slave *os.File) {
+	t := r.t
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, slave) }()
+	r.done = done
+	go func() { done <- r.srv.Serve(ctx, slave) }()
 	go func() {
 		buf := make([]byte, 4096)
 		for {
@@ -199,13 +229,23 @@ func newRig(t *testing.T) *rig {
 	}()
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Serve: %v", err)
+			}
+		default: // ended earlier: the cable was pulled
 		}
 		slave.Close()
 		r.checkPrivacy()
 	})
-	return r
+}
+
+// auditLog is what the audit log holds so far.
+func (r *rig) auditLog() string {
+	r.auditMu.Lock()
+	defer r.auditMu.Unlock()
+	return r.audit.String()
 }
 
 type lockedWriter struct {
@@ -307,7 +347,7 @@ func (r *rig) checkPrivacy() {
 	if bytes.IndexByte(r.out, frameByte) >= 0 {
 		r.t.Error("the console sent a frame byte")
 	}
-	if strings.Contains(r.audit.String(), testPAN) || strings.Contains(r.audit.String(), testPhone) {
+	if a := r.auditLog(); strings.Contains(a, testPAN) || strings.Contains(a, testPhone) {
 		t := r.t
 		t.Error("the audit log holds a card or phone number")
 	}
@@ -327,8 +367,8 @@ func TestRefusedBeforeLogin(t *testing.T) {
 	if r.kiosk.Status().Mode != firmware.ModeServing {
 		t.Error("a command before login changed the mode")
 	}
-	if !strings.Contains(r.audit.String(), "not logged in") {
-		t.Errorf("refusals not audited: %s", r.audit)
+	if a := r.auditLog(); !strings.Contains(a, "not logged in") {
+		t.Errorf("refusals not audited: %s", a)
 	}
 }
 
@@ -354,7 +394,7 @@ func TestLogin(t *testing.T) {
 	r.expect("mode      serving")
 	r.send("response AAAA")
 	r.expect("error: response: no challenge")
-	if a := r.audit.String(); !strings.Contains(a, "console login failed") || !strings.Contains(a, "user=alice role=technician") {
+	if a := r.auditLog(); !strings.Contains(a, "console login failed") || !strings.Contains(a, "user=alice role=technician") {
 		t.Errorf("audit log: %s", a)
 	}
 }
@@ -510,6 +550,36 @@ func TestNothingSecretSent(t *testing.T) {
 	r.expect(`{"error":"line: longer than 1024 bytes"}`)
 	r.send("status --json")
 	r.expect(`"mode":"maintenance"`)
+}
+
+// TestDroppedCable pulls the cable in the middle of a typed command: the
+// session ends, and the same server serves the next cable plugged in.
+func TestDroppedCable(t *testing.T) {
+	r := newRig(t)
+	r.login("alice", r.tech)
+	if _, err := r.master.Write([]byte("maint")); err != nil {
+		t.Fatal(err)
+	}
+	r.expect("maint")
+	r.master.Close()
+	select {
+	case <-r.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return when the cable was pulled")
+	}
+	if r.kiosk.Status().Mode != firmware.ModeServing {
+		t.Error("a half-typed command ran")
+	}
+	master, slave := openPTY(t)
+	r.mu.Lock()
+	r.master, r.seen = master, len(r.out)
+	r.mu.Unlock()
+	r.serve(master, slave)
+	r.send("status")
+	r.expect("error: status: log in first") // the new cable is a new session
+	if got := r.login("alice", r.tech); !strings.Contains(got, "logged in") {
+		t.Fatalf("login on the new cable: %q", got)
+	}
 }
 
 func TestParseKeys(t *testing.T) {
