@@ -609,6 +609,21 @@ func TestParseKeys(t *testing.T) {
 	}
 }
 
+func TestRingKeepsTimesRedactsNumbers(t *testing.T) {
+	ring := NewRing(2)
+	log := slog.New(ring.Handler(slog.LevelInfo))
+	log.Info("first")
+	log.Info("card read", "pan", testPAN)
+	log.Info("phone typed", "phone", testPhone)
+	got := ring.Last(10)
+	if len(got) != 2 || !strings.Contains(got[0], "pan=[redacted]") || !strings.Contains(got[1], "phone=[redacted]") {
+		t.Fatalf("ring: %q", got)
+	}
+	if today := `time="` + time.Now().UTC().Format("2006/01/02"); !strings.Contains(got[0], today) {
+		t.Errorf("ring: %q: the record's date is not kept (%s)", got[0], today)
+	}
+}
+
 func TestRedact(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"card 4539578763621486 read", "card [redacted] read"},

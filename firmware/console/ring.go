@@ -25,8 +25,15 @@ func NewRing(n int) *Ring {
 }
 
 // Handler returns a slog handler that writes text lines into the ring.
+// Times are written with slashes (2026/12/03 16:13:14.723), so that a date
+// is not taken for a number to redact.
 func (r *Ring) Handler(level slog.Leveler) slog.Handler {
-	return slog.NewTextHandler(r, &slog.HandlerOptions{Level: level})
+	return slog.NewTextHandler(r, &slog.HandlerOptions{Level: level, ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey && len(groups) == 0 {
+			return slog.String(slog.TimeKey, a.Value.Time().UTC().Format("2006/01/02 15:04:05.000"))
+		}
+		return a
+	}})
 }
 
 // Write implements io.Writer: each call is one log record (slog's text
