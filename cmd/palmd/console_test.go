@@ -20,6 +20,7 @@ type idleKiosk struct{}
 
 func (idleKiosk) Status() firmware.Status { return firmware.Status{Mode: firmware.ModeServing} }
 func (idleKiosk) Maintenance(bool)        {}
+func (idleKiosk) DistanceMM() int         { return 0 }
 
 // TestConsoleOnSerialPort serves the console on a pseudo-terminal opened
 // as the UART is (go.bug.st/serial) and answers help before a login.

@@ -391,8 +391,8 @@ func (ss *session) testPart(ctx context.Context, part string) PartTest {
 		pt.Detail, err = testGate(ctx, o.Devices.Gate)
 	case "presence":
 		pt.Detail = "nothing in range"
-		if o.Kiosk.Status().Present {
-			pt.Detail = "a hand is present"
+		if mm := o.Kiosk.DistanceMM(); mm > 0 {
+			pt.Detail = fmt.Sprintf("something at %d mm", mm)
 		}
 		err = ss.partHealth(firmware.PartPresence)
 	case "card":

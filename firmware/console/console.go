@@ -25,6 +25,7 @@ import (
 type Kiosk interface {
 	Status() firmware.Status
 	Maintenance(on bool)
+	DistanceMM() int // the presence sensor's last reading; 0: nothing in range
 }
 
 // Stimulator applies one scenario step (a JSON object holding one action)

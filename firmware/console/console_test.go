@@ -35,6 +35,7 @@ const (
 type fakeKiosk struct {
 	mu  sync.Mutex
 	st  firmware.Status
+	mm  int
 	bus *bus.Bus
 }
 
@@ -42,6 +43,12 @@ func (k *fakeKiosk) Status() firmware.Status {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.st
+}
+
+func (k *fakeKiosk) DistanceMM() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.mm
 }
 
 func (k *fakeKiosk) Maintenance(on bool) {
@@ -486,18 +493,23 @@ func TestPartTests(t *testing.T) {
 	tests := []struct {
 		cmd, want string
 		dead      light.Banks
+		mm        int
 	}{
-		{"test camera", "camera    PASS  64x48, unlit mean 167, left +10, right +10, both +20", 0},
-		{"test leds", "leds      PASS  left +10, right +10, both +20", 0},
-		{"test leds", "leds      FAIL  left +0, right +10, both +10: bank(s) left do not light (want at least +4)", light.BankLeft},
-		{"test gate", "gate      PASS  relay pulsed", 0},
-		{"test presence", "presence  PASS  nothing in range", 0},
-		{"test wheel", "error: test: part \"wheel\": want one of camera, leds, gate, card, keypad, presence", 0},
+		{"test camera", "camera    PASS  64x48, unlit mean 167, left +10, right +10, both +20", 0, 0},
+		{"test leds", "leds      PASS  left +10, right +10, both +20", 0, 0},
+		{"test leds", "leds      FAIL  left +0, right +10, both +10: bank(s) left do not light (want at least +4)", light.BankLeft, 0},
+		{"test gate", "gate      PASS  relay pulsed", 0, 0},
+		{"test presence", "presence  PASS  nothing in range", 0, 0},
+		{"test presence", "presence  PASS  something at 142 mm", 0, 142},
+		{"test wheel", "error: test: part \"wheel\": want one of camera, leds, gate, card, keypad, presence", 0, 0},
 	}
 	for _, tt := range tests {
 		r.light.mu.Lock()
 		r.light.dead = tt.dead
 		r.light.mu.Unlock()
+		r.kiosk.mu.Lock()
+		r.kiosk.mm = tt.mm
+		r.kiosk.mu.Unlock()
 		r.send(tt.cmd)
 		r.expect(tt.cmd + "\r\n")
 		if got := r.expect("\n"); !strings.Contains(got, tt.want) {
