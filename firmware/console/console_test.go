@@ -516,6 +516,11 @@ func TestPartTests(t *testing.T) {
 			t.Errorf("%s: %q, want %q", tt.cmd, got, tt.want)
 		}
 	}
+	r.kiosk.mu.Lock()
+	r.kiosk.st.Parts = map[string]bool{firmware.PartCamera: false}
+	r.kiosk.mu.Unlock()
+	r.send("test camera")
+	r.expect("camera    FAIL  camera is down")
 	if r.gate.opens != 1 {
 		t.Errorf("gate opened %d times, want 1", r.gate.opens)
 	}
