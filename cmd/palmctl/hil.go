@@ -457,7 +457,6 @@ type junitSuite struct {
 type junitCase struct {
 	Name      string        `xml:"name,attr"`
 	Classname string        `xml:"classname,attr"`
-	File      string        `xml:"file,attr,omitempty"`
 	Time      string        `xml:"time,attr"`
 	Failure   *junitFailure `xml:"failure,omitempty"`
 	SystemErr string        `xml:"system-err,omitempty"`
@@ -475,11 +474,11 @@ func writeJUnit(path string, results []result) error {
 	suite := junitSuite{Name: "hil", Tests: len(results), Timestamp: time.Now().UTC().Format("2006-01-02T15:04:05")}
 	var total time.Duration
 	for _, r := range results {
-		tc := junitCase{Name: r.s.Name, Classname: "hil", File: r.s.file, Time: seconds(r.took)}
+		tc := junitCase{Name: r.s.Name, Classname: "hil", Time: seconds(r.took)}
 		if r.err != nil {
 			suite.Failures++
 			first, _, _ := strings.Cut(r.err.Error(), "\n")
-			tc.Failure = &junitFailure{Message: first, Type: "ScenarioFailed", Text: r.err.Error()}
+			tc.Failure = &junitFailure{Message: first, Type: "ScenarioFailed", Text: r.s.file + ": " + r.err.Error()}
 			tc.SystemErr = r.log
 		}
 		total += r.took
