@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"encoding/xml"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -214,7 +216,56 @@ func TestHILReport(t *testing.T) {
 	if fail.Name != "wrong_expectation" || fail.Failure == nil || !strings.HasPrefix(fail.Failure.Message, want) {
 		t.Errorf("wrong_expectation: %+v, want a failure %q", fail, want)
 	}
+	checkJUnitSchema(t, b)
 	if !strings.Contains(out.String(), "FAIL  wrong_expectation") {
 		t.Errorf("output: %s", out.String())
+	}
+}
+
+// checkJUnitSchema holds the report to what Jenkins' JUnit schema
+// (xunit-plugin junit-10.xsd) allows: these elements, these attributes,
+// the required ones present, times as decimal seconds.
+func checkJUnitSchema(t *testing.T, doc []byte) {
+	t.Helper()
+	allowed := map[string][]string{
+		"testsuites": {"name", "time", "tests", "failures", "errors"},
+		"testsuite": {"name", "tests", "failures", "errors", "group", "time", "skipped", "timestamp", "hostname",
+			"id", "package", "file", "log", "url"},
+		"testcase":   {"name", "time", "classname", "group"},
+		"failure":    {"type", "message"},
+		"system-err": {},
+	}
+	required := map[string][]string{"testsuite": {"name", "tests", "failures", "errors"}, "testcase": {"name"}}
+	seconds := regexp.MustCompile(`^[0-9]+(\.[0-9]*)?$`)
+	dec := xml.NewDecoder(bytes.NewReader(doc))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			break
+		}
+		el, ok := tok.(xml.StartElement)
+		if !ok {
+			continue
+		}
+		attrs, known := allowed[el.Name.Local]
+		if !known {
+			t.Errorf("report: element <%s> is not in the JUnit schema", el.Name.Local)
+			continue
+		}
+		have := map[string]bool{}
+		for _, a := range el.Attr {
+			have[a.Name.Local] = true
+			if !slices.Contains(attrs, a.Name.Local) {
+				t.Errorf("report: <%s %s=…>: attribute not in the JUnit schema", el.Name.Local, a.Name.Local)
+			}
+			if a.Name.Local == "time" && !seconds.MatchString(a.Value) {
+				t.Errorf("report: <%s time=%q>: want decimal seconds", el.Name.Local, a.Value)
+			}
+		}
+		for _, r := range required[el.Name.Local] {
+			if !have[r] {
+				t.Errorf("report: <%s> has no %s", el.Name.Local, r)
+			}
+		}
 	}
 }
