@@ -314,20 +314,26 @@ func cmdMaintenance(ctx context.Context, ss *session, args []string) (result, er
 	sub := s.o.Bus.Subscribe(64)
 	defer sub.Close()
 	s.o.Kiosk.Maintenance(on)
-	// Wait for the supervisor to have taken the request.
-	done := func() bool { return (s.o.Kiosk.Status().Mode == firmware.ModeMaintenance) == on }
+	// Wait for the supervisor to take the request: its mode event (the
+	// status is published a moment after it), unless it was in that mode
+	// already.
+	if m := s.o.Kiosk.Status().Mode; (m == firmware.ModeMaintenance) == on {
+		return modeResult{Mode: string(m)}, nil
+	}
 	timeout := s.o.Clock.NewTimer(5 * time.Second)
 	defer timeout.Stop()
-	for !done() {
+	for {
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-sub.C:
+		case ev := <-sub.C:
+			if ev.Event == bus.Mode && (ev.Mode == string(firmware.ModeMaintenance)) == on {
+				return modeResult{Mode: ev.Mode}, nil
+			}
 		case <-timeout.Chan():
 			return nil, fmt.Errorf("maintenance %s: requested, but the kiosk stays %s", args[0], s.o.Kiosk.Status().Mode)
 		}
 	}
-	return modeResult{Mode: string(s.o.Kiosk.Status().Mode)}, nil
 }
 
 // PartTest is one part's test outcome.
