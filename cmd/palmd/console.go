@@ -27,8 +27,8 @@ import (
 
 // consoleFlags say where the console is served and who may log in.
 type consoleFlags struct {
-	keys, socket, serial string
-	baud                 int
+	keys, socket, serial, logFile string
+	baud                          int
 }
 
 func (f *consoleFlags) register(fs *flag.FlagSet) {
@@ -36,6 +36,7 @@ func (f *consoleFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.socket, "console-socket", "", "serve the console on a unix socket at `path` (mode 0600, root only)")
 	fs.StringVar(&f.serial, "console-serial", "", "serve the console on a serial `device` (the kiosk's UART)")
 	fs.IntVar(&f.baud, "console-baud", 115200, "the console's serial line speed")
+	fs.StringVar(&f.logFile, "console-log-file", "", "keep the console's log lines (redacted) in `file` too, across restarts")
 }
 
 func (f consoleFlags) enabled() bool { return f.socket != "" || f.serial != "" }
@@ -51,6 +52,12 @@ func (f consoleFlags) withLogRing(log *slog.Logger, level slog.Leveler) (*slog.L
 		return log, nil
 	}
 	ring := console.NewRing(0)
+	if f.logFile != "" {
+		// Without the file the console still has the lines since start.
+		if err := ring.Persist(f.logFile); err != nil {
+			log.Warn("console logs will not survive a restart", "err", err)
+		}
+	}
 	return slog.New(slog.NewMultiHandler(log.Handler(), ring.Handler(level))), ring
 }
 
@@ -106,7 +113,10 @@ func startConsole(ctx context.Context, g *errgroup.Group, f consoleFlags, d cons
 	if err != nil {
 		return err
 	}
-	g.Go(func() error { srv.Run(ctx); return nil })
+	g.Go(func() error {
+		srv.Run(ctx)
+		return d.ring.Close()
+	})
 	if f.socket != "" {
 		l, err := listenUnix(f.socket)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"image"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -638,6 +639,53 @@ func TestRingKeepsTimesRedactsNumbers(t *testing.T) {
 	}
 	if today := `time="` + time.Now().UTC().Format("2006/01/02"); !strings.Contains(got[0], today) {
 		t.Errorf("ring: %q: the record's date is not kept (%s)", got[0], today)
+	}
+}
+
+// TestRingPersists: with a file, the ring survives a restart, redacted,
+// and the file stays bounded.
+func TestRingPersists(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "console.log")
+	first := NewRing(4)
+	if err := first.Persist(path); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(first.Handler(slog.LevelInfo))
+	for i := range 10 {
+		log.Info("line", "n", i, "pan", testPAN)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// A number written into the file behind palmd's back is redacted too.
+	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fh.WriteString("tampered phone=" + testPhone + "\n")
+	fh.Close()
+
+	second := NewRing(4)
+	if err := second.Persist(path); err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	got := second.Last(0)
+	if len(got) != 4 || !strings.Contains(got[2], "n=9") || got[3] != "tampered phone=[redacted]" {
+		t.Errorf("after a restart: %q", got)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), testPAN) || strings.Contains(string(b), testPhone) {
+		t.Errorf("the log file holds a number: %s", b)
+	}
+	if n := strings.Count(string(b), "\n"); n > 8 {
+		t.Errorf("the log file has %d lines, want at most twice the ring's 4", n)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("log file mode: %v, %v; want 0600", fi.Mode(), err)
 	}
 }
 
