@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/palmd/palmd/drivers/cardreader/magstripe/magstripetest"
 	"github.com/palmd/palmd/firmware"
@@ -25,6 +28,13 @@ func (servingKiosk) DistanceMM() int  { return 0 }
 // prints the answer as text and as JSON.
 func TestOverSerialPort(t *testing.T) {
 	master, slave := magstripetest.OpenPTY(t)
+	// The line stays up between the two runs (each closes its end), as a
+	// UART does: without this the pseudo-terminal hangs up.
+	hold, err := os.OpenFile(slave, os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Close()
 	dir := t.TempDir()
 	key := filepath.Join(dir, "tech.key")
 	line, _, err := writeKey(key, "tech", console.RoleTechnician)
