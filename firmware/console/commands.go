@@ -245,13 +245,19 @@ func cmdStatus(_ context.Context, ss *session, _ []string) (result, error) {
 	k := s.o.Kiosk.Status()
 	up := s.o.Clock.Since(s.started)
 	st := Status{Device: s.o.DeviceID, Versions: s.o.Versions, Slot: s.o.Slot, Uptime: up.Round(time.Second).String(),
-		UptimeS: int64(up / time.Second), Mode: string(k.Mode), Reason: k.Reason, Session: k.Session,
+		UptimeS: int64(up.Round(time.Second) / time.Second), Mode: string(k.Mode), Reason: k.Reason, Session: k.Session,
 		Counters: k.Counters, Parts: map[string]string{}, Decisions: Decisions{ByOutcome: map[string]int{}, Last: []decision{}}}
 	if st.Versions == nil {
 		st.Versions = map[string]string{}
 	}
 	if st.Counters == nil {
 		st.Counters = map[string]int{}
+	}
+	// Every part: up or down as the kiosk last saw it, or no failure seen
+	// (a part that works is reported only once it has failed).
+	for _, p := range []string{firmware.PartCamera, firmware.PartLight, firmware.PartPresence, firmware.PartDisplay,
+		firmware.PartCards, firmware.PartKeypad, firmware.PartGate, firmware.PartCloud} {
+		st.Parts[p] = "no_failure_seen"
 	}
 	for p, ok := range k.Parts {
 		st.Parts[p] = map[bool]string{true: "up", false: "down"}[ok]

@@ -479,6 +479,10 @@ func TestStatusJSON(t *testing.T) {
 			t.Errorf("status has no %s: %s", field, line)
 		}
 	}
+	parts := st["parts"].(map[string]any)
+	if len(parts) != 8 || parts["cloud"] != "up" || parts["camera"] != "no_failure_seen" {
+		t.Errorf("parts: %v, want all 8, the cloud up", parts)
+	}
 	if d := st["decisions"].(map[string]any)["by_outcome"].(map[string]any); d["approved"] != 2.0 {
 		t.Errorf("decisions by outcome: %v", d)
 	}
