@@ -11,7 +11,7 @@ LDFLAGS     := -X main.version=$(VERSION)
 # and the reference cloud. Tests, scenarios and `make run` use it.
 SIM         := -tags sim
 
-.PHONY: all deps run test eval bench lint build clean fleet
+.PHONY: all deps run test hil eval bench lint build clean fleet
 
 all: lint test
 
@@ -46,6 +46,15 @@ test: deps
 	$(GO) vet $(SIM) ./...
 	$(GO) test $(SIM) -race -short -count=1 ./...
 	$(GO) test $(SIM) -count=1 ./...
+	@$(MAKE) --no-print-directory hil
+
+# hil: the shipped hardware-in-the-loop suite (cmd/palmctl/hil/suite) run by
+# palmctl through the console against palmd's simulation build, one palmd
+# per scenario; the JUnit report goes to hil-report.xml.
+hil: deps
+	@$(GO) build $(SIM) -ldflags '$(LDFLAGS)' -o $(BIN)/palmd-sim ./cmd/palmd >&2
+	@$(GO) build -o $(BIN)/palmctl ./cmd/palmctl >&2
+	$(BIN)/palmctl hil run --junit hil-report.xml -palmd $(BIN)/palmd-sim cmd/palmctl/hil/suite/*.json
 
 # eval: the held-out vision evaluations (both generators, iBeta-sized) and
 # the matcher on 100 held-out identities; minutes of CPU each.
@@ -75,7 +84,7 @@ lint: deps
 	$(GO) run $(STATICCHECK) $(SIM) ./...
 
 clean:
-	rm -rf $(BIN) bench.out
+	rm -rf $(BIN) bench.out hil-report.xml
 
 # cross: the production palmd for linux/arm64 with cgo and OpenCV, built
 # against an arm64 sysroot of Debian packages (unpacked, not installed), in

@@ -258,6 +258,10 @@ type Status struct {
 // Status returns the latest snapshot.
 func (k *Kiosk) Status() Status { return *k.status.Load() }
 
+// DistanceMM is the presence sensor's last reading in millimetres, 0 when
+// nothing is in range (for the console's presence test).
+func (k *Kiosk) DistanceMM() int { return int(k.distance.Load()) }
+
 // Healthy reports whether the loop makes progress: its last heartbeat is
 // recent and no job overran its budget. The daemon feeds the watchdog only
 // while it holds; a lost network does not count, since restarting palmd

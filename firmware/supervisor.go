@@ -265,6 +265,7 @@ func (k *Kiosk) settle(sv *supervisor) {
 	if m != sv.mode || why != sv.reason {
 		k.o.Log.Info("mode", "mode", m, "reason", why)
 		sv.mode, sv.reason = m, why
+		k.publish(sv) // whoever reads the mode event reads the same status
 		k.emit(bus.Event{Event: bus.Mode, Mode: string(m), Reason: why})
 		if sv.job != nil && sv.job.s != nil && interrupts(m) {
 			k.endJob(sv, why)

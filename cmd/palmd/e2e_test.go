@@ -39,7 +39,7 @@ func playScenario(t *testing.T, name string) (*sim.World, []bus.Event, error) {
 	var out bytes.Buffer
 	var logs strings.Builder
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	err = serve(ctx, config.Default(), log, output{w: &out}, &simulation{world: world, play: &sc}, seams{})
+	err = serve(ctx, config.Default(), log, output{w: &out}, consoleFlags{}, &simulation{world: world, play: &sc}, seams{})
 	if err != nil {
 		t.Logf("palmd log:\n%s", logs.String())
 	}

@@ -100,7 +100,7 @@ func playLinuxRig(t testing.TB) {
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(runCtx, cfg, log, output{w: pw}, nil, s)
+		done <- serve(runCtx, cfg, log, output{w: pw}, consoleFlags{}, nil, s)
 		pw.Close()
 	}()
 	defer func() {

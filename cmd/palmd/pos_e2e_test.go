@@ -67,7 +67,9 @@ func startKioskWithPOS(t *testing.T) *kioskWithPOS {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	log := slog.New(slog.NewTextHandler(k.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, log, output{w: k.out}, &simulation{world: k.world}, seams{}) }()
+	go func() {
+		done <- serve(ctx, cfg, log, output{w: k.out}, consoleFlags{}, &simulation{world: k.world}, seams{})
+	}()
 	k.stop = func() []bus.Event {
 		cancel()
 		if err := <-done; err != nil {

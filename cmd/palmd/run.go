@@ -32,6 +32,7 @@ type flags struct {
 	config, hw, nats, logLevel string
 	check, json, version       bool
 	sim                        simFlags // only in the simulation build
+	console                    consoleFlags
 }
 
 // newFlagSet returns a flag set with the flags every palmd command has:
@@ -65,6 +66,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (f flags, help bool, er
 	fs.BoolVar(&f.json, "json", false, "print events as JSON lines even on a terminal")
 	fs.BoolVar(&f.version, "version", false, "print the version and exit")
 	f.sim.register(fs)
+	f.console.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), usageHead, simUsage())
 		fs.PrintDefaults()
@@ -138,7 +140,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		log.Warn("process hardening incomplete", "core_dumps_off", h.CoreDumpsOff, "not_dumpable", h.NotDumpable, "err", err)
 	}
 	out := output{w: stdout, human: !f.json && isTerminal(stdout)}
-	return serve(ctx, cfg, log, out, simu, defaultSeams())
+	return serve(ctx, cfg, log, out, f.console, simu, defaultSeams())
 }
 
 // isTerminal reports whether w is a terminal a person reads.
@@ -167,12 +169,20 @@ type output struct {
 // serve runs the kiosk on simulated hardware or, when simu is nil, on the
 // Linux drivers cfg names, reached through hw. With a scenario it plays it
 // and returns once it is done; otherwise it runs until ctx ends.
-func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output, simu *simulation, hw seams) error {
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output, con consoleFlags, simu *simulation, hw seams) error {
 	// Two contexts: ctx ends the daemon's life (signals); life also ends
 	// when a scenario is done, and stops everything palmd started.
 	life, stop := context.WithCancel(ctx)
 	defer stop()
 	clock := clockwork.NewRealClock()
+	// A signed config may change the level while palmd runs: the console's
+	// log ring follows it too.
+	var level slog.Leveler = cfg.LogLevel
+	var live *slog.LevelVar
+	if h, ok := log.Handler().(liveLevel); ok {
+		level, live = h.level, h.level
+	}
+	log, ring := con.withLogRing(log, level)
 
 	// A kiosk whose credentials have not been installed yet serves nobody
 	// and waits, in its not-provisioned mode, instead of failing (and being
@@ -276,10 +286,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output,
 	}
 	var running sync.WaitGroup // updates under way
 	defer func() { stop(); running.Wait() }()
-	cfgs := &configApplier{updates: updates, emit: emit, log: log, running: cfg}
-	if h, ok := log.Handler().(liveLevel); ok {
-		cfgs.level = h.level
-	}
+	cfgs := &configApplier{updates: updates, level: live, emit: emit, log: log, running: cfg}
 	cmds := commands{kiosk: kiosk, up: up, updates: updates, configs: cfgs, emit: emit, log: log, ctx: life, running: &running}
 	if len(missing) > 0 {
 		kiosk.Provisioned(false)
@@ -291,8 +298,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output,
 	g, gctx := errgroup.WithContext(life)
 	if err := startPOS(gctx, g, cfg.POS, simu.posLine(), kiosk.POS(), log); err != nil {
 		stop()
-		g.Wait()
-		return err
+		return errors.Join(err, g.Wait())
+	}
+	if err := startConsole(gctx, g, con, consoleDeps{cfg: cfg, log: log, ring: ring, kiosk: kiosk, bus: &events,
+		devs: devs, up: up, sim: consoleSim(simu, kiosk), clock: clock}); err != nil {
+		stop()
+		return errors.Join(err, g.Wait())
 	}
 	g.Go(func() error { return kiosk.Run(gctx, func() { notify("READY=1"); close(ready) }) })
 	g.Go(func() error { watchdog(gctx, clock, kiosk.Healthy); return nil })

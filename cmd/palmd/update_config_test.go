@@ -13,17 +13,10 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
-	"github.com/palmd/palmd/firmware"
 	"github.com/palmd/palmd/firmware/bus"
 	"github.com/palmd/palmd/firmware/config"
 	"github.com/palmd/palmd/secureboot"
 )
-
-type idleKiosk struct{}
-
-func (idleKiosk) Updating(bool)           {}
-func (idleKiosk) Status() firmware.Status { return firmware.Status{Mode: firmware.ModeServing} }
-func (idleKiosk) Healthy() bool           { return true }
 
 // TestSignedConfig: a signed config from the cloud is verified, checked
 // against the config minimum and palmd's own validation, refused if it is

@@ -47,7 +47,7 @@ func runPalmd(t *testing.T, path string, logs io.Writer) (events <-chan bus.Even
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, cfg, logger(cfg, logs), output{w: pw}, &simulation{world: sim.NewWorld()}, seams{})
+		done <- serve(ctx, cfg, logger(cfg, logs), output{w: pw}, consoleFlags{}, &simulation{world: sim.NewWorld()}, seams{})
 		pw.Close()
 	}()
 	return ch, func() {

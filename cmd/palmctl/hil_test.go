@@ -1,0 +1,271 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/palmd/palmd/vision/synth"
+)
+
+func TestParseScenarioErrors(t *testing.T) {
+	tests := []struct{ doc, want string }{
+		{`{"name":"x","steps":[{"withdraw":true},{"press":"1"}]}`,
+			`step 2: action "press": want one of camera, console, expect, hover, insert_card, login, remove_card, type, wait, withdraw`},
+		{`{"name":"x","steps":[{"withdraw":true,"remove_card":true}]}`,
+			"step 1: want exactly one action (one of camera, console, expect, hover, insert_card, login, remove_card, type, wait, withdraw), have 2 (remove_card, withdraw)"},
+		{`{"name":"x","steps":[{"expect":{"event":"decision","outcom":"approved"}}]}`,
+			`step 1: expect: json: unknown field "outcom" (fields: event, flow, outcome, screen, reason, part, timeout)`},
+		{`{"name":"x","steps":[{"expect":{"event":"decison"}}]}`,
+			`step 1: expect: event: "decison": want one of cancelled, card_error, command, decision, dropped, guidance, health, hover, input_error, liveness, mode, ready, screen, sealed`},
+		{`{"name":"x","steps":[{"expect":{"event":"screen","timeout":"soon"}}]}`,
+			`step 1: expect: timeout: "soon": want a positive duration such as "30s"`},
+		{`{"name":"x","steps":[{"login":"guess"}]}`, `step 1: login: "guess": want one of wrong_key, right_key`},
+		{`{"name":"x","steps":[{"wait":"-1s"}]}`, `step 1: wait: "-1s": want a positive duration`},
+		{`{"name":"x","steps":[{"console":{"cmd":"status"}}]}`, `step 1: console: json: unknown field "cmd" (fields: run, want, error)`},
+		{`{"name":"x","steps":[]}`, "steps: no steps"},
+		{`{"steps":[{"withdraw":true}]}`, "name: must not be empty"},
+		{"{\"name\":\"x\",\n\"steps\":[{\"withdraw\":true},]}", "f.json: line 2: invalid character ']'"},
+	}
+	for _, tt := range tests {
+		_, err := parseScenario("f.json", []byte(tt.doc))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("parseScenario(%s) = %v, want %q", tt.doc, err, tt.want)
+		}
+	}
+}
+
+// TestSchemaMatchesRunner pins the committed JSON Schema to the actions,
+// events, presentations and conditions the runner and the simulator know.
+func TestSchemaMatchesRunner(t *testing.T) {
+	b, err := os.ReadFile("hil/scenario.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema struct {
+		Defs struct {
+			Step struct {
+				Properties map[string]struct {
+					Enum       []string `json:"enum"`
+					Properties map[string]struct {
+						Enum []string `json:"enum"`
+					} `json:"properties"`
+				} `json:"properties"`
+			} `json:"step"`
+		} `json:"$defs"`
+	}
+	if err := json.Unmarshal(b, &schema); err != nil {
+		t.Fatal(err)
+	}
+	steps := schema.Defs.Step.Properties
+	var names []string
+	for n := range steps {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	var presentations, conditions []string
+	for _, p := range synth.Presentations() {
+		presentations = append(presentations, p.String())
+	}
+	for _, c := range synth.Conditions() {
+		conditions = append(conditions, c.String())
+	}
+	for _, c := range []struct {
+		what      string
+		got, want []string
+	}{
+		{"actions", names, allActions},
+		{"expect.event", steps["expect"].Properties["event"].Enum, eventNames},
+		{"hover.presentation", steps["hover"].Properties["presentation"].Enum, presentations},
+		{"hover.condition", steps["hover"].Properties["condition"].Enum, conditions},
+		{"login", steps["login"].Enum, loginValues},
+	} {
+		if !slices.Equal(c.got, c.want) {
+			t.Errorf("schema %s = %v, want %v", c.what, c.got, c.want)
+		}
+	}
+}
+
+func TestShippedSuiteParses(t *testing.T) {
+	files, _ := filepath.Glob("hil/suite/*.json")
+	if len(files) < 8 {
+		t.Fatalf("the shipped suite has %d scenarios", len(files))
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := parseScenario(f, b); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// buildSim builds palmd's simulation build once per test binary.
+func buildSim(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs palmd's simulation build")
+	}
+	bin := filepath.Join(t.TempDir(), "palmd-sim")
+	out, err := exec.Command("go", "build", "-tags", "sim", "-o", bin, "../palmd").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build -tags sim ../palmd: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestStatusJSON runs palmctl status --json against the simulation build
+// with a console on a socket.
+func TestStatusJSON(t *testing.T) {
+	bin := buildSim(t)
+	dir := t.TempDir()
+	key := filepath.Join(dir, "tech.key")
+	line, _, err := writeKey(key, "tech", "technician")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := filepath.Join(dir, "keys")
+	if err := os.WriteFile(keys, []byte(line+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "console.sock")
+	cmd := exec.Command(bin, "-hw=sim", "-json", "-console-socket", sock, "-console-keys", keys)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	})
+	c, err := waitDial(sock, time.Minute, func() error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("console socket: %v, %v: want mode 0600", fi.Mode(), err)
+	}
+	var out, errs strings.Builder
+	err = run(context.Background(), []string{"-socket", sock, "-key", key, "-user", "tech", "status", "--json"}, &out, &errs)
+	if err != nil {
+		t.Fatalf("palmctl status --json: %v (%s)", err, errs.String())
+	}
+	var st map[string]any
+	if err := json.Unmarshal([]byte(out.String()), &st); err != nil {
+		t.Fatalf("palmctl status --json: %q: %v", out.String(), err)
+	}
+	for _, field := range []string{"device", "versions", "uptime", "uptime_s", "mode", "nats", "decisions", "counters", "parts"} {
+		if _, ok := st[field]; !ok {
+			t.Errorf("status has no %q: %s", field, out.String())
+		}
+	}
+	if st["device"] != "kiosk-dev-1" || st["nats"].(map[string]any)["connected"] != true {
+		t.Errorf("status: %s", out.String())
+	}
+	// The wrong key is refused.
+	other := filepath.Join(dir, "other.key")
+	if _, _, err := writeKey(other, "tech", "technician"); err != nil {
+		t.Fatal(err)
+	}
+	err = run(context.Background(), []string{"-socket", sock, "-key", other, "-user", "tech", "status"}, &out, &errs)
+	if err == nil || !strings.Contains(err.Error(), "login refused") {
+		t.Errorf("palmctl with a wrong key: %v, want login refused", err)
+	}
+}
+
+// TestHILReport runs a passing and a failing scenario against the
+// simulation build: the run fails, and its JUnit report has one test case
+// each, the failure naming the step, what was expected and what came.
+func TestHILReport(t *testing.T) {
+	bin := buildSim(t)
+	report := filepath.Join(t.TempDir(), "report.xml")
+	var out, errs strings.Builder
+	err := run(context.Background(), []string{"hil", "run", "-junit", report, "-palmd", bin,
+		"hil/suite/new_hand.json", "testdata/wrong_expectation.json"}, &out, &errs)
+	if err == nil || !strings.Contains(err.Error(), "1 of 2 scenarios failed") {
+		t.Fatalf("hil run: %v, want 1 of 2 failed\n%s", err, out.String())
+	}
+	b, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc junitSuites
+	if err := xml.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("report: %v\n%s", err, b)
+	}
+	if doc.Tests != 2 || doc.Failures != 1 || len(doc.Suites) != 1 || len(doc.Suites[0].Cases) != 2 {
+		t.Fatalf("report: %+v", doc)
+	}
+	pass, fail := doc.Suites[0].Cases[0], doc.Suites[0].Cases[1]
+	if pass.Name != "new_hand" || pass.Failure != nil {
+		t.Errorf("new_hand: %+v", pass)
+	}
+	const want = "step 7: expected decision flow=enrol outcome=declined, got decision flow=enrol outcome=approved"
+	if fail.Name != "wrong_expectation" || fail.Failure == nil || !strings.HasPrefix(fail.Failure.Message, want) {
+		t.Errorf("wrong_expectation: %+v, want a failure %q", fail, want)
+	}
+	checkJUnitSchema(t, b)
+	if !strings.Contains(out.String(), "FAIL  wrong_expectation") {
+		t.Errorf("output: %s", out.String())
+	}
+}
+
+// checkJUnitSchema holds the report to what Jenkins' JUnit schema
+// (xunit-plugin junit-10.xsd) allows: these elements, these attributes,
+// the required ones present, times as decimal seconds.
+func checkJUnitSchema(t *testing.T, doc []byte) {
+	t.Helper()
+	allowed := map[string][]string{
+		"testsuites": {"name", "time", "tests", "failures", "errors"},
+		"testsuite": {"name", "tests", "failures", "errors", "group", "time", "skipped", "timestamp", "hostname",
+			"id", "package", "file", "log", "url"},
+		"testcase":   {"name", "time", "classname", "group"},
+		"failure":    {"type", "message"},
+		"system-err": {},
+	}
+	required := map[string][]string{"testsuite": {"name", "tests", "failures", "errors"}, "testcase": {"name"}}
+	seconds := regexp.MustCompile(`^[0-9]+(\.[0-9]*)?$`)
+	dec := xml.NewDecoder(bytes.NewReader(doc))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			break
+		}
+		el, ok := tok.(xml.StartElement)
+		if !ok {
+			continue
+		}
+		attrs, known := allowed[el.Name.Local]
+		if !known {
+			t.Errorf("report: element <%s> is not in the JUnit schema", el.Name.Local)
+			continue
+		}
+		have := map[string]bool{}
+		for _, a := range el.Attr {
+			have[a.Name.Local] = true
+			if !slices.Contains(attrs, a.Name.Local) {
+				t.Errorf("report: <%s %s=…>: attribute not in the JUnit schema", el.Name.Local, a.Name.Local)
+			}
+			if a.Name.Local == "time" && !seconds.MatchString(a.Value) {
+				t.Errorf("report: <%s time=%q>: want decimal seconds", el.Name.Local, a.Value)
+			}
+		}
+		for _, r := range required[el.Name.Local] {
+			if !have[r] {
+				t.Errorf("report: <%s> has no %s", el.Name.Local, r)
+			}
+		}
+	}
+}
