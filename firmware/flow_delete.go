@@ -9,8 +9,9 @@ import (
 //
 //	steps    hover prompt → capture → seal → confirmation on the keypad →
 //	         ask the cloud → result
-//	screens  hover, guidance, confirm_delete, then kept (cancelled) or
-//	         deleted / not_recognized / retry
+//	screens  delete_hover, scanning and guidance, checking,
+//	         confirm_delete, then kept (cancelled) or deleted / no_data /
+//	         retry
 //	request  delete, with the sealed palm; only after Enter on the
 //	         confirmation screen (a key pressed earlier does not count)
 //	outcome  shown; nothing else
@@ -23,7 +24,7 @@ func deleteMyData(s *session, _ input) {
 	}
 	if !confirm(s) {
 		clear(palm)
-		s.show(screenKept)
+		s.showResult(s.k.text.kept())
 		return
 	}
 	s.decide(s.request(wire.Request{Palm: palm}))
@@ -34,7 +35,7 @@ func deleteMyData(s *session, _ input) {
 func confirm(s *session) bool {
 	stop := s.listen(wantKeys)
 	defer stop()
-	s.show(screenConfirmDelete)
+	s.show(s.k.text.confirmDelete())
 	for {
 		in, ok := s.recv(s.k.o.Timeouts.Input)
 		if !ok {

@@ -28,8 +28,9 @@ type session struct {
 	wants kinds
 	inbox chan input
 
-	outcome wire.Outcome // the decision shown, if any
-	camera  *bool        // whether the camera worked, if the session used it
+	outcome  wire.Outcome // the decision shown, if any
+	resultAt time.Time    // when a result went up, if one did
+	camera   *bool        // whether the camera worked, if the session used it
 }
 
 // kinds is a set of input kinds a step listens for.
@@ -175,7 +176,29 @@ func (s *session) decide(dec wire.Decision) {
 	}
 	s.outcome = dec.Outcome
 	s.emit(bus.Event{Event: bus.Decision, Outcome: string(dec.Outcome), Reason: dec.Reason, Subject: dec.Subject})
-	s.show(resultScreen(s.flow, dec.Outcome))
+	s.showResult(s.k.text.result(s.flow, dec.Outcome))
+}
+
+// showResult shows the screen that ends a session; it stays up at least
+// resultHold (holdResult).
+func (s *session) showResult(sc display.Screen) {
+	s.show(sc)
+	s.resultAt = s.k.clock.Now()
+}
+
+// holdResult waits, once the flow is done, until its result has been up
+// for resultHold: a person who pulls their hand back at once still sees
+// it. An ended session waits for nothing.
+func (s *session) holdResult() {
+	if s.resultAt.IsZero() {
+		return
+	}
+	t := s.k.clock.NewTimer(resultHold - s.k.clock.Since(s.resultAt))
+	defer t.Stop()
+	select {
+	case <-t.Chan():
+	case <-s.ctx.Done():
+	}
 }
 
 // awaitWithdraw keeps the result up until the hand leaves, or Result
@@ -189,7 +212,7 @@ func (s *session) awaitWithdraw() {
 // seals it. ok is false when the session ended (no hand, a local decision
 // already shown, or cancelled).
 func (s *session) askPalm() (palm []byte, ok bool) {
-	s.show(screenHover)
+	s.show(s.k.text.askPalm(s.flow))
 	if !s.awaitPresence(true, s.k.o.Timeouts.Hover) {
 		return nil, false
 	}
