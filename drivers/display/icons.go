@@ -38,9 +38,9 @@ func (s *shape) poly(pts [][2]float64) {
 
 // arc appends points on the circle (cx, cy, r) from angle a0 to a1.
 func arc(pts [][2]float64, cx, cy, rx, ry, a0, a1 float64) [][2]float64 {
-	const n = 24
+	n := int(math.Ceil(math.Abs(a1-a0) / (2 * math.Pi) * 128))
 	for i := range n + 1 {
-		a := a0 + (a1-a0)*float64(i)/n
+		a := a0 + (a1-a0)*float64(i)/float64(n)
 		pts = append(pts, [2]float64{cx + rx*math.Cos(a), cy + ry*math.Sin(a)})
 	}
 	return pts
