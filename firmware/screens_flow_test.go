@@ -13,7 +13,10 @@ import (
 )
 
 // screenEvent reads events until the screen named name shows.
-func (r *rig) screenEvent(t *testing.T, name string) bus.Event { t.Helper(); return r.await(t, bus.Screen, name) }
+func (r *rig) screenEvent(t *testing.T, name string) bus.Event {
+	t.Helper()
+	return r.await(t, bus.Screen, name)
+}
 
 // A result stays up at least resultHold on the kiosk's clock, however
 // quickly the hand leaves or the flow ends.
