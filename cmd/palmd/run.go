@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/jonboulle/clockwork"
@@ -88,6 +89,9 @@ func (f flags) loadConfig() (config.Config, error) {
 	c, err := config.Load(f.config, config.Hardware(f.hw), config.URL(f.nats), config.LogLevel(f.logLevel))
 	if err != nil {
 		return c, usageError{err}
+	}
+	if c.Language != "" && !slices.Contains(firmware.Languages(), c.Language) {
+		return c, usageError{fmt.Errorf("config: language: %q: want one of %s", c.Language, strings.Join(firmware.Languages(), ", "))}
 	}
 	return c, nil
 }
@@ -236,6 +240,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output,
 		Bus:      &events,
 		Clock:    clock,
 		Log:      log,
+		Language: cfg.Language,
 	})
 	if err != nil {
 		return err
