@@ -35,8 +35,12 @@ build: deps
 
 # run plays the demo on simulated hardware with an embedded NATS server and
 # the reference cloud: a live view on a terminal, JSON lines into a pipe.
+# The kiosk page (its screen live, its events, the simulator's controls) is
+# at the URL it prints; the kiosk runs on after the demo until Ctrl-C.
+WEB ?= 127.0.0.1:8080
 run: build
-	@$(BIN)/palmd-sim -hw=sim -scenario=demo
+	@echo "kiosk page: http://$(WEB)/" >&2
+	@$(BIN)/palmd-sim -hw=sim -scenario=demo -web=$(WEB)
 
 # test: vet; every test under the race detector, with the long statistical
 # evaluations shortened (-short); then every test in full without it (the

@@ -218,6 +218,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output,
 		sink(1024, bus.NewJSON(out.w).Write)
 	}
 	sink(1024, up.telemetry(cfg.DeviceID, log))
+	var cloud firmware.Cloud = up
+	if simu != nil {
+		if f := simu.eventSink(); f != nil {
+			sink(1024, f)
+		}
+		cloud = simu.cloud(up)
+	}
 	var played chan simEvent
 	if simu != nil && simu.play != nil {
 		played = make(chan simEvent, 4096)
@@ -234,7 +241,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output,
 	kiosk, err := firmware.New(firmware.Options{
 		DeviceID: cfg.DeviceID,
 		Devices:  devs,
-		Cloud:    up,
+		Cloud:    cloud,
 		Palm:     up.sealer(up.palm),
 		Card:     up.sealer(up.card),
 		Bus:      &events,
@@ -255,12 +262,22 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output,
 	g, gctx := errgroup.WithContext(life)
 	g.Go(func() error { return kiosk.Run(gctx, func() { notify("READY=1") }) })
 	g.Go(func() error { watchdog(gctx, clock, kiosk.Healthy); return nil })
+	if simu != nil {
+		if err := simu.startWeb(gctx, g, kiosk, log); err != nil {
+			stop()
+			return errors.Join(err, g.Wait())
+		}
+	}
 	if played == nil {
 		err := g.Wait()
 		notify("STOPPING=1")
 		return err
 	}
 	playErr := simu.playScenario(gctx, log, played)
+	if playErr == nil && simu.staysUp() {
+		log.Info("scenario done; the kiosk and its page run until interrupted")
+		<-gctx.Done()
+	}
 	stop()
 	if err := g.Wait(); err != nil {
 		return err
