@@ -65,6 +65,21 @@ func TestGuidanceIsLive(t *testing.T) {
 	r.hover(t, farHand)
 	r.screenEvent(t, "scanning")
 	r.screenEvent(t, "move_lower")
+	shows := func(footer string) func() bool {
+		return func() bool {
+			n := 0
+			for _, s := range r.world.Screens() {
+				if s.Name == "move_lower" && s.Footer == footer {
+					n++
+				}
+			}
+			return n >= 2
+		}
+	}
+	// Redrawn while the clock stands still, then again once it has moved.
+	eventually(t, shows("8 s left"))
+	r.clock.Advance(3 * time.Second)
+	eventually(t, shows("5 s left"))
 	r.until(t, 100*time.Millisecond, func() bool { return r.kiosk.Status().Session == "" })
 	d := r.collect(t, bus.Decision)
 	if last := d[len(d)-1]; last.Outcome != string(wire.Retry) {
@@ -87,7 +102,7 @@ func TestGuidanceIsLive(t *testing.T) {
 			t.Fatalf("move_lower without a too-far hand or progress: %+v", s)
 		}
 	}
-	if redraws < 2 || len(footers) < 2 || !footers["8 s left"] {
+	if redraws < 4 || len(footers) < 2 || !footers["8 s left"] || !footers["5 s left"] {
 		t.Errorf("%d redraws with countdowns %v, want several counting down from 8 s", redraws, footers)
 	}
 	names := screenNames(r.world)
@@ -112,7 +127,7 @@ func TestProgressThroughAnIdentification(t *testing.T) {
 	r := newRig(t, wire.Approved, nil)
 	r.screenEvent(t, "idle")
 	r.hover(t, sim.Person{Name: "alice"})
-	r.await(t, bus.Decision, "")
+	r.screenEvent(t, "approved")
 	names := screenNames(r.world)
 	want := []string{"idle", "scanning", "checking", "approved"}
 	if !slices.Equal(names, want) {
