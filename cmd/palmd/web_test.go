@@ -224,7 +224,7 @@ func TestKioskPageAPI(t *testing.T) {
 	hub := newWebHub(world)
 	mirror{Display: world.Display(), hub: hub}.Show(display.Screen{Name: "approved", Title: "Welcome", Tone: display.Success, Icon: display.TickIcon})
 	hub.event(bus.Event{Event: bus.Decision, Outcome: "approved"})
-	srv := httptest.NewServer(hub.handler(slog.New(slog.DiscardHandler)))
+	srv := httptest.NewServer(hub.handler())
 	defer srv.Close()
 
 	tests := []struct {
