@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"image"
 	"image/png"
@@ -27,6 +28,7 @@ import (
 	"github.com/palmd/palmd/drivers/sim"
 	"github.com/palmd/palmd/firmware/bus"
 	"github.com/palmd/palmd/firmware/config"
+	"github.com/palmd/palmd/uplink/wire"
 )
 
 var screenshots = flag.Bool("screenshots", false, "rewrite the page's screenshots in web/ (shown in the README)")
@@ -329,5 +331,53 @@ func TestScreensFlagSavesEveryScreen(t *testing.T) {
 		if !slices.Contains(got, must) {
 			t.Errorf("no %s among the saved screens %q", must, got)
 		}
+	}
+}
+
+// The page's network switch: cut, the kiosk is out of service and asks the
+// cloud nothing; restored, it serves again.
+func TestKioskPageCutsTheNetwork(t *testing.T) {
+	sc, err := sim.ParseScenario([]byte(`{"name":"idle","steps":[{"expect":{"event":"screen","screen":"idle"}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	world := sim.NewWorld()
+	simu := &simulation{world: world, play: &sc, web: newWebHub(world), webAddr: "127.0.0.1:0"}
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, config.Default(), slog.New(slog.DiscardHandler), output{w: io.Discard}, simu, seams{})
+	}()
+	url := <-simu.web.url
+	screen := func(want string) {
+		t.Helper()
+		for world.Screen().Name != want {
+			select {
+			case <-ctx.Done():
+				t.Fatalf("screen %q, want %q", world.Screen().Name, want)
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
+	cut := func(v string) {
+		t.Helper()
+		resp, err := http.Post(url+"api/network", "application/x-www-form-urlencoded", strings.NewReader("cut="+v))
+		if err != nil || resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("cut=%s: %v %v", v, resp, err)
+		}
+		resp.Body.Close()
+	}
+	screen("idle")
+	cut("true")
+	screen("out_of_service")
+	if _, err := simu.web.net.Do(ctx, wire.Request{}); !errors.Is(err, errNetworkCut) {
+		t.Errorf("a request with the network cut: %v, want %v", err, errNetworkCut)
+	}
+	cut("false")
+	screen("idle")
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("palmd: %v", err)
 	}
 }
