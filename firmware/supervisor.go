@@ -202,8 +202,10 @@ func (k *Kiosk) step(ctx context.Context, sv *supervisor, in input) {
 		if in.part == PartCards {
 			k.emit(bus.Event{Event: bus.CardError, Reason: in.reason})
 			// A bad swipe at an idle kiosk is answered on the screen.
-			n := k.text.cardUnreadable()
-			sv.notice, sv.noticeUntil = &n, k.clock.Now().Add(noticeHold)
+			if sv.job == nil {
+				n := k.text.cardUnreadable()
+				sv.notice, sv.noticeUntil = &n, k.clock.Now().Add(noticeHold)
+			}
 		}
 	case partHealth:
 		k.health(sv, in.part, in.up)
