@@ -12,6 +12,7 @@ import (
 	"image/png"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -380,4 +381,54 @@ func TestKioskPageCutsTheNetwork(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Errorf("palmd: %v", err)
 	}
+}
+
+// FuzzKioskPageStep feeds the page's control endpoint arbitrary bodies: it
+// answers 204 or 400, never fails otherwise or panics. Seeds are in
+// testdata/fuzz/FuzzKioskPageStep.
+func FuzzKioskPageStep(f *testing.F) {
+	f.Add([]byte(`{"hover":{"person":"alice","presentation":"printed_photo","condition":"too_far"}}`))
+	world := sim.NewWorld()
+	ctx, cancel := context.WithCancel(context.Background())
+	f.Cleanup(cancel)
+	// The kiosk would read the card reader and the keypad: drain them.
+	go func() {
+		for ctx.Err() == nil {
+			world.Keypad().Next(ctx)
+		}
+	}()
+	go func() {
+		for ctx.Err() == nil {
+			world.Cards().Next(ctx)
+		}
+	}()
+	h := newWebHub(world).handler()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req := httptest.NewRequest("POST", "http://127.0.0.1:8080/api/step", bytes.NewReader(body))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusNoContent && rec.Code != http.StatusBadRequest {
+			t.Errorf("step %q: status %d %q", body, rec.Code, rec.Body)
+		}
+	})
+}
+
+// FuzzLoopbackHost feeds checkLoopback arbitrary Host headers and -web
+// addresses: whatever it accepts is a loopback host with a port.
+func FuzzLoopbackHost(f *testing.F) {
+	for _, s := range []string{"127.0.0.1:8080", "[::1]:0", "localhost:80", "10.0.0.1:80", "127.0.0.1", "[::ffff:127.0.0.1]:1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, addr string) {
+		if checkLoopback(addr) != nil {
+			return
+		}
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			t.Fatalf("accepted %q: %v", addr, err)
+		}
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			t.Errorf("accepted %q: host %q is not loopback", addr, host)
+		}
+	})
 }
