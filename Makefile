@@ -35,8 +35,12 @@ build: deps
 
 # run plays the demo on simulated hardware with an embedded NATS server and
 # the reference cloud: a live view on a terminal, JSON lines into a pipe.
+# The kiosk page (its screen live, its events, the simulator's controls) is
+# at the URL it prints; the kiosk runs on after the demo until Ctrl-C.
+WEB ?= 127.0.0.1:8080
 run: build
-	@$(BIN)/palmd-sim -hw=sim -scenario=demo
+	@echo "kiosk page: http://$(WEB)/" >&2
+	@$(BIN)/palmd-sim -hw=sim -scenario=demo -web=$(WEB)
 
 # test: vet; every test under the race detector, with the long statistical
 # evaluations shortened (-short); then every test in full without it (the
@@ -48,13 +52,16 @@ test: deps
 	$(GO) test $(SIM) -count=1 ./...
 	@$(MAKE) --no-print-directory hil
 
-# hil: the shipped hardware-in-the-loop suite (cmd/palmctl/hil/suite) run by
-# palmctl through the console against palmd's simulation build, one palmd
-# per scenario; the JUnit report goes to hil-report.xml.
+# hil: the shipped hardware-in-the-loop suite run by palmctl through the
+# console against palmd's simulation build, one palmd per scenario; the
+# JUnit report goes to hil-report.xml. The suite is the simulator's own
+# scenarios whose steps the console drives (HIL_SIM) and the HIL-only ones
+# in cmd/palmctl/hil/suite.
+HIL_SIM = $(addprefix drivers/sim/scenarios/,attacks.json delete.json demo.json quality.json)
 hil: deps
 	@$(GO) build $(SIM) -ldflags '$(LDFLAGS)' -o $(BIN)/palmd-sim ./cmd/palmd >&2
 	@$(GO) build -o $(BIN)/palmctl ./cmd/palmctl >&2
-	$(BIN)/palmctl hil run --junit hil-report.xml -palmd $(BIN)/palmd-sim cmd/palmctl/hil/suite/*.json
+	$(BIN)/palmctl hil run --junit hil-report.xml -palmd $(BIN)/palmd-sim $(HIL_SIM) cmd/palmctl/hil/suite/*.json
 
 # eval: the held-out vision evaluations (both generators, iBeta-sized) and
 # the matcher on 100 held-out identities; minutes of CPU each.

@@ -7,7 +7,6 @@ import (
 	"image"
 	"time"
 
-	"github.com/palmd/palmd/drivers/display"
 	"github.com/palmd/palmd/drivers/light"
 	"github.com/palmd/palmd/firmware/bus"
 	"github.com/palmd/palmd/uplink/seal"
@@ -80,8 +79,12 @@ func (k *Kiosk) capture(s *session) (wire.Outcome, string, error) {
 	ctx, cancel := k.withTimeout(s.ctx, k.o.Timeouts.Capture)
 	defer cancel()
 	k.quality.Reset()
-	var shown display.Screen // the guidance on screen, and since when
-	var since time.Time
+	start := k.clock.Now()
+	left := func() time.Duration { return k.o.Timeouts.Capture - k.clock.Since(start) }
+	// The hand is seen: say so at once, before the first burst is judged;
+	// the first guidance replaces it at once.
+	shown, since := quality.Verdict{Reason: quality.OK}, time.Time{}
+	s.show(k.text.guidance(shown, left()))
 	last := quality.Verdict{Reason: quality.NoPalm}
 	for {
 		ok, err := k.burstOK(ctx, &last)
@@ -105,14 +108,19 @@ func (k *Kiosk) capture(s *session) (wire.Outcome, string, error) {
 			if last.Reason == quality.Moving && last.Scores.Motion < 0 {
 				continue
 			}
-			if g := guidanceScreen(last.Reason); g.Name != shown.Name && k.clock.Since(since) >= guidanceHold {
-				shown, since = g, k.clock.Now()
+			// The hand's position and distance are redrawn on every
+			// burst, under the message on screen.
+			if guidanceName(last.Reason) != guidanceName(shown.Reason) && k.clock.Since(since) >= guidanceHold {
+				shown.Reason, since = last.Reason, k.clock.Now()
 				s.emit(bus.Event{Event: bus.Guidance, Reason: string(last.Reason)})
-				s.show(g)
 			}
+			live := last
+			live.Reason = shown.Reason
+			s.show(k.text.guidance(live, left()))
 			continue
 		}
 		s.pad = true
+		s.show(k.text.checking())
 		s.emit(bus.Event{Event: bus.Liveness, Score: res.Score, Reason: res.Reason})
 		if !res.Live {
 			return wire.SpoofRejected, res.Reason, nil

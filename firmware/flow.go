@@ -58,7 +58,7 @@ func (k *Kiosk) trigger(ctx context.Context, sv *supervisor, t trigger, in input
 		s.pos = &p
 	}
 	j := &job{s: s, cancel: cancel, done: make(chan struct{}), started: k.clock.Now()}
-	sv.job, sv.reinsert = j, false
+	sv.job, sv.reinsert, sv.notice = j, false, nil
 	s.emit(bus.Event{Event: bus.Hover})
 	go func() {
 		defer cancel()
@@ -85,6 +85,7 @@ func (k *Kiosk) runFlow(s *session, f flow, in input) {
 		}
 	}()
 	f.run(s, in)
+	s.holdResult()
 }
 
 // startProbe captures one unlit frame as the loop's job, to learn whether

@@ -20,7 +20,7 @@ var ageFlow = flow{name: wire.FlowAge, trigger: onAge, run: age}
 
 func age(s *session, in input) {
 	p := in.(posRequest)
-	palm, ok := posPalm(s, p, ageScreen(p.req.Over))
+	palm, ok := posPalm(s, p, s.k.text.ageCheck(p.req.Over))
 	if !ok {
 		return
 	}

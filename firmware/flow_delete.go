@@ -12,8 +12,9 @@ import (
 //	steps    second factor (the card enrolled, inserted, or the phone
 //	         number given, typed) → hover prompt → capture → seal →
 //	         confirmation on the keypad → ask the cloud → result
-//	screens  delete_factor, hover, guidance, confirm_delete, then kept
-//	         (cancelled) or deleted / not_recognized / retry
+//	screens  delete_factor, delete_hover, scanning and guidance, checking,
+//	         confirm_delete, then kept (cancelled) or deleted / no_data /
+//	         retry
 //	request  delete, with the sealed palm and the sealed factor (the card to
 //	         the payment side's key, the phone to the cloud's); only after
 //	         Enter on the confirmation screen (a key pressed earlier does
@@ -35,7 +36,7 @@ func deleteMyData(s *session, _ input) {
 	}
 	if !confirm(s) {
 		clear(palm)
-		s.show(screenKept)
+		s.showResult(s.k.text.kept())
 		return
 	}
 	req := wire.Request{Palm: palm}
@@ -76,7 +77,7 @@ func askFactor(s *session) (f factor, ok bool) {
 	defer stop()
 	f.phone = newPhone()
 	for {
-		s.show(factorScreen(f.phone))
+		s.show(s.k.text.deleteFactor(f.phone))
 		in, ok := s.recv(s.k.o.Timeouts.Input)
 		if !ok {
 			f.zero()
@@ -94,7 +95,7 @@ func askFactor(s *session) (f factor, ok bool) {
 			switch key := in.key; {
 			case key == keypad.Cancel:
 				f.zero()
-				s.show(screenKept)
+				s.showResult(s.k.text.kept())
 				return factor{}, false
 			case key.IsDigit():
 				f.phone.add(byte(key))
@@ -113,7 +114,7 @@ func askFactor(s *session) (f factor, ok bool) {
 func confirm(s *session) bool {
 	stop := s.listen(wantKeys)
 	defer stop()
-	s.show(screenConfirmDelete)
+	s.show(s.k.text.confirmDelete())
 	for {
 		in, ok := s.recv(s.k.o.Timeouts.Input)
 		if !ok {

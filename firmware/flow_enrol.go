@@ -12,7 +12,9 @@ import (
 //	steps    phone number on the keypad → hover prompt → capture → seal
 //	         palm and phone (to the cloud), card (to the payment side) →
 //	         ask the cloud → result
-//	screens  enter_phone, hover, guidance, enrolled / declined / retry
+//	screens  enter_phone (phone_too_short after Enter with too few
+//	         digits), hover, scanning and guidance, checking, enrolled /
+//	         declined / retry
 //	request  enrol, with the sealed palm, phone and card
 //	outcome  shown; nothing else. Cancelling or walking away at any step
 //	         sends nothing and wipes the card and phone numbers.
@@ -51,8 +53,10 @@ func enrol(s *session, in input) {
 func typePhone(s *session, pan cardreader.PAN, ph *phone) bool {
 	stop := s.listen(wantKeys)
 	defer stop()
+	short := false // Enter was pressed with too few digits
 	for {
-		s.show(phoneScreen(pan, ph))
+		s.show(s.k.text.phone(pan, ph, short))
+		short = false
 		in, ok := s.recv(s.k.o.Timeouts.Input)
 		if !ok {
 			return false
@@ -68,6 +72,7 @@ func typePhone(s *session, pan cardreader.PAN, ph *phone) bool {
 			if ph.valid() == nil {
 				return true
 			}
+			short = true
 		}
 	}
 }

@@ -5,12 +5,13 @@ import "github.com/palmd/palmd/uplink/wire"
 // Identify: a hand arrives over the idle kiosk.
 //
 //	steps    capture (guidance screens) → seal → ask the cloud → result
-//	screens  move_* / hold_still / shade, then approved, not_recognized,
+//	screens  scanning, move_* / hold_still / shade / face_scanner /
+//	         show_palm, checking, then approved, not_recognized,
 //	         spoof_rejected or retry
 //	request  identify, with the sealed palm
 //	outcome  approved pulses the gate relay and, with a door contact,
 //	         watches the door (flow_entry.go); the result stays up until
-//	         the hand leaves
+//	         the hand leaves, and at least 1.5 s
 var identifyFlow = flow{name: wire.FlowIdentify, trigger: onHover, run: identify}
 
 func identify(s *session, _ input) {

@@ -17,7 +17,7 @@ var loyaltyFlow = flow{name: wire.FlowLoyalty, trigger: onLoyalty, run: loyalty}
 
 func loyalty(s *session, in input) {
 	p := in.(posRequest)
-	palm, ok := posPalm(s, p, screenLoyalty)
+	palm, ok := posPalm(s, p, s.k.text.loyalty())
 	if !ok {
 		return
 	}

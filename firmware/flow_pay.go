@@ -15,7 +15,7 @@ var posTriggers = map[pos.Type]trigger{pos.Pay: onPay, pos.Loyalty: onLoyalty, p
 //	steps    merchant, amount and currency shown → hover (Cancel on the
 //	         keypad cancels) → capture → seal → ask the cloud → result →
 //	         answer the point of sale
-//	screens  pay, guidance, then paid / not_recognized / declined /
+//	screens  pay, guidance, then paid / not_recognized / pay_declined /
 //	         spoof_rejected / retry / locked_out
 //	request  pay, with the sealed palm and the payment (clear: message id,
 //	         amount, currency, merchant); the cloud charges the enrolled
@@ -30,7 +30,7 @@ var payFlow = flow{name: wire.FlowPay, trigger: onPay, run: pay}
 func pay(s *session, in input) {
 	p := in.(posRequest)
 	r := p.req
-	palm, ok := posPalm(s, p, payScreen(r))
+	palm, ok := posPalm(s, p, s.k.text.pay(r))
 	if !ok {
 		return
 	}

@@ -78,8 +78,8 @@ func (t Timeouts) budget() time.Duration {
 	return 2 * (t.Capture + 4*t.Input + t.Hover + t.Request + t.Result)
 }
 
-// Options configure a Kiosk. Every field but Clock, Timeouts and Log is
-// required.
+// Options configure a Kiosk. Every field but Clock, Timeouts, Log and
+// Language is required.
 type Options struct {
 	DeviceID string
 	Devices  Devices
@@ -94,6 +94,9 @@ type Options struct {
 	Clock    clockwork.Clock
 	Timeouts Timeouts
 	Log      *slog.Logger
+	// Language is the screens' language, one of Languages(); "" is
+	// English.
+	Language string
 }
 
 // Kiosk is the kiosk's core: one goroutine (Run's) owns its state; every
@@ -120,7 +123,8 @@ type Kiosk struct {
 	plain   []byte
 
 	screen   screenState
-	attempts attempts     // consecutive failed biometric attempts, and the delay they set
+	attempts attempts // consecutive failed biometric attempts, and the delay they set
+	text     *texts
 	present  atomic.Bool  // the loop's view of the presence sensor
 	distance atomic.Int64 // the presence sensor's last distance, mm (0: none)
 	beat     atomic.Int64 // clock time (ns) of the loop's last heartbeat
@@ -148,6 +152,10 @@ func New(o Options) (*Kiosk, error) {
 	if o.Clock == nil {
 		o.Clock = clockwork.NewRealClock()
 	}
+	text, err := newTexts(o.Language)
+	if err != nil {
+		return nil, err
+	}
 	k := &Kiosk{
 		o:       o,
 		clock:   o.Clock,
@@ -156,6 +164,7 @@ func New(o Options) (*Kiosk, error) {
 		quality: quality.NewGate(),
 		live:    liveness.NewChecker(),
 		roi:     roi.NewExtractor(),
+		text:    text,
 	}
 	k.screen.k = k
 	k.status.Store(&Status{Mode: ModeStarting})

@@ -251,6 +251,14 @@ func eventually(t *testing.T, cond func() bool) {
 	t.Fatal("condition not reached within a minute")
 }
 
+// awaitIdle moves the clock until the kiosk is idle again (a result stays
+// up resultHold on the kiosk's clock) and reads the idle screen's event.
+func (r *rig) awaitIdle(t *testing.T) {
+	t.Helper()
+	r.until(t, DefaultTimeouts().Presence, func() bool { return r.world.Screen().Name == "idle" })
+	r.await(t, bus.Screen, "idle")
+}
+
 // sense lets the presence sensor take readings until the kiosk sees the
 // hand there (present) or gone.
 func (r *rig) sense(t *testing.T, present bool) {
@@ -313,7 +321,7 @@ func TestIdentify(t *testing.T) {
 				t.Errorf("decision = %+v, want identify/%s for session %s", d, tt.want, sealed.Session)
 			}
 			r.withdraw(t)
-			r.await(t, bus.Screen, "idle")
+			r.awaitIdle(t)
 			if got := r.world.GateOpens(); got != tt.opens {
 				t.Errorf("gate opened %d times, want %d", got, tt.opens)
 			}
@@ -335,7 +343,7 @@ func TestEnrolSealsCardAndPhone(t *testing.T) {
 		t.Fatalf("decision = %+v", d)
 	}
 	r.withdraw(t)
-	r.await(t, bus.Screen, "idle")
+	r.awaitIdle(t)
 	r.cloud.mu.Lock()
 	defer r.cloud.mu.Unlock()
 	if !slices.Equal(r.cloud.phones, []string{"5550100200"}) || !slices.Equal(r.cloud.cards, []string{"4539578763621486"}) {
@@ -377,7 +385,7 @@ func TestEnrolCancelledSendsNothing(t *testing.T) {
 	r.world.InsertCard("4539578763621486")
 	r.await(t, bus.Screen, "enter_phone")
 	r.world.Type('5', '5', keypad.Enter, keypad.Cancel) // too short, then cancel
-	r.await(t, bus.Screen, "idle")
+	r.awaitIdle(t)
 	r.world.InsertCard("4539578763621487") // fails Luhn: reported, kiosk stays idle
 	if ev := r.await(t, bus.CardError, ""); ev.Reason != "bad_card_number" {
 		t.Errorf("card error %+v, want reason bad_card_number", ev)
@@ -393,17 +401,17 @@ func TestDeleteNeedsConfirmation(t *testing.T) {
 	r.world.Type(keypad.DeleteMyData)
 	r.await(t, bus.Screen, "delete_factor")
 	r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '0', '0', keypad.Enter)
-	r.await(t, bus.Screen, "hover")
+	r.await(t, bus.Screen, "delete_hover")
 	r.hover(t, sim.Person{Name: "carol"})
 	r.await(t, bus.Screen, "confirm_delete")
 	r.withdraw(t)
 	r.world.Type(keypad.Cancel)
 	r.await(t, bus.Screen, "kept")
-	r.await(t, bus.Screen, "idle")
+	r.awaitIdle(t)
 	r.world.Type(keypad.DeleteMyData)
 	r.await(t, bus.Screen, "delete_factor")
 	r.world.InsertCard("4539578763621486")
-	r.await(t, bus.Screen, "hover")
+	r.await(t, bus.Screen, "delete_hover")
 	r.hover(t, sim.Person{Name: "carol"})
 	r.await(t, bus.Screen, "confirm_delete")
 	r.withdraw(t)
@@ -566,7 +574,7 @@ func TestKeysBeforeThePromptDoNotConfirm(t *testing.T) {
 	r.world.Type(keypad.DeleteMyData)
 	r.await(t, bus.Screen, "delete_factor")
 	r.world.InsertCard("4539578763621486")
-	r.await(t, bus.Screen, "hover")
+	r.await(t, bus.Screen, "delete_hover")
 	r.world.Type(keypad.Enter) // pressed while the palm is asked for
 	if ev := r.await(t, bus.Dropped, ""); ev.Part != PartKeypad {
 		t.Fatalf("dropped %+v, want the keypad's Enter", ev)
@@ -639,7 +647,7 @@ func TestCloudDownIsOutOfService(t *testing.T) {
 	if ev := r.await(t, bus.Health, ""); ev.Reason != "cloud_up" {
 		t.Fatalf("health event %+v, want cloud_up", ev)
 	}
-	r.await(t, bus.Screen, "idle")
+	r.awaitIdle(t)
 	r.hover(t, sim.Person{Name: "alice"})
 	if d := r.await(t, bus.Decision, ""); d.Outcome != "approved" {
 		t.Errorf("decision after the cloud came back = %+v", d)

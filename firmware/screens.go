@@ -1,81 +1,158 @@
 package firmware
 
 import (
+	"math"
+	"time"
+
 	"github.com/palmd/palmd/drivers/cardreader"
 	"github.com/palmd/palmd/drivers/display"
 	"github.com/palmd/palmd/uplink/wire"
 	"github.com/palmd/palmd/vision/quality"
 )
 
-// The kiosk's screens. Names are stable: tests, scenarios and telemetry use them.
-var (
-	screenIdle = display.Screen{Name: "idle", Title: "Hover your palm",
-		Body: "Hold your hand flat above the scanner.\nNew here? Insert your card to sign up."}
-	screenHover = display.Screen{Name: "hover", Title: "Hover your palm",
-		Body: "Hold your hand flat, about a hand's width above the scanner."}
-	screenConfirmDelete = display.Screen{Name: "confirm_delete", Title: "Delete your palm data?",
-		Body: "Press Enter to delete it from our service.\nPress Cancel to keep it.", Tone: display.Warning}
-	screenKept = display.Screen{Name: "kept", Title: "Nothing was deleted",
-		Body: "Your palm data is unchanged."}
-	screenOutOfService = display.Screen{Name: "out_of_service", Title: "Out of service",
-		Body: "This kiosk is being fixed. Please use another one.", Tone: display.Failure}
-	screenNotProvisioned = display.Screen{Name: "not_provisioned", Title: "Not set up yet",
-		Body: "This kiosk is waiting to be set up by a technician.", Tone: display.Warning}
-	screenMaintenance = display.Screen{Name: "maintenance", Title: "Maintenance",
-		Body: "A technician is working on this kiosk. Please use another one.", Tone: display.Warning}
-	screenUpdating = display.Screen{Name: "updating", Title: "Updating",
-		Body: "This kiosk is installing an update and will be back in a few minutes.", Tone: display.Warning}
-	screenReinsertCard = display.Screen{Name: "reinsert_card", Title: "Please insert your card again",
-		Body: "Take your card out, then insert it again to sign up.\nOr hover your palm.", Tone: display.Warning}
+// The kiosk's screens. Each has one name, which tests, scenarios and
+// telemetry use, and its text comes from the message catalogue
+// (messages.go) in the configured language: "<name>.title" and
+// "<name>.body".
+
+const (
+	// resultHold is the least time a result stays up, however quickly the
+	// hand leaves: long enough to read "approved" while walking on.
+	resultHold = 1500 * time.Millisecond
+	// noticeHold is how long an idle kiosk shows a notice (a card it
+	// could not read) before it is idle again.
+	noticeHold = 4 * time.Second
 )
 
-func phoneScreen(pan cardreader.PAN, ph *phone) display.Screen {
-	return display.Screen{Name: "enter_phone", Title: "Card " + pan.Masked() + " read",
-		Body: "Type your phone number, then press Enter.\n" + ph.masked()}
+// Progress of a palm session, shown as a bar: the hand is seen and
+// measured, then the capture is checked and the cloud asked.
+const (
+	progressScanning = 1.0 / 3
+	progressChecking = 2.0 / 3
+)
+
+func (t *texts) screen(name string, tone display.Tone, icon display.Icon) display.Screen {
+	return display.Screen{Name: name, Title: t.get(name + ".title"), Body: t.get(name + ".body"), Tone: tone, Icon: icon}
 }
 
-// guidanceScreen tells the person what to change. Screen names say which
-// way: move_lower, move_higher, move_centre, hold_still, shade, hover.
-func guidanceScreen(r quality.Reason) display.Screen {
-	g := func(name, body string) display.Screen {
-		return display.Screen{Name: name, Title: "Almost there", Body: body}
+// modeScreen is what an idle kiosk shows in a mode.
+func (t *texts) modeScreen(m Mode) display.Screen {
+	switch m {
+	case ModeNotProvisioned:
+		return t.screen("not_provisioned", display.Warning, display.NoIcon)
+	case ModeUpdating:
+		return t.screen("updating", display.Warning, display.WaitIcon)
+	case ModeMaintenance:
+		return t.screen("maintenance", display.Warning, display.NoIcon)
+	case ModeOutOfService:
+		return t.screen("out_of_service", display.Failure, display.CrossIcon)
 	}
+	return t.screen("idle", display.Info, display.HandIcon)
+}
+
+func (t *texts) reinsertCard() display.Screen {
+	return t.screen("reinsert_card", display.Warning, display.CardIcon)
+}
+
+func (t *texts) cardUnreadable() display.Screen {
+	return t.screen("card_unreadable", display.Warning, display.CardIcon)
+}
+
+// askPalm is the prompt for a palm in a flow that began elsewhere: enrol
+// (after the phone number) or delete-my-data (its own first screen).
+func (t *texts) askPalm(flow wire.Flow) display.Screen {
+	if flow == wire.FlowDelete {
+		return t.screen("delete_hover", display.Warning, display.HandIcon)
+	}
+	return t.screen("hover", display.Info, display.HandIcon)
+}
+
+func (t *texts) confirmDelete() display.Screen {
+	return t.screen("confirm_delete", display.Warning, display.KeypadIcon)
+}
+
+func (t *texts) kept() display.Screen { return t.screen("kept", display.Info, display.NoIcon) }
+
+// phone is the phone-number entry with its format hint; short is set when
+// Enter was pressed with too few digits.
+func (t *texts) phone(pan cardreader.PAN, ph *phone, short bool) display.Screen {
+	s := display.Screen{Name: "enter_phone", Title: t.get("enter_phone.title", pan.Masked()),
+		Body: t.get("enter_phone.body", ph.masked()), Icon: display.KeypadIcon}
+	if short {
+		s = display.Screen{Name: "phone_too_short", Title: t.get("phone_too_short.title"),
+			Body: t.get("phone_too_short.body", len(ph.digits), ph.masked()), Tone: display.Warning, Icon: display.KeypadIcon}
+	}
+	return s
+}
+
+// guidanceName is the screen that tells a person what to change for r.
+func guidanceName(r quality.Reason) string {
 	switch r {
-	case quality.TooFar, quality.TooDark:
-		return g("move_lower", "Move your hand a little lower.")
+	case quality.OK:
+		return "scanning"
+	case quality.TooFar:
+		return "move_lower"
 	case quality.TooClose:
-		return g("move_higher", "Move your hand a little higher.")
+		return "move_higher"
 	case quality.OffCentre:
-		return g("move_centre", "Move your hand to the centre.")
+		return "move_centre"
 	case quality.Blurred, quality.Moving:
-		return g("hold_still", "Hold still for a moment.")
+		return "hold_still"
 	case quality.TooBright:
-		return g("shade", "Shade the scanner from direct light.")
+		return "shade"
+	case quality.TooDark:
+		return "face_scanner"
 	default:
-		return g("hover", "Hold your hand flat above the scanner.")
+		return "show_palm"
 	}
 }
 
-func resultScreen(flow wire.Flow, o wire.Outcome) display.Screen {
-	if sc, ok := flowResultScreen(flow, o); ok { // screens_flows.go
+// guidance is the screen for the verdict v: what to change, the hand's
+// measured position and distance against the target (none when no palm
+// was found), and how long is left. scanning (quality.OK) is the screen a
+// hand gets as soon as it is seen.
+func (t *texts) guidance(v quality.Verdict, left time.Duration) display.Screen {
+	name := guidanceName(v.Reason)
+	tone := display.Warning
+	if v.Reason == quality.OK {
+		tone = display.Info
+	}
+	s := t.screen(name, tone, display.HandIcon)
+	s.Progress = progressScanning
+	s.Footer = t.get("time_left", int(math.Ceil(left.Seconds())))
+	if v.Reason != quality.NoPalm && v.Scores.DistanceMM > 0 {
+		s.Hand = &display.Hand{X: v.Scores.OffsetX, Y: v.Scores.OffsetY, DistanceMM: v.Scores.DistanceMM,
+			NearMM: quality.NearMM, FarMM: quality.FarMM}
+	}
+	return s
+}
+
+func (t *texts) checking() display.Screen {
+	s := t.screen("checking", display.Info, display.WaitIcon)
+	s.Progress = progressChecking
+	return s
+}
+
+func (t *texts) result(flow wire.Flow, o wire.Outcome) display.Screen {
+	if sc, ok := t.flowResult(flow, o); ok { // screens_flows.go
 		return sc
 	}
 	switch {
 	case o == wire.Approved && flow == wire.FlowEnrol:
-		return display.Screen{Name: "enrolled", Title: "You're signed up", Body: "Next time, just hover your palm.", Tone: display.Success}
+		return t.screen("enrolled", display.Success, display.TickIcon)
 	case o == wire.Approved && flow == wire.FlowDelete:
-		return display.Screen{Name: "deleted", Title: "Your data is deleted", Body: "We no longer hold your palm, card or phone number.", Tone: display.Success}
+		return t.screen("deleted", display.Success, display.TickIcon)
 	case o == wire.Approved:
-		return display.Screen{Name: "approved", Title: "Welcome", Body: "Please go ahead.", Tone: display.Success}
+		return t.screen("approved", display.Success, display.TickIcon)
 	case o == wire.NotRecognized && flow == wire.FlowDelete:
-		return display.Screen{Name: "not_recognized", Title: "No data found", Body: "We hold no data for this palm.", Tone: display.Warning}
+		return t.screen("no_data", display.Warning, display.CrossIcon)
 	case o == wire.NotRecognized:
-		return display.Screen{Name: "not_recognized", Title: "Palm not recognised", Body: "New here? Insert your card to sign up.", Tone: display.Warning}
+		return t.screen("not_recognized", display.Warning, display.CrossIcon)
 	case o == wire.SpoofRejected:
-		return display.Screen{Name: "spoof_rejected", Title: "We couldn't verify your palm", Body: "Please ask a member of staff.", Tone: display.Failure}
+		return t.screen("spoof_rejected", display.Failure, display.CrossIcon)
 	case o == wire.Declined:
-		return display.Screen{Name: "declined", Title: "Not accepted", Body: "Please ask a member of staff.", Tone: display.Failure}
+		return t.screen("declined", display.Failure, display.CrossIcon)
 	default:
-		return display.Screen{Name: "retry", Title: "Let's try again", Body: "Take your hand away and hover it again.", Tone: display.Warning}
+		return t.screen("retry", display.Warning, display.CrossIcon)
 	}
 }

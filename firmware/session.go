@@ -29,12 +29,13 @@ type session struct {
 	wants kinds
 	inbox chan input
 
-	outcome wire.Outcome // the decision shown, if any
-	reason  string       // and its reason
-	pad     bool         // presentation-attack detection ran on the capture
-	pos     *posRequest  // the point of sale's request the session serves, if any
-	stopWhy atomic.Pointer[string]
-	camera  *bool // whether the camera worked, if the session used it
+	outcome  wire.Outcome // the decision shown, if any
+	reason   string       // and its reason
+	resultAt time.Time    // when a result went up, if one did
+	pad      bool         // presentation-attack detection ran on the capture
+	pos      *posRequest  // the point of sale's request the session serves, if any
+	stopWhy  atomic.Pointer[string]
+	camera   *bool // whether the camera worked, if the session used it
 }
 
 // kinds is a set of input kinds a step listens for.
@@ -183,11 +184,33 @@ func (s *session) decide(dec wire.Decision) {
 		s.k.attempts.record(s.k.clock.Now(), dec.Outcome, s.pad)
 	}
 	s.emit(bus.Event{Event: bus.Decision, Outcome: string(dec.Outcome), Reason: dec.Reason, Subject: dec.Subject})
-	if sc, ok := reasonScreen(dec.Reason); ok { // screens_flows.go
-		s.show(sc)
+	if sc, ok := s.k.text.reasonResult(dec.Reason); ok { // screens_flows.go
+		s.showResult(sc)
 		return
 	}
-	s.show(resultScreen(s.flow, dec.Outcome))
+	s.showResult(s.k.text.result(s.flow, dec.Outcome))
+}
+
+// showResult shows the screen that ends a session; it stays up at least
+// resultHold (holdResult).
+func (s *session) showResult(sc display.Screen) {
+	s.show(sc)
+	s.resultAt = s.k.clock.Now()
+}
+
+// holdResult waits, once the flow is done, until its result has been up
+// for resultHold: a person who pulls their hand back at once still sees
+// it. An ended session waits for nothing.
+func (s *session) holdResult() {
+	if s.resultAt.IsZero() {
+		return
+	}
+	t := s.k.clock.NewTimer(resultHold - s.k.clock.Since(s.resultAt))
+	defer t.Stop()
+	select {
+	case <-t.Chan():
+	case <-s.ctx.Done():
+	}
 }
 
 // lockedOut reports whether the kiosk is past its attempt limit. If it
@@ -203,7 +226,7 @@ func (s *session) lockedOut() bool {
 	}
 	s.outcome, s.reason = wire.Retry, "locked_out"
 	s.emit(bus.Event{Event: bus.Decision, Outcome: string(wire.Retry), Reason: "locked_out"})
-	s.show(lockoutScreen(wait))
+	s.showResult(s.k.text.lockedOut(wait))
 	return true
 }
 
@@ -218,7 +241,7 @@ func (s *session) awaitWithdraw() {
 // seals it. ok is false when the session ended (no hand, a local decision
 // already shown, or cancelled).
 func (s *session) askPalm() (palm []byte, ok bool) {
-	s.show(screenHover)
+	s.show(s.k.text.askPalm(s.flow))
 	if !s.awaitPresence(true, s.k.o.Timeouts.Hover) {
 		return nil, false
 	}

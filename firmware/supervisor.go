@@ -37,6 +37,10 @@ type supervisor struct {
 	job                   *job
 	pendingHover          bool // a hand arrived while a probe ran
 	reinsert              bool // a card was dropped: ask for it again
+	// notice is shown by an idle, serving kiosk until noticeUntil (a card
+	// it could not read); nil when there is none.
+	notice      *display.Screen
+	noticeUntil time.Time
 }
 
 // job is the one thing that uses the camera at a time: a session or a
@@ -106,6 +110,10 @@ func (k *Kiosk) Run(ctx context.Context, ready func()) error {
 		case <-ctx.Done():
 		case <-heartbeat.Chan():
 			k.heartbeat(sv)
+			if sv.notice != nil && !k.clock.Now().Before(sv.noticeUntil) {
+				sv.notice = nil
+				k.settle(sv)
+			}
 		case <-probe.Chan():
 			// An idle, serving kiosk checks its camera every few
 			// seconds; a camera that is down is retried at the same pace.
@@ -195,6 +203,11 @@ func (k *Kiosk) step(ctx context.Context, sv *supervisor, in input) {
 		sv.counters["input_errors_"+in.part]++
 		if in.part == PartCards {
 			k.emit(bus.Event{Event: bus.CardError, Reason: in.reason})
+			// A bad swipe at an idle kiosk is answered on the screen.
+			if sv.job == nil {
+				n := k.text.cardUnreadable()
+				sv.notice, sv.noticeUntil = &n, k.clock.Now().Add(noticeHold)
+			}
 		}
 	case partHealth:
 		k.health(sv, in.part, in.up)
@@ -278,20 +291,15 @@ func (k *Kiosk) settle(sv *supervisor) {
 
 // modeScreen is what an idle kiosk shows in its mode.
 func (k *Kiosk) modeScreen(sv *supervisor) display.Screen {
-	switch sv.mode {
-	case ModeNotProvisioned:
-		return screenNotProvisioned
-	case ModeUpdating:
-		return screenUpdating
-	case ModeMaintenance:
-		return screenMaintenance
-	case ModeOutOfService:
-		return screenOutOfService
+	switch {
+	case sv.mode != ModeServing:
+		return k.text.modeScreen(sv.mode)
+	case sv.notice != nil:
+		return *sv.notice
+	case sv.reinsert:
+		return k.text.reinsertCard()
 	}
-	if sv.reinsert {
-		return screenReinsertCard
-	}
-	return screenIdle
+	return k.text.modeScreen(sv.mode)
 }
 
 // endJob cancels the running job and waits for it, at most Timeouts.Halt:

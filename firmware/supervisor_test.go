@@ -101,6 +101,10 @@ func TestModeChangesDuringASession(t *testing.T) {
 			change: func(t *testing.T, r *rig) []bus.Event {
 				evs := r.collect(t, bus.Guidance)
 				r.world.Unplug(true)
+				// The retry stays up resultHold before the kiosk says
+				// it is out of service.
+				evs = append(evs, r.collect(t, bus.Decision)...)
+				r.until(t, DefaultTimeouts().Presence, func() bool { return r.kiosk.Status().Session == "" })
 				return evs
 			},
 			last: bus.Decision, reason: "camera", screen: "out_of_service", mode: ModeOutOfService,
@@ -117,6 +121,8 @@ func TestModeChangesDuringASession(t *testing.T) {
 				r.kiosk.Updating(true)
 				evs = append(evs, r.collect(t, bus.Decision)...)
 				r.withdraw(t)
+				// The result stays up resultHold.
+				r.until(t, DefaultTimeouts().Presence, func() bool { return r.kiosk.Status().Session == "" })
 				return evs
 			},
 			last: bus.Decision, screen: "updating", mode: ModeUpdating,
@@ -149,7 +155,7 @@ func TestModeChangesDuringASession(t *testing.T) {
 			r.world.Withdraw()
 			r.sense(t, false)
 			tt.restore(t, r)
-			r.await(t, bus.Screen, "idle")
+			r.awaitIdle(t)
 			r.cloud.block = false
 			r.hover(t, sim.Person{Name: "alice"})
 			if d := r.await(t, bus.Decision, ""); d.Outcome != "approved" {

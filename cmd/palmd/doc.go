@@ -16,6 +16,9 @@
 //	                 and the reference cloud in-process
 //	-scenario NAME   a built-in scenario (demo, delete, attacks, quality) or a file
 //	-snapshot FILE   with -scenario: save the final screen as a PNG
+//	-screens DIR     with -scenario: save every screen it showed, in order
+//	-web ADDR        serve the kiosk page (screen, events, simulator controls)
+//	                 on a loopback address; with -scenario, run on after it
 //	-log-level L     debug, info, warn or error
 //
 // Once provisioned, palmd keeps its state in update.dir on the data

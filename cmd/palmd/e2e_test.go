@@ -204,6 +204,10 @@ func TestRunExitCodes(t *testing.T) {
 		{"expect":{"event":"dropped"}}]}`), 0o600)
 	badConfig := filepath.Join(dir, "bad.json")
 	os.WriteFile(badConfig, []byte(`{"hardware":"fpga"}`), 0o600)
+	german := filepath.Join(dir, "de.json")
+	os.WriteFile(german, []byte(`{"language":"de"}`), 0o600)
+	french := filepath.Join(dir, "fr.json")
+	os.WriteFile(french, []byte(`{"language":"fr"}`), 0o600)
 
 	tests := []struct {
 		name      string
@@ -215,6 +219,8 @@ func TestRunExitCodes(t *testing.T) {
 		{"unknown flag", []string{"-frobnicate"}, true, "frobnicate", ""},
 		{"bad config", []string{"-config", badConfig}, true, "hardware", ""},
 		{"check ok", []string{"-t"}, false, "", "configuration ok"},
+		{"german screens", []string{"-t", "-config", german}, false, "", "configuration ok"},
+		{"a language without a catalogue", []string{"-t", "-config", french}, true, `language: "fr": want one of en, de`, ""},
 		{"unknown scenario", []string{"-scenario", "nope"}, true, "nope", ""},
 		{"failing expectation", []string{"-scenario", failing}, false, "expected decision outcome=approved", ""},
 		{"snapshot alone", []string{"-snapshot", filepath.Join(dir, "x.png")}, true, "-scenario", ""},

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 
 	"github.com/jonboulle/clockwork"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/palmd/palmd/firmware"
 	"github.com/palmd/palmd/firmware/bus"
@@ -64,3 +65,13 @@ func (*simulation) playScenario(context.Context, *slog.Logger, <-chan simEvent) 
 }
 
 func selftestSimDevices() (firmware.Devices, error) { return firmware.Devices{}, errNoSim }
+
+func (*simulation) cloud(c firmware.Cloud) firmware.Cloud { return c }
+
+func (*simulation) eventSink() func(bus.Event) { return nil }
+
+func (*simulation) startWeb(context.Context, *errgroup.Group, *firmware.Kiosk, *slog.Logger) error {
+	return errNoSim
+}
+
+func (*simulation) staysUp() bool { return false }

@@ -21,6 +21,8 @@ func TestProductionRefusesWhatOnlyTheSimulatorDoes(t *testing.T) {
 		{"no cloud URL", []string{"-hw", "linux"}, "uplink.url: required"},
 		{"simulated hardware", []string{"-hw", "sim"}, "production build, without the simulator"},
 		{"scenario flag", []string{"-scenario", "demo"}, "flag provided but not defined: -scenario"},
+		{"no kiosk page", []string{"-web", "127.0.0.1:8080"}, "flag provided but not defined: -web"},
+		{"no screen dumps", []string{"-screens", "/tmp/x"}, "flag provided but not defined: -screens"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -36,7 +38,7 @@ func TestProductionRefusesWhatOnlyTheSimulatorDoes(t *testing.T) {
 	if err := run(context.Background(), []string{"-h"}, strings.NewReader(""), &stdout, &stdout); err != nil {
 		t.Fatalf("-h: %v", err)
 	}
-	if out := stdout.String(); !strings.Contains(out, "Usage:") || strings.Contains(out, "scenario") {
+	if out := stdout.String(); !strings.Contains(out, "Usage:") || strings.Contains(out, "scenario") || strings.Contains(out, "-web") {
 		t.Errorf("production usage %q: want usage without the simulator's flags", out)
 	}
 }

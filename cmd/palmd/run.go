@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 
@@ -90,6 +91,9 @@ func (f flags) loadConfig() (config.Config, error) {
 	c, err := config.Load(f.config, config.Hardware(f.hw), config.URL(f.nats), config.LogLevel(f.logLevel))
 	if err != nil {
 		return c, usageError{err}
+	}
+	if c.Language != "" && !slices.Contains(firmware.Languages(), c.Language) {
+		return c, usageError{fmt.Errorf("config: language: %q: want one of %s", c.Language, strings.Join(firmware.Languages(), ", "))}
 	}
 	return c, nil
 }
@@ -243,6 +247,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output,
 		sink(1024, bus.NewJSON(out.w).Write)
 	}
 	sink(1024, up.telemetry(cfg.DeviceID, log))
+	var cloud firmware.Cloud = up
+	if simu != nil {
+		if f := simu.eventSink(); f != nil {
+			sink(1024, f)
+		}
+		cloud = simu.cloud(up)
+	}
 	var played chan simEvent
 	if simu != nil && simu.play != nil {
 		played = make(chan simEvent, 4096)
@@ -259,12 +270,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output,
 	kiosk, err := firmware.New(firmware.Options{
 		DeviceID: cfg.DeviceID,
 		Devices:  devs,
-		Cloud:    up,
+		Cloud:    cloud,
 		Palm:     up.sealer(up.palm),
 		Card:     up.sealer(up.card),
 		Bus:      &events,
 		Clock:    clock,
 		Log:      log,
+		Language: cfg.Language,
 	})
 	if err != nil {
 		return err
@@ -315,12 +327,22 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output,
 			return nil
 		})
 	}
+	if simu != nil {
+		if err := simu.startWeb(gctx, g, kiosk, log); err != nil {
+			stop()
+			return errors.Join(err, g.Wait())
+		}
+	}
 	if played == nil {
 		err := g.Wait()
 		notify("STOPPING=1")
 		return err
 	}
 	playErr := simu.playScenario(gctx, log, played)
+	if playErr == nil && simu.staysUp() {
+		log.Info("scenario done; the kiosk and its page run until interrupted")
+		<-gctx.Done()
+	}
 	stop()
 	if err := g.Wait(); err != nil {
 		return err

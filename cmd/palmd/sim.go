@@ -16,10 +16,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/jonboulle/clockwork"
+	"golang.org/x/sync/errgroup"
 
+	"github.com/palmd/palmd/drivers/display"
 	"github.com/palmd/palmd/drivers/sim"
 	"github.com/palmd/palmd/firmware"
 	"github.com/palmd/palmd/firmware/bus"
@@ -30,11 +33,13 @@ import (
 )
 
 // simFlags are the flags only the simulation build has.
-type simFlags struct{ scenario, snapshot string }
+type simFlags struct{ scenario, snapshot, screens, web string }
 
 func (f *simFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.scenario, "scenario", "", "play a scenario (built-in `name` or file) on simulated hardware and exit")
 	fs.StringVar(&f.snapshot, "snapshot", "", "with -scenario: save the final screen as a PNG `file`")
+	fs.StringVar(&f.screens, "screens", "", "with -scenario: save every screen it showed, in order, as PNGs in `dir`")
+	fs.StringVar(&f.web, "web", "", "serve the kiosk page on `addr` (loopback only, e.g. 127.0.0.1:8080); with -scenario, keep running after it until interrupted")
 }
 
 func simUsage() string {
@@ -42,8 +47,11 @@ func simUsage() string {
 Simulation build (built with -tags sim):
   palmd -hw=sim              the kiosk on simulated parts; without uplink.url it
                              starts an embedded NATS server and the reference cloud
-  palmd -hw=sim -scenario NAME|FILE [-snapshot FILE]
+  palmd -hw=sim -scenario NAME|FILE [-snapshot FILE] [-screens DIR]
                              play a scenario, exit 0 only if every expectation held
+  palmd -hw=sim -web 127.0.0.1:8080 [-scenario NAME|FILE]
+                             the kiosk in a browser: its screen live, its events,
+                             and the simulator's controls; runs until interrupted
   Built-in scenarios: ` + strings.Join(sim.Builtin(), ", ") + `
 `
 }
@@ -55,20 +63,32 @@ type simulation struct {
 	world    *sim.World
 	play     *sim.Scenario // nil: run until ctx ends
 	snapshot string        // with play: save the final screen here as a PNG
+	screens  string        // with play: save every screen here, in order
+	web      *webHub       // the kiosk page, if asked for
+	webAddr  string
 }
 
 // simulation returns the simulation cfg asks for, or nil for real hardware.
 func (f simFlags) simulation(cfg config.Config) (*simulation, error) {
-	if f.snapshot != "" && f.scenario == "" {
-		return nil, errors.New("-snapshot goes with -scenario")
+	if (f.snapshot != "" || f.screens != "") && f.scenario == "" {
+		return nil, errors.New("-snapshot and -screens go with -scenario")
+	}
+	if f.web != "" {
+		if err := checkLoopback(f.web); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Hardware != "sim" {
-		if f.scenario != "" {
-			return nil, errors.New("-scenario needs simulated hardware (-hw=sim)")
+		if f.scenario != "" || f.web != "" {
+			return nil, errors.New("-scenario and -web need simulated hardware (-hw=sim)")
 		}
 		return nil, nil
 	}
-	s := &simulation{world: sim.NewWorld(sim.FrameClock(clockwork.NewRealClock())), snapshot: f.snapshot}
+	s := &simulation{world: sim.NewWorld(sim.FrameClock(clockwork.NewRealClock())), snapshot: f.snapshot,
+		screens: f.screens, webAddr: f.web}
+	if f.web != "" {
+		s.web = newWebHub(s.world)
+	}
 	if f.scenario != "" {
 		sc, err := sim.LoadScenario(f.scenario)
 		if err != nil {
@@ -82,11 +102,15 @@ func (f simFlags) simulation(cfg config.Config) (*simulation, error) {
 // devices wires every simulated part of the world.
 func (s *simulation) devices(clockwork.Clock) firmware.Devices {
 	w := s.world
+	var screen display.Display = w.Display()
+	if s.web != nil {
+		screen = mirror{Display: w.Display(), hub: s.web}
+	}
 	return firmware.Devices{
 		Camera:   w.Camera(),
 		Light:    w.Light(),
 		Presence: w.Presence(),
-		Display:  w.Display(),
+		Display:  screen,
 		Cards:    w.Cards(),
 		Keypad:   w.Keypad(),
 		Gate:     w.Gate(),
@@ -166,12 +190,67 @@ func (s *simulation) playScenario(ctx context.Context, log *slog.Logger, events 
 	if s.snapshot != "" {
 		err = errors.Join(err, savePNG(s.snapshot, s.world.Snapshot(image.Pt(800, 480))))
 	}
+	if s.screens != "" {
+		err = errors.Join(err, saveScreens(s.screens, s.world.Screens()))
+	}
 	if err != nil {
 		return fmt.Errorf("scenario %s failed:\n%w", s.play.Name, err)
 	}
 	log.Info("scenario passed", "name", s.play.Name)
 	return nil
 }
+
+// saveScreens writes each screen of shown, in order, as dir/NNN_name.png
+// at 800x480: one file each time the screen changed (a screen redrawn with
+// new figures is saved as it last looked).
+func saveScreens(dir string, shown []display.Screen) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("-screens: %w", err)
+	}
+	n := 0
+	for i, s := range shown {
+		if i+1 < len(shown) && shown[i+1].Name == s.Name {
+			continue
+		}
+		n++
+		img := image.NewRGBA(image.Rect(0, 0, 800, 480))
+		display.Render(img, s)
+		if err := savePNG(filepath.Join(dir, fmt.Sprintf("%03d_%s.png", n, s.Name)), img); err != nil {
+			return fmt.Errorf("-screens: %w", err)
+		}
+	}
+	return nil
+}
+
+// cloud is what the kiosk asks: with the page, through its network switch.
+func (s *simulation) cloud(c firmware.Cloud) firmware.Cloud {
+	if s.web == nil {
+		return c
+	}
+	s.web.net.Cloud = c
+	return s.web.net
+}
+
+// eventSink is the page's view of the event bus, if there is a page.
+func (s *simulation) eventSink() func(bus.Event) {
+	if s.web == nil {
+		return nil
+	}
+	return s.web.event
+}
+
+// startWeb serves the page, if asked for, for the kiosk k.
+func (s *simulation) startWeb(ctx context.Context, g *errgroup.Group, k *firmware.Kiosk, log *slog.Logger) error {
+	if s.web == nil {
+		return nil
+	}
+	s.web.net.kiosk = k
+	return s.web.serveWeb(ctx, g, s.webAddr, log)
+}
+
+// staysUp reports whether palmd keeps running once the scenario is done:
+// with the page, the kiosk is there to be played with.
+func (s *simulation) staysUp() bool { return s.web != nil }
 
 // savePNG writes img to path, which the user named on the command line.
 func savePNG(path string, img image.Image) error {

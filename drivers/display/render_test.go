@@ -117,3 +117,84 @@ func BenchmarkRender(b *testing.B) {
 		Render(img, s)
 	}
 }
+
+func TestFits(t *testing.T) {
+	long := strings.Repeat("A sentence that goes on and on. ", 40)
+	tests := []struct {
+		name string
+		s    Screen
+		size image.Point
+		ok   bool
+	}{
+		{"short", Screen{Name: "a", Title: "Welcome", Body: "Go ahead", Icon: TickIcon}, image.Pt(800, 480), true},
+		{"payment", Screen{Name: "p", Title: "Pay", Amount: "€12.50", Merchant: "Corner Café", Body: "Hover your palm to pay.", Icon: HandIcon, Footer: "8 s left", Progress: 0.3}, image.Pt(800, 480), true},
+		{"too tall", Screen{Name: "b", Title: "Welcome", Body: long, Icon: HandIcon}, image.Pt(800, 480), false},
+		{"word too wide", Screen{Name: "c", Title: strings.Repeat("W", 40)}, image.Pt(800, 480), false},
+	}
+	for _, tt := range tests {
+		err := Fits(tt.size, tt.s)
+		if (err == nil) != tt.ok {
+			t.Errorf("%s: Fits = %v, want ok %v", tt.name, err, tt.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), `"`+tt.s.Name+`"`) {
+			t.Errorf("%s: error %q does not name the screen", tt.name, err)
+		}
+	}
+}
+
+// inkIn counts the pixels of colour c in r.
+func inkIn(img *image.RGBA, r image.Rectangle, c color.RGBA) int {
+	n := 0
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if img.RGBAAt(x, y) == c {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// The amount is drawn large in the body colour, the merchant in the dim
+// one, above the picture.
+func TestRenderPaymentFields(t *testing.T) {
+	base := Screen{Name: "pay", Title: "Pay", Body: "Hover your palm", Icon: HandIcon}
+	with := base
+	with.Amount, with.Merchant = "€12.50", "Corner Café"
+	a := image.NewRGBA(image.Rect(0, 0, 800, 480))
+	b := image.NewRGBA(image.Rect(0, 0, 800, 480))
+	Render(a, base)
+	Render(b, with)
+	if got, was := inkIn(b, b.Rect, dimColour), inkIn(a, a.Rect, dimColour); got <= was+50 {
+		t.Errorf("merchant: %d dim pixels, %d without it", got, was)
+	}
+	if got, was := inkIn(b, b.Rect, bodyColour), inkIn(a, a.Rect, bodyColour); got <= was+500 {
+		t.Errorf("amount: %d body pixels, %d without it", got, was)
+	}
+}
+
+// The marker follows the hand: drawn to the left of the target's centre for
+// a hand to the left, in green when in range and centred, amber when not.
+func TestRenderHandMarker(t *testing.T) {
+	tests := []struct {
+		name string
+		hand Hand
+		left bool
+		c    color.RGBA
+	}{
+		{"left, too far", Hand{X: -0.8, DistanceMM: 300, NearMM: 70, FarMM: 260}, true, ToneColour(Warning)},
+		{"right, too far", Hand{X: 0.8, DistanceMM: 300, NearMM: 70, FarMM: 260}, false, ToneColour(Warning)},
+		{"centred, in range", Hand{X: -0.1, DistanceMM: 150, NearMM: 70, FarMM: 260}, true, ToneColour(Success)},
+	}
+	for _, tt := range tests {
+		img := image.NewRGBA(image.Rect(0, 0, 800, 480))
+		// Info tone: the outline is blue, so the marker's colour is its own.
+		Render(img, Screen{Name: "g", Title: "Hold still", Icon: HandIcon, Hand: &tt.hand})
+		mid := img.Rect.Dx() / 2
+		l := inkIn(img, image.Rect(mid-200, 0, mid, 480), tt.c)
+		r := inkIn(img, image.Rect(mid, 0, mid+60, 480), tt.c) // the gauge is further right
+		if (l > r) != tt.left || l+r == 0 {
+			t.Errorf("%s: marker pixels left %d, right %d", tt.name, l, r)
+		}
+	}
+}

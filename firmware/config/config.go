@@ -30,6 +30,10 @@ type Config struct {
 	// LogLevel is debug, info, warn or error (slog's names, with an
 	// optional offset such as "info+2").
 	LogLevel slog.Level `json:"log_level"`
+	// Language is the language of the kiosk's screens, a BCP 47 tag the
+	// firmware's catalogue has (firmware.Languages: "en", "de"); empty is
+	// English.
+	Language string `json:"language,omitempty"`
 	// Uplink says how to reach the cloud. With no URL, palmd starts an
 	// embedded NATS server and the reference cloud in-process.
 	Uplink Uplink `json:"uplink"`

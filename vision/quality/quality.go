@@ -56,6 +56,8 @@ type Scores struct {
 	Saturation float64 // fraction of palm pixels at or above 250
 	Area       float64 // hand (palm class) area as a fraction of the frame
 	Offset     float64 // palm disc centre from frame centre, fraction of the half-diagonal
+	OffsetX    float64 // the same centre's horizontal offset, fraction of the half-width: -1 left edge, +1 right
+	OffsetY    float64 // its vertical offset, fraction of the half-height: -1 top edge, +1 bottom
 	Radius     float64 // radius of the largest disc inside the hand (the palm), fraction of frame width
 	Motion     float64 // hand centroid shift since the previous frame, fraction of frame width; -1 on the first frame
 	Focus      float64 // 10^4 x mean squared Laplacian / mean^2 inside the palm disc, at a spacing that grows with the palm
@@ -273,6 +275,7 @@ func (g *Gate) measure(frameW, distanceMM float64) (Scores, point, bool) {
 	dx := pc.X - float64(cols)/2
 	dy := pc.Y - float64(rows)/2
 	s.Offset = math.Hypot(dx, dy) / math.Hypot(float64(cols)/2, float64(rows)/2)
+	s.OffsetX, s.OffsetY = dx/(float64(cols)/2), dy/(float64(rows)/2)
 	s.Radius = r / float64(cols)
 	// Palm width in frame pixels of a 1280-wide frame, then millimetres.
 	palmPx := s.Radius * 1280 / discToWidth

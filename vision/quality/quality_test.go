@@ -155,3 +155,42 @@ func TestCheckDoesNotAllocate(t *testing.T) {
 		t.Errorf("Check allocates %v times per frame, want 0", n)
 	}
 }
+
+// The signed offsets say which way the palm is off: the display draws the
+// hand where it is.
+func TestOffsetDirection(t *testing.T) {
+	tests := []struct {
+		name         string
+		cx, cy       int
+		wantX, wantY int // sign of OffsetX, OffsetY
+	}{
+		{"centre", 640, 400, 0, 0},
+		{"left and up", 400, 250, -1, -1},
+		{"right and down", 880, 550, 1, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewGate()
+			defer g.Close()
+			s := g.Check(palm(tt.cx, tt.cy, 130, 150, 170, 30, 3)).Scores
+			sign := func(v float64) int {
+				switch {
+				case v > 0.05:
+					return 1
+				case v < -0.05:
+					return -1
+				}
+				return 0
+			}
+			if sign(s.OffsetX) != tt.wantX || sign(s.OffsetY) != tt.wantY {
+				t.Errorf("offset (%.2f, %.2f), want signs (%d, %d)", s.OffsetX, s.OffsetY, tt.wantX, tt.wantY)
+			}
+			// 240 px of 640 (half-width) right is 0.375.
+			if tt.wantX != 0 && (abs(s.OffsetX) < 0.3 || abs(s.OffsetX) > 0.45) {
+				t.Errorf("OffsetX = %.2f, want about ±0.375", s.OffsetX)
+			}
+		})
+	}
+}
+
+func abs(v float64) float64 { return max(v, -v) }
