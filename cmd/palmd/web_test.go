@@ -89,7 +89,9 @@ func TestKioskPageInChromium(t *testing.T) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, config.Default(), log, output{w: &bytes.Buffer{}}, consoleFlags{}, simu, seams{}) }()
+	go func() {
+		done <- serve(ctx, config.Default(), log, output{w: &bytes.Buffer{}}, consoleFlags{}, simu, seams{})
+	}()
 	var url string
 	select {
 	case url = <-simu.web.url:
