@@ -2,7 +2,7 @@ package firmware
 
 import (
 	"context"
-	"strings"
+	"fmt"
 	"testing"
 	"time"
 
@@ -72,7 +72,7 @@ func TestLockoutAtTheKiosk(t *testing.T) {
 			t.Fatalf("attempt %d: %+v", i+1, d)
 		}
 		r.withdraw(t)
-		r.await(t, bus.Screen, "idle")
+		r.awaitIdle(t)
 	}
 	r.hover(t, sim.Person{Name: "mallory"})
 	d := r.await(t, bus.Decision, "")
@@ -80,11 +80,15 @@ func TestLockoutAtTheKiosk(t *testing.T) {
 		t.Fatalf("attempt past the limit: %+v, want retry locked_out", d)
 	}
 	r.await(t, bus.Screen, "locked_out")
-	if s := r.world.Screens(); !strings.Contains(s[len(s)-1].Body, "30 seconds") {
-		t.Errorf("lockout screen %q does not say when to try again", s[len(s)-1].Body)
+	// The delay runs from the last failure; the result of that failure
+	// stayed up (resultHold) before the hand came back.
+	var secs int
+	body := r.world.Screens()[len(r.world.Screens())-1].Body
+	if _, err := fmt.Sscanf(body, "Please try again in %d seconds.", &secs); err != nil || secs > 30 || secs < 25 {
+		t.Errorf("lockout screen %q does not say when to try again (about 30 s)", body)
 	}
 	r.withdraw(t)
-	r.await(t, bus.Screen, "idle")
+	r.awaitIdle(t)
 	if n := len(r.requests()); n != maxFailedPAD {
 		t.Fatalf("%d requests, want %d: nothing is sent while locked out", n, maxFailedPAD)
 	}
@@ -129,21 +133,21 @@ func TestLockoutOverNATS(t *testing.T) {
 	}
 	r.withdraw(t)
 	r.world.RemoveCard()
-	r.await(t, bus.Screen, "idle")
+	r.awaitIdle(t)
 	for i := range maxFailedPAD {
 		r.hover(t, sim.Person{Name: "mallory"})
 		if dec := r.await(t, bus.Decision, ""); dec.Outcome != "not_recognized" {
 			t.Fatalf("attempt %d: %+v", i+1, dec)
 		}
 		r.withdraw(t)
-		r.await(t, bus.Screen, "idle")
+		r.awaitIdle(t)
 	}
 	r.hover(t, sim.Person{Name: "alice"})
 	if dec := r.await(t, bus.Decision, ""); dec.Reason != "locked_out" {
 		t.Fatalf("genuine attempt during the delay: %+v, want locked_out", dec)
 	}
 	r.withdraw(t)
-	r.await(t, bus.Screen, "idle")
+	r.awaitIdle(t)
 	answered := d.Cloud.Stats().Answered
 	r.clock.Advance(firstDelay)
 	r.hover(t, sim.Person{Name: "alice"})

@@ -441,11 +441,11 @@ func TestDeleteByPhone(t *testing.T) {
 	r.await(t, bus.Screen, "delete_factor")
 	r.world.Type('5', '5', keypad.Cancel)
 	r.await(t, bus.Screen, "kept")
-	r.await(t, bus.Screen, "idle")
+	r.awaitIdle(t)
 	r.world.Type(keypad.DeleteMyData)
 	r.await(t, bus.Screen, "delete_factor")
 	r.world.Type('5', '5', '5', keypad.Enter, '0', '1', '0', '0', '2', '0', '0', keypad.Enter) // too short first
-	r.await(t, bus.Screen, "hover")
+	r.await(t, bus.Screen, "delete_hover")
 	r.hover(t, sim.Person{Name: "carol"})
 	r.await(t, bus.Screen, "confirm_delete")
 	r.world.Type(keypad.Enter)

@@ -31,6 +31,8 @@ func TestResultStaysUpAtLeastResultHold(t *testing.T) {
 		}},
 		{"delete cancelled", "kept", func(t *testing.T, r *rig) {
 			r.world.Type(keypad.DeleteMyData)
+			r.screenEvent(t, "delete_factor")
+			r.world.InsertCard("4539578763621486")
 			r.screenEvent(t, "delete_hover")
 			r.hover(t, sim.Person{Name: "carol"})
 			r.screenEvent(t, "confirm_delete")

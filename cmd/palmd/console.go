@@ -97,7 +97,7 @@ func startConsole(ctx context.Context, g *errgroup.Group, f consoleFlags, d cons
 		Bus:      d.bus,
 		Devices:  d.devs,
 		Versions: map[string]string{"palmd": version},
-		Cloud:    func() bool { return d.up.client != nil && d.up.client.Connected() },
+		Cloud:    func() bool { c := d.up.client.Load(); return c != nil && c.Connected() },
 		Network:  network,
 		Missing:  d.cfg.Missing,
 		Reboot:   func() error { return askReboot(context.Background()) },

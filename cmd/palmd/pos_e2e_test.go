@@ -158,8 +158,8 @@ func TestPOSClientOverTheSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	n = k.waitScreen(t, n, "pay")
-	if s := w.Screens()[n-1]; !strings.Contains(s.Title, "EUR 12.50") || !strings.Contains(s.Title, "Corner Shop") {
-		t.Errorf("pay screen %q does not show merchant, amount and currency", s.Title)
+	if s := w.Screens()[n-1]; s.Amount != "EUR 12.50" || s.Merchant != "Corner Shop" {
+		t.Errorf("pay screen shows amount %q and merchant %q, want EUR 12.50 and Corner Shop", s.Amount, s.Merchant)
 	}
 	w.Hover(sim.Person{Name: "alice"})
 	approved, err := c.Await(ctx, "m1")
@@ -190,7 +190,7 @@ func TestPOSClientOverTheSocket(t *testing.T) {
 	w.Hover(sim.Person{Name: "alice"})
 	a, err := c.Await(ctx, "m2")
 	check("declined", a, err, pos.Declined, "over_limit")
-	n = k.waitScreen(t, n, "declined")
+	n = k.waitScreen(t, n, "pay_declined")
 	w.Withdraw()
 	n = k.waitScreen(t, n, "idle")
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/palmd/palmd/firmware"
 	"github.com/palmd/palmd/firmware/bus"
@@ -25,8 +26,9 @@ type cloudLink struct {
 	signKey    ed25519.PublicKey
 	opts       []uplink.Option
 	palm, card *seal.Sealer
-	client     *uplink.Client
-	embedded   io.Closer // the simulation build's own server and cloud, if started
+	// client is set once dialled; the event sinks read it from the start.
+	client   atomic.Pointer[uplink.Client]
+	embedded io.Closer // the simulation build's own server and cloud, if started
 }
 
 // resolveCloud reads the cloud's address and keys from cfg or, in the
@@ -75,7 +77,7 @@ func (u *cloudLink) dial(device string, log *slog.Logger, health func(bool), com
 	if err != nil {
 		return err
 	}
-	u.client = c
+	u.client.Store(c)
 	health(c.Connected())
 	return nil
 }
@@ -85,10 +87,11 @@ var errNotProvisioned = errors.New("palmd: not provisioned: no cloud credentials
 
 // Do implements firmware.Cloud.
 func (u *cloudLink) Do(ctx context.Context, req wire.Request) (wire.Decision, error) {
-	if u.client == nil {
+	c := u.client.Load()
+	if c == nil {
 		return wire.Decision{}, errNotProvisioned
 	}
-	return u.client.Do(ctx, req)
+	return c.Do(ctx, req)
 }
 
 // sealer is s, or, on a kiosk not provisioned (no keys), one that refuses.
@@ -109,8 +112,8 @@ func (u *cloudLink) closeWith(err error) error { return errors.Join(err, u.Close
 // Close disconnects and stops the embedded server, if any.
 func (u *cloudLink) Close() error {
 	var errs []error
-	if u.client != nil {
-		errs = append(errs, u.client.Close())
+	if c := u.client.Load(); c != nil {
+		errs = append(errs, c.Close())
 	}
 	if u.embedded != nil {
 		errs = append(errs, u.embedded.Close())
@@ -122,10 +125,11 @@ func (u *cloudLink) Close() error {
 // but screen changes) as telemetry.
 func (u *cloudLink) telemetry(device string, log *slog.Logger) func(bus.Event) {
 	return func(ev bus.Event) {
-		if ev.Event == bus.Screen || u.client == nil {
+		c := u.client.Load()
+		if ev.Event == bus.Screen || c == nil {
 			return
 		}
-		err := u.client.Telemetry(context.Background(), wire.Event{
+		err := c.Telemetry(context.Background(), wire.Event{
 			Time: ev.Time, Device: device, Type: ev.Event,
 			Flow: wire.Flow(ev.Flow), Outcome: wire.Outcome(ev.Outcome), Reason: ev.Reason,
 		})
@@ -137,10 +141,11 @@ func (u *cloudLink) telemetry(device string, log *slog.Logger) func(bus.Event) {
 
 // Bundle implements bundleSource.
 func (u *cloudLink) Bundle(ctx context.Context, w wire.Update) (io.ReadCloser, error) {
-	if u.client == nil {
+	c := u.client.Load()
+	if c == nil {
 		return nil, errNotProvisioned
 	}
-	return u.client.Bundle(ctx, w)
+	return c.Bundle(ctx, w)
 }
 
 // uplinkOptions are the client options palmd's state adds: the sealed
