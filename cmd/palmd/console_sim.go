@@ -73,7 +73,7 @@ func (s stimulator) Stimulate(ctx context.Context, step []byte, check bool) erro
 	}
 	s.afterWithdraw.Store(name == "withdraw" && s.kiosk.Status().Session != "")
 	if err := sc.Play(ctx, s.world, nil); err != nil {
-		return fmt.Errorf("sim: %s: %s", name, strings.TrimPrefix(err.Error(), "step 1: "))
+		return fmt.Errorf("sim: %s: %s", name, strings.TrimPrefix(strings.TrimPrefix(err.Error(), "step 1: "), "sim: "))
 	}
 	return nil
 }
