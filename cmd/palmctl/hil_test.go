@@ -279,3 +279,22 @@ func checkJUnitSchema(t *testing.T, doc []byte) {
 		}
 	}
 }
+
+// TestHILFlowSteps runs scenarios with the simulator's point-of-sale and
+// gate steps against the simulation build: a wrong gate count fails at
+// its step, a door step with an unknown value is refused before anything
+// runs, each naming the step, the field and what was wanted.
+func TestHILFlowSteps(t *testing.T) {
+	bin := buildSim(t)
+	tests := []struct{ file, want string }{
+		{"testdata/wrong_gate.json", "step 4: sim: gate: the gate pulsed 0 times, want 1"},
+		{"testdata/bad_door.json", `step 3: sim: door: "ajar": want "open" or "close"`},
+	}
+	for _, tt := range tests {
+		var out, errs strings.Builder
+		err := run(context.Background(), []string{"hil", "run", "-palmd", bin, tt.file}, &out, &errs)
+		if err == nil || !strings.Contains(out.String(), tt.want) {
+			t.Errorf("hil run %s: %v, want a failure %q\n%s", tt.file, err, tt.want, out.String())
+		}
+	}
+}
