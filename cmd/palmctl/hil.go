@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/palmd/palmd/drivers/sim"
+	"github.com/palmd/palmd/firmware/bus"
 	"github.com/palmd/palmd/firmware/console"
 )
 
@@ -42,12 +44,15 @@ type scenario struct {
 }
 
 var (
-	simActions    = []string{"camera", "hover", "insert_card", "remove_card", "type", "withdraw"}
+	// The stimuli are the simulator's actions (sim.Step) but expect,
+	// which the runner sends to the console's own command.
+	simActions    = slices.DeleteFunc(sim.Actions(), func(a string) bool { return a == "expect" })
 	runnerActions = []string{"console", "expect", "login", "wait"}
 	allActions    = slices.Sorted(slices.Values(append(slices.Clone(simActions), runnerActions...)))
 	// The events the kiosk publishes (firmware/bus).
-	eventNames = []string{"cancelled", "card_error", "command", "decision", "dropped", "guidance", "health",
-		"hover", "input_error", "liveness", "mode", "ready", "screen", "sealed"}
+	eventNames = slices.Sorted(slices.Values([]string{bus.Cancelled, bus.CardError, bus.Command, bus.Decision,
+		bus.Dropped, bus.Gate, bus.Guidance, bus.Health, bus.Hover, bus.InputError, bus.Liveness, bus.Mode,
+		bus.POSAnswer, bus.Ready, bus.Screen, bus.Sealed, bus.Voided}))
 	expectFields  = []string{"event", "flow", "outcome", "screen", "reason", "part", "timeout"}
 	consoleFields = []string{"run", "want", "error"}
 	loginValues   = []string{"wrong_key", "right_key"}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,19 +16,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/palmd/palmd/drivers/sim"
 	"github.com/palmd/palmd/vision/synth"
 )
 
 func TestParseScenarioErrors(t *testing.T) {
 	tests := []struct{ doc, want string }{
 		{`{"name":"x","steps":[{"withdraw":true},{"press":"1"}]}`,
-			`step 2: action "press": want one of camera, console, expect, hover, insert_card, login, remove_card, type, wait, withdraw`},
+			`step 2: action "press": want one of app_enrol, camera, console, door, expect, gate, hover, insert_card, login, pos, remove_card, type, wait, withdraw`},
 		{`{"name":"x","steps":[{"withdraw":true,"remove_card":true}]}`,
-			"step 1: want exactly one action (one of camera, console, expect, hover, insert_card, login, remove_card, type, wait, withdraw), have 2 (remove_card, withdraw)"},
+			"step 1: want exactly one action (one of app_enrol, camera, console, door, expect, gate, hover, insert_card, login, pos, remove_card, type, wait, withdraw), have 2 (remove_card, withdraw)"},
 		{`{"name":"x","steps":[{"expect":{"event":"decision","outcom":"approved"}}]}`,
 			`step 1: expect: json: unknown field "outcom" (fields: event, flow, outcome, screen, reason, part, timeout)`},
 		{`{"name":"x","steps":[{"expect":{"event":"decison"}}]}`,
-			`step 1: expect: event: "decison": want one of cancelled, card_error, command, decision, dropped, guidance, health, hover, input_error, liveness, mode, ready, screen, sealed`},
+			`step 1: expect: event: "decison": want one of cancelled, card_error, command, decision, dropped, gate, guidance, health, hover, input_error, liveness, mode, pos_answer, ready, screen, sealed, voided`},
 		{`{"name":"x","steps":[{"expect":{"event":"screen","timeout":"soon"}}]}`,
 			`step 1: expect: timeout: "soon": want a positive duration such as "30s"`},
 		{`{"name":"x","steps":[{"login":"guess"}]}`, `step 1: login: "guess": want one of wrong_key, right_key`},
@@ -68,11 +70,12 @@ func TestSchemaMatchesRunner(t *testing.T) {
 		t.Fatal(err)
 	}
 	steps := schema.Defs.Step.Properties
-	var names []string
-	for n := range steps {
-		names = append(names, n)
+	names := slices.Sorted(maps.Keys(steps))
+	keys := func(m map[string]struct {
+		Enum []string `json:"enum"`
+	}) []string {
+		return slices.Sorted(maps.Keys(m))
 	}
-	slices.Sort(names)
 	var presentations, conditions []string
 	for _, p := range synth.Presentations() {
 		presentations = append(presentations, p.String())
@@ -89,6 +92,8 @@ func TestSchemaMatchesRunner(t *testing.T) {
 		{"hover.presentation", steps["hover"].Properties["presentation"].Enum, presentations},
 		{"hover.condition", steps["hover"].Properties["condition"].Enum, conditions},
 		{"login", steps["login"].Enum, loginValues},
+		{"hover fields", keys(steps["hover"].Properties), sim.Fields(sim.HoverStep{})},
+		{"app_enrol fields", keys(steps["app_enrol"].Properties), sim.Fields(sim.AppEnrolStep{})},
 	} {
 		if !slices.Equal(c.got, c.want) {
 			t.Errorf("schema %s = %v, want %v", c.what, c.got, c.want)
@@ -99,7 +104,8 @@ func TestSchemaMatchesRunner(t *testing.T) {
 func TestShippedSuiteParses(t *testing.T) {
 	files, _ := filepath.Glob("hil/suite/*.json")
 	// The simulator's scenarios the Makefile's HIL_SIM adds to the suite.
-	for _, name := range []string{"attacks", "delete", "demo", "quality"} {
+	for _, name := range []string{"age", "app_enrol", "attacks", "delete", "delete_second_factor", "demo",
+		"entry", "lockout", "loyalty", "pay", "pay_cancel", "quality"} {
 		files = append(files, filepath.Join("..", "..", "drivers", "sim", "scenarios", name+".json"))
 	}
 	if len(files) < 8 {
@@ -270,6 +276,25 @@ func checkJUnitSchema(t *testing.T, doc []byte) {
 			if !have[r] {
 				t.Errorf("report: <%s> has no %s", el.Name.Local, r)
 			}
+		}
+	}
+}
+
+// TestHILFlowSteps runs scenarios with the simulator's point-of-sale and
+// gate steps against the simulation build: a wrong gate count fails at
+// its step, a door step with an unknown value is refused before anything
+// runs, each naming the step, the field and what was wanted.
+func TestHILFlowSteps(t *testing.T) {
+	bin := buildSim(t)
+	tests := []struct{ file, want string }{
+		{"testdata/wrong_gate.json", "step 4: sim: gate: the gate pulsed 0 times, want 1"},
+		{"testdata/bad_door.json", `step 3: sim: door: "ajar": want "open" or "close"`},
+	}
+	for _, tt := range tests {
+		var out, errs strings.Builder
+		err := run(context.Background(), []string{"hil", "run", "-palmd", bin, tt.file}, &out, &errs)
+		if err == nil || !strings.Contains(out.String(), tt.want) {
+			t.Errorf("hil run %s: %v, want a failure %q\n%s", tt.file, err, tt.want, out.String())
 		}
 	}
 }

@@ -35,11 +35,9 @@ func consoleSim(s *simulation, k console.Kiosk) console.Stimulator {
 	return stimulator{world: s.world, kiosk: k, afterWithdraw: new(atomic.Bool)}
 }
 
-// stimuli are the actions a sim step may hold; expect is the console's own
-// command.
-var stimuli = []string{"camera", "hover", "insert_card", "remove_card", "type", "withdraw"}
-
-var hoverFields = []string{"condition", "ignores_guidance", "person", "presentation"}
+// stimuli are the actions a sim step may hold: the simulator's (sim.Step)
+// but expect, which is the console's own command.
+var stimuli = slices.DeleteFunc(sim.Actions(), func(a string) bool { return a == "expect" })
 
 // Stimulate implements console.Stimulator: step is one scenario step (see
 // sim.Scenario) holding one action.
@@ -51,15 +49,14 @@ func (s stimulator) Stimulate(ctx context.Context, step []byte, check bool) erro
 	if len(fields) != 1 {
 		return fmt.Errorf("sim: want exactly one action (%s), have %d", strings.Join(stimuli, ", "), len(fields))
 	}
-	for name, v := range fields {
-		if !slices.Contains(stimuli, name) {
-			return fmt.Errorf("sim: action %q: want one of %s", name, strings.Join(stimuli, ", "))
-		}
-		if name == "hover" {
-			if err := checkHover(v); err != nil {
-				return err
-			}
-		}
+	var name string
+	for name = range fields {
+	}
+	if !slices.Contains(stimuli, name) {
+		return fmt.Errorf("sim: action %q: want one of %s", name, strings.Join(stimuli, ", "))
+	}
+	if err := checkStimulus(name, fields[name]); err != nil {
+		return err
 	}
 	doc := []byte(`{"name":"stimulus","steps":[` + string(step) + `]}`)
 	sc, err := sim.ParseScenario(doc)
@@ -69,15 +66,16 @@ func (s stimulator) Stimulate(ctx context.Context, step []byte, check bool) erro
 	if check {
 		return nil
 	}
-	_, hover := fields["hover"]
-	if hover && s.afterWithdraw.Load() {
+	if name == "hover" && s.afterWithdraw.Load() {
 		if err := s.settle(ctx); err != nil {
 			return err
 		}
 	}
-	_, withdraw := fields["withdraw"]
-	s.afterWithdraw.Store(withdraw && s.kiosk.Status().Session != "")
-	return sc.Play(ctx, s.world, nil)
+	s.afterWithdraw.Store(name == "withdraw" && s.kiosk.Status().Session != "")
+	if err := sc.Play(ctx, s.world, nil); err != nil {
+		return fmt.Errorf("sim: %s: %s", name, strings.TrimPrefix(strings.TrimPrefix(err.Error(), "step 1: "), "sim: "))
+	}
+	return nil
 }
 
 // settle waits, after a hand was withdrawn from a running session, until
@@ -103,16 +101,49 @@ func (s stimulator) settle(ctx context.Context) error {
 	}
 }
 
-// checkHover names the hover field that is wrong and its valid values.
-func checkHover(v json.RawMessage) error {
+// checkStimulus names the field of a stimulus that is wrong and its valid
+// values, where the simulator's own check (sim.ParseScenario) would not.
+func checkStimulus(name string, v json.RawMessage) error {
+	switch name {
+	case "hover":
+		return checkHover(v)
+	case "app_enrol":
+		_, err := objectFields("app_enrol", v, sim.Fields(sim.AppEnrolStep{}))
+		return err
+	case "gate":
+		var n int
+		if err := json.Unmarshal(v, &n); err != nil || n < 0 {
+			return fmt.Errorf("sim: gate: %s: want how many times the gate relay has pulsed so far (0, 1, …)", v)
+		}
+	case "door":
+		var d string
+		if err := json.Unmarshal(v, &d); err != nil || (d != "open" && d != "close") {
+			return fmt.Errorf("sim: door: %s: want \"open\" or \"close\"", v)
+		}
+	}
+	return nil
+}
+
+// objectFields decodes the object v of the action name, refusing a field
+// not in valid.
+func objectFields(name string, v json.RawMessage, valid []string) (map[string]json.RawMessage, error) {
 	var h map[string]json.RawMessage
 	if err := json.Unmarshal(v, &h); err != nil {
-		return fmt.Errorf("sim: hover: want an object with %s: %w", strings.Join(hoverFields, ", "), err)
+		return nil, fmt.Errorf("sim: %s: want an object with %s: %w", name, strings.Join(valid, ", "), err)
 	}
 	for f := range h {
-		if !slices.Contains(hoverFields, f) {
-			return fmt.Errorf("sim: hover: field %q: want one of %s", f, strings.Join(hoverFields, ", "))
+		if !slices.Contains(valid, f) {
+			return nil, fmt.Errorf("sim: %s: field %q: want one of %s", name, f, strings.Join(valid, ", "))
 		}
+	}
+	return h, nil
+}
+
+// checkHover names the hover field that is wrong and its valid values.
+func checkHover(v json.RawMessage) error {
+	h, err := objectFields("hover", v, sim.Fields(sim.HoverStep{}))
+	if err != nil {
+		return err
 	}
 	names := func(vals []string) string { return strings.Join(vals, ", ") }
 	var p string
