@@ -132,6 +132,9 @@ func TestDemoEndToEnd(t *testing.T) {
 }
 
 func TestScenarios(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the scenarios run palmd on the real clock, which the race detector slows past the capture timeout (raceEnabled)")
+	}
 	rejected := "identify/spoof_rejected|identify/retry"
 	tests := []struct {
 		name string

@@ -1,0 +1,5 @@
+//go:build sim && !race
+
+package main
+
+const raceEnabled = false
