@@ -35,7 +35,7 @@ type provEnv struct {
 	parts       console.Provision
 }
 
-func newProvEnv(t *testing.T) *provEnv {
+func newProvEnv(t testing.TB) *provEnv {
 	t.Helper()
 	e := &provEnv{data: t.TempDir(), image: t.TempDir()}
 	e.config = filepath.Join(e.data, "config.json")
@@ -70,7 +70,7 @@ func (e *provEnv) doc(device string, keys config.Uplink, extra string) []byte {
 		d, filepath.Join(e.image, "keys.pem"))
 }
 
-func (e *provEnv) sign(t *testing.T, key ed25519.PrivateKey, payload []byte) []byte {
+func (e *provEnv) sign(t testing.TB, key ed25519.PrivateKey, payload []byte) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	if _, err := secureboot.SignConfig(&b, key, secureboot.Manifest{Product: "palmkiosk", Version: 1, Created: time.Unix(1_700_000_000, 0)}, payload); err != nil {
@@ -80,7 +80,7 @@ func (e *provEnv) sign(t *testing.T, key ed25519.PrivateKey, payload []byte) []b
 }
 
 // natsCreds is a NATS credentials file for a fresh user.
-func natsCreds(t *testing.T) []byte {
+func natsCreds(t testing.TB) []byte {
 	t.Helper()
 	account, _ := nkeys.CreateAccount()
 	user, _ := nkeys.CreateUser()
@@ -98,7 +98,7 @@ func natsCreds(t *testing.T) []byte {
 }
 
 // clientCert is a self-signed certificate (the CA too) and its key, PEM.
-func clientCert(t *testing.T) (ca, cert, key []byte) {
+func clientCert(t testing.TB) (ca, cert, key []byte) {
 	t.Helper()
 	pub, priv, _ := ed25519.GenerateKey(nil)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "kiosk-42"},
@@ -222,11 +222,31 @@ func TestProvision(t *testing.T) {
 	}
 }
 
-func mustLoad(t *testing.T, path string) config.Config {
+func mustLoad(t testing.TB, path string) config.Config {
 	t.Helper()
 	c, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// FuzzProvision: whatever a station sends as the config and the credentials
+// files, nothing without the release key's signature is installed, and
+// nothing panics.
+func FuzzProvision(f *testing.F) {
+	e := newProvEnv(f)
+	f.Add(e.doc("kiosk-42", e.keys, ""), e.parts[console.PartCreds])
+	f.Add([]byte("PALMSIG1"), []byte("-----BEGIN NATS USER JWT-----\n"))
+	f.Fuzz(func(t *testing.T, cfg, creds []byte) {
+		p := newProvisioner(mustLoad(t, e.config), slog.New(slog.DiscardHandler))
+		parts := console.Provision{console.PartConfig: cfg, console.PartCreds: creds,
+			console.PartCA: e.parts[console.PartCA], console.PartCert: e.parts[console.PartCert], console.PartKey: e.parts[console.PartKey]}
+		if err := p.Provision(t.Context(), parts); err == nil {
+			t.Fatal("an unsigned config was installed")
+		}
+		if files, _ := os.ReadDir(e.data); len(files) != 1 {
+			t.Fatalf("the data partition holds %d files after a refusal", len(files))
+		}
+	})
 }
