@@ -67,9 +67,10 @@ type consoleDeps struct {
 	devs  firmware.Devices
 	up    *cloudLink
 	sim   console.Stimulator
+	clock clockwork.Clock
+
 	// provision installs credentials and config; nil once provisioned.
 	provision console.Provisioner
-	clock     clockwork.Clock
 }
 
 // startConsole opens the console's socket and serial port (if configured)
@@ -93,21 +94,22 @@ func startConsole(ctx context.Context, g *errgroup.Group, f consoleFlags, d cons
 		d.log.Warn("console: no -console-keys: nobody can log in")
 	}
 	srv, err := console.New(console.Options{
-		DeviceID:  d.cfg.DeviceID,
-		Keys:      keys,
-		Kiosk:     d.kiosk,
-		Bus:       d.bus,
-		Devices:   d.devs,
-		Versions:  map[string]string{"palmd": version},
-		Cloud:     func() bool { return d.up.client != nil && d.up.client.Connected() },
-		Network:   network,
-		Missing:   d.cfg.Missing,
+		DeviceID: d.cfg.DeviceID,
+		Keys:     keys,
+		Kiosk:    d.kiosk,
+		Bus:      d.bus,
+		Devices:  d.devs,
+		Versions: map[string]string{"palmd": version},
+		Cloud:    func() bool { return d.up.client != nil && d.up.client.Connected() },
+		Network:  network,
+		Missing:  d.cfg.Missing,
+		Reboot:   func() error { return askReboot(context.Background()) },
+		Sim:      d.sim,
+		Logs:     d.ring,
+		Audit:    d.log.With("component", "console_audit"),
+		Clock:    d.clock,
+
 		Provision: d.provision,
-		Reboot:    func() error { return askReboot(context.Background()) },
-		Sim:       d.sim,
-		Logs:      d.ring,
-		Audit:     d.log.With("component", "console_audit"),
-		Clock:     d.clock,
 	})
 	if err != nil {
 		return err
