@@ -23,6 +23,8 @@ const usage = `palmctl is the client for a palm kiosk's console.
 Usage:
   palmctl keygen -key FILE -user NAME [-role technician|factory]
   palmctl [-socket PATH | -serial DEVICE] -key FILE -user NAME COMMAND [ARGS] [--json]
+  palmctl [-socket PATH | -serial DEVICE] -key FILE -user NAME provision
+          [-creds FILE] [-ca FILE] [-cert FILE -key FILE] -config SIGNED
   palmctl hil run [-junit FILE] [-palmd BINARY | -socket PATH -key FILE -user NAME] FILES...
 
 Console commands: help, status, logs, maintenance on|off, test PART, selftest,
@@ -88,6 +90,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if fs.NArg() == 0 {
 		return usageError{errors.New("no command (try: palmctl -key FILE -user NAME help)")}
+	}
+	if fs.Arg(0) == "provision" && fs.NArg() > 1 {
+		return provision(ctx, c, fs.Args()[1:], stdout, stderr)
 	}
 	cl, err := c.open()
 	if err != nil {

@@ -68,6 +68,9 @@ type consoleDeps struct {
 	up    *cloudLink
 	sim   console.Stimulator
 	clock clockwork.Clock
+
+	// provision installs credentials and config; nil once provisioned.
+	provision console.Provisioner
 }
 
 // startConsole opens the console's socket and serial port (if configured)
@@ -105,6 +108,8 @@ func startConsole(ctx context.Context, g *errgroup.Group, f consoleFlags, d cons
 		Logs:     d.ring,
 		Audit:    d.log.With("component", "console_audit"),
 		Clock:    d.clock,
+
+		Provision: d.provision,
 	})
 	if err != nil {
 		return err

@@ -20,6 +20,9 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "palmd:", err)
 		var u usageError
+		if errors.Is(err, errProvisioned) {
+			os.Exit(exitProvisioned)
+		}
 		if errors.As(err, &u) {
 			os.Exit(2)
 		}

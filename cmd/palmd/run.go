@@ -196,8 +196,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output,
 	var state *deviceState // palmd's state on the data partition, once provisioned
 	var stateErr error
 	var err error
+	var prov *provisioner // the console's provision, while not provisioned
 	if len(missing) > 0 {
 		log.Warn("not provisioned", "missing", missing)
+		prov = newProvisioner(cfg, log)
 	} else {
 		if state, err = openState(cfg.Update, clock.Now, log); err != nil {
 			// Serve without it rather than exit: systemd would restart
@@ -313,12 +315,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output,
 		return errors.Join(err, g.Wait())
 	}
 	if err := startConsole(gctx, g, con, consoleDeps{cfg: cfg, log: log, ring: ring, kiosk: kiosk, bus: &events,
-		devs: devs, up: up, sim: consoleSim(simu, kiosk), clock: clock}); err != nil {
+		devs: devs, up: up, sim: consoleSim(simu, kiosk), provision: prov.forConsole(), clock: clock}); err != nil {
 		stop()
 		return errors.Join(err, g.Wait())
 	}
 	g.Go(func() error { return kiosk.Run(gctx, func() { notify("READY=1"); close(ready) }) })
 	g.Go(func() error { watchdog(gctx, clock, kiosk.Healthy); return nil })
+	if prov != nil {
+		g.Go(func() error { return prov.wait(gctx, clock) })
+	}
 	if updates != nil {
 		g.Go(func() error {
 			if err := updates.commitWhenHealthy(gctx, ready); err != nil {

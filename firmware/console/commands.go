@@ -45,7 +45,7 @@ func init() {
 		"reboot":      {"reboot", "reboot the kiosk", RoleTechnician, cmdReboot},
 		"expect":      {"expect {JSON}", "wait for an event: {\"event\":…,\"flow\":…,\"outcome\":…,\"screen\":…,\"reason\":…,\"timeout\":\"30s\"}", RoleTechnician, cmdExpect},
 		"sim":         {"sim [check] {JSON}", "apply one scenario step to simulated hardware (simulation build)", RoleTechnician, cmdSim},
-		"provision":   {"provision", "what is left to provision (factory)", RoleFactory, cmdProvision},
+		"provision":   {provisionUsage, "what is left to provision, or install credentials and signed config (factory; palmctl provision)", RoleFactory, cmdProvision},
 	}
 }
 
@@ -584,27 +584,6 @@ func cmdReboot(_ context.Context, ss *session, _ []string) (result, error) {
 		return nil, fmt.Errorf("reboot: %w", err)
 	}
 	return text{"rebooting"}, nil
-}
-
-type provisionResult struct {
-	Provisioned bool     `json:"provisioned"`
-	Missing     []string `json:"missing"`
-}
-
-func (p provisionResult) text() string {
-	if p.Provisioned {
-		return "provisioned"
-	}
-	return "not provisioned; missing " + strings.Join(p.Missing, ", ")
-}
-
-func cmdProvision(_ context.Context, ss *session, _ []string) (result, error) {
-	res := provisionResult{Missing: []string{}}
-	if ss.srv.o.Missing != nil {
-		res.Missing = append(res.Missing, ss.srv.o.Missing()...)
-	}
-	res.Provisioned = len(res.Missing) == 0
-	return res, nil
 }
 
 // Expectation is what expect waits for. With Screen set it waits until

@@ -57,6 +57,9 @@ type Options struct {
 	Network func() ([]string, error)
 	// Missing names the credentials and config not yet provisioned.
 	Missing func() []string
+	// Provision installs credentials and signed config (provision.go); nil
+	// once the kiosk is provisioned.
+	Provision Provisioner
 	// Reboot asks the system to reboot.
 	Reboot func() error
 	// Sim drives simulated hardware (HIL on the simulation build); nil on
@@ -250,6 +253,7 @@ type session struct {
 	loginName string
 	events    *bus.Sub    // the events since login, for expect
 	pending   []bus.Event // read before events: what showed at login
+	prov      *transfer   // a provision transfer under way
 }
 
 func (ss *session) logout(why string) {
@@ -257,6 +261,8 @@ func (ss *session) logout(why string) {
 		ss.srv.o.Audit.Info("console logout", "user", ss.user.Name, "reason", why)
 	}
 	ss.user = nil
+	ss.prov.zero()
+	ss.prov = nil
 	if ss.events != nil {
 		ss.events.Close()
 		ss.events = nil
@@ -293,7 +299,7 @@ func (ss *session) handle(ctx context.Context, raw string) {
 		return
 	}
 	if c.role != "" {
-		ss.srv.o.Audit.Info("console command", "user", who, "command", l.Name, "args", Redact(strings.Join(l.Args, " ")))
+		ss.srv.o.Audit.Info("console command", "user", who, "command", l.Name, "args", auditArgs(l.Name, l.Args))
 	}
 	res, err := c.run(ctx, ss, l.Args)
 	ss.reply(res, err, l.JSON)

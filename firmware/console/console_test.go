@@ -176,7 +176,7 @@ func openPTY(t *testing.T) (master, slave *os.File) {
 	return master, slave
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t *testing.T, opts ...func(*Options)) *rig {
 	t.Helper()
 	master, slave := openPTY(t)
 	r := &rig{t: t, clock: clockwork.NewFakeClock(), master: master, bus: &bus.Bus{}, light: &fakeLight{},
@@ -189,7 +189,7 @@ func newRig(t *testing.T) *rig {
 	ring := NewRing(100)
 	auditLog := slog.New(slog.NewMultiHandler(ring.Handler(slog.LevelDebug),
 		slog.NewTextHandler(lockedWriter{&r.auditMu, r.audit}, nil)))
-	srv, err := New(Options{
+	o := Options{
 		DeviceID: "kiosk-test",
 		Keys:     []Key{{Name: "alice", Role: RoleTechnician, Pub: techPub}, {Name: "fab", Role: RoleFactory, Pub: factPub}},
 		Kiosk:    r.kiosk,
@@ -203,7 +203,11 @@ func newRig(t *testing.T) *rig {
 		Idle:     5 * time.Minute,
 		Listen:   10 * time.Second,
 		Missing:  func() []string { return []string{"uplink.creds"} },
-	})
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	srv, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/jwt/v2"
+	"github.com/nats-io/nkeys"
+
+	"github.com/palmd/palmd/firmware/config"
+	"github.com/palmd/palmd/secureboot"
+)
+
+// TestProvisionEndToEnd provisions palmd's simulation build, started on a
+// factory-fresh config, through palmctl provision over the console socket:
+// a technician's key is refused and a tampered config too, the factory's
+// goes through; palmd then exits with status 3 (systemd restarts it), the
+// files are on the data partition with mode 0600, and palmd -t finds the
+// config provisioned.
+func TestProvisionEndToEnd(t *testing.T) {
+	bin := buildSim(t)
+	dir, data := t.TempDir(), t.TempDir()
+	write := func(path string, b []byte) string {
+		t.Helper()
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	// The technicians' keys and the release key.
+	tech, fab := filepath.Join(dir, "tech.key"), filepath.Join(dir, "fab.key")
+	techLine, _, err := writeKey(tech, "tech", "technician")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fabLine, _, err := writeKey(fab, "fab", "factory")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := write(filepath.Join(dir, "console-keys"), []byte(techLine+"\n"+fabLine+"\n"))
+	pub, release, _ := ed25519.GenerateKey(nil)
+	pemKeys, _ := secureboot.MarshalPublicKey(pub)
+	releaseKeys := write(filepath.Join(dir, "release.pem"), pemKeys)
+	known, err := config.Load("../../firmware/config/testdata/remote_provisioned.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := func(device string, u config.Uplink) []byte {
+		return fmt.Appendf(nil, `{"device_id": %q, "hardware": "sim",
+  "uplink": {"url": "tls://nats.palmd.invalid:4222", "creds": %q, "ca": %q, "cert": %q, "key": %q,
+    "seal_key": %q, "payment_key": %q, "sign_key": %q},
+  "update": {"dir": %q, "keys": %q}}`, device, filepath.Join(data, "kiosk.creds"), filepath.Join(data, "ca.pem"),
+			filepath.Join(data, "kiosk.crt"), filepath.Join(data, "kiosk.key"), u.SealKey, u.PaymentKey, u.SignKey, data, releaseKeys)
+	}
+	cfg := write(filepath.Join(data, "config.json"), doc("kiosk-unprovisioned", config.Uplink{}))
+	// What the factory station sends.
+	var signed bytes.Buffer
+	if _, err := secureboot.SignConfig(&signed, release, secureboot.Manifest{Product: "palmkiosk", Version: 1, Created: time.Unix(1_700_000_000, 0)},
+		doc("kiosk-42", known.Uplink)); err != nil {
+		t.Fatal(err)
+	}
+	signedFile := write(filepath.Join(dir, "config.signed"), signed.Bytes())
+	tampered := bytes.Clone(signed.Bytes())
+	tampered[len(tampered)-20] ^= 1
+	tamperedFile := write(filepath.Join(dir, "tampered.signed"), tampered)
+	ca, cert, key := testCert(t)
+	files := []string{"-creds", write(filepath.Join(dir, "kiosk.creds"), testCreds(t)), "-ca", write(filepath.Join(dir, "ca.pem"), ca),
+		"-cert", write(filepath.Join(dir, "kiosk.crt"), cert), "-key", write(filepath.Join(dir, "kiosk.key"), key)}
+
+	sock := filepath.Join(dir, "console.sock")
+	var palmdErr bytes.Buffer
+	cmd := exec.Command(bin, "-config", cfg, "-json", "-console-socket", sock, "-console-keys", keys)
+	cmd.Stderr = &palmdErr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		<-exited
+	})
+	c, err := waitDial(sock, time.Minute, func() error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	palmctl := func(key, user, config string) (string, error) {
+		var out, errs strings.Builder
+		args := append([]string{"-socket", sock, "-key", key, "-user", user, "provision", "-config", config}, files...)
+		err := run(context.Background(), args, &out, &errs)
+		return out.String(), err
+	}
+	if _, err := palmctl(tech, "tech", signedFile); err == nil || !strings.Contains(err.Error(), "needs the factory role") {
+		t.Errorf("a technician provisions: %v", err)
+	}
+	if _, err := palmctl(fab, "fab", tamperedFile); err == nil || !strings.Contains(err.Error(), "provision commit: config: signature:") {
+		t.Errorf("a tampered config: %v", err)
+	}
+	out, err := palmctl(fab, "fab", signedFile)
+	if err != nil || !strings.Contains(out, `"committed":true`) {
+		t.Fatalf("palmctl provision: %q, %v", out, err)
+	}
+	select {
+	case err := <-exited:
+		var x *exec.ExitError
+		if !errors.As(err, &x) || x.ExitCode() != 3 {
+			t.Errorf("palmd exited with %v, want status 3\n%s", err, palmdErr.String())
+		}
+		exited <- err // for the cleanup
+	case <-time.After(30 * time.Second):
+		t.Fatal("palmd did not exit after provisioning")
+	}
+	for _, name := range []string{"kiosk.creds", "ca.pem", "kiosk.crt", "kiosk.key", "config.json", "config.signed"} {
+		if fi, err := os.Stat(filepath.Join(data, name)); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v, %v; want mode 0600", name, fi, err)
+		}
+	}
+	got, err := exec.Command(bin, "-t", "-config", cfg).CombinedOutput()
+	if err != nil || string(got) != "configuration ok\n" {
+		t.Errorf("palmd -t after provisioning: %q, %v", got, err)
+	}
+	if strings.Contains(palmdErr.String(), "PRIVATE KEY") || strings.Contains(palmdErr.String(), "SEED") {
+		t.Errorf("palmd logged key material:\n%s", palmdErr.String())
+	}
+}
+
+// testCreds is a NATS credentials file for a fresh user.
+func testCreds(t *testing.T) []byte {
+	t.Helper()
+	account, _ := nkeys.CreateAccount()
+	user, _ := nkeys.CreateUser()
+	upub, _ := user.PublicKey()
+	tok, err := jwt.NewUserClaims(upub).Encode(account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, _ := user.Seed()
+	b, err := jwt.FormatUserConfig(tok, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// testCert is a self-signed certificate (the CA too) and its key, PEM.
+func testCert(t *testing.T) (ca, cert, key []byte) {
+	t.Helper()
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "kiosk-42"},
+		NotBefore: time.Unix(1_700_000_000, 0), NotAfter: time.Unix(1_700_000_000, 0).Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(nil, tmpl, tmpl, pub, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p8, _ := x509.MarshalPKCS8PrivateKey(priv)
+	cert = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	return cert, cert, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: p8})
+}
