@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/palmd/palmd/uplink/wire"
 )
 
 // Version is the protocol version this package speaks.
@@ -137,7 +139,7 @@ func (r Request) Validate() error {
 		switch {
 		case r.Amount < 1 || r.Amount > maxAmount:
 			return bad("amount: want 1 to %d minor units", maxAmount)
-		case !validCurrency(r.Currency):
+		case !wire.ValidCurrency(r.Currency):
 			return bad("currency: want an ISO 4217 code, three upper-case letters")
 		case len(r.Merchant) == 0 || len(r.Merchant) > 64 || !printable(r.Merchant):
 			return bad("merchant: want 1 to 64 printable characters")
@@ -177,18 +179,6 @@ func validID(s string) bool {
 func printable(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < ' ' || s[i] > '~' {
-			return false
-		}
-	}
-	return true
-}
-
-func validCurrency(c string) bool {
-	if len(c) != 3 {
-		return false
-	}
-	for i := 0; i < 3; i++ {
-		if c[i] < 'A' || c[i] > 'Z' {
 			return false
 		}
 	}
