@@ -13,10 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/palmd/palmd/secureboot"
 	"github.com/palmd/palmd/uplink"
-	"github.com/palmd/palmd/uplink/dev"
 	"github.com/palmd/palmd/uplink/wire"
 )
 
@@ -25,30 +23,7 @@ import (
 // which receives it and reads the same bytes; a bundle that does not verify
 // is not published.
 func TestPublish(t *testing.T) {
-	dir := t.TempDir()
-	keys := keygenKeys(t, dir)
-	auth, err := dev.NewAuthority()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := dev.RunServer(auth, server.RANDOM_PORT, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	cloudCreds, err := auth.Cloud()
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := cloudCreds.Files()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, b := range map[string][]byte{"cloud.creds": files.Creds, "ca.pem": files.CA, "cert.pem": files.Cert, "key.pem": files.Key} {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir, keys, auth, srv := testRegion(t)
 	pub, priv, _ := ed25519.GenerateKey(nil)
 	pem, _ := secureboot.MarshalPublicKey(pub)
 	trusted := filepath.Join(dir, "fwsign.pub")

@@ -97,30 +97,7 @@ func TestKeygen(t *testing.T) {
 // TestServe runs "palmcloud serve" against an in-process NATS server with
 // file credentials and mutual TLS, and has a kiosk enrol and identify.
 func TestServe(t *testing.T) {
-	dir := t.TempDir()
-	keys := keygenKeys(t, dir)
-	auth, err := dev.NewAuthority()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := dev.RunServer(auth, server.RANDOM_PORT, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	cloudCreds, err := auth.Cloud()
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := cloudCreds.Files()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, b := range map[string][]byte{"cloud.creds": files.Creds, "ca.pem": files.CA, "cert.pem": files.Cert, "key.pem": files.Key} {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir, keys, auth, srv := testRegion(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var stderr syncWriter
 	done := make(chan error, 1)
@@ -221,4 +198,37 @@ func TestHelpAndVersion(t *testing.T) {
 			t.Errorf("run(%q) printed %q, want %q", tt.args, stdout.String(), tt.wantOut)
 		}
 	}
+}
+
+// testRegion starts an in-process NATS server with JetStream, trusting a
+// new authority, and writes into a new directory the cloud's keys
+// (palmcloud keygen) and its credentials (cloud.creds, ca.pem, cert.pem,
+// key.pem). The server stops when the test ends.
+func testRegion(t *testing.T) (dir string, keys kioskKeys, auth *dev.Authority, srv *server.Server) {
+	t.Helper()
+	dir = t.TempDir()
+	keys = keygenKeys(t, dir)
+	auth, err := dev.NewAuthority()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err = dev.RunServer(auth, server.RANDOM_PORT, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	cloudCreds, err := auth.Cloud()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := cloudCreds.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string][]byte{"cloud.creds": files.Creds, "ca.pem": files.CA, "cert.pem": files.Cert, "key.pem": files.Key} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir, keys, auth, srv
 }
