@@ -106,6 +106,15 @@ func Dial(url, device string, signKey ed25519.PublicKey, opts ...Option) (*Clien
 // Connected reports whether the connection is up right now.
 func (c *Client) Connected() bool { return c.nc.IsConnected() }
 
+// RTT measures the round trip to the NATS server (a PING and its PONG).
+func (c *Client) RTT() (time.Duration, error) {
+	d, err := c.nc.RTT()
+	if err != nil {
+		return 0, fmt.Errorf("uplink: rtt: %w", err)
+	}
+	return d, nil
+}
+
 // Close closes the connection; requests in flight fail. A command being
 // handled is finished and acknowledged first, so it does not come again
 // (OnCommand must not call Close).

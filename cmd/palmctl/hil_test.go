@@ -181,8 +181,10 @@ func TestStatusJSON(t *testing.T) {
 			t.Errorf("status has no %q: %s", field, out.String())
 		}
 	}
-	if st["device"] != "kiosk-dev-1" || st["nats"].(map[string]any)["connected"] != true {
+	if nats := st["nats"].(map[string]any); st["device"] != "kiosk-dev-1" || nats["connected"] != true {
 		t.Errorf("status: %s", out.String())
+	} else if rtt, _ := nats["rtt_ms"].(float64); rtt <= 0 {
+		t.Errorf("status: no round trip to the NATS server: %s", out.String())
 	}
 	// The wrong key is refused.
 	other := filepath.Join(dir, "other.key")

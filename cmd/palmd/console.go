@@ -71,6 +71,20 @@ type consoleDeps struct {
 
 	// provision installs credentials and config; nil once provisioned.
 	provision console.Provisioner
+	// updates is the A/B updater, if palmd's state opened.
+	updates *updateDriver
+}
+
+// slot is the A/B slot booted, "" if palmd has no updater.
+func (d consoleDeps) slot() string {
+	if d.updates == nil {
+		return ""
+	}
+	st, err := d.updates.status(context.Background())
+	if err != nil {
+		return ""
+	}
+	return string(st.Booted)
 }
 
 // startConsole opens the console's socket and serial port (if configured)
@@ -100,7 +114,8 @@ func startConsole(ctx context.Context, g *errgroup.Group, f consoleFlags, d cons
 		Bus:      d.bus,
 		Devices:  d.devs,
 		Versions: map[string]string{"palmd": version},
-		Cloud:    func() bool { c := d.up.client.Load(); return c != nil && c.Connected() },
+		Cloud:    d.up.link,
+		Slot:     d.slot,
 		Network:  network,
 		Missing:  d.cfg.Missing,
 		Reboot:   func() error { return askReboot(context.Background()) },

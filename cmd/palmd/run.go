@@ -315,7 +315,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output,
 		return errors.Join(err, g.Wait())
 	}
 	if err := startConsole(gctx, g, con, consoleDeps{cfg: cfg, log: log, ring: ring, kiosk: kiosk, bus: &events,
-		devs: devs, up: up, sim: consoleSim(simu, kiosk), provision: prov.forConsole(), clock: clock}); err != nil {
+		devs: devs, up: up, sim: consoleSim(simu, kiosk), provision: prov.forConsole(), clock: clock, updates: updates}); err != nil {
 		stop()
 		return errors.Join(err, g.Wait())
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/palmd/palmd/firmware"
 	"github.com/palmd/palmd/firmware/bus"
 	"github.com/palmd/palmd/firmware/config"
+	"github.com/palmd/palmd/firmware/console"
 	"github.com/palmd/palmd/uplink"
 	"github.com/palmd/palmd/uplink/seal"
 	"github.com/palmd/palmd/uplink/wire"
@@ -80,6 +81,19 @@ func (u *cloudLink) dial(device string, log *slog.Logger, health func(bool), com
 	u.client.Store(c)
 	health(c.Connected())
 	return nil
+}
+
+// link is the NATS link as the console's status shows it.
+func (u *cloudLink) link() console.Link {
+	c := u.client.Load()
+	if c == nil || !c.Connected() {
+		return console.Link{}
+	}
+	l := console.Link{Connected: true}
+	if rtt, err := c.RTT(); err == nil {
+		l.RTTMS = float64(rtt.Microseconds()) / 1000
+	}
+	return l
 }
 
 // errNotProvisioned answers a kiosk that has no cloud yet.

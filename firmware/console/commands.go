@@ -195,9 +195,11 @@ type Status struct {
 	Parts     map[string]string `json:"parts"`
 }
 
-// Link is the NATS link's state.
+// Link is the NATS link's state: up or not, and when up the round trip
+// to the server, in milliseconds.
 type Link struct {
-	Connected bool `json:"connected"`
+	Connected bool    `json:"connected"`
+	RTTMS     float64 `json:"rtt_ms,omitempty"`
 }
 
 // Decisions are the decisions by outcome since start, and the last few.
@@ -224,7 +226,11 @@ func (st Status) text() string {
 		mode += ", session " + st.Session
 	}
 	fmt.Fprintf(&b, "mode      %s\n", mode)
-	fmt.Fprintf(&b, "nats      connected=%t\n", st.NATS.Connected)
+	fmt.Fprintf(&b, "nats      connected=%t", st.NATS.Connected)
+	if st.NATS.RTTMS > 0 {
+		fmt.Fprintf(&b, " rtt=%.1fms", st.NATS.RTTMS)
+	}
+	b.WriteString("\n")
 	for _, k := range slices.Sorted(maps.Keys(st.Parts)) {
 		fmt.Fprintf(&b, "part      %-10s %s\n", k, st.Parts[k])
 	}
@@ -244,7 +250,7 @@ func cmdStatus(_ context.Context, ss *session, _ []string) (result, error) {
 	s := ss.srv
 	k := s.o.Kiosk.Status()
 	up := s.o.Clock.Since(s.started)
-	st := Status{Device: s.o.DeviceID, Versions: s.o.Versions, Slot: s.o.Slot, Uptime: up.Round(time.Second).String(),
+	st := Status{Device: s.o.DeviceID, Versions: s.o.Versions, Uptime: up.Round(time.Second).String(),
 		UptimeS: int64(up.Round(time.Second) / time.Second), Mode: string(k.Mode), Reason: k.Reason, Session: k.Session,
 		Counters: k.Counters, Parts: map[string]string{}, Decisions: Decisions{ByOutcome: map[string]int{}, Last: []decision{}}}
 	if st.Versions == nil {
@@ -269,7 +275,10 @@ func cmdStatus(_ context.Context, ss *session, _ []string) (result, error) {
 	}
 	st.NATS.Connected = k.Parts[firmware.PartCloud]
 	if s.o.Cloud != nil {
-		st.NATS.Connected = s.o.Cloud()
+		st.NATS = s.o.Cloud()
+	}
+	if s.o.Slot != nil {
+		st.Slot = s.o.Slot()
 	}
 	s.mu.Lock()
 	st.Decisions.Last = append(st.Decisions.Last, s.decisions...)

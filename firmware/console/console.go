@@ -46,13 +46,13 @@ type Options struct {
 	// Devices are the parts the test commands drive (camera, light, gate,
 	// display), only while the kiosk is in maintenance.
 	Devices firmware.Devices
-	// Versions name the running software ("palmd": "v1.2.3", …); Slot is
-	// the A/B slot booted, if known.
+	// Versions name the running software ("palmd": "v1.2.3", …); Slot
+	// returns the A/B slot booted ("" if not known); nil: not known.
 	Versions map[string]string
-	Slot     string
-	// Cloud reports whether the NATS link is up; nil: the kiosk's cloud
-	// health is used.
-	Cloud func() bool
+	Slot     func() string
+	// Cloud reports the NATS link: up or not, and the round trip to the
+	// server when it is; nil: the kiosk's cloud health is used.
+	Cloud func() Link
 	// Network describes the network interfaces, one line each.
 	Network func() ([]string, error)
 	// Missing names the credentials and config not yet provisioned.

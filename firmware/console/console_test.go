@@ -469,7 +469,10 @@ func TestIdleLogout(t *testing.T) {
 }
 
 func TestStatusJSON(t *testing.T) {
-	r := newRig(t)
+	r := newRig(t, func(o *Options) {
+		o.Cloud = func() Link { return Link{Connected: true, RTTMS: 1.5} }
+		o.Slot = func() string { return "B" }
+	})
 	r.login("alice", r.tech)
 	r.send("status | json")
 	r.expect("json\r\n")
@@ -478,7 +481,13 @@ func TestStatusJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(line), &st); err != nil {
 		t.Fatalf("status | json: %q: %v", line, err)
 	}
-	for _, field := range []string{"device", "versions", "uptime", "mode", "nats", "decisions", "counters", "parts"} {
+	if nats := st["nats"].(map[string]any); nats["connected"] != true || nats["rtt_ms"] != 1.5 {
+		t.Errorf("nats: %v, want connected with a round trip of 1.5 ms", nats)
+	}
+	if st["slot"] != "B" {
+		t.Errorf("slot: %v, want B", st["slot"])
+	}
+	for _, field := range []string{"device", "versions", "slot", "uptime", "mode", "nats", "decisions", "counters", "parts"} {
 		if _, ok := st[field]; !ok {
 			t.Errorf("status has no %s: %s", field, line)
 		}
