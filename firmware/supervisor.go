@@ -187,16 +187,27 @@ func (k *Kiosk) step(ctx context.Context, sv *supervisor, in input) {
 			return
 		}
 		// Nobody asked for it: drop it, and wipe what it held. A card
-		// read now is asked for again once the kiosk is idle.
+		// read now is asked for again once the kiosk is idle. In
+		// maintenance the technician is testing the part: the event says
+		// what came (a card's last four digits, a key's name).
+		var what string
 		if c, ok := in.(cardInput); ok {
+			if sv.mode == ModeMaintenance {
+				what = "card_" + c.ev.Card.PAN.Last4()
+			}
 			c.ev.Card.PAN.Zero()
 			if c.ev.Kind != cardreader.Inserted {
 				return // a card taken out is nothing to report
 			}
-			sv.reinsert = true
+			if sv.mode != ModeMaintenance {
+				sv.reinsert = true
+			}
+		}
+		if key, ok := in.(keyInput); ok && sv.mode == ModeMaintenance {
+			what = key.key.String()
 		}
 		sv.counters["dropped_"+part]++
-		k.emit(bus.Event{Event: bus.Dropped, Part: part})
+		k.emit(bus.Event{Event: bus.Dropped, Part: part, Reason: what})
 	case posRequest, posGone:
 		k.stepPOS(ctx, sv, in)
 	case inputError:

@@ -370,6 +370,37 @@ func TestCardNobodyAskedForIsWipedAndAskedAgain(t *testing.T) {
 	}
 }
 
+// TestMaintenanceNamesDroppedInput: in maintenance a technician tests the
+// card reader and keypad; the dropped input's event names what came (the
+// card's last four digits, the key's name), and the card is not asked for
+// again once the kiosk serves. Serving, a dropped input names nothing.
+func TestMaintenanceNamesDroppedInput(t *testing.T) {
+	r := newRig(t, wire.Approved, nil)
+	r.await(t, bus.Screen, "idle")
+	r.kiosk.Maintenance(true)
+	r.await(t, bus.Screen, "maintenance")
+	r.world.InsertCard("4539578763621486")
+	if ev := r.await(t, bus.Dropped, ""); ev.Part != PartCards || ev.Reason != "card_1486" {
+		t.Errorf("dropped %+v, want the card ending 1486", ev)
+	}
+	r.world.RemoveCard()
+	for _, want := range []string{"digit_5", "enter", "cancel"} {
+		r.world.Type(map[string]keypad.Key{"digit_5": '5', "enter": keypad.Enter, "cancel": keypad.Cancel}[want])
+		if ev := r.await(t, bus.Dropped, ""); ev.Part != PartKeypad || ev.Reason != want {
+			t.Errorf("dropped %+v, want the key %s", ev, want)
+		}
+	}
+	r.kiosk.Maintenance(false)
+	r.await(t, bus.Screen, "idle")
+	r.world.Type('7')
+	if ev := r.await(t, bus.Dropped, ""); ev.Part != PartKeypad || ev.Reason != "" {
+		t.Errorf("dropped while serving %+v, want the keypad and no name", ev)
+	}
+	if sc := r.world.Screen().Name; sc != "idle" {
+		t.Errorf("screen %q after maintenance, want idle (the test card is not asked for again)", sc)
+	}
+}
+
 func TestNotProvisionedServesNobody(t *testing.T) {
 	r := newRig(t, wire.Approved, nil)
 	r.await(t, bus.Screen, "idle")

@@ -5,6 +5,7 @@ package keypad
 import (
 	"context"
 	"errors"
+	"fmt"
 )
 
 // ErrUnreadable reports input the keypad could not make sense of while it
@@ -23,6 +24,25 @@ const (
 	// DeleteMyData starts the delete-my-data flow from the idle screen.
 	DeleteMyData Key = 0x7f
 )
+
+// String names the key ("digit_5", "enter", "cancel", "backspace",
+// "delete_my_data"), for a technician testing the keypad; a phone number
+// typed is never logged key by key.
+func (k Key) String() string {
+	switch {
+	case k.IsDigit():
+		return "digit_" + string(rune(k))
+	case k == Enter:
+		return "enter"
+	case k == Cancel:
+		return "cancel"
+	case k == Backspace:
+		return "backspace"
+	case k == DeleteMyData:
+		return "delete_my_data"
+	}
+	return fmt.Sprintf("key_%#x", rune(k))
+}
 
 // IsDigit reports whether k is '0'…'9'.
 func (k Key) IsDigit() bool { return k >= '0' && k <= '9' }

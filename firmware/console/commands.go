@@ -461,8 +461,14 @@ func (ss *session) listen(ctx context.Context, part, ask string) (string, error)
 		case ev := <-sub.C:
 			switch {
 			case ev.Event == bus.Dropped && ev.Part == part && part == firmware.PartCards:
+				if last4, ok := strings.CutPrefix(ev.Reason, "card_"); ok && last4 != "" {
+					return "card •••• " + last4 + " read, tracks ok", nil
+				}
 				return "card read, tracks ok", nil
 			case ev.Event == bus.Dropped && ev.Part == part:
+				if ev.Reason != "" {
+					return "key " + ev.Reason, nil
+				}
 				return "key pressed", nil
 			case ev.Event == bus.CardError && part == firmware.PartCards:
 				return "", fmt.Errorf("card not read: %s", ev.Reason)

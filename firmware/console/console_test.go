@@ -551,6 +551,16 @@ func TestPartTests(t *testing.T) {
 	r.clock.BlockUntilContext(context.Background(), 2)
 	r.clock.Advance(10 * time.Second)
 	r.expect("keypad    FAIL  nothing within 10s (press a key)")
+	// In maintenance the kiosk names what came: a card's last four digits,
+	// a key's name.
+	r.send("test card")
+	r.clock.BlockUntilContext(context.Background(), 2)
+	r.bus.Publish(bus.Event{Event: bus.Dropped, Part: firmware.PartCards, Reason: "card_1486"})
+	r.expect("card      PASS  card •••• 1486 read, tracks ok")
+	r.send("test keypad")
+	r.clock.BlockUntilContext(context.Background(), 2)
+	r.bus.Publish(bus.Event{Event: bus.Dropped, Part: firmware.PartKeypad, Reason: "digit_5"})
+	r.expect("keypad    PASS  key digit_5")
 }
 
 // TestNothingSecretSent puts card and phone numbers where a careless part
