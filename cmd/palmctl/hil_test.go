@@ -23,9 +23,9 @@ import (
 func TestParseScenarioErrors(t *testing.T) {
 	tests := []struct{ doc, want string }{
 		{`{"name":"x","steps":[{"withdraw":true},{"press":"1"}]}`,
-			`step 2: action "press": want one of app_enrol, camera, console, door, expect, gate, hover, insert_card, login, pos, remove_card, type, wait, withdraw`},
+			`step 2: action "press": want one of app_enrol, camera, console, door, expect, gate, hover, insert_card, login, network, pos, remove_card, type, wait, withdraw`},
 		{`{"name":"x","steps":[{"withdraw":true,"remove_card":true}]}`,
-			"step 1: want exactly one action (one of app_enrol, camera, console, door, expect, gate, hover, insert_card, login, pos, remove_card, type, wait, withdraw), have 2 (remove_card, withdraw)"},
+			"step 1: want exactly one action (one of app_enrol, camera, console, door, expect, gate, hover, insert_card, login, network, pos, remove_card, type, wait, withdraw), have 2 (remove_card, withdraw)"},
 		{`{"name":"x","steps":[{"expect":{"event":"decision","outcom":"approved"}}]}`,
 			`step 1: expect: json: unknown field "outcom" (fields: event, flow, outcome, screen, reason, part, timeout)`},
 		{`{"name":"x","steps":[{"expect":{"event":"decison"}}]}`,
@@ -104,7 +104,7 @@ func TestSchemaMatchesRunner(t *testing.T) {
 func TestShippedSuiteParses(t *testing.T) {
 	files, _ := filepath.Glob("hil/suite/*.json")
 	// The simulator's scenarios the Makefile's HIL_SIM adds to the suite.
-	for _, name := range []string{"age", "app_enrol", "attacks", "delete", "delete_second_factor", "demo",
+	for _, name := range []string{"age", "app_enrol", "attacks", "cloud_down", "delete", "delete_second_factor", "demo",
 		"entry", "lockout", "loyalty", "pay", "pay_cancel", "quality"} {
 		files = append(files, filepath.Join("..", "..", "drivers", "sim", "scenarios", name+".json"))
 	}

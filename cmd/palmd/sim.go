@@ -28,6 +28,7 @@ import (
 	"github.com/palmd/palmd/firmware/bus"
 	"github.com/palmd/palmd/firmware/config"
 	"github.com/palmd/palmd/uplink/dev"
+	"github.com/palmd/palmd/uplink/wire"
 	"github.com/palmd/palmd/vision/roi"
 	"github.com/palmd/palmd/vision/synth"
 )
@@ -222,13 +223,26 @@ func saveScreens(dir string, shown []display.Screen) error {
 	return nil
 }
 
-// cloud is what the kiosk asks: with the page, through its network switch.
+// cloud is what the kiosk asks: c, across the simulated network, which a
+// scenario's network step or the page can cut.
 func (s *simulation) cloud(c firmware.Cloud) firmware.Cloud {
-	if s.web == nil {
-		return c
+	return simNetwork{Cloud: c, world: s.world}
+}
+
+// simNetwork is the simulated network between the kiosk and its cloud:
+// cut, requests fail at once.
+type simNetwork struct {
+	firmware.Cloud
+	world *sim.World
+}
+
+var errNetworkCut = errors.New("sim: the network is cut")
+
+func (n simNetwork) Do(ctx context.Context, req wire.Request) (wire.Decision, error) {
+	if n.world.NetworkCut() {
+		return wire.Decision{}, errNetworkCut
 	}
-	s.web.net.Cloud = c
-	return s.web.net
+	return n.Cloud.Do(ctx, req)
 }
 
 // eventSink is the page's view of the event bus, if there is a page.
@@ -240,11 +254,14 @@ func (s *simulation) eventSink() func(bus.Event) {
 }
 
 // startWeb serves the page, if asked for, for the kiosk k.
+//
+// The kiosk is told when the simulated network is cut or restored, as
+// the uplink tells it when the link drops or comes back.
 func (s *simulation) startWeb(ctx context.Context, g *errgroup.Group, k *firmware.Kiosk, log *slog.Logger) error {
+	s.world.OnNetwork(func(cut bool) { k.CloudHealth(!cut) })
 	if s.web == nil {
 		return nil
 	}
-	s.web.net.kiosk = k
 	return s.web.serveWeb(ctx, g, s.webAddr, log)
 }
 

@@ -24,16 +24,13 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/palmd/palmd/drivers/display"
 	"github.com/palmd/palmd/drivers/sim"
-	"github.com/palmd/palmd/firmware"
 	"github.com/palmd/palmd/firmware/bus"
-	"github.com/palmd/palmd/uplink/wire"
 	"github.com/palmd/palmd/vision/synth"
 )
 
@@ -70,7 +67,6 @@ type webHub struct {
 	subs    map[chan []byte]struct{}
 
 	world *sim.World
-	net   *netSwitch
 	// url hears the page's address once it listens.
 	url chan string
 }
@@ -79,7 +75,7 @@ type webHub struct {
 const backlogSize = 200
 
 func newWebHub(w *sim.World) *webHub {
-	return &webHub{world: w, subs: map[chan []byte]struct{}{}, net: &netSwitch{}, url: make(chan string, 1)}
+	return &webHub{world: w, subs: map[chan []byte]struct{}{}, url: make(chan string, 1)}
 }
 
 // screenMsg is a screen as the page gets it: its words and figures; the
@@ -166,30 +162,6 @@ func (m mirror) Show(s display.Screen) error {
 	return err
 }
 
-// netSwitch is the page's network cable between the kiosk and its cloud:
-// cut, requests fail at once and the kiosk is told the cloud is lost, as
-// the uplink tells it when the link drops.
-type netSwitch struct {
-	firmware.Cloud
-	cut   atomic.Bool
-	kiosk *firmware.Kiosk
-}
-
-var errNetworkCut = errors.New("sim: network cut from the kiosk page")
-
-func (n *netSwitch) Do(ctx context.Context, req wire.Request) (wire.Decision, error) {
-	if n.cut.Load() {
-		return wire.Decision{}, errNetworkCut
-	}
-	return n.Cloud.Do(ctx, req)
-}
-
-func (n *netSwitch) set(cut bool) {
-	if n.cut.Swap(cut) != cut {
-		n.kiosk.CloudHealth(!cut)
-	}
-}
-
 // handler serves the page and its API.
 func (h *webHub) handler() http.Handler {
 	mux := http.NewServeMux()
@@ -272,7 +244,7 @@ func (h *webHub) options(w http.ResponseWriter, _ *http.Request) {
 	for _, c := range synth.Conditions() {
 		o.Conditions = append(o.Conditions, c.String())
 	}
-	o.Cut = h.net.cut.Load()
+	o.Cut = h.world.NetworkCut()
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(o)
 }
@@ -309,7 +281,7 @@ func (h *webHub) network(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "network: cut: want true or false", http.StatusBadRequest)
 		return
 	}
-	h.net.set(cut)
+	h.world.CutNetwork(cut)
 	w.WriteHeader(http.StatusNoContent)
 }
 

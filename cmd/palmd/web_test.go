@@ -374,7 +374,7 @@ func TestKioskPageCutsTheNetwork(t *testing.T) {
 	screen("idle")
 	cut("true")
 	screen("out_of_service")
-	if _, err := simu.web.net.Do(ctx, wire.Request{}); !errors.Is(err, errNetworkCut) {
+	if _, err := simu.cloud(nil).Do(ctx, wire.Request{}); !errors.Is(err, errNetworkCut) {
 		t.Errorf("a request with the network cut: %v, want %v", err, errNetworkCut)
 	}
 	cut("false")

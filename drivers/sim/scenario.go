@@ -57,6 +57,9 @@ type Step struct {
 	Withdraw bool `json:"withdraw,omitempty"`
 	// Camera unplugs ("unplug") or reconnects ("plug") the camera.
 	Camera string `json:"camera,omitempty"`
+	// Network cuts ("cut") or restores ("restore") the network between
+	// the kiosk and its cloud.
+	Network string `json:"network,omitempty"`
 	// Expect waits for an event and checks it.
 	Expect *Expect `json:"expect,omitempty"`
 	// POS sends this request line from the point of sale (package
@@ -189,7 +192,7 @@ func Builtin() []string {
 func (st Step) validate() error {
 	n := 0
 	for _, set := range []bool{st.InsertCard != "", st.RemoveCard, st.Type != "", st.Hover != nil,
-		st.Withdraw, st.Camera != "", st.Expect != nil, st.POS != nil, st.Gate != nil, st.Door != "", st.AppEnrol != nil} {
+		st.Withdraw, st.Camera != "", st.Network != "", st.Expect != nil, st.POS != nil, st.Gate != nil, st.Door != "", st.AppEnrol != nil} {
 		if set {
 			n++
 		}
@@ -209,6 +212,10 @@ func (st Step) validate() error {
 	case st.Camera != "":
 		if st.Camera != "plug" && st.Camera != "unplug" {
 			return fmt.Errorf("camera: %q: want \"plug\" or \"unplug\"", st.Camera)
+		}
+	case st.Network != "":
+		if st.Network != "cut" && st.Network != "restore" {
+			return fmt.Errorf("network: %q: want \"cut\" or \"restore\"", st.Network)
 		}
 	case st.Expect != nil:
 		if st.Expect.Event == "" {
@@ -306,6 +313,8 @@ func (s Scenario) Play(ctx context.Context, w *World, events <-chan Event) error
 			w.Withdraw()
 		case st.Camera != "":
 			w.Unplug(st.Camera == "unplug")
+		case st.Network != "":
+			w.CutNetwork(st.Network == "cut")
 		case st.POS != nil:
 			var line bytes.Buffer
 			json.Compact(&line, st.POS) // valid: decoded by ParseScenario

@@ -44,6 +44,9 @@ type World struct {
 	// doorMoves are the door's moves the contact has not reported yet.
 	doorMoves []bool
 	app       AppEnrolment // the phone app, if the simulation has one
+
+	netCut bool           // the network between kiosk and cloud is cut
+	onNet  func(cut bool) // told when it is cut or restored
 }
 
 // hover is one presentation in front of the scanner.
@@ -145,6 +148,35 @@ func (w *World) Unplug(unplugged bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.unplug = unplugged
+}
+
+// CutNetwork cuts (true) or restores (false) the network between the
+// kiosk and its cloud; the function given to OnNetwork is told of each
+// change.
+func (w *World) CutNetwork(cut bool) {
+	w.mu.Lock()
+	changed, f := w.netCut != cut, w.onNet
+	w.netCut = cut
+	w.mu.Unlock()
+	if changed && f != nil {
+		f(cut)
+	}
+}
+
+// NetworkCut reports whether the network is cut.
+func (w *World) NetworkCut() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.netCut
+}
+
+// OnNetwork registers f to be told when the network is cut or restored
+// (the simulation build tells the kiosk its cloud is lost, as the uplink
+// does when the link drops).
+func (w *World) OnNetwork(f func(cut bool)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.onNet = f
 }
 
 // InsertCard reads a card with number pan (digits). An invalid number is
