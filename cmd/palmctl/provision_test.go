@@ -4,12 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,11 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/jwt/v2"
-	"github.com/nats-io/nkeys"
-
 	"github.com/palmd/palmd/firmware/config"
 	"github.com/palmd/palmd/secureboot"
+	"github.com/palmd/palmd/uplink/dev"
 )
 
 // TestProvisionEndToEnd provisions palmd's simulation build, started on a
@@ -77,8 +71,12 @@ func TestProvisionEndToEnd(t *testing.T) {
 	tampered := bytes.Clone(signed.Bytes())
 	tampered[len(tampered)-20] ^= 1
 	tamperedFile := write(filepath.Join(dir, "tampered.signed"), tampered)
-	ca, cert, key := testCert(t)
-	files := []string{"-creds", write(filepath.Join(dir, "kiosk.creds"), testCreds(t)), "-ca", write(filepath.Join(dir, "ca.pem"), ca),
+	creds, err := dev.NewDeviceFiles("kiosk-42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, cert, key := creds.CA, creds.Cert, creds.Key
+	files := []string{"-creds", write(filepath.Join(dir, "kiosk.creds"), creds.Creds), "-ca", write(filepath.Join(dir, "ca.pem"), ca),
 		"-cert", write(filepath.Join(dir, "kiosk.crt"), cert), "-key", write(filepath.Join(dir, "kiosk.key"), key)}
 
 	sock := filepath.Join(dir, "console.sock")
@@ -137,37 +135,4 @@ func TestProvisionEndToEnd(t *testing.T) {
 	if strings.Contains(palmdErr.String(), "PRIVATE KEY") || strings.Contains(palmdErr.String(), "SEED") {
 		t.Errorf("palmd logged key material:\n%s", palmdErr.String())
 	}
-}
-
-// testCreds is a NATS credentials file for a fresh user.
-func testCreds(t *testing.T) []byte {
-	t.Helper()
-	account, _ := nkeys.CreateAccount()
-	user, _ := nkeys.CreateUser()
-	upub, _ := user.PublicKey()
-	tok, err := jwt.NewUserClaims(upub).Encode(account)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seed, _ := user.Seed()
-	b, err := jwt.FormatUserConfig(tok, seed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// testCert is a self-signed certificate (the CA too) and its key, PEM.
-func testCert(t *testing.T) (ca, cert, key []byte) {
-	t.Helper()
-	pub, priv, _ := ed25519.GenerateKey(nil)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "kiosk-42"},
-		NotBefore: time.Unix(1_700_000_000, 0), NotAfter: time.Unix(1_700_000_000, 0).Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true}
-	der, err := x509.CreateCertificate(nil, tmpl, tmpl, pub, priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p8, _ := x509.MarshalPKCS8PrivateKey(priv)
-	cert = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	return cert, cert, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: p8})
 }

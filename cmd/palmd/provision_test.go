@@ -3,13 +3,9 @@ package main
 import (
 	"bytes"
 	"crypto/ed25519"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,12 +13,11 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
-	"github.com/nats-io/jwt/v2"
-	"github.com/nats-io/nkeys"
 
 	"github.com/palmd/palmd/firmware/config"
 	"github.com/palmd/palmd/firmware/console"
 	"github.com/palmd/palmd/secureboot"
+	"github.com/palmd/palmd/uplink/dev"
 )
 
 // provEnv is a factory-fresh kiosk's data partition and image, and a
@@ -53,8 +48,12 @@ func newProvEnv(t testing.TB) *provEnv {
 		t.Fatal(err)
 	}
 	e.keys = known.Uplink
-	e.parts = console.Provision{console.PartCreds: natsCreds(t), console.PartConfig: nil}
-	e.parts[console.PartCA], e.parts[console.PartCert], e.parts[console.PartKey] = clientCert(t)
+	f, err := dev.NewDeviceFiles("kiosk-42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.parts = console.Provision{console.PartCreds: f.Creds, console.PartCA: f.CA, console.PartCert: f.Cert,
+		console.PartKey: f.Key, console.PartConfig: nil}
 	return e
 }
 
@@ -79,39 +78,6 @@ func (e *provEnv) sign(t testing.TB, key ed25519.PrivateKey, payload []byte) []b
 	return b.Bytes()
 }
 
-// natsCreds is a NATS credentials file for a fresh user.
-func natsCreds(t testing.TB) []byte {
-	t.Helper()
-	account, _ := nkeys.CreateAccount()
-	user, _ := nkeys.CreateUser()
-	upub, _ := user.PublicKey()
-	tok, err := jwt.NewUserClaims(upub).Encode(account)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seed, _ := user.Seed()
-	b, err := jwt.FormatUserConfig(tok, seed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// clientCert is a self-signed certificate (the CA too) and its key, PEM.
-func clientCert(t testing.TB) (ca, cert, key []byte) {
-	t.Helper()
-	pub, priv, _ := ed25519.GenerateKey(nil)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "kiosk-42"},
-		NotBefore: time.Unix(1_700_000_000, 0), NotAfter: time.Unix(1_700_000_000, 0).Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true}
-	der, err := x509.CreateCertificate(nil, tmpl, tmpl, pub, priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p8, _ := x509.MarshalPKCS8PrivateKey(priv)
-	cert = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	return cert, cert, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: p8})
-}
-
 // TestProvision: the provisioner refuses, naming the field and writing
 // nothing, a config that is unsigned, tampered with, signed by another key,
 // invalid or still unprovisioned, and credentials that are not what their
@@ -120,6 +86,10 @@ func clientCert(t testing.TB) (ca, cert, key []byte) {
 func TestProvision(t *testing.T) {
 	e := newProvEnv(t)
 	_, otherKey, _ := ed25519.GenerateKey(nil)
+	other, err := dev.NewDeviceFiles("kiosk-43")
+	if err != nil {
+		t.Fatal(err)
+	}
 	good := e.doc("kiosk-42", e.keys, "")
 	tampered := e.sign(t, e.release, good)
 	tampered[len(tampered)-10] ^= 1
@@ -153,7 +123,7 @@ func TestProvision(t *testing.T) {
 		{"creds not creds", with(console.PartCreds, []byte("user=admin")), "uplink.creds: want a NATS credentials file"},
 		{"creds not sent", with(console.PartCreds, nil), "uplink.creds: not sent, and " + filepath.Join(e.data, "kiosk.creds") + " is not on the kiosk"},
 		{"ca not PEM", with(console.PartCA, []byte("ca")), "uplink.ca: want PEM certificates"},
-		{"key of another cert", with(console.PartKey, func() []byte { _, _, k := clientCert(t); return k }()), "uplink.cert: want the client certificate and its key"},
+		{"key of another cert", with(console.PartKey, other.Key), "uplink.cert: want the client certificate and its key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newProvisioner(mustLoad(t, e.config), slog.New(slog.DiscardHandler))

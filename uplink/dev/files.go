@@ -36,3 +36,18 @@ func (c Credentials) Files() (Files, error) {
 		Key:   pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}),
 	}, nil
 }
+
+// NewDeviceFiles returns the files of kiosk id's credentials from a new
+// authority that nothing else trusts: what a factory station installs,
+// for tests of provisioning that need no server.
+func NewDeviceFiles(id string) (Files, error) {
+	a, err := NewAuthority()
+	if err != nil {
+		return Files{}, err
+	}
+	c, err := a.Device(id)
+	if err != nil {
+		return Files{}, err
+	}
+	return c.Files()
+}
