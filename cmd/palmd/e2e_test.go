@@ -145,7 +145,7 @@ func TestScenarios(t *testing.T) {
 			"identify/spoof_rejected", "identify/spoof_rejected", "identify/spoof_rejected", rejected,
 			"identify/spoof_rejected", "identify/approved"}},
 		{"quality", []string{"identify/retry", "identify/not_recognized"}},
-		{"cloud_down", []string{"identify/not_recognized"}},
+		{"cloud_down", []string{"identify/not_recognized|identify/spoof_rejected"}},
 		{"delete_second_factor", []string{"enrol/approved", "delete/not_recognized", "identify/approved",
 			"delete/approved", "identify/not_recognized"}},
 		{"lockout", append(append([]string{"enrol/approved"}, slices.Repeat([]string{"identify/not_recognized|identify/spoof_rejected"}, 10)...),
