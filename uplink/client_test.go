@@ -143,6 +143,11 @@ func (r *rig) dial(t *testing.T, opts ...uplink.Option) *uplink.Client {
 	return c
 }
 
+// commandSubscriptions is how many subscriptions a kiosk with OnCommand
+// makes: its JetStream queue's delivery subject and the direct subject.
+// Waiting for only the first one races a direct publish.
+const commandSubscriptions = 2
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
@@ -247,8 +252,9 @@ func TestCommands(t *testing.T) {
 	got := make(chan wire.Command, 4)
 	before := r.srv.NumSubscriptions()
 	r.dial(t, uplink.OnCommand(func(c wire.Command) { got <- c }))
-	// Commands are fire-and-forget: wait until the kiosk's subscription is in place.
-	waitFor(t, "the command subscription", func() bool { return r.srv.NumSubscriptions() > before })
+	// Commands are fire-and-forget: wait until both the kiosk's command
+	// subscriptions (queued and direct) are in place.
+	waitFor(t, "the command subscriptions", func() bool { return r.srv.NumSubscriptions() == before+commandSubscriptions })
 	_, otherKey, _ := ed25519.GenerateKey(nil)
 	cmd := wire.Statement{Kind: wire.KindCommand, Command: &wire.Command{Type: wire.CmdDeleteMyData, Seq: 1, Subject: "sub-9"}}
 	good := r.signed(t, r.sign, device, cmd, 0, time.Minute)
@@ -399,7 +405,7 @@ func TestCommandReplayedAfterRestart(t *testing.T) {
 		got := make(chan wire.Command, 4)
 		waitFor(t, "no kiosk subscribed", func() bool { return r.srv.NumSubscriptions() == base })
 		c := r.dial(t, uplink.OnCommand(func(c wire.Command) { got <- c }), uplink.CommandSequence(secureboot.NewFileSequence(f)))
-		waitFor(t, "the command subscription", func() bool { return r.srv.NumSubscriptions() > base })
+		waitFor(t, "the command subscriptions", func() bool { return r.srv.NumSubscriptions() == base+commandSubscriptions })
 		return c, got
 	}
 	command := func(seq uint64) []byte {
