@@ -27,6 +27,16 @@ import (
 // playScenario runs the kiosk on a fresh simulated world with the embedded
 // NATS server and reference cloud, plays the built-in scenario name, and
 // returns the world, the decoded events and serve's error.
+// skipUnderRace skips a test that plays a scenario through the whole palmd
+// on the real clock: the race detector slows it past the capture timeout
+// (raceEnabled). These run in make test's pass without it and in make hil.
+func skipUnderRace(t *testing.T) {
+	t.Helper()
+	if raceEnabled {
+		t.Skip("plays palmd on the real clock, which the race detector slows past the capture timeout")
+	}
+}
+
 func playScenario(t *testing.T, name string) (*sim.World, []bus.Event, error) {
 	t.Helper()
 	sc, err := sim.LoadScenario(name)
@@ -82,6 +92,7 @@ func screenNames(w *sim.World) []string {
 }
 
 func TestDemoEndToEnd(t *testing.T) {
+	skipUnderRace(t)
 	world, evs, err := playScenario(t, "demo")
 	if err != nil {
 		t.Fatalf("demo: %v", err)
@@ -132,9 +143,7 @@ func TestDemoEndToEnd(t *testing.T) {
 }
 
 func TestScenarios(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the scenarios run palmd on the real clock, which the race detector slows past the capture timeout (raceEnabled)")
-	}
+	skipUnderRace(t)
 	rejected := "identify/spoof_rejected|identify/retry"
 	tests := []struct {
 		name string

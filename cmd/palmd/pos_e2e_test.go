@@ -126,6 +126,7 @@ func (k *kioskWithPOS) waitScreen(t *testing.T, from int, name string) int {
 // POS, cancelled at the kiosk, POS gone mid-payment, and the same message
 // id twice (one charge).
 func TestPOSClientOverTheSocket(t *testing.T) {
+	skipUnderRace(t)
 	k := startKioskWithPOS(t)
 	w := k.world
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

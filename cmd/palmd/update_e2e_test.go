@@ -120,6 +120,9 @@ func TestPalmdUpdatesAndRefusesReplays(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Unsubscribe()
+	if err := e.dev.CloudConn().Flush(); err != nil { // the server knows the subscription before palmd starts
+		t.Fatal(err)
+	}
 	serving := func(ev bus.Event) bool { return ev.Event == bus.Mode && ev.Mode == "serving" }
 	is := func(event, reason string) func(bus.Event) bool {
 		return func(ev bus.Event) bool { return ev.Event == event && ev.Reason == reason }
