@@ -142,16 +142,16 @@ func TestStatusJSON(t *testing.T) {
 	bin := buildSim(t)
 	dir := t.TempDir()
 	key := filepath.Join(dir, "tech.key")
-	line, _, err := writeKey(key, "tech", "technician")
+	tech, _, err := writeKey(key, "tech", "technician")
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := filepath.Join(dir, "keys")
-	if err := os.WriteFile(keys, []byte(line+"\n"), 0o600); err != nil {
+	cfg := filepath.Join(dir, "config.json")
+	if err := writeSimConfig(cfg, tech); err != nil {
 		t.Fatal(err)
 	}
 	sock := filepath.Join(dir, "console.sock")
-	cmd := exec.Command(bin, "-hw=sim", "-json", "-console-socket", sock, "-console-keys", keys)
+	cmd := exec.Command(bin, "-config", cfg, "-hw=sim", "-json", "-console-socket", sock)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
