@@ -23,9 +23,9 @@ import (
 func TestParseScenarioErrors(t *testing.T) {
 	tests := []struct{ doc, want string }{
 		{`{"name":"x","steps":[{"withdraw":true},{"press":"1"}]}`,
-			`step 2: action "press": want one of app_enrol, camera, console, door, expect, gate, hover, insert_card, login, network, pos, remove_card, type, wait, withdraw`},
+			`step 2: action "press": want one of app_enrol, camera, card_reader, console, door, expect, gate, hover, insert_card, login, network, pos, remove_card, type, wait, withdraw`},
 		{`{"name":"x","steps":[{"withdraw":true,"remove_card":true}]}`,
-			"step 1: want exactly one action (one of app_enrol, camera, console, door, expect, gate, hover, insert_card, login, network, pos, remove_card, type, wait, withdraw), have 2 (remove_card, withdraw)"},
+			"step 1: want exactly one action (one of app_enrol, camera, card_reader, console, door, expect, gate, hover, insert_card, login, network, pos, remove_card, type, wait, withdraw), have 2 (remove_card, withdraw)"},
 		{`{"name":"x","steps":[{"expect":{"event":"decision","outcom":"approved"}}]}`,
 			`step 1: expect: json: unknown field "outcom" (fields: event, flow, outcome, screen, reason, part, timeout)`},
 		{`{"name":"x","steps":[{"expect":{"event":"decison"}}]}`,

@@ -17,7 +17,7 @@ import (
 func TestStimulateChecks(t *testing.T) {
 	s := consoleSim(&simulation{world: sim.NewWorld()}, idleKiosk{})
 	tests := []struct{ step, want string }{
-		{`{"press":"1"}`, `sim: action "press": want one of app_enrol, camera, door, gate, hover, insert_card, network, pos, remove_card, type, withdraw`},
+		{`{"press":"1"}`, `sim: action "press": want one of app_enrol, camera, card_reader, door, gate, hover, insert_card, network, pos, remove_card, type, withdraw`},
 		{`{"door":"ajar"}`, `sim: door: "ajar": want "open" or "close"`},
 		{`{"door":1}`, `sim: door: 1: want "open" or "close"`},
 		{`{"gate":"once"}`, `sim: gate: "once": want how many times the gate relay has pulsed so far (0, 1, …)`},

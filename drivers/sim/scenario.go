@@ -57,6 +57,10 @@ type Step struct {
 	Withdraw bool `json:"withdraw,omitempty"`
 	// Camera unplugs ("unplug") or reconnects ("plug") the camera.
 	Camera string `json:"camera,omitempty"`
+	// CardReader unplugs ("unplug") or reconnects ("plug") the card
+	// reader: its open port fails, and the kiosk reopens it once it is
+	// back.
+	CardReader string `json:"card_reader,omitempty"`
 	// Network cuts ("cut") or restores ("restore") the network between
 	// the kiosk and its cloud.
 	Network string `json:"network,omitempty"`
@@ -192,7 +196,7 @@ func Builtin() []string {
 func (st Step) validate() error {
 	n := 0
 	for _, set := range []bool{st.InsertCard != "", st.RemoveCard, st.Type != "", st.Hover != nil,
-		st.Withdraw, st.Camera != "", st.Network != "", st.Expect != nil, st.POS != nil, st.Gate != nil, st.Door != "", st.AppEnrol != nil} {
+		st.Withdraw, st.Camera != "", st.CardReader != "", st.Network != "", st.Expect != nil, st.POS != nil, st.Gate != nil, st.Door != "", st.AppEnrol != nil} {
 		if set {
 			n++
 		}
@@ -212,6 +216,10 @@ func (st Step) validate() error {
 	case st.Camera != "":
 		if st.Camera != "plug" && st.Camera != "unplug" {
 			return fmt.Errorf("camera: %q: want \"plug\" or \"unplug\"", st.Camera)
+		}
+	case st.CardReader != "":
+		if st.CardReader != "plug" && st.CardReader != "unplug" {
+			return fmt.Errorf("card_reader: %q: want \"plug\" or \"unplug\"", st.CardReader)
 		}
 	case st.Network != "":
 		if st.Network != "cut" && st.Network != "restore" {
@@ -313,6 +321,8 @@ func (s Scenario) Play(ctx context.Context, w *World, events <-chan Event) error
 			w.Withdraw()
 		case st.Camera != "":
 			w.Unplug(st.Camera == "unplug")
+		case st.CardReader != "":
+			w.UnplugCards(st.CardReader == "unplug")
 		case st.Network != "":
 			w.CutNetwork(st.Network == "cut")
 		case st.POS != nil:
