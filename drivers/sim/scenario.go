@@ -62,7 +62,9 @@ type Step struct {
 	// back.
 	CardReader string `json:"card_reader,omitempty"`
 	// Network cuts ("cut") or restores ("restore") the network between
-	// the kiosk and its cloud.
+	// the kiosk and its cloud, or cuts it once the next request has
+	// reached the cloud ("cut_after_request"): the cloud gets the request,
+	// its answer never comes back.
 	Network string `json:"network,omitempty"`
 	// Expect waits for an event and checks it.
 	Expect *Expect `json:"expect,omitempty"`
@@ -222,8 +224,8 @@ func (st Step) validate() error {
 			return fmt.Errorf("card_reader: %q: want \"plug\" or \"unplug\"", st.CardReader)
 		}
 	case st.Network != "":
-		if st.Network != "cut" && st.Network != "restore" {
-			return fmt.Errorf("network: %q: want \"cut\" or \"restore\"", st.Network)
+		if !slices.Contains(networkSteps, st.Network) {
+			return fmt.Errorf("network: %q: want one of %s", st.Network, strings.Join(networkSteps, ", "))
 		}
 	case st.Expect != nil:
 		if st.Expect.Event == "" {
@@ -244,6 +246,9 @@ func (st Step) validate() error {
 	}
 	return nil
 }
+
+// networkSteps are the values of a network step.
+var networkSteps = []string{"cut", "cut_after_request", "restore"}
 
 func (h HoverStep) person() (Person, error) {
 	if h.Person == "" {
@@ -323,6 +328,8 @@ func (s Scenario) Play(ctx context.Context, w *World, events <-chan Event) error
 			w.Unplug(st.Camera == "unplug")
 		case st.CardReader != "":
 			w.UnplugCards(st.CardReader == "unplug")
+		case st.Network == "cut_after_request":
+			w.CutNetworkAfterRequest()
 		case st.Network != "":
 			w.CutNetwork(st.Network == "cut")
 		case st.POS != nil:

@@ -16,7 +16,7 @@ import (
 func TestBuiltinScenariosParse(t *testing.T) {
 	names := Builtin()
 	for _, want := range []string{"demo", "delete", "attacks", "quality", "pay", "pay_cancel", "entry", "loyalty", "age",
-		"app_enrol", "delete_second_factor", "lockout"} {
+		"app_enrol", "delete_second_factor", "lockout", "cloud_down", "cloud_lost"} {
 		if !strings.Contains(strings.Join(names, " "), want) {
 			t.Errorf("built-in scenarios %v lack %q", names, want)
 		}
@@ -44,6 +44,7 @@ func TestParseScenarioErrors(t *testing.T) {
 		{`{"name":"x","steps":[{"hover":{"person":"a","presentation":"mask"}}]}`, "presentation"},
 		{`{"name":"x","steps":[{"expect":{"event":"decision","timeout":"-1s"}}]}`, "positive"},
 		{`{"name":"x","steps":[{"camera":"smash"}]}`, "camera"},
+		{`{"name":"x","steps":[{"network":"flaky"}]}`, `step 1: network: "flaky": want one of cut, cut_after_request, restore`},
 		{`{"name":"x","steps":[{"card_reader":"yank"}]}`, `step 1: card_reader: "yank": want "plug" or "unplug"`},
 		{`{"name":"x","stepz":[]}`, "unknown field"},
 		{`{"name":"x","steps":[{"pos":"pay"}]}`, "pos: want one JSON object"},

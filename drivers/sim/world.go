@@ -50,8 +50,11 @@ type World struct {
 	doorMoves []bool
 	app       AppEnrolment // the phone app, if the simulation has one
 
-	netCut bool           // the network between kiosk and cloud is cut
-	onNet  func(cut bool) // told when it is cut or restored
+	netCut bool // the network between kiosk and cloud is cut
+	// cutAfter cuts the network once the next request has reached the
+	// cloud, before its answer comes back.
+	cutAfter bool
+	onNet    func(cut bool) // told when it is cut or restored
 }
 
 // hover is one presentation in front of the scanner.
@@ -179,10 +182,36 @@ func (w *World) CutNetwork(cut bool) {
 	w.mu.Lock()
 	changed, f := w.netCut != cut, w.onNet
 	w.netCut = cut
+	if !cut {
+		w.cutAfter = false
+	}
 	w.mu.Unlock()
 	if changed && f != nil {
 		f(cut)
 	}
+}
+
+// CutNetworkAfterRequest cuts the network once the next request the
+// kiosk sends has reached the cloud: the cloud gets it and answers, and
+// the answer never comes back (RequestReached).
+func (w *World) CutNetworkAfterRequest() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.cutAfter = true
+}
+
+// RequestReached is told by the simulated network that a request reached
+// the cloud. If a cut after a request was asked for, it cuts the network
+// now and reports true: the answer is lost.
+func (w *World) RequestReached() bool {
+	w.mu.Lock()
+	cut := w.cutAfter
+	w.cutAfter = false
+	w.mu.Unlock()
+	if cut {
+		w.CutNetwork(true)
+	}
+	return cut
 }
 
 // NetworkCut reports whether the network is cut.
