@@ -92,6 +92,7 @@ func TestSchemaMatchesRunner(t *testing.T) {
 		{"hover.presentation", steps["hover"].Properties["presentation"].Enum, presentations},
 		{"hover.condition", steps["hover"].Properties["condition"].Enum, conditions},
 		{"login", steps["login"].Enum, loginValues},
+		{"network", steps["network"].Enum, sim.NetworkSteps()},
 		{"hover fields", keys(steps["hover"].Properties), sim.Fields(sim.HoverStep{})},
 		{"app_enrol fields", keys(steps["app_enrol"].Properties), sim.Fields(sim.AppEnrolStep{})},
 	} {
@@ -104,7 +105,7 @@ func TestSchemaMatchesRunner(t *testing.T) {
 func TestShippedSuiteParses(t *testing.T) {
 	files, _ := filepath.Glob("hil/suite/*.json")
 	// The simulator's scenarios the Makefile's HIL_SIM adds to the suite.
-	for _, name := range []string{"age", "app_enrol", "attacks", "cloud_down", "delete", "delete_second_factor", "demo",
+	for _, name := range []string{"age", "app_enrol", "attacks", "cloud_down", "cloud_lost", "delete", "delete_second_factor", "demo",
 		"entry", "lockout", "loyalty", "pay", "pay_cancel", "quality"} {
 		files = append(files, filepath.Join("..", "..", "drivers", "sim", "scenarios", name+".json"))
 	}

@@ -224,8 +224,8 @@ func (st Step) validate() error {
 			return fmt.Errorf("card_reader: %q: want \"plug\" or \"unplug\"", st.CardReader)
 		}
 	case st.Network != "":
-		if !slices.Contains(networkSteps, st.Network) {
-			return fmt.Errorf("network: %q: want one of %s", st.Network, strings.Join(networkSteps, ", "))
+		if !slices.Contains(NetworkSteps(), st.Network) {
+			return fmt.Errorf("network: %q: want one of %s", st.Network, strings.Join(NetworkSteps(), ", "))
 		}
 	case st.Expect != nil:
 		if st.Expect.Event == "" {
@@ -247,8 +247,8 @@ func (st Step) validate() error {
 	return nil
 }
 
-// networkSteps are the values of a network step.
-var networkSteps = []string{"cut", "cut_after_request", "restore"}
+// NetworkSteps lists the values a network step takes, sorted.
+func NetworkSteps() []string { return []string{"cut", "cut_after_request", "restore"} }
 
 func (h HoverStep) person() (Person, error) {
 	if h.Person == "" {
