@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -64,5 +65,26 @@ func TestParse(t *testing.T) {
 				t.Fatalf("Parse error = %v, want it to mention %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestMarshalledConfigParses: a Config written out (as tests and tools
+// write one) reads back: an empty list is left out, not written as null,
+// which Parse refuses.
+func TestMarshalledConfigParses(t *testing.T) {
+	withTech := Default()
+	withTech.Console.Technicians = []Technician{{Role: RoleFactory, Key: key0, Name: "fab"}}
+	for _, c := range []Config{Default(), withTech} {
+		b, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Parse(b)
+		if err != nil {
+			t.Fatalf("Parse(%s): %v", b, err)
+		}
+		if len(got.Console.Technicians) != len(c.Console.Technicians) {
+			t.Errorf("technicians %v, want %v", got.Console.Technicians, c.Console.Technicians)
+		}
 	}
 }

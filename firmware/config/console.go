@@ -11,7 +11,7 @@ import (
 // no more, and a session open with it ends.
 type Console struct {
 	// Technicians are the keys allowed to log in.
-	Technicians []Technician `json:"technicians"`
+	Technicians []Technician `json:"technicians,omitempty"`
 }
 
 // Technician is one allowed console key.
