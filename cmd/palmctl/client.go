@@ -17,6 +17,7 @@ import (
 
 	"go.bug.st/serial"
 
+	"github.com/palmd/palmd/firmware/config"
 	"github.com/palmd/palmd/firmware/console"
 )
 
@@ -144,21 +145,31 @@ func loadKey(path string) (ed25519.PrivateKey, error) {
 	return ek, nil
 }
 
-// writeKey writes a new key to path (0600) and returns the line for the
-// kiosk's console keys file.
-func writeKey(path, user string, role console.Role) (string, ed25519.PrivateKey, error) {
+// writeKey writes a new key to path (0600) and returns its entry for the
+// signed config's console.technicians.
+func writeKey(path, user string, role console.Role) (config.Technician, ed25519.PrivateKey, error) {
 	pub, priv, err := ed25519.GenerateKey(nil)
 	if err != nil {
-		return "", nil, err
+		return config.Technician{}, nil, err
 	}
 	der, err := x509.MarshalPKCS8PrivateKey(priv)
 	if err != nil {
-		return "", nil, err
+		return config.Technician{}, nil, err
 	}
 	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		return "", nil, fmt.Errorf("key: %w", err)
+		return config.Technician{}, nil, fmt.Errorf("key: %w", err)
 	}
-	return fmt.Sprintf("%s %s %s", role, base64.StdEncoding.EncodeToString(pub), user), priv, nil
+	return config.Technician{Role: string(role), Key: base64.StdEncoding.EncodeToString(pub), Name: user}, priv, nil
+}
+
+// writeSimConfig writes a config for palmd's simulation build (the
+// defaults) that lets techs log in to its console (0600).
+func writeSimConfig(path string, techs ...config.Technician) error {
+	b, err := json.Marshal(map[string]config.Console{"console": {Technicians: techs}})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o600)
 }
 
 // waitDial retries dial until the console answers or timeout passes (a

@@ -374,19 +374,19 @@ func runStarted(ctx context.Context, bin string, timeout time.Duration, s scenar
 		return r
 	}
 	defer os.RemoveAll(dir)
-	keyLine, key, err := writeKey(filepath.Join(dir, "hil.key"), "hil", console.RoleTechnician)
+	tech, key, err := writeKey(filepath.Join(dir, "hil.key"), "hil", console.RoleTechnician)
 	if err != nil {
 		r.err = err
 		return r
 	}
-	keys := filepath.Join(dir, "console.keys")
-	if err := os.WriteFile(keys, []byte(keyLine+"\n"), 0o600); err != nil {
+	cfg := filepath.Join(dir, "config.json")
+	if err := writeSimConfig(cfg, tech); err != nil {
 		r.err = err
 		return r
 	}
 	sock := filepath.Join(dir, "console.sock")
 	var logs bytes.Buffer
-	cmd := exec.CommandContext(ctx, bin, "-hw=sim", "-json", "-log-level=warn", "-console-socket", sock, "-console-keys", keys)
+	cmd := exec.CommandContext(ctx, bin, "-config", cfg, "-hw=sim", "-json", "-log-level=warn", "-console-socket", sock)
 	cmd.Stderr = &lockedBuffer{b: &logs}
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 20 * time.Second

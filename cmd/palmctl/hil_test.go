@@ -23,9 +23,9 @@ import (
 func TestParseScenarioErrors(t *testing.T) {
 	tests := []struct{ doc, want string }{
 		{`{"name":"x","steps":[{"withdraw":true},{"press":"1"}]}`,
-			`step 2: action "press": want one of app_enrol, camera, console, door, expect, gate, hover, insert_card, login, network, pos, remove_card, type, wait, withdraw`},
+			`step 2: action "press": want one of app_enrol, camera, card_reader, console, door, expect, gate, hover, insert_card, login, network, pos, remove_card, type, wait, withdraw`},
 		{`{"name":"x","steps":[{"withdraw":true,"remove_card":true}]}`,
-			"step 1: want exactly one action (one of app_enrol, camera, console, door, expect, gate, hover, insert_card, login, network, pos, remove_card, type, wait, withdraw), have 2 (remove_card, withdraw)"},
+			"step 1: want exactly one action (one of app_enrol, camera, card_reader, console, door, expect, gate, hover, insert_card, login, network, pos, remove_card, type, wait, withdraw), have 2 (remove_card, withdraw)"},
 		{`{"name":"x","steps":[{"expect":{"event":"decision","outcom":"approved"}}]}`,
 			`step 1: expect: json: unknown field "outcom" (fields: event, flow, outcome, screen, reason, part, timeout)`},
 		{`{"name":"x","steps":[{"expect":{"event":"decison"}}]}`,
@@ -92,6 +92,7 @@ func TestSchemaMatchesRunner(t *testing.T) {
 		{"hover.presentation", steps["hover"].Properties["presentation"].Enum, presentations},
 		{"hover.condition", steps["hover"].Properties["condition"].Enum, conditions},
 		{"login", steps["login"].Enum, loginValues},
+		{"network", steps["network"].Enum, sim.NetworkSteps()},
 		{"hover fields", keys(steps["hover"].Properties), sim.Fields(sim.HoverStep{})},
 		{"app_enrol fields", keys(steps["app_enrol"].Properties), sim.Fields(sim.AppEnrolStep{})},
 	} {
@@ -104,7 +105,7 @@ func TestSchemaMatchesRunner(t *testing.T) {
 func TestShippedSuiteParses(t *testing.T) {
 	files, _ := filepath.Glob("hil/suite/*.json")
 	// The simulator's scenarios the Makefile's HIL_SIM adds to the suite.
-	for _, name := range []string{"age", "app_enrol", "attacks", "cloud_down", "delete", "delete_second_factor", "demo",
+	for _, name := range []string{"age", "app_enrol", "attacks", "cloud_down", "cloud_lost", "delete", "delete_second_factor", "demo",
 		"entry", "lockout", "loyalty", "pay", "pay_cancel", "quality"} {
 		files = append(files, filepath.Join("..", "..", "drivers", "sim", "scenarios", name+".json"))
 	}
@@ -142,16 +143,16 @@ func TestStatusJSON(t *testing.T) {
 	bin := buildSim(t)
 	dir := t.TempDir()
 	key := filepath.Join(dir, "tech.key")
-	line, _, err := writeKey(key, "tech", "technician")
+	tech, _, err := writeKey(key, "tech", "technician")
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := filepath.Join(dir, "keys")
-	if err := os.WriteFile(keys, []byte(line+"\n"), 0o600); err != nil {
+	cfg := filepath.Join(dir, "config.json")
+	if err := writeSimConfig(cfg, tech); err != nil {
 		t.Fatal(err)
 	}
 	sock := filepath.Join(dir, "console.sock")
-	cmd := exec.Command(bin, "-hw=sim", "-json", "-console-socket", sock, "-console-keys", keys)
+	cmd := exec.Command(bin, "-config", cfg, "-hw=sim", "-json", "-console-socket", sock)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

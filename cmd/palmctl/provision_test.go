@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -37,15 +38,18 @@ func TestProvisionEndToEnd(t *testing.T) {
 	}
 	// The technicians' keys and the release key.
 	tech, fab := filepath.Join(dir, "tech.key"), filepath.Join(dir, "fab.key")
-	techLine, _, err := writeKey(tech, "tech", "technician")
+	techEntry, _, err := writeKey(tech, "tech", "technician")
 	if err != nil {
 		t.Fatal(err)
 	}
-	fabLine, _, err := writeKey(fab, "fab", "factory")
+	fabEntry, _, err := writeKey(fab, "fab", "factory")
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := write(filepath.Join(dir, "console-keys"), []byte(techLine+"\n"+fabLine+"\n"))
+	technicians, err := json.Marshal(config.Console{Technicians: []config.Technician{techEntry, fabEntry}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	pub, release, _ := ed25519.GenerateKey(nil)
 	pemKeys, _ := secureboot.MarshalPublicKey(pub)
 	releaseKeys := write(filepath.Join(dir, "release.pem"), pemKeys)
@@ -57,8 +61,8 @@ func TestProvisionEndToEnd(t *testing.T) {
 		return fmt.Appendf(nil, `{"device_id": %q, "hardware": "sim",
   "uplink": {"url": "tls://nats.palmd.invalid:4222", "creds": %q, "ca": %q, "cert": %q, "key": %q,
     "seal_key": %q, "payment_key": %q, "sign_key": %q},
-  "update": {"dir": %q, "keys": %q}}`, device, filepath.Join(data, "kiosk.creds"), filepath.Join(data, "ca.pem"),
-			filepath.Join(data, "kiosk.crt"), filepath.Join(data, "kiosk.key"), u.SealKey, u.PaymentKey, u.SignKey, data, releaseKeys)
+  "update": {"dir": %q, "keys": %q}, "console": %s}`, device, filepath.Join(data, "kiosk.creds"), filepath.Join(data, "ca.pem"),
+			filepath.Join(data, "kiosk.crt"), filepath.Join(data, "kiosk.key"), u.SealKey, u.PaymentKey, u.SignKey, data, releaseKeys, technicians)
 	}
 	cfg := write(filepath.Join(data, "config.json"), doc("kiosk-unprovisioned", config.Uplink{}))
 	// What the factory station sends.
@@ -81,7 +85,7 @@ func TestProvisionEndToEnd(t *testing.T) {
 
 	sock := filepath.Join(dir, "console.sock")
 	var palmdErr bytes.Buffer
-	cmd := exec.Command(bin, "-config", cfg, "-json", "-console-socket", sock, "-console-keys", keys)
+	cmd := exec.Command(bin, "-config", cfg, "-json", "-console-socket", sock)
 	cmd.Stderr = &palmdErr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

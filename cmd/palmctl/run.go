@@ -130,10 +130,15 @@ func keygen(args []string, stdout, stderr io.Writer) error {
 	if r := console.Role(*role); r != console.RoleTechnician && r != console.RoleFactory {
 		return usageError{fmt.Errorf("keygen: -role %q: want technician or factory", *role)}
 	}
-	line, _, err := writeKey(*path, *user, console.Role(*role))
+	tech, _, err := writeKey(*path, *user, console.Role(*role))
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintln(stdout, line)
+	// The entry for the signed config's console.technicians.
+	b, err := json.Marshal(tech)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "%s\n", b)
 	return err
 }

@@ -37,14 +37,11 @@ func TestOverSerialPort(t *testing.T) {
 	defer hold.Close()
 	dir := t.TempDir()
 	key := filepath.Join(dir, "tech.key")
-	line, _, err := writeKey(key, "tech", console.RoleTechnician)
+	tech, _, err := writeKey(key, "tech", console.RoleTechnician)
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := console.ParseKeys(strings.NewReader(line))
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := []console.Key{{Name: tech.Name, Role: console.Role(tech.Role), Pub: tech.PublicKey()}}
 	srv, err := console.New(console.Options{DeviceID: "kiosk-serial", Keys: keys, Kiosk: servingKiosk{}, Bus: &bus.Bus{}})
 	if err != nil {
 		t.Fatal(err)

@@ -25,14 +25,14 @@ import (
 	"github.com/palmd/palmd/firmware/console"
 )
 
-// consoleFlags say where the console is served and who may log in.
+// consoleFlags say where the console is served. Who may log in is the
+// signed config's console.technicians.
 type consoleFlags struct {
-	keys, socket, serial, logFile string
-	baud                          int
+	socket, serial, logFile string
+	baud                    int
 }
 
 func (f *consoleFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.keys, "console-keys", "", "technicians' keys `file` (role, base64 Ed25519 public key, name per line)")
 	fs.StringVar(&f.socket, "console-socket", "", "serve the console on a unix socket at `path` (mode 0600, root only)")
 	fs.StringVar(&f.serial, "console-serial", "", "serve the console on a serial `device` (the kiosk's UART)")
 	fs.IntVar(&f.baud, "console-baud", 115200, "the console's serial line speed")
@@ -87,27 +87,27 @@ func (d consoleDeps) slot() string {
 	return string(st.Booted)
 }
 
-// startConsole opens the console's socket and serial port (if configured)
-// and serves them in g until ctx ends.
-func startConsole(ctx context.Context, g *errgroup.Group, f consoleFlags, d consoleDeps) error {
+// consoleKeys are the technicians a config allows (Load has checked them).
+func consoleKeys(c config.Console) []console.Key {
+	keys := make([]console.Key, 0, len(c.Technicians))
+	for _, t := range c.Technicians {
+		keys = append(keys, console.Key{Name: t.Name, Role: console.Role(t.Role), Pub: t.PublicKey()})
+	}
+	return keys
+}
+
+// newConsole returns the console, not yet served (nil if none is
+// configured): a signed config that arrives before it is served already
+// replaces its keys.
+func newConsole(f consoleFlags, d consoleDeps) (*console.Server, error) {
 	if !f.enabled() {
-		return nil
+		return nil, nil
 	}
-	var keys []console.Key
-	if f.keys != "" {
-		fh, err := os.Open(f.keys)
-		if err != nil {
-			return usageError{fmt.Errorf("-console-keys: %w", err)}
-		}
-		keys, err = console.ParseKeys(fh)
-		fh.Close()
-		if err != nil {
-			return usageError{fmt.Errorf("-console-keys %s: %w", f.keys, err)}
-		}
-	} else {
-		d.log.Warn("console: no -console-keys: nobody can log in")
+	keys := consoleKeys(d.cfg.Console)
+	if len(keys) == 0 {
+		d.log.Warn("console: no console.technicians in the config: nobody can log in")
 	}
-	srv, err := console.New(console.Options{
+	return console.New(console.Options{
 		DeviceID: d.cfg.DeviceID,
 		Keys:     keys,
 		Kiosk:    d.kiosk,
@@ -126,24 +126,29 @@ func startConsole(ctx context.Context, g *errgroup.Group, f consoleFlags, d cons
 
 		Provision: d.provision,
 	})
-	if err != nil {
-		return err
+}
+
+// serveConsole opens the console's socket and serial port (if configured)
+// and serves srv on them in g until ctx ends.
+func serveConsole(ctx context.Context, g *errgroup.Group, f consoleFlags, srv *console.Server, ring *console.Ring, clock clockwork.Clock, log *slog.Logger) error {
+	if srv == nil {
+		return nil
 	}
 	g.Go(func() error {
 		srv.Run(ctx)
-		return d.ring.Close()
+		return ring.Close()
 	})
 	if f.socket != "" {
 		l, err := listenUnix(f.socket)
 		if err != nil {
 			return err
 		}
-		g.Go(func() error { return serveSocket(ctx, srv, l, d.log) })
+		g.Go(func() error { return serveSocket(ctx, srv, l, log) })
 	}
 	if f.serial != "" {
-		g.Go(func() error { serveSerial(ctx, srv, f.serial, f.baud, d.clock, d.log); return nil })
+		g.Go(func() error { serveSerial(ctx, srv, f.serial, f.baud, clock, log); return nil })
 	}
-	d.log.Info("console served", "socket", f.socket, "serial", f.serial, "keys", len(keys))
+	log.Info("console served", "socket", f.socket, "serial", f.serial)
 	return nil
 }
 

@@ -17,8 +17,10 @@ import (
 func TestStimulateChecks(t *testing.T) {
 	s := consoleSim(&simulation{world: sim.NewWorld()}, idleKiosk{})
 	tests := []struct{ step, want string }{
-		{`{"press":"1"}`, `sim: action "press": want one of app_enrol, camera, door, gate, hover, insert_card, network, pos, remove_card, type, withdraw`},
+		{`{"press":"1"}`, `sim: action "press": want one of app_enrol, camera, card_reader, door, gate, hover, insert_card, network, pos, remove_card, type, withdraw`},
 		{`{"door":"ajar"}`, `sim: door: "ajar": want "open" or "close"`},
+		{`{"card_reader":"yank"}`, `sim: card_reader: "yank": want "plug" or "unplug"`},
+		{`{"network":"flaky"}`, `sim: network: "flaky": want one of cut, cut_after_request, restore`},
 		{`{"door":1}`, `sim: door: 1: want "open" or "close"`},
 		{`{"gate":"once"}`, `sim: gate: "once": want how many times the gate relay has pulsed so far (0, 1, …)`},
 		{`{"gate":-1}`, `sim: gate: -1: want how many times`},
@@ -35,7 +37,7 @@ func TestStimulateChecks(t *testing.T) {
 			t.Errorf("sim check %s = %v, want %q", tt.step, err, tt.want)
 		}
 	}
-	for _, ok := range []string{`{"door":"open"}`, `{"gate":0}`, `{"pos":{"v":1,"id":"m1","type":"loyalty"}}`,
+	for _, ok := range []string{`{"door":"open"}`, `{"gate":0}`, `{"card_reader":"unplug"}`, `{"network":"cut_after_request"}`, `{"pos":{"v":1,"id":"m1","type":"loyalty"}}`,
 		`{"app_enrol":{"person":"dora","phone":"5550100400","card":"4539578763621486"}}`} {
 		if err := s.Stimulate(context.Background(), []byte(ok), true); err != nil {
 			t.Errorf("sim check %s = %v, want nil", ok, err)

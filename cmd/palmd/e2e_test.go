@@ -155,6 +155,7 @@ func TestScenarios(t *testing.T) {
 			"identify/spoof_rejected", "identify/approved"}},
 		{"quality", []string{"identify/retry", "identify/not_recognized"}},
 		{"cloud_down", []string{"identify/not_recognized|identify/spoof_rejected"}},
+		{"cloud_lost", []string{"enrol/approved", "identify/approved"}},
 		{"delete_second_factor", []string{"enrol/approved", "delete/not_recognized", "identify/approved",
 			"delete/approved", "identify/not_recognized"}},
 		{"lockout", append(append([]string{"enrol/approved"}, slices.Repeat([]string{"identify/not_recognized|identify/spoof_rejected"}, 10)...),
@@ -194,6 +195,19 @@ func TestScenarios(t *testing.T) {
 				}
 				if !local && !sealed[d.Session] {
 					t.Errorf("session %s got a cloud decision (%s) without a sealed capture", d.Session, d.Outcome)
+				}
+			}
+			if tt.name == "cloud_lost" {
+				// The identification whose answer was lost ended
+				// cancelled, the gate still; only the next one opened it.
+				var cancelled []string
+				for _, ev := range evs {
+					if ev.Event == bus.Cancelled {
+						cancelled = append(cancelled, ev.Flow+"/"+ev.Reason)
+					}
+				}
+				if !slices.Equal(cancelled, []string{"identify/cloud_down"}) || world.GateOpens() != 1 {
+					t.Errorf("cancelled %v, gate pulsed %d times; want [identify/cloud_down], 1", cancelled, world.GateOpens())
 				}
 			}
 			if tt.name == "quality" && !slices.Contains(screenNames(world), "out_of_service") {

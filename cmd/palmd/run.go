@@ -173,7 +173,7 @@ type output struct {
 // serve runs the kiosk on simulated hardware or, when simu is nil, on the
 // Linux drivers cfg names, reached through hw. With a scenario it plays it
 // and returns once it is done; otherwise it runs until ctx ends.
-func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output, con consoleFlags, simu *simulation, hw seams) error {
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output, conf consoleFlags, simu *simulation, hw seams) error {
 	// Two contexts: ctx ends the daemon's life (signals); life also ends
 	// when a scenario is done, and stops everything palmd started.
 	life, stop := context.WithCancel(ctx)
@@ -186,7 +186,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output,
 	if h, ok := log.Handler().(liveLevel); ok {
 		level, live = h.level, h.level
 	}
-	log, ring := con.withLogRing(log, level)
+	log, ring := conf.withLogRing(log, level)
 
 	// A kiosk whose credentials have not been installed yet serves nobody
 	// and waits, in its not-provisioned mode, instead of failing (and being
@@ -300,7 +300,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output,
 	}
 	var running sync.WaitGroup // updates under way
 	defer func() { stop(); running.Wait() }()
+	con, err := newConsole(conf, consoleDeps{cfg: cfg, log: log, ring: ring, kiosk: kiosk, bus: &events,
+		devs: devs, up: up, sim: consoleSim(simu, kiosk), provision: prov.forConsole(), clock: clock, updates: updates})
+	if err != nil {
+		return err
+	}
 	cfgs := &configApplier{updates: updates, level: live, emit: emit, log: log, running: cfg}
+	if con != nil {
+		cfgs.console = con // a nil *console.Server is no keySetter
+	}
 	cmds := commands{kiosk: kiosk, up: up, updates: updates, configs: cfgs, emit: emit, log: log, ctx: life, running: &running}
 	if len(missing) > 0 {
 		kiosk.Provisioned(false)
@@ -314,8 +322,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output,
 		stop()
 		return errors.Join(err, g.Wait())
 	}
-	if err := startConsole(gctx, g, con, consoleDeps{cfg: cfg, log: log, ring: ring, kiosk: kiosk, bus: &events,
-		devs: devs, up: up, sim: consoleSim(simu, kiosk), provision: prov.forConsole(), clock: clock, updates: updates}); err != nil {
+	if err := serveConsole(gctx, g, conf, con, ring, clock, log); err != nil {
 		stop()
 		return errors.Join(err, g.Wait())
 	}

@@ -230,7 +230,9 @@ func (s *simulation) cloud(c firmware.Cloud) firmware.Cloud {
 }
 
 // simNetwork is the simulated network between the kiosk and its cloud:
-// cut, requests fail at once.
+// cut, requests fail at once; cut while a request is in flight (the
+// world's cut after a request), the cloud has the request and its answer
+// never comes: the request waits until the kiosk gives up on it.
 type simNetwork struct {
 	firmware.Cloud
 	world *sim.World
@@ -242,7 +244,12 @@ func (n simNetwork) Do(ctx context.Context, req wire.Request) (wire.Decision, er
 	if n.world.NetworkCut() {
 		return wire.Decision{}, errNetworkCut
 	}
-	return n.Cloud.Do(ctx, req)
+	dec, err := n.Cloud.Do(ctx, req)
+	if n.world.RequestReached() {
+		<-ctx.Done()
+		return wire.Decision{}, fmt.Errorf("sim: the network was cut with the answer under way: %w", ctx.Err())
+	}
+	return dec, err
 }
 
 // eventSink is the page's view of the event bus, if there is a page.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/palmd/palmd/firmware/bus"
 	"github.com/palmd/palmd/firmware/config"
+	"github.com/palmd/palmd/firmware/console"
 	"github.com/palmd/palmd/secureboot"
 )
 
@@ -37,18 +38,22 @@ func (h liveLevel) WithGroup(name string) slog.Handler {
 // AcceptConfig, which raises the minimum), checked by config.Parse, the
 // validation palmd runs at start, and refused if it names another kiosk
 // or would leave this one unprovisioned. It is saved over palmd's config
-// file (the envelope beside the state); the log level applies at once, the
-// rest at the next start. Each
+// file (the envelope beside the state); the log level and the console's
+// technicians apply at once, the rest at the next start. Each
 // outcome is a "config" event, which telemetry carries to the cloud.
 type configApplier struct {
 	updates *updateDriver
 	level   *slog.LevelVar // nil: the log level needs a restart too
+	console keySetter      // nil: no console served
 	emit    func(bus.Event)
 	log     *slog.Logger
 
 	mu      sync.Mutex
 	running config.Config
 }
+
+// keySetter takes the technicians a new config allows (*console.Server).
+type keySetter interface{ SetKeys([]console.Key) }
 
 // errConfigRefused is a signed config palmd will not take.
 var errConfigRefused = errors.New("config refused")
@@ -98,6 +103,9 @@ func (a *configApplier) apply(signed []byte) error {
 	if live {
 		a.level.Set(next.LogLevel)
 	}
+	if a.console != nil {
+		a.console.SetKeys(consoleKeys(next.Console))
+	}
 	restart := !sameExceptLive(a.running, next, live)
 	if a.running.Path != "" {
 		if err := secureboot.WriteFileAtomic(a.running.Path, payload); err != nil {
@@ -121,11 +129,12 @@ func (a *configApplier) apply(signed []byte) error {
 }
 
 // sameExceptLive reports whether a and b differ only in what applies while
-// palmd runs (the log level, when live).
+// palmd runs (the log level, when live, and the console's technicians).
 func sameExceptLive(a, b config.Config, live bool) bool {
 	if live {
 		a.LogLevel = b.LogLevel
 	}
+	a.Console = b.Console
 	a.Uplink.Keys, b.Uplink.Keys = config.Keys{}, config.Keys{}
 	return reflect.DeepEqual(a, b)
 }

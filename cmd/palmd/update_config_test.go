@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"crypto/ed25519"
+	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/palmd/palmd/firmware/bus"
 	"github.com/palmd/palmd/firmware/config"
+	"github.com/palmd/palmd/firmware/console"
 	"github.com/palmd/palmd/secureboot"
 )
 
@@ -121,4 +124,32 @@ func TestSignedConfig(t *testing.T) {
 	if s, err := d.status(t.Context()); err != nil || s.MinConfig != 7 {
 		t.Errorf("config minimum %d, %v; want 7", s.MinConfig, err)
 	}
+
+	// The console's technicians apply at once: added, then removed.
+	rec := &keyRecorder{}
+	a.console = rec
+	techPub, _, _ := ed25519.GenerateKey(nil)
+	techs := fmt.Sprintf(`, "linux": {"card_reader": {"port": "/dev/ttyUSB0", "baud": 19200}}, "console": {"technicians": [{"role": "factory", "key": %q, "name": "fab"}]}`,
+		base64.StdEncoding.EncodeToString(techPub))
+	for _, tt := range []struct {
+		name, extra, want string
+		version           uint64
+		keys              []console.Key
+	}{
+		{"technician added", techs, "applied:8", 8, []console.Key{{Name: "fab", Role: console.RoleFactory, Pub: techPub}}},
+		{"technician removed", baud, "applied:9", 9, []console.Key{}},
+	} {
+		a.apply(sign(priv, tt.version, doc("kiosk-7", "warn", tt.extra)))
+		if ev := <-events; ev.Reason != tt.want {
+			t.Errorf("%s: config event %q, want %q", tt.name, ev.Reason, tt.want)
+		}
+		if !reflect.DeepEqual(rec.last, tt.keys) {
+			t.Errorf("%s: the console's keys %v, want %v", tt.name, rec.last, tt.keys)
+		}
+	}
 }
+
+// keyRecorder is a console that keeps the last keys it was given.
+type keyRecorder struct{ last []console.Key }
+
+func (k *keyRecorder) SetKeys(keys []console.Key) { k.last = keys }

@@ -27,6 +27,12 @@ import (
 // returned stop is called; events are its stdout.
 func runPalmd(t *testing.T, path string, logs io.Writer) (events <-chan bus.Event, stop func()) {
 	t.Helper()
+	return runPalmdConsole(t, path, logs, consoleFlags{})
+}
+
+// runPalmdConsole is runPalmd with a console served as con says.
+func runPalmdConsole(t *testing.T, path string, logs io.Writer, con consoleFlags) (events <-chan bus.Event, stop func()) {
+	t.Helper()
 	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +53,7 @@ func runPalmd(t *testing.T, path string, logs io.Writer) (events <-chan bus.Even
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, cfg, logger(cfg, logs), output{w: pw}, consoleFlags{}, &simulation{world: sim.NewWorld()}, seams{})
+		done <- serve(ctx, cfg, logger(cfg, logs), output{w: pw}, con, &simulation{world: sim.NewWorld()}, seams{})
 		pw.Close()
 	}()
 	return ch, func() {

@@ -2,8 +2,10 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
+	"io/fs"
 	"math/rand/v2"
 
 	"github.com/palmd/palmd/drivers/camera"
@@ -215,23 +217,61 @@ func (d *Display) Show(s display.Screen) error {
 func (d *Display) Halt() error { return d.Show(display.Screen{Name: "blank"}) }
 
 // Cards is the simulated card reader.
-type Cards struct{ w *World }
+type Cards struct {
+	w    *World
+	port chan struct{} // the port it has open: closed when it was unplugged
+}
 
-// Cards returns the world's card reader.
-func (w *World) Cards() *Cards { return &Cards{w: w} }
+// Cards returns the world's card reader, open.
+func (w *World) Cards() *Cards {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return &Cards{w: w, port: w.cardPort}
+}
+
+// ErrCardsUnplugged is the simulated card reader's failure when it is
+// pulled out: its port is gone.
+var ErrCardsUnplugged = errors.New("sim card reader: the port is gone (unplugged)")
 
 // Next implements cardreader.Reader. A card whose number does not validate
-// is reported as cardreader.ErrBadPAN, as the real reader reports it.
+// is reported as cardreader.ErrBadPAN, as the real reader reports it. Once
+// the reader is unplugged Next fails with ErrCardsUnplugged until Reopen
+// succeeds.
 func (c *Cards) Next(ctx context.Context) (cardreader.Event, error) {
+	c.w.mu.Lock()
+	port := c.port
+	c.w.mu.Unlock()
+	select {
+	case <-port:
+		return cardreader.Event{}, ErrCardsUnplugged
+	default:
+	}
 	select {
 	case ev := <-c.w.cards:
 		if ev.Kind == cardreader.Inserted && !ev.Card.PAN.Valid() {
 			return cardreader.Event{}, fmt.Errorf("sim card reader: %w", cardreader.ErrBadPAN)
 		}
 		return ev, nil
+	case <-port:
+		return cardreader.Event{}, ErrCardsUnplugged
 	case <-ctx.Done():
 		return cardreader.Event{}, ctx.Err()
 	}
+}
+
+// Reopen opens the reader's port again: it fails while the reader is
+// unplugged. The firmware calls it after Next failed.
+func (c *Cards) Reopen(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.w.mu.Lock()
+	defer c.w.mu.Unlock()
+	if c.w.cardsUnplugged {
+		return fmt.Errorf("sim card reader: opening: %w", fs.ErrNotExist)
+	}
+	c.port = c.w.cardPort
+	return nil
 }
 
 // Halt implements cardreader.Reader.

@@ -57,8 +57,14 @@ type Step struct {
 	Withdraw bool `json:"withdraw,omitempty"`
 	// Camera unplugs ("unplug") or reconnects ("plug") the camera.
 	Camera string `json:"camera,omitempty"`
+	// CardReader unplugs ("unplug") or reconnects ("plug") the card
+	// reader: its open port fails, and the kiosk reopens it once it is
+	// back.
+	CardReader string `json:"card_reader,omitempty"`
 	// Network cuts ("cut") or restores ("restore") the network between
-	// the kiosk and its cloud.
+	// the kiosk and its cloud, or cuts it once the next request has
+	// reached the cloud ("cut_after_request"): the cloud gets the request,
+	// its answer never comes back.
 	Network string `json:"network,omitempty"`
 	// Expect waits for an event and checks it.
 	Expect *Expect `json:"expect,omitempty"`
@@ -192,7 +198,7 @@ func Builtin() []string {
 func (st Step) validate() error {
 	n := 0
 	for _, set := range []bool{st.InsertCard != "", st.RemoveCard, st.Type != "", st.Hover != nil,
-		st.Withdraw, st.Camera != "", st.Network != "", st.Expect != nil, st.POS != nil, st.Gate != nil, st.Door != "", st.AppEnrol != nil} {
+		st.Withdraw, st.Camera != "", st.CardReader != "", st.Network != "", st.Expect != nil, st.POS != nil, st.Gate != nil, st.Door != "", st.AppEnrol != nil} {
 		if set {
 			n++
 		}
@@ -213,9 +219,13 @@ func (st Step) validate() error {
 		if st.Camera != "plug" && st.Camera != "unplug" {
 			return fmt.Errorf("camera: %q: want \"plug\" or \"unplug\"", st.Camera)
 		}
+	case st.CardReader != "":
+		if st.CardReader != "plug" && st.CardReader != "unplug" {
+			return fmt.Errorf("card_reader: %q: want \"plug\" or \"unplug\"", st.CardReader)
+		}
 	case st.Network != "":
-		if st.Network != "cut" && st.Network != "restore" {
-			return fmt.Errorf("network: %q: want \"cut\" or \"restore\"", st.Network)
+		if !slices.Contains(NetworkSteps(), st.Network) {
+			return fmt.Errorf("network: %q: want one of %s", st.Network, strings.Join(NetworkSteps(), ", "))
 		}
 	case st.Expect != nil:
 		if st.Expect.Event == "" {
@@ -236,6 +246,9 @@ func (st Step) validate() error {
 	}
 	return nil
 }
+
+// NetworkSteps lists the values a network step takes, sorted.
+func NetworkSteps() []string { return []string{"cut", "cut_after_request", "restore"} }
 
 func (h HoverStep) person() (Person, error) {
 	if h.Person == "" {
@@ -313,6 +326,10 @@ func (s Scenario) Play(ctx context.Context, w *World, events <-chan Event) error
 			w.Withdraw()
 		case st.Camera != "":
 			w.Unplug(st.Camera == "unplug")
+		case st.CardReader != "":
+			w.UnplugCards(st.CardReader == "unplug")
+		case st.Network == "cut_after_request":
+			w.CutNetworkAfterRequest()
 		case st.Network != "":
 			w.CutNetwork(st.Network == "cut")
 		case st.POS != nil:

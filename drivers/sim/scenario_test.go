@@ -3,18 +3,20 @@ package sim
 import (
 	"context"
 	"errors"
-	"github.com/palmd/palmd/vision/synth"
+	"io/fs"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/palmd/palmd/drivers/cardreader"
 	"github.com/palmd/palmd/drivers/keypad"
+	"github.com/palmd/palmd/vision/synth"
 )
 
 func TestBuiltinScenariosParse(t *testing.T) {
 	names := Builtin()
 	for _, want := range []string{"demo", "delete", "attacks", "quality", "pay", "pay_cancel", "entry", "loyalty", "age",
-		"app_enrol", "delete_second_factor", "lockout"} {
+		"app_enrol", "delete_second_factor", "lockout", "cloud_down", "cloud_lost"} {
 		if !strings.Contains(strings.Join(names, " "), want) {
 			t.Errorf("built-in scenarios %v lack %q", names, want)
 		}
@@ -42,6 +44,8 @@ func TestParseScenarioErrors(t *testing.T) {
 		{`{"name":"x","steps":[{"hover":{"person":"a","presentation":"mask"}}]}`, "presentation"},
 		{`{"name":"x","steps":[{"expect":{"event":"decision","timeout":"-1s"}}]}`, "positive"},
 		{`{"name":"x","steps":[{"camera":"smash"}]}`, "camera"},
+		{`{"name":"x","steps":[{"network":"flaky"}]}`, `step 1: network: "flaky": want one of cut, cut_after_request, restore`},
+		{`{"name":"x","steps":[{"card_reader":"yank"}]}`, `step 1: card_reader: "yank": want "plug" or "unplug"`},
 		{`{"name":"x","stepz":[]}`, "unknown field"},
 		{`{"name":"x","steps":[{"pos":"pay"}]}`, "pos: want one JSON object"},
 		{`{"name":"x","steps":[{"door":"ajar"}]}`, "door"},
@@ -134,5 +138,47 @@ func TestCameraBlackLevel(t *testing.T) {
 	}
 	if len(seen) < 2 {
 		t.Errorf("black levels %v over four captures: want it to drift", seen)
+	}
+}
+
+// TestCardReaderUnplugged: an unplugged card reader's open port fails (a
+// read under way ends), it cannot be opened while out, a card swiped then
+// is read by nothing, and plugged back in it opens and reads again.
+func TestCardReaderUnplugged(t *testing.T) {
+	w := NewWorld()
+	c := w.Cards()
+	ctx := context.Background()
+	read := make(chan error, 1)
+	go func() {
+		_, err := c.Next(ctx)
+		read <- err
+	}()
+	w.UnplugCards(true)
+	select {
+	case err := <-read:
+		if !errors.Is(err, ErrCardsUnplugged) {
+			t.Fatalf("Next under way when unplugged: %v, want ErrCardsUnplugged", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a read under way did not end when the reader was unplugged")
+	}
+	if _, err := c.Next(ctx); !errors.Is(err, ErrCardsUnplugged) {
+		t.Errorf("Next while unplugged: %v, want ErrCardsUnplugged", err)
+	}
+	if err := c.Reopen(ctx); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Reopen while unplugged: %v, want fs.ErrNotExist", err)
+	}
+	w.InsertCard("4111111111111111") // read by nothing
+	w.UnplugCards(false)
+	if _, err := c.Next(ctx); !errors.Is(err, ErrCardsUnplugged) {
+		t.Errorf("Next on the old port after replug: %v, want ErrCardsUnplugged", err)
+	}
+	if err := c.Reopen(ctx); err != nil {
+		t.Fatalf("Reopen after replug: %v", err)
+	}
+	w.InsertCard("4539578763621486")
+	ev, err := c.Next(ctx)
+	if err != nil || ev.Kind != cardreader.Inserted || ev.Card.PAN.Last4() != "1486" {
+		t.Errorf("the first card after replug: %v %v, want 1486 inserted (the card swiped while out is lost)", ev.Kind, err)
 	}
 }

@@ -38,15 +38,23 @@ type World struct {
 	cache     *Cache // nil: render every frame
 
 	cards chan cardreader.Event
-	keys  chan keypad.Key
-	pos   *posLine // made by POSLine
-	door  *bool    // the door's state; nil: the gate has no door contact
+	// cardPort is the card reader's serial port: closed when the reader
+	// is unplugged (an open port then fails, as a USB reader's does), a
+	// new one once it is plugged back in.
+	cardPort       chan struct{}
+	cardsUnplugged bool
+	keys           chan keypad.Key
+	pos            *posLine // made by POSLine
+	door           *bool    // the door's state; nil: the gate has no door contact
 	// doorMoves are the door's moves the contact has not reported yet.
 	doorMoves []bool
 	app       AppEnrolment // the phone app, if the simulation has one
 
-	netCut bool           // the network between kiosk and cloud is cut
-	onNet  func(cut bool) // told when it is cut or restored
+	netCut bool // the network between kiosk and cloud is cut
+	// cutAfter cuts the network once the next request has reached the
+	// cloud, before its answer comes back.
+	cutAfter bool
+	onNet    func(cut bool) // told when it is cut or restored
 }
 
 // hover is one presentation in front of the scanner.
@@ -72,8 +80,9 @@ func FrameClock(c clockwork.Clock) Option { return func(w *World) { w.frames = c
 // NewWorld returns an empty world: nothing hovers, no card, blank screen.
 func NewWorld(opts ...Option) *World {
 	w := &World{
-		cards: make(chan cardreader.Event, 4),
-		keys:  make(chan keypad.Key, 64),
+		cards:    make(chan cardreader.Event, 4),
+		cardPort: make(chan struct{}),
+		keys:     make(chan keypad.Key, 64),
 	}
 	for _, o := range opts {
 		o(w)
@@ -150,6 +159,22 @@ func (w *World) Unplug(unplugged bool) {
 	w.unplug = unplugged
 }
 
+// UnplugCards pulls out (true) or plugs back in (false) the card reader, a
+// USB device: unplugged, its open port fails and it cannot be opened;
+// plugged back in, it opens again (Cards.Reopen). A card swiped while it
+// is unplugged is read by nothing.
+func (w *World) UnplugCards(unplugged bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case unplugged && !w.cardsUnplugged:
+		close(w.cardPort)
+	case !unplugged && w.cardsUnplugged:
+		w.cardPort = make(chan struct{})
+	}
+	w.cardsUnplugged = unplugged
+}
+
 // CutNetwork cuts (true) or restores (false) the network between the
 // kiosk and its cloud; the function given to OnNetwork is told of each
 // change.
@@ -157,10 +182,36 @@ func (w *World) CutNetwork(cut bool) {
 	w.mu.Lock()
 	changed, f := w.netCut != cut, w.onNet
 	w.netCut = cut
+	if !cut {
+		w.cutAfter = false
+	}
 	w.mu.Unlock()
 	if changed && f != nil {
 		f(cut)
 	}
+}
+
+// CutNetworkAfterRequest cuts the network once the next request the
+// kiosk sends has reached the cloud: the cloud gets it and answers, and
+// the answer never comes back (RequestReached).
+func (w *World) CutNetworkAfterRequest() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.cutAfter = true
+}
+
+// RequestReached is told by the simulated network that a request reached
+// the cloud. If a cut after a request was asked for, it cuts the network
+// now and reports true: the answer is lost.
+func (w *World) RequestReached() bool {
+	w.mu.Lock()
+	cut := w.cutAfter
+	w.cutAfter = false
+	w.mu.Unlock()
+	if cut {
+		w.CutNetwork(true)
+	}
+	return cut
 }
 
 // NetworkCut reports whether the network is cut.
@@ -182,11 +233,23 @@ func (w *World) OnNetwork(f func(cut bool)) {
 // InsertCard reads a card with number pan (digits). An invalid number is
 // reported as a read error by the card reader, as a real reader would.
 func (w *World) InsertCard(pan string) {
-	w.cards <- cardreader.Event{Kind: cardreader.Inserted, Card: cardreader.Card{PAN: mustPAN(pan)}}
+	w.cardEvent(cardreader.Event{Kind: cardreader.Inserted, Card: cardreader.Card{PAN: mustPAN(pan)}})
 }
 
 // RemoveCard takes the card out of the reader.
-func (w *World) RemoveCard() { w.cards <- cardreader.Event{Kind: cardreader.Removed} }
+func (w *World) RemoveCard() { w.cardEvent(cardreader.Event{Kind: cardreader.Removed}) }
+
+// cardEvent hands ev to the card reader, unless it is unplugged.
+func (w *World) cardEvent(ev cardreader.Event) {
+	w.mu.Lock()
+	gone := w.cardsUnplugged
+	w.mu.Unlock()
+	if gone {
+		ev.Card.PAN.Zero()
+		return
+	}
+	w.cards <- ev
+}
 
 // Type presses keys in order: digits, and the named keys of package keypad.
 func (w *World) Type(keys ...keypad.Key) {

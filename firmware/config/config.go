@@ -44,6 +44,8 @@ type Config struct {
 	Update Update `json:"update"`
 	// POS is the point-of-sale link, if the kiosk has one (pos.go).
 	POS POS `json:"pos"`
+	// Console says who may log in to the technician's console (console.go).
+	Console Console `json:"console"`
 
 	// Path is the file Load read, empty for the defaults or Parse.
 	Path string `json:"-"`
@@ -283,6 +285,9 @@ func (c Config) check() (Keys, error) {
 	}
 	if msg := c.POS.check(); msg != "" {
 		return fail("pos.%s", msg)
+	}
+	if msg := c.Console.check(); msg != "" {
+		return fail("console.%s", msg)
 	}
 	var k Keys
 	var msg string

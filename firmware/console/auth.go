@@ -1,12 +1,7 @@
 package console
 
 import (
-	"bufio"
 	"crypto/ed25519"
-	"encoding/base64"
-	"fmt"
-	"io"
-	"strings"
 	"time"
 )
 
@@ -26,41 +21,9 @@ type Key struct {
 	Pub  ed25519.PublicKey
 }
 
-// ParseKeys reads allowed keys, one a line: role, the base64 Ed25519 public
-// key and the holder's name ("technician MCowBQ… alice"). Blank lines and
-// lines starting with # are skipped.
-func ParseKeys(r io.Reader) ([]Key, error) {
-	var keys []Key
-	sc := bufio.NewScanner(r)
-	names := map[string]bool{}
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		f := strings.Fields(line)
-		if len(f) != 3 {
-			return nil, fmt.Errorf("console keys: line %d: want 3 fields (role, base64 Ed25519 public key, name), have %d", n, len(f))
-		}
-		k := Key{Role: Role(f[0]), Name: f[2]}
-		if k.Role != RoleTechnician && k.Role != RoleFactory {
-			return nil, fmt.Errorf("console keys: line %d: role: %q: want %q or %q", n, f[0], RoleTechnician, RoleFactory)
-		}
-		pub, err := base64.StdEncoding.DecodeString(f[1])
-		if err != nil || len(pub) != ed25519.PublicKeySize {
-			return nil, fmt.Errorf("console keys: line %d: key: want %d bytes of base64 (an Ed25519 public key)", n, ed25519.PublicKeySize)
-		}
-		if names[k.Name] {
-			return nil, fmt.Errorf("console keys: line %d: name %q: used twice", n, k.Name)
-		}
-		names[k.Name] = true
-		k.Pub = pub
-		keys = append(keys, k)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("console keys: %w", err)
-	}
-	return keys, nil
+// same reports whether a and b are the same key for the same holder and role.
+func (a Key) same(b Key) bool {
+	return a.Name == b.Name && a.Role == b.Role && a.Pub.Equal(b.Pub)
 }
 
 // ChallengeSize is the length of a login challenge, in bytes.

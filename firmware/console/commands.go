@@ -115,12 +115,7 @@ func cmdLogin(_ context.Context, ss *session, args []string) (result, error) {
 		return nil, fmt.Errorf("login: too many failed logins: try again in %v", wait.Round(time.Second))
 	}
 	ss.logout("login")
-	ss.login, ss.loginName = nil, args[0]
-	for i := range s.o.Keys {
-		if s.o.Keys[i].Name == args[0] {
-			ss.login = &s.o.Keys[i]
-		}
-	}
+	ss.loginName = args[0]
 	// An unknown name gets a challenge too: names are not revealed.
 	ss.challenge = newChallenge()
 	return challengeResult{Challenge: base64.StdEncoding.EncodeToString(ss.challenge), Device: s.o.DeviceID}, nil
@@ -141,8 +136,10 @@ func cmdResponse(_ context.Context, ss *session, args []string) (result, error) 
 		return nil, errors.New("response: no challenge: send login NAME first")
 	}
 	s := ss.srv
-	challenge, key, name := ss.challenge, ss.login, ss.loginName
-	ss.challenge, ss.login = nil, nil // one response per challenge
+	challenge, name := ss.challenge, ss.loginName
+	ss.challenge = nil // one response per challenge
+	// The key is looked up now: one removed since the challenge is refused.
+	key, known := s.key(name)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.o.Clock.Now()
@@ -151,13 +148,13 @@ func cmdResponse(_ context.Context, ss *session, args []string) (result, error) 
 		return nil, fmt.Errorf("response: too many failed logins: try again in %v", wait.Round(time.Second))
 	}
 	sig, err := base64.StdEncoding.DecodeString(args[0])
-	if err != nil || key == nil || !ed25519.Verify(key.Pub, SignedMessage(s.o.DeviceID, challenge), sig) {
+	if err != nil || !known || !ed25519.Verify(key.Pub, SignedMessage(s.o.DeviceID, challenge), sig) {
 		s.lim.fail(now)
 		s.o.Audit.Warn("console login failed", "name", Redact(name), "failures", s.lim.failures)
 		return nil, errors.New("response: login refused")
 	}
 	s.lim.succeed()
-	ss.user = key
+	ss.user = &key
 	ss.events = s.o.Bus.Subscribe(4096)
 	ss.pending = nil
 	for _, ev := range []bus.Event{s.mode, s.screen} {

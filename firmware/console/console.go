@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -38,8 +39,9 @@ type Stimulator interface {
 // Options configure a Server. DeviceID, Kiosk and Bus are required.
 type Options struct {
 	DeviceID string
-	Keys     []Key
-	Kiosk    Kiosk
+	// Keys may log in; SetKeys replaces them while the server runs.
+	Keys  []Key
+	Kiosk Kiosk
 	// Bus is the kiosk's event bus: the console keeps the last decisions,
 	// and test card, test keypad and expect read it.
 	Bus *bus.Bus
@@ -85,6 +87,8 @@ type Server struct {
 	sub     *bus.Sub // what Run reads: made by New, so that nothing is missed
 
 	mu        sync.Mutex
+	keys      []Key // who may log in (Options.Keys, then SetKeys)
+	sessions  map[*session]struct{}
 	lim       limiter
 	decisions []decision // the last few, newest last
 	// The last mode and screen events: a session's event stream (expect)
@@ -120,7 +124,40 @@ func New(o Options) (*Server, error) {
 	if o.Logs == nil {
 		o.Logs = NewRing(0)
 	}
-	return &Server{o: o, started: o.Clock.Now(), sub: o.Bus.Subscribe(256)}, nil
+	return &Server{o: o, started: o.Clock.Now(), sub: o.Bus.Subscribe(256),
+		keys: slices.Clone(o.Keys), sessions: map[*session]struct{}{}}, nil
+}
+
+// SetKeys replaces the keys that may log in (a new signed config): a key
+// no longer among them cannot log in, and a session open with it ends.
+func (s *Server) SetKeys(keys []Key) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.keys = slices.Clone(keys)
+	for ss := range s.sessions {
+		select {
+		case ss.recheck <- struct{}{}:
+		default: // already told
+		}
+	}
+}
+
+// key returns the key named name, if it may log in.
+func (s *Server) key(name string) (Key, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, k := range s.keys {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return Key{}, false
+}
+
+// allowed reports whether k may still log in.
+func (s *Server) allowed(k Key) bool {
+	cur, ok := s.key(k.Name)
+	return ok && cur.same(k)
 }
 
 // Run keeps the last decisions, mode and screen until ctx ends.
@@ -162,7 +199,15 @@ type readResult struct {
 // line editing, history); "machine" switches it to JSON lines. The caller
 // closes rw after Serve returns.
 func (s *Server) Serve(ctx context.Context, rw io.ReadWriter) error {
-	ss := &session{srv: s, rw: rw, t: term.NewTerminal(rw, "palm> ")}
+	ss := &session{srv: s, rw: rw, t: term.NewTerminal(rw, "palm> "), recheck: make(chan struct{}, 1)}
+	s.mu.Lock()
+	s.sessions[ss] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.sessions, ss)
+		s.mu.Unlock()
+	}()
 	defer ss.logout("end")
 	// One goroutine reads; it reads a line only when asked (next says
 	// whether in machine mode), so that the mode switch loses nothing.
@@ -203,6 +248,8 @@ func (s *Server) Serve(ctx context.Context, rw io.ReadWriter) error {
 				ss.logout("idle")
 				ss.reply(nil, errors.New("session ended: idle"), false)
 			}
+		case <-ss.recheck:
+			ss.checkKey()
 		case r := <-lines:
 			pending = false
 			switch {
@@ -249,11 +296,11 @@ type session struct {
 	machine   bool
 	user      *Key
 	challenge []byte
-	login     *Key // whom the challenge is for; nil: an unknown name
-	loginName string
-	events    *bus.Sub    // the events since login, for expect
-	pending   []bus.Event // read before events: what showed at login
-	prov      *transfer   // a provision transfer under way
+	loginName string        // whom the challenge is for
+	recheck   chan struct{} // the keys changed: is user still allowed?
+	events    *bus.Sub      // the events since login, for expect
+	pending   []bus.Event   // read before events: what showed at login
+	prov      *transfer     // a provision transfer under way
 }
 
 func (ss *session) logout(why string) {
@@ -269,6 +316,16 @@ func (ss *session) logout(why string) {
 	}
 }
 
+// checkKey ends the session if its key may no longer log in.
+func (ss *session) checkKey() bool {
+	if ss.user == nil || ss.srv.allowed(*ss.user) {
+		return true
+	}
+	ss.logout("key_removed")
+	ss.reply(nil, errors.New("session ended: your key was removed from the config"), false)
+	return false
+}
+
 // handle runs one line.
 func (ss *session) handle(ctx context.Context, raw string) {
 	l, err := Parse(raw)
@@ -282,6 +339,9 @@ func (ss *session) handle(ctx context.Context, raw string) {
 	c, ok := commands[l.Name]
 	if !ok {
 		ss.reply(nil, fmt.Errorf("%s: unknown command (see help)", l.Name), l.JSON)
+		return
+	}
+	if !ss.checkKey() {
 		return
 	}
 	who := ""

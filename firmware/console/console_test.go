@@ -458,6 +458,53 @@ func TestRoleRefusedFactoryCommand(t *testing.T) {
 	}
 }
 
+// TestKeysReplaced: a new signed config replaces the keys (SetKeys). A
+// session whose key stays goes on; one whose key was removed or replaced
+// ends at once, and that key cannot log in again; the new key can.
+func TestKeysReplaced(t *testing.T) {
+	r := newRig(t)
+	alice, fab := r.srv.o.Keys[0], r.srv.o.Keys[1]
+	if got := r.login("alice", r.tech); !strings.Contains(got, "logged in as alice") {
+		t.Fatalf("login: %q", got)
+	}
+	r.srv.SetKeys([]Key{fab, alice}) // the same keys, reordered
+	r.send("status")
+	if got := r.expect("mode      serving"); strings.Contains(got, "session ended") {
+		t.Errorf("a session whose key stayed ended: %q", got)
+	}
+	newPub, newPriv, _ := ed25519.GenerateKey(nil)
+	tests := []struct {
+		name string
+		keys []Key
+	}{
+		{"removed", []Key{fab}},
+		{"replaced", []Key{fab, {Name: "alice", Role: RoleTechnician, Pub: newPub}}},
+		{"role changed", []Key{fab, {Name: "alice", Role: RoleFactory, Pub: alice.Pub}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r.srv.SetKeys([]Key{alice, fab})
+			if got := r.login("alice", r.tech); !strings.Contains(got, "logged in as alice") {
+				t.Fatalf("login: %q", got)
+			}
+			r.srv.SetKeys(tt.keys) // no line typed: the session ends by itself
+			r.expect("error: session ended: your key was removed from the config")
+			r.send("status")
+			r.expect("error: status: log in first")
+			if got := r.login("alice", r.tech); strings.Contains(got, "logged in as alice (technician)") {
+				t.Errorf("the old key logged in again: %q", got)
+			}
+		})
+	}
+	r.srv.SetKeys([]Key{fab, {Name: "alice", Role: RoleTechnician, Pub: newPub}})
+	if got := r.login("alice", newPriv); !strings.Contains(got, "logged in as alice (technician)") {
+		t.Errorf("the new key: %q", got)
+	}
+	if a := r.auditLog(); !strings.Contains(a, "reason=key_removed") {
+		t.Errorf("audit log has no key_removed logout:\n%s", a)
+	}
+}
+
 func TestIdleLogout(t *testing.T) {
 	r := newRig(t)
 	r.login("alice", r.tech)
@@ -624,33 +671,6 @@ func TestDroppedCable(t *testing.T) {
 	r.expect("error: status: log in first") // the new cable is a new session
 	if got := r.login("alice", r.tech); !strings.Contains(got, "logged in") {
 		t.Fatalf("login on the new cable: %q", got)
-	}
-}
-
-func TestParseKeys(t *testing.T) {
-	pub, _, _ := ed25519.GenerateKey(nil)
-	b64 := base64.StdEncoding.EncodeToString(pub)
-	tests := []struct {
-		in, wantErr string
-		n           int
-	}{
-		{in: "# keys\n\ntechnician " + b64 + " alice\nfactory " + b64 + " fab\n", n: 2},
-		{in: "admin " + b64 + " alice", wantErr: `line 1: role: "admin": want "technician" or "factory"`},
-		{in: "technician AAAA alice", wantErr: "line 1: key: want 32 bytes of base64"},
-		{in: "technician " + b64, wantErr: "line 1: want 3 fields"},
-		{in: "technician " + b64 + " a\nfactory " + b64 + " a", wantErr: `line 2: name "a": used twice`},
-	}
-	for _, tt := range tests {
-		keys, err := ParseKeys(strings.NewReader(tt.in))
-		if tt.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("ParseKeys(%q) = %v, want %q", tt.in, err, tt.wantErr)
-			}
-			continue
-		}
-		if err != nil || len(keys) != tt.n {
-			t.Errorf("ParseKeys(%q) = %d keys, %v; want %d", tt.in, len(keys), err, tt.n)
-		}
 	}
 }
 

@@ -7,7 +7,9 @@
 // random challenge, the client signs it (with the device id, see
 // SignedMessage) with a technician's key, and the console checks the
 // signature against the allowed public keys (Key), each with a role,
-// technician or factory. Five failed logins in a row lock logins for 30 s,
+// technician or factory. palmd takes the keys from its signed config and
+// hands a new signed config's keys to SetKeys: a key removed can no longer
+// log in, and a session open with it ends. Five failed logins in a row lock logins for 30 s,
 // and every further failure doubles the delay; a session idle for longer
 // than Options.Idle is logged out. Every login, failure and command goes to
 // the audit log, redacted.
