@@ -88,13 +88,13 @@ func (c *Cloud) completePending(req wire.Request, tmpl match.Template) (wire.Dec
 		return wire.Decision{}, false
 	}
 	subject := newSubject()
-	if err := c.store.put(subject, c.rest.seal(subject, record{tmpl: tmpl, phone: p.f.phone, card: p.f.card})); err != nil {
+	if err := c.store.put(subject, c.rest.seal(subject, record{palms: []match.Template{tmpl}, phone: p.f.phone, card: p.f.card})); err != nil {
 		c.log.Error("cloud: app enrolment not stored", "device", req.Device, "request", req.ID, "err", err)
 		c.mu.Lock()
 		c.pending[best] = p // it waits for the next capture
 		c.mu.Unlock()
 		return wire.Decision{Outcome: wire.Retry, Reason: "store_unavailable"}, true
 	}
-	c.add(subject, tmpl, p.f)
+	c.add(subject, []match.Template{tmpl}, p.f)
 	return wire.Decision{Outcome: wire.Approved, Subject: subject, Reason: "app_enrolment_completed"}, true
 }

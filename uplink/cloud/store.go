@@ -149,7 +149,7 @@ func (s *store) apply(e jetstream.KeyValueEntry) {
 			c.log.Error("cloud: stored enrolment skipped", "subject", e.Key(), "err", err)
 			return
 		}
-		c.add(e.Key(), r.tmpl, factors{phone: r.phone, card: r.card})
+		c.add(e.Key(), r.palms, factors{phone: r.phone, card: r.card})
 	case jetstream.KeyValueDelete, jetstream.KeyValuePurge:
 		c.remove(e.Key())
 	}
