@@ -330,7 +330,7 @@ func (c *fakeV4L2) Close() error { return nil }
 // fakeToF is a VL53L0X at the register level: it answers the reads the
 // driver makes and ranges to the rig's hand. It implements i2c.BusCloser.
 type fakeToF struct {
-	mu   sync.Mutex
+	mu    sync.Mutex
 	mm    int // 0: nothing in range
 	regs  [256]byte
 	reads int // range readings taken
