@@ -150,7 +150,7 @@ func New(cfg Config) (*Cloud, error) {
 	return &Cloud{
 		cfg: cfg, log: cfg.Logger, tokenKey: tokenKey, rest: rest, idx: index.New(0), factors: map[string]factors{}, births: map[string]time.Time{},
 		pending: map[string]pendingEnrolment{},
-		limits:  newAttemptLimits(cfg), ledger: ledger{limit: cfg.PayLimit, payments: map[string]*Payment{}},
+		limits:  newAttemptLimits(cfg), ledger: ledger{limit: cfg.PayLimit, payments: map[string]*Payment{}, log: cfg.Logger},
 		// A request is acceptable while its time is within MaxAge of now,
 		// and its time is at most MaxAge ahead of its arrival.
 		seen: replay.New[[]byte](2*cfg.MaxAge, cfg.MaxRequests),

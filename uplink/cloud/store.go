@@ -21,6 +21,13 @@ const (
 	// RequestBucket holds the signed answer to every request id for
 	// 2*MaxAge, so that any instance answers a repeated id the same way.
 	RequestBucket = "palm_req"
+	// PayBucket holds every payment authorised (and every message id
+	// voided), by device and point-of-sale message id: one charge per id
+	// across restarts and instances.
+	PayBucket = "palm_pay"
+	// FailBucket holds each enrolment's count of consecutive failed
+	// attempts (limits.go), by subject.
+	FailBucket = "palm_fail"
 )
 
 // StoreOptions configure the JetStream buckets and stream Open creates.
@@ -47,7 +54,8 @@ type store struct {
 }
 
 // Open keeps the cloud's state in JetStream on nc: enrolments in
-// EnrolBucket (sealed at rest), answered requests in RequestBucket and
+// EnrolBucket (sealed at rest), answered requests in RequestBucket,
+// payments in PayBucket, failure counts in FailBucket and
 // queued commands in wire.CommandStream, creating them if needed. It loads
 // every stored enrolment into the index before it returns, then keeps the
 // index in step with the bucket (enrolments and deletions by any instance)
@@ -92,6 +100,18 @@ func (c *Cloud) Open(ctx context.Context, nc *nats.Conn, o StoreOptions) error {
 	}); err != nil {
 		return fmt.Errorf("cloud: bucket %s: %w", RequestBucket, err)
 	}
+	pay, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: PayBucket, Description: "palmcloud payments by device and message id", Storage: st, Replicas: o.Replicas,
+	})
+	if err != nil {
+		return fmt.Errorf("cloud: bucket %s: %w", PayBucket, err)
+	}
+	fail, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: FailBucket, Description: "palmcloud consecutive failures by enrolment", Storage: st, Replicas: o.Replicas,
+	})
+	if err != nil {
+		return fmt.Errorf("cloud: bucket %s: %w", FailBucket, err)
+	}
 	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name: wire.CommandStream, Description: "palmcloud commands queued for kiosks",
 		Subjects: []string{wire.CommandQueueSubject("*", "*")}, Retention: jetstream.WorkQueuePolicy,
@@ -117,6 +137,10 @@ func (c *Cloud) Open(ctx context.Context, nc *nats.Conn, o StoreOptions) error {
 		}
 	}
 	c.store = s
+	c.ledger.mu.Lock()
+	c.ledger.kv = pay
+	c.ledger.mu.Unlock()
+	c.limits.useBucket(fail, c.log)
 	c.log.Info("cloud: enrolments loaded", "enrolled", c.Enrolled())
 	go s.follow()
 	return nil
