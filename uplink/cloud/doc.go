@@ -26,9 +26,10 @@
 // (KioskRate, KioskBurst; a void is never refused), and 100 consecutive
 // failures attributed to an enrolment (MaxFailures) disable its biometric.
 // Without a store everything lives in the instance's memory; with one
-// (Open) payments and these counts live in JetStream (PayBucket,
-// FailBucket) and survive restarts. Birth dates, pending app enrolments
-// and the kiosks' token buckets live in each instance's memory.
+// (Open) payments, these counts and pending app enrolments live in
+// JetStream (PayBucket, FailBucket, PendingBucket) and survive restarts.
+// Birth dates and the kiosks' token buckets live in each instance's
+// memory.
 //
 // A request is answered only if it arrives on its own device's subject
 // (which NATS permissions vouch for), names a reply subject in that

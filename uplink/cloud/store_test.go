@@ -210,15 +210,20 @@ func TestRestartKeepsEnrolments(t *testing.T) {
 	}
 }
 
-// TestRestartKeepsPaymentsAndFailures: payments (by device and message id)
-// and each enrolment's failure count live in JetStream buckets, so a cloud
-// restart neither charges a repeated message id again, nor charges one
-// voided before it, nor forgets failures that disabled a biometric.
+// TestRestartKeepsPaymentsAndFailures: payments (by device and message id),
+// each enrolment's failure count and the enrolments begun in the phone app
+// live in JetStream buckets, so a cloud restart neither charges a repeated
+// message id again, nor charges one voided before it, nor forgets failures
+// that disabled a biometric, nor loses an app enrolment waiting for its
+// first capture.
 func TestRestartKeepsPaymentsAndFailures(t *testing.T) {
 	d := newDeployment(t)
 	cfg := cloud.Config{MaxFailures: 2}
-	_, stop := d.instanceWith(t, cfg)
-	const payer, victim = 1, 2
+	first, stop := d.instanceWith(t, cfg)
+	const payer, victim, appUser = 1, 2, 3
+	if _, err := first.AddPending(region(appUser), []byte("5550100400"), []byte("4539578763621486")); err != nil {
+		t.Fatal(err)
+	}
 	for _, p := range []uint64{payer, victim} {
 		if dec := d.do(t, fmt.Sprint("enrol-", p), wire.FlowEnrol, p); dec.Outcome != wire.Approved {
 			t.Fatalf("enrol %d: %+v", p, dec)
@@ -228,9 +233,9 @@ func TestRestartKeepsPaymentsAndFailures(t *testing.T) {
 		return d.doWith(t, wire.Request{ID: id, Flow: wire.FlowPay,
 			Payment: &wire.Payment{Ref: ref, Amount: 1250, Currency: "EUR", Merchant: "Corner Shop"}}, payer, "")
 	}
-	first := pay("pay-1", "m1")
-	if first.Outcome != wire.Approved || first.Reference == "" {
-		t.Fatalf("payment: %+v", first)
+	charged := pay("pay-1", "m1")
+	if charged.Outcome != wire.Approved || charged.Reference == "" {
+		t.Fatalf("payment: %+v", charged)
 	}
 	if dec := d.doWith(t, wire.Request{ID: "void-2", Flow: wire.FlowVoid, Payment: &wire.Payment{Ref: "m2"}}, 0, ""); dec.Reason != "nothing_charged" {
 		t.Fatalf("void of an id never charged: %+v", dec)
@@ -244,6 +249,9 @@ func TestRestartKeepsPaymentsAndFailures(t *testing.T) {
 
 	c, stop := d.instanceWith(t, cfg)
 	defer stop()
+	if n := c.Pending(); n != 1 {
+		t.Errorf("%d pending app enrolments after the restart, want 1", n)
+	}
 	tests := []struct {
 		name    string
 		dec     wire.Decision
@@ -253,17 +261,22 @@ func TestRestartKeepsPaymentsAndFailures(t *testing.T) {
 		{"the same message id again", pay("pay-1-again", "m1"), wire.Approved, "repeated"},
 		{"a message id voided before", pay("pay-2", "m2"), wire.Declined, "ref_used"},
 		{"the disabled enrolment", d.do(t, "identify-victim", wire.FlowIdentify, victim), wire.Declined, "biometric_disabled"},
+		{"the app enrolment's first capture", d.do(t, "identify-app", wire.FlowIdentify, appUser), wire.Approved, "app_enrolment_completed"},
+		{"its next capture", d.do(t, "identify-app-2", wire.FlowIdentify, appUser), wire.Approved, ""},
 	}
 	for _, tt := range tests {
 		if tt.dec.Outcome != tt.outcome || tt.dec.Reason != tt.reason {
 			t.Errorf("%s after the restart: %s %q, want %s %q", tt.name, tt.dec.Outcome, tt.dec.Reason, tt.outcome, tt.reason)
 		}
 	}
-	if got := tests[0].dec.Reference; got != first.Reference {
-		t.Errorf("repeated payment's reference %q, want the first one's %q", got, first.Reference)
+	if got := tests[0].dec.Reference; got != charged.Reference {
+		t.Errorf("repeated payment's reference %q, want the first one's %q", got, charged.Reference)
 	}
-	if ps := c.Payments(); len(ps) != 1 || ps[0].Reference != first.Reference || ps[0].Voided {
-		t.Errorf("payments after the restart: %+v, want the one charge %s", ps, first.Reference)
+	if ps := c.Payments(); len(ps) != 1 || ps[0].Reference != charged.Reference || ps[0].Voided {
+		t.Errorf("payments after the restart: %+v, want the one charge %s", ps, charged.Reference)
+	}
+	if n := c.Pending(); n != 0 {
+		t.Errorf("%d pending app enrolments once completed, want 0", n)
 	}
 }
 
