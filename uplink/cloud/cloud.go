@@ -288,8 +288,8 @@ func (c *Cloud) decide(req wire.Request) (wire.Decision, error) {
 	panic("unreachable: flows checked above")
 }
 
-// search returns the subject of the enrolment whose palm (either, if it
-// holds both) t matches best.
+// search returns the subject of the enrolment one of whose templates
+// (captures of either palm) t matches best.
 func (c *Cloud) search(t match.Template) (string, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
@@ -298,8 +298,8 @@ func (c *Cloud) search(t match.Template) (string, bool) {
 	return subject, ok
 }
 
-// indexID is the index's id of an enrolment's i-th palm: the subject for
-// the first, subject/i for the others.
+// indexID is the index's id of an enrolment's i-th template: the subject
+// for the first, subject/i for the others.
 func indexID(subject string, i int) string {
 	if i == 0 {
 		return subject
@@ -357,7 +357,8 @@ func (c *Cloud) secondFactor(req wire.Request) (tok [32]byte, isCard bool, err e
 // factors are the keyed tokens of one enrolment's phone and card.
 type factors struct{ phone, card [32]byte }
 
-// add puts an enrolment's palms (one template each) in the index.
+// add puts an enrolment's templates (every palm's kept captures) in the
+// index.
 func (c *Cloud) add(subject string, palms []match.Template, f factors) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -5,11 +5,11 @@
 // decisions.
 //
 // Flows: enrol (one or both palms, several captures each, phone and card →
-// a new subject pseudonym; of each palm's captures the one that agrees best
-// with the others is kept, one template a palm in the index; captures of
-// one palm that agree with none of the others are a retry
-// "captures_disagree", one palm shown as both a retry "same_palm", and a
-// palm already enrolled is declined as "duplicate_palm"), identify (approved with
+// a new subject pseudonym; of each palm's captures every one that agrees
+// with another is kept, each a template in the index, so a probe is
+// compared with all of them; captures of one palm none of which agree are
+// a retry "captures_disagree", one palm shown as both a retry "same_palm",
+// and a palm already enrolled is declined as "duplicate_palm"), identify (approved with
 // the subject, or not_recognized; a capture that matches an enrolment begun
 // in the phone app, AddPending, completes it: "app_enrolment_completed"),
 // delete (only when the palm and the second factor, card or phone, belong
@@ -47,8 +47,8 @@
 // Without Open the enrolments live in memory. With Open they live in the
 // JetStream key-value bucket EnrolBucket, one record per subject, sealed at
 // rest (AES-256-GCM under a key derived from the signing key, the subject
-// as associated data): the template of each palm and keyed hashes of phone
-// and card,
+// as associated data): the templates kept of each palm and keyed hashes
+// of phone and card,
 // never the clear numbers. Each instance loads the bucket before it
 // serves and follows it with a watch, so several instances with the same
 // keys, subscribed in the queue group Queue, share the requests and each

@@ -8,11 +8,14 @@ import (
 
 // enrol enrols the palms of caps (one or both, several captures each) with
 // the request's phone and card under a new subject. Of each palm's
-// captures it keeps the one that agrees best with the others (the highest
-// sum of match.Similarity to them): a capture whose palm region was
-// misplaced agrees with none and is not kept. Captures of one palm that
-// agree with none of the others, or two palms that are the same palm, are
-// a retry; a palm already enrolled is declined "duplicate_palm".
+// captures it keeps every one that agrees (match.Threshold) with another
+// of the same palm, normally all three: a capture whose palm region was
+// misplaced agrees with none and is dropped, and a probe is then compared
+// with each kept one through the index, as match.BestSimilarity compares
+// a probe with an enrolment (a fresh enrolment is recognised at once).
+// Captures of one palm none of which agree, or two palms that match each
+// other, are a retry; a palm already enrolled is declined
+// "duplicate_palm".
 func (c *Cloud) enrol(req wire.Request, caps []handTemplate) wire.Decision {
 	phone, err := c.token(c.cfg.Seal, req, seal.PartPhone)
 	if err != nil {
@@ -22,7 +25,7 @@ func (c *Cloud) enrol(req wire.Request, caps []handTemplate) wire.Decision {
 	if err != nil {
 		return wire.Decision{Outcome: wire.Declined, Reason: "card_unreadable"}
 	}
-	var palms []match.Template
+	var kept [][]match.Template // per palm
 	for _, h := range []wire.Hand{wire.Left, wire.Right} {
 		var of []match.Template
 		for _, cp := range caps {
@@ -33,59 +36,54 @@ func (c *Cloud) enrol(req wire.Request, caps []handTemplate) wire.Decision {
 		if len(of) == 0 {
 			continue
 		}
-		best, ok := mostAgreeing(of)
-		if !ok {
+		agree := agreeing(of)
+		if len(agree) == 0 {
 			return wire.Decision{Outcome: wire.Retry, Reason: "captures_disagree"}
 		}
-		palms = append(palms, best)
+		kept = append(kept, agree)
 	}
-	if len(palms) == 2 && match.Similarity(palms[0], palms[1]) >= match.Threshold {
-		return wire.Decision{Outcome: wire.Retry, Reason: "same_palm"}
+	if len(kept) == 2 {
+		for _, l := range kept[0] {
+			for _, r := range kept[1] {
+				if match.Similarity(l, r) >= match.Threshold {
+					return wire.Decision{Outcome: wire.Retry, Reason: "same_palm"}
+				}
+			}
+		}
 	}
-	for _, p := range palms {
-		if _, ok := c.search(p); ok {
+	var tmpls []match.Template
+	for _, k := range kept {
+		tmpls = append(tmpls, k...)
+	}
+	for _, t := range tmpls {
+		if _, ok := c.search(t); ok {
 			return wire.Decision{Outcome: wire.Declined, Reason: "duplicate_palm"}
 		}
 	}
 	subject := newSubject()
-	if err := c.store.put(subject, c.rest.seal(subject, record{palms: palms, phone: phone, card: card})); err != nil {
+	if err := c.store.put(subject, c.rest.seal(subject, record{palms: tmpls, phone: phone, card: card})); err != nil {
 		c.log.Error("cloud: enrolment not stored", "device", req.Device, "request", req.ID, "err", err)
 		return wire.Decision{Outcome: wire.Retry, Reason: "store_unavailable"}
 	}
-	c.add(subject, palms, factors{phone: phone, card: card})
+	c.add(subject, tmpls, factors{phone: phone, card: card})
 	return wire.Decision{Outcome: wire.Approved, Subject: subject, Reason: "enrolled"}
 }
 
-// mostAgreeing returns the template of ts (captures of one palm) with the
-// highest sum of similarities to the others; ok is false when it matches
-// none of them (two or more captures that are not one palm). The first
-// wins a tie.
-func mostAgreeing(ts []match.Template) (best match.Template, ok bool) {
+// agreeing returns the templates of ts (captures of one palm) that match
+// at least one other of them; a single capture is kept as it is. None
+// means two or more captures that are not one palm.
+func agreeing(ts []match.Template) []match.Template {
 	if len(ts) == 1 {
-		return ts[0], true
+		return ts
 	}
-	sim := make([][]float64, len(ts))
+	var out []match.Template
 	for i := range ts {
-		sim[i] = make([]float64, len(ts))
-		for j := range i {
-			sim[i][j] = match.Similarity(ts[i], ts[j])
-			sim[j][i] = sim[i][j]
-		}
-	}
-	at, top := 0, -1.0
-	for i := range ts {
-		sum := 0.0
 		for j := range ts {
-			sum += sim[i][j]
-		}
-		if sum > top {
-			at, top = i, sum
-		}
-	}
-	for j := range ts {
-		if j != at && sim[at][j] >= match.Threshold {
-			return ts[at], true
+			if i != j && match.Similarity(ts[i], ts[j]) >= match.Threshold {
+				out = append(out, ts[i])
+				break
+			}
 		}
 	}
-	return match.Template{}, false
+	return out
 }

@@ -121,7 +121,7 @@ func TestRecordAtRestHoldsBothPalms(t *testing.T) {
 		}
 		return tm
 	}
-	for _, palms := range [][]match.Template{{tmpl(1)}, {tmpl(1), tmpl(2)}} {
+	for _, palms := range [][]match.Template{{tmpl(1)}, {tmpl(1), tmpl(2)}, {tmpl(1), tmpl(2), tmpl(3), tmpl(4), tmpl(5), tmpl(6)}} {
 		in := record{palms: palms, phone: [32]byte{1}, card: [32]byte{2}}
 		b := rest.seal("sub-1", in)
 		out, err := rest.open("sub-1", b)

@@ -9,21 +9,23 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/palmd/palmd/uplink/wire"
 	"github.com/palmd/palmd/vision/match"
 )
 
-// record is one enrolment as stored: a template of each palm enrolled
-// (one or two) and the keyed tokens of phone and card, never the clear
-// numbers. Sealed, it is the templates (match.Template.MarshalBinary)
-// followed by the two tokens: a record of one palm is laid out as before
-// palms were two, so older records open unchanged.
+// record is one enrolment as stored: the templates kept of its palms (one
+// to maxPalms: up to three captures of each of two palms) and the keyed
+// tokens of phone and card, never the clear numbers. Sealed, it is the
+// templates (match.Template.MarshalBinary) followed by the two tokens: a
+// record of one template is laid out as records were before enrolments
+// kept several, so older records open unchanged.
 type record struct {
 	palms       []match.Template
 	phone, card [32]byte
 }
 
-// maxPalms is how many palms an enrolment holds at most.
-const maxPalms = 2
+// maxPalms is how many templates an enrolment holds at most.
+const maxPalms = wire.MaxEnrolCaptures
 
 const templateLen = 389 // match.Template.MarshalBinary
 
