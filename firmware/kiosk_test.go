@@ -291,10 +291,19 @@ func (r *rig) enrolPalm(t *testing.T, p sim.Person) {
 	t.Helper()
 	r.hover(t, p)
 	for range wire.MaxPerHand - 1 {
-		r.await(t, bus.Screen, "palm_again")
-		r.sense(t, false)
-		r.sense(t, true)
+		r.rehover(t)
 	}
+}
+
+// rehover waits for the "once more" screen and lets the presence sensor
+// read until the kiosk has seen the hand lifted and hovered again (the
+// simulated person does both as the screen shows) and the next capture
+// has begun: the screen changes. Waiting for each edge instead would miss
+// one on a loaded machine, where both can be read between two looks.
+func (r *rig) rehover(t *testing.T) {
+	t.Helper()
+	r.await(t, bus.Screen, "palm_again")
+	r.until(t, DefaultTimeouts().Presence, func() bool { return r.world.Screen().Name != "palm_again" })
 }
 
 func (r *rig) withdraw(t *testing.T) {
@@ -692,9 +701,7 @@ func TestHandDuringEnrolmentStartsNothingElse(t *testing.T) {
 	r.hover(t, sim.Person{Name: "bob"})
 	r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '0', '0', keypad.Enter)
 	for range wire.MaxPerHand - 1 {
-		r.await(t, bus.Screen, "palm_again")
-		r.sense(t, false)
-		r.sense(t, true)
+		r.rehover(t)
 	}
 	if d := r.await(t, bus.Decision, ""); d.Flow != "enrol" || d.Outcome != "approved" {
 		t.Fatalf("decision %+v, want enrol approved", d)
@@ -770,9 +777,7 @@ func TestEnrolAbandonedAtEveryPalmStep(t *testing.T) {
 			}
 			if tt.at == "hover_right" {
 				for range wire.MaxPerHand - 1 {
-					r.await(t, bus.Screen, "palm_again")
-					r.sense(t, false)
-					r.sense(t, true)
+					r.rehover(t)
 				}
 			}
 			if tt.at != "hover" {
