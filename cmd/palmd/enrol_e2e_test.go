@@ -72,7 +72,7 @@ func TestEnrolThenIdentify(t *testing.T) {
 	began := map[string]time.Time{} // session → its first event
 	var enrolled, approved int
 	var slowest time.Duration
-	var subject string
+	var subject, enrolment string
 	var misses []string
 	for _, ev := range evs {
 		if _, ok := began[ev.Session]; !ok && ev.Session != "" {
@@ -84,7 +84,7 @@ func TestEnrolThenIdentify(t *testing.T) {
 		switch ev.Flow {
 		case "enrol":
 			slowest = max(slowest, ev.Time.Sub(began[ev.Session]))
-			subject = ""
+			subject, enrolment = "", ev.Outcome+" "+ev.Reason
 			if ev.Outcome == "approved" {
 				enrolled++
 				subject = ev.Subject
@@ -93,7 +93,7 @@ func TestEnrolThenIdentify(t *testing.T) {
 			if ev.Outcome == "approved" && subject != "" && ev.Subject == subject {
 				approved++
 			} else {
-				misses = append(misses, fmt.Sprintf("session %d: enrolled %q, identify %s %s %q", enrolled+len(misses), subject, ev.Outcome, ev.Reason, ev.Subject))
+				misses = append(misses, fmt.Sprintf("person %d: enrol %s, identify %s %s", approved+len(misses), enrolment, ev.Outcome, ev.Reason))
 			}
 		}
 	}
