@@ -57,16 +57,18 @@ test: deps
 # JUnit report goes to hil-report.xml. The suite is the simulator's own
 # scenarios whose steps the console drives (HIL_SIM) and the HIL-only ones
 # in cmd/palmctl/hil/suite.
-HIL_SIM = $(addprefix drivers/sim/scenarios/,age.json app_enrol.json attacks.json cloud_down.json cloud_lost.json delete.json delete_second_factor.json demo.json entry.json lockout.json loyalty.json pay.json pay_cancel.json quality.json)
+HIL_SIM = $(addprefix drivers/sim/scenarios/,age.json app_enrol.json attacks.json cloud_down.json cloud_lost.json delete.json delete_second_factor.json demo.json enrol_both.json entry.json lockout.json loyalty.json pay.json pay_cancel.json quality.json)
 hil: deps
 	@$(GO) build $(SIM) -ldflags '$(LDFLAGS)' -o $(BIN)/palmd-sim ./cmd/palmd >&2
 	@$(GO) build -o $(BIN)/palmctl ./cmd/palmctl >&2
 	$(BIN)/palmctl hil run --junit hil-report.xml -palmd $(BIN)/palmd-sim $(HIL_SIM) cmd/palmctl/hil/suite/*.json
 
-# eval: the held-out vision evaluations (both generators, iBeta-sized) and
-# the matcher on 100 held-out identities; minutes of CPU each.
+# eval: the held-out vision evaluations (both generators, iBeta-sized), the
+# matcher on 100 held-out identities, and 100 enrolments each identified at
+# once on the simulation build; minutes of CPU each.
 eval: deps
 	PALMD_EVAL=1 $(GO) test -count=1 -timeout 60m -run 'TestHeldOutFigures|TestRedTeamFigures|TestHeldOutErrorRates' ./vision/...
+	PALMD_EVAL=1 $(GO) test $(SIM) -count=1 -timeout 60m -run 'TestEnrolThenIdentify' -v ./cmd/palmd/
 
 bench: build
 	@echo "production palmd: $$(stat -c %s $(BIN)/palmd) bytes; simulation build: $$(stat -c %s $(BIN)/palmd-sim) bytes"

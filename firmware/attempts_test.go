@@ -127,7 +127,7 @@ func TestLockoutOverNATS(t *testing.T) {
 	r.world.InsertCard("4539578763621486")
 	r.await(t, bus.Screen, "enter_phone")
 	r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '0', '0', keypad.Enter)
-	r.hover(t, sim.Person{Name: "alice"})
+	r.enrolPalm(t, sim.Person{Name: "alice"})
 	if dec := r.await(t, bus.Decision, ""); dec.Outcome != "approved" {
 		t.Fatalf("enrol: %+v", dec)
 	}

@@ -31,36 +31,55 @@ const (
 // ended. The raw frames are zeroed before it returns, whatever happened.
 func (s *session) capture() (sealed []byte, ok bool) {
 	k := s.k
+	defer k.zeroFrames()
+	if !s.grab() {
+		return nil, false
+	}
+	k.plain = wire.AppendCapture(k.plain[:0], k.palm) // fits: allocate sized it
+	return s.sealPalm()
+}
+
+// grab captures and gates the palm of the hand that hovers and cuts its
+// palm region into k.palm, which the caller zeroes (zeroFrames) once it
+// has copied it. ok is false when the session ended with a local decision
+// (retry, spoof_rejected), which it has shown, or was ended.
+func (s *session) grab() (ok bool) {
+	k := s.k
 	if s.lockedOut() {
 		if s.pos == nil { // a point of sale is answered first, then the hand awaited
 			s.awaitWithdraw()
 		}
-		return nil, false
+		return false
 	}
-	defer k.zeroFrames()
 	outcome, reason, err := k.capture(s)
 	switch {
 	case s.ctx.Err() != nil:
-		return nil, false
+		return false
 	case errors.Is(err, errCamera):
 		k.o.Log.Error("camera down", "err", err)
 		down := false
 		s.camera = &down
 		s.decide(wire.Decision{Request: s.id, Outcome: wire.Retry, Reason: "camera"})
-		return nil, false
+		return false
 	case err != nil:
 		k.o.Log.Error("capture", "session", s.id, "err", err)
 		s.decide(wire.Decision{Request: s.id, Outcome: wire.Retry, Reason: "internal"})
-		return nil, false
+		return false
 	case outcome != "":
 		s.decide(wire.Decision{Request: s.id, Outcome: outcome, Reason: reason})
-		return nil, false
+		return false
 	}
 	up := true
 	s.camera = &up
-	k.plain = wire.AppendCapture(k.plain[:0], k.palm) // fits: allocate sized it
+	return true
+}
+
+// sealPalm seals the palm record in k.plain and zeroes it. ok is false
+// when sealing failed, which it has shown as a retry.
+func (s *session) sealPalm() (sealed []byte, ok bool) {
+	k := s.k
 	defer clear(k.plain)
-	sealed, err = k.o.Palm.Seal(s.sealContext(seal.PartPalm), k.plain)
+	sealed, err := k.o.Palm.Seal(s.sealContext(seal.PartPalm), k.plain)
 	if err != nil {
 		k.o.Log.Error("sealing", "session", s.id, "err", err)
 		s.decide(wire.Decision{Request: s.id, Outcome: wire.Retry, Reason: "internal"})

@@ -1,5 +1,6 @@
 // Package firmware is the kiosk's brain: a supervisor, the kiosk loop and
-// the flows (identify with the gate's door, enrol, delete-my-data with a
+// the flows (identify with the gate's door, enrol of one or both palms
+// from several captures each, delete-my-data with a
 // second factor, and pay, loyalty and age for a point of sale, whose link
 // is package pos), built only on the driver interfaces, the vision gates
 // and the uplink's sealing and request API. It has no hardware or network

@@ -75,7 +75,7 @@ func DefaultTimeouts() Timeouts {
 // margin. A session older than this is wedged (a driver deaf to its
 // context) and the watchdog is no longer fed.
 func (t Timeouts) budget() time.Duration {
-	return 2 * (t.Capture + 4*t.Input + t.Hover + t.Request + t.Result)
+	return 2 * (wire.MaxEnrolCaptures*(t.Capture+t.Hover) + 4*t.Input + t.Request + t.Result)
 }
 
 // Options configure a Kiosk. Every field but Clock, Timeouts, Log and
@@ -181,7 +181,8 @@ func (k *Kiosk) allocate(r image.Rectangle) error {
 	if k.frames, err = secmem.NewPool(r.Dx()*r.Dy(), liveness.BurstFrames, k.o.Log); err != nil {
 		return fmt.Errorf("firmware: frame buffers: %w", err)
 	}
-	if k.record, err = secmem.NewPool(wire.CaptureSize(roi.Size, roi.Size), 2, k.o.Log); err != nil {
+	// The record buffer holds an enrolment's every capture (both palms).
+	if k.record, err = secmem.NewPool(wire.EnrolSize(wire.MaxEnrolCaptures, roi.Size, roi.Size), 2, k.o.Log); err != nil {
 		return fmt.Errorf("firmware: record buffers: %w", err)
 	}
 	gray := func(p *secmem.Pool, r image.Rectangle) (*image.Gray, error) {

@@ -38,6 +38,7 @@ type fakeCloud struct {
 	phones []string
 	cards  []string
 	palms  int
+	hands  []string // the palms of each enrolment's captures: "LLL", "LLLRRR"
 	flows  []wire.Flow
 	voids  []string // the POS message ids voided
 	overs  []int    // the ages asked about
@@ -66,7 +67,17 @@ func (c *fakeCloud) Do(ctx context.Context, req wire.Request) (wire.Decision, er
 	if err != nil {
 		return wire.Decision{}, err
 	}
-	if _, err := wire.ParseCapture(rec); err != nil {
+	if req.Flow == wire.FlowEnrol {
+		caps, err := wire.ParseCaptures(rec)
+		if err != nil {
+			return wire.Decision{}, err
+		}
+		var hands []byte
+		for _, cp := range caps {
+			hands = append(hands, byte(cp.Hand))
+		}
+		c.hands = append(c.hands, string(hands))
+	} else if _, err := wire.ParseCapture(rec); err != nil {
 		return wire.Decision{}, err
 	}
 	c.palms++
@@ -272,6 +283,29 @@ func (r *rig) hover(t *testing.T, p sim.Person) {
 	r.sense(t, true)
 }
 
+// enrolPalm hovers p for an enrolment and, at each "once more" screen,
+// lets the presence sensor see the hand lifted and hovered again (the
+// simulated person does both as the screen shows): all of one palm's
+// captures.
+func (r *rig) enrolPalm(t *testing.T, p sim.Person) {
+	t.Helper()
+	r.hover(t, p)
+	for range wire.MaxPerHand - 1 {
+		r.rehover(t)
+	}
+}
+
+// rehover waits for the "once more" screen and lets the presence sensor
+// read until the kiosk has seen the hand lifted and hovered again (the
+// simulated person does both as the screen shows) and the next capture
+// has begun: the screen changes. Waiting for each edge instead would miss
+// one on a loaded machine, where both can be read between two looks.
+func (r *rig) rehover(t *testing.T) {
+	t.Helper()
+	r.await(t, bus.Screen, "palm_again")
+	r.until(t, DefaultTimeouts().Presence, func() bool { return r.world.Screen().Name != "palm_again" })
+}
+
 func (r *rig) withdraw(t *testing.T) {
 	t.Helper()
 	r.world.Withdraw()
@@ -337,7 +371,7 @@ func TestEnrolSealsCardAndPhone(t *testing.T) {
 	r.await(t, bus.Screen, "enter_phone")
 	r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '9', keypad.Backspace, '0', '0', keypad.Enter)
 	r.await(t, bus.Screen, "hover")
-	r.hover(t, sim.Person{Name: "bob"})
+	r.enrolPalm(t, sim.Person{Name: "bob"})
 	d := r.await(t, bus.Decision, "")
 	if d.Flow != "enrol" || d.Outcome != "approved" {
 		t.Fatalf("decision = %+v", d)
@@ -348,6 +382,9 @@ func TestEnrolSealsCardAndPhone(t *testing.T) {
 	defer r.cloud.mu.Unlock()
 	if !slices.Equal(r.cloud.phones, []string{"5550100200"}) || !slices.Equal(r.cloud.cards, []string{"4539578763621486"}) {
 		t.Errorf("cloud opened phones %q and cards %q", r.cloud.phones, r.cloud.cards)
+	}
+	if !slices.Equal(r.cloud.hands, []string{"LLL"}) {
+		t.Errorf("enrolment captures %q, want three of one palm (LLL)", r.cloud.hands)
 	}
 	r.assertZeroed(t)
 }
@@ -663,6 +700,9 @@ func TestHandDuringEnrolmentStartsNothingElse(t *testing.T) {
 	r.await(t, bus.Screen, "enter_phone")
 	r.hover(t, sim.Person{Name: "bob"})
 	r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '0', '0', keypad.Enter)
+	for range wire.MaxPerHand - 1 {
+		r.rehover(t)
+	}
 	if d := r.await(t, bus.Decision, ""); d.Flow != "enrol" || d.Outcome != "approved" {
 		t.Fatalf("decision %+v, want enrol approved", d)
 	}
@@ -676,4 +716,86 @@ func TestHandDuringEnrolmentStartsNothingElse(t *testing.T) {
 			t.Errorf("a %s session started for the hand left there", ev.Flow)
 		}
 	})
+}
+
+// Both palms: 2 at the hover prompt, three captures of the left palm,
+// then three of the right, in one request.
+func TestEnrolBothPalms(t *testing.T) {
+	r := newRig(t, wire.Approved, nil)
+	r.await(t, bus.Screen, "idle")
+	r.world.InsertCard("4539578763621486")
+	r.await(t, bus.Screen, "enter_phone")
+	r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '0', '0', keypad.Enter)
+	r.await(t, bus.Screen, "hover")
+	r.world.Type('2')
+	r.await(t, bus.Screen, "hover_left")
+	r.enrolPalm(t, sim.Person{Name: "bob"})
+	r.await(t, bus.Screen, "hover_right")
+	r.withdraw(t)
+	r.enrolPalm(t, sim.Person{Name: "bob", RightHand: true})
+	if d := r.await(t, bus.Decision, ""); d.Flow != "enrol" || d.Outcome != "approved" {
+		t.Fatalf("decision = %+v, want enrol approved", d)
+	}
+	r.withdraw(t)
+	r.awaitIdle(t)
+	r.cloud.mu.Lock()
+	if !slices.Equal(r.cloud.hands, []string{"LLLRRR"}) {
+		t.Errorf("enrolment captures %q, want three of each palm (LLLRRR)", r.cloud.hands)
+	}
+	r.cloud.mu.Unlock()
+	r.assertZeroed(t)
+}
+
+// Abandoning an enrolment at any step of its palms sends nothing and
+// leaves no capture in the kiosk's buffers.
+func TestEnrolAbandonedAtEveryPalmStep(t *testing.T) {
+	tests := []struct {
+		name    string
+		both    bool
+		at      string // the screen the person abandons at
+		walkOff bool   // walks away instead of pressing Cancel
+	}{
+		{"cancel at the hover prompt", false, "hover", false},
+		{"cancel at once more", false, "palm_again", false},
+		{"cancel at the right palm", true, "hover_right", false},
+		{"walk away at the right palm", true, "hover_right", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, wire.Approved, nil)
+			r.await(t, bus.Screen, "idle")
+			r.world.InsertCard("4539578763621486")
+			r.await(t, bus.Screen, "enter_phone")
+			r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '0', '0', keypad.Enter)
+			r.await(t, bus.Screen, "hover")
+			if tt.both {
+				r.world.Type('2')
+				r.await(t, bus.Screen, "hover_left")
+			}
+			if tt.at != "hover" {
+				r.hover(t, sim.Person{Name: "bob"})
+			}
+			if tt.at == "hover_right" {
+				for range wire.MaxPerHand - 1 {
+					r.rehover(t)
+				}
+			}
+			if tt.at != "hover" {
+				r.await(t, bus.Screen, tt.at)
+			}
+			// With the fake clock still, the presence sensor reads
+			// nothing new: the key is all the kiosk hears.
+			if tt.walkOff {
+				r.withdraw(t)
+				r.until(t, DefaultTimeouts().Presence, func() bool { return r.kiosk.Status().Session == "" })
+			} else {
+				r.world.Type(keypad.Cancel)
+				eventually(t, func() bool { return r.kiosk.Status().Session == "" })
+			}
+			if got := r.requests(); len(got) != 0 {
+				t.Errorf("abandoned enrolment sent %v", got)
+			}
+			r.assertZeroed(t)
+		})
+	}
 }

@@ -67,6 +67,28 @@ func (t *texts) askPalm(flow wire.Flow) display.Screen {
 	return t.screen("hover", display.Info, display.HandIcon)
 }
 
+// choosePalms is the enrolment's hover prompt: one palm, or (both) the
+// left palm first and the right next.
+func (t *texts) choosePalms(both bool) display.Screen {
+	if both {
+		return t.screen("hover_left", display.Info, display.HandIcon)
+	}
+	return t.askPalm(wire.FlowEnrol)
+}
+
+// rightPalm asks for the right palm once the left one is captured.
+func (t *texts) rightPalm() display.Screen {
+	return t.screen("hover_right", display.Info, display.HandIcon)
+}
+
+// palmAgain asks for capture n of total of the same palm: the hand is
+// lifted and hovered again, so each capture is a new presentation.
+func (t *texts) palmAgain(n, total int) display.Screen {
+	s := t.screen("palm_again", display.Info, display.HandIcon)
+	s.Title = t.get("palm_again.title", n, total)
+	return s
+}
+
 func (t *texts) confirmDelete() display.Screen {
 	return t.screen("confirm_delete", display.Warning, display.KeypadIcon)
 }

@@ -58,6 +58,7 @@ func everyScreen(t *testing.T, tx *texts) []display.Screen {
 	}
 	// The second factor, the attempt limit and what the point of sale asks.
 	app, _ := tx.reasonResult("app_enrolment_completed")
+	s = append(s, tx.choosePalms(true), tx.rightPalm(), tx.palmAgain(2, 3))
 	s = append(s, tx.deleteFactor(ph), tx.lockedOut(95*time.Second), app, tx.loyalty(), tx.ageCheck(18),
 		tx.pay(pos.Request{Amount: 1250, Currency: "EUR", Merchant: "Corner Café"}))
 	// One of each name: the same name is the same screen (checked by
@@ -106,8 +107,8 @@ func TestScreenNamesAreUnique(t *testing.T) {
 	}
 	want := []string{"age_check", "age_not_ok", "age_ok", "app_enrolled", "approved", "card_unreadable", "checking",
 		"confirm_delete", "declined", "delete_factor", "delete_hover", "deleted", "enrolled", "enter_phone", "face_scanner",
-		"hold_still", "hover", "idle", "kept", "locked_out", "loyalty", "loyalty_found", "maintenance", "move_centre",
-		"move_higher", "move_lower", "no_data", "not_provisioned", "not_recognized", "out_of_service", "paid", "pay",
+		"hold_still", "hover", "hover_left", "hover_right", "idle", "kept", "locked_out", "loyalty", "loyalty_found", "maintenance", "move_centre",
+		"move_higher", "move_lower", "no_data", "not_provisioned", "not_recognized", "out_of_service", "paid", "palm_again", "pay",
 		"pay_declined", "phone_too_short", "reinsert_card", "retry", "scanning", "shade", "show_palm", "spoof_rejected",
 		"updating"}
 	var got []string

@@ -106,7 +106,7 @@ func TestShippedSuiteParses(t *testing.T) {
 	files, _ := filepath.Glob("hil/suite/*.json")
 	// The simulator's scenarios the Makefile's HIL_SIM adds to the suite.
 	for _, name := range []string{"age", "app_enrol", "attacks", "cloud_down", "cloud_lost", "delete", "delete_second_factor", "demo",
-		"entry", "lockout", "loyalty", "pay", "pay_cancel", "quality"} {
+		"enrol_both", "entry", "lockout", "loyalty", "pay", "pay_cancel", "quality"} {
 		files = append(files, filepath.Join("..", "..", "drivers", "sim", "scenarios", name+".json"))
 	}
 	if len(files) < 8 {

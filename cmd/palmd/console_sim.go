@@ -78,6 +78,11 @@ func (s stimulator) Stimulate(ctx context.Context, step []byte, check bool) erro
 	return nil
 }
 
+// asksForHand are the screens of a session that waits for a hand: the
+// enrolment's prompts (hover, hover_left, and hover_right for the second
+// palm).
+var asksForHand = map[string]bool{"hover": true, "hover_left": true, "hover_right": true}
+
 // settle waits, after a hand was withdrawn from a running session, until
 // that session has ended or asks for a hand, so that a hand presented
 // again is a new hand (a hand that arrives while a session shows its
@@ -88,7 +93,7 @@ func (s stimulator) settle(ctx context.Context) error {
 	defer tick.Stop()
 	deadline := time.After(most)
 	for {
-		if s.kiosk.Status().Session == "" || s.world.Screen().Name == "hover" {
+		if s.kiosk.Status().Session == "" || asksForHand[s.world.Screen().Name] {
 			return nil
 		}
 		select {

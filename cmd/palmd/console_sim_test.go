@@ -28,7 +28,7 @@ func TestStimulateChecks(t *testing.T) {
 		{`{"app_enrol":{"person":"dora"}}`, `sim: app_enrol: want person, phone and card`},
 		{`{"pos":[1]}`, `sim: pos: want one JSON object, the request line`},
 		{`{"hover":{"person":"alice","presentation":"photo"}}`, `sim: hover: presentation: "photo": want one of genuine,`},
-		{`{"hover":{"persn":"alice"}}`, `sim: hover: field "persn": want one of condition, ignores_guidance, person, presentation`},
+		{`{"hover":{"persn":"alice"}}`, `sim: hover: field "persn": want one of condition, hand, ignores_guidance, person, presentation`},
 		{`{"expect":{"event":"decision"}}`, `sim: action "expect": want one of`},
 	}
 	for _, tt := range tests {

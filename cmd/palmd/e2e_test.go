@@ -166,6 +166,7 @@ func TestScenarios(t *testing.T) {
 		{"age", []string{"enrol/approved", "age/declined"}},
 		{"app_enrol", []string{"identify/not_recognized|identify/spoof_rejected", "identify/approved", "identify/approved"}},
 		{"entry", []string{"enrol/approved", "identify/approved", "identify/not_recognized|identify/spoof_rejected"}},
+		{"enrol_both", []string{"enrol/approved", "identify/approved", "identify/approved", "identify/not_recognized|identify/spoof_rejected"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -210,10 +211,33 @@ func TestScenarios(t *testing.T) {
 					t.Errorf("cancelled %v, gate pulsed %d times; want [identify/cloud_down], 1", cancelled, world.GateOpens())
 				}
 			}
+			if tt.name == "enrol_both" {
+				checkBothPalms(t, world, decisions(evs))
+			}
 			if tt.name == "quality" && !slices.Contains(screenNames(world), "out_of_service") {
 				t.Errorf("an unplugged camera did not put the kiosk out of service: %v", screenNames(world))
 			}
 		})
+	}
+}
+
+// checkBothPalms checks the enrol_both scenario: each palm was captured
+// three times (two "once more" screens a palm), the left palm first, and
+// each is recognised as the one person enrolled.
+func checkBothPalms(t *testing.T, world *sim.World, ds []bus.Event) {
+	t.Helper()
+	var prompts []string
+	for _, n := range screenNames(world) {
+		if n == "hover_left" || n == "palm_again" || n == "hover_right" || n == "enrolled" {
+			prompts = append(prompts, n)
+		}
+	}
+	want := []string{"hover_left", "palm_again", "palm_again", "hover_right", "palm_again", "palm_again", "enrolled"}
+	if !slices.Equal(prompts, want) {
+		t.Errorf("enrolment prompts %v, want %v", prompts, want)
+	}
+	if len(ds) < 3 || ds[0].Subject == "" || ds[1].Subject != ds[0].Subject || ds[2].Subject != ds[0].Subject {
+		t.Errorf("the left and right palms were not both recognised as the person enrolled: %+v", ds)
 	}
 }
 

@@ -140,6 +140,10 @@ func playLinuxRig(t testing.TB) {
 	rig.Press(t, 6, 6, 6, 11, 2, 11, 11, 3, 11, 11, 28)
 	await("screen", "hover", "", "")
 	rig.Hover(synth.Capture{Identity: alice, Seed: 1})
+	for seed := range uint64(2) { // three captures of the palm, lifted between them
+		await("screen", "palm_again", "", "")
+		rig.Rehover(synth.Capture{Identity: alice, Seed: 10 + seed})
+	}
 	await("decision", "", "enrol", "approved")
 	rig.Withdraw()
 	rig.Swipe(t, "CARD OUT")

@@ -176,6 +176,17 @@ func (r *linuxRig) Withdraw() {
 	r.tof.setDistance(0)
 }
 
+// Rehover takes the hand away until the presence sensor has read the
+// empty range a few times, then hovers c: a person lifting the hand and
+// hovering it again, as an enrolment asks between its captures.
+func (r *linuxRig) Rehover(c synth.Capture) {
+	r.Withdraw()
+	for from := r.tof.readings(); r.tof.readings() < from+3; {
+		time.Sleep(time.Millisecond)
+	}
+	r.Hover(c)
+}
+
 // Swipe sends a line from the card reader, e.g. a track-2 line.
 func (r *linuxRig) Swipe(t testing.TB, line string) {
 	t.Helper()
@@ -319,9 +330,17 @@ func (c *fakeV4L2) Close() error { return nil }
 // fakeToF is a VL53L0X at the register level: it answers the reads the
 // driver makes and ranges to the rig's hand. It implements i2c.BusCloser.
 type fakeToF struct {
-	mu   sync.Mutex
-	mm   int // 0: nothing in range
-	regs [256]byte
+	mu    sync.Mutex
+	mm    int // 0: nothing in range
+	regs  [256]byte
+	reads int // range readings taken
+}
+
+// readings returns how many range readings have been taken.
+func (f *fakeToF) readings() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.reads
 }
 
 func (f *fakeToF) setDistance(mm int) {
@@ -348,6 +367,7 @@ func (f *fakeToF) Tx(addr uint16, w, r []byte) error {
 		r[0] = 0x04 // a sample is ready
 	case 0x14:
 		clear(r)
+		f.reads++
 		mm := f.mm
 		if mm == 0 {
 			mm = 8190 // out of range

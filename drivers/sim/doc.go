@@ -9,6 +9,12 @@
 // Display, Cards, Keypad and Gate are the parts, each implementing the
 // interface of its drivers package.
 //
+// Simulated people follow the screen as people do: they move the hand once
+// when guided (move lower, higher, to the centre), and lift it and hover
+// it again when an enrolment asks for another capture ("palm_again"). A
+// person's right palm (Person.RightHand, "hand": "right") is another palm
+// to the renderer than the left.
+//
 // Scenarios (see Scenario) are JSON scripts of actions and expectations played
 // against a World while palmd runs; built-in ones live in scenarios/.
 //

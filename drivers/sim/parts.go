@@ -202,13 +202,20 @@ func (w *World) Display() *Display { return &Display{w: w} }
 // simulated people react to them.
 var moveScreens = map[string]bool{"move_lower": true, "move_higher": true, "move_centre": true}
 
+// againScreen asks for another capture of the same palm (an enrolment
+// takes several); simulated people lift the hand and hover it again.
+const againScreen = "palm_again"
+
 // Show implements display.Display.
 func (d *Display) Show(s display.Screen) error {
 	d.w.mu.Lock()
 	defer d.w.mu.Unlock()
 	d.w.screens = append(d.w.screens, s)
-	if moveScreens[s.Name] {
+	switch {
+	case moveScreens[s.Name]:
 		d.w.guided()
+	case s.Name == againScreen:
+		d.w.again()
 	}
 	return nil
 }

@@ -95,6 +95,8 @@ type HoverStep struct {
 	Condition    string `json:"condition,omitempty"`    // default "good"
 	// IgnoresGuidance keeps the hand as it is whatever the display says.
 	IgnoresGuidance bool `json:"ignores_guidance,omitempty"`
+	// Hand is the palm shown: "left" (the default) or "right".
+	Hand string `json:"hand,omitempty"`
 }
 
 // Expect waits for an event and checks it. With Screen set it waits until
@@ -265,6 +267,13 @@ func (h HoverStep) person() (Person, error) {
 		if p.Condition, err = synth.ParseCondition(h.Condition); err != nil {
 			return Person{}, fmt.Errorf("hover: condition: %w", err)
 		}
+	}
+	switch h.Hand {
+	case "", "left":
+	case "right":
+		p.RightHand = true
+	default:
+		return Person{}, fmt.Errorf("hover: hand: %q: want \"left\" or \"right\"", h.Hand)
 	}
 	return p, nil
 }

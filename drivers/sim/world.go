@@ -99,6 +99,17 @@ type Person struct {
 	Presentation    synth.Presentation
 	Condition       synth.Condition
 	IgnoresGuidance bool
+	// RightHand shows the right palm instead of the left: another palm
+	// of the same person, a different identity to the renderer.
+	RightHand bool
+}
+
+// identity is the renderer's identity of the palm p shows.
+func (p Person) identity() uint64 {
+	if p.RightHand {
+		return synth.IdentityOf(p.Name + "/right")
+	}
+	return synth.IdentityOf(p.Name)
 }
 
 // Hover puts p's hand (or p's attack) over the scanner. Every call is a new
@@ -116,7 +127,7 @@ func (w *World) Hover(p Person) {
 func (w *World) present(p Person) {
 	w.captures++
 	c := synth.Capture{
-		Identity:     synth.IdentityOf(p.Name),
+		Identity:     p.identity(),
 		Seed:         w.captures,
 		Presentation: p.Presentation,
 		Condition:    p.Condition,
@@ -140,6 +151,16 @@ func (w *World) guided() {
 	p.Condition = synth.Good
 	p.IgnoresGuidance = true // one correction, as people do
 	w.present(p)
+}
+
+// again is the person reading "once more": the hand is lifted and
+// hovered again, a new presentation of the same palm. Callers hold w.mu.
+func (w *World) again() {
+	if w.hand == nil {
+		return
+	}
+	w.moves = append(w.moves, false, true)
+	w.present(w.hand.person)
 }
 
 // Withdraw takes the hand away.

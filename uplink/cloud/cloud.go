@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -148,7 +150,7 @@ func New(cfg Config) (*Cloud, error) {
 	return &Cloud{
 		cfg: cfg, log: cfg.Logger, tokenKey: tokenKey, rest: rest, idx: index.New(0), factors: map[string]factors{}, births: map[string]time.Time{},
 		pending: map[string]pendingEnrolment{},
-		limits:  newAttemptLimits(cfg), ledger: ledger{limit: cfg.PayLimit, payments: map[string]*Payment{}},
+		limits:  newAttemptLimits(cfg), ledger: ledger{limit: cfg.PayLimit, payments: map[string]*Payment{}, log: cfg.Logger},
 		// A request is acceptable while its time is within MaxAge of now,
 		// and its time is at most MaxAge ahead of its arrival.
 		seen: replay.New[[]byte](2*cfg.MaxAge, cfg.MaxRequests),
@@ -159,7 +161,7 @@ func New(cfg Config) (*Cloud, error) {
 func (c *Cloud) Enrolled() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return c.idx.Len()
+	return len(c.factors)
 }
 
 // Handle answers one request received on subject and returns the signed
@@ -247,14 +249,20 @@ func (c *Cloud) decide(req wire.Request) (wire.Decision, error) {
 	default:
 		return wire.Decision{}, fmt.Errorf("%w: %.32q (handled: enrol, identify, delete, pay, void, loyalty, age)", ErrUnknownFlow, req.Flow)
 	}
-	tmpl, err := c.template(req)
+	tmpls, err := c.templates(req)
 	if err != nil {
 		c.log.Warn("cloud: unusable palm", "device", req.Device, "request", req.ID, "err", err)
 		return wire.Decision{Outcome: wire.Retry, Reason: "unusable_capture"}, nil
 	}
+	if req.Flow == wire.FlowEnrol {
+		return c.enrol(req, tmpls), nil
+	}
+	if len(tmpls) != 1 {
+		c.log.Warn("cloud: unusable palm", "device", req.Device, "request", req.ID, "captures", len(tmpls))
+		return wire.Decision{Outcome: wire.Retry, Reason: "unusable_capture"}, nil
+	}
+	tmpl := tmpls[0].tmpl
 	switch req.Flow {
-	case wire.FlowEnrol:
-		return c.enrol(req, tmpl), nil
 	case wire.FlowIdentify:
 		subject, ok := c.search(tmpl)
 		switch {
@@ -280,32 +288,23 @@ func (c *Cloud) decide(req wire.Request) (wire.Decision, error) {
 	panic("unreachable: flows checked above")
 }
 
+// search returns the subject of the enrolment one of whose templates
+// (captures of either palm) t matches best.
 func (c *Cloud) search(t match.Template) (string, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	subject, _, ok := c.idx.Search(t)
+	id, _, ok := c.idx.Search(t)
+	subject, _, _ := strings.Cut(id, "/")
 	return subject, ok
 }
 
-func (c *Cloud) enrol(req wire.Request, tmpl match.Template) wire.Decision {
-	phone, err := c.token(c.cfg.Seal, req, seal.PartPhone)
-	if err != nil {
-		return wire.Decision{Outcome: wire.Declined, Reason: "phone_unreadable"}
+// indexID is the index's id of an enrolment's i-th template: the subject
+// for the first, subject/i for the others.
+func indexID(subject string, i int) string {
+	if i == 0 {
+		return subject
 	}
-	card, err := c.token(c.cfg.Payment, req, seal.PartCard)
-	if err != nil {
-		return wire.Decision{Outcome: wire.Declined, Reason: "card_unreadable"}
-	}
-	if _, ok := c.search(tmpl); ok {
-		return wire.Decision{Outcome: wire.Declined, Reason: "duplicate_palm"}
-	}
-	subject := newSubject()
-	if err := c.store.put(subject, c.rest.seal(subject, record{tmpl: tmpl, phone: phone, card: card})); err != nil {
-		c.log.Error("cloud: enrolment not stored", "device", req.Device, "request", req.ID, "err", err)
-		return wire.Decision{Outcome: wire.Retry, Reason: "store_unavailable"}
-	}
-	c.add(subject, tmpl, factors{phone: phone, card: card})
-	return wire.Decision{Outcome: wire.Approved, Subject: subject, Reason: "enrolled"}
+	return subject + "/" + strconv.Itoa(i)
 }
 
 // delete removes the enrolment that both the palm and the second factor
@@ -358,38 +357,60 @@ func (c *Cloud) secondFactor(req wire.Request) (tok [32]byte, isCard bool, err e
 // factors are the keyed tokens of one enrolment's phone and card.
 type factors struct{ phone, card [32]byte }
 
-// add puts an enrolment in the index.
-func (c *Cloud) add(subject string, tmpl match.Template, f factors) {
+// add puts an enrolment's templates (every palm's kept captures) in the
+// index.
+func (c *Cloud) add(subject string, palms []match.Template, f factors) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.idx.Add(subject, tmpl)
+	for i, t := range palms {
+		c.idx.Add(indexID(subject, i), t)
+	}
 	c.factors[subject] = f
 }
 
 // remove takes an enrolment out of the index and forgets its failures.
 func (c *Cloud) remove(subject string) {
 	c.mu.Lock()
-	c.idx.Remove(subject)
+	for i := range maxPalms {
+		c.idx.Remove(indexID(subject, i))
+	}
 	delete(c.factors, subject)
 	delete(c.births, subject)
 	c.mu.Unlock()
 	c.limits.forget(subject)
 }
 
-// template opens the palm part and computes its template; the clear capture
-// is zeroed before return.
-func (c *Cloud) template(req wire.Request) (match.Template, error) {
+// handTemplate is the template of one capture and the palm it is of.
+type handTemplate struct {
+	hand wire.Hand
+	tmpl match.Template
+}
+
+// templates opens the palm part and computes the template of each of its
+// captures; the clear captures are zeroed before return.
+func (c *Cloud) templates(req wire.Request) ([]handTemplate, error) {
 	pt, err := c.cfg.Seal.Open(seal.ContextOf(req, seal.PartPalm), req.Palm)
 	if err != nil {
-		return match.Template{}, err
+		return nil, err
 	}
 	defer clear(pt)
-	roi, err := wire.ParseCapture(pt)
+	caps, err := wire.ParseCaptures(pt)
 	if err != nil {
-		return match.Template{}, err
+		return nil, err
 	}
-	defer clear(roi.Pix)
-	return match.NewTemplate(roi)
+	defer func() {
+		for _, cp := range caps {
+			clear(cp.ROI.Pix)
+		}
+	}()
+	out := make([]handTemplate, len(caps))
+	for i, cp := range caps {
+		if out[i].tmpl, err = match.NewTemplate(cp.ROI); err != nil {
+			return nil, fmt.Errorf("capture %d of %d: %w", i+1, len(caps), err)
+		}
+		out[i].hand = cp.Hand
+	}
+	return out, nil
 }
 
 // token opens a phone or card part and returns its keyed hash; the clear
@@ -415,10 +436,10 @@ func (c *Cloud) token(o *seal.Opener, req wire.Request, part string) ([32]byte, 
 // returns the new subject pseudonym.
 func (c *Cloud) Import(tmpl match.Template) (string, error) {
 	subject := newSubject()
-	if err := c.store.put(subject, c.rest.seal(subject, record{tmpl: tmpl})); err != nil {
+	if err := c.store.put(subject, c.rest.seal(subject, record{palms: []match.Template{tmpl}})); err != nil {
 		return "", fmt.Errorf("cloud: import: %w", err)
 	}
-	c.add(subject, tmpl, factors{})
+	c.add(subject, []match.Template{tmpl}, factors{})
 	return subject, nil
 }
 

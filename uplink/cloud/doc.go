@@ -4,8 +4,12 @@
 // vision/match through a 1:N index (uplink/cloud/index), and signs its
 // decisions.
 //
-// Flows: enrol (palm, phone and card → a new subject pseudonym; a palm
-// already enrolled is declined as "duplicate_palm"), identify (approved with
+// Flows: enrol (one or both palms, several captures each, phone and card →
+// a new subject pseudonym; of each palm's captures every one that agrees
+// with another is kept, each a template in the index, so a probe is
+// compared with all of them; captures of one palm none of which agree are
+// a retry "captures_disagree", one palm shown as both a retry "same_palm",
+// and a palm already enrolled is declined as "duplicate_palm"), identify (approved with
 // the subject, or not_recognized; a capture that matches an enrolment begun
 // in the phone app, AddPending, completes it: "app_enrolment_completed"),
 // delete (only when the palm and the second factor, card or phone, belong
@@ -21,8 +25,11 @@
 // Limits (limits.go): each kiosk's requests go through a token bucket
 // (KioskRate, KioskBurst; a void is never refused), and 100 consecutive
 // failures attributed to an enrolment (MaxFailures) disable its biometric.
-// Payments, birth dates, pending app enrolments and these counts live in
-// each instance's memory.
+// Without a store everything lives in the instance's memory; with one
+// (Open) payments, these counts and pending app enrolments live in
+// JetStream (PayBucket, FailBucket, PendingBucket) and survive restarts.
+// Birth dates and the kiosks' token buckets live in each instance's
+// memory.
 //
 // A request is answered only if it arrives on its own device's subject
 // (which NATS permissions vouch for), names a reply subject in that
@@ -40,7 +47,8 @@
 // Without Open the enrolments live in memory. With Open they live in the
 // JetStream key-value bucket EnrolBucket, one record per subject, sealed at
 // rest (AES-256-GCM under a key derived from the signing key, the subject
-// as associated data): the template and keyed hashes of phone and card,
+// as associated data): the templates kept of each palm and keyed hashes
+// of phone and card,
 // never the clear numbers. Each instance loads the bucket before it
 // serves and follows it with a watch, so several instances with the same
 // keys, subscribed in the queue group Queue, share the requests and each

@@ -1,10 +1,18 @@
 package cloud
 
 import (
+	"cmp"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/palmd/palmd/uplink/wire"
 	"github.com/palmd/palmd/vision/match"
@@ -22,12 +30,16 @@ type Payment struct {
 }
 
 // ledger holds the payments authorised, one per device and point-of-sale
-// message id, in memory.
+// message id: in memory, or, once the cloud's store is open, in the
+// JetStream bucket PayBucket, so that a restarted instance (or another
+// one) charges a repeated message id nothing.
 type ledger struct {
 	limit    int64
 	mu       sync.Mutex
-	payments map[string]*Payment // device/ref → payment
+	payments map[string]*Payment // device/ref → payment (without a bucket)
 	order    []string
+	kv       jetstream.KeyValue // nil: in memory
+	log      *slog.Logger
 }
 
 // pay authorises req's payment against the card of the palm's enrolment.
@@ -58,44 +70,182 @@ func (l *ledger) charge(device, subject string, p wire.Payment) wire.Decision {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	key := device + "/" + p.Ref
-	if got, ok := l.payments[key]; ok {
-		if got.Voided || got.Subject != subject || got.Amount != p.Amount || got.Currency != p.Currency {
-			return wire.Decision{Outcome: wire.Declined, Subject: subject, Reason: "ref_used"}
-		}
-		return wire.Decision{Outcome: wire.Approved, Subject: subject, Reference: got.Reference, Reason: "repeated"}
+	got, _, err := l.get(key)
+	if err != nil {
+		l.log.Error("cloud: payments unavailable", "device", device, "err", err)
+		return wire.Decision{Outcome: wire.Retry, Reason: "store_unavailable"}
 	}
-	var b [8]byte
-	rand.Read(b[:])
-	got := &Payment{Device: device, Ref: p.Ref, Reference: "pay-" + hex.EncodeToString(b[:]), Amount: p.Amount,
-		Currency: p.Currency, Subject: subject}
-	l.payments[key] = got
-	l.order = append(l.order, key)
-	return wire.Decision{Outcome: wire.Approved, Subject: subject, Reference: got.Reference}
+	for range 2 {
+		if got != nil {
+			if got.Voided || got.Subject != subject || got.Amount != p.Amount || got.Currency != p.Currency {
+				return wire.Decision{Outcome: wire.Declined, Subject: subject, Reason: "ref_used"}
+			}
+			return wire.Decision{Outcome: wire.Approved, Subject: subject, Reference: got.Reference, Reason: "repeated"}
+		}
+		var b [8]byte
+		rand.Read(b[:])
+		got = &Payment{Device: device, Ref: p.Ref, Reference: "pay-" + hex.EncodeToString(b[:]), Amount: p.Amount,
+			Currency: p.Currency, Subject: subject}
+		switch err := l.create(key, got); {
+		case errors.Is(err, jetstream.ErrKeyExists): // another instance charged it first
+			if got, _, err = l.get(key); err != nil || got == nil {
+				l.log.Error("cloud: payments unavailable", "device", device, "err", err)
+				return wire.Decision{Outcome: wire.Retry, Reason: "store_unavailable"}
+			}
+			continue
+		case err != nil:
+			l.log.Error("cloud: payment not stored", "device", device, "err", err)
+			return wire.Decision{Outcome: wire.Retry, Reason: "store_unavailable"}
+		}
+		return wire.Decision{Outcome: wire.Approved, Subject: subject, Reference: got.Reference}
+	}
+	return wire.Decision{Outcome: wire.Retry, Reason: "store_unavailable"}
 }
 
 // void takes back the payment of req's device and message id, if there is
 // one; voiding what was never charged is no error (the kiosk does not
-// know whether its request arrived).
+// know whether its request arrived), and marks the id used, so a late pay
+// request for it charges nothing.
 func (l *ledger) void(req wire.Request) wire.Decision {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if p, ok := l.payments[req.Device+"/"+req.Payment.Ref]; ok {
+	key := req.Device + "/" + req.Payment.Ref
+	for range 3 {
+		p, rev, err := l.get(key)
+		if err != nil {
+			break
+		}
+		reason := "voided"
+		if p == nil {
+			p, reason = &Payment{Device: req.Device, Ref: req.Payment.Ref}, "nothing_charged"
+		}
 		p.Voided = true
-		return wire.Decision{Outcome: wire.Approved, Reason: "voided"}
+		if rev == 0 {
+			err = l.create(key, p)
+		} else {
+			err = l.update(key, p, rev)
+		}
+		if err == nil {
+			return wire.Decision{Outcome: wire.Approved, Reason: reason}
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) && !isWrongRevision(err) {
+			break
+		}
 	}
-	// Mark the ref used, so a late pay request for it charges nothing.
-	l.payments[req.Device+"/"+req.Payment.Ref] = &Payment{Device: req.Device, Ref: req.Payment.Ref, Voided: true}
-	return wire.Decision{Outcome: wire.Approved, Reason: "nothing_charged"}
+	l.log.Error("cloud: void not stored", "device", req.Device)
+	return wire.Decision{Outcome: wire.Retry, Reason: "store_unavailable"}
 }
 
-// Payments returns the payments authorised so far, in order, voided ones
-// included; a void for a message id never charged is not one.
-func (c *Cloud) Payments() []Payment {
-	c.ledger.mu.Lock()
-	defer c.ledger.mu.Unlock()
-	var ps []Payment
-	for _, k := range c.ledger.order {
-		ps = append(ps, *c.ledger.payments[k])
+// payKey is the bucket key of a device/ref: a hash, since refs may hold
+// characters keys may not.
+func payKey(key string) string { return requestKey("pay/" + key) }
+
+// get returns the payment stored under key (nil if none) and its
+// revision (0 in memory or when none).
+func (l *ledger) get(key string) (*Payment, uint64, error) {
+	if l.kv == nil {
+		p, ok := l.payments[key]
+		if !ok {
+			return nil, 0, nil
+		}
+		cp := *p
+		return &cp, 1, nil
 	}
-	return slices.Clip(ps)
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	e, err := l.kv.Get(ctx, payKey(key))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	var p Payment
+	if err := json.Unmarshal(e.Value(), &p); err != nil {
+		return nil, 0, fmt.Errorf("cloud: stored payment: %w", err)
+	}
+	return &p, e.Revision(), nil
+}
+
+// create stores p under key unless something is stored there already
+// (jetstream.ErrKeyExists).
+func (l *ledger) create(key string, p *Payment) error {
+	if l.kv == nil {
+		if _, ok := l.payments[key]; ok {
+			return jetstream.ErrKeyExists
+		}
+		l.payments[key] = p
+		l.order = append(l.order, key)
+		return nil
+	}
+	b, _ := json.Marshal(p)
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	_, err := l.kv.Create(ctx, payKey(key), b)
+	return err
+}
+
+// update replaces the payment under key if it is still at revision rev.
+func (l *ledger) update(key string, p *Payment, rev uint64) error {
+	if l.kv == nil {
+		l.payments[key] = p
+		return nil
+	}
+	b, _ := json.Marshal(p)
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	_, err := l.kv.Update(ctx, payKey(key), b, rev)
+	return err
+}
+
+// isWrongRevision reports an update that lost a race with another writer.
+func isWrongRevision(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
+}
+
+// Payments returns the payments authorised so far, in the order they were
+// last written (charged, or voided), voided ones
+// included; a void for a message id never charged is not one. With a
+// store they are read from PayBucket: every instance's, before and after
+// restarts.
+func (c *Cloud) Payments() []Payment {
+	l := &c.ledger
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var ps []Payment
+	if l.kv == nil {
+		for _, k := range l.order {
+			if p := l.payments[k]; p.Reference != "" {
+				ps = append(ps, *p)
+			}
+		}
+		return slices.Clip(ps)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	keys, err := l.kv.ListKeys(ctx)
+	if err != nil {
+		return nil
+	}
+	type rp struct {
+		rev uint64
+		p   Payment
+	}
+	var all []rp
+	for k := range keys.Keys() {
+		e, err := l.kv.Get(ctx, k)
+		if err != nil {
+			continue
+		}
+		var p Payment
+		if json.Unmarshal(e.Value(), &p) == nil && p.Reference != "" {
+			all = append(all, rp{e.Revision(), p})
+		}
+	}
+	slices.SortFunc(all, func(a, b rp) int { return cmp.Compare(a.rev, b.rev) })
+	for _, x := range all {
+		ps = append(ps, x.p)
+	}
+	return ps
 }

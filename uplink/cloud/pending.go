@@ -25,6 +25,7 @@ type pendingEnrolment struct {
 	tmpl match.Template
 	f    factors
 	at   time.Time
+	rev  uint64 // its revision in PendingBucket (0 without a store)
 }
 
 // AddPending holds an enrolment begun in the phone app: photo is the palm
@@ -45,9 +46,15 @@ func (c *Cloud) AddPending(photo *image.Gray, phone, card []byte) (string, error
 	var b [12]byte
 	rand.Read(b[:])
 	id := "app-" + hex.EncodeToString(b[:])
+	p := pendingEnrolment{tmpl: tmpl, f: factors{phone: c.tokenOf(phone), card: c.tokenOf(card)}, at: c.cfg.Now()}
+	if p.rev, err = c.store.putPending(id, c.rest.seal(id, record{palms: []match.Template{tmpl}, phone: p.f.phone, card: p.f.card})); err != nil {
+		return "", fmt.Errorf("cloud: pending enrolment not stored: %w", err)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.pending[id] = pendingEnrolment{tmpl: tmpl, f: factors{phone: c.tokenOf(phone), card: c.tokenOf(card)}, at: c.cfg.Now()}
+	if old, ok := c.pending[id]; !ok || old.rev < p.rev { // the watch may have brought it first
+		c.pending[id] = p
+	}
 	return id, nil
 }
 
@@ -87,14 +94,24 @@ func (c *Cloud) completePending(req wire.Request, tmpl match.Template) (wire.Dec
 	if !ok {
 		return wire.Decision{}, false
 	}
+	// One instance completes it: the one whose deletion of this revision
+	// succeeds.
+	if err := c.store.takePending(best, p.rev); err != nil {
+		c.log.Warn("cloud: pending enrolment taken elsewhere or unavailable", "device", req.Device, "request", req.ID, "err", err)
+		return wire.Decision{}, false
+	}
 	subject := newSubject()
-	if err := c.store.put(subject, c.rest.seal(subject, record{tmpl: tmpl, phone: p.f.phone, card: p.f.card})); err != nil {
+	if err := c.store.put(subject, c.rest.seal(subject, record{palms: []match.Template{tmpl}, phone: p.f.phone, card: p.f.card})); err != nil {
 		c.log.Error("cloud: app enrolment not stored", "device", req.Device, "request", req.ID, "err", err)
+		// It waits for the next capture.
+		if p.rev, err = c.store.putPending(best, c.rest.seal(best, record{palms: []match.Template{p.tmpl}, phone: p.f.phone, card: p.f.card})); err != nil {
+			c.log.Error("cloud: pending enrolment lost", "err", err)
+		}
 		c.mu.Lock()
-		c.pending[best] = p // it waits for the next capture
+		c.pending[best] = p
 		c.mu.Unlock()
 		return wire.Decision{Outcome: wire.Retry, Reason: "store_unavailable"}, true
 	}
-	c.add(subject, tmpl, p.f)
+	c.add(subject, []match.Template{tmpl}, p.f)
 	return wire.Decision{Outcome: wire.Approved, Subject: subject, Reason: "app_enrolment_completed"}, true
 }

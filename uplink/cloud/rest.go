@@ -9,15 +9,23 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/palmd/palmd/uplink/wire"
 	"github.com/palmd/palmd/vision/match"
 )
 
-// record is one enrolment as stored: the template and the keyed tokens of
-// phone and card, never the clear numbers.
+// record is one enrolment as stored: the templates kept of its palms (one
+// to maxPalms: up to three captures of each of two palms) and the keyed
+// tokens of phone and card, never the clear numbers. Sealed, it is the
+// templates (match.Template.MarshalBinary) followed by the two tokens: a
+// record of one template is laid out as records were before enrolments
+// kept several, so older records open unchanged.
 type record struct {
-	tmpl        match.Template
+	palms       []match.Template
 	phone, card [32]byte
 }
+
+// maxPalms is how many templates an enrolment holds at most.
+const maxPalms = wire.MaxEnrolCaptures
 
 const templateLen = 389 // match.Template.MarshalBinary
 
@@ -47,7 +55,12 @@ func aad(subject string) []byte { return []byte("palmcloud enrolment v1 " + subj
 
 // seal returns nonce || ciphertext of r.
 func (a *atRest) seal(subject string, r record) []byte {
-	pt, _ := r.tmpl.MarshalBinary()
+	var pt []byte
+	for _, t := range r.palms {
+		b, _ := t.MarshalBinary()
+		pt = append(pt, b...)
+		clear(b)
+	}
 	pt = append(pt, r.phone[:]...)
 	pt = append(pt, r.card[:]...)
 	defer clear(pt)
@@ -67,14 +80,17 @@ func (a *atRest) open(subject string, b []byte) (record, error) {
 		return record{}, fmt.Errorf("cloud: stored enrolment does not open: %w", err)
 	}
 	defer clear(pt)
-	if len(pt) != templateLen+64 {
-		return record{}, errors.New("cloud: stored enrolment has the wrong length")
+	n = (len(pt) - 64) / templateLen
+	if len(pt) < 64 || (len(pt)-64)%templateLen != 0 || n < 1 || n > maxPalms {
+		return record{}, fmt.Errorf("cloud: stored enrolment has the wrong length: want 1 to %d templates and two tokens", maxPalms)
 	}
-	var r record
-	if err := r.tmpl.UnmarshalBinary(pt[:templateLen]); err != nil {
-		return record{}, err
+	r := record{palms: make([]match.Template, n)}
+	for i := range r.palms {
+		if err := r.palms[i].UnmarshalBinary(pt[i*templateLen : (i+1)*templateLen]); err != nil {
+			return record{}, err
+		}
 	}
-	copy(r.phone[:], pt[templateLen:])
-	copy(r.card[:], pt[templateLen+32:])
+	copy(r.phone[:], pt[n*templateLen:])
+	copy(r.card[:], pt[n*templateLen+32:])
 	return r, nil
 }

@@ -21,6 +21,17 @@ const (
 	// RequestBucket holds the signed answer to every request id for
 	// 2*MaxAge, so that any instance answers a repeated id the same way.
 	RequestBucket = "palm_req"
+	// PayBucket holds every payment authorised (and every message id
+	// voided), by device and point-of-sale message id: one charge per id
+	// across restarts and instances.
+	PayBucket = "palm_pay"
+	// PendingBucket holds the enrolments begun in the phone app (sealed
+	// at rest like enrolments) until a kiosk completes them, for
+	// PendingTTL.
+	PendingBucket = "palm_pending"
+	// FailBucket holds each enrolment's count of consecutive failed
+	// attempts (limits.go), by subject.
+	FailBucket = "palm_fail"
 )
 
 // StoreOptions configure the JetStream buckets and stream Open creates.
@@ -40,14 +51,18 @@ type store struct {
 	js        jetstream.JetStream
 	enrol     jetstream.KeyValue
 	req       jetstream.KeyValue
+	pending   jetstream.KeyValue
 	watch     jetstream.KeyWatcher
-	consumers sync.Map // device → struct{}: its command consumer exists
+	pwatch    jetstream.KeyWatcher // follows pending
+	consumers sync.Map             // device → struct{}: its command consumer exists
 	done      chan struct{}
 	c         *Cloud
 }
 
 // Open keeps the cloud's state in JetStream on nc: enrolments in
-// EnrolBucket (sealed at rest), answered requests in RequestBucket and
+// EnrolBucket (sealed at rest), answered requests in RequestBucket,
+// payments in PayBucket, failure counts in FailBucket, pending app
+// enrolments in PendingBucket (sealed at rest) and
 // queued commands in wire.CommandStream, creating them if needed. It loads
 // every stored enrolment into the index before it returns, then keeps the
 // index in step with the bucket (enrolments and deletions by any instance)
@@ -92,6 +107,24 @@ func (c *Cloud) Open(ctx context.Context, nc *nats.Conn, o StoreOptions) error {
 	}); err != nil {
 		return fmt.Errorf("cloud: bucket %s: %w", RequestBucket, err)
 	}
+	pay, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: PayBucket, Description: "palmcloud payments by device and message id", Storage: st, Replicas: o.Replicas,
+	})
+	if err != nil {
+		return fmt.Errorf("cloud: bucket %s: %w", PayBucket, err)
+	}
+	if s.pending, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: PendingBucket, Description: "palmcloud enrolments begun in the phone app, sealed", Storage: st,
+		Replicas: o.Replicas, TTL: PendingTTL,
+	}); err != nil {
+		return fmt.Errorf("cloud: bucket %s: %w", PendingBucket, err)
+	}
+	fail, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: FailBucket, Description: "palmcloud consecutive failures by enrolment", Storage: st, Replicas: o.Replicas,
+	})
+	if err != nil {
+		return fmt.Errorf("cloud: bucket %s: %w", FailBucket, err)
+	}
 	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name: wire.CommandStream, Description: "palmcloud commands queued for kiosks",
 		Subjects: []string{wire.CommandQueueSubject("*", "*")}, Retention: jetstream.WorkQueuePolicy,
@@ -116,27 +149,106 @@ func (c *Cloud) Open(ctx context.Context, nc *nats.Conn, o StoreOptions) error {
 			return fmt.Errorf("cloud: loading enrolments: %w", ctx.Err())
 		}
 	}
+	if s.pwatch, err = s.pending.WatchAll(context.Background()); err != nil {
+		s.watch.Stop()
+		return fmt.Errorf("cloud: watch %s: %w", PendingBucket, err)
+	}
+	for loaded := false; !loaded; {
+		select {
+		case e := <-s.pwatch.Updates():
+			if e == nil {
+				loaded = true
+				break
+			}
+			s.applyPending(e)
+		case <-ctx.Done():
+			s.watch.Stop()
+			s.pwatch.Stop()
+			return fmt.Errorf("cloud: loading pending enrolments: %w", ctx.Err())
+		}
+	}
 	c.store = s
+	c.ledger.mu.Lock()
+	c.ledger.kv = pay
+	c.ledger.mu.Unlock()
+	c.limits.useBucket(fail, c.log)
 	c.log.Info("cloud: enrolments loaded", "enrolled", c.Enrolled())
 	go s.follow()
 	return nil
 }
 
-// Close stops following the enrolment bucket.
+// Close stops following the enrolment and pending buckets.
 func (c *Cloud) Close() {
 	if c.store != nil {
 		c.store.watch.Stop()
+		c.store.pwatch.Stop()
 		<-c.store.done
 	}
 }
 
 func (s *store) follow() {
 	defer close(s.done)
-	for e := range s.watch.Updates() {
-		if e != nil {
-			s.apply(e)
+	enrol, pending := s.watch.Updates(), s.pwatch.Updates()
+	for enrol != nil || pending != nil {
+		select {
+		case e, ok := <-enrol:
+			if !ok {
+				enrol = nil
+			} else if e != nil {
+				s.apply(e)
+			}
+		case e, ok := <-pending:
+			if !ok {
+				pending = nil
+			} else if e != nil {
+				s.applyPending(e)
+			}
 		}
 	}
+}
+
+// applyPending brings the pending enrolments in step with one change of
+// PendingBucket.
+func (s *store) applyPending(e jetstream.KeyValueEntry) {
+	c := s.c
+	switch e.Operation() {
+	case jetstream.KeyValuePut:
+		r, err := c.rest.open(e.Key(), e.Value())
+		if err != nil || len(r.palms) != 1 {
+			c.log.Error("cloud: stored pending enrolment skipped", "id", e.Key(), "err", err)
+			return
+		}
+		c.mu.Lock()
+		if old, ok := c.pending[e.Key()]; !ok || old.rev < e.Revision() {
+			c.pending[e.Key()] = pendingEnrolment{tmpl: r.palms[0], f: factors{phone: r.phone, card: r.card}, at: e.Created(), rev: e.Revision()}
+		}
+		c.mu.Unlock()
+	case jetstream.KeyValueDelete, jetstream.KeyValuePurge:
+		c.mu.Lock()
+		delete(c.pending, e.Key())
+		c.mu.Unlock()
+	}
+}
+
+// putPending stores a pending enrolment and returns its revision.
+func (s *store) putPending(id string, sealed []byte) (uint64, error) {
+	if s == nil {
+		return 0, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	return s.pending.Put(ctx, id, sealed)
+}
+
+// takePending deletes the pending enrolment id if it is still at revision
+// rev: of several instances completing it at once, one succeeds.
+func (s *store) takePending(id string, rev uint64) error {
+	if s == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	return s.pending.Delete(ctx, id, jetstream.LastRevision(rev))
 }
 
 // apply brings the index in step with one change of the bucket.
@@ -149,7 +261,7 @@ func (s *store) apply(e jetstream.KeyValueEntry) {
 			c.log.Error("cloud: stored enrolment skipped", "subject", e.Key(), "err", err)
 			return
 		}
-		c.add(e.Key(), r.tmpl, factors{phone: r.phone, card: r.card})
+		c.add(e.Key(), r.palms, factors{phone: r.phone, card: r.card})
 	case jetstream.KeyValueDelete, jetstream.KeyValuePurge:
 		c.remove(e.Key())
 	}

@@ -78,7 +78,15 @@ func newDeployment(t *testing.T) *deployment {
 // as palmcloud does (drain, wait, close).
 func (d *deployment) instance(t *testing.T) (c *cloud.Cloud, stop func()) {
 	t.Helper()
-	c, err := cloud.New(cloud.Config{Seal: d.seal, Payment: d.pay, SignKey: d.sign})
+	return d.instanceWith(t, cloud.Config{})
+}
+
+// instanceWith is instance with cfg's limits (its keys are the
+// deployment's).
+func (d *deployment) instanceWith(t *testing.T, cfg cloud.Config) (c *cloud.Cloud, stop func()) {
+	t.Helper()
+	cfg.Seal, cfg.Payment, cfg.SignKey = d.seal, d.pay, d.sign
+	c, err := cloud.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,13 +117,23 @@ func (d *deployment) instance(t *testing.T) (c *cloud.Cloud, stop func()) {
 
 func (d *deployment) do(t *testing.T, id string, f wire.Flow, person uint64) wire.Decision {
 	t.Helper()
-	r := wire.Request{ID: id, Device: "kiosk-1", Flow: f, Time: time.Now()}
+	return d.doWith(t, wire.Request{ID: id, Flow: f}, person, "+15550100")
+}
+
+// doWith sends r (its device, time and sealed parts filled in) with
+// person's palm; an enrolment or deletion carries phone.
+func (d *deployment) doWith(t *testing.T, r wire.Request, person uint64, phone string) wire.Decision {
+	t.Helper()
+	r.Device, r.Time = "kiosk-1", time.Now()
+	id, f := r.ID, r.Flow
 	var err error
-	if r.Palm, err = d.palmSealer.Seal(seal.ContextOf(r, seal.PartPalm), wire.AppendCapture(nil, region(person))); err != nil {
-		t.Fatal(err)
+	if f != wire.FlowVoid {
+		if r.Palm, err = d.palmSealer.Seal(seal.ContextOf(r, seal.PartPalm), wire.AppendCapture(nil, region(person))); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if f == wire.FlowEnrol || f == wire.FlowDelete { // a deletion's second factor: the phone number
-		r.Phone, _ = d.palmSealer.Seal(seal.ContextOf(r, seal.PartPhone), []byte("+15550100"))
+		r.Phone, _ = d.palmSealer.Seal(seal.ContextOf(r, seal.PartPhone), []byte(phone))
 	}
 	if f == wire.FlowEnrol {
 		r.Card, _ = d.paySeal.Seal(seal.ContextOf(r, seal.PartCard), []byte("4111111111111111"))
@@ -189,6 +207,76 @@ func TestRestartKeepsEnrolments(t *testing.T) {
 		if bytes.Contains(e.Value(), clearTmpl[5:69]) {
 			t.Errorf("enrolment %s holds its template in clear", subject)
 		}
+	}
+}
+
+// TestRestartKeepsPaymentsAndFailures: payments (by device and message id),
+// each enrolment's failure count and the enrolments begun in the phone app
+// live in JetStream buckets, so a cloud restart neither charges a repeated
+// message id again, nor charges one voided before it, nor forgets failures
+// that disabled a biometric, nor loses an app enrolment waiting for its
+// first capture.
+func TestRestartKeepsPaymentsAndFailures(t *testing.T) {
+	d := newDeployment(t)
+	cfg := cloud.Config{MaxFailures: 2}
+	first, stop := d.instanceWith(t, cfg)
+	const payer, victim, appUser = 1, 2, 3
+	if _, err := first.AddPending(region(appUser), []byte("5550100400"), []byte("4539578763621486")); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []uint64{payer, victim} {
+		if dec := d.do(t, fmt.Sprint("enrol-", p), wire.FlowEnrol, p); dec.Outcome != wire.Approved {
+			t.Fatalf("enrol %d: %+v", p, dec)
+		}
+	}
+	pay := func(id, ref string) wire.Decision {
+		return d.doWith(t, wire.Request{ID: id, Flow: wire.FlowPay,
+			Payment: &wire.Payment{Ref: ref, Amount: 1250, Currency: "EUR", Merchant: "Corner Shop"}}, payer, "")
+	}
+	charged := pay("pay-1", "m1")
+	if charged.Outcome != wire.Approved || charged.Reference == "" {
+		t.Fatalf("payment: %+v", charged)
+	}
+	if dec := d.doWith(t, wire.Request{ID: "void-2", Flow: wire.FlowVoid, Payment: &wire.Payment{Ref: "m2"}}, 0, ""); dec.Reason != "nothing_charged" {
+		t.Fatalf("void of an id never charged: %+v", dec)
+	}
+	for i := range cfg.MaxFailures { // the victim's palm with a wrong phone number
+		if dec := d.doWith(t, wire.Request{ID: fmt.Sprint("delete-", i), Flow: wire.FlowDelete}, victim, "+15559999"); dec.Outcome != wire.NotRecognized {
+			t.Fatalf("deletion with a wrong factor: %+v", dec)
+		}
+	}
+	stop()
+
+	c, stop := d.instanceWith(t, cfg)
+	defer stop()
+	if n := c.Pending(); n != 1 {
+		t.Errorf("%d pending app enrolments after the restart, want 1", n)
+	}
+	tests := []struct {
+		name    string
+		dec     wire.Decision
+		outcome wire.Outcome
+		reason  string
+	}{
+		{"the same message id again", pay("pay-1-again", "m1"), wire.Approved, "repeated"},
+		{"a message id voided before", pay("pay-2", "m2"), wire.Declined, "ref_used"},
+		{"the disabled enrolment", d.do(t, "identify-victim", wire.FlowIdentify, victim), wire.Declined, "biometric_disabled"},
+		{"the app enrolment's first capture", d.do(t, "identify-app", wire.FlowIdentify, appUser), wire.Approved, "app_enrolment_completed"},
+		{"its next capture", d.do(t, "identify-app-2", wire.FlowIdentify, appUser), wire.Approved, ""},
+	}
+	for _, tt := range tests {
+		if tt.dec.Outcome != tt.outcome || tt.dec.Reason != tt.reason {
+			t.Errorf("%s after the restart: %s %q, want %s %q", tt.name, tt.dec.Outcome, tt.dec.Reason, tt.outcome, tt.reason)
+		}
+	}
+	if got := tests[0].dec.Reference; got != charged.Reference {
+		t.Errorf("repeated payment's reference %q, want the first one's %q", got, charged.Reference)
+	}
+	if ps := c.Payments(); len(ps) != 1 || ps[0].Reference != charged.Reference || ps[0].Voided {
+		t.Errorf("payments after the restart: %+v, want the one charge %s", ps, charged.Reference)
+	}
+	if n := c.Pending(); n != 0 {
+		t.Errorf("%d pending app enrolments once completed, want 0", n)
 	}
 }
 

@@ -2,8 +2,13 @@
 // the cloud's signed statements (decisions and commands), telemetry events,
 // the plaintext palm record that is sealed, and the NATS subjects.
 //
+// The palm record is versioned by its magic: "PALM1" is one capture
+// (AppendCapture, ParseCapture), which every flow but enrolment sends;
+// "PALM2" is an enrolment's captures, up to MaxPerHand of each palm, each
+// named left or right (AppendEnrolCapture). ParseCaptures reads both.
+//
 // Everything is JSON with stable field names. Decoders of bytes from the
-// network (DecodeRequest, DecodeEvent, Verify, ParseCapture) are strict:
+// network (DecodeRequest, DecodeEvent, Verify, ParseCapture, ParseCaptures) are strict:
 // bounded size, unknown fields rejected, nothing after the value, every
 // field validated; their errors never quote the input.
 //

@@ -122,6 +122,37 @@ func FuzzParseCapture(f *testing.F) {
 	})
 }
 
+// FuzzParseCaptures: a record of either version either parses into captures
+// that encode to the same bytes, or is refused without quoting it.
+func FuzzParseCaptures(f *testing.F) {
+	small := image.NewGray(image.Rect(0, 0, 3, 2))
+	copy(small.Pix, []byte{1, 2, 3, 4, 5, 6})
+	both := AppendEnrolCapture(AppendEnrolCapture(nil, Left, small), Right, small)
+	addSeeds(f, AppendCapture(nil, small), AppendEnrolCapture(nil, Left, small), both,
+		AppendEnrolCapture(nil, Right, image.NewGray(image.Rect(0, 0, 16, 16))))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		cs, err := ParseCaptures(b)
+		checkErr(t, b, err)
+		if err != nil {
+			return
+		}
+		var again []byte
+		if string(b[:len(captureMagic)]) == captureMagic {
+			again = AppendCapture(nil, cs[0].ROI)
+		} else {
+			for _, c := range cs {
+				again = AppendEnrolCapture(again, c.Hand, c.ROI)
+			}
+		}
+		if !bytes.Equal(again, b) {
+			t.Fatal("re-encoding parsed captures changed them")
+		}
+		if _, err := ParseCaptures(b[:len(b)/2]); err == nil {
+			t.Fatal("the first half of a valid record parsed too")
+		}
+	})
+}
+
 // FuzzParseRequestSubject: any subject either parses into a valid device
 // whose request subject is the input again, or is refused.
 func FuzzParseRequestSubject(f *testing.F) {

@@ -341,3 +341,66 @@ func TestParseRequestSubject(t *testing.T) {
 		}
 	}
 }
+
+func TestEnrolCaptures(t *testing.T) {
+	region := func(seed int) *image.Gray {
+		img := image.NewGray(image.Rect(0, 0, 128, 128))
+		for i := range img.Pix {
+			img.Pix[i] = uint8(i*seed + seed)
+		}
+		return img
+	}
+	var rec []byte
+	hands := []Hand{Left, Left, Left, Right, Right, Right}
+	for i, h := range hands {
+		rec = AppendEnrolCapture(rec, h, region(i+1))
+	}
+	if len(rec) != EnrolSize(len(hands), 128, 128) {
+		t.Fatalf("record is %d bytes, EnrolSize says %d", len(rec), EnrolSize(len(hands), 128, 128))
+	}
+	got, err := ParseCaptures(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(hands) {
+		t.Fatalf("%d captures, want %d", len(got), len(hands))
+	}
+	for i, c := range got {
+		if c.Hand != hands[i] || !bytes.Equal(c.ROI.Pix, region(i+1).Pix) {
+			t.Errorf("capture %d: hand %v or pixels differ", i, c.Hand)
+		}
+	}
+	// Version 1 is one capture of the left palm.
+	v1, err := ParseCaptures(AppendCapture(nil, region(9)))
+	if err != nil || len(v1) != 1 || v1[0].Hand != Left || !bytes.Equal(v1[0].ROI.Pix, region(9).Pix) {
+		t.Errorf("version 1 record: %d captures, err %v", len(v1), err)
+	}
+
+	one := AppendEnrolCapture(nil, Left, region(1))
+	fourLeft := rec[:0:0]
+	for range 4 {
+		fourLeft = AppendEnrolCapture(fourLeft, Left, region(2))
+	}
+	badHand := bytes.Clone(one)
+	badHand[len(enrolMagic)+1] = 'X'
+	zero := bytes.Clone(one)
+	zero[len(enrolMagic)] = 0
+	tooMany := bytes.Clone(one)
+	tooMany[len(enrolMagic)] = MaxEnrolCaptures + 1
+	for name, bad := range map[string][]byte{
+		"truncated":        rec[:len(rec)-1],
+		"long":             append(bytes.Clone(rec), 0),
+		"count above data": append([]byte("PALM2\x02"), one[len(enrolMagic)+1:]...),
+		"no captures":      zero,
+		"too many":         tooMany,
+		"four of one hand": fourLeft,
+		"unknown hand":     badHand,
+		"unknown version":  append([]byte("PALM3"), one[len(enrolMagic):]...),
+		"magic only":       []byte("PALM2"),
+		"empty":            nil,
+	} {
+		if _, err := ParseCaptures(bad); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: got %v, want ErrMalformed", name, err)
+		}
+	}
+}

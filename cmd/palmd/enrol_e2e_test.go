@@ -1,0 +1,111 @@
+//go:build sim
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/palmd/palmd/drivers/sim"
+	"github.com/palmd/palmd/firmware/bus"
+	"github.com/palmd/palmd/firmware/config"
+)
+
+// TestEnrolThenIdentify enrols a new person and identifies the same palm at
+// once, session after session, on the simulation build (the whole palmd,
+// the embedded NATS server and reference cloud, the simulator paced on its
+// frame clock): 100 people with PALMD_EVAL=1 (make eval), at least 99 of
+// them approved as themselves; 5 otherwise, all of them. Each enrolment
+// (card read to decision, three captures of one palm) takes under a
+// minute. Everyone enrolled stays enrolled, so the last identifications
+// search among 100 people and must find the right one.
+func TestEnrolThenIdentify(t *testing.T) {
+	if raceEnabled {
+		t.Skip("runs palmd on the real clock, which the race detector slows past the capture timeout (raceEnabled)")
+	}
+	people, least := 5, 5
+	if os.Getenv("PALMD_EVAL") != "" {
+		people, least = 100, 99
+	}
+	sc := sim.Scenario{Name: "enrol_then_identify"}
+	any := "approved|declined|not_recognized|spoof_rejected|retry"
+	step := func(s sim.Step) { sc.Steps = append(sc.Steps, s) }
+	for i := range people {
+		name := fmt.Sprintf("enrol-identify-%03d", i)
+		step(sim.Step{Expect: &sim.Expect{Event: bus.Screen, Screen: "idle"}})
+		step(sim.Step{InsertCard: "4539578763621486"})
+		step(sim.Step{Expect: &sim.Expect{Event: bus.Screen, Screen: "enter_phone"}})
+		step(sim.Step{Type: fmt.Sprintf("55501%05d[enter]", i)})
+		step(sim.Step{Expect: &sim.Expect{Event: bus.Screen, Screen: "hover"}})
+		step(sim.Step{Hover: &sim.HoverStep{Person: name}})
+		step(sim.Step{Expect: &sim.Expect{Event: bus.Decision, Flow: "enrol", Outcome: any}})
+		step(sim.Step{Withdraw: true})
+		step(sim.Step{RemoveCard: true})
+		step(sim.Step{Expect: &sim.Expect{Event: bus.Screen, Screen: "idle"}})
+		step(sim.Step{Hover: &sim.HoverStep{Person: name}})
+		step(sim.Step{Expect: &sim.Expect{Event: bus.Decision, Flow: "identify", Outcome: any}})
+		step(sim.Step{Withdraw: true})
+	}
+	step(sim.Step{Expect: &sim.Expect{Event: bus.Screen, Screen: "idle"}})
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(people)*time.Minute)
+	defer cancel()
+	world := sim.NewWorld(sim.FrameClock(clockwork.NewRealClock()))
+	var out bytes.Buffer
+	var logs strings.Builder
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	start := time.Now()
+	if err := serve(ctx, config.Default(), log, output{w: &out}, consoleFlags{}, &simulation{world: world, play: &sc}, seams{}); err != nil {
+		t.Fatalf("%v\npalmd log:\n%s", err, logs.String())
+	}
+	elapsed := time.Since(start)
+
+	evs := decodeEvents(t, out.Bytes())
+	began := map[string]time.Time{} // session → its first event
+	var enrolled, approved int
+	var slowest time.Duration
+	var subject, enrolment string
+	var misses []string
+	for _, ev := range evs {
+		if _, ok := began[ev.Session]; !ok && ev.Session != "" {
+			began[ev.Session] = ev.Time
+		}
+		if ev.Event != bus.Decision {
+			continue
+		}
+		switch ev.Flow {
+		case "enrol":
+			slowest = max(slowest, ev.Time.Sub(began[ev.Session]))
+			subject, enrolment = "", ev.Outcome+" "+ev.Reason
+			if ev.Outcome == "approved" {
+				enrolled++
+				subject = ev.Subject
+			}
+		case "identify":
+			if ev.Outcome == "approved" && subject != "" && ev.Subject == subject {
+				approved++
+			} else {
+				misses = append(misses, fmt.Sprintf("person %d: enrol %s, identify %s %s", approved+len(misses), enrolment, ev.Outcome, ev.Reason))
+			}
+		}
+	}
+	t.Logf("%d people: %d enrolled, %d identified as themselves at once; slowest enrolment %v; %v in all (%v a person)",
+		people, enrolled, approved, slowest.Round(time.Millisecond), elapsed.Round(time.Second), (elapsed / time.Duration(people)).Round(time.Millisecond))
+	for _, m := range misses {
+		t.Log(m)
+	}
+	if approved < least {
+		t.Errorf("%d of %d enrolments were identified at once, want at least %d", approved, people, least)
+	}
+	if slowest >= time.Minute {
+		t.Errorf("the slowest enrolment took %v, want under a minute", slowest)
+	}
+}
