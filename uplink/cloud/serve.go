@@ -22,8 +22,9 @@ type Stats struct {
 	// Dropped requests could not be attributed, or were in progress already.
 	Dropped uint64
 	// Shed requests waited longer than QueueTimeout for a worker, or found
-	// the queue full, and got no reply: the kiosk has given up on them or
-	// will send them again.
+	// the queue full: they were answered retry "busy" at once, without any
+	// decrypting or matching, and not remembered (the same id sent again
+	// is decided then).
 	Shed uint64
 }
 
@@ -43,8 +44,8 @@ type job struct {
 // group Queue, with Config.Workers workers, from the moment it returns
 // until the subscription is unsubscribed, drained or closed. Requests wait
 // for a worker in a queue of 4 per worker; one that finds the queue full
-// or waited longer than QueueTimeout is shed, unanswered, rather than
-// answered after its kiosk stopped waiting. A request is answered only on
+// or waited longer than QueueTimeout is shed: answered retry "busy" at
+// once rather than queued until its kiosk stops waiting. A request is answered only on
 // its own device's inbox (wire.ReplyAllowed). Wait waits until the
 // workers have finished after the subscription ends.
 func (c *Cloud) Subscribe(nc *nats.Conn) (*nats.Subscription, error) {
@@ -53,7 +54,7 @@ func (c *Cloud) Subscribe(nc *nats.Conn) (*nats.Subscription, error) {
 		select {
 		case jobs <- job{m: m, at: time.Now()}:
 		default:
-			c.stats.shed.Add(1)
+			c.shed(m)
 		}
 	})
 	if err != nil {
@@ -67,7 +68,7 @@ func (c *Cloud) Subscribe(nc *nats.Conn) (*nats.Subscription, error) {
 			defer c.wg.Done()
 			for j := range jobs {
 				if time.Since(j.at) > c.cfg.QueueTimeout {
-					c.stats.shed.Add(1)
+					c.shed(j.m)
 					continue
 				}
 				c.serve(j.m)
@@ -84,6 +85,28 @@ func (c *Cloud) Subscribe(nc *nats.Conn) (*nats.Subscription, error) {
 // Wait waits until the workers of every ended subscription have answered
 // the requests they hold.
 func (c *Cloud) Wait() { c.wg.Wait() }
+
+// shed answers m retry "busy" without opening it or remembering its id,
+// under the same checks as serve: the request must be its device's, and
+// the reply goes only to that device's inbox.
+func (c *Cloud) shed(m *nats.Msg) {
+	c.stats.shed.Add(1)
+	device, _, ok := wire.ParseRequestSubject(m.Subject)
+	if !ok || !wire.ReplyAllowed(device, m.Reply) {
+		return
+	}
+	req, err := wire.DecodeRequest(m.Data)
+	if err != nil || m.Subject != wire.RequestSubject(req.Device, req.Flow) {
+		return
+	}
+	reply, err := c.answer(req, wire.Decision{Outcome: wire.Retry, Reason: "busy"})
+	if err == nil {
+		err = m.Respond(reply)
+	}
+	if err != nil {
+		c.log.Warn("cloud: busy answer failed", "device", device, "err", err)
+	}
+}
 
 func (c *Cloud) serve(m *nats.Msg) {
 	device, _, ok := wire.ParseRequestSubject(m.Subject)
