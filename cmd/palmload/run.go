@@ -356,7 +356,16 @@ type result struct {
 	latency time.Duration
 	sends   int
 	err     error
+	kind    string // of err: errBusy, errWrong, errUnanswered or errOther
 }
+
+// The kinds of error a request can end in.
+const (
+	errBusy       = "busy"         // the cloud shed it: retry "busy"
+	errWrong      = "wrong_answer" // another decision than the person's approval
+	errUnanswered = "unanswered"   // no answer within -give-up
+	errOther      = "other"        // anything else (verification, setup)
+)
 
 // load runs the kiosks' schedule and reports.
 func (r *region) load(ctx context.Context) report {
@@ -379,7 +388,7 @@ func (r *region) load(ctx context.Context) report {
 				req, err := r.request(k, n, person)
 				if err != nil {
 					mu.Lock()
-					results = append(results, result{err: err})
+					results = append(results, result{err: err, kind: errOther})
 					mu.Unlock()
 					continue
 				}
@@ -448,25 +457,28 @@ func (r *region) send(ctx context.Context, k int, req wire.Request, person int) 
 		d, err := r.kiosks[k].Do(rctx, req)
 		cancel()
 		switch {
+		case err == nil && d.Outcome == wire.Retry && d.Reason == "busy":
+			res.err, res.kind = errors.New("cloud busy"), errBusy
+			return res
 		case err == nil && (d.Outcome != wire.Approved || d.Subject != r.subjects[person]):
-			res.err = fmt.Errorf("wrong answer: %s %s", d.Outcome, d.Reason)
+			res.err, res.kind = fmt.Errorf("wrong answer: %s %s", d.Outcome, d.Reason), errWrong
 			return res
 		case err == nil:
 			res.latency = time.Since(first)
 			return res
 		case ctx.Err() != nil:
-			res.err = ctx.Err()
+			res.err, res.kind = ctx.Err(), errOther
 			return res
 		case errors.Is(err, uplink.ErrNotConnected), errors.Is(err, uplink.ErrNoCloud), errors.Is(err, context.DeadlineExceeded):
 			if time.Since(first) > r.c.giveUp {
-				res.err = fmt.Errorf("unanswered after %v: %w", r.c.giveUp, err)
+				res.err, res.kind = fmt.Errorf("unanswered after %v: %w", r.c.giveUp, err), errUnanswered
 				return res
 			}
 			if !errors.Is(err, context.DeadlineExceeded) {
 				time.Sleep(50 * time.Millisecond)
 			}
 		default:
-			res.err = err
+			res.err, res.kind = err, errOther
 			return res
 		}
 	}
@@ -483,7 +495,10 @@ type report struct {
 	Requests  int     `json:"requests"`
 	Answered  int     `json:"answered"`
 	Errors    int     `json:"errors"`
-	Resent    int     `json:"resent"`
+	// ErrorKinds counts the errors by kind: busy (shed by the cloud with
+	// a retry "busy" answer), wrong_answer, unanswered, other.
+	ErrorKinds map[string]int `json:"errors_by_kind"`
+	Resent     int            `json:"resent"`
 	// Disconnects counts kiosk connections lost (and re-established).
 	Disconnects int64   `json:"kiosk_disconnects"`
 	P50         float64 `json:"p50_ms"`
@@ -504,12 +519,14 @@ func (r *region) report(results []result, elapsed time.Duration, killed string) 
 		Kiosks: r.c.kiosks, Enrolled: r.c.enrolled, Nodes: r.c.nodes, Clouds: r.c.clouds,
 		IntervalS: r.c.interval.Seconds(), DurationS: elapsed.Seconds(), Requests: len(results),
 		NodeKilled: killed != "", KilledNode: killed, Disconnects: r.disconnects.Load(),
+		ErrorKinds: map[string]int{},
 	}
 	var lat []time.Duration
 	for _, res := range results {
 		rep.Resent += res.sends - 1
 		if res.err != nil {
 			rep.Errors++
+			rep.ErrorKinds[res.kind]++
 			if len(rep.FirstErrors) < 5 {
 				rep.FirstErrors = append(rep.FirstErrors, res.err.Error())
 			}
@@ -539,8 +556,9 @@ func (rep report) text(w io.Writer) {
 	if rep.NodeKilled {
 		fmt.Fprintf(w, "server %s killed at half time, restarted at three quarters\n", rep.KilledNode)
 	}
-	fmt.Fprintf(w, "requests %d, answered %d, errors %d, sent again %d, kiosk connections lost %d\n",
-		rep.Requests, rep.Answered, rep.Errors, rep.Resent, rep.Disconnects)
+	fmt.Fprintf(w, "requests %d, answered %d, errors %d (busy %d, wrong answer %d, unanswered %d, other %d), sent again %d, kiosk connections lost %d\n",
+		rep.Requests, rep.Answered, rep.Errors, rep.ErrorKinds[errBusy], rep.ErrorKinds[errWrong],
+		rep.ErrorKinds[errUnanswered], rep.ErrorKinds[errOther], rep.Resent, rep.Disconnects)
 	fmt.Fprintf(w, "latency p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms; %.1f answers/s\n",
 		rep.P50, rep.P95, rep.P99, rep.Max, rep.Throughput)
 	for _, e := range rep.FirstErrors {
