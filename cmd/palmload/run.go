@@ -35,7 +35,8 @@ var version = "dev"
 
 const usage = `usage:
   palmload [-kiosks N] [-interval D] [-duration D] [-enrolled N] [-people N]
-           [-nodes N] [-clouds N] [-kill-node] [-timeout D] [-seed N] [-json]
+           [-nodes N] [-clouds N] [-workers N] [-kill-node] [-timeout D]
+           [-seed N] [-json]
   palmload -version
   palmload -h
 
@@ -46,6 +47,7 @@ standard output is one JSON object with the figures.`
 
 type config struct {
 	kiosks, enrolled, people, nodes, clouds int
+	workers                                 int
 	interval, duration, timeout, giveUp     time.Duration
 	kill, json                              bool
 	seed                                    uint64
@@ -64,6 +66,7 @@ func parse(args []string, stdout, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.people, "people", 100, "enrolled people who present their palm at the kiosks (the rest are enrolled only)")
 	fs.IntVar(&c.nodes, "nodes", 3, "NATS servers in the cluster")
 	fs.IntVar(&c.clouds, "clouds", 2, "reference-cloud instances")
+	fs.IntVar(&c.workers, "workers", 4, "requests each cloud instance serves at once (it queues 4 per worker and answers the rest busy)")
 	fs.BoolVar(&c.kill, "kill-node", false, "kill one server at half the duration and restart it at three quarters")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Second, "wait for an answer before sending the request again (same id)")
 	fs.DurationVar(&c.giveUp, "give-up", 30*time.Second, "a request unanswered this long after its first send is an error")
@@ -84,8 +87,8 @@ func parse(args []string, stdout, stderr io.Writer) (config, error) {
 		return c, fmt.Errorf("-kiosks %d: want at least 1", c.kiosks)
 	case c.people < 1 || c.people > c.enrolled:
 		return c, fmt.Errorf("-people %d: want 1 to -enrolled (%d)", c.people, c.enrolled)
-	case c.nodes < 1 || c.clouds < 1:
-		return c, fmt.Errorf("-nodes %d -clouds %d: want at least 1 of each", c.nodes, c.clouds)
+	case c.nodes < 1 || c.clouds < 1 || c.workers < 1:
+		return c, fmt.Errorf("-nodes %d -clouds %d -workers %d: want at least 1 of each", c.nodes, c.clouds, c.workers)
 	case c.kill && c.nodes < 3:
 		return c, fmt.Errorf("-kill-node needs -nodes 3 or more (JetStream keeps a quorum), got %d", c.nodes)
 	case c.interval <= 0 || c.duration <= 0 || c.timeout <= 0 || c.giveUp < c.timeout:
@@ -183,7 +186,7 @@ func newRegion(ctx context.Context, c config, log *slog.Logger, progress io.Writ
 		return nil, err
 	}
 	for i := range c.clouds {
-		cl, err := cloud.New(cloud.Config{Seal: sealOpener, Payment: payOpener, SignKey: signPriv, Logger: log, Workers: 32})
+		cl, err := cloud.New(cloud.Config{Seal: sealOpener, Payment: payOpener, SignKey: signPriv, Logger: log, Workers: c.workers})
 		if err != nil {
 			return nil, err
 		}

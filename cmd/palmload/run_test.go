@@ -25,6 +25,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"-people", "20", "-enrolled", "10"}, false, "", "-people 20: want 1 to -enrolled (10)"},
 		{[]string{"-kill-node", "-nodes", "1"}, false, "", "-kill-node needs -nodes 3"},
 		{[]string{"extra"}, false, "", `unexpected argument "extra"`},
+		{[]string{"-workers", "0"}, false, "", "-workers 0: want at least 1 of each"},
 	}
 	for _, tt := range tests {
 		var stdout, stderr bytes.Buffer
