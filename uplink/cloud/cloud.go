@@ -146,7 +146,7 @@ func New(cfg Config) (*Cloud, error) {
 		return nil, err
 	}
 	return &Cloud{
-		cfg: cfg, log: cfg.Logger, tokenKey: tokenKey, rest: rest, idx: index.New(0), factors: map[string]factors{}, births: map[string]time.Time{},
+		cfg: cfg, log: cfg.Logger, tokenKey: tokenKey, rest: rest, idx: index.New(), factors: map[string]factors{}, births: map[string]time.Time{},
 		pending: map[string]pendingEnrolment{},
 		limits:  newAttemptLimits(cfg), ledger: ledger{limit: cfg.PayLimit, payments: map[string]*Payment{}},
 		// A request is acceptable while its time is within MaxAge of now,
