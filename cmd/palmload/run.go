@@ -66,7 +66,7 @@ func parse(args []string, stdout, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.people, "people", 100, "enrolled people who present their palm at the kiosks (the rest are enrolled only)")
 	fs.IntVar(&c.nodes, "nodes", 3, "NATS servers in the cluster")
 	fs.IntVar(&c.clouds, "clouds", 2, "reference-cloud instances")
-	fs.IntVar(&c.workers, "workers", 4, "requests each cloud instance serves at once (it queues 4 per worker and answers the rest busy)")
+	fs.IntVar(&c.workers, "workers", 32, "requests each cloud instance serves at once (it queues 4 per worker and answers the rest busy)")
 	fs.BoolVar(&c.kill, "kill-node", false, "kill one server at half the duration and restart it at three quarters")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Second, "wait for an answer before sending the request again (same id)")
 	fs.DurationVar(&c.giveUp, "give-up", 30*time.Second, "a request unanswered this long after its first send is an error")

@@ -214,7 +214,14 @@ func (c *Cloud) Handle(subject string, data []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	reply = c.store.remember(key, reply)
+	// An identification is decided again when asked again (above), so a
+	// worker waits for the store only briefly to keep its answer; others
+	// must not run twice and wait as long as the store takes.
+	wait := opTimeout
+	if req.Flow == wire.FlowIdentify {
+		wait = identifyStoreWait
+	}
+	reply = c.store.remember(key, reply, wait)
 	c.seen.Set(key, reply)
 	return reply, nil
 }

@@ -23,8 +23,9 @@ type Stats struct {
 	Dropped uint64
 	// Shed requests waited longer than QueueTimeout for a worker, or found
 	// the queue full: they were answered retry "busy" at once, without any
-	// decrypting or matching, and not remembered (the same id sent again
-	// is decided then).
+	// decrypting or matching (or dropped, when the busy answers were
+	// behind too), and not remembered (the same id sent again is decided
+	// then).
 	Shed uint64
 }
 
@@ -45,23 +46,41 @@ type job struct {
 // until the subscription is unsubscribed, drained or closed. Requests wait
 // for a worker in a queue of 4 per worker; one that finds the queue full
 // or waited longer than QueueTimeout is shed: answered retry "busy" at
-// once rather than queued until its kiosk stops waiting. A request is answered only on
+// once rather than queued until its kiosk stops waiting (or, when even
+// the busy answers are behind, dropped unanswered). A request is answered only on
 // its own device's inbox (wire.ReplyAllowed). Wait waits until the
 // workers have finished after the subscription ends.
 func (c *Cloud) Subscribe(nc *nats.Conn) (*nats.Subscription, error) {
 	jobs := make(chan job, 4*c.cfg.Workers)
+	// The subscription's callback only hands requests on: one that finds
+	// the queue full goes to the shedder, which answers busy (decoding
+	// and signing there, not in the callback, which must keep up with
+	// every arrival), or, when the shedder is behind too, is dropped.
+	busy := make(chan *nats.Msg, 4*c.cfg.Workers)
 	sub, err := nc.QueueSubscribe(wire.AllRequests, Queue, func(m *nats.Msg) {
 		select {
 		case jobs <- job{m: m, at: time.Now()}:
+			return
 		default:
-			c.shed(m)
+		}
+		select {
+		case busy <- m:
+		default:
+			c.stats.shed.Add(1)
 		}
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cloud: subscribe: %w", err)
 	}
 	// Called once the subscription's callbacks are over: no more sends.
-	sub.SetClosedHandler(func(string) { close(jobs) })
+	sub.SetClosedHandler(func(string) { close(jobs); close(busy) })
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		for m := range busy {
+			c.shed(m)
+		}
+	}()
 	for range c.cfg.Workers {
 		c.wg.Add(1)
 		go func() {
