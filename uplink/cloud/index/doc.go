@@ -22,14 +22,14 @@
 //     other template's in one contiguous array. A search computes the
 //     probe's code at four fine shifts (±1, ±1) from its own field and
 //     reads the array once, 48 XOR and POPCNT per template, split between
-//     the cores from 50,000 templates; it keeps 1 in 20 (at least 512).
+//     the cores from 20,000 templates; it keeps 1 in 20 (at least 512).
 //     The wide windows make the code tolerant of the matcher's ±3 shift,
 //     so the shift search at this stage is four codes, not the matcher's
 //     49 shifts.
 //  2. Rank. A second code per template with sharper 4 x 4 windows,
 //     compared at nine probe shifts (-2, 0, 2 in x and y) on the scan's
-//     shortlist only; it keeps 1 in 250 (at least 64) and finds each
-//     one's shift to within a point.
+//     shortlist only (split between the cores from 20,000); it keeps 1 in
+//     250 (at least 64) and finds each one's shift to within a point.
 //  3. Sampled fine distance. The matcher's own angular distance on every
 //     fourth row at the nine fine shifts around that shift; it keeps 8
 //     finalists.

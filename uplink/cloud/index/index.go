@@ -19,9 +19,9 @@ const (
 	finalists        = 8
 )
 
-// parallelFrom is the index size from which the scan is split between
-// the cores.
-const parallelFrom = 50_000
+// parallelFrom is the number of codes from which a pass over them (the
+// scan, the rank stage) is split between the cores.
+const parallelFrom = 20_000
 
 // Index holds enrolled templates by id and finds the best match of a
 // probe: a coarse stage ranks every template by the distance of their
@@ -130,13 +130,24 @@ func (x *Index) ranked(p *probe, f finePlanes, cand []int32, k int) []int32 {
 		ox, oy int8
 	}
 	rs := make([]ranked, len(cand))
-	var hist histogram
-	for j, i := range cand {
-		d, ox, oy := p.rankDistance(&x.rank[i])
-		rs[j] = ranked{i, d, int8(ox), int8(oy)}
-		hist[d]++
+	hists := make([]histogram, workersFor(len(cand)))
+	var wg sync.WaitGroup
+	for w := range hists {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lo, hi := len(cand)*w/len(hists), len(cand)*(w+1)/len(hists)
+			h := &hists[w]
+			for j := lo; j < hi; j++ {
+				i := cand[j]
+				d, ox, oy := p.rankDistance(&x.rank[i])
+				rs[j] = ranked{i, d, int8(ox), int8(oy)}
+				h[d]++
+			}
+		}()
 	}
-	limit, ties := hist.cut(k)
+	wg.Wait()
+	limit, ties := sum(hists).cut(k)
 	h := make(topK, 0, finalists)
 	for _, r := range rs {
 		if r.d > limit || r.d == limit && ties == 0 {
@@ -158,6 +169,26 @@ func (x *Index) ranked(p *probe, f finePlanes, cand []int32, k int) []int32 {
 		out[j] = it.i
 	}
 	return out
+}
+
+// workersFor is how many goroutines share a pass over n codes: the cores,
+// from parallelFrom codes on.
+func workersFor(n int) int {
+	if n >= parallelFrom {
+		return runtime.GOMAXPROCS(0)
+	}
+	return 1
+}
+
+// sum adds histograms.
+func sum(hs []histogram) *histogram {
+	total := new(histogram)
+	for w := range hs {
+		for d, c := range hs[w] {
+			total[d] += c
+		}
+	}
+	return total
 }
 
 // histogram counts templates by code distance (at most codeWords*64).
@@ -184,18 +215,14 @@ func (h *histogram) cut(k int) (limit uint32, ties int) {
 // No sorting: a constant cost per template whatever k is.
 func (x *Index) scanned(p *probe, k int) []int32 {
 	n := len(x.scan)
-	workers := 1
-	if n >= parallelFrom {
-		workers = runtime.GOMAXPROCS(0)
-	}
 	dist := make([]uint16, n)
-	hists := make([]histogram, workers)
+	hists := make([]histogram, workersFor(n))
 	var wg sync.WaitGroup
-	for w := range workers {
+	for w := range hists {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			lo, hi := n*w/workers, n*(w+1)/workers
+			lo, hi := n*w/len(hists), n*(w+1)/len(hists)
 			h, d, codes := &hists[w], dist[lo:hi], x.scan[lo:hi]
 			for j := range codes {
 				v := p.scanDistance(&codes[j])
@@ -205,13 +232,7 @@ func (x *Index) scanned(p *probe, k int) []int32 {
 		}()
 	}
 	wg.Wait()
-	var total histogram
-	for w := range hists {
-		for d, c := range hists[w] {
-			total[d] += c
-		}
-	}
-	limit, ties := total.cut(k)
+	limit, ties := sum(hists).cut(k)
 	out := make([]int32, 0, k)
 	for i, d := range dist {
 		if uint32(d) < limit {
