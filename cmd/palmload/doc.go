@@ -7,7 +7,10 @@
 // phase, whether or not its previous request was answered. It can kill a
 // server node in the middle of the run and restart it.
 //
-// It reports how many requests were answered, the errors, the latency
+// It reports how many requests were answered, the errors by kind (busy:
+// the cloud shed the request with a retry "busy" answer because it could
+// not serve it in time; wrong_answer; unanswered within -give-up; other),
+// the latency
 // percentiles (from the first send of a request to its verified answer,
 // retries included) and the throughput, as text, and as one JSON object
 // on the last line of standard output (-json prints only that line).
@@ -19,7 +22,11 @@
 // A request that is not answered within -timeout (a node died under it)
 // is sent again with the same id: the cloud answers a request id once,
 // and again with the same signed answer (uplink/cloud), so every request
-// is answered exactly once however often it is sent.
+// is answered exactly once however often it is sent. Each cloud instance
+// serves -workers requests at once and queues 4 per worker; a request
+// that finds the queue full, or waits in it past 2 s, is answered busy at
+// once, so an overloaded region answers late requests quickly instead of
+// letting them queue until the kiosk gives up.
 //
 // palmload is its own command until the technician and rig client palmctl
 // exists; it will then become "palmctl load". Today it runs only against

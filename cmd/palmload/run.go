@@ -35,7 +35,8 @@ var version = "dev"
 
 const usage = `usage:
   palmload [-kiosks N] [-interval D] [-duration D] [-enrolled N] [-people N]
-           [-nodes N] [-clouds N] [-kill-node] [-timeout D] [-seed N] [-json]
+           [-nodes N] [-clouds N] [-workers N] [-kill-node] [-timeout D]
+           [-seed N] [-json]
   palmload -version
   palmload -h
 
@@ -46,6 +47,7 @@ standard output is one JSON object with the figures.`
 
 type config struct {
 	kiosks, enrolled, people, nodes, clouds int
+	workers                                 int
 	interval, duration, timeout, giveUp     time.Duration
 	kill, json                              bool
 	seed                                    uint64
@@ -64,6 +66,7 @@ func parse(args []string, stdout, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.people, "people", 100, "enrolled people who present their palm at the kiosks (the rest are enrolled only)")
 	fs.IntVar(&c.nodes, "nodes", 3, "NATS servers in the cluster")
 	fs.IntVar(&c.clouds, "clouds", 2, "reference-cloud instances")
+	fs.IntVar(&c.workers, "workers", 32, "requests each cloud instance serves at once (it queues 4 per worker and answers the rest busy)")
 	fs.BoolVar(&c.kill, "kill-node", false, "kill one server at half the duration and restart it at three quarters")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Second, "wait for an answer before sending the request again (same id)")
 	fs.DurationVar(&c.giveUp, "give-up", 30*time.Second, "a request unanswered this long after its first send is an error")
@@ -84,8 +87,8 @@ func parse(args []string, stdout, stderr io.Writer) (config, error) {
 		return c, fmt.Errorf("-kiosks %d: want at least 1", c.kiosks)
 	case c.people < 1 || c.people > c.enrolled:
 		return c, fmt.Errorf("-people %d: want 1 to -enrolled (%d)", c.people, c.enrolled)
-	case c.nodes < 1 || c.clouds < 1:
-		return c, fmt.Errorf("-nodes %d -clouds %d: want at least 1 of each", c.nodes, c.clouds)
+	case c.nodes < 1 || c.clouds < 1 || c.workers < 1:
+		return c, fmt.Errorf("-nodes %d -clouds %d -workers %d: want at least 1 of each", c.nodes, c.clouds, c.workers)
 	case c.kill && c.nodes < 3:
 		return c, fmt.Errorf("-kill-node needs -nodes 3 or more (JetStream keeps a quorum), got %d", c.nodes)
 	case c.interval <= 0 || c.duration <= 0 || c.timeout <= 0 || c.giveUp < c.timeout:
@@ -183,7 +186,7 @@ func newRegion(ctx context.Context, c config, log *slog.Logger, progress io.Writ
 		return nil, err
 	}
 	for i := range c.clouds {
-		cl, err := cloud.New(cloud.Config{Seal: sealOpener, Payment: payOpener, SignKey: signPriv, Logger: log, Workers: 32})
+		cl, err := cloud.New(cloud.Config{Seal: sealOpener, Payment: payOpener, SignKey: signPriv, Logger: log, Workers: c.workers})
 		if err != nil {
 			return nil, err
 		}
@@ -356,7 +359,16 @@ type result struct {
 	latency time.Duration
 	sends   int
 	err     error
+	kind    string // of err: errBusy, errWrong, errUnanswered or errOther
 }
+
+// The kinds of error a request can end in.
+const (
+	errBusy       = "busy"         // the cloud shed it: retry "busy"
+	errWrong      = "wrong_answer" // another decision than the person's approval
+	errUnanswered = "unanswered"   // no answer within -give-up
+	errOther      = "other"        // anything else (verification, setup)
+)
 
 // load runs the kiosks' schedule and reports.
 func (r *region) load(ctx context.Context) report {
@@ -379,7 +391,7 @@ func (r *region) load(ctx context.Context) report {
 				req, err := r.request(k, n, person)
 				if err != nil {
 					mu.Lock()
-					results = append(results, result{err: err})
+					results = append(results, result{err: err, kind: errOther})
 					mu.Unlock()
 					continue
 				}
@@ -448,25 +460,28 @@ func (r *region) send(ctx context.Context, k int, req wire.Request, person int) 
 		d, err := r.kiosks[k].Do(rctx, req)
 		cancel()
 		switch {
+		case err == nil && d.Outcome == wire.Retry && d.Reason == "busy":
+			res.err, res.kind = errors.New("cloud busy"), errBusy
+			return res
 		case err == nil && (d.Outcome != wire.Approved || d.Subject != r.subjects[person]):
-			res.err = fmt.Errorf("wrong answer: %s %s", d.Outcome, d.Reason)
+			res.err, res.kind = fmt.Errorf("wrong answer: %s %s", d.Outcome, d.Reason), errWrong
 			return res
 		case err == nil:
 			res.latency = time.Since(first)
 			return res
 		case ctx.Err() != nil:
-			res.err = ctx.Err()
+			res.err, res.kind = ctx.Err(), errOther
 			return res
 		case errors.Is(err, uplink.ErrNotConnected), errors.Is(err, uplink.ErrNoCloud), errors.Is(err, context.DeadlineExceeded):
 			if time.Since(first) > r.c.giveUp {
-				res.err = fmt.Errorf("unanswered after %v: %w", r.c.giveUp, err)
+				res.err, res.kind = fmt.Errorf("unanswered after %v: %w", r.c.giveUp, err), errUnanswered
 				return res
 			}
 			if !errors.Is(err, context.DeadlineExceeded) {
 				time.Sleep(50 * time.Millisecond)
 			}
 		default:
-			res.err = err
+			res.err, res.kind = err, errOther
 			return res
 		}
 	}
@@ -483,7 +498,10 @@ type report struct {
 	Requests  int     `json:"requests"`
 	Answered  int     `json:"answered"`
 	Errors    int     `json:"errors"`
-	Resent    int     `json:"resent"`
+	// ErrorKinds counts the errors by kind: busy (shed by the cloud with
+	// a retry "busy" answer), wrong_answer, unanswered, other.
+	ErrorKinds map[string]int `json:"errors_by_kind"`
+	Resent     int            `json:"resent"`
 	// Disconnects counts kiosk connections lost (and re-established).
 	Disconnects int64   `json:"kiosk_disconnects"`
 	P50         float64 `json:"p50_ms"`
@@ -504,12 +522,14 @@ func (r *region) report(results []result, elapsed time.Duration, killed string) 
 		Kiosks: r.c.kiosks, Enrolled: r.c.enrolled, Nodes: r.c.nodes, Clouds: r.c.clouds,
 		IntervalS: r.c.interval.Seconds(), DurationS: elapsed.Seconds(), Requests: len(results),
 		NodeKilled: killed != "", KilledNode: killed, Disconnects: r.disconnects.Load(),
+		ErrorKinds: map[string]int{},
 	}
 	var lat []time.Duration
 	for _, res := range results {
 		rep.Resent += res.sends - 1
 		if res.err != nil {
 			rep.Errors++
+			rep.ErrorKinds[res.kind]++
 			if len(rep.FirstErrors) < 5 {
 				rep.FirstErrors = append(rep.FirstErrors, res.err.Error())
 			}
@@ -539,8 +559,9 @@ func (rep report) text(w io.Writer) {
 	if rep.NodeKilled {
 		fmt.Fprintf(w, "server %s killed at half time, restarted at three quarters\n", rep.KilledNode)
 	}
-	fmt.Fprintf(w, "requests %d, answered %d, errors %d, sent again %d, kiosk connections lost %d\n",
-		rep.Requests, rep.Answered, rep.Errors, rep.Resent, rep.Disconnects)
+	fmt.Fprintf(w, "requests %d, answered %d, errors %d (busy %d, wrong answer %d, unanswered %d, other %d), sent again %d, kiosk connections lost %d\n",
+		rep.Requests, rep.Answered, rep.Errors, rep.ErrorKinds[errBusy], rep.ErrorKinds[errWrong],
+		rep.ErrorKinds[errUnanswered], rep.ErrorKinds[errOther], rep.Resent, rep.Disconnects)
 	fmt.Fprintf(w, "latency p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms; %.1f answers/s\n",
 		rep.P50, rep.P95, rep.P99, rep.Max, rep.Throughput)
 	for _, e := range rep.FirstErrors {

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"maps"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestUsage(t *testing.T) {
@@ -23,6 +25,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"-people", "20", "-enrolled", "10"}, false, "", "-people 20: want 1 to -enrolled (10)"},
 		{[]string{"-kill-node", "-nodes", "1"}, false, "", "-kill-node needs -nodes 3"},
 		{[]string{"extra"}, false, "", `unexpected argument "extra"`},
+		{[]string{"-workers", "0"}, false, "", "-workers 0: want at least 1 of each"},
 	}
 	for _, tt := range tests {
 		var stdout, stderr bytes.Buffer
@@ -68,5 +71,29 @@ func TestSmallRun(t *testing.T) {
 	}
 	if rep.P99 <= 0 || rep.P50 > rep.P99 {
 		t.Errorf("percentiles p50 %v p99 %v", rep.P50, rep.P99)
+	}
+}
+
+// TestReportErrorKinds: the report counts each request once, by what
+// became of it, and its errors by kind.
+func TestReportErrorKinds(t *testing.T) {
+	r := &region{c: config{kiosks: 3, enrolled: 10, nodes: 3, clouds: 1, interval: time.Second}}
+	results := []result{
+		{latency: 10 * time.Millisecond, sends: 1},
+		{latency: 30 * time.Millisecond, sends: 2},
+		{sends: 1, err: errors.New("cloud busy"), kind: errBusy},
+		{sends: 1, err: errors.New("cloud busy"), kind: errBusy},
+		{sends: 6, err: errors.New("unanswered after 30s"), kind: errUnanswered},
+		{sends: 1, err: errors.New("wrong answer: not_recognized"), kind: errWrong},
+	}
+	rep := r.report(results, 2*time.Second, "")
+	want := map[string]int{errBusy: 2, errUnanswered: 1, errWrong: 1}
+	if rep.Requests != 6 || rep.Answered != 2 || rep.Errors != 4 || rep.Resent != 6 || !maps.Equal(rep.ErrorKinds, want) {
+		t.Errorf("report %+v, want 6 requests, 2 answered, 4 errors %v, 6 sent again", rep, want)
+	}
+	var out bytes.Buffer
+	rep.text(&out)
+	if !strings.Contains(out.String(), "errors 4 (busy 2, wrong answer 1, unanswered 1, other 0)") {
+		t.Errorf("text %q does not give the errors by kind", out.String())
 	}
 }

@@ -148,7 +148,7 @@ func New(cfg Config) (*Cloud, error) {
 		return nil, err
 	}
 	return &Cloud{
-		cfg: cfg, log: cfg.Logger, tokenKey: tokenKey, rest: rest, idx: index.New(0), factors: map[string]factors{}, births: map[string]time.Time{},
+		cfg: cfg, log: cfg.Logger, tokenKey: tokenKey, rest: rest, idx: index.New(), factors: map[string]factors{}, births: map[string]time.Time{},
 		pending: map[string]pendingEnrolment{},
 		limits:  newAttemptLimits(cfg), ledger: ledger{limit: cfg.PayLimit, payments: map[string]*Payment{}, log: cfg.Logger},
 		// A request is acceptable while its time is within MaxAge of now,
@@ -216,7 +216,14 @@ func (c *Cloud) Handle(subject string, data []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	reply = c.store.remember(key, reply)
+	// An identification is decided again when asked again (above), so a
+	// worker waits for the store only briefly to keep its answer; others
+	// must not run twice and wait as long as the store takes.
+	wait := opTimeout
+	if req.Flow == wire.FlowIdentify {
+		wait = identifyStoreWait
+	}
+	reply = c.store.remember(key, reply, wait)
 	c.seen.Set(key, reply)
 	return reply, nil
 }

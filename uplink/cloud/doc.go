@@ -55,7 +55,11 @@
 // knows every enrolment; a restarted instance loses nobody. Each instance
 // serves up to Workers requests at once: decrypting and template
 // extraction run outside any lock, the index is searched under a shared
-// read lock. Commands (Send) are queued in the stream wire.CommandStream
+// read lock. Requests wait for a worker in a short queue; one that finds
+// it full, or waits longer than QueueTimeout, is answered retry "busy" at
+// once (counted in Stats.Shed) rather than queued until its kiosk gives
+// up, and its id is not remembered, so it is decided when sent again.
+// Commands (Send) are queued in the stream wire.CommandStream
 // and delivered by a durable consumer per kiosk, in order and one at a
 // time, when the kiosk is connected; the kiosk acknowledges each.
 //

@@ -22,8 +22,10 @@ type Stats struct {
 	// Dropped requests could not be attributed, or were in progress already.
 	Dropped uint64
 	// Shed requests waited longer than QueueTimeout for a worker, or found
-	// the queue full, and got no reply: the kiosk has given up on them or
-	// will send them again.
+	// the queue full: they were answered retry "busy" at once, without any
+	// decrypting or matching (or dropped, when the busy answers were
+	// behind too), and not remembered (the same id sent again is decided
+	// then).
 	Shed uint64
 }
 
@@ -43,15 +45,26 @@ type job struct {
 // group Queue, with Config.Workers workers, from the moment it returns
 // until the subscription is unsubscribed, drained or closed. Requests wait
 // for a worker in a queue of 4 per worker; one that finds the queue full
-// or waited longer than QueueTimeout is shed, unanswered, rather than
-// answered after its kiosk stopped waiting. A request is answered only on
+// or waited longer than QueueTimeout is shed: answered retry "busy" at
+// once rather than queued until its kiosk stops waiting (or, when even
+// the busy answers are behind, dropped unanswered). A request is answered only on
 // its own device's inbox (wire.ReplyAllowed). Wait waits until the
 // workers have finished after the subscription ends.
 func (c *Cloud) Subscribe(nc *nats.Conn) (*nats.Subscription, error) {
 	jobs := make(chan job, 4*c.cfg.Workers)
+	// The subscription's callback only hands requests on: one that finds
+	// the queue full goes to the shedder, which answers busy (decoding
+	// and signing there, not in the callback, which must keep up with
+	// every arrival), or, when the shedder is behind too, is dropped.
+	busy := make(chan *nats.Msg, 4*c.cfg.Workers)
 	sub, err := nc.QueueSubscribe(wire.AllRequests, Queue, func(m *nats.Msg) {
 		select {
 		case jobs <- job{m: m, at: time.Now()}:
+			return
+		default:
+		}
+		select {
+		case busy <- m:
 		default:
 			c.stats.shed.Add(1)
 		}
@@ -60,14 +73,21 @@ func (c *Cloud) Subscribe(nc *nats.Conn) (*nats.Subscription, error) {
 		return nil, fmt.Errorf("cloud: subscribe: %w", err)
 	}
 	// Called once the subscription's callbacks are over: no more sends.
-	sub.SetClosedHandler(func(string) { close(jobs) })
+	sub.SetClosedHandler(func(string) { close(jobs); close(busy) })
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		for m := range busy {
+			c.shed(m)
+		}
+	}()
 	for range c.cfg.Workers {
 		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()
 			for j := range jobs {
 				if time.Since(j.at) > c.cfg.QueueTimeout {
-					c.stats.shed.Add(1)
+					c.shed(j.m)
 					continue
 				}
 				c.serve(j.m)
@@ -84,6 +104,28 @@ func (c *Cloud) Subscribe(nc *nats.Conn) (*nats.Subscription, error) {
 // Wait waits until the workers of every ended subscription have answered
 // the requests they hold.
 func (c *Cloud) Wait() { c.wg.Wait() }
+
+// shed answers m retry "busy" without opening it or remembering its id,
+// under the same checks as serve: the request must be its device's, and
+// the reply goes only to that device's inbox.
+func (c *Cloud) shed(m *nats.Msg) {
+	c.stats.shed.Add(1)
+	device, _, ok := wire.ParseRequestSubject(m.Subject)
+	if !ok || !wire.ReplyAllowed(device, m.Reply) {
+		return
+	}
+	req, err := wire.DecodeRequest(m.Data)
+	if err != nil || m.Subject != wire.RequestSubject(req.Device, req.Flow) {
+		return
+	}
+	reply, err := c.answer(req, wire.Decision{Outcome: wire.Retry, Reason: "busy"})
+	if err == nil {
+		err = m.Respond(reply)
+	}
+	if err != nil {
+		c.log.Warn("cloud: busy answer failed", "device", device, "err", err)
+	}
+}
 
 func (c *Cloud) serve(m *nats.Msg) {
 	device, _, ok := wire.ParseRequestSubject(m.Subject)

@@ -47,6 +47,10 @@ type StoreOptions struct {
 // opTimeout bounds one JetStream operation made while answering a request.
 const opTimeout = 5 * time.Second
 
+// identifyStoreWait bounds the wait to store an identification's answer,
+// which is decided again if it is asked again and the answer was not kept.
+const identifyStoreWait = 250 * time.Millisecond
+
 type store struct {
 	js        jetstream.JetStream
 	enrol     jetstream.KeyValue
@@ -310,13 +314,14 @@ func (s *store) answered(key string) ([]byte, bool) {
 	return e.Value(), true
 }
 
-// remember stores reply as the answer to key and returns the answer to
-// send: reply, or the one another instance stored first.
-func (s *store) remember(key string, reply []byte) []byte {
+// remember stores reply as the answer to key, waiting at most wait, and
+// returns the answer to send: reply, or the one another instance stored
+// first.
+func (s *store) remember(key string, reply []byte, wait time.Duration) []byte {
 	if s == nil {
 		return reply
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	_, err := s.req.Create(ctx, requestKey(key), reply)
 	if errors.Is(err, jetstream.ErrKeyExists) {

@@ -8,20 +8,46 @@ import (
 	"github.com/palmd/palmd/vision/match"
 )
 
-// The coarse code: the template's 32 x 32 orientation field averaged over
-// 2 x 2 blocks (as doubled angles, so that opposite orientations do not
-// cancel) to 16 x 16 points of 3 bits each, with the matcher's bit coding,
-// so that Hamming distance is angular distance. Each of the three bit
-// planes packs four 16-bit rows per uint64 (cWords words a plane).
+// The coarse codes: the template's 32 x 32 orientation field averaged (as
+// doubled angles, so that opposite orientations do not cancel) over
+// square windows of fine points on a 16 x 16 grid of stride 2, each point
+// in 3 bits with the matcher's coding, so that Hamming distance is angular
+// distance. Each of the three bit planes packs four 16-bit rows per uint64
+// (cWords words a plane), 96 bytes a code. Two codes per template:
+//
+//   - the scan code, windows of 6 (overlapping by two thirds, so that a
+//     shift of a point or two changes little), compared at the probe's
+//     four scanOffsets: 48 XOR and POPCNT a template;
+//   - the rank code, windows of 4 (sharper), compared at the probe's nine
+//     rankOffsets: 108 XOR and POPCNT, on the scan's shortlist only.
 const (
-	fine      = 32 // the matcher's grid
-	side      = 16 // coarse grid
-	planes    = 3  // bits per point
-	rowsWord  = 4  // coarse rows per uint64
-	cWords    = side / rowsWord
-	codeWords = planes * cWords
-	shifts    = 9 // coarse shifts tried: -1..1 in x and y (±2 fine points)
+	fine       = 32 // the matcher's grid
+	side       = 16 // coarse grid
+	stride     = fine / side
+	scanWindow = 6
+	rankWindow = 4
+	planes     = 3 // bits per point
+	rowsWord   = 4 // coarse rows per uint64
+	cWords     = side / rowsWord
+	codeWords  = planes * cWords
 )
+
+// The fine shifts (in x and in y) at which a probe's codes are computed:
+// the matcher searches ±3; scan offsets of ±1 reach it within two points
+// (the scan window's tolerance), rank offsets of -2, 0 and 2 within one.
+var (
+	scanOffsets = [...]int{-1, 1}
+	rankOffsets = [...]int{-2, 0, 2}
+)
+
+const (
+	scanShifts = len(scanOffsets) * len(scanOffsets)
+	rankShifts = len(rankOffsets) * len(rankOffsets)
+)
+
+// scanDistance is written out for four scan offsets: this fails to
+// compile otherwise.
+var _ = [1]struct{}{}[scanShifts-4]
 
 type code [codeWords]uint64
 
@@ -60,133 +86,100 @@ func field(t match.Template) (f [fine][fine]int8) {
 	return f
 }
 
-// coarse computes t's coarse code as a 16 x 16 orientation map.
-func coarse(t match.Template) (m [side][side]uint8) {
-	f := field(t)
+// coarse computes the code of field f shifted by (ox, oy) fine points
+// with windows of w: coarse point (bx, by) averages the fine points
+// (x+ox, y+oy) of its window; points outside the field do not count.
+func coarse(f *[fine][fine]int8, w, ox, oy int) (c code) {
 	for by := range side {
 		for bx := range side {
-			var c, s float64
-			for y := 2 * by; y < 2*by+2; y++ {
-				for x := 2 * bx; x < 2*bx+2; x++ {
+			var cs, sn float64
+			y0, x0 := by*stride+stride/2-w/2+oy, bx*stride+stride/2-w/2+ox
+			for y := max(0, y0); y < min(fine, y0+w); y++ {
+				for x := max(0, x0); x < min(fine, x0+w); x++ {
 					if o := f[y][x]; o >= 0 {
-						c += cosO[o]
-						s += sinO[o]
+						cs += cosO[o]
+						sn += sinO[o]
 					}
 				}
 			}
-			a := math.Atan2(s, c)
+			a := math.Atan2(sn, cs)
 			if a < 0 {
 				a += 2 * math.Pi
 			}
-			m[by][bx] = uint8(math.Round(a/(math.Pi/3))) % 6
-		}
-	}
-	return m
-}
-
-// pack packs a 16 x 16 orientation map; the points where valid is false
-// are left zero.
-func pack(m *[side][side]uint8, valid func(x, y int) bool) (c code) {
-	for y := range side {
-		for x := range side {
-			if !valid(x, y) {
-				continue
-			}
-			b := orientBits[m[y][x]]
-			bit := uint(y%rowsWord*side + x)
+			b := orientBits[uint8(math.Round(a/(math.Pi/3)))%6]
+			bit := uint(by%rowsWord*side + bx)
 			for p := range planes {
-				c[p*cWords+y/rowsWord] |= uint64(b>>p&1) << bit
+				c[p*cWords+by/rowsWord] |= uint64(b>>p&1) << bit
 			}
 		}
 	}
 	return c
 }
 
-// probe is a search's query: its coarse code shifted by each coarse shift,
-// with the mask of the points that overlap the enrolled code, and the
-// weight that turns a count of differing bits into a normalised distance.
+// codes returns a template's scan and rank codes, unshifted: an enrolled
+// template's.
+func codes(t match.Template) (scan, rank code) {
+	f := field(t)
+	return coarse(&f, scanWindow, 0, 0), coarse(&f, rankWindow, 0, 0)
+}
+
+// probe is a search's query: its codes at each offset.
 type probe struct {
-	code   [shifts]code
-	mask   [shifts][cWords]uint64
-	weight [shifts]uint32
+	scan [scanShifts]code
+	rank [rankShifts]code
+	off  [rankShifts][2]int8 // (ox, oy) of each rank code
 }
 
 func newProbe(t match.Template) *probe {
-	m := coarse(t)
+	f := field(t)
 	p := new(probe)
 	i := 0
-	for dy := -1; dy <= 1; dy++ {
-		for dx := -1; dx <= 1; dx++ {
-			in := func(x, y int) bool { return x+dx >= 0 && x+dx < side && y+dy >= 0 && y+dy < side }
-			var shifted [side][side]uint8
-			for y := range side {
-				for x := range side {
-					if in(x, y) {
-						shifted[y][x] = m[y+dy][x+dx]
-					}
-				}
-			}
-			p.code[i] = pack(&shifted, in)
-			var ones [side][side]uint8
-			for y := range side {
-				for x := range side {
-					ones[y][x] = 3 // orientBits[3] = 0b111: every plane set
-				}
-			}
-			mc := pack(&ones, in)
-			copy(p.mask[i][:], mc[:cWords])
-			n := 0
-			for _, w := range p.mask[i] {
-				n += bits.OnesCount64(w)
-			}
-			// distance = differing bits / (3 * overlapping points), scaled by 2^24.
-			p.weight[i] = uint32((1 << 24) / (planes * n))
+	for _, oy := range scanOffsets {
+		for _, ox := range scanOffsets {
+			p.scan[i] = coarse(&f, scanWindow, ox, oy)
+			i++
+		}
+	}
+	i = 0
+	for _, oy := range rankOffsets {
+		for _, ox := range rankOffsets {
+			p.rank[i] = coarse(&f, rankWindow, ox, oy)
+			p.off[i] = [2]int8{int8(ox), int8(oy)}
 			i++
 		}
 	}
 	return p
 }
 
-// distance returns the smallest normalised coarse distance (scaled by
-// 2^24) between p and c over the coarse shifts. It is the inner loop of
-// every search: the enrolled code is loaded once, and each shift costs
-// twelve XOR, AND and POPCNT.
-func (p *probe) distance(c *code) uint32 {
-	c0, c1, c2, c3 := c[0], c[1], c[2], c[3]
-	c4, c5, c6, c7 := c[4], c[5], c[6], c[7]
-	c8, c9, c10, c11 := c[8], c[9], c[10], c[11]
-	best := uint32(math.MaxUint32)
-	for s := range shifts {
-		q, m := &p.code[s], &p.mask[s]
-		n := bits.OnesCount64((q[0]^c0)&m[0]) + bits.OnesCount64((q[1]^c1)&m[1]) +
-			bits.OnesCount64((q[2]^c2)&m[2]) + bits.OnesCount64((q[3]^c3)&m[3]) +
-			bits.OnesCount64((q[4]^c4)&m[0]) + bits.OnesCount64((q[5]^c5)&m[1]) +
-			bits.OnesCount64((q[6]^c6)&m[2]) + bits.OnesCount64((q[7]^c7)&m[3]) +
-			bits.OnesCount64((q[8]^c8)&m[0]) + bits.OnesCount64((q[9]^c9)&m[1]) +
-			bits.OnesCount64((q[10]^c10)&m[2]) + bits.OnesCount64((q[11]^c11)&m[3])
-		best = min(best, uint32(n)*p.weight[s])
-	}
-	return best
+// hamming counts the bits that differ between q and c.
+func hamming(q, c *code) uint32 {
+	return uint32(bits.OnesCount64(q[0]^c[0]) + bits.OnesCount64(q[1]^c[1]) +
+		bits.OnesCount64(q[2]^c[2]) + bits.OnesCount64(q[3]^c[3]) +
+		bits.OnesCount64(q[4]^c[4]) + bits.OnesCount64(q[5]^c[5]) +
+		bits.OnesCount64(q[6]^c[6]) + bits.OnesCount64(q[7]^c[7]) +
+		bits.OnesCount64(q[8]^c[8]) + bits.OnesCount64(q[9]^c[9]) +
+		bits.OnesCount64(q[10]^c[10]) + bits.OnesCount64(q[11]^c[11]))
 }
 
-// nearest returns the smallest normalised coarse distance (scaled by
-// 2^24) between p and c and the coarse shift (dx, dy) that gives it: the
-// enrolled point (x, y) faces the probe's (x+dx, y+dy).
-func (p *probe) nearest(c *code) (best uint32, dx, dy int) {
+// scanDistance is the smallest Hamming distance between the enrolled scan
+// code c and the probe's over the scan offsets: the inner loop of every
+// search. It is written out for four offsets (checked below).
+func (p *probe) scanDistance(c *code) uint32 {
+	return min(hamming(&p.scan[0], c), hamming(&p.scan[1], c), hamming(&p.scan[2], c), hamming(&p.scan[3], c))
+}
+
+// rankDistance is the smallest Hamming distance between the enrolled rank
+// code c and the probe's over the rank offsets, and the offset (ox, oy)
+// that gives it: the enrolled fine point (x, y) faces the probe's
+// (x+ox, y+oy).
+func (p *probe) rankDistance(c *code) (best uint32, ox, oy int) {
 	best = math.MaxUint32
-	for s := range shifts {
-		q, m := &p.code[s], &p.mask[s]
-		n := 0
-		for w := range cWords {
-			n += bits.OnesCount64((q[w]^c[w])&m[w]) +
-				bits.OnesCount64((q[cWords+w]^c[cWords+w])&m[w]) +
-				bits.OnesCount64((q[2*cWords+w]^c[2*cWords+w])&m[w])
-		}
-		if d := uint32(n) * p.weight[s]; d < best {
-			best, dx, dy = d, s%3-1, s/3-1
+	for s := range rankShifts {
+		if d := hamming(&p.rank[s], c); d < best {
+			best, ox, oy = d, int(p.off[s][0]), int(p.off[s][1])
 		}
 	}
-	return best, dx, dy
+	return best, ox, oy
 }
 
 // planesOf decodes a template's three fine bit planes (32 rows of 32
@@ -251,14 +244,19 @@ const rowStep = 4
 // maxShift is the matcher's translation search, in fine points.
 const maxShift = 3
 
+// fineReach is how far from the rank offset the matcher's shift may lie,
+// in fine points: the rank offsets are -2, 0 and 2 and the matcher's
+// shift is within ±3.
+const fineReach = 1
+
 // nearFine returns the smallest sampled fine distance between a and b over
-// the fine shifts within one point of twice the coarse shift (dx, dy),
-// where the enrolled point (x, y) faced the probe's (x+dx, y+dy): the
-// matcher's shift is then about (-2dx, -2dy).
-func nearFine(a, b *finePlanes, dx, dy int) uint32 {
+// the fine shifts within fineReach of the rank offset (ox, oy), where the
+// enrolled point (x, y) faced the probe's (x+ox, y+oy): the matcher's
+// shift is then about (-ox, -oy).
+func nearFine(a, b *finePlanes, ox, oy int) uint32 {
 	best := uint32(math.MaxUint32)
-	for fy := max(-maxShift, -2*dy-1); fy <= min(maxShift, -2*dy+1); fy++ {
-		for fx := max(-maxShift, -2*dx-1); fx <= min(maxShift, -2*dx+1); fx++ {
+	for fy := max(-maxShift, -oy-fineReach); fy <= min(maxShift, -oy+fineReach); fy++ {
+		for fx := max(-maxShift, -ox-fineReach); fx <= min(maxShift, -ox+fineReach); fx++ {
 			best = min(best, sampledDistance(a, b, fx, fy))
 		}
 	}

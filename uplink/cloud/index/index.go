@@ -1,33 +1,27 @@
 package index
 
 import (
-	"cmp"
 	"container/heap"
-	"math"
 	"runtime"
-	"slices"
 	"sync"
 
 	"github.com/palmd/palmd/vision/match"
 )
 
-// The shortlist the coarse stage passes to the second stage is 1 % of
-// the enrolled templates, at least minShortlist: the genuine template's
-// rank by coarse distance grows in proportion to the number enrolled
-// (measured: 99.9 % of genuine probes rank in the first 0.5 %, all of
-// them in the first 0.9 %, among 100,000 palm-like fillers).
+// The shortlists: the scan keeps one in scanOne of the enrolled templates
+// (at least minScan), the rank code keeps one in rankOne (at least
+// minRank) of those, the sampled fine distance keeps finalists of those.
+// The genuine template's rank at each stage grows in proportion to the
+// number enrolled. Chosen on the tuning pairs only (TestTune; doc.go).
 const (
-	minShortlist     = 256
-	shortlistPercent = 1
+	scanOne, minScan = 20, 512
+	rankOne, minRank = 250, 64
+	finalists        = 8
 )
 
-// parallelFrom is the index size from which the coarse stage is split
-// between the cores.
-const parallelFrom = 50_000
-
-// finalists is how many templates the second stage passes to the
-// matcher's full comparison.
-const finalists = 8
+// parallelFrom is the number of codes from which a pass over them (the
+// scan, the rank stage) is split between the cores.
+const parallelFrom = 20_000
 
 // Index holds enrolled templates by id and finds the best match of a
 // probe: a coarse stage ranks every template by the distance of their
@@ -35,17 +29,16 @@ const finalists = 8
 // decides on the shortlist. Search may run concurrently with Search; Add
 // and Remove need the caller's exclusive lock.
 type Index struct {
-	shortlist int
-	ids       []string
-	codes     []code
-	tmpl      []finePlanes
-	pos       map[string]int
+	ids  []string
+	scan []code // scan codes, contiguous: the one array every search reads whole
+	rank []code
+	tmpl []finePlanes
+	pos  map[string]int
 }
 
-// New returns an empty index. shortlist fixes the coarse stage's
-// shortlist; 0 sizes it to the index (1 %, at least 256).
-func New(shortlist int) *Index {
-	return &Index{shortlist: shortlist, pos: map[string]int{}}
+// New returns an empty index.
+func New() *Index {
+	return &Index{pos: map[string]int{}}
 }
 
 // Len returns the number of templates held.
@@ -53,17 +46,17 @@ func (x *Index) Len() int { return len(x.ids) }
 
 // Add stores t under id, replacing any template id had.
 func (x *Index) Add(id string, t match.Template) {
-	m := coarse(t)
-	c := pack(&m, func(int, int) bool { return true })
+	sc, rc := codes(t)
 	f := planesOf(t)
 	if i, ok := x.pos[id]; ok {
-		x.tmpl[i], x.codes[i] = f, c
+		x.scan[i], x.rank[i], x.tmpl[i] = sc, rc, f
 		return
 	}
 	x.pos[id] = len(x.ids)
 	x.ids = append(x.ids, id)
+	x.scan = append(x.scan, sc)
+	x.rank = append(x.rank, rc)
 	x.tmpl = append(x.tmpl, f)
-	x.codes = append(x.codes, c)
 }
 
 // Remove forgets id and reports whether it was held.
@@ -73,21 +66,17 @@ func (x *Index) Remove(id string) bool {
 		return false
 	}
 	last := len(x.ids) - 1
-	x.ids[i], x.tmpl[i], x.codes[i] = x.ids[last], x.tmpl[last], x.codes[last]
+	x.ids[i], x.scan[i], x.rank[i], x.tmpl[i] = x.ids[last], x.scan[last], x.rank[last], x.tmpl[last]
 	x.pos[x.ids[i]] = i
-	x.ids, x.tmpl, x.codes = x.ids[:last], x.tmpl[:last], x.codes[:last]
+	x.ids, x.scan, x.rank, x.tmpl = x.ids[:last], x.scan[:last], x.rank[:last], x.tmpl[:last]
 	delete(x.pos, id)
 	return true
 }
 
 // Search returns the id of the template most similar to t with a score at
-// or above match.Threshold, among the shortlist.
+// or above match.Threshold, among the finalists of the cascade.
 func (x *Index) Search(t match.Template) (id string, score float64, ok bool) {
-	k := x.shortlist
-	if k <= 0 {
-		k = max(minShortlist, len(x.ids)*shortlistPercent/100)
-	}
-	i, score := x.search(t, k)
+	i, score := x.search(t)
 	if i < 0 {
 		return "", 0, false
 	}
@@ -95,28 +84,24 @@ func (x *Index) Search(t match.Template) (id string, score float64, ok bool) {
 }
 
 // search returns the index of the best template at or above the
-// threshold, or -1. Three stages: the coarse distance over every template
-// keeps a shortlist of k; the matcher's distance at the few fine shifts
-// near each one's coarse shift keeps the finalists; the matcher's
-// Similarity (every shift) decides among them.
-func (x *Index) search(t match.Template, k int) (int, float64) {
+// threshold, or -1. Four stages: the scan code over every template keeps
+// a shortlist; the rank code keeps a shorter one and finds each one's
+// offset; the matcher's distance at the few fine shifts near that offset
+// keeps the finalists; the matcher's Similarity (every shift) decides
+// among them.
+func (x *Index) search(t match.Template) (int, float64) {
+	n := len(x.ids)
 	var cand []int32
-	if len(x.ids) <= finalists {
-		cand = make([]int32, len(x.ids))
-		for i := range cand {
-			cand[i] = int32(i)
-		}
+	if n <= finalists {
+		cand = all(n)
 	} else {
 		p := newProbe(t)
-		if len(x.ids) > k {
-			cand = x.shortlistOf(p, k)
+		if k := max(minScan, n/scanOne); n > k {
+			cand = x.scanned(p, k)
 		} else {
-			cand = make([]int32, len(x.ids))
-			for i := range cand {
-				cand[i] = int32(i)
-			}
+			cand = all(n)
 		}
-		cand = x.finalistsOf(p, planesOf(t), cand)
+		cand = x.ranked(p, planesOf(t), cand, max(minRank, n/rankOne))
 	}
 	best, bestScore := -1, match.Threshold
 	for _, i := range cand {
@@ -127,17 +112,55 @@ func (x *Index) search(t match.Template, k int) (int, float64) {
 	return best, bestScore
 }
 
-// finalistsOf ranks cand by the fine distance near each one's coarse
-// shift and returns the best finalists.
-func (x *Index) finalistsOf(p *probe, f finePlanes, cand []int32) []int32 {
+// all returns 0..n-1.
+func all(n int) []int32 {
+	out := make([]int32, n)
+	for i := range out {
+		out[i] = int32(i)
+	}
+	return out
+}
+
+// ranked keeps the k of cand nearest p by rank code, then the finalists
+// of those nearest by sampled fine distance near each one's rank offset.
+func (x *Index) ranked(p *probe, f finePlanes, cand []int32, k int) []int32 {
+	type ranked struct {
+		i      int32
+		d      uint32
+		ox, oy int8
+	}
+	rs := make([]ranked, len(cand))
+	hists := make([]histogram, workersFor(len(cand)))
+	var wg sync.WaitGroup
+	for w := range hists {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lo, hi := len(cand)*w/len(hists), len(cand)*(w+1)/len(hists)
+			h := &hists[w]
+			for j := lo; j < hi; j++ {
+				i := cand[j]
+				d, ox, oy := p.rankDistance(&x.rank[i])
+				rs[j] = ranked{i, d, int8(ox), int8(oy)}
+				h[d]++
+			}
+		}()
+	}
+	wg.Wait()
+	limit, ties := sum(hists).cut(k)
 	h := make(topK, 0, finalists)
-	for _, i := range cand {
-		_, dx, dy := p.nearest(&x.codes[i])
-		d := nearFine(&f, &x.tmpl[i], dx, dy)
+	for _, r := range rs {
+		if r.d > limit || r.d == limit && ties == 0 {
+			continue
+		}
+		if r.d == limit {
+			ties--
+		}
+		d := nearFine(&f, &x.tmpl[r.i], int(r.ox), int(r.oy))
 		if len(h) < finalists {
-			heap.Push(&h, item{d: d, i: i})
+			heap.Push(&h, item{d: d, i: r.i})
 		} else if d < h[0].d {
-			h[0] = item{d: d, i: i}
+			h[0] = item{d: d, i: r.i}
 			heap.Fix(&h, 0)
 		}
 	}
@@ -148,58 +171,78 @@ func (x *Index) finalistsOf(p *probe, f finePlanes, cand []int32) []int32 {
 	return out
 }
 
-// shortlistOf returns the k templates nearest p by coarse distance,
-// scanning the index in parallel.
-func (x *Index) shortlistOf(p *probe, k int) []int32 {
-	n := len(x.codes)
-	workers := 1
+// workersFor is how many goroutines share a pass over n codes: the cores,
+// from parallelFrom codes on.
+func workersFor(n int) int {
 	if n >= parallelFrom {
-		workers = runtime.GOMAXPROCS(0)
+		return runtime.GOMAXPROCS(0)
 	}
-	parts := make([]topK, workers)
+	return 1
+}
+
+// sum adds histograms.
+func sum(hs []histogram) *histogram {
+	total := new(histogram)
+	for w := range hs {
+		for d, c := range hs[w] {
+			total[d] += c
+		}
+	}
+	return total
+}
+
+// histogram counts templates by code distance (at most codeWords*64).
+type histogram [codeWords*64 + 1]int32
+
+// cut returns the distance limit below which fewer than k templates lie,
+// and how many of those at limit to keep so that k are kept in all (or
+// every one, when there are fewer than k).
+func (h *histogram) cut(k int) (limit uint32, ties int) {
+	below := 0
+	for d, n := range h {
+		if below+int(n) >= k {
+			return uint32(d), k - below
+		}
+		below += int(n)
+	}
+	return uint32(len(h) - 1), int(h[len(h)-1])
+}
+
+// scanned returns the k templates nearest p by scan code. It reads the
+// scan codes once, split between the cores when the index is large: each
+// part keeps its distances and a histogram of them; the histograms, added,
+// give the distance limit that keeps k; the templates under it are taken.
+// No sorting: a constant cost per template whatever k is.
+func (x *Index) scanned(p *probe, k int) []int32 {
+	n := len(x.scan)
+	dist := make([]uint16, n)
+	hists := make([]histogram, workersFor(n))
 	var wg sync.WaitGroup
-	for w := range workers {
+	for w := range hists {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			lo, hi := n*w/workers, n*(w+1)/workers
-			parts[w] = x.scan(p, k, lo, hi)
+			lo, hi := n*w/len(hists), n*(w+1)/len(hists)
+			h, d, codes := &hists[w], dist[lo:hi], x.scan[lo:hi]
+			for j := range codes {
+				v := p.scanDistance(&codes[j])
+				d[j] = uint16(v)
+				h[v]++
+			}
 		}()
 	}
 	wg.Wait()
-	var all topK
-	for _, part := range parts {
-		all = append(all, part...)
-	}
+	limit, ties := sum(hists).cut(k)
 	out := make([]int32, 0, k)
-	for _, it := range nearestK(all, k) {
-		out = append(out, it.i)
-	}
-	return out
-}
-
-// scan keeps the k nearest templates among lo..hi. Templates under the
-// current bound go to a buffer; when it holds 2k, it is cut back to the k
-// nearest and the bound tightens: amortised O(1) per template.
-func (x *Index) scan(p *probe, k, lo, hi int) topK {
-	buf := make(topK, 0, 2*k)
-	bound := uint32(math.MaxUint32)
-	for i := lo; i < hi; i++ {
-		if d := p.distance(&x.codes[i]); d < bound {
-			buf = append(buf, item{d: d, i: int32(i)})
-			if len(buf) == cap(buf) {
-				buf = nearestK(buf, k)
-				bound = buf[k-1].d
-			}
+	for i, d := range dist {
+		if uint32(d) < limit {
+			out = append(out, int32(i))
+		} else if uint32(d) == limit && ties > 0 {
+			out = append(out, int32(i))
+			ties--
 		}
 	}
-	return nearestK(buf, k)
-}
-
-// nearestK sorts h by distance and keeps the first k.
-func nearestK(h topK, k int) topK {
-	slices.SortFunc(h, func(a, b item) int { return cmp.Compare(a.d, b.d) })
-	return h[:min(k, len(h))]
+	return out
 }
 
 type item struct {
