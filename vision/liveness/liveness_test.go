@@ -1,6 +1,7 @@
 package liveness
 
 import (
+	"cmp"
 	"image"
 	"math"
 	"math/rand/v2"
@@ -14,6 +15,9 @@ type scene struct {
 	dark   bool    // answers the LEDs barely (a screen)
 	emit   bool    // glows with the LEDs off
 	tremor float64 // pixels of shift between pairs
+	period float64 // pixels between veins (0: 60)
+	absorb float64 // fraction of the LEDs' light a vein absorbs (0: 0.3)
+	gain   float64 // LED response scale: power, albedo or exposure (0: 1)
 }
 
 // render draws pair k of s at 640 x 400: a palm disc with reflectance
@@ -25,6 +29,7 @@ func (s scene) render(k int, seed uint64) Pair {
 	lit, unlit := image.NewGray(image.Rect(0, 0, w, h)), image.NewGray(image.Rect(0, 0, w, h))
 	dx := s.tremor * math.Sin(float64(k)*1.7)
 	dy := s.tremor * math.Cos(float64(k)*2.3)
+	period, absorb, gain := cmp.Or(s.period, 60), cmp.Or(s.absorb, 0.3), cmp.Or(s.gain, 1)
 	for y := range h {
 		for x := range w {
 			fx, fy := float64(x)-dx, float64(y)-dy
@@ -40,11 +45,11 @@ func (s scene) render(k int, seed uint64) Pair {
 				}
 				v := 0.0
 				if s.veins {
-					d := math.Mod(fx+0.4*fy, 60) - 30
+					d := math.Mod(fx+0.4*fy+1000, period) - period/2
 					v = math.Exp(-d * d / 18)
 				}
-				u = 16 + 4*refl*(1-0.3*v)
-				l = 170*refl*(1-0.3*v) + u
+				u = 16 + 4*refl*(1-absorb*v)
+				l = 170*gain*refl*(1-absorb*v) + u
 				if s.emit {
 					u = 160 + 6*refl
 					l = u + 30
@@ -88,6 +93,39 @@ func TestCheck(t *testing.T) {
 			}
 			if r.Score < 0 || r.Score > 1 || (r.Score >= 0.5) != r.Live {
 				t.Errorf("Score %v inconsistent with Live %v", r.Score, r.Live)
+			}
+		})
+	}
+}
+
+// TestVeinsScaleFree: the vein cue measures how strongly an absorber
+// darkens the skin's own LED response, not how many veins there are or how
+// bright the palm is, so a hand with a few veins scores like one with many.
+func TestVeinsScaleFree(t *testing.T) {
+	c := NewChecker()
+	defer c.Close()
+	dense := c.Check(scene{veins: true, tremor: 1.5}.burst(1)).Features.Veins
+	tests := []struct {
+		name   string
+		s      scene
+		noVein bool
+	}{
+		{"a vein every 60 px", scene{veins: true, tremor: 1.5}, false},
+		{"one vein every 150 px", scene{veins: true, tremor: 1.5, period: 150}, false},
+		{"one vein every 150 px, half the LED response", scene{veins: true, tremor: 1.5, period: 150, gain: 0.5}, false},
+		{"dense veins, half the LED response", scene{veins: true, tremor: 1.5, gain: 0.5}, false},
+		{"veins absorbing 2 % under untextured skin", scene{veins: true, blank: true, tremor: 1.5, absorb: 0.02}, true},
+		{"veins absorbing 30 % under untextured skin", scene{veins: true, blank: true, tremor: 1.5}, false},
+		{"no absorber (dye print)", scene{blank: true, tremor: 1.5}, true},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := c.Check(tt.s.burst(uint64(10 + i)))
+			if got := r.Reason == NoVeins; got != tt.noVein {
+				t.Fatalf("reason %q (veins %.2f), want %s: %v", r.Reason, r.Features.Veins, NoVeins, tt.noVein)
+			}
+			if !tt.noVein && math.Abs(r.Features.Veins-dense) > 0.25*dense {
+				t.Errorf("Veins = %.2f, want within 25 %% of the dense hand's %.2f", r.Features.Veins, dense)
 			}
 		})
 	}
