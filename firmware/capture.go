@@ -105,6 +105,7 @@ func (k *Kiosk) capture(s *session) (wire.Outcome, string, error) {
 	shown, since := quality.Verdict{Reason: quality.OK}, time.Time{}
 	s.show(k.text.guidance(shown, left()))
 	last := quality.Verdict{Reason: quality.NoPalm}
+	stills := 0
 	for {
 		ok, err := k.burstOK(ctx, &last)
 		switch {
@@ -141,6 +142,10 @@ func (k *Kiosk) capture(s *session) (wire.Outcome, string, error) {
 		s.pad = true
 		s.show(k.text.checking())
 		s.emit(bus.Event{Event: bus.Liveness, Score: res.Score, Reason: res.Reason})
+		if res.Reason == liveness.NoMicroMove && stills < liveness.StillRetakes {
+			stills++ // a pause in the tremor, or a mount: look again
+			continue
+		}
 		if !res.Live {
 			return wire.SpoofRejected, res.Reason, nil
 		}

@@ -2,10 +2,13 @@ package firmware
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/palmd/palmd/drivers/sim"
 	"github.com/palmd/palmd/firmware/bus"
+	"github.com/palmd/palmd/uplink/wire"
+	"github.com/palmd/palmd/vision/liveness"
 	"github.com/palmd/palmd/vision/quality"
 	"github.com/palmd/palmd/vision/synth"
 )
@@ -86,5 +89,49 @@ func TestBurstCarriesTheSensorsBlackLevel(t *testing.T) {
 	}
 	if want := w.Camera().BlackLevel(); k.burst.Black != want || want == 0 {
 		t.Errorf("burst black level %v, want the sensor's %v", k.burst.Black, want)
+	}
+}
+
+// A hand whose tremor pauses for one burst is looked at again and served;
+// one still through every burst, as a mount holds an attack, is refused as
+// still, and nothing is sent.
+func TestStillBurstIsTakenAgain(t *testing.T) {
+	// Still frames count from the hand's arrival: a good hand's first
+	// burst is the one judged.
+	const burst = liveness.BurstFrames
+	tests := []struct {
+		name     string
+		still    int      // frames of one instant from the hand's arrival
+		verdicts []string // liveness reasons, in order ("" live)
+		outcome  string
+		sent     int
+	}{
+		{"trembling", 0, []string{""}, "approved", 1},
+		{"still for the first burst", burst, []string{liveness.NoMicroMove, ""}, "approved", 1},
+		{"still throughout", 100 * burst, []string{liveness.NoMicroMove, liveness.NoMicroMove}, "spoof_rejected", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, wire.Approved, nil)
+			r.await(t, bus.Screen, "idle")
+			r.world.Hover(sim.Person{Name: "alice"})
+			r.world.HoldStill(tt.still)
+			r.sense(t, true)
+			var verdicts []string
+			for ev := range r.events.C {
+				if ev.Event == bus.Liveness {
+					verdicts = append(verdicts, ev.Reason)
+				}
+				if ev.Event == bus.Decision {
+					if ev.Outcome != tt.outcome || !slices.Equal(verdicts, tt.verdicts) {
+						t.Errorf("%s after liveness %q, want %s after %q", ev.Outcome, verdicts, tt.outcome, tt.verdicts)
+					}
+					break
+				}
+			}
+			if n := len(r.requests()); n != tt.sent {
+				t.Errorf("%d requests sent, want %d", n, tt.sent)
+			}
+		})
 	}
 }

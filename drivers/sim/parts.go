@@ -59,7 +59,11 @@ func (c *Camera) Capture(ctx context.Context, dst *image.Gray) error {
 	var frame int
 	if h != nil {
 		frame = h.frame
-		h.frame++
+		if h.still > 0 {
+			h.still--
+		} else {
+			h.frame++
+		}
 	}
 	c.w.mu.Unlock()
 	if unplugged {

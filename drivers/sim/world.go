@@ -63,6 +63,7 @@ type hover struct {
 	capture synth.Capture
 	scene   *synth.Scene
 	frame   int // frames captured since the hand arrived
+	still   int // frames still to be taken of one instant (HoldStill)
 }
 
 // FramePeriod is the simulated sensor's frame time (synth.FramePeriod:
@@ -171,6 +172,17 @@ func (w *World) Withdraw() {
 		w.moves = append(w.moves, false)
 	}
 	w.hand = nil
+}
+
+// HoldStill makes the hovering hand hold perfectly still for the next n
+// frames the camera takes: they all show one instant, as when its tremor
+// and drift pause together. It does nothing with no hand there.
+func (w *World) HoldStill(n int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.hand != nil {
+		w.hand.still = n
+	}
 }
 
 // Unplug disconnects (true) or reconnects (false) the camera.

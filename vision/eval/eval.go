@@ -105,7 +105,9 @@ func (p *Pipeline) Close() error {
 // offering the pairs in order; when a lit frame fails, the burst starts again
 // at the next pair (the gate keeps its motion state). The first frame never
 // passes (motion needs two). The burst goes to liveness and its first lit
-// frame to the region extractor. When the pairs run out before a whole burst
+// frame to the region extractor; a synthetic capture refused only for lack
+// of micro-motion takes liveness.StillRetakes more bursts, as the firmware
+// does (a recorded set has only its own pairs). When the pairs run out before a whole burst
 // passed, liveness still runs on the last BurstPairs pairs, so that its error
 // rates cover every capture.
 func (p *Pipeline) Run(c Capture) (Outcome, error) {
@@ -142,18 +144,25 @@ func (p *Pipeline) Run(c Capture) (Outcome, error) {
 		}
 	}
 	if c.Burst != nil {
-		// A challenge-response burst right after the frames the gate saw.
+		// A challenge-response burst right after the frames the gate saw,
+		// and as many more as the firmware takes for a still one.
 		first := 2 * min(start+run, c.Pairs)
-		liveness.PatternFrom(rand.NewPCG(c.Seed, 0x9a77e54), p.pattern[:])
-		for i, b := range p.pattern {
-			img, err := c.Burst(i, first+i, b)
-			if err != nil {
-				return o, err
+		for take := uint64(0); take <= liveness.StillRetakes; take++ {
+			liveness.PatternFrom(rand.NewPCG(c.Seed, 0x9a77e54+take), p.pattern[:])
+			for i, b := range p.pattern {
+				img, err := c.Burst(i, first+i, b)
+				if err != nil {
+					return o, err
+				}
+				p.frames[i] = liveness.Frame{Img: img, Banks: b}
 			}
-			p.frames[i] = liveness.Frame{Img: img, Banks: b}
+			o.Live = p.live.CheckBurst(liveness.Burst{Frames: p.frames[:], Black: c.Black})
+			clear(p.frames[:])
+			if o.Live.Reason != liveness.NoMicroMove {
+				break
+			}
+			first += liveness.BurstFrames
 		}
-		o.Live = p.live.CheckBurst(liveness.Burst{Frames: p.frames[:], Black: c.Black})
-		clear(p.frames[:])
 	} else {
 		start = min(start, c.Pairs-liveness.BurstPairs)
 		for i := range p.burst {

@@ -275,3 +275,61 @@ func TestRunRestartsTheBurst(t *testing.T) {
 		})
 	}
 }
+
+// TestRunTakesAStillBurstAgain checks the firmware's protocol for a still
+// burst: a hand that paused for one burst is judged on the next; one
+// still through every burst is refused as still; a refusal on any other
+// cue takes no further burst.
+func TestRunTakesAStillBurstAgain(t *testing.T) {
+	tests := []struct {
+		name   string
+		label  synth.Presentation
+		frozen int // bursts rendered as one frozen instant
+		live   bool
+		reason string
+		bursts int
+	}{
+		{"hand moving", synth.Genuine, 0, true, "", 1},
+		{"hand paused for one burst", synth.Genuine, 1, true, "", 2},
+		// What a mount does to a presentation that passes every other cue.
+		{"hand still through every burst", synth.Genuine, 1 + liveness.StillRetakes, false, liveness.NoMicroMove, 1 + liveness.StillRetakes},
+		// Another cue's refusal is final.
+		{"mounted cast", synth.RigidReplica, 0, false, liveness.NoVeins, 1},
+	}
+	p := NewPipeline()
+	defer p.Close()
+	var frames Frames
+	defer frames.wipe()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			set := SynthSet{Identities: 1, Captures: 1, Kinds: []synth.Presentation{tt.label}, Width: 640}
+			c := set.Capture(0, &frames)
+			burst, first := c.Burst, -1
+			var starts []int
+			c.Burst = func(i, frame int, banks uint8) (*image.Gray, error) {
+				if i == 0 {
+					starts = append(starts, frame)
+				}
+				if first < 0 {
+					first = frame
+				}
+				if (frame-first)/liveness.BurstFrames < tt.frozen {
+					frame = frame - i // every frame of the burst shows its first instant
+				}
+				return burst(i, frame, banks)
+			}
+			o, err := p.Run(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.Live.Live != tt.live || o.Live.Reason != tt.reason || len(starts) != tt.bursts {
+				t.Errorf("live %v (%q) after %d bursts, want %v (%q) after %d", o.Live.Live, o.Live.Reason, len(starts), tt.live, tt.reason, tt.bursts)
+			}
+			for k := 1; k < len(starts); k++ {
+				if starts[k] != starts[k-1]+liveness.BurstFrames {
+					t.Errorf("burst %d starts at frame %d, want right after the last (%d)", k, starts[k], starts[k-1]+liveness.BurstFrames)
+				}
+			}
+		})
+	}
+}

@@ -70,7 +70,9 @@
 //   - Motion: the largest translation (fraction of frame width x 1000)
 //     registering a frame on the first frame lit alike, by one Lucas-Kanade
 //     step: a hovering hand trembles, a mounted attack does not. Below
-//     0.31: NoMicroMove.
+//     0.31: NoMicroMove. A hand's tremor can pause for one burst, so a
+//     capture refused only for this takes StillRetakes more bursts before
+//     it is called an attack (the firmware and vision/eval both do).
 //
 // # Which cues catch which species
 //

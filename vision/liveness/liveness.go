@@ -21,6 +21,14 @@ const BurstPairs = 4
 // frames per second that is 0.13 s.
 const BurstFrames = 8
 
+// StillRetakes is how many further bursts a capture takes when liveness
+// refused one only for lack of micro-motion (Reason NoMicroMove, every
+// other cue passed). A hovering hand's drift (0.2 to 0.6 Hz) turns round
+// and its tremor bands (4 to 11 Hz) can cancel for a moment, so the hand
+// can look still for one burst (0.13 s); a mount holds an attack still
+// through every burst, so one more burst tells the two apart.
+const StillRetakes = 1
+
 // DefaultBlack is the black level (grey levels) assumed when a Burst does
 // not give one, and by the legacy Check: the kiosk sensor's pedestal.
 const DefaultBlack = 16.0
