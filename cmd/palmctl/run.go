@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/palmd/palmd/firmware/config"
 	"github.com/palmd/palmd/firmware/console"
 )
 
@@ -126,6 +127,9 @@ func keygen(args []string, stdout, stderr io.Writer) error {
 	}
 	if *path == "" || *user == "" {
 		return usageError{errors.New("keygen: -key and -user are required")}
+	}
+	if !config.ValidLoginName(*user) {
+		return usageError{fmt.Errorf("keygen: -user %q: want %s", *user, config.LoginNames)}
 	}
 	if r := console.Role(*role); r != console.RoleTechnician && r != console.RoleFactory {
 		return usageError{fmt.Errorf("keygen: -role %q: want technician or factory", *role)}

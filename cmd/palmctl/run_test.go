@@ -24,6 +24,8 @@ func TestKeygen(t *testing.T) {
 		{args: []string{"-user", "alice"}, wantErr: "keygen: -key and -user are required"},
 		{args: []string{"-key", "k"}, wantErr: "keygen: -key and -user are required"},
 		{args: []string{"-key", "k", "-user", "alice", "-role", "admin"}, wantErr: `keygen: -role "admin": want technician or factory`},
+		{args: []string{"-key", "k", "-user", "alice smith"}, wantErr: `keygen: -user "alice smith": want 1 to 32 of a-z, A-Z, 0-9, '.', '_' and '-'`},
+		{args: []string{"-key", "k", "-user", strings.Repeat("a", 33)}, wantErr: `keygen: -user "` + strings.Repeat("a", 33) + `": want 1 to 32 of a-z, A-Z, 0-9, '.', '_' and '-'`},
 		{args: []string{"-key", filepath.Join(dir, "alice.key"), "-user", "alice"}, role: "technician"},
 		{args: []string{"-key", filepath.Join(dir, "fab.key"), "-user", "fab", "-role", "factory"}, role: "factory"},
 	}

@@ -20,7 +20,7 @@ type Technician struct {
 	Role string `json:"role"`
 	// Key is the holder's Ed25519 public key, standard base64.
 	Key string `json:"key"`
-	// Name is the login name: 1 to 32 of a-z, A-Z, 0-9, '.', '_' and '-'.
+	// Name is the login name (ValidLoginName).
 	Name string `json:"name"`
 }
 
@@ -52,8 +52,8 @@ func (c Console) check() string {
 		if _, msg := decodeKey(t.Key, ed25519.PublicKeySize, "an Ed25519 public key"); msg != "" {
 			return fmt.Sprintf("%s.key: %s", at, msg)
 		}
-		if !loginName(t.Name) {
-			return fmt.Sprintf("%s.name: %q: want 1 to 32 of a-z, A-Z, 0-9, '.', '_' and '-'", at, t.Name)
+		if !ValidLoginName(t.Name) {
+			return fmt.Sprintf("%s.name: %q: want %s", at, t.Name, LoginNames)
 		}
 		if j, ok := names[t.Name]; ok {
 			return fmt.Sprintf("%s.name: %q: technicians[%d] has it too; names must differ", at, t.Name, j)
@@ -63,8 +63,12 @@ func (c Console) check() string {
 	return ""
 }
 
-// loginName reports whether s is a name the console's login command takes.
-func loginName(s string) bool {
+// LoginNames says which login names ValidLoginName accepts.
+const LoginNames = "1 to 32 of a-z, A-Z, 0-9, '.', '_' and '-'"
+
+// ValidLoginName reports whether s is a name the console's login command
+// takes (LoginNames).
+func ValidLoginName(s string) bool {
 	if s == "" || len(s) > 32 {
 		return false
 	}
