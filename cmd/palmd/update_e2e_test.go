@@ -5,7 +5,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -94,24 +93,8 @@ func TestPalmdUpdatesAndRefusesReplays(t *testing.T) {
 		t.Skip("runs palmd twice against a cloud")
 	}
 	e := newUpdateEnv(t)
-	dir := t.TempDir()
-	files, err := e.dev.Device.Files()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, b := range map[string][]byte{"kiosk.creds": files.Creds, "ca.pem": files.CA, "kiosk.crt": files.Cert, "kiosk.key": files.Key} {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	b64 := base64.StdEncoding.EncodeToString
-	doc := func(level string) []byte {
-		return fmt.Appendf(nil, `{"device_id": %q, "hardware": "sim", "log_level": %q,
-  "uplink": {"url": %q, "creds": %q, "ca": %q, "cert": %q, "key": %q, "seal_key": %q, "payment_key": %q, "sign_key": %q},
-  "update": {"dir": %q, "keys": %q}}`, updateDevice, level, e.dev.URL,
-			filepath.Join(dir, "kiosk.creds"), filepath.Join(dir, "ca.pem"), filepath.Join(dir, "kiosk.crt"), filepath.Join(dir, "kiosk.key"),
-			b64(e.dev.SealKey), b64(e.dev.PaymentKey), b64(e.dev.SignKey), filepath.Join(dir, "state"), e.keys)
-	}
+	dir, config := e.config(t)
+	doc := func(level string) []byte { return config(fmt.Sprintf(`"log_level": %q`, level)) }
 	path := filepath.Join(dir, "config.json")
 	if err := os.WriteFile(path, doc("info"), 0o600); err != nil {
 		t.Fatal(err)

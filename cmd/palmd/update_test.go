@@ -8,8 +8,10 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -74,6 +76,31 @@ func newUpdateEnv(t *testing.T) *updateEnv {
 		e.publish(t, v, priv)
 	}
 	return e
+}
+
+// config writes the kiosk's credential files into a new directory and
+// returns a function that makes palmd's config.json for them, with extra
+// top-level fields (`"log_level": "debug"`, `"console": {...}`) added.
+func (e *updateEnv) config(t *testing.T) (dir string, doc func(extra string) []byte) {
+	t.Helper()
+	dir = t.TempDir()
+	files, err := e.dev.Device.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string][]byte{"kiosk.creds": files.Creds, "ca.pem": files.CA, "kiosk.crt": files.Cert, "kiosk.key": files.Key} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b64 := base64.StdEncoding.EncodeToString
+	return dir, func(extra string) []byte {
+		return fmt.Appendf(nil, `{"device_id": %q, "hardware": "sim", %s,
+  "uplink": {"url": %q, "creds": %q, "ca": %q, "cert": %q, "key": %q, "seal_key": %q, "payment_key": %q, "sign_key": %q},
+  "update": {"dir": %q, "keys": %q}}`, updateDevice, extra, e.dev.URL,
+			filepath.Join(dir, "kiosk.creds"), filepath.Join(dir, "ca.pem"), filepath.Join(dir, "kiosk.crt"), filepath.Join(dir, "kiosk.key"),
+			b64(e.dev.SealKey), b64(e.dev.PaymentKey), b64(e.dev.SignKey), filepath.Join(dir, "state"), e.keys)
+	}
 }
 
 // publish signs a bundle of version v with key and publishes it.
