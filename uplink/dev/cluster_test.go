@@ -33,32 +33,12 @@ func TestClusterNodeKilled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Shutdown()
-	sp, sk, _ := seal.GenerateKey()
-	_, pk, _ := seal.GenerateKey()
-	so, _ := seal.NewOpener(sk)
-	po, _ := seal.NewOpener(pk)
-	signPub, signPriv, _ := ed25519.GenerateKey(nil)
-	cl, err := cloud.New(cloud.Config{Seal: so, Payment: po, SignKey: signPriv})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cc, _ := auth.Cloud()
+	t.Cleanup(c.Shutdown) // after the cloud's cleanups
 	// The cloud on server 1, the kiosk on server 2, which is killed.
-	nc, err := nats.Connect(c.URL(0), nats.UserJWTAndSeed(cc.JWT, cc.Seed), nats.Secure(cc.TLS))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := cl.Open(ctx, nc, cloud.StoreOptions{Replicas: 3}); err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	if _, err := cl.Subscribe(nc); err != nil {
-		t.Fatal(err)
-	}
+	tc := startCloud(ctx, t, auth, c.URL(0), cloud.StoreOptions{Replicas: 3})
+	cl, signPub := tc.cloud, tc.signPub
 	subject, err := cl.Import(mustTemplate(t, noise(21)))
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +50,7 @@ func TestClusterNodeKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer k.Close()
-	sealer, _ := seal.NewSealer(sp)
+	sealer := tc.palm
 	identify := func(id string) wire.Decision {
 		t.Helper()
 		r := wire.Request{ID: id, Device: device, Flow: wire.FlowIdentify, Time: time.Now()}
@@ -105,6 +85,46 @@ func TestClusterNodeKilled(t *testing.T) {
 	if c.Server(1) == nil {
 		t.Fatal("server 2 not running after Restart")
 	}
+}
+
+// testCloud is a reference cloud with fresh keys, serving through one
+// server.
+type testCloud struct {
+	cloud      *cloud.Cloud
+	nc         *nats.Conn
+	palm, card *seal.Sealer // seal to the cloud's palm and payment keys
+	signPub    ed25519.PublicKey
+}
+
+// startCloud opens a reference cloud on url with store, serving until the
+// test ends.
+func startCloud(ctx context.Context, t *testing.T, auth *dev.Authority, url string, store cloud.StoreOptions) testCloud {
+	t.Helper()
+	sp, sk, _ := seal.GenerateKey()
+	pp, pk, _ := seal.GenerateKey()
+	so, _ := seal.NewOpener(sk)
+	po, _ := seal.NewOpener(pk)
+	signPub, signPriv, _ := ed25519.GenerateKey(nil)
+	cl, err := cloud.New(cloud.Config{Seal: so, Payment: po, SignKey: signPriv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, _ := auth.Cloud()
+	nc, err := nats.Connect(url, nats.UserJWTAndSeed(cc.JWT, cc.Seed), nats.Secure(cc.TLS))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	if err := cl.Open(ctx, nc, store); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	if _, err := cl.Subscribe(nc); err != nil {
+		t.Fatal(err)
+	}
+	palm, _ := seal.NewSealer(sp)
+	card, _ := seal.NewSealer(pp)
+	return testCloud{cloud: cl, nc: nc, palm: palm, card: card, signPub: signPub}
 }
 
 func mustTemplate(t *testing.T, img *image.Gray) match.Template {

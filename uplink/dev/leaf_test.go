@@ -2,7 +2,6 @@ package dev_test
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"net"
@@ -44,38 +43,18 @@ func TestKioskThroughLeaf(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer hub.Shutdown()
+	t.Cleanup(hub.Shutdown) // after the cloud's cleanups
 	leaf, err := auth.StartLeaf("store-17", fmt.Sprintf("tls://127.0.0.1:%d", leafPort), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer leaf.Shutdown()
+	t.Cleanup(leaf.Shutdown)
 
 	// The cloud at the region.
-	sp, sk, _ := seal.GenerateKey()
-	_, pk, _ := seal.GenerateKey()
-	so, _ := seal.NewOpener(sk)
-	po, _ := seal.NewOpener(pk)
-	signPub, signPriv, _ := ed25519.GenerateKey(nil)
-	cl, err := cloud.New(cloud.Config{Seal: so, Payment: po, SignKey: signPriv})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cc, _ := auth.Cloud()
-	nc, err := nats.Connect(hub.ClientURL(), nats.UserJWTAndSeed(cc.JWT, cc.Seed), nats.Secure(cc.TLS))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := cl.Open(ctx, nc, cloud.StoreOptions{Memory: true}); err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	if _, err := cl.Subscribe(nc); err != nil {
-		t.Fatal(err)
-	}
+	tc := startCloud(ctx, t, auth, hub.ClientURL(), cloud.StoreOptions{Memory: true})
+	cl, nc, signPub := tc.cloud, tc.nc, tc.signPub
 	if err := cl.Send(nc, "kiosk-s17-1", wire.Command{Type: wire.CmdDeleteMyData, Subject: "sub-9"}); err != nil {
 		t.Fatal(err)
 	}
@@ -100,8 +79,7 @@ func TestKioskThroughLeaf(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer k.Close()
-	sealer, _ := seal.NewSealer(sp)
-	pay, _ := seal.NewSealer(po.PublicKey())
+	sealer, pay := tc.palm, tc.card
 	do := func(id string, f wire.Flow) wire.Decision {
 		t.Helper()
 		r := wire.Request{ID: id, Device: "kiosk-s17-1", Flow: f, Time: time.Now()}
