@@ -21,16 +21,7 @@ func TestBadlyHeldHandsAreNeverCalledAttacks(t *testing.T) {
 		t.Skip("a statistical run over hundreds of full-size frames: in the full pass without -race")
 	}
 	w := sim.NewWorld(sim.Cached(renders))
-	palm, _ := newSealer(t)
-	card, _ := newSealer(t)
-	var b bus.Bus
-	k, err := New(Options{DeviceID: "kiosk-test-1", Devices: Devices{Camera: w.Camera(), Light: w.Light(),
-		Presence: w.Presence(), Display: w.Display(), Cards: w.Cards(), Keypad: w.Keypad(), Gate: w.Gate()},
-		Cloud: &fakeCloud{}, Palm: palm, Card: card, Bus: &b})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k.Close()
+	k := newBareKiosk(t, w)
 	ctx := context.Background()
 	refused := 0
 	for _, c := range synth.Conditions() {
@@ -67,10 +58,10 @@ func TestBadlyHeldHandsAreNeverCalledAttacks(t *testing.T) {
 	t.Logf("%d bursts refused by the gate, none called an attack", refused)
 }
 
-// Liveness subtracts the black level the sensor reports for this capture,
-// not a constant.
-func TestBurstCarriesTheSensorsBlackLevel(t *testing.T) {
-	w := sim.NewWorld(sim.Cached(renders))
+// newBareKiosk is a kiosk on w's parts that is not running: a test calls
+// its capture steps itself.
+func newBareKiosk(t *testing.T, w *sim.World) *Kiosk {
+	t.Helper()
 	palm, _ := newSealer(t)
 	card, _ := newSealer(t)
 	var b bus.Bus
@@ -80,7 +71,15 @@ func TestBurstCarriesTheSensorsBlackLevel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer k.Close()
+	t.Cleanup(func() { k.Close() })
+	return k
+}
+
+// Liveness subtracts the black level the sensor reports for this capture,
+// not a constant.
+func TestBurstCarriesTheSensorsBlackLevel(t *testing.T) {
+	w := sim.NewWorld(sim.Cached(renders))
+	k := newBareKiosk(t, w)
 	defer k.zeroFrames()
 	w.Hover(sim.Person{Name: "alice"})
 	var last quality.Verdict
