@@ -81,6 +81,7 @@ func (k *Kiosk) Run(ctx context.Context, ready func()) error {
 	inputs, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	k.startInputs(inputs, &wg)
+	wg.Go(func() { k.runVoids(inputs) })
 
 	sv := &supervisor{cameraUp: true, parts: map[string]bool{}, counters: map[string]int{}}
 	heartbeat := k.clock.NewTicker(k.o.Timeouts.Heartbeat)
@@ -228,6 +229,9 @@ func (k *Kiosk) step(ctx context.Context, sv *supervisor, in input) {
 	case cloudHealth:
 		sv.cloudUp = in.up
 		k.health(sv, PartCloud, in.up)
+		if in.up {
+			k.voids.kick() // the voids that wait are retried at once
+		}
 	case command:
 		sv.counters["commands"]++
 		k.o.Log.Info("cloud command", "type", in.c.Type)
@@ -321,6 +325,9 @@ func (k *Kiosk) modeScreen(sv *supervisor) display.Screen {
 func (k *Kiosk) endJob(sv *supervisor, why string) {
 	j := sv.job
 	sv.job = nil
+	if j.s != nil {
+		j.s.stopWhy.CompareAndSwap(nil, &why) // unless the point of sale ended it
+	}
 	j.cancel()
 	select {
 	case <-j.done:
