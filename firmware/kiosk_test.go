@@ -33,6 +33,11 @@ type fakeCloud struct {
 	// was lost does.
 	requested chan struct{}
 	block     bool
+	// voidErr, if set, fails every void; voidAt is when (on clock) each
+	// void was asked for, failed or not.
+	voidErr error
+	voidAt  []time.Time
+	clock   clockwork.Clock
 
 	mu     sync.Mutex
 	phones []string
@@ -46,7 +51,10 @@ type fakeCloud struct {
 
 func (c *fakeCloud) Do(ctx context.Context, req wire.Request) (wire.Decision, error) {
 	if c.requested != nil {
-		c.requested <- struct{}{}
+		select {
+		case c.requested <- struct{}{}:
+		default: // nobody reads that many: the voids retried
+		}
 	}
 	if c.block && req.Flow != wire.FlowVoid {
 		<-ctx.Done()
@@ -55,6 +63,12 @@ func (c *fakeCloud) Do(ctx context.Context, req wire.Request) (wire.Decision, er
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if req.Flow == wire.FlowVoid {
+		c.voidAt = append(c.voidAt, c.clock.Now())
+		if c.voidErr != nil {
+			return wire.Decision{}, c.voidErr
+		}
+	}
 	c.flows = append(c.flows, req.Flow)
 	if c.err != nil {
 		return wire.Decision{}, c.err
@@ -158,6 +172,10 @@ type rigOptions struct {
 	uplink      Cloud
 	palm, card  *seal.Sealer
 	startAtWall bool
+	// dataDir is the kiosk's data directory (Options.DataDir).
+	dataDir string
+	// clock, if set, is the rig's clock (a kiosk restarted on the same one).
+	clock *clockwork.FakeClock
 }
 
 func newRig(t *testing.T, outcome wire.Outcome, cloudErr error) *rig {
@@ -173,7 +191,10 @@ func newRigWith(t *testing.T, o rigOptions) *rig {
 	if o.startAtWall {
 		r.clock = clockwork.NewFakeClockAt(time.Now())
 	}
-	r.cloud = &fakeCloud{palm: palmO, card: cardO, outcome: o.outcome, err: o.cloudErr}
+	if o.clock != nil {
+		r.clock = o.clock
+	}
+	r.cloud = &fakeCloud{palm: palmO, card: cardO, outcome: o.outcome, err: o.cloudErr, clock: r.clock}
 	if o.cloud != nil {
 		o.cloud(r.cloud)
 	}
@@ -193,8 +214,9 @@ func newRigWith(t *testing.T, o rigOptions) *rig {
 		DeviceID: "kiosk-test-1",
 		Devices:  devs,
 		Cloud:    cloud, Palm: palmS, Card: cardS,
-		Bus:   &b,
-		Clock: r.clock,
+		Bus:     &b,
+		Clock:   r.clock,
+		DataDir: o.dataDir,
 	})
 	if err != nil {
 		t.Fatal(err)
