@@ -8,12 +8,17 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/palmd/palmd/drivers/keypad"
 	"github.com/palmd/palmd/drivers/sim"
 	"github.com/palmd/palmd/firmware/bus"
 	"github.com/palmd/palmd/firmware/pos"
+	"github.com/palmd/palmd/uplink"
+	"github.com/palmd/palmd/uplink/dev"
+	"github.com/palmd/palmd/uplink/seal"
 	"github.com/palmd/palmd/uplink/wire"
 )
 
@@ -338,5 +343,136 @@ func TestVoidSurvivesARestart(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, VoidsFile)); strings.Contains(string(b), "m1") {
 		t.Errorf("queue file still holds the approved void: %s", b)
+	}
+}
+
+// cutNetwork is the network between the kiosk and its uplink. Cut,
+// requests fail at once; cutAfterPay cuts it once the next payment has
+// reached the cloud: its answer never comes back, and the kiosk hears
+// that the cloud is gone, as from the uplink.
+type cutNetwork struct {
+	Cloud
+	health func(up bool)
+
+	mu          sync.Mutex
+	cut         bool
+	cutAfterPay bool
+	voids       int // voids that reached the cloud
+}
+
+func (n *cutNetwork) Do(ctx context.Context, req wire.Request) (wire.Decision, error) {
+	n.mu.Lock()
+	after := n.cutAfterPay && req.Flow == wire.FlowPay && !n.cut
+	cut := n.cut
+	if after {
+		n.cut, n.cutAfterPay = true, false
+	}
+	if !cut && req.Flow == wire.FlowVoid {
+		n.voids++
+	}
+	n.mu.Unlock()
+	if cut {
+		return wire.Decision{}, errors.New("test: the network is cut")
+	}
+	dec, err := n.Cloud.Do(ctx, req)
+	if after {
+		n.health(false)
+		<-ctx.Done()
+		return wire.Decision{}, ctx.Err()
+	}
+	return dec, err
+}
+
+func (n *cutNetwork) restore() {
+	n.mu.Lock()
+	n.cut = false
+	n.mu.Unlock()
+	n.health(true)
+}
+
+func (n *cutNetwork) voided() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.voids
+}
+
+// TestLostPaymentVoidedOverNATS: against the embedded NATS server and the
+// reference cloud, Alice's payment reaches the cloud, which charges it;
+// the network is cut before the answer comes back. The point of sale is
+// answered cancelled (cloud_down); once the network is back the charge is
+// voided in the cloud's ledger, by one void, and a second loss and return
+// of the cloud voids nothing more.
+func TestLostPaymentVoidedOverNATS(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const id = "kiosk-test-1"
+	d, err := dev.Start(ctx, id, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	c, err := uplink.Dial(d.URL, id, d.SignKey, d.ClientOptions()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	palm, _ := seal.NewSealer(d.SealKey)
+	card, _ := seal.NewSealer(d.PaymentKey)
+	eventually(t, c.Connected)
+	net := &cutNetwork{Cloud: c}
+	r := newRigWith(t, rigOptions{uplink: net, palm: palm, card: card, startAtWall: true, dataDir: t.TempDir()})
+	net.health = r.kiosk.CloudHealth
+	r.await(t, bus.Screen, "idle")
+	r.world.InsertCard("4539578763621486")
+	r.await(t, bus.Screen, "enter_phone")
+	r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '0', '0', keypad.Enter)
+	r.enrolPalm(t, sim.Person{Name: "alice"})
+	if dec := r.await(t, bus.Decision, ""); dec.Outcome != "approved" {
+		t.Fatalf("enrol: %+v", dec)
+	}
+	r.withdraw(t)
+	r.world.RemoveCard()
+	r.awaitIdle(t)
+
+	net.mu.Lock()
+	net.cutAfterPay = true
+	net.mu.Unlock()
+	pc := r.posLink(t, pos.NewServer(r.kiosk.POS(), nil))
+	if err := pc.Send(payReq("m1", 1250)); err != nil {
+		t.Fatal(err)
+	}
+	r.await(t, bus.Screen, "pay")
+	r.hover(t, sim.Person{Name: "alice"})
+	actx, acancel := context.WithTimeout(context.Background(), time.Minute)
+	defer acancel()
+	a, err := pc.Await(actx, "m1")
+	if err != nil || a.Status != pos.Cancelled || a.Reason != "cloud_down" {
+		t.Fatalf("POS answer %+v, %v; want cancelled cloud_down", a, err)
+	}
+	r.await(t, bus.VoidQueued, "")
+	if ps := d.Cloud.Payments(); len(ps) != 1 || ps[0].Ref != "m1" || ps[0].Voided {
+		t.Fatalf("ledger while the network is cut: %+v, want m1 charged (the answer was lost)", ps)
+	}
+	r.withdraw(t)
+
+	net.restore()
+	if ev := r.await(t, bus.Voided, ""); ev.Reason != "voided" || ev.Flow != "pay" {
+		t.Errorf("voided event %+v, want reason voided (a charge was taken back)", ev)
+	}
+	eventually(t, func() bool { return r.kiosk.Status().Counters["voids_pending"] == 0 })
+	if ps := d.Cloud.Payments(); len(ps) != 1 || ps[0].Ref != "m1" || !ps[0].Voided {
+		t.Fatalf("ledger once the network is back: %+v, want m1 voided", ps)
+	}
+
+	r.kiosk.CloudHealth(false)
+	net.restore()
+	r.clock.Advance(voidRetryMax)
+	eventually(t, func() bool { return r.kiosk.Status().Mode == ModeServing })
+	r.awaitIdle(t)
+	if n := net.voided(); n != 1 {
+		t.Errorf("%d voids reached the cloud, want 1", n)
+	}
+	if ps := d.Cloud.Payments(); len(ps) != 1 || !ps[0].Voided {
+		t.Errorf("ledger at the end: %+v", ps)
 	}
 }
