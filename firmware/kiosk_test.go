@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"testing"
@@ -176,6 +177,7 @@ type rigOptions struct {
 	dataDir string
 	// clock, if set, is the rig's clock (a kiosk restarted on the same one).
 	clock *clockwork.FakeClock
+	log   *slog.Logger
 }
 
 func newRig(t *testing.T, outcome wire.Outcome, cloudErr error) *rig {
@@ -217,6 +219,7 @@ func newRigWith(t *testing.T, o rigOptions) *rig {
 		Bus:     &b,
 		Clock:   r.clock,
 		DataDir: o.dataDir,
+		Log:     o.log,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -136,6 +136,9 @@ func (k *Kiosk) Run(ctx context.Context, ready func()) error {
 	probe.Stop()
 	k.halt()
 	wg.Wait()
+	if n := k.voids.len(); n > 0 && k.voids.path == "" {
+		k.o.Log.Error("voids lost with palmd's exit (no update.dir): payments may stand that the point of sale was not told of", "voids", n)
+	}
 	// Nothing reads the inputs any more: wipe what is left of them.
 	close(k.stopped)
 	for {

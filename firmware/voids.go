@@ -190,11 +190,16 @@ func (v *voids) head() (pendingVoid, bool) {
 	return v.queue[0], true
 }
 
-// done takes ref off the queue: the cloud approved its void.
+// done takes ref off the queue, if it is there: the cloud approved its
+// void.
 func (v *voids) done(ref string) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	n := len(v.queue)
 	v.queue = slices.DeleteFunc(v.queue, func(q pendingVoid) bool { return q.Ref == ref })
+	if len(v.queue) == n {
+		return nil
+	}
 	return v.save()
 }
 

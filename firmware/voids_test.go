@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -315,6 +316,40 @@ func TestVoidRetriedUntilApproved(t *testing.T) {
 	if !slices.Equal(r.cloud.voids, []string{"m1", "m2", "m3"}) {
 		t.Errorf("voids approved %v, want [m1 m2 m3], each once, oldest first", r.cloud.voids)
 	}
+}
+
+// TestVoidsInMemoryLostAtExit: without a data directory, voids that still
+// wait when palmd stops are lost, and the log says so.
+func TestVoidsInMemoryLostAtExit(t *testing.T) {
+	var logs syncBuffer
+	r := newRigWith(t, rigOptions{outcome: wire.Approved, log: slog.New(slog.NewTextHandler(&logs, nil)),
+		cloud: func(c *fakeCloud) {
+			c.requested, c.block, c.voidErr = make(chan struct{}, 4), true, errors.New("uplink: not connected")
+		}})
+	r.await(t, bus.Screen, "idle")
+	lostPayment(t, r, "m1")
+	r.stop(t)
+	if s := logs.String(); !strings.Contains(s, "voids lost with palmd's exit (no update.dir)") || !strings.Contains(s, "voids=1") {
+		t.Errorf("log at exit does not say a void was lost:\n%s", s)
+	}
+}
+
+// syncBuffer is a log destination several goroutines write to.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // TestVoidSurvivesARestart: a void queued before palmd stops is sent by
