@@ -162,7 +162,7 @@ func TestScenarios(t *testing.T) {
 			"identify/retry")},
 		{"pay", []string{"enrol/approved", "pay/approved", "pay/declined"}},
 		{"pay_cancel", []string{"pay/not_recognized|pay/spoof_rejected"}},
-		{"pay_cloud_lost", []string{"enrol/approved", "pay/approved"}},
+		{"pay_cloud_lost", []string{"enrol/approved"}},
 		{"loyalty", []string{"enrol/approved", "loyalty/approved", "loyalty/not_recognized|loyalty/spoof_rejected"}},
 		{"age", []string{"enrol/approved", "age/declined"}},
 		{"app_enrol", []string{"identify/not_recognized|identify/spoof_rejected", "identify/approved", "identify/approved"}},
