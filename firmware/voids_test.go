@@ -243,6 +243,16 @@ func FuzzParseVoids(f *testing.F) {
 // which fails while the cloud is gone, is queued.
 func lostPayment(t *testing.T, r *rig, ref string) {
 	t.Helper()
+	cancelledCloudDown(t, r, ref)
+	if ev := r.await(t, bus.VoidQueued, ""); ev.Flow != "pay" || ev.Session == "" {
+		t.Errorf("void_queued event %+v", ev)
+	}
+}
+
+// cancelledCloudDown plays a payment whose request reached the cloud,
+// which is then lost: the POS is answered cancelled (cloud_down).
+func cancelledCloudDown(t *testing.T, r *rig, ref string) {
+	t.Helper()
 	c := r.posLink(t, pos.NewServer(r.kiosk.POS(), nil))
 	if err := c.Send(payReq(ref, 1250)); err != nil {
 		t.Fatal(err)
@@ -257,8 +267,37 @@ func lostPayment(t *testing.T, r *rig, ref string) {
 	if err != nil || a.Status != pos.Cancelled || a.Reason != "cloud_down" {
 		t.Fatalf("answer %+v, %v; want cancelled cloud_down", a, err)
 	}
-	if ev := r.await(t, bus.VoidQueued, ""); ev.Flow != "pay" || ev.Session == "" {
-		t.Errorf("void_queued event %+v", ev)
+}
+
+// TestVoidQueueFull: a void past the bound is not kept, and the kiosk
+// says so (a health event, an error log); the voids queued before it are
+// kept.
+func TestVoidQueueFull(t *testing.T) {
+	var logs syncBuffer
+	r := newRigWith(t, rigOptions{outcome: wire.Approved, log: slog.New(slog.NewTextHandler(&logs, nil)),
+		cloud: func(c *fakeCloud) {
+			c.requested, c.block, c.voidErr = make(chan struct{}, 4), true, errors.New("uplink: not connected")
+		}})
+	r.await(t, bus.Screen, "idle")
+	r.kiosk.voids.mu.Lock()
+	r.kiosk.voids.max = 1
+	r.kiosk.voids.mu.Unlock()
+	if kept, err := r.kiosk.voids.add(pendingVoid{Ref: "m0", Queued: r.clock.Now()}); !kept || err != nil {
+		t.Fatal(kept, err)
+	}
+	cancelledCloudDown(t, r, "m1")
+	ev := r.await(t, bus.Health, "")
+	if ev.Part == PartCloud { // cloud_down came first
+		ev = r.await(t, bus.Health, "")
+	}
+	if ev.Part != PartVoids || ev.Reason != "voids_full" {
+		t.Errorf("health event %+v, want voids voids_full", ev)
+	}
+	if got := refsOf(r.kiosk.voids); !slices.Equal(got, []string{"m0"}) {
+		t.Errorf("queue %v, want the oldest [m0] kept", got)
+	}
+	if s := logs.String(); !strings.Contains(s, "level=ERROR msg=\"void queue full") {
+		t.Errorf("no error logged for the void not kept:\n%s", s)
 	}
 }
 
