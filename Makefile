@@ -57,7 +57,7 @@ test: deps
 # JUnit report goes to hil-report.xml. The suite is the simulator's own
 # scenarios whose steps the console drives (HIL_SIM) and the HIL-only ones
 # in cmd/palmctl/hil/suite.
-HIL_SIM = $(addprefix drivers/sim/scenarios/,age.json app_enrol.json attacks.json cloud_down.json cloud_lost.json delete.json delete_second_factor.json demo.json enrol_both.json entry.json lockout.json loyalty.json pay.json pay_cancel.json quality.json)
+HIL_SIM = $(addprefix drivers/sim/scenarios/,age.json app_enrol.json attacks.json cloud_down.json cloud_lost.json delete.json delete_second_factor.json demo.json enrol_both.json entry.json lockout.json loyalty.json pay.json pay_cancel.json pay_cloud_lost.json quality.json)
 hil: deps
 	@$(GO) build $(SIM) -ldflags '$(LDFLAGS)' -o $(BIN)/palmd-sim ./cmd/palmd >&2
 	@$(GO) build -o $(BIN)/palmctl ./cmd/palmctl >&2

@@ -31,7 +31,12 @@
 // the next, doubling with each further failure; the screen says when to
 // try again, and nothing is captured or sent meanwhile.
 // A mode change ends a running session (maintenance, camera or cloud down,
-// shutdown) or lets it finish (an update). The watchdog is fed while the
+// shutdown) or lets it finish (an update).
+// Reversals are stored and forwarded (voids.go): a void of a payment the
+// point of sale was not told of that gets no approved answer is queued,
+// kept in the data directory (Options.DataDir, VoidsFile; in memory only
+// without one), and retried oldest first, with a backoff on the kiosk's
+// clock and at once when the cloud is back, until the cloud approves it. The watchdog is fed while the
 // loop's heartbeats go on and no job overran its budget.
 //
 // Every part that delivers input is supervised on its own: a garbage read is

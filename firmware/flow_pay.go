@@ -22,9 +22,11 @@ var posTriggers = map[pos.Type]trigger{pos.Pay: onPay, pos.Loyalty: onLoyalty, p
 //	         card's token, once per message id
 //	outcome  the point of sale is answered approved (with the reference),
 //	         declined (with the reason) or cancelled (pos, pos_gone,
-//	         customer, timeout, kiosk). A request that went out and may
-//	         have charged, and was then cancelled, or an approval the point
-//	         of sale could not read, is voided.
+//	         customer, timeout, cloud_down, kiosk). A request that went out
+//	         and may have charged, and was then cancelled, or an approval
+//	         the point of sale could not read, is voided: at once, or, if
+//	         that fails, from the void queue once the cloud is back
+//	         (voids.go).
 var payFlow = flow{name: wire.FlowPay, trigger: onPay, run: pay}
 
 func pay(s *session, in input) {

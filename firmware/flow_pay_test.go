@@ -58,7 +58,9 @@ func TestPay(t *testing.T) {
 			r.world.Type(keypad.Cancel)
 		}, pos.Answer{Status: pos.Cancelled, Reason: "customer"}, nil, nil, "idle"},
 		{"nobody comes", wire.Approved, false, func(t *testing.T, r *rig, c *pos.Client) {
-			r.clock.Advance(DefaultTimeouts().Hover)
+			// The wait may begin after the pay screen's event: the clock
+			// moves until it has run out.
+			r.until(t, time.Second, func() bool { return r.world.Screen().Name == "idle" })
 		}, pos.Answer{Status: pos.Cancelled, Reason: "timeout"}, nil, nil, "idle"},
 		{"cancelled while the cloud decides", wire.Approved, true, func(t *testing.T, r *rig, c *pos.Client) {
 			r.hover(t, sim.Person{Name: "alice"})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"log/slog"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -97,6 +98,10 @@ type Options struct {
 	// Language is the screens' language, one of Languages(); "" is
 	// English.
 	Language string
+	// DataDir is palmd's directory on the data partition (config
+	// update.dir): the void queue is kept there (VoidsFile). Empty keeps
+	// it in memory only: a restart loses the voids that wait.
+	DataDir string
 }
 
 // Kiosk is the kiosk's core: one goroutine (Run's) owns its state; every
@@ -124,6 +129,7 @@ type Kiosk struct {
 
 	screen   screenState
 	attempts attempts // consecutive failed biometric attempts, and the delay they set
+	voids    *voids   // voids waiting for the cloud's approval
 	text     *texts
 	present  atomic.Bool  // the loop's view of the presence sensor
 	distance atomic.Int64 // the presence sensor's last distance, mm (0: none)
@@ -156,6 +162,7 @@ func New(o Options) (*Kiosk, error) {
 	if err != nil {
 		return nil, err
 	}
+	queue, qerr := openVoids(o.DataDir, MaxVoids)
 	k := &Kiosk{
 		o:       o,
 		clock:   o.Clock,
@@ -165,8 +172,13 @@ func New(o Options) (*Kiosk, error) {
 		live:    liveness.NewChecker(),
 		roi:     roi.NewExtractor(),
 		text:    text,
+		voids:   queue,
 	}
 	k.screen.k = k
+	if qerr != nil {
+		o.Log.Error("void queue not loaded: payments may stand that the point of sale was not told of", "err", qerr)
+		k.emit(bus.Event{Event: bus.Health, Part: PartVoids, Reason: "voids_unreadable"})
+	}
 	k.status.Store(&Status{Mode: ModeStarting})
 	if err := k.allocate(d.Camera.Bounds()); err != nil {
 		return nil, errors.Join(err, k.Close())
@@ -261,12 +273,21 @@ type Status struct {
 	Present bool            // a hand is over the scanner
 	Session string          // the running session's flow, if any
 	// Counters by name: sessions, decisions by outcome, input errors by
-	// part, dropped input by part.
+	// part, dropped input by part; and voids_pending, the voids that
+	// wait for the cloud's approval now.
 	Counters map[string]int
 }
 
 // Status returns the latest snapshot.
-func (k *Kiosk) Status() Status { return *k.status.Load() }
+func (k *Kiosk) Status() Status {
+	st := *k.status.Load()
+	st.Counters = maps.Clone(st.Counters)
+	if st.Counters == nil {
+		st.Counters = map[string]int{}
+	}
+	st.Counters["voids_pending"] = k.voids.len()
+	return st
+}
 
 // DistanceMM is the presence sensor's last reading in millimetres, 0 when
 // nothing is in range (for the console's presence test).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"testing"
@@ -28,11 +29,16 @@ type fakeCloud struct {
 	outcome    wire.Outcome
 	err        error
 
-	// requested, if set, hears of each request; with block set the
-	// request then waits until its context ends, as one to a cloud that
-	// was lost does.
+	// requested, if set, hears of each request but voids; with block set
+	// the request then waits until its context ends, as one to a cloud
+	// that was lost does.
 	requested chan struct{}
 	block     bool
+	// voidErr, if set, fails every void; voidAt is when (on clock) each
+	// void was asked for, failed or not.
+	voidErr error
+	voidAt  []time.Time
+	clock   clockwork.Clock
 
 	mu     sync.Mutex
 	phones []string
@@ -45,7 +51,7 @@ type fakeCloud struct {
 }
 
 func (c *fakeCloud) Do(ctx context.Context, req wire.Request) (wire.Decision, error) {
-	if c.requested != nil {
+	if c.requested != nil && req.Flow != wire.FlowVoid {
 		c.requested <- struct{}{}
 	}
 	if c.block && req.Flow != wire.FlowVoid {
@@ -55,6 +61,12 @@ func (c *fakeCloud) Do(ctx context.Context, req wire.Request) (wire.Decision, er
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if req.Flow == wire.FlowVoid {
+		c.voidAt = append(c.voidAt, c.clock.Now())
+		if c.voidErr != nil {
+			return wire.Decision{}, c.voidErr
+		}
+	}
 	c.flows = append(c.flows, req.Flow)
 	if c.err != nil {
 		return wire.Decision{}, c.err
@@ -158,6 +170,11 @@ type rigOptions struct {
 	uplink      Cloud
 	palm, card  *seal.Sealer
 	startAtWall bool
+	// dataDir is the kiosk's data directory (Options.DataDir).
+	dataDir string
+	// clock, if set, is the rig's clock (a kiosk restarted on the same one).
+	clock *clockwork.FakeClock
+	log   *slog.Logger
 }
 
 func newRig(t *testing.T, outcome wire.Outcome, cloudErr error) *rig {
@@ -173,7 +190,10 @@ func newRigWith(t *testing.T, o rigOptions) *rig {
 	if o.startAtWall {
 		r.clock = clockwork.NewFakeClockAt(time.Now())
 	}
-	r.cloud = &fakeCloud{palm: palmO, card: cardO, outcome: o.outcome, err: o.cloudErr}
+	if o.clock != nil {
+		r.clock = o.clock
+	}
+	r.cloud = &fakeCloud{palm: palmO, card: cardO, outcome: o.outcome, err: o.cloudErr, clock: r.clock}
 	if o.cloud != nil {
 		o.cloud(r.cloud)
 	}
@@ -193,8 +213,10 @@ func newRigWith(t *testing.T, o rigOptions) *rig {
 		DeviceID: "kiosk-test-1",
 		Devices:  devs,
 		Cloud:    cloud, Palm: palmS, Card: cardS,
-		Bus:   &b,
-		Clock: r.clock,
+		Bus:     &b,
+		Clock:   r.clock,
+		DataDir: o.dataDir,
+		Log:     o.log,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -2,13 +2,10 @@ package firmware
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 
 	"github.com/palmd/palmd/firmware/bus"
 	"github.com/palmd/palmd/firmware/pos"
-	"github.com/palmd/palmd/uplink/wire"
 )
 
 // POS returns the kiosk's side of the point-of-sale link, for a
@@ -73,10 +70,12 @@ func (s *session) stop(j *job, why string) {
 	j.cancel()
 }
 
-// stopReason is why the session was ended: pos, pos_gone, or kiosk (a mode
-// change or shutdown).
+// stopReason is why the session was ended, as the point of sale is told:
+// pos, pos_gone, cloud_down (the cloud was lost: a payment whose request
+// went out is voided once it is back), or kiosk (any other mode change,
+// or shutdown).
 func (s *session) stopReason() string {
-	if w := s.stopWhy.Load(); w != nil {
+	if w := s.stopWhy.Load(); w != nil && (*w == "pos" || *w == "pos_gone" || *w == "cloud_down") {
 		return *w
 	}
 	return "kiosk"
@@ -102,22 +101,17 @@ func (s *session) answerPOS(p posRequest, a pos.Answer, charged bool) {
 }
 
 // void takes back the payment of the POS message ref, if the cloud made
-// one, within Halt (a void is one small request), trying again once.
+// one: at once, within Halt/2 (a void is one small request), when no
+// older void waits; otherwise, or if that fails, it is queued
+// (voids.go) and retried until the cloud approves it.
 func (s *session) void(ref string) {
 	k := s.k
-	for try := 0; try < 2; try++ {
-		var b [16]byte
-		rand.Read(b[:])
-		req := wire.Request{ID: hex.EncodeToString(b[:]), Device: k.o.DeviceID, Flow: wire.FlowVoid,
-			Time: k.clock.Now().UTC(), Payment: &wire.Payment{Ref: ref}}
+	if k.voids.len() == 0 {
 		ctx, cancel := k.withTimeout(context.WithoutCancel(s.ctx), k.o.Timeouts.Halt/2)
-		dec, err := k.o.Cloud.Do(ctx, req)
-		cancel()
-		if err == nil && dec.Outcome == wire.Approved {
-			s.emit(bus.Event{Event: bus.Voided, Reason: dec.Reason})
+		defer cancel()
+		if k.sendVoid(ctx, ref, s.id) {
 			return
 		}
-		k.o.Log.Warn("void", "session", s.id, "try", try+1, "err", err, "outcome", dec.Outcome)
 	}
-	k.o.Log.Error("a payment may stand that the point of sale was not told of: void failed", "session", s.id)
+	s.queueVoid(ref)
 }

@@ -81,6 +81,7 @@ func (k *Kiosk) Run(ctx context.Context, ready func()) error {
 	inputs, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	k.startInputs(inputs, &wg)
+	wg.Go(func() { k.runVoids(inputs) })
 
 	sv := &supervisor{cameraUp: true, parts: map[string]bool{}, counters: map[string]int{}}
 	heartbeat := k.clock.NewTicker(k.o.Timeouts.Heartbeat)
@@ -135,6 +136,9 @@ func (k *Kiosk) Run(ctx context.Context, ready func()) error {
 	probe.Stop()
 	k.halt()
 	wg.Wait()
+	if n := k.voids.len(); n > 0 && k.voids.path == "" {
+		k.o.Log.Error("voids lost with palmd's exit (no update.dir): payments may stand that the point of sale was not told of", "voids", n)
+	}
 	// Nothing reads the inputs any more: wipe what is left of them.
 	close(k.stopped)
 	for {
@@ -228,6 +232,9 @@ func (k *Kiosk) step(ctx context.Context, sv *supervisor, in input) {
 	case cloudHealth:
 		sv.cloudUp = in.up
 		k.health(sv, PartCloud, in.up)
+		if in.up {
+			k.voids.kick() // the voids that wait are retried at once
+		}
 	case command:
 		sv.counters["commands"]++
 		k.o.Log.Info("cloud command", "type", in.c.Type)
@@ -321,6 +328,9 @@ func (k *Kiosk) modeScreen(sv *supervisor) display.Screen {
 func (k *Kiosk) endJob(sv *supervisor, why string) {
 	j := sv.job
 	sv.job = nil
+	if j.s != nil {
+		j.s.stopWhy.CompareAndSwap(nil, &why) // unless the point of sale ended it
+	}
 	j.cancel()
 	select {
 	case <-j.done:

@@ -52,7 +52,7 @@ var (
 	// The events the kiosk publishes (firmware/bus).
 	eventNames = slices.Sorted(slices.Values([]string{bus.Cancelled, bus.CardError, bus.Command, bus.Decision,
 		bus.Dropped, bus.Gate, bus.Guidance, bus.Health, bus.Hover, bus.InputError, bus.Liveness, bus.Mode,
-		bus.POSAnswer, bus.Ready, bus.Screen, bus.Sealed, bus.Voided}))
+		bus.POSAnswer, bus.Ready, bus.Screen, bus.Sealed, bus.VoidQueued, bus.Voided}))
 	expectFields  = []string{"event", "flow", "outcome", "screen", "reason", "part", "timeout"}
 	consoleFields = []string{"run", "want", "error"}
 	loginValues   = []string{"wrong_key", "right_key"}

@@ -29,7 +29,7 @@ func TestParseScenarioErrors(t *testing.T) {
 		{`{"name":"x","steps":[{"expect":{"event":"decision","outcom":"approved"}}]}`,
 			`step 1: expect: json: unknown field "outcom" (fields: event, flow, outcome, screen, reason, part, timeout)`},
 		{`{"name":"x","steps":[{"expect":{"event":"decison"}}]}`,
-			`step 1: expect: event: "decison": want one of cancelled, card_error, command, decision, dropped, gate, guidance, health, hover, input_error, liveness, mode, pos_answer, ready, screen, sealed, voided`},
+			`step 1: expect: event: "decison": want one of cancelled, card_error, command, decision, dropped, gate, guidance, health, hover, input_error, liveness, mode, pos_answer, ready, screen, sealed, void_queued, voided`},
 		{`{"name":"x","steps":[{"expect":{"event":"screen","timeout":"soon"}}]}`,
 			`step 1: expect: timeout: "soon": want a positive duration such as "30s"`},
 		{`{"name":"x","steps":[{"login":"guess"}]}`, `step 1: login: "guess": want one of wrong_key, right_key`},
@@ -106,7 +106,7 @@ func TestShippedSuiteParses(t *testing.T) {
 	files, _ := filepath.Glob("hil/suite/*.json")
 	// The simulator's scenarios the Makefile's HIL_SIM adds to the suite.
 	for _, name := range []string{"age", "app_enrol", "attacks", "cloud_down", "cloud_lost", "delete", "delete_second_factor", "demo",
-		"enrol_both", "entry", "lockout", "loyalty", "pay", "pay_cancel", "quality"} {
+		"enrol_both", "entry", "lockout", "loyalty", "pay", "pay_cancel", "pay_cloud_lost", "quality"} {
 		files = append(files, filepath.Join("..", "..", "drivers", "sim", "scenarios", name+".json"))
 	}
 	if len(files) < 8 {

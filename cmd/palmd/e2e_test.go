@@ -162,6 +162,7 @@ func TestScenarios(t *testing.T) {
 			"identify/retry")},
 		{"pay", []string{"enrol/approved", "pay/approved", "pay/declined"}},
 		{"pay_cancel", []string{"pay/not_recognized|pay/spoof_rejected"}},
+		{"pay_cloud_lost", []string{"enrol/approved"}},
 		{"loyalty", []string{"enrol/approved", "loyalty/approved", "loyalty/not_recognized|loyalty/spoof_rejected"}},
 		{"age", []string{"enrol/approved", "age/declined"}},
 		{"app_enrol", []string{"identify/not_recognized|identify/spoof_rejected", "identify/approved", "identify/approved"}},
@@ -209,6 +210,20 @@ func TestScenarios(t *testing.T) {
 				}
 				if !slices.Equal(cancelled, []string{"identify/cloud_down"}) || world.GateOpens() != 1 {
 					t.Errorf("cancelled %v, gate pulsed %d times; want [identify/cloud_down], 1", cancelled, world.GateOpens())
+				}
+			}
+			if tt.name == "pay_cloud_lost" {
+				// The payment whose answer was lost ended cancelled and
+				// was voided, once, when the network was back.
+				var ended []string
+				for _, ev := range evs {
+					switch ev.Event {
+					case bus.Cancelled, bus.VoidQueued, bus.Voided:
+						ended = append(ended, ev.Event+"/"+ev.Flow+"/"+ev.Reason)
+					}
+				}
+				if want := []string{"void_queued/pay/", "cancelled/pay/cloud_down", "voided/pay/voided"}; !slices.Equal(ended, want) {
+					t.Errorf("events %v, want %v", ended, want)
 				}
 			}
 			if tt.name == "enrol_both" {

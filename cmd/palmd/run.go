@@ -279,6 +279,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output,
 		Clock:    clock,
 		Log:      log,
 		Language: cfg.Language,
+		DataDir:  cfg.Update.Dir,
 	})
 	if err != nil {
 		return err

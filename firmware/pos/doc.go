@@ -21,7 +21,7 @@
 //	{"v":1,"id":"m5","type":"error","reason":"amount: want 1 to 100000000 minor units"}
 //
 // Statuses: approved, declined, cancelled (reason pos, customer, timeout,
-// pos_gone or kiosk), busy (someone is being served), unavailable (the
+// pos_gone, cloud_down or kiosk), busy (someone is being served), unavailable (the
 // kiosk is out of service), in_progress (that id is being answered), ok and
 // unknown_ref (to a cancel). A line that does not parse is answered with
 // type "error" and the id, if one could be read.
@@ -31,5 +31,8 @@
 // retries is never charged twice); while it is being answered, with
 // in_progress. A POS that goes away while a payment runs cancels it; a
 // payment the cloud approved whose answer could not be written is voided,
-// and the id is answered cancelled (pos_gone) from then on.
+// and the id is answered cancelled (pos_gone) from then on. A payment whose
+// request reached the cloud but whose answer was lost with the cloud is
+// answered cancelled (cloud_down): the kiosk voids it, retrying until the
+// cloud is back and approves the void (package firmware, voids.go).
 package pos
