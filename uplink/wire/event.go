@@ -7,9 +7,11 @@ import (
 )
 
 // Event is one telemetry record. Its fields are closed on purpose: there is
-// no free-form map, Type and Reason are short tokens (a-z, 0-9, '_', ':',
-// '-') that may not hold a run of 7 or more digits, so no biometric, card or
-// phone data can ride along.
+// no free-form map, Type, Outcome and Reason are short tokens (a-z, 0-9,
+// '_', ':', '-') that may not hold a run of 7 or more digits, so no
+// biometric, card or phone data can ride along. Outcome is a decision's
+// (Outcome.Valid) or another event's, such as the answer a point of sale
+// was given (cancelled, busy).
 type Event struct {
 	Time   time.Time `json:"time"`
 	Device string    `json:"device"`
@@ -26,7 +28,7 @@ type Event struct {
 // Validate checks e's fields.
 func (e Event) Validate() error {
 	if e.Time.IsZero() || !validID(e.Device) || !token(e.Type) || (e.Reason != "" && !token(e.Reason)) ||
-		(e.Flow != "" && !e.Flow.Valid()) || (e.Outcome != "" && !e.Outcome.Valid()) || e.Millis < 0 {
+		(e.Flow != "" && !e.Flow.Valid()) || (e.Outcome != "" && !token(string(e.Outcome))) || e.Millis < 0 {
 		return fmt.Errorf("%w: event", ErrMalformed)
 	}
 	return nil

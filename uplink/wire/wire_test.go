@@ -183,10 +183,18 @@ func TestEvent(t *testing.T) {
 	if err != nil || got != (Event{Time: got.Time, Device: "kiosk-1", Type: "decision", Flow: FlowIdentify, Outcome: Approved, Millis: 420}) || !got.Time.Equal(t0) {
 		t.Fatalf("round trip: %+v, %v", got, err)
 	}
+	// A point of sale's answer is an event outcome too.
+	pos := Event{Time: t0, Device: "kiosk-1", Type: "pos_answer", Outcome: "cancelled", Reason: "cloud_down"}
+	if b, err := EncodeEvent(pos); err != nil {
+		t.Errorf("EncodeEvent(%+v): %v", pos, err)
+	} else if got, err := DecodeEvent(b); err != nil || got.Outcome != "cancelled" {
+		t.Errorf("pos_answer round trip: %+v, %v", got, err)
+	}
 	for _, bad := range []string{
 		`{"time":"2026-01-01T00:00:00Z","device":"k","type":"x","card":"4111"}`, // no such field
 		`{"time":"2026-01-01T00:00:00Z","device":"k","type":"x","ms":-1}`,
-		`{"time":"2026-01-01T00:00:00Z","device":"k","type":"x","outcome":"ok"}`,
+		`{"time":"2026-01-01T00:00:00Z","device":"k","type":"x","outcome":"Approved"}`,
+		`{"time":"2026-01-01T00:00:00Z","device":"k","type":"x","outcome":"4111111111111111"}`,
 		`{"time":"2026-01-01T00:00:00Z","device":"k","type":"x","reason":"card_4111111111111111"}`,
 		`{"time":"2026-01-01T00:00:00Z","device":"k","type":"x","reason":"phone:5550100"}`,
 		`{"time":"2026-01-01T00:00:00Z","device":"k","type":"x","reason":"Free text"}`,
