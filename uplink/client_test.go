@@ -383,6 +383,13 @@ func TestTelemetry(t *testing.T) {
 	if e := r.event(t); e.Device != device || e.Type != "decision" || e.Outcome != wire.Approved || e.Time.IsZero() {
 		t.Fatalf("received %+v", e)
 	}
+	// A point of sale's answer: its status is the outcome.
+	if err := c.Telemetry(ctx, wire.Event{Type: "pos_answer", Flow: wire.FlowPay, Outcome: "cancelled", Reason: "cloud_down"}); err != nil {
+		t.Fatal(err)
+	}
+	if e := r.event(t); e.Type != "pos_answer" || e.Outcome != "cancelled" || e.Reason != "cloud_down" {
+		t.Fatalf("received %+v", e)
+	}
 	if err := c.Telemetry(ctx, wire.Event{Type: "card", Reason: "pan_4111111111111111"}); !errors.Is(err, wire.ErrMalformed) {
 		t.Fatalf("an event carrying a card number: %v, want wire.ErrMalformed", err)
 	}
