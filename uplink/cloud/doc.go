@@ -27,9 +27,10 @@
 // failures attributed to an enrolment (MaxFailures) disable its biometric.
 // Without a store everything lives in the instance's memory; with one
 // (Open) payments, these counts and pending app enrolments live in
-// JetStream (PayBucket, FailBucket, PendingBucket) and survive restarts.
-// Birth dates and the kiosks' token buckets live in each instance's
-// memory.
+// JetStream (PayBucket, FailBucket, PendingBucket) and survive restarts;
+// birth dates live in the enrolment's sealed record (EnrolBucket). The
+// kiosks' token buckets live in each instance's memory: with n instances
+// a kiosk may send n times KioskRate.
 //
 // A request is answered only if it arrives on its own device's subject
 // (which NATS permissions vouch for), names a reply subject in that

@@ -6,6 +6,7 @@ import (
 	"image"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/palmd/palmd/uplink/wire"
 	"github.com/palmd/palmd/vision/match"
@@ -121,16 +122,20 @@ func TestRecordAtRestHoldsBothPalms(t *testing.T) {
 		}
 		return tm
 	}
+	born := time.Date(1990, 5, 17, 0, 0, 0, 0, time.UTC)
 	for _, palms := range [][]match.Template{{tmpl(1)}, {tmpl(1), tmpl(2)}, {tmpl(1), tmpl(2), tmpl(3), tmpl(4), tmpl(5), tmpl(6)}} {
+		for _, b := range []time.Time{{}, born} {
+			in := record{palms: palms, phone: [32]byte{1}, card: [32]byte{2}, born: b}
+			out, err := rest.open("sub-1", rest.seal("sub-1", in))
+			if err != nil {
+				t.Fatalf("%d palms, born %v: %v", len(palms), b, err)
+			}
+			if len(out.palms) != len(palms) || out.phone != in.phone || out.card != in.card || !out.born.Equal(b) {
+				t.Fatalf("%d palms, born %v: opened %d palms, born %v, tokens equal %v", len(palms), b, len(out.palms), out.born, out.phone == in.phone && out.card == in.card)
+			}
+		}
 		in := record{palms: palms, phone: [32]byte{1}, card: [32]byte{2}}
-		b := rest.seal("sub-1", in)
-		out, err := rest.open("sub-1", b)
-		if err != nil {
-			t.Fatalf("%d palms: %v", len(palms), err)
-		}
-		if len(out.palms) != len(palms) || out.phone != in.phone || out.card != in.card {
-			t.Fatalf("%d palms: opened %d palms, tokens equal %v", len(palms), len(out.palms), out.phone == in.phone && out.card == in.card)
-		}
+		out, _ := rest.open("sub-1", rest.seal("sub-1", in))
 		for i := range palms {
 			if match.Similarity(out.palms[i], palms[i]) != 1 {
 				t.Errorf("palm %d changed at rest", i)

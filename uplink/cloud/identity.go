@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/palmd/palmd/uplink/wire"
@@ -55,14 +56,21 @@ func (c *Cloud) age(req wire.Request, tmpl match.Template) wire.Decision {
 }
 
 // SetBirthDate records subject's birth date, as the identity check of the
-// enrolment (outside the kiosk) would. The reference cloud keeps it in
-// memory only.
+// enrolment (outside the kiosk) would. With a store (Open) it is kept in
+// the enrolment's sealed record, so every instance answers by it and a
+// restart keeps it; deleting the enrolment deletes it.
 func (c *Cloud) SetBirthDate(subject string, born time.Time) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.factors[subject]; !ok {
+	c.mu.RLock()
+	_, ok := c.factors[subject]
+	c.mu.RUnlock()
+	if !ok {
 		return errors.New("cloud: birth date: no such subject")
 	}
+	if err := c.store.setBorn(subject, born); err != nil {
+		return fmt.Errorf("cloud: birth date: %w", err)
+	}
+	c.mu.Lock()
 	c.births[subject] = born
+	c.mu.Unlock()
 	return nil
 }

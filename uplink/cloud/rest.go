@@ -6,22 +6,27 @@ import (
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/palmd/palmd/uplink/wire"
 	"github.com/palmd/palmd/vision/match"
 )
 
 // record is one enrolment as stored: the templates kept of its palms (one
-// to maxPalms: up to three captures of each of two palms) and the keyed
-// tokens of phone and card, never the clear numbers. Sealed, it is the
-// templates (match.Template.MarshalBinary) followed by the two tokens: a
-// record of one template is laid out as records were before enrolments
-// kept several, so older records open unchanged.
+// to maxPalms: up to three captures of each of two palms), the keyed
+// tokens of phone and card, never the clear numbers, and the birth date on
+// file, if any (the age flow). Sealed, it is the templates
+// (match.Template.MarshalBinary) followed by the two tokens and, when
+// there is a birth date, its Unix time (8 bytes, big-endian): a record of
+// one template and no birth date is laid out as records were before
+// enrolments kept several, so older records open unchanged.
 type record struct {
 	palms       []match.Template
 	phone, card [32]byte
+	born        time.Time
 }
 
 // maxPalms is how many templates an enrolment holds at most.
@@ -63,6 +68,9 @@ func (a *atRest) seal(subject string, r record) []byte {
 	}
 	pt = append(pt, r.phone[:]...)
 	pt = append(pt, r.card[:]...)
+	if !r.born.IsZero() {
+		pt = binary.BigEndian.AppendUint64(pt, uint64(r.born.Unix()))
+	}
 	defer clear(pt)
 	out := make([]byte, a.aead.NonceSize(), a.aead.NonceSize()+len(pt)+a.aead.Overhead())
 	rand.Read(out)
@@ -79,12 +87,17 @@ func (a *atRest) open(subject string, b []byte) (record, error) {
 	if err != nil {
 		return record{}, fmt.Errorf("cloud: stored enrolment does not open: %w", err)
 	}
-	defer clear(pt)
+	defer clear(pt) // the whole of it: pt is shortened below
+	var r record
+	if len(pt) >= 64+8 && (len(pt)-64)%templateLen == 8 {
+		r.born = time.Unix(int64(binary.BigEndian.Uint64(pt[len(pt)-8:])), 0).UTC()
+		pt = pt[:len(pt)-8]
+	}
 	n = (len(pt) - 64) / templateLen
 	if len(pt) < 64 || (len(pt)-64)%templateLen != 0 || n < 1 || n > maxPalms {
-		return record{}, fmt.Errorf("cloud: stored enrolment has the wrong length: want 1 to %d templates and two tokens", maxPalms)
+		return record{}, fmt.Errorf("cloud: stored enrolment has the wrong length: want 1 to %d templates, two tokens and perhaps a birth date", maxPalms)
 	}
-	r := record{palms: make([]match.Template, n)}
+	r.palms = make([]match.Template, n)
 	for i := range r.palms {
 		if err := r.palms[i].UnmarshalBinary(pt[i*templateLen : (i+1)*templateLen]); err != nil {
 			return record{}, err

@@ -266,8 +266,39 @@ func (s *store) apply(e jetstream.KeyValueEntry) {
 			return
 		}
 		c.add(e.Key(), r.palms, factors{phone: r.phone, card: r.card})
+		if !r.born.IsZero() {
+			c.mu.Lock()
+			c.births[e.Key()] = r.born
+			c.mu.Unlock()
+		}
 	case jetstream.KeyValueDelete, jetstream.KeyValuePurge:
 		c.remove(e.Key())
+	}
+}
+
+// setBorn stores subject's birth date in its enrolment record: read,
+// reseal with the date, and write back at the revision read, so that a
+// concurrent change by another instance is read again, not overwritten.
+func (s *store) setBorn(subject string, born time.Time) error {
+	if s == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	for {
+		e, err := s.enrol.Get(ctx, subject)
+		if err != nil {
+			return err
+		}
+		r, err := s.c.rest.open(subject, e.Value())
+		if err != nil {
+			return err
+		}
+		r.born = born
+		_, err = s.enrol.Update(ctx, subject, s.c.rest.seal(subject, r), e.Revision())
+		if !errors.Is(err, jetstream.ErrKeyExists) || ctx.Err() != nil {
+			return err
+		}
 	}
 }
 

@@ -313,3 +313,67 @@ func TestQueueGroup(t *testing.T) {
 		t.Errorf("answered %d and %d of %d requests, want both to take a share", sa.Answered, sb.Answered, 2*people)
 	}
 }
+
+// TestBirthDateSharedAndKept: a birth date set on one instance is in the
+// enrolment's sealed record, so another instance answers the age check by
+// it, and so does an instance started after both stopped; deleting the
+// enrolment deletes it.
+func TestBirthDateSharedAndKept(t *testing.T) {
+	d := newDeployment(t)
+	a, stopA := d.instance(t)
+	b, stopB := d.instance(t)
+	dec := d.do(t, "enrol", wire.FlowEnrol, 7)
+	if dec.Outcome != wire.Approved {
+		t.Fatalf("enrol: %+v", dec)
+	}
+	subject := dec.Subject
+	// Both instances know the enrolment before the date is set on one.
+	eventually(t, "both instances know the enrolment", func() bool { return a.Enrolled() == 1 && b.Enrolled() == 1 })
+	if err := a.SetBirthDate(subject, time.Now().AddDate(-30, 0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	age := func(id string, over int) wire.Decision {
+		return d.doWith(t, wire.Request{ID: id, Flow: wire.FlowAge, Over: over}, 7, "")
+	}
+	stopA() // b alone answers now, by what it read from the bucket
+	asked := 0
+	eventually(t, "the other instance learns the birth date", func() bool {
+		asked++
+		return age(fmt.Sprint("b-", asked), 21).Reason == "over"
+	})
+	if dec := age("b-over-65", 65); dec.Outcome != wire.Declined || dec.Reason != "not_over" {
+		t.Errorf("over 65 at 30: %+v", dec)
+	}
+	stopB()
+
+	_, stop := d.instance(t)
+	if dec := age("restarted", 21); dec.Outcome != wire.Approved || dec.Reason != "over" {
+		t.Errorf("after a restart: %+v, want approved over", dec)
+	}
+	if dec := d.do(t, "delete", wire.FlowDelete, 7); dec.Outcome != wire.Approved {
+		t.Fatalf("delete: %+v", dec)
+	}
+	stop()
+	c, stop := d.instance(t)
+	defer stop()
+	if n := c.Enrolled(); n != 0 {
+		t.Fatalf("%d enrolments after the deletion", n)
+	}
+	if err := c.SetBirthDate(subject, time.Now().AddDate(-30, 0, 0)); err == nil {
+		t.Error("a birth date was taken for a deleted enrolment")
+	}
+}
+
+// eventually polls cond until it holds, for what another instance or the
+// server does on its own; it gives up after a minute, a bound no loaded
+// machine comes near.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within a minute: %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
