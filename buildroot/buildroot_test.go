@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/base64"
 	"io"
 	"maps"
 	"os"
@@ -16,6 +18,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/palmd/palmd/firmware/config"
 	"github.com/palmd/palmd/secureboot"
 )
 
@@ -506,11 +509,23 @@ func TestPostBuild(t *testing.T) {
 	target := t.TempDir()
 	palmd := bytes.Repeat([]byte("\x7fELF palmd for aarch64 "), 1000)
 	writeFileT(t, filepath.Join(target, "usr/bin/palmd"), string(palmd), 0o755)
+	// Buildroot copies the overlay into the target before post-build.
+	writeFileT(t, filepath.Join(target, factoryConfig), read(t, filepath.Join(board, "overlay", factoryConfig)), 0o644)
 	cert := writeRAUCKeys(t).cert
+	factoryPub, _, _ := ed25519.GenerateKey(nil)
+	factoryKey := base64.StdEncoding.EncodeToString(factoryPub)
 	env := map[string]string{"TARGET_DIR": target, "HOST_DIR": h.hostDir, "PALMD_SIGNING_KEY": h.key,
-		"PALMD_SIGNING_PUB": h.pub, "PALMD_FW_VERSION": "17", "PALMD_RAUC_CERT": cert}
+		"PALMD_SIGNING_PUB": h.pub, "PALMD_FW_VERSION": "17", "PALMD_RAUC_CERT": cert, "PALMD_FACTORY_KEY": factoryKey}
 	if out, err := runScript(t, "post-build.sh", t.TempDir(), env, target); err != nil {
 		t.Fatalf("post-build.sh: %v\n%s", err, out)
+	}
+	// The factory config admits the factory station's key, and only it.
+	cfg, err := config.Load(filepath.Join(target, factoryConfig))
+	if err != nil {
+		t.Fatalf("the factory config after post-build.sh: %v", err)
+	}
+	if techs := cfg.Console.Technicians; len(techs) != 1 || techs[0].Role != config.RoleFactory || !techs[0].PublicKey().Equal(factoryPub) {
+		t.Errorf("the factory config's technicians: %+v, want the factory key alone", techs)
 	}
 	keys, err := secureboot.ParsePublicKeys([]byte(read(t, filepath.Join(target, "etc/palmd/trusted-keys.pem"))))
 	if err != nil || len(keys) != 1 {
@@ -547,11 +562,15 @@ func TestPostBuild(t *testing.T) {
 			t.Errorf("no /%s mount point: %v", dir, err)
 		}
 	}
-	for _, name := range []string{"PALMD_SIGNING_PUB", "PALMD_SIGNING_KEY", "PALMD_FW_VERSION", "PALMD_RAUC_CERT", "HOST_DIR"} {
+	for _, name := range []string{"PALMD_SIGNING_PUB", "PALMD_SIGNING_KEY", "PALMD_FW_VERSION", "PALMD_RAUC_CERT", "PALMD_FACTORY_KEY", "HOST_DIR"} {
 		env := maps.Clone(env)
 		delete(env, name)
 		if out, err := runScript(t, "post-build.sh", t.TempDir(), env, target); err == nil || !strings.Contains(string(out), name) {
 			t.Errorf("post-build.sh without %s: %v, %s", name, err, out)
 		}
+	}
+	env["PALMD_FACTORY_KEY"] = `x", "role": "technician`
+	if out, err := runScript(t, "post-build.sh", t.TempDir(), env, target); err == nil || !strings.Contains(string(out), "PALMD_FACTORY_KEY: want") {
+		t.Errorf("post-build.sh with a factory key that is not base64: %v, %s", err, out)
 	}
 }
