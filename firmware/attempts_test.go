@@ -106,34 +106,9 @@ func TestLockoutAtTheKiosk(t *testing.T) {
 // reference cloud: Alice enrols, ten strangers' palms fail, Alice is then
 // delayed, and served after the delay on the kiosk's clock.
 func TestLockoutOverNATS(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	const id = "kiosk-test-1"
-	d, err := dev.Start(ctx, id, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	c, err := uplink.Dial(d.URL, id, d.SignKey, d.ClientOptions()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	palm, _ := seal.NewSealer(d.SealKey)
-	card, _ := seal.NewSealer(d.PaymentKey)
-	eventually(t, c.Connected)
-	r := newRigWith(t, rigOptions{uplink: c, palm: palm, card: card, startAtWall: true})
-	r.await(t, bus.Screen, "idle")
-	r.world.InsertCard("4539578763621486")
-	r.await(t, bus.Screen, "enter_phone")
-	r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '0', '0', keypad.Enter)
-	r.enrolPalm(t, sim.Person{Name: "alice"})
-	if dec := r.await(t, bus.Decision, ""); dec.Outcome != "approved" {
-		t.Fatalf("enrol: %+v", dec)
-	}
-	r.withdraw(t)
-	r.world.RemoveCard()
-	r.awaitIdle(t)
+	d, c := startCloud(t)
+	r := newRigWith(t, rigOptions{uplink: c, palm: d.palm, card: d.card, startAtWall: true})
+	r.enrolAlice(t)
 	for i := range maxFailedPAD {
 		r.hover(t, sim.Person{Name: "mallory"})
 		if dec := r.await(t, bus.Decision, ""); dec.Outcome != "not_recognized" {
@@ -157,4 +132,50 @@ func TestLockoutOverNATS(t *testing.T) {
 	if got := d.Cloud.Stats().Answered; got != answered+1 {
 		t.Errorf("cloud answered %d requests across the delay, want 1 (none during it)", got-answered)
 	}
+}
+
+// natsCloud is the embedded NATS server and reference cloud, and sealers
+// to its keys.
+type natsCloud struct {
+	*dev.Dev
+	palm, card *seal.Sealer
+}
+
+// startCloud starts the embedded NATS server and reference cloud for
+// kiosk-test-1 and dials it as that kiosk.
+func startCloud(t *testing.T) (natsCloud, *uplink.Client) {
+	t.Helper()
+	const id = "kiosk-test-1"
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	d, err := dev.Start(ctx, id, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	c, err := uplink.Dial(d.URL, id, d.SignKey, d.ClientOptions()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	palm, _ := seal.NewSealer(d.SealKey)
+	card, _ := seal.NewSealer(d.PaymentKey)
+	eventually(t, c.Connected)
+	return natsCloud{Dev: d, palm: palm, card: card}, c
+}
+
+// enrolAlice enrols Alice at the idle kiosk: card, phone, palm.
+func (r *rig) enrolAlice(t *testing.T) {
+	t.Helper()
+	r.await(t, bus.Screen, "idle")
+	r.world.InsertCard("4539578763621486")
+	r.await(t, bus.Screen, "enter_phone")
+	r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '0', '0', keypad.Enter)
+	r.enrolPalm(t, sim.Person{Name: "alice"})
+	if dec := r.await(t, bus.Decision, ""); dec.Outcome != "approved" {
+		t.Fatalf("enrol: %+v", dec)
+	}
+	r.withdraw(t)
+	r.world.RemoveCard()
+	r.awaitIdle(t)
 }

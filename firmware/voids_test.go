@@ -13,13 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/palmd/palmd/drivers/keypad"
 	"github.com/palmd/palmd/drivers/sim"
 	"github.com/palmd/palmd/firmware/bus"
 	"github.com/palmd/palmd/firmware/pos"
-	"github.com/palmd/palmd/uplink"
-	"github.com/palmd/palmd/uplink/dev"
-	"github.com/palmd/palmd/uplink/seal"
 	"github.com/palmd/palmd/uplink/wire"
 )
 
@@ -477,36 +473,11 @@ func (n *cutNetwork) voided() int {
 // voided in the cloud's ledger, by one void, and a second loss and return
 // of the cloud voids nothing more.
 func TestLostPaymentVoidedOverNATS(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	const id = "kiosk-test-1"
-	d, err := dev.Start(ctx, id, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	c, err := uplink.Dial(d.URL, id, d.SignKey, d.ClientOptions()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	palm, _ := seal.NewSealer(d.SealKey)
-	card, _ := seal.NewSealer(d.PaymentKey)
-	eventually(t, c.Connected)
+	d, c := startCloud(t)
 	net := &cutNetwork{Cloud: c}
-	r := newRigWith(t, rigOptions{uplink: net, palm: palm, card: card, startAtWall: true, dataDir: t.TempDir()})
+	r := newRigWith(t, rigOptions{uplink: net, palm: d.palm, card: d.card, startAtWall: true, dataDir: t.TempDir()})
 	net.health = r.kiosk.CloudHealth
-	r.await(t, bus.Screen, "idle")
-	r.world.InsertCard("4539578763621486")
-	r.await(t, bus.Screen, "enter_phone")
-	r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '0', '0', keypad.Enter)
-	r.enrolPalm(t, sim.Person{Name: "alice"})
-	if dec := r.await(t, bus.Decision, ""); dec.Outcome != "approved" {
-		t.Fatalf("enrol: %+v", dec)
-	}
-	r.withdraw(t)
-	r.world.RemoveCard()
-	r.awaitIdle(t)
+	r.enrolAlice(t)
 
 	net.mu.Lock()
 	net.cutAfterPay = true
