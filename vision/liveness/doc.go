@@ -112,37 +112,18 @@
 // weigh in any edge statistic over the palm; a vein-only statistic would
 // first have to tell a vein from a crease.
 //
-// Telling them apart by relief was considered and cannot be tested here. A
-// real crease is a fold: its walls face opposite ways, so the left and
-// right banks shade it differently and (L-R)/(L+R) would change sharply
-// across it, while a vein or paint darkens both banks alike. But neither
-// generator gives creases relief: vision/synth (hand.go) multiplies the
-// reflectance by the crease layer and builds the height field from the
-// hand's outline and eminences only; vision/redteam darkens reflectance
-// along its crease arcs. Each bank's light is the albedo times its own
-// geometry (plus a specular lobe), so the asymmetry cancels the albedo
-// and a crease looks like a vein to it. Rendered with and without creases
-// (vision/synth identities 1..5, seed 1, canvas layers before optics and
-// noise), genuine creases darken the LED response by up to 30 .. 35 % yet
-// change the asymmetry by at most 0.006 .. 0.011 (mean 0.0013), the veins
-// themselves by at most 0.003 .. 0.005 and a cast's paint (absorbing 35 %)
-// by 0.012 .. 0.1, through the cast's gloss, not relief; Flat's threshold
-// is a residual of 0.013. Rendered as bursts (1280 px, noise, the hand's
-// motion; the asymmetry's gradient per pixel over 2 px after 3 x 3
-// smoothing; identities 1..10), the gradient does rise at genuine creases
-// (median 0.005 .. 0.015 against 0.003 without them), but only because the
-// left and right frames are taken at different instants and a sharp
-// absorber moves between them: with both banks' frames at the same
-// instants it stays at 0.003 .. 0.004 (identities 1..5), and a cast's
-// paint raises it just as much (median 0.005 .. 0.019). A mask on the
-// asymmetry's gradient would take out paint with the creases, so it was
-// not built. The room's light is no lever either: both generators darken
-// it by the same albedo, veins and creases alike. Testing the idea needs
-// crease relief (a groove in the height field) in the generators first,
-// and then real captures to confirm it. The same renders refine the
-// diagnosis above: a cast's creases are shallow and blurred (they darken
-// it by 6 .. 10 %, its paint by 25 .. 45 %), so the sharp absorbers are a
-// hand's creases and a cast's paint.
+// Telling them apart by relief cannot be tested here yet. A real crease is
+// a fold whose walls the two banks shade differently, so (L-R)/(L+R) would
+// change sharply across it while a vein or paint darkens both banks alike;
+// but neither generator gives creases relief (both darken reflectance
+// only), so the asymmetry cancels them like veins (crease changes at most
+// 0.006 .. 0.011 on identities 1..5 of the tuning seeds). In bursts its
+// gradient does rise at sharp absorbers, creases and paint alike (median
+// 0.005 .. 0.015 and 0.005 .. 0.019), because the hand moves between the
+// left and right frames. Testing it needs crease grooves in the
+// generators' height fields first, then real captures. Those renders also
+// show that the sharp absorbers are a hand's creases and a cast's paint:
+// a cast's creases are shallow (6 .. 10 % darker, its paint 25 .. 45 %).
 //
 // # Decision
 //
