@@ -107,10 +107,10 @@
 // is not what limits it. Keeping only wide absorbers (darker than their
 // 3 mm surround by 3 % or more, no darker at the fine scale) or counting
 // the share of sharp edges did not separate them either (genuine up to 3.4
-// and 0.94, those casts from 2.9 and 0.57). The likely reason: the palm's
-// creases are sharp absorbers on a hand and on a cast of it alike and
-// weigh in any edge statistic over the palm; a vein-only statistic would
-// first have to tell a vein from a crease.
+// and 0.94, those casts from 2.9 and 0.57). The reason: a hand's creases
+// are sharp absorbers too, as sharp as a cast's paint (a cast's own creases
+// are shallow), and weigh in any edge statistic over the palm; a vein-only
+// statistic would first have to tell a vein from a crease.
 //
 // Telling them apart by relief cannot be tested here yet. A real crease is
 // a fold whose walls the two banks shade differently, so (L-R)/(L+R) would
