@@ -49,6 +49,11 @@ func TestCardReaderOverPTY(t *testing.T) {
 	if ev := r.awaitHealth(t, PartCards); ev.Reason != "card_reader_down" {
 		t.Fatalf("health %+v, want card_reader_down", ev)
 	}
+	// Whoever reads the health event reads the same status (a rig asks
+	// the console right after it).
+	if up, known := r.kiosk.Status().Parts[PartCards]; !known || up {
+		t.Errorf("status right after card_reader_down: cards up=%v known=%v, want down", up, known)
+	}
 	// Plugged back in, as a new device behind the same name.
 	_, slave2 := magstripetest.OpenPTY(t)
 	if err := os.Remove(port); err != nil {
@@ -60,5 +65,8 @@ func TestCardReaderOverPTY(t *testing.T) {
 	r.until(t, 100*time.Millisecond, func() bool { return r.kiosk.Status().Parts[PartCards] })
 	if ev := r.awaitHealth(t, PartCards); ev.Reason != "card_reader_up" {
 		t.Fatalf("health %+v, want card_reader_up", ev)
+	}
+	if !r.kiosk.Status().Parts[PartCards] {
+		t.Error("status right after card_reader_up: cards down, want up")
 	}
 }

@@ -101,8 +101,7 @@ func (k *Kiosk) Run(ctx context.Context, ready func()) error {
 		}
 	}
 	k.settle(sv)
-	k.publish(sv)
-	k.emit(bus.Event{Event: bus.Ready, Mode: string(sv.mode)})
+	k.tell(sv, bus.Event{Event: bus.Ready, Mode: string(sv.mode)})
 	if ready != nil {
 		ready()
 	}
@@ -211,13 +210,13 @@ func (k *Kiosk) step(ctx context.Context, sv *supervisor, in input) {
 			what = key.key.String()
 		}
 		sv.counters["dropped_"+part]++
-		k.emit(bus.Event{Event: bus.Dropped, Part: part, Reason: what})
+		k.tell(sv, bus.Event{Event: bus.Dropped, Part: part, Reason: what})
 	case posRequest, posGone:
 		k.stepPOS(ctx, sv, in)
 	case inputError:
 		sv.counters["input_errors_"+in.part]++
 		if in.part == PartCards {
-			k.emit(bus.Event{Event: bus.CardError, Reason: in.reason})
+			k.tell(sv, bus.Event{Event: bus.CardError, Reason: in.reason})
 			// A bad swipe at an idle kiosk is answered on the screen.
 			if sv.job == nil {
 				n := k.text.cardUnreadable()
@@ -238,7 +237,7 @@ func (k *Kiosk) step(ctx context.Context, sv *supervisor, in input) {
 	case command:
 		sv.counters["commands"]++
 		k.o.Log.Info("cloud command", "type", in.c.Type)
-		k.emit(bus.Event{Event: bus.Command, Reason: string(in.c.Type)})
+		k.tell(sv, bus.Event{Event: bus.Command, Reason: string(in.c.Type)})
 	case modeRequest:
 		if in.maintenance != nil {
 			sv.maintenance = *in.maintenance
@@ -285,7 +284,7 @@ func (k *Kiosk) health(sv *supervisor, part string, up bool) {
 		return
 	}
 	k.o.Log.Info("part health", "part", part, "up", up)
-	k.emit(bus.Event{Event: bus.Health, Part: part, Reason: healthReason(part, up)})
+	k.tell(sv, bus.Event{Event: bus.Health, Part: part, Reason: healthReason(part, up)})
 }
 
 // settle brings the mode in line with what the inputs call for, ends a
@@ -296,8 +295,7 @@ func (k *Kiosk) settle(sv *supervisor) {
 	if m != sv.mode || why != sv.reason {
 		k.o.Log.Info("mode", "mode", m, "reason", why)
 		sv.mode, sv.reason = m, why
-		k.publish(sv) // whoever reads the mode event reads the same status
-		k.emit(bus.Event{Event: bus.Mode, Mode: string(m), Reason: why})
+		k.tell(sv, bus.Event{Event: bus.Mode, Mode: string(m), Reason: why})
 		if sv.job != nil && sv.job.s != nil && interrupts(m) {
 			k.endJob(sv, why)
 		}
@@ -341,7 +339,7 @@ func (k *Kiosk) endJob(sv *supervisor, why string) {
 	if j.s == nil {
 		return
 	}
-	k.emit(bus.Event{Event: bus.Cancelled, Session: j.s.id, Flow: string(j.s.flow), Reason: why})
+	k.tell(sv, bus.Event{Event: bus.Cancelled, Session: j.s.id, Flow: string(j.s.flow), Reason: why})
 }
 
 // heartbeat records that the loop makes progress, unless a job overran
@@ -355,6 +353,14 @@ func (k *Kiosk) heartbeat(sv *supervisor) {
 		return
 	}
 	k.beat.Store(k.clock.Now().UnixNano())
+}
+
+// tell publishes the status, then emits ev: whoever reads an event the
+// loop emits (a part's health, a counted error, a mode) and then asks for
+// the status reads the state the event reported.
+func (k *Kiosk) tell(sv *supervisor, ev bus.Event) {
+	k.publish(sv)
+	k.emit(ev)
 }
 
 // publish stores the status snapshot the console and tests read.
