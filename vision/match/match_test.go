@@ -86,6 +86,69 @@ func TestSubImageMatchesCopy(t *testing.T) {
 	}
 }
 
+// TestNewTemplateIsTheFilterBank: NewTemplate's code equals the one
+// computed the plain way (each filter correlated on its own at each point,
+// border pixels replicated) on palms, noise, flat and saturated regions.
+func TestNewTemplateIsTheFilterBank(t *testing.T) {
+	noise := image.NewGray(image.Rect(0, 0, Size, Size))
+	r := rand.New(rand.NewPCG(3, 3))
+	for i := range noise.Pix {
+		noise.Pix[i] = uint8(r.UintN(256))
+	}
+	saturated := image.NewGray(image.Rect(0, 0, Size, Size))
+	for i := range saturated.Pix {
+		saturated.Pix[i] = 255 * uint8(i/Size%2)
+	}
+	tests := []struct {
+		name string
+		roi  *image.Gray
+	}{
+		{"palm", lines(1, image.Point{}, 4, 1)},
+		{"shifted noisy palm", lines(9, image.Pt(5, -3), 12, 4)},
+		{"noise", noise},
+		{"flat", image.NewGray(image.Rect(0, 0, Size, Size))},
+		{"striped 0/255", saturated},
+	}
+	for _, tt := range tests {
+		got, err := NewTemplate(tt.roi)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := plainTemplate(tt.roi); got != want {
+			t.Errorf("%s: the template differs from the plain filter bank's", tt.name)
+		}
+	}
+}
+
+// plainTemplate is NewTemplate written as the package doc describes it.
+func plainTemplate(roi *image.Gray) Template {
+	bank := filterBank()
+	var t Template
+	for gy := range grid {
+		cy := gy*stride + stride/2
+		for gx := range grid {
+			cx := gx*stride + stride/2
+			best, bestResp := 0, math.Inf(1)
+			for o := range orients {
+				var r float64
+				for y := -radius; y <= radius; y++ {
+					row := roi.Pix[min(max(cy+y, 0), Size-1)*roi.Stride:]
+					for x := -radius; x <= radius; x++ {
+						r += bank[o][y+radius][x+radius] * float64(row[min(max(cx+x, 0), Size-1)])
+					}
+				}
+				if r < bestResp {
+					best, bestResp = o, r
+				}
+			}
+			for p := range planes {
+				t.plane[p][gy] |= uint32(orientBits[best]>>p&1) << gx
+			}
+		}
+	}
+	return t
+}
+
 func TestSimilarity(t *testing.T) {
 	base := lines(1, image.Point{}, 0, 0)
 	tests := []struct {
