@@ -199,10 +199,14 @@ func (c *Cloud) Handle(subject string, data []byte) ([]byte, error) {
 		return prev, nil
 	}
 	// Another instance may have answered this id (a kiosk sent it again
-	// after losing the answer). Identification changes nothing, so it is
-	// decided again and the stored answer, if any, wins below; enrolment
-	// and deletion must not run twice, so they look first.
-	if req.Flow != wire.FlowIdentify {
+	// after losing the answer). Identification may run twice (an app
+	// enrolment it completed is then found enrolled), so its answer is
+	// neither looked up nor stored, which spares the store a replicated
+	// write per identification: asked again, this instance answers from
+	// memory, another decides again. Every other flow must not run twice:
+	// it looks first and stores its answer before it is sent.
+	kept := req.Flow != wire.FlowIdentify
+	if kept {
 		if reply, ok := c.store.answered(key); ok {
 			c.seen.Set(key, reply)
 			return reply, nil
@@ -216,14 +220,9 @@ func (c *Cloud) Handle(subject string, data []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	// An identification is decided again when asked again (above), so a
-	// worker waits for the store only briefly to keep its answer; others
-	// must not run twice and wait as long as the store takes.
-	wait := opTimeout
-	if req.Flow == wire.FlowIdentify {
-		wait = identifyStoreWait
+	if kept {
+		reply = c.store.remember(key, reply)
 	}
-	reply = c.store.remember(key, reply, wait)
 	c.seen.Set(key, reply)
 	return reply, nil
 }

@@ -41,7 +41,9 @@
 // expiry. A request id is answered once: the same id again gets the same
 // signed answer (idempotent; the kiosk refuses the repeated nonce if it
 // already has the answer), from a time-ordered window in memory and, with
-// a store, from the RequestBucket that every instance shares.
+// a store, from the RequestBucket that every instance shares; an
+// identification's answer is not stored there (asked of another instance,
+// the same id is identified again).
 //
 // # Store, instances and commands
 //

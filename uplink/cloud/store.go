@@ -47,10 +47,6 @@ type StoreOptions struct {
 // opTimeout bounds one JetStream operation made while answering a request.
 const opTimeout = 5 * time.Second
 
-// identifyStoreWait bounds the wait to store an identification's answer,
-// which is decided again if it is asked again and the answer was not kept.
-const identifyStoreWait = 250 * time.Millisecond
-
 type store struct {
 	js        jetstream.JetStream
 	enrol     jetstream.KeyValue
@@ -58,6 +54,7 @@ type store struct {
 	pending   jetstream.KeyValue
 	watch     jetstream.KeyWatcher
 	pwatch    jetstream.KeyWatcher // follows pending
+	fwatch    jetstream.KeyWatcher // follows FailBucket
 	consumers sync.Map             // device → struct{}: its command consumer exists
 	done      chan struct{}
 	c         *Cloud
@@ -139,62 +136,76 @@ func (c *Cloud) Open(ctx context.Context, nc *nats.Conn, o StoreOptions) error {
 	if s.watch, err = s.enrol.WatchAll(context.Background()); err != nil {
 		return fmt.Errorf("cloud: watch %s: %w", EnrolBucket, err)
 	}
-	// The initial values end with a nil entry.
-	for loaded := false; !loaded; {
-		select {
-		case e := <-s.watch.Updates():
-			if e == nil {
-				loaded = true
-				break
-			}
-			s.apply(e)
-		case <-ctx.Done():
-			s.watch.Stop()
-			return fmt.Errorf("cloud: loading enrolments: %w", ctx.Err())
-		}
+	if err := load(ctx, s.watch, s.apply); err != nil {
+		s.watch.Stop()
+		return fmt.Errorf("cloud: loading enrolments: %w", err)
 	}
 	if s.pwatch, err = s.pending.WatchAll(context.Background()); err != nil {
 		s.watch.Stop()
 		return fmt.Errorf("cloud: watch %s: %w", PendingBucket, err)
 	}
-	for loaded := false; !loaded; {
-		select {
-		case e := <-s.pwatch.Updates():
-			if e == nil {
-				loaded = true
-				break
-			}
-			s.applyPending(e)
-		case <-ctx.Done():
-			s.watch.Stop()
-			s.pwatch.Stop()
-			return fmt.Errorf("cloud: loading pending enrolments: %w", ctx.Err())
-		}
+	if err := load(ctx, s.pwatch, s.applyPending); err != nil {
+		s.watch.Stop()
+		s.pwatch.Stop()
+		return fmt.Errorf("cloud: loading pending enrolments: %w", err)
+	}
+	c.limits.useBucket(fail, c.log)
+	if s.fwatch, err = fail.WatchAll(context.Background()); err != nil {
+		s.watch.Stop()
+		s.pwatch.Stop()
+		return fmt.Errorf("cloud: watch %s: %w", FailBucket, err)
+	}
+	if err := load(ctx, s.fwatch, c.limits.apply); err != nil {
+		s.watch.Stop()
+		s.pwatch.Stop()
+		s.fwatch.Stop()
+		return fmt.Errorf("cloud: loading failure counts: %w", err)
 	}
 	c.store = s
 	c.ledger.mu.Lock()
 	c.ledger.kv = pay
 	c.ledger.mu.Unlock()
-	c.limits.useBucket(fail, c.log)
 	c.log.Info("cloud: enrolments loaded", "enrolled", c.Enrolled())
 	go s.follow()
 	return nil
 }
 
-// Close stops following the enrolment and pending buckets.
+// load applies w's initial values, which end with a nil entry.
+func load(ctx context.Context, w jetstream.KeyWatcher, apply func(jetstream.KeyValueEntry)) error {
+	for {
+		select {
+		case e := <-w.Updates():
+			if e == nil {
+				return nil
+			}
+			apply(e)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Close stops following the enrolment, pending and failure buckets.
 func (c *Cloud) Close() {
 	if c.store != nil {
 		c.store.watch.Stop()
 		c.store.pwatch.Stop()
+		c.store.fwatch.Stop()
 		<-c.store.done
 	}
 }
 
 func (s *store) follow() {
 	defer close(s.done)
-	enrol, pending := s.watch.Updates(), s.pwatch.Updates()
-	for enrol != nil || pending != nil {
+	enrol, pending, fail := s.watch.Updates(), s.pwatch.Updates(), s.fwatch.Updates()
+	for enrol != nil || pending != nil || fail != nil {
 		select {
+		case e, ok := <-fail:
+			if !ok {
+				fail = nil
+			} else if e != nil {
+				s.c.limits.apply(e)
+			}
 		case e, ok := <-enrol:
 			if !ok {
 				enrol = nil
@@ -348,11 +359,11 @@ func (s *store) answered(key string) ([]byte, bool) {
 // remember stores reply as the answer to key, waiting at most wait, and
 // returns the answer to send: reply, or the one another instance stored
 // first.
-func (s *store) remember(key string, reply []byte, wait time.Duration) []byte {
+func (s *store) remember(key string, reply []byte) []byte {
 	if s == nil {
 		return reply
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	_, err := s.req.Create(ctx, requestKey(key), reply)
 	if errors.Is(err, jetstream.ErrKeyExists) {

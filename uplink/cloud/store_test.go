@@ -85,6 +85,32 @@ func (d *deployment) instance(t *testing.T) (c *cloud.Cloud, stop func()) {
 // deployment's).
 func (d *deployment) instanceWith(t *testing.T, cfg cloud.Config) (c *cloud.Cloud, stop func()) {
 	t.Helper()
+	c, nc := d.open(t, cfg)
+	sub, err := c.Subscribe(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, func() {
+		sub.Unsubscribe()
+		c.Wait()
+		c.Close()
+		nc.Close()
+	}
+}
+
+// follower opens a cloud instance that follows the store but subscribes
+// to no requests; it ends with the test.
+func (d *deployment) follower(t *testing.T, cfg cloud.Config) *cloud.Cloud {
+	t.Helper()
+	c, nc := d.open(t, cfg)
+	t.Cleanup(func() { c.Close(); nc.Close() })
+	return c
+}
+
+// open makes a cloud instance with cfg and the deployment's keys, and
+// opens its store on a connection of its own.
+func (d *deployment) open(t *testing.T, cfg cloud.Config) (*cloud.Cloud, *nats.Conn) {
+	t.Helper()
 	cfg.Seal, cfg.Payment, cfg.SignKey = d.seal, d.pay, d.sign
 	c, err := cloud.New(cfg)
 	if err != nil {
@@ -101,18 +127,10 @@ func (d *deployment) instanceWith(t *testing.T, cfg cloud.Config) (c *cloud.Clou
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := c.Open(ctx, nc, cloud.StoreOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	sub, err := c.Subscribe(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, func() {
-		sub.Unsubscribe()
-		c.Wait()
-		c.Close()
 		nc.Close()
+		t.Fatal(err)
 	}
+	return c, nc
 }
 
 func (d *deployment) do(t *testing.T, id string, f wire.Flow, person uint64) wire.Decision {
@@ -278,6 +296,37 @@ func TestRestartKeepsPaymentsAndFailures(t *testing.T) {
 	if n := c.Pending(); n != 0 {
 		t.Errorf("%d pending app enrolments once completed, want 0", n)
 	}
+}
+
+// TestFailuresFollowed: an instance that is already running learns the
+// failure counts another one writes (it follows the bucket), without
+// asking the store per request.
+func TestFailuresFollowed(t *testing.T) {
+	d := newDeployment(t)
+	cfg := cloud.Config{MaxFailures: 2}
+	a, stopA := d.instanceWith(t, cfg)
+	const victim = 2
+	dec := d.do(t, "enrol", wire.FlowEnrol, victim)
+	if dec.Outcome != wire.Approved {
+		t.Fatalf("enrol: %+v", dec)
+	}
+	// b follows the buckets but serves nothing: every failure is a's.
+	b := d.follower(t, cfg)
+	for i := range cfg.MaxFailures {
+		if dec := d.doWith(t, wire.Request{ID: fmt.Sprint("delete-", i), Flow: wire.FlowDelete}, victim, "+15559999"); dec.Outcome != wire.NotRecognized {
+			t.Fatalf("deletion with a wrong factor: %+v", dec)
+		}
+	}
+	if !a.Disabled(dec.Subject) {
+		t.Fatal("the instance that counted the failures does not hold the enrolment disabled")
+	}
+	for deadline := time.Now().Add(10 * time.Second); !b.Disabled(dec.Subject); {
+		if time.Now().After(deadline) {
+			t.Fatal("the following instance never learnt the enrolment was disabled")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	stopA()
 }
 
 // TestQueueGroup: two instances share the requests, and each knows the
