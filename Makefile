@@ -75,7 +75,7 @@ bench: build
 	$(GO) test $(SIM) -run '^$$' -bench . -benchmem -count=6 ./vision/... ./uplink/... ./cmd/palmd/ | tee bench.out
 	$(GO) run $(BENCHSTAT) bench.out
 	# 1:N search at 10,000, 100,000 and 1,000,000 enrolled, every held-out genuine probe once (several minutes)
-	$(GO) test -run '^$$' -bench 'Search' -benchtime=1457x -count=1 ./uplink/cloud/index/
+	$(GO) test -run '^$$' -bench 'Search' -benchtime=3107x -count=1 ./uplink/cloud/index/
 
 # fleet: the load tool against a three-server NATS cluster with JetStream and
 # two cloud instances in this process: 1,000 kiosks, one identification each

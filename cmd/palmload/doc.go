@@ -28,9 +28,10 @@
 // once, so an overloaded region answers late requests quickly instead of
 // letting them queue until the kiosk gives up.
 //
-// palmload is its own command until the technician and rig client palmctl
-// exists; it will then become "palmctl load". Today it runs only against
-// the region it starts itself: against an external NATS URL it would need
-// a credential issuer for its kiosks, which the reference cloud does not
-// have yet.
+// palmload stays its own command rather than "palmctl load": it links a
+// whole region (nats-server, the reference cloud, the matcher), and
+// palmctl, the console client a technician carries and a rig runs, links
+// none of that. It runs only against the region it starts itself: against
+// an external NATS URL it would need a credential issuer for its kiosks,
+// which the reference cloud does not have yet.
 package main

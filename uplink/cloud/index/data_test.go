@@ -24,7 +24,7 @@ import (
 //   - testdata/pairs.bin.gz: identities "idx-0".."idx-1499", two captures
 //     each (seeds 7000 and 7001), one after the other; a capture whose
 //     palm region was not found is 389 zero bytes.
-//   - testdata/heldout.bin.gz: identities "held-0".."held-1499", made the
+//   - testdata/heldout.bin.gz: identities "held-0".."held-3199", made the
 //     same way, after the index's constants were chosen on pairs.bin.gz:
 //     the held-out pairs its recall is reported on.
 //   - testdata/base.bin.gz: identities "base-0".."base-499", one capture
@@ -82,7 +82,7 @@ func TestGenerate(t *testing.T) {
 	}
 	write("pairs.bin.gz", "idx-", 1500, 2)
 	write("base.bin.gz", "base-", 500, 1)
-	write("heldout.bin.gz", "held-", 1500, 2)
+	write("heldout.bin.gz", "held-", 3200, 2)
 }
 
 // load reads a testdata file of templates; zero records become nil.
