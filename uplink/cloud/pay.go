@@ -32,7 +32,11 @@ type Payment struct {
 // ledger holds the payments authorised, one per device and point-of-sale
 // message id: in memory, or, once the cloud's store is open, in the
 // JetStream bucket PayBucket, so that a restarted instance (or another
-// one) charges a repeated message id nothing.
+// one) charges a repeated message id nothing. In the bucket, concurrent
+// charges and voids of one id are ordered by its revision checks (create
+// only if absent, update only at the revision read), so no lock is held
+// across a round trip and payments of different ids go on at once; in
+// memory, mu serialises them.
 type ledger struct {
 	limit    int64
 	mu       sync.Mutex
@@ -40,6 +44,17 @@ type ledger struct {
 	order    []string
 	kv       jetstream.KeyValue // nil: in memory
 	log      *slog.Logger
+}
+
+// hold serialises a charge or void on the in-memory ledger; with a bucket
+// it holds nothing. Call the function it returns when done.
+func (l *ledger) hold() (release func()) {
+	l.mu.Lock()
+	if l.kv == nil {
+		return l.mu.Unlock
+	}
+	l.mu.Unlock()
+	return func() {}
 }
 
 // pay authorises req's payment against the card of the palm's enrolment.
@@ -67,8 +82,7 @@ func (c *Cloud) pay(req wire.Request, tmpl match.Template) wire.Decision {
 }
 
 func (l *ledger) charge(device, subject string, p wire.Payment) wire.Decision {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	defer l.hold()()
 	key := device + "/" + p.Ref
 	got, _, err := l.get(key)
 	if err != nil {
@@ -107,8 +121,7 @@ func (l *ledger) charge(device, subject string, p wire.Payment) wire.Decision {
 // know whether its request arrived), and marks the id used, so a late pay
 // request for it charges nothing.
 func (l *ledger) void(req wire.Request) wire.Decision {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	defer l.hold()()
 	key := req.Device + "/" + req.Payment.Ref
 	for range 3 {
 		p, rev, err := l.get(key)

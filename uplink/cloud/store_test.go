@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -142,12 +143,21 @@ func (d *deployment) do(t *testing.T, id string, f wire.Flow, person uint64) wir
 // person's palm; an enrolment or deletion carries phone.
 func (d *deployment) doWith(t *testing.T, r wire.Request, person uint64, phone string) wire.Decision {
 	t.Helper()
+	dec, err := d.send(r, person, phone)
+	if err != nil {
+		t.Fatalf("%s %s: %v", r.Flow, r.ID, err)
+	}
+	return dec
+}
+
+// send is doWith for any goroutine: it returns the error.
+func (d *deployment) send(r wire.Request, person uint64, phone string) (wire.Decision, error) {
 	r.Device, r.Time = "kiosk-1", time.Now()
-	id, f := r.ID, r.Flow
+	f := r.Flow
 	var err error
 	if f != wire.FlowVoid {
 		if r.Palm, err = d.palmSealer.Seal(seal.ContextOf(r, seal.PartPalm), wire.AppendCapture(nil, region(person))); err != nil {
-			t.Fatal(err)
+			return wire.Decision{}, err
 		}
 	}
 	if f == wire.FlowEnrol || f == wire.FlowDelete { // a deletion's second factor: the phone number
@@ -163,10 +173,7 @@ func (d *deployment) doWith(t *testing.T, r wire.Request, person uint64, phone s
 		time.Sleep(10 * time.Millisecond)
 		dec, err = d.kiosk.Do(ctx, r)
 	}
-	if err != nil {
-		t.Fatalf("%s %s: %v", f, id, err)
-	}
-	return dec
+	return dec, err
 }
 
 // TestRestartKeepsEnrolments: enrolments live in the JetStream bucket,
@@ -327,6 +334,60 @@ func TestFailuresFollowed(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	stopA()
+}
+
+// TestConcurrentPaymentsChargeOnce: the same point-of-sale message id
+// sent at once under several request ids, to two instances, is charged
+// once (every answer carries the one reference), while payments of other
+// ids go through beside it.
+func TestConcurrentPaymentsChargeOnce(t *testing.T) {
+	d := newDeployment(t)
+	cfg := cloud.Config{KioskBurst: 100}
+	a, stopA := d.instanceWith(t, cfg)
+	defer stopA()
+	_, stopB := d.instanceWith(t, cfg)
+	defer stopB()
+	const payer = 1
+	if dec := d.do(t, "enrol", wire.FlowEnrol, payer); dec.Outcome != wire.Approved {
+		t.Fatalf("enrol: %+v", dec)
+	}
+	const same, others = 8, 4
+	type answer struct {
+		ref string
+		dec wire.Decision
+		err error
+	}
+	answers := make(chan answer, same+others)
+	var wg sync.WaitGroup
+	for i := range same + others {
+		ref := "m-same"
+		if i >= same {
+			ref = fmt.Sprint("m-other-", i)
+		}
+		wg.Go(func() {
+			dec, err := d.send(wire.Request{ID: fmt.Sprint("pay-", i), Flow: wire.FlowPay,
+				Payment: &wire.Payment{Ref: ref, Amount: 500, Currency: "EUR", Merchant: "Corner Shop"}}, payer, "")
+			answers <- answer{ref, dec, err}
+		})
+	}
+	wg.Wait()
+	close(answers)
+	refs := map[string]map[string]bool{} // message id → references answered
+	for a := range answers {
+		if a.err != nil || a.dec.Outcome != wire.Approved || a.dec.Reference == "" {
+			t.Fatalf("payment %s: %+v %v, want approved", a.ref, a.dec, a.err)
+		}
+		if refs[a.ref] == nil {
+			refs[a.ref] = map[string]bool{}
+		}
+		refs[a.ref][a.dec.Reference] = true
+	}
+	if n := len(refs["m-same"]); n != 1 {
+		t.Errorf("one message id sent %d times got %d references, want 1", same, n)
+	}
+	if ps := a.Payments(); len(ps) != 1+others {
+		t.Errorf("%d payments stored, want %d (one for the repeated id, one for each other)", len(ps), 1+others)
+	}
 }
 
 // TestQueueGroup: two instances share the requests, and each knows the
