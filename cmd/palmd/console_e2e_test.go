@@ -45,7 +45,7 @@ func TestSignedConfigReplacesConsoleKeys(t *testing.T) {
 	if err := os.WriteFile(path, doc(tech("alice", alicePub)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedLog{}
+	logs := &syncBuffer{}
 	defer func() {
 		if t.Failed() {
 			t.Logf("palmd log:\n%s", logs.String())

@@ -117,7 +117,7 @@ func TestPalmdUpdatesAndRefusesReplays(t *testing.T) {
 		return func(ev bus.Event) bool { return ev.Event == event && ev.Reason == reason }
 	}
 
-	logs := &lockedLog{}
+	logs := &syncBuffer{}
 	defer func() {
 		if t.Failed() {
 			t.Logf("palmd log:\n%s", logs.String())
@@ -202,7 +202,7 @@ func TestPalmdServesWithoutItsState(t *testing.T) {
 	if err := os.WriteFile(path, cfg, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedLog{}
+	logs := &syncBuffer{}
 	events, stop := runPalmd(t, path, logs)
 	defer stop()
 	awaitEvent(t, events, func(ev bus.Event) bool { return ev.Event == evUpdate && ev.Reason == "failed:state" }, "update failed:state")

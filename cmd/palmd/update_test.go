@@ -47,7 +47,7 @@ type updateEnv struct {
 	bundles map[uint64][]byte
 	updates map[uint64]wire.Update
 	release string // the running palmd's signed release header, if any
-	logs    *lockedLog
+	logs    *syncBuffer
 }
 
 const imageSize = 200 << 10
@@ -56,7 +56,7 @@ func newUpdateEnv(t *testing.T) *updateEnv {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	logs := &lockedLog{}
+	logs := &syncBuffer{}
 	d, err := dev.Start(ctx, updateDevice, slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
