@@ -57,8 +57,7 @@ func pay(s *session, in input) {
 // captures it. When it returns false the point of sale has been answered
 // (cancelled, or declined with the local outcome).
 func posPalm(s *session, p posRequest, sc display.Screen) ([]byte, bool) {
-	s.show(sc)
-	if ok, why := awaitHandOrCancel(s); !ok {
+	if ok, why := awaitHandOrCancel(s, sc); !ok {
 		s.answerPOS(p, pos.Result("", pos.Cancelled, why), false)
 		return nil, false
 	}
@@ -85,12 +84,14 @@ func declinedAnswer(dec wire.Decision) pos.Answer {
 	return a
 }
 
-// awaitHandOrCancel waits for the hand while listening to the keypad:
-// Cancel ends the wait. why says what ended it otherwise: customer,
-// timeout, or why the session was stopped.
-func awaitHandOrCancel(s *session) (ok bool, why string) {
+// awaitHandOrCancel shows sc and waits for the hand while listening to the
+// keypad: Cancel ends the wait. It listens before it shows, so a key
+// pressed as soon as the screen is up is not lost. why says what ended it
+// otherwise: customer, timeout, or why the session was stopped.
+func awaitHandOrCancel(s *session, sc display.Screen) (ok bool, why string) {
 	stop := s.listen(wantPresence | wantKeys)
 	defer stop()
+	s.show(sc)
 	if s.k.present.Load() {
 		return true, ""
 	}
