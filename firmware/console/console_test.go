@@ -496,7 +496,10 @@ func TestKeysReplaced(t *testing.T) {
 			}
 		})
 	}
+	// The last case left alice logged in with the factory role: that
+	// session ends too, before she logs in with her new key.
 	r.srv.SetKeys([]Key{fab, {Name: "alice", Role: RoleTechnician, Pub: newPub}})
+	r.expect("error: session ended: your key was removed from the config")
 	if got := r.login("alice", newPriv); !strings.Contains(got, "logged in as alice (technician)") {
 		t.Errorf("the new key: %q", got)
 	}
