@@ -2,14 +2,14 @@ package callout_test
 
 import (
 	"context"
-	"fmt"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
-	"os"
 	"maps"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -64,9 +64,9 @@ type region struct {
 	svc      *nats.Subscription
 	url      string
 	leafPort int
-	auth *dev.Authority
-	co   dev.Callout
-	logs *reasons
+	auth     *dev.Authority
+	co       dev.Callout
+	logs     *reasons
 }
 
 // deployment writes the files the deployment configurations name into a
