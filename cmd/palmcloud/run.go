@@ -147,7 +147,7 @@ type conn struct{ url, creds, ca, cert, key, keys string }
 
 func (c *conn) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.url, "url", "", "NATS server URL (required)")
-	fs.StringVar(&c.creds, "creds", "", "NATS credentials file of the cloud user")
+	fs.StringVar(&c.creds, "creds", "", "NATS credentials file of the user to connect as (the cloud's; for callout, the service's)")
 	fs.StringVar(&c.ca, "ca", "", "PEM file of the server's CA (TLS)")
 	fs.StringVar(&c.cert, "cert", "", "PEM client certificate (mutual TLS)")
 	fs.StringVar(&c.key, "key", "", "PEM client key (mutual TLS)")

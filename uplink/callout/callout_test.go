@@ -410,9 +410,9 @@ func TestLeafThroughCallout(t *testing.T) {
 		}
 	}
 	// The leaf server asks in the account too, but the region denies the
-	// leaf connection (as every connection of the account but the
-	// service's) publishing on callout.Subject: a store runs its own
-	// instance of the service, at the leaf.
+	// leaf connection (as every connection of the account) publishing on
+	// callout.Subject: a store runs its own instance of the service, at
+	// the leaf.
 	r.startService(t, leaf.ClientURL())
 	a, err := r.auth.Device("kiosk-a")
 	if err != nil {

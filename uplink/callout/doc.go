@@ -24,5 +24,9 @@
 // cloud's instances and the stores' leaf nodes, whose certificates name
 // their users like the kiosks'. Only the service's user is an auth user:
 // listing more would need a new account JWT for every cloud or store
-// credential, and would exempt them from the binding.
+// credential, and would exempt them from the binding. A store's leaf node
+// asks too, about the kiosks connecting to it, and a server drops a
+// request coming over a leaf connection (it denies every connection of the
+// account publishing on Subject): each store runs an instance of the
+// service connected to its leaf node.
 package callout

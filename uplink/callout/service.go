@@ -36,7 +36,8 @@ type Config struct {
 	// (authorization xkey): requests are then encrypted to it and answers
 	// to the server. Nil: requests and answers in clear.
 	XKey nkeys.KeyPair
-	// Logger receives one line per refusal (default slog.Default()).
+	// Logger receives a warning per refusal and a debug line per client let
+	// in (default slog.Default()).
 	Logger *slog.Logger
 }
 
