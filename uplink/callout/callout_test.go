@@ -61,6 +61,7 @@ func (r *reasons) all() ([]callout.Reason, string) {
 // region is a standalone region server started from
 // uplink/dev/deploy/region.conf, with the callout service connected.
 type region struct {
+	deploy   string // uplink/dev/deploy (absolute)
 	svc      *nats.Subscription
 	url      string
 	leafPort int
@@ -72,10 +73,11 @@ type region struct {
 // deployment writes the files the deployment configurations name into a
 // new directory, the account JWT into the full resolver's directory (as a
 // push would), plus extra; sets the variables they read and makes the
-// directory the working one, as nats-server's would be.
-func deployment(t *testing.T, auth *dev.Authority, co dev.Callout, extra map[string][]byte) {
+// directory the working one, as nats-server's would be. It returns the
+// path of the configuration called name (uplink/dev/deploy).
+func (r *region) deployment(t *testing.T, name string, extra map[string][]byte) string {
 	t.Helper()
-	f, err := auth.DeploymentFiles()
+	f, err := r.auth.DeploymentFiles()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +86,7 @@ func deployment(t *testing.T, auth *dev.Authority, co dev.Callout, extra map[str
 		t.Fatal(err)
 	}
 	files := map[string][]byte{"operator.jwt": f.Operator, "ca.pem": f.CA, "server.pem": f.Cert,
-		"server-key.pem": f.Key, filepath.Join("jwt", f.Account+".jwt"): co.AccountJWT}
+		"server-key.pem": f.Key, filepath.Join("jwt", f.Account+".jwt"): r.co.AccountJWT}
 	maps.Copy(files, extra)
 	for name, b := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
@@ -94,15 +96,16 @@ func deployment(t *testing.T, auth *dev.Authority, co dev.Callout, extra map[str
 	t.Setenv("SYSTEM_ACCOUNT", f.SystemAccount)
 	t.Setenv("PALM_ACCOUNT", f.Account)
 	t.Chdir(dir)
+	return filepath.Join(r.deploy, name)
 }
 
-// startConf parses one of uplink/dev/deploy's configurations in the
-// working directory as nats-server does, checks that nothing but the
-// file authenticates, lets edit adapt it to one process (ports), and
-// starts the server.
-func startConf(t *testing.T, name string, edit func(*server.Options)) *server.Server {
+// startConf parses the configuration file conf in the working directory
+// as nats-server does, checks that nothing but the file authenticates,
+// lets edit adapt it to one process (ports), and starts the server.
+func startConf(t *testing.T, conf string, edit func(*server.Options)) *server.Server {
 	t.Helper()
-	o, err := server.ProcessConfigFile(filepath.Join(deployDir, name))
+	name := filepath.Base(conf)
+	o, err := server.ProcessConfigFile(conf)
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
@@ -125,15 +128,6 @@ func startConf(t *testing.T, name string, edit func(*server.Options)) *server.Se
 	return srv
 }
 
-// deployDir holds the deployment configurations.
-var deployDir = func() string {
-	d, err := filepath.Abs("../dev/deploy")
-	if err != nil {
-		panic(err)
-	}
-	return d
-}()
-
 // startRegion starts a region server from region.conf alone on a random
 // loopback port (no routes or JetStream; a leaf-node listener on a random
 // port: the rest is the file's), and the callout service.
@@ -147,18 +141,23 @@ func startRegion(t *testing.T) *region {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deployment(t, auth, co, nil)
+	deploy, err := filepath.Abs(filepath.Join("..", "dev", "deploy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &region{deploy: deploy, auth: auth, co: co, logs: &reasons{}}
+	conf := r.deployment(t, "region.conf", nil)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	leafPort := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	srv := startConf(t, "region.conf", func(o *server.Options) {
+	srv := startConf(t, conf, func(o *server.Options) {
 		o.Cluster, o.Routes, o.JetStream = server.ClusterOpts{}, nil, false
 		o.LeafNode.Host, o.LeafNode.Port = "127.0.0.1", leafPort
 	})
-	r := &region{url: srv.ClientURL(), leafPort: leafPort, auth: auth, co: co, logs: &reasons{}}
+	r.url, r.leafPort = srv.ClientURL(), leafPort
 	r.svc = r.startService(t, r.url)
 	return r
 }
@@ -393,8 +392,8 @@ func TestLeafThroughCallout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deployment(t, r.auth, r.co, map[string][]byte{"store-17.creds": lf.Creds, "store-17.pem": lf.Cert, "store-17-key.pem": lf.Key})
-	leaf := startConf(t, "store-leaf.conf", func(o *server.Options) {
+	conf := r.deployment(t, "store-leaf.conf", map[string][]byte{"store-17.creds": lf.Creds, "store-17.pem": lf.Cert, "store-17-key.pem": lf.Key})
+	leaf := startConf(t, conf, func(o *server.Options) {
 		if len(o.LeafNode.Remotes) != 1 || o.LeafNode.Remotes[0].LocalAccount != f.Account {
 			t.Fatalf("store-leaf.conf: remotes %d", len(o.LeafNode.Remotes))
 		}
