@@ -48,7 +48,7 @@ func runCallout(ctx context.Context, args []string, stderr io.Writer) error {
 	if _, err := svc.Subscribe(nc); err != nil {
 		return err
 	}
-	log.Info("palmcloud: callout serving", "url", nc.ConnectedUrlRedacted(), "account", cfg.Issuers.Account, "encrypted", cfg.XKey != nil, "version", version)
+	log.Info("palmcloud: callout serving", "url", nc.ConnectedUrlRedacted(), "encrypted", cfg.XKey != nil, "version", version)
 	<-ctx.Done()
 	log.Info("palmcloud: callout stopping")
 	// Answer the requests received, then close.

@@ -354,8 +354,8 @@ func TestCertificateBoundByCallout(t *testing.T) {
 	}
 
 	reasons, text := r.logs.all()
-	if len(reasons) != 3 || strings.Count(text, "callout: allowed") != 3 {
-		t.Errorf("service logged %d refusals, want 3, and %d allowed, want 3 (cloud, kiosk-a twice):\n%s",
+	if len(reasons) != 3 || strings.Count(text, "callout: allowed") != 3 || !strings.Contains(text, "callout: refused reason=certificate_names_other_user user=kiosk-b server=palm-1") {
+		t.Errorf("service logged %d refusals, want 3 (one naming kiosk-b), and %d allowed, want 3 (cloud, kiosk-a twice):\n%s",
 			len(reasons), strings.Count(text, "callout: allowed"), text)
 	}
 	// Without the service nobody but the service's user gets in.

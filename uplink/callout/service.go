@@ -132,7 +132,7 @@ func (s *Service) Answer(serverXKey string, data []byte) []byte {
 	}
 	cert, err := verifiedLeaf(req.TLS)
 	if err != nil {
-		return s.answer(req, "", "", refuse(NoCertificate, err))
+		return s.answer(req, claimedName(req.ConnectOptions.JWT), "", refuse(NoCertificate, err))
 	}
 	kiosk, err := s.is.Verify(Connection{
 		JWT:   req.ConnectOptions.JWT,
@@ -141,7 +141,7 @@ func (s *Service) Answer(serverXKey string, data []byte) []byte {
 		Cert:  cert,
 	})
 	if err != nil {
-		return s.answer(req, "", "", err)
+		return s.answer(req, claimedName(req.ConnectOptions.JWT), "", err)
 	}
 	uc := jwt.NewUserClaims(req.UserNkey)
 	uc.Name = kiosk.Name
@@ -185,9 +185,27 @@ func (s *Service) answer(req *jwt.AuthorizationRequestClaims, name, ujwt string,
 	return sealed
 }
 
-// refused logs a refusal: the reason, the user's name if known and the
-// server; err is from the jwt and x509 libraries, which name no key.
+// claimedName is the name in a user JWT that may be refused, for the log
+// ("" if it does not decode).
+func claimedName(ujwt string) string {
+	uc, err := jwt.DecodeUserClaims(ujwt)
+	if err != nil {
+		return ""
+	}
+	return uc.Name
+}
+
+// refused logs a refusal: the reason, the user's name if known (as the
+// JWT claims it) and the server; err is from the jwt and x509 libraries,
+// which name no key.
 func (s *Service) refused(r Reason, name, server string, err error) {
+	if re, ok := errors.AsType[*RefusedError](err); ok {
+		err = re.Err
+	}
+	if err == nil {
+		s.log.Warn("callout: refused", "reason", string(r), "user", name, "server", server)
+		return
+	}
 	s.log.Warn("callout: refused", "reason", string(r), "user", name, "server", server, "err", err)
 }
 
