@@ -36,6 +36,7 @@ const usage = `usage:
   palmcloud keygen [-dir DIR]
   palmcloud serve -url URL[,URL...] [-creds FILE] [-ca FILE -cert FILE -key FILE] [-keys DIR] [-replicas N] [-memory] [-workers N]
   palmcloud publish -url URL [connection flags] [-keys DIR] -bundle FILE -trusted FILE [-product P] [-name N] [-device ID]...
+  palmcloud callout -url URL[,URL...] -creds FILE -ca FILE -cert FILE -key FILE -account FILE -signer FILE [-xkey FILE]
   palmcloud -version
   palmcloud -h
 
@@ -44,7 +45,11 @@ cluster) and they share the requests in the queue group "palmcloud".
 Enrolments live in the JetStream bucket palm_enrol, sealed; commands for
 kiosks wait in the stream PALM_CMD. publish verifies a signed firmware
 bundle against the release keys kiosks trust, stores it in the object store
-palm_bundles and queues an update command naming it for each -device.`
+palm_bundles and queues an update command naming it for each -device.
+callout is the region's auth callout service: it lets a client in only if
+its TLS certificate names the nkey of the user JWT it presents (run several,
+they share the requests in the queue group "palmcloud-callout").
+Run "palmcloud COMMAND -h" for a command's flags.`
 
 // errHelp is returned for -h: usage was printed, exit 0.
 var errHelp = flag.ErrHelp
@@ -66,6 +71,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, args[1:], stderr)
 	case "publish":
 		return publish(ctx, args[1:], stdout, stderr)
+	case "callout":
+		return runCallout(ctx, args[1:], stderr)
 	default:
 		return fmt.Errorf("unknown command %q\n%s", args[0], usage)
 	}
@@ -134,15 +141,19 @@ func readKey(path string) ([]byte, error) {
 	return key, nil
 }
 
-// conn is the NATS connection flags serve and publish share.
+// conn is the NATS connection flags serve, publish and callout share
+// (keys: serve and publish only).
 type conn struct{ url, creds, ca, cert, key, keys string }
 
 func (c *conn) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.url, "url", "", "NATS server URL (required)")
-	fs.StringVar(&c.creds, "creds", "", "NATS credentials file of the cloud user")
+	fs.StringVar(&c.creds, "creds", "", "NATS credentials file of the user to connect as (the cloud's; for callout, the service's)")
 	fs.StringVar(&c.ca, "ca", "", "PEM file of the server's CA (TLS)")
 	fs.StringVar(&c.cert, "cert", "", "PEM client certificate (mutual TLS)")
 	fs.StringVar(&c.key, "key", "", "PEM client key (mutual TLS)")
+}
+
+func (c *conn) registerKeys(fs *flag.FlagSet) {
 	fs.StringVar(&c.keys, "keys", ".", "directory of the key files written by keygen")
 }
 
@@ -209,6 +220,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var c conn
 	c.register(fs)
+	c.registerKeys(fs)
 	replicas := fs.Int("replicas", 1, "JetStream replicas of the buckets and stream (3 in a region's cluster)")
 	memory := fs.Bool("memory", false, "keep the buckets and stream in memory (lost when the servers stop)")
 	workers := fs.Int("workers", 16, "requests answered at once")
@@ -271,6 +283,7 @@ func publish(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.SetOutput(stderr)
 	var c conn
 	c.register(fs)
+	c.registerKeys(fs)
 	bundle := fs.String("bundle", "", "the signed bundle `file` (fwsign bundle) (required)")
 	trusted := fs.String("trusted", "", "PEM `file` of the release keys kiosks trust (fwsign keygen's .pub) (required)")
 	product := fs.String("product", "palmkiosk", "the product the bundle must name")

@@ -186,6 +186,7 @@ func TestHelpAndVersion(t *testing.T) {
 		{[]string{"-h"}, true, "palmcloud serve -url"},
 		{[]string{"--help"}, true, "palmcloud keygen"},
 		{[]string{"serve", "-h"}, true, ""},
+		{[]string{"-h"}, true, "palmcloud callout -url"},
 		{[]string{"-version"}, false, "palmcloud dev"},
 	}
 	for _, tt := range tests {

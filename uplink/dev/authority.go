@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nkeys"
 	"github.com/palmd/palmd/uplink"
+	"github.com/palmd/palmd/uplink/callout"
 	"github.com/palmd/palmd/uplink/wire"
 )
 
@@ -25,6 +26,7 @@ import (
 // and TLS certificate authority. Nothing it makes touches the disk.
 type Authority struct {
 	operator  *jwt.OperatorClaims
+	opKey     nkeys.KeyPair // signs account JWTs (callout.go)
 	opJWT     string
 	account   nkeys.KeyPair
 	accountID string
@@ -94,7 +96,7 @@ func NewAuthority() (*Authority, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dev: account: %w", err)
 	}
-	a := &Authority{operator: operator, opJWT: ojwt, account: akp, accountID: apub, accountJW: ajwt, systemID: spub, systemJW: sjwt}
+	a := &Authority{operator: operator, opKey: okp, opJWT: ojwt, account: akp, accountID: apub, accountJW: ajwt, systemID: spub, systemJW: sjwt}
 	if err := a.makeCA(); err != nil {
 		return nil, err
 	}
@@ -132,7 +134,8 @@ func (a *Authority) makeCA() error {
 
 // issue makes a leaf certificate for name signed by the CA. A client
 // certificate names its NATS user's public nkey in a URI
-// (nkey:<public key>), which the server's binder checks (bind.go).
+// (nkey:<public key>), which the server's binder (bind.go) and the auth
+// callout service check.
 func (a *Authority) issue(name, nkey string, usage x509.ExtKeyUsage) (tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -151,7 +154,7 @@ func (a *Authority) issue(name, nkey string, usage x509.ExtKeyUsage) (tls.Certif
 		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
 	}
 	if nkey != "" {
-		tmpl.URIs = []*url.URL{{Scheme: nkeyScheme, Opaque: nkey}}
+		tmpl.URIs = []*url.URL{callout.CertificateURI(nkey)}
 	}
 	if usage == x509.ExtKeyUsageServerAuth {
 		tmpl.DNSNames = []string{"localhost"}
@@ -217,6 +220,16 @@ func (a *Authority) Cloud() (Credentials, error) {
 }
 
 func (a *Authority) user(name string, pub, sub []string, denyPub ...string) (Credentials, error) {
+	var p jwt.Permissions
+	p.Pub.Allow.Add(pub...)
+	p.Sub.Allow.Add(sub...)
+	p.Pub.Deny.Add(denyPub...)
+	return a.newUser(name, p)
+}
+
+// newUser makes a user of the account with permissions p, and its client
+// certificate naming its nkey.
+func (a *Authority) newUser(name string, p jwt.Permissions) (Credentials, error) {
 	ukp, err := nkeys.CreateUser()
 	if err != nil {
 		return Credentials{}, fmt.Errorf("dev: %w", err)
@@ -225,9 +238,7 @@ func (a *Authority) user(name string, pub, sub []string, denyPub ...string) (Cre
 	seed, _ := ukp.Seed()
 	uc := jwt.NewUserClaims(upub)
 	uc.Name = name
-	uc.Permissions.Pub.Allow.Add(pub...)
-	uc.Permissions.Sub.Allow.Add(sub...)
-	uc.Permissions.Pub.Deny.Add(denyPub...)
+	uc.Permissions = p
 	ujwt, err := uc.Encode(a.account)
 	if err != nil {
 		return Credentials{}, fmt.Errorf("dev: user %s: %w", name, err)

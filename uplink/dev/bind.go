@@ -1,27 +1,23 @@
 package dev
 
 import (
-	"encoding/base64"
+	"crypto/x509"
 	"sync/atomic"
 
 	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nkeys"
+	"github.com/palmd/palmd/uplink/callout"
 )
 
-// nkeyScheme is the URI scheme of the SAN that names a client
-// certificate's NATS user: nkey:<user public key>.
-const nkeyScheme = "nkey"
-
 // binder authenticates client connections for a server this Authority
-// trusts. It does what operator mode does with a user JWT (the JWT is
-// issued by the account, valid, and the client signed the server's nonce
-// with the JWT's nkey) and one thing more: the verified TLS client
-// certificate must name that same nkey. Kiosk A's certificate with kiosk
-// B's JWT and seed is refused. NATS JWTs carry no certificate binding, and
-// verify_and_map only works without JWTs, so the embedded server checks
-// both here; a standalone nats-server gets the same check from an auth
-// callout service (see README, "The fleet").
+// trusts with callout.Issuers.Verify: what operator mode does with a user
+// JWT (the JWT is issued by the account, valid, and the client signed the
+// server's nonce with the JWT's nkey) and one thing more: the verified TLS
+// client certificate must name that same nkey. Kiosk A's certificate with
+// kiosk B's JWT and seed is refused. NATS JWTs carry no certificate
+// binding, and verify_and_map only works without JWTs, so the in-process
+// servers check both here; a standalone nats-server gets the same check
+// from the auth callout service (uplink/callout, palmcloud callout).
 type binder struct {
 	auth *Authority
 	srv  atomic.Pointer[server.Server]
@@ -41,29 +37,15 @@ func Bind(srv *server.Server, opts *server.Options) {
 func (b *binder) Check(c server.ClientAuthentication) bool {
 	srv := b.srv.Load()
 	o := c.GetOpts()
-	if srv == nil || o == nil || o.JWT == "" {
+	if srv == nil || o == nil {
 		return false
 	}
-	uc, err := jwt.DecodeUserClaims(o.JWT) // checks the JWT's own signature
-	if err != nil || uc.Issuer != b.auth.accountID || uc.IssuerAccount != "" {
-		return false
+	var cert *x509.Certificate
+	if st := c.GetTLSConnectionState(); st != nil && len(st.VerifiedChains) > 0 && len(st.VerifiedChains[0]) > 0 {
+		cert = st.VerifiedChains[0][0]
 	}
-	vr := jwt.CreateValidationResults()
-	uc.Validate(vr)
-	if vr.IsBlocking(true) {
-		return false
-	}
-	sig, err := base64.RawURLEncoding.DecodeString(o.Sig)
+	uc, err := callout.Issuers{Account: b.auth.accountID}.Verify(callout.Connection{JWT: o.JWT, Sig: o.Sig, Nonce: c.GetNonce(), Cert: cert})
 	if err != nil {
-		if sig, err = base64.StdEncoding.DecodeString(o.Sig); err != nil {
-			return false
-		}
-	}
-	pub, err := nkeys.FromPublicKey(uc.Subject)
-	if err != nil || pub.Verify(c.GetNonce(), sig) != nil {
-		return false
-	}
-	if !certNames(c, uc.Subject) {
 		return false
 	}
 	acc, err := srv.LookupAccount(b.auth.accountID)
@@ -72,20 +54,6 @@ func (b *binder) Check(c server.ClientAuthentication) bool {
 	}
 	c.RegisterUser(&server.User{Username: uc.Name, Account: acc, Permissions: permissions(uc)})
 	return true
-}
-
-// certNames reports whether the client's verified certificate names nkey.
-func certNames(c server.ClientAuthentication, nkey string) bool {
-	st := c.GetTLSConnectionState()
-	if st == nil || len(st.VerifiedChains) == 0 || len(st.PeerCertificates) == 0 {
-		return false
-	}
-	for _, u := range st.PeerCertificates[0].URIs {
-		if u.Scheme == nkeyScheme && u.Opaque == nkey {
-			return true
-		}
-	}
-	return false
 }
 
 // permissions converts a user JWT's permissions to the server's.

@@ -22,7 +22,7 @@ func TestDeploymentConfigs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	leaf, err := auth.Device("store-17")
+	leaf, err := auth.Leaf("store-17")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func TestDeploymentConfigs(t *testing.T) {
 	}
 	dir := t.TempDir()
 	for name, b := range map[string][]byte{"operator.jwt": f.Operator, "ca.pem": f.CA, "server.pem": f.Cert,
-		"server-key.pem": f.Key, "store-17.creds": leafFiles.Creds} {
+		"server-key.pem": f.Key, "store-17.creds": leafFiles.Creds, "store-17.pem": leafFiles.Cert, "store-17-key.pem": leafFiles.Key} {
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
 			t.Fatal(err)
 		}

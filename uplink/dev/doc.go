@@ -12,8 +12,14 @@
 // TLS with a client certificate per kiosk from an in-memory CA. The
 // certificate names the user's public nkey (URI SAN nkey:<key>), and the
 // server refuses a connection whose certificate and credentials belong to
-// different users (bind.go). The cloud's user may publish anywhere but on
-// the kiosks' request and telemetry subjects.
+// different users (bind.go, with the check uplink/callout shares with the
+// auth callout service). The cloud's user may publish anywhere but on the
+// kiosks' request and telemetry subjects.
+//
+// A region's standalone nats-servers (deploy/region.conf) make that check
+// through the auth callout service instead: Callout makes the account JWT
+// that enables it, the service's user and keys, and CalloutServerOptions
+// an in-process server without the binder that relies on it.
 //
 // Start writes nothing to disk: the account resolver is in memory and
 // the cloud keeps its JetStream buckets and stream in memory; JetStream's

@@ -56,6 +56,13 @@ func StartServer(o *server.Options) (*server.Server, error) {
 	return srv, nil
 }
 
+// Leaf returns credentials for store name's leaf node: its connection to
+// the region carries every kiosk's subjects, so it may publish and
+// subscribe to anything in the account.
+func (a *Authority) Leaf(name string) (Credentials, error) {
+	return a.user(name, []string{">"}, []string{">"})
+}
+
 // StartLeaf starts a store's leaf node: a server on a random loopback
 // port where the store's kiosks connect with their own credentials (the
 // leaf trusts the same operator and binds certificates the same way), and
@@ -64,7 +71,7 @@ func StartServer(o *server.Options) (*server.Server, error) {
 // JetStream runs at the leaf: the kiosks' requests, answers and queued
 // commands cross the leaf connection to the region.
 func (a *Authority) StartLeaf(name, hub, dir string) (*server.Server, error) {
-	creds, err := a.user(name, []string{">"}, []string{">"})
+	creds, err := a.Leaf(name)
 	if err != nil {
 		return nil, err
 	}
