@@ -3,10 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
+	"io"
+	"log/slog"
 	"maps"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,12 +25,18 @@ func TestUsage(t *testing.T) {
 		wantErr string
 	}{
 		{[]string{"-h"}, true, "palmload [-kiosks N]", ""},
+		{[]string{"-h"}, true, "palmload -url URL[,URL...] -issuer DIR -kiosk-keys FILE", ""},
 		{[]string{"-version"}, false, "palmload dev", ""},
 		{[]string{"-kiosks", "0"}, false, "", "-kiosks 0: want at least 1"},
 		{[]string{"-people", "20", "-enrolled", "10"}, false, "", "-people 20: want 1 to -enrolled (10)"},
 		{[]string{"-kill-node", "-nodes", "1"}, false, "", "-kill-node needs -nodes 3"},
 		{[]string{"extra"}, false, "", `unexpected argument "extra"`},
 		{[]string{"-workers", "0"}, false, "", "-workers 0: want at least 1 of each"},
+		{[]string{"-url", "tls://127.0.0.1:4222", "-issuer", "x", "-kiosk-keys", "y", "-kill-node"}, false, "", "-url with -kill-node: palmload starts no servers"},
+		{[]string{"-url", "tls://127.0.0.1:4222", "-issuer", "x", "-kiosk-keys", "y", "-nodes", "3", "-workers", "4"}, false, "", "-url with -nodes, -workers:"},
+		{[]string{"-url", "tls://127.0.0.1:4222"}, false, "", "-url needs -issuer DIR (the region's issuer files) and -kiosk-keys FILE"},
+		{[]string{"-issuer", "x"}, false, "", "-issuer and -kiosk-keys go with -url"},
+		{[]string{"-url", "tls://127.0.0.1:4222", "-issuer", "/nonexistent", "-kiosk-keys", "y"}, false, "", "-issuer: dev: issuer: open /nonexistent/account.nk: no such file"},
 	}
 	for _, tt := range tests {
 		var stdout, stderr bytes.Buffer
@@ -75,6 +86,79 @@ func TestSmallRun(t *testing.T) {
 	t.Logf("%d of %d answered, %d shed busy", rep.Answered, rep.Requests, busy)
 	if rep.P99 <= 0 || rep.P50 > rep.P99 {
 		t.Errorf("percentiles p50 %v p99 %v", rep.P50, rep.P99)
+	}
+}
+
+// TestRunAgainstURL starts a region in this process (three servers, one
+// cloud instance), writes its issuer files and the cloud's kiosk keys as
+// an operator holds them, and runs palmload -url against it twice with
+// the same seed: the first run enrols its people with enrol requests (the
+// cloud then holds them), the second finds them enrolled already; both
+// answer every identification with the person's subject.
+func TestRunAgainstURL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a three-server cluster, a cloud and 4 kiosks twice")
+	}
+	l, err := startLocal(context.Background(), 3, 1, 8, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.close()
+	dir := t.TempDir()
+	issuer := filepath.Join(dir, "issuer")
+	if err := os.Mkdir(issuer, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.auth.WriteFiles(issuer); err != nil {
+		t.Fatal(err)
+	}
+	b64 := base64.StdEncoding.EncodeToString
+	keys, err := json.Marshal(map[string]string{"seal_key": b64(l.keys.Seal), "payment_key": b64(l.keys.Payment), "sign_key": b64(l.keys.Sign)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keysFile := filepath.Join(dir, "kiosk-keys.json")
+	if err := os.WriteFile(keysFile, keys, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	badKeys := filepath.Join(dir, "bad-keys.json")
+	if err := os.WriteFile(badKeys, []byte(`{"seal_key": "AAAA"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	url := l.cluster.URLs()
+	args := []string{"-url", url, "-issuer", issuer, "-kiosks", "4", "-interval", "500ms", "-duration", "2s",
+		"-enrolled", "12", "-people", "6", "-json"}
+
+	var stdout, stderr bytes.Buffer
+	err = run(context.Background(), append(args, "-kiosk-keys", badKeys), &stdout, &stderr)
+	if want := "-kiosk-keys " + badKeys + ": config: uplink.seal_key: 3 bytes, want 1216"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("bad kiosk keys: %v, want %q", err, want)
+	}
+
+	for i, wantNow := range []int{12, 0} {
+		stdout.Reset()
+		stderr.Reset()
+		if err := run(context.Background(), append(args, "-kiosk-keys", keysFile), &stdout, &stderr); err != nil {
+			t.Fatalf("run %d: %v\n%s", i+1, err, stderr.String())
+		}
+		lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+		var rep report
+		dec := json.NewDecoder(strings.NewReader(lines[len(lines)-1]))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&rep); err != nil {
+			t.Fatalf("run %d: last line %q: %v", i+1, lines[len(lines)-1], err)
+		}
+		// Each kiosk sends at phases in [0, 500ms) every 500ms for 2s: 4.
+		if rep.URL != url || rep.Kiosks != 4 || rep.Enrolled != 12 || rep.EnrolledNow != wantNow || rep.NodeKilled ||
+			rep.Requests != 16 || rep.Answered != 16 || rep.Errors != 0 || rep.CloudAnswers != nil {
+			t.Errorf("run %d: report %+v, want url %s, 4 kiosks, 12 enrolled (%d now), no node killed, 16 requests all answered", i+1, rep, url, wantNow)
+		}
+		if rep.P50 <= 0 || rep.P50 > rep.P95 || rep.P95 > rep.P99 {
+			t.Errorf("run %d: percentiles p50 %v p95 %v p99 %v", i+1, rep.P50, rep.P95, rep.P99)
+		}
+		if n := l.clouds[0].Enrolled(); n != 12 {
+			t.Errorf("run %d: the cloud holds %d enrolments, want the 12 palmload enrolled", i+1, n)
+		}
 	}
 }
 
