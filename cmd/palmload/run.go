@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"os"
 	"runtime/pprof"
 	"slices"
@@ -80,7 +81,7 @@ func parse(args []string, stdout, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.kiosks, "kiosks", 1000, "simulated kiosks, each with its own credentials")
 	fs.DurationVar(&c.interval, "interval", 5*time.Second, "time between two identifications of one kiosk")
 	fs.DurationVar(&c.duration, "duration", 60*time.Second, "how long the kiosks send")
-	fs.IntVar(&c.enrolled, "enrolled", 10000, "people enrolled")
+	fs.IntVar(&c.enrolled, "enrolled", 10000, "people enrolled (with -url: people palmload enrols through its kiosks)")
 	fs.IntVar(&c.people, "people", 100, "enrolled people who present their palm at the kiosks (the rest are enrolled only)")
 	fs.IntVar(&c.nodes, "nodes", 3, "NATS servers in the cluster")
 	fs.IntVar(&c.clouds, "clouds", 2, "reference-cloud instances")
@@ -698,7 +699,8 @@ func (r *region) ask(ctx context.Context, k int, req wire.Request, first time.Ti
 			return d, sends, nil
 		case ctx.Err() != nil:
 			return d, sends, ctx.Err()
-		case errors.Is(err, uplink.ErrNotConnected), errors.Is(err, uplink.ErrNoCloud), errors.Is(err, context.DeadlineExceeded):
+		case errors.Is(err, uplink.ErrNotConnected), errors.Is(err, uplink.ErrNoCloud), errors.Is(err, context.DeadlineExceeded),
+			errors.Is(err, net.ErrClosed): // the connection closed under the request: a killed server
 			if time.Since(first) > r.c.giveUp {
 				return d, sends, fmt.Errorf("%w after %v: %w", errGaveUp, r.c.giveUp, err)
 			}
