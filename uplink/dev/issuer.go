@@ -139,10 +139,11 @@ func (i *Issuer) issue(name, nkey string, usage x509.ExtKeyUsage) (tls.Certifica
 // and the others), each readable by its owner only; it refuses to
 // overwrite a file.
 func (i *Issuer) WriteFiles(dir string) error {
-	seed, err := i.account.Seed()
+	held, err := i.account.Seed() // the key pair's own bytes: copied, not cleared
 	if err != nil {
 		return fmt.Errorf("dev: issuer: account seed: %w", err)
 	}
+	seed := append(append([]byte(nil), held...), '\n')
 	defer clear(seed)
 	key, err := x509.MarshalPKCS8PrivateKey(i.caKey)
 	if err != nil {
@@ -155,7 +156,7 @@ func (i *Issuer) WriteFiles(dir string) error {
 		name string
 		b    []byte
 	}{
-		{IssuerAccountFile, append(seed, '\n')},
+		{IssuerAccountFile, seed},
 		{IssuerCAFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: i.ca.Raw})},
 		{IssuerCAKeyFile, keyPEM},
 		{IssuerServerCAFile, i.serverCA},
@@ -198,10 +199,10 @@ func LoadIssuer(dir string) (*Issuer, error) {
 	seed = bytes.TrimSpace(seed)
 	prefix, _, err := nkeys.DecodeSeed(seed)
 	if err != nil {
-		return nil, fmt.Errorf("dev: issuer: %s: not an nkey seed (%w); want the account's seed, SA...", path, err)
+		return nil, fmt.Errorf("dev: issuer: %s: not an nkey seed (%w); want the account's seed (SA...)", path, err)
 	}
 	if prefix != nkeys.PrefixByteAccount {
-		return nil, fmt.Errorf("dev: issuer: %s: a seed of a(n) %s key; want the account's seed, SA...", path, prefix)
+		return nil, fmt.Errorf("dev: issuer: %s: holds the seed of a %s key; want the account's seed (SA...)", path, prefix)
 	}
 	if i.account, err = nkeys.FromSeed(seed); err != nil {
 		return nil, fmt.Errorf("dev: issuer: %s: %w", path, err)
@@ -216,8 +217,10 @@ func LoadIssuer(dir string) (*Issuer, error) {
 	switch {
 	case err != nil:
 		return nil, fmt.Errorf("dev: issuer: %s: %w", path, err)
-	case len(cas) != 1 || !cas[0].IsCA || cas[0].KeyUsage&x509.KeyUsageCertSign == 0:
-		return nil, fmt.Errorf("dev: issuer: %s: want one CA certificate (basic constraints CA, key usage cert sign), got %d certificates", path, len(cas))
+	case len(cas) != 1:
+		return nil, fmt.Errorf("dev: issuer: %s: %d certificates; want the fleet CA's certificate alone", path, len(cas))
+	case !cas[0].IsCA || cas[0].KeyUsage&x509.KeyUsageCertSign == 0:
+		return nil, fmt.Errorf("dev: issuer: %s: not a CA certificate; want one with basic constraints CA and key usage cert sign", path)
 	}
 	i.ca = cas[0]
 

@@ -18,7 +18,7 @@ import (
 // their owner only; an Issuer loaded from them mints a kiosk that a
 // server of the Authority accepts (JWT, certificate bound to the nkey,
 // server verified by the server CA file), and whose credential files name
-// that server CA.
+// that server CA; the Authority still mints kiosks after writing them.
 func TestIssuerFiles(t *testing.T) {
 	auth, err := dev.NewAuthority()
 	if err != nil {
@@ -50,20 +50,24 @@ func TestIssuerFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Shutdown)
-	creds, err := iss.Device("kiosk-7")
-	if err != nil {
-		t.Fatal(err)
-	}
 	signPub, _, err := ed25519.GenerateKey(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := uplink.Dial(srv.ClientURL(), "kiosk-7", signPub, creds.Options()...)
-	if err != nil {
-		t.Fatal(err)
+	// The loaded Issuer's kiosk, and one of the Authority's own (writing
+	// its files left its keys as they were).
+	var creds dev.Credentials
+	for id, iss := range map[string]*dev.Issuer{"kiosk-7": iss, "kiosk-8": &auth.Issuer} {
+		if creds, err = iss.Device(id); err != nil {
+			t.Fatal(err)
+		}
+		k, err := uplink.Dial(srv.ClientURL(), id, signPub, creds.Options()...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer k.Close()
+		waitConnected(t, k)
 	}
-	defer k.Close()
-	waitConnected(t, k)
 
 	files, err := creds.Files()
 	if err != nil {
@@ -110,6 +114,15 @@ func TestLoadIssuerErrors(t *testing.T) {
 		return b
 	}
 	caCert := read(good, dev.IssuerCAFile)
+	client, err := auth.Device("kiosk-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientFiles, err := client.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientCert := clientFiles.Cert
 
 	tests := []struct {
 		name    string
@@ -118,10 +131,12 @@ func TestLoadIssuerErrors(t *testing.T) {
 		want    string
 	}{
 		{"missing account seed", dev.IssuerAccountFile, nil, "account.nk: no such file"},
-		{"user seed", dev.IssuerAccountFile, userSeed, "account.nk: a seed of a(n) user key; want the account's seed, SA..."},
+		{"user seed", dev.IssuerAccountFile, userSeed, "account.nk: holds the seed of a user key; want the account's seed (SA...)"},
 		{"not a seed", dev.IssuerAccountFile, []byte("SAnotaseed\n"), "account.nk: not an nkey seed"},
 		{"missing CA", dev.IssuerCAFile, nil, "fleet-ca.pem: no such file"},
 		{"CA is a key", dev.IssuerCAFile, read(good, dev.IssuerCAKeyFile), `fleet-ca.pem: a PEM "PRIVATE KEY" block; want CERTIFICATE`},
+		{"CA is a client certificate", dev.IssuerCAFile, clientCert, "fleet-ca.pem: not a CA certificate; want one with basic constraints CA"},
+		{"two CAs", dev.IssuerCAFile, append(caCert, read(otherDir, dev.IssuerCAFile)...), "fleet-ca.pem: 2 certificates; want the fleet CA's certificate alone"},
 		{"other CA's key", dev.IssuerCAKeyFile, read(otherDir, dev.IssuerCAKeyFile), "fleet-ca-key.pem: not the key of the CA certificate in fleet-ca.pem"},
 		{"CA key is a certificate", dev.IssuerCAKeyFile, caCert, `fleet-ca-key.pem: want a PEM "PRIVATE KEY" block`},
 		{"missing server CA", dev.IssuerServerCAFile, nil, "server-ca.pem: no such file"},
