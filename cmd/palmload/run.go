@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"sort"
@@ -42,6 +44,7 @@ const usage = `usage:
            [-seed N] [-json]
   palmload -url URL[,URL...] -issuer DIR -kiosk-keys FILE [-kiosks N] [-interval D]
            [-duration D] [-enrolled N] [-people N] [-timeout D] [-seed N] [-json]
+  palmload -serve DIR [-nodes N] [-clouds N] [-workers N]
   palmload -version
   palmload -h
 
@@ -61,7 +64,12 @@ prints (seal_key, payment_key, sign_key; the uplink section of a kiosk's
 palmd config also does). Before the timed run the kiosks enrol the
 -enrolled people with ordinary sealed enrol requests (a palm already
 enrolled by an earlier run with the same -seed is identified instead); the
-people stay enrolled afterwards.`
+people stay enrolled afterwards.
+
+-serve DIR starts the region alone (nobody enrolled), writes its issuer
+files and its cloud's ` + kioskKeysFile + ` into DIR (0600, none overwritten),
+prints the palmload -url command that loads it and serves until
+interrupted: a region to try -url on.`
 
 type config struct {
 	kiosks, enrolled, people, nodes, clouds int
@@ -71,6 +79,7 @@ type config struct {
 	seed                                    uint64
 	cpuProfile                              string
 	url, issuer, kioskKeys                  string // an external region (-url)
+	serve                                   string // serve a region, its files in this directory
 }
 
 func parse(args []string, stdout, stderr io.Writer) (config, error) {
@@ -95,6 +104,7 @@ func parse(args []string, stdout, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.url, "url", "", "an existing region's NATS URLs, comma-separated: start no cluster and no cloud")
 	fs.StringVar(&c.issuer, "issuer", "", "with -url: directory of the region's issuer files (account.nk, fleet-ca.pem, fleet-ca-key.pem, server-ca.pem)")
 	fs.StringVar(&c.kioskKeys, "kiosk-keys", "", "with -url: the cloud's public keys, the JSON \"palmcloud keygen\" prints")
+	fs.StringVar(&c.serve, "serve", "", "start the region (-nodes, -clouds, -workers), write its issuer files and "+kioskKeysFile+" into this directory, print the palmload -url command that loads it, and serve until interrupted")
 	version := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -109,6 +119,8 @@ func parse(args []string, stdout, stderr io.Writer) (config, error) {
 		}
 	})
 	switch {
+	case c.serve != "" && (c.url != "" || c.kill):
+		return c, errors.New("-serve with -url or -kill-node: -serve starts a region for another palmload to load and kill nothing")
 	case c.url != "" && len(ownRegion) > 0:
 		return c, fmt.Errorf("-url with %s: palmload starts no servers or cloud with -url, so it can neither size nor kill them", strings.Join(ownRegion, ", "))
 	case c.url != "" && (c.issuer == "" || c.kioskKeys == ""):
@@ -143,6 +155,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if c.serve != "" {
+		return serve(ctx, c, log, stdout)
+	}
 	r, err := newRegion(ctx, c, log, stderr)
 	if err != nil {
 		return err
@@ -384,6 +399,48 @@ func loadKioskKeys(path string) (kioskconfig.Keys, error) {
 		return kioskconfig.Keys{}, fmt.Errorf("-kiosk-keys %s: want seal_key, payment_key and sign_key, all three", path)
 	}
 	return k, nil
+}
+
+// kioskKeysFile is the cloud's public keys -serve writes.
+const kioskKeysFile = "kiosk-keys.json"
+
+// serve starts a region, writes its files for palmload -url, prints the
+// command that loads it and serves until ctx is done.
+func serve(ctx context.Context, c config, log *slog.Logger, stdout io.Writer) error {
+	l, err := startLocal(ctx, c.nodes, c.clouds, c.workers, log)
+	if err != nil {
+		return err
+	}
+	defer l.close()
+	if err := os.MkdirAll(c.serve, 0o700); err != nil {
+		return fmt.Errorf("-serve: %w", err)
+	}
+	if err := l.auth.WriteFiles(c.serve); err != nil {
+		return fmt.Errorf("-serve: %w", err)
+	}
+	keys := filepath.Join(c.serve, kioskKeysFile)
+	if err := writeKioskKeys(keys, l.keys); err != nil {
+		return fmt.Errorf("-serve: %w", err)
+	}
+	fmt.Fprintf(stdout, "palmload -url %s -issuer %s -kiosk-keys %s\n", l.cluster.URLs(), c.serve, keys)
+	<-ctx.Done()
+	return nil
+}
+
+// writeKioskKeys writes k as "palmcloud keygen" prints them, never over
+// an existing file.
+func writeKioskKeys(path string, k kioskconfig.Keys) error {
+	b64 := base64.StdEncoding.EncodeToString
+	b, err := json.MarshalIndent(map[string]string{"seal_key": b64(k.Seal), "payment_key": b64(k.Payment), "sign_key": b64(k.Sign)}, "", "  ")
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(append(b, '\n'))
+	return errors.Join(err, f.Close())
 }
 
 // palm returns person p's palm region: noise, which the matcher tells
