@@ -757,7 +757,7 @@ func (r *region) ask(ctx context.Context, k int, req wire.Request, first time.Ti
 		case ctx.Err() != nil:
 			return d, sends, ctx.Err()
 		case errors.Is(err, uplink.ErrNotConnected), errors.Is(err, uplink.ErrNoCloud), errors.Is(err, context.DeadlineExceeded),
-			errors.Is(err, net.ErrClosed): // the connection closed under the request: a killed server
+			errors.As(err, new(*net.OpError)): // the connection failed under the request: a killed server
 			if time.Since(first) > r.c.giveUp {
 				return d, sends, fmt.Errorf("%w after %v: %w", errGaveUp, r.c.giveUp, err)
 			}
