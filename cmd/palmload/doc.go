@@ -18,6 +18,7 @@
 //
 //	palmload -kiosks 1000 -interval 5s -duration 60s -enrolled 10000 [-kill-node] [-json]
 //	palmload -url URL[,URL...] -issuer DIR -kiosk-keys FILE [-kiosks N] [-enrolled N] [-json]
+//	palmload -serve DIR
 //	palmload -version
 //	palmload -h
 //
@@ -43,7 +44,11 @@
 // (a palm already enrolled by an earlier run with the same -seed is
 // identified to learn its subject; the report's enrolled_by_palmload
 // counts the people enrolled in this run); the people stay enrolled.
-// dev.Authority writes a test region's issuer files (Issuer.WriteFiles).
+//
+// palmload -serve DIR starts the in-process region alone, writes its
+// issuer files (dev.Authority's, Issuer.WriteFiles) and its cloud's keys
+// (kiosk-keys.json) into DIR, prints the palmload -url command that loads
+// it and serves until interrupted: a region to try -url on.
 //
 // palmload stays its own command rather than "palmctl load": it links a
 // whole region (nats-server, the reference cloud, the matcher), and
