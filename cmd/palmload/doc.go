@@ -1,11 +1,12 @@
 // Command palmload is the fleet load tool: it starts a region in one
 // process (a NATS cluster with JetStream, several reference-cloud
 // instances in their queue group, people enrolled in the JetStream
-// bucket), connects N simulated kiosks, each with its own credentials
-// (user JWT, nkey and client certificate), and sends identify requests at
-// an open-loop arrival rate: each kiosk every -interval, at a random
-// phase, whether or not its previous request was answered. It can kill a
-// server node in the middle of the run and restart it.
+// bucket), or reaches an existing one (-url), connects N simulated
+// kiosks, each with its own credentials (user JWT, nkey and client
+// certificate), and sends identify requests at an open-loop arrival rate:
+// each kiosk every -interval, at a random phase, whether or not its
+// previous request was answered. It can kill a server node of the region
+// it started in the middle of the run and restart it.
 //
 // It reports how many requests were answered, the errors by kind (busy:
 // the cloud shed the request with a retry "busy" answer because it could
@@ -16,6 +17,8 @@
 // on the last line of standard output (-json prints only that line).
 //
 //	palmload -kiosks 1000 -interval 5s -duration 60s -enrolled 10000 [-kill-node] [-json]
+//	palmload -url URL[,URL...] -issuer DIR -kiosk-keys FILE [-kiosks N] [-enrolled N] [-json]
+//	palmload -serve DIR
 //	palmload -version
 //	palmload -h
 //
@@ -28,10 +31,27 @@
 // once, so an overloaded region answers late requests quickly instead of
 // letting them queue until the kiosk gives up.
 //
+// With -url palmload starts nothing and loads an existing region (-kill-node
+// and the flags that size the region it starts are refused). It mints each
+// kiosk's credentials from the region's issuer files, as an operator holds
+// them (dev.LoadIssuer): the PALM account's nkey seed signs the kiosk's
+// user JWT (the device permissions of wire.DevicePermissions), the fleet
+// CA's certificate and key issue its client certificate naming its nkey,
+// and the server CA verifies the servers. The cloud's public keys come as
+// a kiosk gets them: -kiosk-keys is the JSON "palmcloud keygen" prints. It
+// cannot write the region's enrolment bucket, so before the timed run its
+// kiosks enrol the -enrolled people through ordinary sealed enrol requests
+// (a palm already enrolled by an earlier run with the same -seed is
+// identified to learn its subject; the report's enrolled_by_palmload
+// counts the people enrolled in this run); the people stay enrolled.
+//
+// palmload -serve DIR starts the in-process region alone, writes its
+// issuer files (dev.Authority's, Issuer.WriteFiles) and its cloud's keys
+// (kiosk-keys.json) into DIR, prints the palmload -url command that loads
+// it and serves until interrupted: a region to try -url on.
+//
 // palmload stays its own command rather than "palmctl load": it links a
 // whole region (nats-server, the reference cloud, the matcher), and
 // palmctl, the console client a technician carries and a rig runs, links
-// none of that. It runs only against the region it starts itself: against
-// an external NATS URL it would need a credential issuer for its kiosks,
-// which the reference cloud does not have yet.
+// none of that.
 package main

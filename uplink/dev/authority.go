@@ -10,32 +10,28 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
-	"net"
-	"net/url"
 	"time"
 
 	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nkeys"
 	"github.com/palmd/palmd/uplink"
-	"github.com/palmd/palmd/uplink/callout"
 	"github.com/palmd/palmd/uplink/wire"
 )
 
 // Authority is an in-memory NATS trust chain (operator → account → users)
-// and TLS certificate authority. Nothing it makes touches the disk.
+// and TLS certificate authority, the same CA for clients and servers.
+// Nothing it makes touches the disk but what WriteFiles writes (its
+// Issuer's files, for a tool that mints kiosks for the region: palmload
+// -url).
 type Authority struct {
+	Issuer    // mints the users (Device) and certificates
 	operator  *jwt.OperatorClaims
 	opKey     nkeys.KeyPair // signs account JWTs (callout.go)
 	opJWT     string
-	account   nkeys.KeyPair
-	accountID string
 	accountJW string
 	systemID  string // the system account JetStream clustering needs
 	systemJW  string
-	ca        *x509.Certificate
-	caKey     *ecdsa.PrivateKey
-	pool      *x509.CertPool
 	server    tls.Certificate
 }
 
@@ -46,7 +42,7 @@ type Credentials struct {
 	Seed string
 	TLS  *tls.Config
 
-	caDER []byte
+	serverCA []byte // PEM
 }
 
 // Options returns the uplink options that authenticate with c.
@@ -96,7 +92,8 @@ func NewAuthority() (*Authority, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dev: account: %w", err)
 	}
-	a := &Authority{operator: operator, opKey: okp, opJWT: ojwt, account: akp, accountID: apub, accountJW: ajwt, systemID: spub, systemJW: sjwt}
+	a := &Authority{Issuer: Issuer{account: akp, accountID: apub, serverName: "localhost"},
+		operator: operator, opKey: okp, opJWT: ojwt, accountJW: ajwt, systemID: spub, systemJW: sjwt}
 	if err := a.makeCA(); err != nil {
 		return nil, err
 	}
@@ -128,43 +125,9 @@ func (a *Authority) makeCA() error {
 	a.caKey = key
 	a.pool = x509.NewCertPool()
 	a.pool.AddCert(a.ca)
+	a.serverCA = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: a.ca.Raw})
 	a.server, err = a.issue("localhost", "", x509.ExtKeyUsageServerAuth)
 	return err
-}
-
-// issue makes a leaf certificate for name signed by the CA. A client
-// certificate names its NATS user's public nkey in a URI
-// (nkey:<public key>), which the server's binder (bind.go) and the auth
-// callout service check.
-func (a *Authority) issue(name, nkey string, usage x509.ExtKeyUsage) (tls.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("dev: %w", err)
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("dev: %w", err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: name},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
-	}
-	if nkey != "" {
-		tmpl.URIs = []*url.URL{callout.CertificateURI(nkey)}
-	}
-	if usage == x509.ExtKeyUsageServerAuth {
-		tmpl.DNSNames = []string{"localhost"}
-		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.ca, &key.PublicKey, a.caKey)
-	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("dev: certificate: %w", err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }
 
 // ServerOptions returns fresh options for an in-process NATS server on
@@ -201,63 +164,11 @@ func (a *Authority) ServerOptions(port int) (*server.Options, error) {
 	}, nil
 }
 
-// Device returns credentials for kiosk id, allowed to publish and
-// subscribe only on its own subjects (see wire.DevicePermissions). It
-// refuses an id that wire.ValidDevice does not accept.
-func (a *Authority) Device(id string) (Credentials, error) {
-	if !wire.ValidDevice(id) {
-		return Credentials{}, fmt.Errorf("dev: invalid device id %q", id)
-	}
-	pub, sub := wire.DevicePermissions(id)
-	return a.user(id, pub, sub)
-}
-
 // Cloud returns credentials for the reference cloud: every subject but the
 // kiosks' own (requests and telemetry), so that no request, whatever reply
 // subject it names, can make the cloud speak as a kiosk.
 func (a *Authority) Cloud() (Credentials, error) {
 	return a.user("palmcloud", []string{">"}, []string{">"}, wire.RequestSubject("*", ">"), wire.TelemetrySubject("*", ">"))
-}
-
-func (a *Authority) user(name string, pub, sub []string, denyPub ...string) (Credentials, error) {
-	var p jwt.Permissions
-	p.Pub.Allow.Add(pub...)
-	p.Sub.Allow.Add(sub...)
-	p.Pub.Deny.Add(denyPub...)
-	return a.newUser(name, p)
-}
-
-// newUser makes a user of the account with permissions p, and its client
-// certificate naming its nkey.
-func (a *Authority) newUser(name string, p jwt.Permissions) (Credentials, error) {
-	ukp, err := nkeys.CreateUser()
-	if err != nil {
-		return Credentials{}, fmt.Errorf("dev: %w", err)
-	}
-	upub, _ := ukp.PublicKey()
-	seed, _ := ukp.Seed()
-	uc := jwt.NewUserClaims(upub)
-	uc.Name = name
-	uc.Permissions = p
-	ujwt, err := uc.Encode(a.account)
-	if err != nil {
-		return Credentials{}, fmt.Errorf("dev: user %s: %w", name, err)
-	}
-	cert, err := a.issue(name, upub, x509.ExtKeyUsageClientAuth)
-	if err != nil {
-		return Credentials{}, err
-	}
-	return Credentials{
-		JWT:  ujwt,
-		Seed: string(seed),
-		TLS: &tls.Config{
-			MinVersion:   tls.VersionTLS13,
-			RootCAs:      a.pool,
-			Certificates: []tls.Certificate{cert},
-			ServerName:   "localhost",
-		},
-		caDER: a.ca.Raw,
-	}, nil
 }
 
 // DeploymentFiles are what a standalone nats-server of the region or a

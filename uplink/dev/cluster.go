@@ -26,7 +26,8 @@ type Cluster struct {
 }
 
 // StartCluster starts n servers on loopback ports, with JetStream state
-// under dir, and waits until JetStream has a leader.
+// under dir, and waits until JetStream has a leader and every server is
+// online to it.
 func StartCluster(auth *Authority, n int, dir string) (*Cluster, error) {
 	if n < 1 {
 		return nil, errors.New("dev: a cluster needs at least one server")
@@ -63,7 +64,7 @@ func StartCluster(auth *Authority, n int, dir string) (*Cluster, error) {
 	for deadline := time.Now().Add(30 * time.Second); !c.jetStreamReady(); time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			c.Shutdown()
-			return nil, errors.New("dev: cluster: JetStream elected no leader in 30 s")
+			return nil, fmt.Errorf("dev: cluster: JetStream had no leader with all %d servers online in 30 s", n)
 		}
 	}
 	return c, nil
@@ -101,12 +102,15 @@ func (c *Cluster) start(i int) error {
 	return nil
 }
 
+// jetStreamReady reports whether JetStream has a leader that counts every
+// server as a peer to place streams on: before that, a stream with as many
+// replicas as servers is refused ("no suitable peers for placement").
 func (c *Cluster) jetStreamReady() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, s := range c.nodes {
 		if s != nil && s.JetStreamIsLeader() {
-			return true
+			return len(s.JetStreamClusterPeers()) == len(c.nodes)
 		}
 	}
 	return false

@@ -21,6 +21,11 @@
 // that enables it, the service's user and keys, and CalloutServerOptions
 // an in-process server without the binder that relies on it.
 //
+// An Authority's Issuer (the account key and the CA: what mints a kiosk's
+// credentials) can be written to a directory (Issuer.WriteFiles, files
+// 0600) and read back (LoadIssuer), as an operator of a region holds it:
+// palmload -url mints its kiosks from such files.
+//
 // Start writes nothing to disk: the account resolver is in memory and
 // the cloud keeps its JetStream buckets and stream in memory; JetStream's
 // store directory (a temporary directory, removed by Close) stays empty.

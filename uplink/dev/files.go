@@ -31,7 +31,7 @@ func (c Credentials) Files() (Files, error) {
 	}
 	return Files{
 		Creds: creds,
-		CA:    pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.caDER}),
+		CA:    c.serverCA,
 		Cert:  pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.Certificate[0]}),
 		Key:   pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}),
 	}, nil
