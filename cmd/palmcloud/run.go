@@ -195,7 +195,11 @@ func (c *conn) connect(log *slog.Logger) (nc *nats.Conn, closed chan struct{}, e
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(time.Second),
 		nats.ReconnectJitter(500*time.Millisecond, time.Second),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("palmcloud: disconnected", "err", err) }),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil { // nil: the connection was closed on purpose
+				log.Warn("palmcloud: disconnected", "err", err)
+			}
+		}),
 		nats.ReconnectHandler(func(*nats.Conn) { log.Info("palmcloud: reconnected") }),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { log.Error("palmcloud: async error", "err", err) }),
 	}
