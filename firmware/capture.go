@@ -149,7 +149,7 @@ func (k *Kiosk) capture(s *session) (wire.Outcome, string, error) {
 		if !res.Live {
 			return wire.SpoofRejected, res.Reason, nil
 		}
-		if err := k.roi.Extract(k.both(), k.palm); err != nil {
+		if err := k.roi.Extract(k.both(), k.unlit(), k.palm); err != nil {
 			last = quality.Verdict{Reason: quality.NoPalm}
 			continue
 		}
@@ -180,30 +180,34 @@ func attackAnyway(last quality.Verdict, res liveness.Result) bool {
 // frames lit as a pattern drawn at random now (liveness.NewPattern), so
 // light that is replayed or projected cannot follow it. ok is whether every
 // frame lit by both banks passed the quality gate, judged at the presence
-// sensor's distance; last is set to the first failing verdict.
+// sensor's distance and on its LED response (against the burst's first
+// unlit frame); last is set to the first failing verdict.
 func (k *Kiosk) burstOK(ctx context.Context, last *quality.Verdict) (bool, error) {
 	if err := liveness.NewPattern(k.pattern); err != nil {
 		return false, fmt.Errorf("firmware: strobe pattern: %w", err)
 	}
 	k.burst.Black = 0 // the default, unless the sensor reports its own
+	k.burst.DistanceMM = int(k.distance.Load())
 	if bl, isBL := k.o.Devices.Camera.(blackLeveler); isBL {
 		k.burst.Black = bl.BlackLevel()
 	}
-	ok := true
 	for i, f := range k.burst.Frames {
-		banks := light.Banks(k.pattern[i])
 		k.burst.Frames[i].Banks = k.pattern[i]
-		if err := k.strobe(ctx, banks, f.Img); err != nil {
+		if err := k.strobe(ctx, light.Banks(k.pattern[i]), f.Img); err != nil {
 			return false, err
 		}
-		if banks != light.BankBoth || !ok {
+	}
+	unlit := k.unlit()
+	for _, f := range k.burst.Frames {
+		if light.Banks(f.Banks) != light.BankBoth {
 			continue
 		}
-		if v := k.quality.CheckAt(f.Img, int(k.distance.Load())); !v.OK {
-			*last, ok = v, false
+		if v := k.quality.CheckAt(f.Img, unlit, k.burst.DistanceMM); !v.OK {
+			*last = v
+			return false, nil
 		}
 	}
-	return ok, nil
+	return true, nil
 }
 
 // blackLeveler is a camera that reports its sensor's black level (the
@@ -220,6 +224,16 @@ func (k *Kiosk) both() *image.Gray {
 		}
 	}
 	return k.burst.Frames[0].Img
+}
+
+// unlit is the burst's first frame with every LED off, or nil.
+func (k *Kiosk) unlit() *image.Gray {
+	for _, f := range k.burst.Frames {
+		if f.Banks == 0 {
+			return f.Img
+		}
+	}
+	return nil
 }
 
 // strobe captures one frame with banks lit. When the LEDs refuse to light

@@ -155,7 +155,7 @@ func palmPhoto(person string) (*image.Gray, error) {
 	ex := roi.NewExtractor()
 	defer ex.Close()
 	dst := image.NewGray(image.Rect(0, 0, roi.Size, roi.Size))
-	if err := ex.Extract(frame, dst); err != nil {
+	if err := ex.Extract(frame, nil, dst); err != nil {
 		return nil, fmt.Errorf("app enrolment: the palm photo: %w", err)
 	}
 	return dst, nil

@@ -21,7 +21,7 @@ func palmROI(t *testing.T, ex *roi.Extractor, name string, seed uint64) *image.G
 	frame := image.NewGray(image.Rect(0, 0, synth.Width, synth.Height))
 	scene.Render(frame, 0, true)
 	dst := image.NewGray(image.Rect(0, 0, roi.Size, roi.Size))
-	if err := ex.Extract(frame, dst); err != nil {
+	if err := ex.Extract(frame, nil, dst); err != nil {
 		t.Fatalf("%s take %d: %v", name, seed, err)
 	}
 	return dst

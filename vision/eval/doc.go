@@ -8,14 +8,14 @@
 // A capture is a sequence of strobed pairs (a lit and an unlit frame) and,
 // for synthetic sets, a way to render any sensor frame with any LED banks.
 // Pipeline.Run resets the gate and offers it the lit frames of pairs 0, 1,
-// ... with the presence sensor's distance (quality.Gate.CheckAt) until a run
-// of good frames passes; a failing frame restarts the run at the next pair.
+// ..., each with its pair's unlit frame and the presence sensor's distance
+// (quality.Gate.CheckAt), until a run of good frames passes; a failing frame restarts the run at the next pair.
 // For a synthetic capture the run is GateRun (2) frames, and then a
 // challenge-response burst of liveness.BurstFrames frames follows on the
 // next sensor frames, lit as a pattern drawn for the capture
 // (liveness.PatternFrom, seeded from the capture so that an evaluation is
 // reproducible; the firmware uses liveness.NewPattern) and judged by
-// liveness.CheckBurst with the capture's black level. For a recorded set
+// liveness.CheckBurst with the capture's black level and distance. For a recorded set
 // the run is BurstPairs pairs, which are the liveness burst (the older
 // liveness.Check; a fixed pattern cannot show the bank or
 // challenge-response cues). The last gated lit frame goes to the region

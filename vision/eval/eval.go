@@ -124,7 +124,7 @@ func (p *Pipeline) Run(c Capture) (Outcome, error) {
 	}
 	p.gate.Reset()
 	start := 0
-	var roiFrame *image.Gray
+	var roiFrame, roiUnlit *image.Gray
 	for k := 0; k < c.Pairs && !o.Passed; k++ {
 		if c.Pairs-start < run {
 			break
@@ -133,14 +133,18 @@ func (p *Pipeline) Run(c Capture) (Outcome, error) {
 		if err != nil {
 			return o, err
 		}
-		v := p.gate.CheckAt(lit, c.DistanceMM)
+		unlit, err := c.Frame(k, false)
+		if err != nil {
+			return o, err
+		}
+		v := p.gate.CheckAt(lit, unlit, c.DistanceMM)
 		o.Quality, o.Gate = v.Reason, v.Scores
 		switch {
 		case !v.OK:
 			start = k + 1
 		case k-start+1 == run:
 			o.Passed = true
-			roiFrame = lit
+			roiFrame, roiUnlit = lit, unlit
 		}
 	}
 	if c.Burst != nil {
@@ -156,7 +160,7 @@ func (p *Pipeline) Run(c Capture) (Outcome, error) {
 				}
 				p.frames[i] = liveness.Frame{Img: img, Banks: b}
 			}
-			o.Live = p.live.CheckBurst(liveness.Burst{Frames: p.frames[:], Black: c.Black})
+			o.Live = p.live.CheckBurst(liveness.Burst{Frames: p.frames[:], Black: c.Black, DistanceMM: c.DistanceMM})
 			clear(p.frames[:])
 			if o.Live.Reason != liveness.NoMicroMove {
 				break
@@ -177,11 +181,11 @@ func (p *Pipeline) Run(c Capture) (Outcome, error) {
 			p.burst[i] = liveness.Pair{Lit: lit, Unlit: unlit}
 		}
 		o.Live = p.live.Check(p.burst)
-		roiFrame = p.burst[0].Lit
+		roiFrame, roiUnlit = p.burst[0].Lit, p.burst[0].Unlit
 		clear(p.burst)
 	}
 	if o.Passed {
-		o.ROI = p.roi.Extract(roiFrame, p.dst) == nil
+		o.ROI = p.roi.Extract(roiFrame, roiUnlit, p.dst) == nil
 		if o.ROI && c.Label == synth.Genuine {
 			if t, err := match.NewTemplate(p.dst); err == nil {
 				o.Template = &t

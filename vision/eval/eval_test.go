@@ -23,7 +23,7 @@ var HeldOutSet = SynthSet{Identities: 75, Captures: 2, Conditions: 3, SeedBase: 
 // target today, with the bound the test holds them to instead (a
 // regression limit, not a target; README "Evaluation" gives the figures).
 var knownShortfalls = map[synth.Presentation]float64{
-	synth.VeinReplica: 0.40, // measured 36.67 %: veins painted on a cast moved by hand; only its gloss gives it away
+	synth.VeinReplica: 0.40, // measured 37.33 %: veins painted on a cast moved by hand; only its gloss gives it away
 }
 
 // TestHeldOutFigures checks the figures the product promises on seeds the
@@ -237,7 +237,7 @@ func TestRunRestartsTheBurst(t *testing.T) {
 		pairs      int
 		blank      int // pair whose lit frame is empty
 		passed     bool
-		firstUnlit int // first pair whose unlit frame is read
+		firstUnlit int // first pair of the burst liveness reads
 		quality    quality.Reason
 	}{
 		{"clean", 6, -1, true, 0, quality.OK},
@@ -249,14 +249,16 @@ func TestRunRestartsTheBurst(t *testing.T) {
 	defer p.Close()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			unlitFrom := -1
+			// The gate reads each pair's unlit frame with its lit one; the
+			// burst ends at the last unlit frame read.
+			lastUnlit := -1
 			c := Capture{Name: tt.name, Label: synth.Genuine, Pairs: tt.pairs,
 				Frame: func(k int, lit bool) (*image.Gray, error) {
 					if k == tt.blank && lit {
 						return blank, nil
 					}
-					if !lit && unlitFrom < 0 {
-						unlitFrom = k
+					if !lit {
+						lastUnlit = max(lastUnlit, k)
 					}
 					img := image.NewGray(blank.Rect)
 					scene.Render(img, k, lit)
@@ -266,6 +268,7 @@ func TestRunRestartsTheBurst(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			unlitFrom := lastUnlit - (liveness.BurstPairs - 1)
 			if o.Passed != tt.passed || unlitFrom != tt.firstUnlit || o.Quality != tt.quality {
 				t.Errorf("passed %v, burst from pair %d, quality %q; want %v, %d, %q", o.Passed, unlitFrom, o.Quality, tt.passed, tt.firstUnlit, tt.quality)
 			}

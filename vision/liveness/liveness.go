@@ -70,6 +70,9 @@ type Frame struct {
 type Burst struct {
 	Frames []Frame
 	Black  float64 // grey levels; 0 means DefaultBlack
+	// DistanceMM is the presence sensor's reading when the burst was
+	// taken; 0 when unknown. Shape is scaled by it (see Features).
+	DistanceMM int
 }
 
 // NewPattern fills dst (BurstFrames long) with a bank pattern drawn from
@@ -115,8 +118,8 @@ type Features struct {
 	Response    float64 // LED response on the palm, black level and room light removed, grey levels
 	Emission    float64 // room-light (LEDs off) level / LED response on the palm
 	Consistency float64 // spread of the palm's level between frames lit alike / LED response, x 100
-	Shape       float64 // residual of the left-right bank asymmetry after a plane fit, x 100
-	Specular    float64 // fraction of palm pixels saturated in a lit frame, x 1000
+	Shape       float64 // residual of the left-right bank asymmetry after a plane fit, x 100, at ShapeRefMM
+	Specular    float64 // fraction of palm pixels saturated by one LED bank, x 1000
 	Veins       float64 // 97th percentile over the palm of vein-wide darkening of the LED response / the skin's response around it, %
 	Motion      float64 // largest registration shift between frames lit alike, fraction of frame width x 1000
 }
@@ -126,12 +129,19 @@ const (
 	minResponse    = 20.0
 	maxEmission    = 2.0
 	maxConsistency = 1.5
-	minShape       = 1.3
+	minShape       = 1.44
 	maxShape       = 6.0
 	maxSpecular    = 2.0
 	minVeins       = 2.6
 	minMotion      = 0.31
 )
+
+// ShapeRefMM is the distance Shape is stated at. The banks' asymmetry on a
+// surface turned by an angle a is about (b/d)·tan a for banks b either side
+// of the lens at distance d, so a burst whose distance is known has its
+// Shape multiplied by d/ShapeRefMM: the cue measures the surface, not how
+// close it is held.
+const ShapeRefMM = 150.0
 
 const (
 	workWidth = 320 // width of the downscaled copies
@@ -281,11 +291,11 @@ func (c *Checker) CheckBurst(b Burst) Result {
 	for i, f := range frames {
 		c.banks[i] = f.Banks & BanksBoth
 		m := c.ds.Do(f.Img)
-		if c.banks[i] != BanksOff {
+		if bit := satBit(c.banks[i]); bit != 0 {
 			px, _ := m.DataPtrUint8()
 			for j, v := range px {
 				if v >= saturated {
-					c.sat[j] = 1
+					c.sat[j] |= bit
 				}
 			}
 		}
@@ -337,11 +347,14 @@ func (c *Checker) CheckBurst(b Burst) Result {
 	f.Emission = ambient / max(response, 1)
 	f.Consistency, f.Shape, f.Motion = -1, -1, -1
 	if !box.Empty() {
-		f.Specular = c.specular(box)
+		f.Specular = c.specular(box, oneBank, black)
 		f.Veins = c.veins(box)
 		f.Consistency = c.consistency(box, frames, count, response)
 		if oneBank {
 			f.Shape = c.shape(box)
+			if b.DistanceMM > 0 {
+				f.Shape *= float64(b.DistanceMM) / ShapeRefMM
+			}
 		}
 		f.Motion = c.motion(box, frames, count)
 	}
@@ -438,15 +451,46 @@ func (c *Checker) palm() (image.Rectangle, float64, float64) {
 	return box, sr / m, max(sa/m, 0)
 }
 
-// specular is the fraction (x 1000) of the palm square saturated in some
-// lit frame: mirror images of the LEDs in glass or glossy paper. AE keeps
-// a diffuse palm well below saturation.
-func (c *Checker) specular(box image.Rectangle) float64 {
+// Bits of Checker.sat: where a frame saturated.
+const (
+	satOneBank uint8 = 1 << iota // a frame lit by one bank
+	satBoth                      // a frame lit by both banks
+)
+
+func satBit(banks uint8) uint8 {
+	switch banks {
+	case BankLeft, BankRight:
+		return satOneBank
+	case BanksBoth:
+		return satBoth
+	}
+	return 0
+}
+
+// specular is the fraction (x 1000) of the palm square that one LED bank
+// alone saturates: mirror images of the LEDs in glass, glossy paper or a
+// glossy cast. A mirror image of a bank is as bright under that bank alone
+// as under both, while a diffuse surface the auto-exposure let run over
+// (held close, tilted towards the LEDs) gets half the light from one bank
+// and does not saturate. Pixels the room's light alone takes half-way to
+// saturation (sun on the hand) are left out: there the LEDs only add to
+// light that is already there. A burst without single-bank frames (the
+// legacy pairs) counts saturation in frames lit by both banks.
+func (c *Checker) specular(box image.Rectangle, oneBank bool, black float64) float64 {
+	bit := satBoth
+	if oneBank {
+		bit = satOneBank
+	}
+	amb, _ := c.amb.DataPtrFloat32()
+	bright := float32((saturated - black) / 2)
 	cols := c.small.X
 	n := 0
 	for y := box.Min.Y; y < box.Max.Y; y++ {
 		for x := box.Min.X; x < box.Max.X; x++ {
-			n += int(c.sat[y*cols+x])
+			i := y*cols + x
+			if c.sat[i]&bit != 0 && amb[i] < bright {
+				n++
+			}
 		}
 	}
 	return 1000 * float64(n) / float64(box.Dx()*box.Dy())

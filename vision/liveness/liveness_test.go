@@ -287,3 +287,76 @@ func TestCheckBurstDoesNotAllocate(t *testing.T) {
 		t.Errorf("CheckBurst allocates %v times per burst, want 0", n)
 	}
 }
+
+// TestShapeScalesWithDistance: the banks' asymmetry on a surface falls as
+// 1/d, so Shape is stated at ShapeRefMM from the presence sensor's reading.
+func TestShapeScalesWithDistance(t *testing.T) {
+	pattern := []uint8{BanksOff, BankLeft, BanksBoth, BankRight, BankRight, BanksOff, BanksBoth, BankLeft}
+	c := NewChecker()
+	defer c.Close()
+	b := scene{veins: true, tremor: 1.5}.patternBurst(pattern, 5, true, false)
+	unknown := c.CheckBurst(b).Features.Shape
+	for _, tt := range []struct {
+		mm   int
+		want float64
+	}{{int(ShapeRefMM), unknown}, {75, unknown / 2}, {300, 2 * unknown}} {
+		b.DistanceMM = tt.mm
+		if got := c.CheckBurst(b).Features.Shape; math.Abs(got-tt.want) > 1e-9*tt.want {
+			t.Errorf("at %d mm Shape = %v, want %v (%v with no distance)", tt.mm, got, tt.want, unknown)
+		}
+	}
+}
+
+// TestSpecularIsOneBank: a mirror image of an LED bank saturates under that
+// bank alone; a diffuse palm that only runs over with both banks lit, or
+// where the room's light (the sun) is already bright, is no mirror.
+func TestSpecularIsOneBank(t *testing.T) {
+	pattern := []uint8{BanksOff, BankLeft, BanksBoth, BankRight, BankRight, BanksOff, BanksBoth, BankLeft}
+	// paint sets the pixels of a w x h rectangle at (x, y) to v in the
+	// frames whose banks match.
+	type patch struct {
+		x, y, w, h int
+		banks      func(uint8) bool
+		v          uint8
+	}
+	oneBank := func(b uint8) bool { return b == BankLeft || b == BankRight }
+	both := func(b uint8) bool { return b == BanksBoth }
+	lit := func(b uint8) bool { return b != BanksOff }
+	all := func(uint8) bool { return true }
+	tests := []struct {
+		name     string
+		patches  []patch
+		specular bool
+	}{
+		{"no highlight", nil, false},
+		{"mirror image of each bank", []patch{{330, 190, 12, 10, oneBank, 255}, {330, 190, 12, 10, both, 255}}, true},
+		{"diffuse palm over-exposed with both banks", []patch{{280, 150, 100, 100, both, 255}}, false},
+		{"sun on the palm", []patch{{280, 150, 100, 100, all, 200}, {280, 150, 100, 100, lit, 255}}, false},
+	}
+	c := NewChecker()
+	defer c.Close()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := scene{veins: true, tremor: 1.5}.patternBurst(pattern, 6, true, false)
+			for i, f := range b.Frames {
+				img := image.NewGray(f.Img.Rect)
+				copy(img.Pix, f.Img.Pix)
+				for _, p := range tt.patches {
+					if !p.banks(f.Banks) {
+						continue
+					}
+					for y := p.y; y < p.y+p.h; y++ {
+						for x := p.x; x < p.x+p.w; x++ {
+							img.Pix[y*img.Stride+x] = p.v
+						}
+					}
+				}
+				b.Frames[i].Img = img
+			}
+			r := c.CheckBurst(b)
+			if got := r.Features.Specular > maxSpecular; got != tt.specular {
+				t.Errorf("Specular = %v (reason %q), want above %v: %v", r.Features.Specular, r.Reason, maxSpecular, tt.specular)
+			}
+		})
+	}
+}

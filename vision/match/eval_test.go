@@ -37,7 +37,7 @@ func TestHeldOutErrorRates(t *testing.T) {
 		for s := range takes {
 			c := synth.Capture{Identity: synth.IdentityOf(fmt.Sprint("match-heldout-", p)), Seed: uint64(9000 + s)}
 			synth.NewScene(c).Render(frame, 0, true)
-			if err := e.Extract(frame, region); err != nil {
+			if err := e.Extract(frame, nil, region); err != nil {
 				t.Logf("person %d take %d: %v", p, s, err)
 				fta++
 				continue

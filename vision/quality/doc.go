@@ -6,8 +6,8 @@
 // # Physical units
 //
 // CheckAt takes the presence sensor's distance in millimetres with the
-// frame; Check estimates it from the palm's size (an 84 mm palm). The
-// kiosk's optics (documented with sources in vision/synth): a 2.5 mm lens
+// lit frame and an unlit one; Check estimates the distance from the palm's
+// size (an 84 mm palm) and has no unlit frame. The kiosk's optics (documented with sources in vision/synth): a 2.5 mm lens
 // on 3 um pixels, a focal length of FocalPx = 836 pixels at 1280 x 800,
 // so a palm W mm wide at d mm is 836·W/d pixels. The palm's width in
 // pixels is its inscribed disc's radius over 0.54 (the ratio on the tuning
@@ -25,8 +25,12 @@
 //
 // The frame is downscaled to 320 pixels wide (box averaging, which also
 // averages sensor noise) and the copy zeroed before Check returns. Otsu's
-// threshold splits palm from background; the palm class gives contrast,
-// brightness, saturation and area; the largest disc inside the mask (a
+// threshold splits palm from background on the LED response, the lit frame
+// minus an unlit one taken just before or after (CheckAt's unlit; without
+// one, on the lit frame): the LEDs' light falls with distance squared, so
+// a sunlit ceiling behind the hand, as bright as the palm in the lit
+// frame, is dark in the response. The palm class gives contrast (on the
+// response), brightness and saturation (on the lit frame) and area; the largest disc inside the mask (a
 // chamfer distance transform in which the frame edge counts as background)
 // gives the palm's centre and size while ignoring fingers and forearm.
 // Motion is judged by its effect: Focus is the Laplacian energy inside the
@@ -57,19 +61,23 @@
 // # Calibration
 //
 // On the tuning seeds of vision/eval (vision/synth, identities 1..10, 2
-// takes, 10 per bad condition; last gate verdict of each capture):
+// takes, 10 per bad condition, 640 px; last gate verdict of each capture,
+// segmented on the LED response):
 //
 //	score       bona fide (good and hard)   condition it separates from
-//	Focus       8.6 .. 73                  blurred 4.3 .. 4.9, too_close 4.9 .. 8.0
+//	Focus       8.8 .. 78                  blurred 4.4 .. 4.9, too_close 4.7 .. 8.0
 //	DistanceMM  80 .. 227                  too_far 317 ..; too_close 63 .. 93 (and Area)
-//	PalmMM      50 .. 91                   -
-//	Brightness  126 .. 156                 dark 28 .. 48
-//	Offset      0.011 .. 0.215             off_centre 0.29 .., partly_out 0.33 ..
+//	PalmMM      54 .. 91                   -
+//	Brightness  126 .. 146                 dark 28 .. 42
+//	Offset      0.008 .. 0.142             off_centre 0.29 .., partly_out 0.33 ..
 //	Area        0.22 .. 0.47               too_close 0.61 ..
 //
 // Each threshold is the geometric mean of the worst bona fide value and the
 // nearest value of the condition it detects, or, for the volume and the
-// palm width, the physical limit stated above. A Moving capture whose
+// palm width, the physical limit stated above. They were set when the gate
+// segmented the lit frame (bona fide Focus 8.6 .. 73, Brightness up to
+// 156, Offset up to 0.215) and were kept: each still lies between the
+// ranges above. A Moving capture whose
 // blur stays short passes, as it should: its frames are sharp. vision/eval
 // reports the gate's confusion table on held-out seeds.
 package quality

@@ -1,6 +1,7 @@
 package quality
 
 import (
+	"errors"
 	"image"
 	"math"
 
@@ -121,17 +122,20 @@ const (
 // the start of each session. A Gate is not safe for concurrent use.
 type Gate struct {
 	ds       *downscale.Downscaler
-	small    image.Point // size of the downscaled copy
-	smallPix []byte      // the downscaled copy (OpenCV memory)
-	dist     []int32     // chamfer distance to the background, per small pixel
-	prev     point       // previous palm centre in small pixels
+	dsUnlit  *downscale.Downscaler // the unlit frame's copy
+	small    image.Point           // size of the downscaled copy
+	smallPix []byte                // the downscaled lit frame (OpenCV memory)
+	segPix   []byte                // what is segmented: the LED response, or smallPix
+	resp     []byte                // the LED response, lit - unlit, per small pixel
+	dist     []int32               // chamfer distance to the background, per small pixel
+	prev     point                 // previous palm centre in small pixels
 	hasPrev  bool
 }
 
 // NewGate returns a Gate with buffers for 1280 x 800 frames; frames of
 // another size reallocate them once.
 func NewGate() *Gate {
-	g := &Gate{ds: downscale.New(image.Pt(1280, 800), workWidth)}
+	g := &Gate{ds: downscale.New(image.Pt(1280, 800), workWidth), dsUnlit: downscale.New(image.Pt(1280, 800), workWidth)}
 	g.fit()
 	return g
 }
@@ -140,6 +144,7 @@ func NewGate() *Gate {
 func (g *Gate) fit() {
 	g.small = g.ds.Small()
 	g.dist = make([]int32, g.small.X*g.small.Y)
+	g.resp = make([]byte, g.small.X*g.small.Y)
 	g.hasPrev = false
 }
 
@@ -149,32 +154,49 @@ func (g *Gate) Reset() { g.hasPrev = false }
 // Close zeroes and frees the gate's buffers.
 func (g *Gate) Close() error {
 	clear(g.dist)
-	return g.ds.Close()
+	clear(g.resp)
+	return errors.Join(g.ds.Close(), g.dsUnlit.Close())
 }
 
 // Check measures one lit frame and decides whether it is good enough for
-// liveness and matching, with the distance estimated from the palm's size:
-// CheckAt(frame, 0).
-func (g *Gate) Check(frame *image.Gray) Verdict { return g.CheckAt(frame, 0) }
+// liveness and matching, with no unlit frame and the distance estimated
+// from the palm's size: CheckAt(frame, nil, 0).
+func (g *Gate) Check(frame *image.Gray) Verdict { return g.CheckAt(frame, nil, 0) }
 
 // CheckAt measures one lit frame taken with the presence sensor reading
 // distanceMM (0 or less: unknown) and decides whether it is good enough for
-// liveness and matching. Motion is judged by its effect, blur within the
+// liveness and matching. unlit, when not nil, is a frame of the same size
+// taken with the LEDs off just before or after: the palm is then segmented
+// on the LED response (lit - unlit), which a sunlit room or a bright
+// ceiling behind the hand does not have, since the LEDs' light falls with
+// distance squared. Motion is judged by its effect, blur within the
 // exposure; the shift since the previous frame is reported in Scores only.
-func (g *Gate) CheckAt(frame *image.Gray, distanceMM int) Verdict {
-	b := frame.Bounds()
+func (g *Gate) CheckAt(lit, unlit *image.Gray, distanceMM int) Verdict {
+	b := lit.Bounds()
 	if b.Empty() {
 		return verdict(NoPalm, Scores{Motion: -1})
 	}
 	if g.ds.Fit(b.Size()) {
 		g.fit()
 	}
-	m := g.ds.Do(frame)
+	m := g.ds.Do(lit)
 	g.smallPix, _ = m.DataPtrUint8()
+	g.segPix = g.smallPix
+	if unlit != nil && unlit.Bounds().Size() == b.Size() {
+		g.dsUnlit.Fit(b.Size())
+		u := g.dsUnlit.Do(unlit)
+		up, _ := u.DataPtrUint8()
+		for i, v := range g.smallPix {
+			g.resp[i] = v - min(v, up[i])
+		}
+		g.segPix = g.resp
+	}
 	s, centre, ok := g.measure(float64(b.Dx()), float64(distanceMM))
-	g.smallPix = nil
+	g.smallPix, g.segPix = nil, nil
 	g.ds.Clear()
+	g.dsUnlit.Clear()
 	clear(g.dist)
+	clear(g.resp)
 	if !ok {
 		g.hasPrev = false
 		if s.Saturation > maxSaturation {
@@ -222,51 +244,51 @@ func decide(s Scores) Reason {
 
 type point struct{ X, Y float64 }
 
-// measure segments the palm on the small image with Otsu's threshold and
-// measures it. ok is false when there is nothing to segment.
+// measure segments the palm on segPix with Otsu's threshold and measures
+// it: brightness and saturation on the lit frame, contrast on what was
+// segmented. ok is false when there is nothing to segment.
 func (g *Gate) measure(frameW, distanceMM float64) (Scores, point, bool) {
 	var hist [256]int
-	for _, v := range g.smallPix {
+	for _, v := range g.segPix {
 		hist[v]++
 	}
-	n := len(g.smallPix)
+	n := len(g.segPix)
 	t := otsu(&hist, n)
-	var nb, nf, sb, sf, sat int
-	for v := range 256 {
-		if v > t {
-			nf += hist[v]
-			sf += hist[v] * v
-			if v >= saturated {
-				sat += hist[v]
-			}
-		} else {
-			nb += hist[v]
-			sb += hist[v] * v
+	tb := uint8(t)
+	var nb, nf, sb, sf, lf, lall, sat, satAll int
+	cols, rows := g.small.X, g.small.Y
+	var cx, cy int
+	for i, v := range g.segPix {
+		l := g.smallPix[i]
+		lall += int(l)
+		if l >= saturated {
+			satAll++
 		}
+		if v <= tb {
+			nb++
+			sb += int(v)
+			continue
+		}
+		nf++
+		sf += int(v)
+		lf += int(l)
+		if l >= saturated {
+			sat++
+		}
+		cx += i % cols
+		cy += i / cols
 	}
 	s := Scores{Motion: -1}
 	if nf == 0 || nb == 0 {
 		// One class only: an empty scanner, or one flooded with light.
-		s.Brightness = float64(sf+sb) / float64(n)
-		s.Saturation = float64(hist[255]+hist[254]+hist[253]+hist[252]+hist[251]+hist[250]) / float64(n)
+		s.Brightness = float64(lall) / float64(n)
+		s.Saturation = float64(satAll) / float64(n)
 		return s, point{}, false
 	}
-	s.Brightness = float64(sf) / float64(nf)
-	s.Contrast = s.Brightness - float64(sb)/float64(nb)
+	s.Brightness = float64(lf) / float64(nf)
+	s.Contrast = float64(sf)/float64(nf) - float64(sb)/float64(nb)
 	s.Saturation = float64(sat) / float64(nf)
 	s.Area = float64(nf) / float64(n)
-
-	cols, rows := g.small.X, g.small.Y
-	var cx, cy int
-	tb := uint8(t)
-	for y := range rows {
-		for x, v := range g.smallPix[y*cols : (y+1)*cols] {
-			if v > tb {
-				cx += x
-				cy += y
-			}
-		}
-	}
 	c := point{float64(cx)/float64(nf) + 0.5, float64(cy)/float64(nf) + 0.5}
 
 	// The palm is the thickest part of the hand: the centre and radius of
@@ -305,7 +327,7 @@ func (g *Gate) inscribed(t uint8) (point, float64) {
 	for y := range rows {
 		for x := range cols {
 			i := y*cols + x
-			if g.smallPix[i] <= t {
+			if g.segPix[i] <= t {
 				d[i] = 0
 				continue
 			}

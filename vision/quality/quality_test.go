@@ -56,7 +56,7 @@ func TestCheckAtDistance(t *testing.T) {
 		{0, OK}, {150, OK}, {50, TooClose}, {300, TooFar},
 		{240, NoPalm}, // a 138 mm "palm" at that distance is no hand
 	} {
-		if v := g.CheckAt(good, tt.mm); v.Reason != tt.want {
+		if v := g.CheckAt(good, nil, tt.mm); v.Reason != tt.want {
 			t.Errorf("CheckAt(%d mm) = %q, want %q; %+v", tt.mm, v.Reason, tt.want, v.Scores)
 		}
 	}
@@ -194,3 +194,33 @@ func TestOffsetDirection(t *testing.T) {
 }
 
 func abs(v float64) float64 { return max(v, -v) }
+
+// TestSegmentsTheLEDResponse: behind a sunlit hand the ceiling can be as
+// bright as the palm in the lit frame; the LEDs' light falls with distance
+// squared and does not reach it, so the gate finds the palm on lit - unlit.
+func TestSegmentsTheLEDResponse(t *testing.T) {
+	lit := palm(640, 400, 260, 300, 170, 30, 1)
+	unlit := palm(640, 400, 260, 300, 40, 8, 2)
+	for _, img := range []*image.Gray{lit, unlit} {
+		for y := range 800 {
+			for x := range 1280 {
+				dx, dy := float64(x-640)/260, float64(y-400)/300
+				if dx*dx+dy*dy > 1 {
+					img.Pix[y*img.Stride+x] = uint8(165 + (x+y)%7) // the sunlit ceiling
+				}
+			}
+		}
+	}
+	g := NewGate()
+	defer g.Close()
+	if v := g.CheckAt(lit, nil, 150); v.OK {
+		t.Errorf("lit frame alone: %q, want a refusal (the ceiling is as bright as the palm); %+v", v.Reason, v.Scores)
+	}
+	v := g.CheckAt(lit, unlit, 150)
+	if !v.OK {
+		t.Errorf("with the unlit frame: %q, want OK; %+v", v.Reason, v.Scores)
+	}
+	if v.Scores.Brightness < 150 || v.Scores.Brightness > 165 {
+		t.Errorf("Brightness = %.1f, want the lit palm's mean (about 156)", v.Scores.Brightness)
+	}
+}

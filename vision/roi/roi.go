@@ -73,7 +73,8 @@ const (
 // for concurrent use. Close frees the buffers.
 type Extractor struct {
 	frame  gocv.Mat // the lit frame, copied in
-	small  gocv.Mat // the frame at 1/scale, blurred
+	small  gocv.Mat // what is segmented at 1/scale, blurred: the LED response, or the lit frame
+	unlit  gocv.Mat // the unlit frame at 1/scale
 	bin    gocv.Mat // hand mask at 1/scale
 	dist   gocv.Mat // distance to the background
 	labels gocv.Mat // distance transform labels (required by gocv, unused)
@@ -94,6 +95,7 @@ func NewExtractor() *Extractor {
 	return &Extractor{
 		frame:  gocv.NewMat(),
 		small:  gocv.NewMat(),
+		unlit:  gocv.NewMat(),
 		bin:    gocv.NewMat(),
 		dist:   gocv.NewMat(),
 		labels: gocv.NewMat(),
@@ -108,22 +110,25 @@ func NewExtractor() *Extractor {
 // Close frees the Extractor's buffers.
 func (e *Extractor) Close() error {
 	var errs []error
-	for _, m := range []*gocv.Mat{&e.frame, &e.small, &e.bin, &e.dist, &e.labels, &e.kernel, &e.hull, &e.affine, &e.big, &e.out} {
+	for _, m := range []*gocv.Mat{&e.frame, &e.small, &e.unlit, &e.bin, &e.dist, &e.labels, &e.kernel, &e.hull, &e.affine, &e.big, &e.out} {
 		errs = append(errs, m.Close())
 	}
 	return errors.Join(errs...)
 }
 
 // Extract finds the palm in a lit frame and writes the Size x Size palm
-// region to dst: rotated so the fingers point up, scaled to the hand. It
-// returns ErrNotFound when no whole hand is in the frame. The Extractor's
-// copies of the frame are zeroed before it returns.
-func (e *Extractor) Extract(lit *image.Gray, dst *image.Gray) error {
+// region to dst: rotated so the fingers point up, scaled to the hand. unlit,
+// when not nil, is a frame of the same size taken with the LEDs off: the
+// hand is then found on the LED response (lit - unlit), which a sunlit
+// background does not have, as in vision/quality; the region is cut from
+// lit either way. It returns ErrNotFound when no whole hand is in the
+// frame. The Extractor's copies of the frames are zeroed before it returns.
+func (e *Extractor) Extract(lit, unlit, dst *image.Gray) error {
 	if dst.Bounds().Dx() != Size || dst.Bounds().Dy() != Size {
 		return fmt.Errorf("%w: got %v", ErrSize, dst.Bounds().Size())
 	}
 	defer e.wipe()
-	if err := e.load(lit); err != nil {
+	if err := e.load(lit, unlit); err != nil {
 		return err
 	}
 	sq, err := e.locate()
@@ -134,8 +139,9 @@ func (e *Extractor) Extract(lit *image.Gray, dst *image.Gray) error {
 	return e.store(dst)
 }
 
-// load copies lit into the frame buffer and makes the small copy.
-func (e *Extractor) load(lit *image.Gray) error {
+// load copies lit into the frame buffer and makes the small copy that is
+// segmented: lit's, minus unlit's when there is one.
+func (e *Extractor) load(lit, unlit *image.Gray) error {
 	w, h := lit.Bounds().Dx(), lit.Bounds().Dy()
 	if w < 16*scale || h < 16*scale {
 		return fmt.Errorf("%w: frame %dx%d too small", ErrNotFound, w, h)
@@ -150,13 +156,21 @@ func (e *Extractor) load(lit *image.Gray) error {
 	}
 	downscale.Copy(pix, lit)
 	gocv.Resize(e.frame, &e.small, image.Pt(w/scale, h/scale), 0, 0, gocv.InterpolationArea)
+	if unlit != nil && unlit.Bounds().Size() == lit.Bounds().Size() {
+		// The unlit frame passes through the frame buffer, which lit then
+		// fills again for the cut.
+		downscale.Copy(pix, unlit)
+		gocv.Resize(e.frame, &e.unlit, image.Pt(w/scale, h/scale), 0, 0, gocv.InterpolationArea)
+		gocv.Subtract(e.small, e.unlit, &e.small) // saturates at 0
+		downscale.Copy(pix, lit)
+	}
 	gocv.GaussianBlur(e.small, &e.small, image.Pt(5, 5), 0, 0, gocv.BorderReplicate)
 	return nil
 }
 
 // wipe zeroes every buffer that held frame pixels or the hand's outline.
 func (e *Extractor) wipe() {
-	for _, m := range []*gocv.Mat{&e.frame, &e.small, &e.bin, &e.big, &e.out} {
+	for _, m := range []*gocv.Mat{&e.frame, &e.small, &e.unlit, &e.bin, &e.big, &e.out} {
 		if pix, err := m.DataPtrUint8(); err == nil {
 			clear(pix)
 		}

@@ -21,6 +21,17 @@ func render(c synth.Capture) *image.Gray {
 	return f
 }
 
+// renderPair draws the lit and unlit frames of pair 0 of a synthetic
+// capture.
+func renderPair(c synth.Capture) (lit, unlit *image.Gray) {
+	scene := synth.NewScene(c)
+	lit = image.NewGray(image.Rect(0, 0, synth.Width, synth.Height))
+	unlit = image.NewGray(lit.Rect)
+	scene.Render(lit, 0, true)
+	scene.Render(unlit, 0, false)
+	return lit, unlit
+}
+
 func good(name string, seed uint64) synth.Capture {
 	return synth.Capture{Identity: synth.IdentityOf(name), Seed: seed, Presentation: synth.Genuine, Condition: synth.Good}
 }
@@ -45,7 +56,7 @@ func TestExtractGood(t *testing.T) {
 	failed := 0
 	for i := range n {
 		c := good(fmt.Sprintf("good-%d", i), uint64(1000+i))
-		if err := e.Extract(render(c), dst); err != nil {
+		if err := e.Extract(render(c), nil, dst); err != nil {
 			t.Logf("capture %d: %v", i, err)
 			failed++
 		}
@@ -70,7 +81,7 @@ func TestExtractSamePalm(t *testing.T) {
 	for p := range people {
 		for s := range takes {
 			dst := newROI()
-			if err := e.Extract(render(good(fmt.Sprintf("same-%d", p), uint64(50+s))), dst); err != nil {
+			if err := e.Extract(render(good(fmt.Sprintf("same-%d", p), uint64(50+s))), nil, dst); err != nil {
 				t.Fatalf("person %d take %d: %v", p, s, err)
 			}
 			tp, err := match.NewTemplate(dst)
@@ -115,7 +126,7 @@ func TestExtractRotation(t *testing.T) {
 	e := NewExtractor()
 	defer e.Close()
 	ref := newROI()
-	if err := e.Extract(drawHand(1, pose{640, 480, 250, 0, 1}, 1), ref); err != nil {
+	if err := e.Extract(drawHand(1, pose{640, 480, 250, 0, 1}, 1), nil, ref); err != nil {
 		t.Fatal(err)
 	}
 	a, _ := match.NewTemplate(ref)
@@ -135,7 +146,7 @@ func TestExtractRotation(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dst := newROI()
-			if err := e.Extract(drawHand(tt.id, tt.p, uint64(2+i)), dst); err != nil {
+			if err := e.Extract(drawHand(tt.id, tt.p, uint64(2+i)), nil, dst); err != nil {
 				t.Fatal(err)
 			}
 			b, _ := match.NewTemplate(dst)
@@ -179,7 +190,7 @@ func TestExtractNotFound(t *testing.T) {
 	defer e.Close()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := e.Extract(tt.frame, newROI()); !errors.Is(err, ErrNotFound) {
+			if err := e.Extract(tt.frame, nil, newROI()); !errors.Is(err, ErrNotFound) {
 				t.Fatalf("Extract error = %v, want ErrNotFound", err)
 			}
 		})
@@ -190,7 +201,7 @@ func TestExtractDestinationSize(t *testing.T) {
 	e := NewExtractor()
 	defer e.Close()
 	for _, r := range []image.Rectangle{image.Rect(0, 0, 64, 64), image.Rect(0, 0, Size, Size+1), {}} {
-		if err := e.Extract(render(good("size", 1)), image.NewGray(r)); !errors.Is(err, ErrSize) {
+		if err := e.Extract(render(good("size", 1)), nil, image.NewGray(r)); !errors.Is(err, ErrSize) {
 			t.Errorf("dst %v: error %v, want ErrSize", r, err)
 		}
 	}
@@ -201,7 +212,7 @@ func TestExtractWipes(t *testing.T) {
 	e := NewExtractor()
 	defer e.Close()
 	dst := newROI()
-	if err := e.Extract(render(good("wipe", 1)), dst); err != nil {
+	if err := e.Extract(render(good("wipe", 1)), nil, dst); err != nil {
 		t.Fatal(err)
 	}
 	if !slices.ContainsFunc(dst.Pix, func(v uint8) bool { return v != 0 }) {
@@ -236,10 +247,10 @@ func TestExtractSubImage(t *testing.T) {
 	defer e.Close()
 	want, got := newROI(), image.NewGray(image.Rect(0, 0, Size+8, Size+8))
 	gotSub := got.SubImage(image.Rect(4, 4, 4+Size, 4+Size)).(*image.Gray)
-	if err := e.Extract(frame, want); err != nil {
+	if err := e.Extract(frame, nil, want); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Extract(sub, gotSub); err != nil {
+	if err := e.Extract(sub, nil, gotSub); err != nil {
 		t.Fatal(err)
 	}
 	for y := range Size {
@@ -249,15 +260,56 @@ func TestExtractSubImage(t *testing.T) {
 	}
 }
 
+// BenchmarkExtract measures the firmware's use: a lit frame and the
+// burst's unlit frame.
 func BenchmarkExtract(b *testing.B) {
-	frame := render(good("bench", 1))
+	lit, unlit := renderPair(good("bench", 1))
 	e := NewExtractor()
 	defer e.Close()
 	dst := newROI()
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := e.Extract(frame, dst); err != nil {
+		if err := e.Extract(lit, unlit, dst); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestExtractOnTheLEDResponse: a sunlit ceiling behind the hand, as bright
+// as the palm, hides the hand in the lit frame; the LED response (lit -
+// unlit) still shows it, and the region is the one the dark room gives.
+func TestExtractOnTheLEDResponse(t *testing.T) {
+	lit, unlit := renderPair(good("sunlit-ceiling", 3))
+	e := NewExtractor()
+	defer e.Close()
+	want := newROI()
+	if err := e.Extract(lit, nil, want); err != nil {
+		t.Fatalf("dark room: %v", err)
+	}
+	// The ceiling: every pixel the LEDs do not reach gets the palm's level
+	// in both frames.
+	for i := range lit.Pix {
+		if int(lit.Pix[i])-int(unlit.Pix[i]) < 20 {
+			v := uint8(150 + i%5)
+			lit.Pix[i], unlit.Pix[i] = v, v
+		}
+	}
+	got := newROI()
+	if err := e.Extract(lit, nil, got); err == nil && meanAbsDiff(got, want) < 5 {
+		t.Errorf("lit frame alone found the same region in front of a bright ceiling: the test shows nothing")
+	}
+	if err := e.Extract(lit, unlit, got); err != nil {
+		t.Fatalf("on the LED response: %v", err)
+	}
+	if d := meanAbsDiff(got, want); d > 5 {
+		t.Errorf("region on the LED response differs from the dark room's by %.1f grey levels on average, want <= 5 (the hand found a little differently)", d)
+	}
+}
+
+func meanAbsDiff(a, b *image.Gray) float64 {
+	var s int
+	for i := range a.Pix {
+		s += max(int(a.Pix[i])-int(b.Pix[i]), int(b.Pix[i])-int(a.Pix[i]))
+	}
+	return float64(s) / float64(len(a.Pix))
 }

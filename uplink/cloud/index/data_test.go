@@ -59,7 +59,7 @@ func TestGenerate(t *testing.T) {
 						c := synth.Capture{Identity: synth.IdentityOf(fmt.Sprint(prefix, p)), Seed: uint64(7000 + s)}
 						synth.NewScene(c).Render(frame, 0, true)
 						out[p*takes+s] = make([]byte, 389)
-						if e.Extract(frame, region) != nil {
+						if e.Extract(frame, nil, region) != nil {
 							continue
 						}
 						tp, err := match.NewTemplate(region)
