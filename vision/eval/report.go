@@ -205,7 +205,7 @@ func gateList(m map[quality.Reason]int) string {
 // reasonList formats reason counts in a fixed order: "no_vein_response 3, ...".
 func reasonList(m map[string]int) string {
 	var parts []string
-	for _, k := range []string{liveness.NoResponse, liveness.EmitsLight, liveness.Inconsistent, liveness.Specular, liveness.Flat, liveness.Glossy, liveness.NoVeins, liveness.NoMicroMove, liveness.TooFewFrames} {
+	for _, k := range []string{liveness.NoResponse, liveness.EmitsLight, liveness.Inconsistent, liveness.Specular, liveness.Flat, liveness.Glossy, liveness.NoVeins, liveness.PaintedVeins, liveness.NoMicroMove, liveness.TooFewFrames} {
 		if m[k] > 0 {
 			parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
 		}

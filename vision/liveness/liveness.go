@@ -50,6 +50,7 @@ const (
 	Specular     = "specular"         // mirror images of the LEDs: glass or glossy paper
 	Glossy       = "glossy"           // highlights that jump between the banks: a cast glossier than skin
 	NoVeins      = "no_vein_response" // no vein pattern under NIR: paper, silicone
+	PaintedVeins = "painted_veins"    // absorbers with sharp edges and flat bottoms: paint on a cast, not veins under skin
 	NoMicroMove  = "no_micro_motion"  // perfectly still: a mounted attack
 	TooFewFrames = "too_few_frames"   // too few frames, frames of unequal size, or a pattern without unlit frames
 )
@@ -121,6 +122,7 @@ type Features struct {
 	Shape       float64 // residual of the left-right bank asymmetry after a plane fit, x 100, at ShapeRefMM
 	Specular    float64 // fraction of palm pixels saturated by one LED bank, x 1000
 	Veins       float64 // 97th percentile over the palm of vein-wide darkening of the LED response / the skin's response around it, %
+	Square      float64 // median over vein-wide absorbers' cross-sections of width at 85 % depth / width at half depth
 	Motion      float64 // largest registration shift between frames lit alike, fraction of frame width x 1000
 }
 
@@ -133,6 +135,7 @@ const (
 	maxShape       = 6.0
 	maxSpecular    = 2.0
 	minVeins       = 2.6
+	maxSquare      = 0.50
 	minMotion      = 0.31
 )
 
@@ -166,8 +169,11 @@ type Checker struct {
 	hist                   [histBins]int32 // vein contrast histogram
 	palmSide               float64         // sqrt of the palm's area, small pixels
 	kernel                 gocv.Mat
-	gx, gy                 []float32 // gradients of a frame for registration
-	pairs                  [BurstFrames]Frame
+	centre                 image.Point // the palm's centroid, small pixels
+	gx, gy                 []float32   // gradients of a frame for registration
+
+	sq    square // the Square cue's buffers
+	pairs [BurstFrames]Frame
 }
 
 // NewChecker returns a Checker with buffers for 1280 x 800 frames; bursts
@@ -176,6 +182,7 @@ func NewChecker() *Checker {
 	c := &Checker{
 		ds:     downscale.New(image.Pt(1280, 800), workWidth),
 		kernel: gocv.GetStructuringElement(gocv.MorphEllipse, image.Pt(veinSize, veinSize)),
+		sq:     newSquare(),
 	}
 	c.alloc()
 	return c
@@ -227,12 +234,14 @@ func (c *Checker) wipe() {
 	clear(c.gy)
 	clear(c.sat)
 	clear(c.pairs[:])
+	c.sq.wipe()
 	c.ds.Clear()
 }
 
 // Close zeroes and frees the checker's buffers.
 func (c *Checker) Close() error {
 	c.free()
+	c.sq.close()
 	c.kernel.Close()
 	return c.ds.Close()
 }
@@ -345,10 +354,15 @@ func (c *Checker) CheckBurst(b Burst) Result {
 	box, response, ambient := c.palm()
 	f.Response = response
 	f.Emission = ambient / max(response, 1)
-	f.Consistency, f.Shape, f.Motion = -1, -1, -1
+	f.Consistency, f.Shape, f.Motion, f.Square = -1, -1, -1, -1
 	if !box.Empty() {
 		f.Specular = c.specular(box, oneBank, black)
 		f.Veins = c.veins(box)
+		// At full resolution, on a square of side squareSide x
+		// sqrt(palm area) around the palm's centroid.
+		lit := litFrame(frames)
+		k := float64(lit.Bounds().Dx()) / float64(c.small.X)
+		f.Square = c.sq.measure(lit, (float64(c.centre.X)+0.5)*k, (float64(c.centre.Y)+0.5)*k, squareSide*c.palmSide*k, black)
 		f.Consistency = c.consistency(box, frames, count, response)
 		if oneBank {
 			f.Shape = c.shape(box)
@@ -391,6 +405,7 @@ func decide(f Features) Result {
 		{Flat, f.Shape / minShape, f.Shape < 0},
 		{Glossy, inv(f.Shape, maxShape), f.Shape < 0},
 		{NoVeins, f.Veins / minVeins, false},
+		{PaintedVeins, inv(f.Square, maxSquare), f.Square < 0},
 		{NoMicroMove, f.Motion / minMotion, f.Motion < 0},
 	}
 	r := Result{Score: 1, Features: f}
@@ -434,6 +449,7 @@ func (c *Checker) palm() (image.Rectangle, float64, float64) {
 		return image.Rectangle{}, 0, 0
 	}
 	cx, cy := int(sx/float64(n)), int(sy/float64(n))
+	c.centre = image.Pt(cx, cy)
 	c.palmSide = math.Sqrt(float64(n))
 	h := int(0.3 * c.palmSide)
 	box := image.Rect(cx-h, cy-h, cx+h, cy+h).Intersect(image.Rect(1, 1, cols-1, rows-1))
@@ -548,6 +564,21 @@ func (c *Checker) veins(box image.Rectangle) float64 {
 		}
 	}
 	return float64(histBins) / 5
+}
+
+// litFrame returns the burst's first frame lit by both banks, or its
+// first lit frame when none is (CheckBurst has at least two).
+func litFrame(frames []Frame) *image.Gray {
+	var lit *image.Gray
+	for _, f := range frames {
+		if f.Banks == BanksBoth {
+			return f.Img
+		}
+		if lit == nil && f.Banks != BanksOff {
+			lit = f.Img
+		}
+	}
+	return lit
 }
 
 // consistency is how much the palm's level varies between frames the

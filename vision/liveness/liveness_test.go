@@ -18,6 +18,8 @@ type scene struct {
 	period float64 // pixels between veins (0: 60)
 	absorb float64 // fraction of the LEDs' light a vein absorbs (0: 0.3)
 	gain   float64 // LED response scale: power, albedo or exposure (0: 1)
+	blur   float64 // Gaussian sigma of the veins' profile, pixels along x (0: 3)
+	paint  float64 // > 0: veins are sharp-edged stripes this many pixels wide along x, as painted
 }
 
 // render draws pair k of s at 640 x 400: a palm disc with reflectance
@@ -46,7 +48,14 @@ func (s scene) render(k int, seed uint64) Pair {
 				v := 0.0
 				if s.veins {
 					d := math.Mod(fx+0.4*fy+1000, period) - period/2
-					v = math.Exp(-d * d / 18)
+					sigma := cmp.Or(s.blur, 3)
+					v = math.Exp(-d * d / (2 * sigma * sigma))
+					if s.paint > 0 {
+						v = 0
+						if math.Abs(d) < s.paint/2 {
+							v = 1
+						}
+					}
 				}
 				u = 16 + 4*refl*(1-absorb*v)
 				l = 170*gain*refl*(1-absorb*v) + u
@@ -126,6 +135,42 @@ func TestVeinsScaleFree(t *testing.T) {
 			}
 			if !tt.noVein && math.Abs(r.Features.Veins-dense) > 0.25*dense {
 				t.Errorf("Veins = %.2f, want within 25 %% of the dense hand's %.2f", r.Features.Veins, dense)
+			}
+		})
+	}
+}
+
+// TestSquareTellsPaintFromVeins: veins under skin have rounded profiles
+// that scattering blurs, whatever their width or contrast; paint has sharp
+// edges and a flat bottom.
+func TestSquareTellsPaintFromVeins(t *testing.T) {
+	c := NewChecker()
+	defer c.Close()
+	tests := []struct {
+		name    string
+		s       scene
+		painted bool
+	}{
+		{"veins blurred 3 px", scene{veins: true, tremor: 1.5}, false},
+		{"veins blurred 5 px", scene{veins: true, tremor: 1.5, blur: 5}, false},
+		{"faint veins", scene{veins: true, tremor: 1.5, absorb: 0.15}, false},
+		{"veins, half the LED response", scene{veins: true, tremor: 1.5, gain: 0.5}, false},
+		{"painted stripes 10 px wide", scene{veins: true, tremor: 1.5, paint: 10}, true},
+		{"painted stripes 16 px wide", scene{veins: true, tremor: 1.5, paint: 16}, true},
+		{"faint paint", scene{veins: true, tremor: 1.5, paint: 10, absorb: 0.15}, true},
+		{"paint, half the LED response", scene{veins: true, tremor: 1.5, paint: 10, gain: 0.5}, true},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := c.Check(tt.s.burst(uint64(30 + i)))
+			if r.Features.Square < 0 {
+				t.Fatalf("Square not measured: %+v", r.Features)
+			}
+			if got := r.Reason == PaintedVeins; got != tt.painted {
+				t.Errorf("reason %q (square %.2f), want %s: %v", r.Reason, r.Features.Square, PaintedVeins, tt.painted)
+			}
+			if !tt.painted && !r.Live {
+				t.Errorf("veins under skin refused: %+v", r)
 			}
 		})
 	}
