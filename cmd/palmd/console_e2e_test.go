@@ -69,11 +69,10 @@ func TestSignedConfigReplacesConsoleKeys(t *testing.T) {
 		Created: time.Unix(1_700_000_000, 0)}, doc(tech("bob", bobPub))); err != nil {
 		t.Fatal(err)
 	}
-	cmd, err := e.dev.Cloud.Command(updateDevice, wire.Command{Type: wire.CmdConfig, Config: signed.Bytes()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.dev.CloudConn().Publish(wire.CommandSubject(updateDevice, wire.CmdConfig), cmd); err != nil {
+	// Queued through JetStream, as the cloud sends commands: published
+	// directly, it could reach the server before palmd's subscription
+	// does and be lost.
+	if err := e.dev.Cloud.Send(e.dev.CloudConn(), updateDevice, wire.Command{Type: wire.CmdConfig, Config: signed.Bytes()}); err != nil {
 		t.Fatal(err)
 	}
 	awaitEvent(t, events, func(ev bus.Event) bool { return ev.Event == evConfig && ev.Reason == "applied:1" }, "config applied:1")
