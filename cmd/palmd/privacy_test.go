@@ -58,24 +58,27 @@ func TestPrivacyNoFrameOrCardLeaks(t *testing.T) {
 			secrets := scenarioSecrets(sc)
 			var planted string
 			if i == 0 {
-				// Self-check, once: a frame window and a card number
-				// planted in the tree must be found.
+				// Self-check, once: a frame window, a whole card number
+				// and a masked one planted in the tree must be found.
 				planted = filepath.Join(tree, "wd", "planted.log")
-				plant(t, planted, sc, secrets[0])
+				plant(t, planted, sc, secrets)
 				blobs = append(blobs, readTree(t, planted)...)
 			}
 			leaks := search(t, blobs, captures(sc, guidance), sc, secrets)
-			var sawFrame, sawSecret bool
+			saw := map[string]bool{}
 			for _, l := range leaks {
 				if l.where != planted {
 					t.Errorf("leak: %s", l)
 					continue
 				}
-				sawFrame = sawFrame || l.frame
-				sawSecret = sawSecret || !l.frame
+				if l.frame {
+					saw[aFrame] = true
+				} else {
+					saw[l.what] = true
+				}
 			}
-			if planted != "" && (!sawFrame || !sawSecret) {
-				t.Fatalf("self-check: the search missed a planted frame window (%v) or card number (%v)", sawFrame, sawSecret)
+			if planted != "" && (!saw[aFrame] || !saw[wholeNumber] || !saw[firstDigits]) {
+				t.Fatalf("self-check: the search found only %v in the planted file; want a frame window, a whole number and its first digits", saw)
 			}
 		})
 	}
@@ -137,22 +140,62 @@ func readTree(t *testing.T, root string) []blob {
 	return bs
 }
 
+// secret is a card or phone number of a scenario, or its first digits.
+type secret struct {
+	digits string
+	whole  bool
+}
+
 // scenarioSecrets returns the card numbers inserted and the phone numbers
-// typed in sc, each also without its last four digits.
-func scenarioSecrets(sc sim.Scenario) []string {
+// typed in sc, each whole and without its last four digits (the part that
+// masked receipts and logs show), whole numbers first.
+func scenarioSecrets(sc sim.Scenario) []secret {
 	keys := regexp.MustCompile(`\[[a-z]+\]`)
-	var s []string
+	var whole, first []secret
 	for _, st := range sc.Steps {
 		for _, n := range []string{st.InsertCard, keys.ReplaceAllString(st.Type, "")} {
 			if len(n) >= 7 {
-				// The whole number, and all but the last four digits
-				// (which receipts and logs may show).
-				s = append(s, n, n[:len(n)-4])
+				whole = append(whole, secret{n, true})
+				first = append(first, secret{n[:len(n)-4], false})
 			}
 		}
 	}
-	return s
+	return append(whole, first...)
 }
+
+// find returns the offset of s in b, or -1. Whole numbers count anywhere.
+// First digits count only as a number of their own, masked or cut: not
+// after a letter or digit, not before a digit. Otherwise a liveness score of
+// 5/9 (0.5555555555555556) holds the first twelve digits of the test card
+// 5555555555554444, and a nanosecond timestamp or a hex session ID holds the
+// first six of a phone number now and then.
+func (s secret) find(b []byte) int {
+	if s.whole {
+		return bytes.Index(b, []byte(s.digits))
+	}
+	for off := 0; ; {
+		i := bytes.Index(b[off:], []byte(s.digits))
+		if i < 0 {
+			return -1
+		}
+		i += off
+		end := i + len(s.digits)
+		if (i == 0 || !isAlnum(b[i-1])) && (end == len(b) || !isDigit(b[end])) {
+			return i
+		}
+		off = i + 1
+	}
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+func isAlnum(c byte) bool { return isDigit(c) || 'a' <= c|0x20 && c|0x20 <= 'z' }
+
+// What a leak is, as reported.
+const (
+	wholeNumber = "a card or phone number of the scenario"
+	firstDigits = "the first digits of a card or phone number of the scenario"
+	aFrame      = "frame bytes"
+)
 
 // capture is one hover's scene parameters. The simulator numbers captures
 // in order across the session, and a person who follows guidance is
@@ -194,8 +237,9 @@ func (c capture) scene(sc sim.Scenario) *synth.Scene {
 }
 
 // plant writes a log-like file holding 64 bytes of the first capture's
-// first lit frame and a card number.
-func plant(t *testing.T, path string, sc sim.Scenario, card string) {
+// first lit frame, the first whole number of secrets and the masked form of
+// the last one.
+func plant(t *testing.T, path string, sc sim.Scenario, secrets []secret) {
 	t.Helper()
 	frame := image.NewGray(image.Rect(0, 0, synth.Width, synth.Height))
 	captures(sc, 0)[0].scene(sc).Render(frame, 0, true)
@@ -203,7 +247,8 @@ func plant(t *testing.T, path string, sc sim.Scenario, card string) {
 	var b bytes.Buffer
 	b.WriteString("level=INFO msg=ok\n")
 	b.Write(frame.Pix[off : off+2*window])
-	b.WriteString("\ncard=" + card + "\n")
+	b.WriteString("\ncard=" + secrets[0].digits + "\n")
+	b.WriteString("phone=" + secrets[len(secrets)-1].digits + "****\n")
 	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -224,13 +269,17 @@ const (
 )
 
 // search finds every window of frame bytes and every secret in blobs.
-func search(t *testing.T, blobs []blob, caps []capture, sc sim.Scenario, secrets []string) []leak {
+func search(t *testing.T, blobs []blob, caps []capture, sc sim.Scenario, secrets []secret) []leak {
 	t.Helper()
 	var leaks []leak
 	for _, b := range blobs {
 		for _, s := range secrets {
-			if i := bytes.Index(b.data, []byte(s)); i >= 0 {
-				leaks = append(leaks, leak{b.where, i, false, "a card or phone number of the scenario"})
+			if i := s.find(b.data); i >= 0 {
+				what := wholeNumber
+				if !s.whole {
+					what = firstDigits
+				}
+				leaks = append(leaks, leak{b.where, i, false, what})
 			}
 		}
 	}
@@ -311,16 +360,46 @@ func distinct(b []byte) int {
 	return n
 }
 
-// dedupe keeps one leak per place and kind, so a leaked row is one report.
+// dedupe keeps one leak per place and kind (frame bytes, or each kind of
+// number), so a leaked row is one report.
 func dedupe(ls []leak) []leak {
 	seen := map[string]bool{}
 	var out []leak
 	for _, l := range ls {
 		k := fmt.Sprint(l.where, l.frame)
+		if !l.frame {
+			k += l.what
+		}
 		if !seen[k] {
 			seen[k] = true
 			out = append(out, l)
 		}
 	}
 	return out
+}
+
+func TestSecretFind(t *testing.T) {
+	whole := secret{"5550100300", true}
+	first := secret{"555010", false}
+	for _, tc := range []struct {
+		s    secret
+		in   string
+		want int
+	}{
+		{whole, `{"phone":"5550100300"}`, 10},
+		{whole, `sub-ab5550100300cd`, 6},
+		{first, `phone=555010****`, 6},
+		{first, `phone=555010xxxx`, 6},
+		{first, `"555010"`, 1},
+		{first, `555010`, 0},
+		{first, `"time":"2026-12-04T18:59:34.555010123Z"`, -1}, // a timestamp's digits
+		{first, `"session":"ab555010cd"`, -1},                  // inside a hex ID
+		{first, `34.555010123 then 555010`, 18},                // the second one counts
+		{secret{"555555555555", false}, `"score":0.5555555555555556}`, -1},
+		{secret{"555555555555", false}, `card=555555555555****`, 5},
+	} {
+		if got := tc.s.find([]byte(tc.in)); got != tc.want {
+			t.Errorf("%+v.find(%q) = %d, want %d", tc.s, tc.in, got, tc.want)
+		}
+	}
 }
