@@ -130,7 +130,7 @@ type Features struct {
 const (
 	minResponse    = 20.0
 	maxEmission    = 2.0
-	maxConsistency = 1.5
+	maxConsistency = 3.8
 	minShape       = 1.44
 	maxShape       = 6.0
 	maxSpecular    = 2.0
