@@ -131,7 +131,7 @@ const (
 	minResponse    = 20.0
 	maxEmission    = 2.0
 	maxConsistency = 3.8
-	minShape       = 1.44
+	minShape       = 1.26
 	maxShape       = 6.0
 	maxSpecular    = 2.0
 	minVeins       = 2.6
@@ -171,6 +171,7 @@ type Checker struct {
 	kernel                 gocv.Mat
 	centre                 image.Point // the palm's centroid, small pixels
 	gx, gy                 []float32   // gradients of a frame for registration
+	nl, nr                 []float32   // left and right means over their smoothed selves
 
 	sq    square // the Square cue's buffers
 	pairs [BurstFrames]Frame
@@ -208,6 +209,7 @@ func (c *Checker) alloc() {
 	}
 	n := c.small.X * c.small.Y
 	c.gx, c.gy, c.sat = make([]float32, n), make([]float32, n), make([]uint8, n)
+	c.nl, c.nr = make([]float32, n), make([]float32, n)
 }
 
 // free zeroes and closes the buffers of the downscaled size.
@@ -221,6 +223,8 @@ func (c *Checker) free() {
 	}
 	clear(c.gx)
 	clear(c.gy)
+	clear(c.nl)
+	clear(c.nr)
 	clear(c.sat)
 	c.small = image.Point{}
 }
@@ -232,6 +236,8 @@ func (c *Checker) wipe() {
 	}
 	clear(c.gx)
 	clear(c.gy)
+	clear(c.nl)
+	clear(c.nr)
 	clear(c.sat)
 	clear(c.pairs[:])
 	c.sq.wipe()
@@ -624,7 +630,10 @@ func (c *Checker) consistency(box image.Rectangle, frames []Frame, count [4]int,
 // response over the palm square and returns the residual's RMS (x 100). A
 // flat sheet, a screen or projected light give a smooth inverse-square
 // gradient a plane fits; a palm's eminences, hollow and finger bases turn
-// its surface towards one bank or the other.
+// its surface towards one bank or the other. The frames lit by the right
+// bank are registered on those lit by the left first: a hand-held surface
+// moves between them, and its printed or natural edges would otherwise
+// show in the asymmetry as relief.
 func (c *Checker) shape(box image.Rectangle) float64 {
 	// Smooth L and R in place of the scratch buffers.
 	gocv.GaussianBlur(c.left, &c.sm, image.Point{}, smoothing, smoothing, gocv.BorderReflect)
@@ -634,12 +643,13 @@ func (c *Checker) shape(box image.Rectangle) float64 {
 	rp, _ := c.blackhat.DataPtrFloat32()
 	ap, _ := c.resp.DataPtrFloat32()
 	cols := c.small.X
+	dx, dy := c.bankShift(box)
 	// Least squares d = a + b·x + c·y over the square: normal equations.
 	var n, sx, sy, sxx, sxy, syy, sd, sxd, syd, sdd float64
 	for y := box.Min.Y; y < box.Max.Y; y++ {
 		for x := box.Min.X; x < box.Max.X; x++ {
 			i := y*cols + x
-			l, r := float64(lp[i]-ap[i]), float64(rp[i]-ap[i])
+			l, r := float64(lp[i]-ap[i]), clampedBilinear(rp, cols, c.small.Y, float64(x)+dx, float64(y)+dy)-float64(ap[i])
 			if l+r <= 1 {
 				continue
 			}
@@ -683,6 +693,99 @@ func (c *Checker) shape(box image.Rectangle) float64 {
 	// Residual sum of squares from the sums: Σ(d - a - b x - c y)².
 	rss := sdd - 2*(a*sd+b*sxd+cc*syd) + a*a*n + b*b*sxx + cc*cc*syy + 2*(a*b*sx+a*cc*sy+b*cc*sxy)
 	return 100 * math.Sqrt(max(rss, 0)/n)
+}
+
+// maxBankShift bounds the registration of the right bank's frames on the
+// left's (small pixels): a hovering hand moves a pixel or two between them.
+const maxBankShift = 4
+
+// bankShift is the translation (small pixels) that registers the right
+// bank's mean on the left's inside box. Each is divided by its smoothed
+// self (c.sm, c.blackhat), which keeps the texture, veins and creases
+// both share and drops the shading in which they differ; a search over
+// whole shifts up to maxBankShift-1 and three Gauss-Newton steps on the
+// left's gradients follow. (0, 0) when the square has no texture or the
+// steps run off.
+func (c *Checker) bankShift(box image.Rectangle) (dx, dy float64) {
+	lp, _ := c.left.DataPtrFloat32()
+	rp, _ := c.right.DataPtrFloat32()
+	ls, _ := c.sm.DataPtrFloat32()
+	rs, _ := c.blackhat.DataPtrFloat32()
+	cols, rows := c.small.X, c.small.Y
+	// Only around the box: what the shifts and the gradients read.
+	near := box.Inset(-maxBankShift - 2).Intersect(image.Rect(0, 0, cols, rows))
+	for y := near.Min.Y; y < near.Max.Y; y++ {
+		for i := y*cols + near.Min.X; i < y*cols+near.Max.X; i++ {
+			c.nl[i], c.nr[i] = lp[i]/max(ls[i], 1), rp[i]/max(rs[i], 1)
+		}
+	}
+	// The left's gradients (in c.gx, c.gy, which motion fills again later),
+	// on every other pixel of every other row, as everything below: the
+	// palm square has thousands.
+	var gxx, gxy, gyy float64
+	for y := box.Min.Y; y < box.Max.Y; y += 2 {
+		for x := box.Min.X; x < box.Max.X; x += 2 {
+			i := y*cols + x
+			c.gx[i] = (c.nl[min(i+1, len(c.nl)-1)] - c.nl[max(i-1, 0)]) / 2
+			c.gy[i] = (c.nl[min(i+cols, len(c.nl)-1)] - c.nl[max(i-cols, 0)]) / 2
+			gx, gy := float64(c.gx[i]), float64(c.gy[i])
+			gxx += gx * gx
+			gxy += gx * gy
+			gyy += gy * gy
+		}
+	}
+	det := gxx*gyy - gxy*gxy
+	if det <= 1e-12 {
+		return 0, 0
+	}
+	// The nearest whole shift first, as one Gauss-Newton step only
+	// reaches about a pixel.
+	best := math.Inf(1)
+	for sy := -maxBankShift + 1; sy < maxBankShift; sy++ {
+		for sx := -maxBankShift + 1; sx < maxBankShift; sx++ {
+			var ssd float64
+			for y := box.Min.Y; y < box.Max.Y; y += 2 {
+				yy := min(max(y+sy, 0), rows-1)
+				for x := box.Min.X; x < box.Max.X; x += 2 {
+					e := float64(c.nr[yy*cols+min(max(x+sx, 0), cols-1)] - c.nl[y*cols+x])
+					ssd += e * e
+				}
+			}
+			if ssd < best {
+				best, dx, dy = ssd, float64(sx), float64(sy)
+			}
+		}
+	}
+	for range 3 {
+		var bx, by float64
+		for y := box.Min.Y; y < box.Max.Y; y += 2 {
+			for x := box.Min.X; x < box.Max.X; x += 2 {
+				i := y*cols + x
+				gx, gy := float64(c.gx[i]), float64(c.gy[i])
+				e := clampedBilinear(c.nr, cols, rows, float64(x)+dx, float64(y)+dy) - float64(c.nl[i])
+				bx += gx * e
+				by += gy * e
+			}
+		}
+		dx -= (gyy*bx - gxy*by) / det
+		dy -= (gxx*by - gxy*bx) / det
+		if math.Hypot(dx, dy) > maxBankShift {
+			return 0, 0
+		}
+	}
+	return dx, dy
+}
+
+// clampedBilinear samples p (cols x rows) at (x, y), clamped to its edges.
+func clampedBilinear(p []float32, cols, rows int, x, y float64) float64 {
+	x = max(0, min(float64(cols-1), x))
+	y = max(0, min(float64(rows-1), y))
+	x0, y0 := min(int(x), cols-2), min(int(y), rows-2)
+	fx, fy := x-float64(x0), y-float64(y0)
+	i := y0*cols + x0
+	top := float64(p[i])*(1-fx) + float64(p[i+1])*fx
+	bot := float64(p[i+cols])*(1-fx) + float64(p[i+cols+1])*fx
+	return top*(1-fy) + bot*fy
 }
 
 // motion is the largest translation (fraction of the frame width x 1000)

@@ -21,6 +21,7 @@ type scene struct {
 	blur   float64 // Gaussian sigma of the veins' profile, pixels along x (0: 3)
 	paint  float64 // > 0: veins are sharp-edged stripes this many pixels wide along x, as painted
 	closer float64 // the LED response grows by this fraction a frame: a hand coming closer
+	drift  float64 // pixels a frame the scene moves along x, on top of tremor
 }
 
 // render draws pair k of s at 640 x 400: a palm disc with reflectance
@@ -30,7 +31,7 @@ func (s scene) render(k int, seed uint64) Pair {
 	rng := rand.New(rand.NewPCG(seed, uint64(k)))
 	const w, h = 640, 400
 	lit, unlit := image.NewGray(image.Rect(0, 0, w, h)), image.NewGray(image.Rect(0, 0, w, h))
-	dx := s.tremor * math.Sin(float64(k)*1.7)
+	dx := s.tremor*math.Sin(float64(k)*1.7) + s.drift*float64(k)
 	dy := s.tremor * math.Cos(float64(k)*2.3)
 	period, absorb, gain := cmp.Or(s.period, 60), cmp.Or(s.absorb, 0.3), cmp.Or(s.gain, 1)
 	gain *= 1 + s.closer*float64(k)
@@ -329,6 +330,35 @@ func TestCheckBurst(t *testing.T) {
 	}
 	if r := c.CheckBurst(Burst{Frames: []Frame{{Img: image.NewGray(image.Rect(0, 0, 8, 8)), Banks: BanksBoth}}}); r.Reason != TooFewFrames {
 		t.Errorf("one frame: %+v, want %q", r, TooFewFrames)
+	}
+}
+
+// TestShapeRegistersTheBanks: a sheet that drifts between the frames lit
+// by the left bank and those lit by the right is still flat. Unregistered,
+// its veins and texture would move between the two and show in their
+// asymmetry as relief (Shape about 2 here, above the bound).
+func TestShapeRegistersTheBanks(t *testing.T) {
+	// The left bank's frames early, the right bank's late: 4 frames apart.
+	pattern := []uint8{BanksOff, BankLeft, BankLeft, BanksBoth, BanksBoth, BankRight, BankRight, BanksOff}
+	c := NewChecker()
+	defer c.Close()
+	for _, tt := range []struct {
+		name   string
+		curved bool
+		drift  float64 // pixels a frame, 640 px wide
+		flat   bool
+	}{
+		{"still sheet", false, 0, true},
+		{"sheet drifting 1 px a frame", false, 1, true},
+		{"sheet drifting 1.5 px a frame", false, 1.5, true},
+		{"curved palm drifting 1.5 px a frame", true, 1.5, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := c.CheckBurst(scene{veins: true, drift: tt.drift}.patternBurst(pattern, 1, tt.curved, false))
+			if flat := r.Features.Shape < minShape; flat != tt.flat {
+				t.Errorf("Shape %.2f (bound %v): flat %v, want %v", r.Features.Shape, minShape, flat, tt.flat)
+			}
+		})
 	}
 }
 
