@@ -23,7 +23,7 @@ var HeldOutSet = SynthSet{Identities: 75, Captures: 2, Conditions: 3, SeedBase: 
 // target today, with the bound the test holds them to instead (a
 // regression limit, not a target; README "Evaluation" gives the figures).
 var knownShortfalls = map[synth.Presentation]float64{
-	synth.VeinReplica: 0.25, // measured 20.67 %: casts whose painted veins are too thin or too soft-edged for Square, and not glossy
+	synth.VeinReplica: 0.03, // measured 2.00 % (3 of 150): casts with few narrow painted stripes for Square, and not glossy
 }
 
 // TestHeldOutFigures checks the figures the product promises on seeds the

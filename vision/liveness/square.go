@@ -8,17 +8,18 @@ import (
 )
 
 // The Square cue's geometry, in pixels of the palm square resampled to
-// squareSize, whose side is squareSide x sqrt(palm area): about 0.45 mm a
+// squareSize, whose side is squareSide x sqrt(palm area): about 0.28 mm a
 // pixel on an adult palm, whatever the frame's resolution or distance.
 const (
-	squareSize   = 200
+	squareSize   = 320
 	squareSide   = 0.8
-	squareClose  = 19   // closing's ellipse: wider than a vein
+	squareClose  = 31   // closing's square: wider than a vein
 	squareMin    = 0.06 // absorbers at least this much darker than the skin around them
 	squareStrong = 0.5  // ... and at least this fraction of the 97th percentile's contrast
 	squareDeep   = 0.85 // the depth whose width is compared with the half depth's
-	squareWide   = 4.0  // cross-sections at least this wide at half depth, pixels
-	squareReach  = 10.0 // how far a cross-section is followed each way, pixels
+	squareWide   = 6.4  // cross-sections at least this wide at half depth (1.8 mm) ...
+	squareNarrow = 10.0 // ... and at most this wide (2.8 mm), pixels: see measure
+	squareReach  = 16.0 // how far a cross-section is followed each way, pixels
 	squareBins   = 100  // histogram of the ratio, bins of 0.01
 )
 
@@ -76,10 +77,18 @@ func (s *square) close() {
 // 97th percentile, a maximum across the ridge, whose direction the Hessian
 // gives), the cross-section is followed both ways until C falls to
 // squareDeep and to half of the ridge's value. Square is the median over
-// cross-sections at least squareWide wide at half depth of (width at
-// squareDeep) / (width at half depth): 0.48 for a Gaussian profile, 0.24
-// for an exponential one, near 1 for a sharp-edged stripe, whatever its
-// contrast. -1 when fewer than 20 cross-sections qualify.
+// cross-sections squareWide to squareNarrow wide at half depth of (width
+// at squareDeep) / (width at half depth): 0.48 for a Gaussian profile,
+// 0.24 for an exponential one, near 1 for a sharp-edged stripe, whatever
+// its contrast. -1 when fewer than 20 cross-sections qualify.
+//
+// Only narrow absorbers are judged because only for them does physics
+// forbid a square profile under skin: a vein of radius R under skin that
+// blurs it by sigma scores above 0.5 only when sigma < 0.53 R, and its
+// width at half depth is then about 1.8 R, so with sigma at least 1 mm
+// (a vein 1 mm or more deep) it is at least 3.4 mm wide. A large vein
+// under thin skin may be that wide and nearly square; paint 1.8 to 2.8 mm
+// wide cannot be a vein.
 func (s *square) measure(frame *image.Gray, cx, cy, side, black float64) float64 {
 	b := frame.Bounds()
 	w, h := b.Dx(), b.Dy()
@@ -150,8 +159,11 @@ func (s *square) ratio(cp []float32, floor float32) float64 {
 	const n = squareSize
 	defer clear(s.ratios[:])
 	kept := 0
+	// Every other pixel, as a checkerboard: a ridge's neighbouring pixels
+	// give nearly the same cross-section, and following them all costs
+	// twice the time.
 	for y := 2; y < n-2; y++ {
-		for x := 2; x < n-2; x++ {
+		for x := 2 + y%2; x < n-2; x += 2 {
 			i := y*n + x
 			v := cp[i]
 			if v < floor {
@@ -185,7 +197,7 @@ func (s *square) ratio(cp []float32, floor float32) float64 {
 				continue
 			}
 			bDeep, b50 := reach(cp, fx, fy, -ex, -ey, v)
-			if b50 < 0 || a50+b50 < squareWide {
+			if b50 < 0 || a50+b50 < squareWide || a50+b50 > squareNarrow {
 				continue
 			}
 			s.ratios[min(int((aDeep+bDeep)/(a50+b50)*squareBins), squareBins-1)]++
