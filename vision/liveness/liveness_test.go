@@ -223,18 +223,22 @@ func TestSquareJudgesNarrowAbsorbers(t *testing.T) {
 	c := NewChecker()
 	defer c.Close()
 	tests := []struct {
-		name string
-		s    scene
+		name     string
+		s        scene
+		measured bool // narrow absorbers enough for Square to judge
 	}{
-		{"veins of radius 8 px blurred 2.4 px", scene{veins: true, tremor: 1.5, radius: 8, blur: 2.4}},
-		{"veins of radius 10 px blurred 3 px", scene{veins: true, tremor: 1.5, radius: 10, blur: 3, period: 80}},
-		{"the same, with narrow veins between", scene{veins: true, tremor: 1.5, radius: 10, blur: 3, period: 80, narrow: true}},
+		{"veins of radius 8 px blurred 2.4 px", scene{veins: true, tremor: 1.5, radius: 8, blur: 2.4}, false},
+		{"veins of radius 10 px blurred 3 px", scene{veins: true, tremor: 1.5, radius: 10, blur: 3, period: 80}, false},
+		{"the same, with narrow veins between", scene{veins: true, tremor: 1.5, radius: 10, blur: 3, period: 80, narrow: true}, true},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := c.Check(tt.s.burst(uint64(50 + i)))
 			if !r.Live {
 				t.Errorf("a hand with large veins refused: reason %q, square %.2f; %+v", r.Reason, r.Features.Square, r.Features)
+			}
+			if got := r.Features.Square >= 0; got != tt.measured {
+				t.Errorf("Square %.2f: measured %v, want %v", r.Features.Square, got, tt.measured)
 			}
 		})
 	}
