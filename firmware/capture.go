@@ -149,7 +149,10 @@ func (k *Kiosk) capture(s *session) (wire.Outcome, string, error) {
 		if !res.Live {
 			return wire.SpoofRejected, res.Reason, nil
 		}
-		if err := k.roi.Extract(k.both(), k.unlit(), k.palm); err != nil {
+		k.lit = k.burst.Lit(k.lit[:0])
+		err = k.roi.ExtractBurst(k.lit, k.unlit(), k.palm)
+		clear(k.lit)
+		if err != nil {
 			last = quality.Verdict{Reason: quality.NoPalm}
 			continue
 		}
@@ -214,17 +217,6 @@ func (k *Kiosk) burstOK(ctx context.Context, last *quality.Verdict) (bool, error
 // pedestal its optical-black rows read), which liveness subtracts before
 // any ratio. Without one, liveness.DefaultBlack is used.
 type blackLeveler interface{ BlackLevel() float64 }
-
-// both is the burst's first frame lit by both banks: the one the palm
-// region is cut from.
-func (k *Kiosk) both() *image.Gray {
-	for _, f := range k.burst.Frames {
-		if light.Banks(f.Banks) == light.BankBoth {
-			return f.Img
-		}
-	}
-	return k.burst.Frames[0].Img
-}
 
 // unlit is the burst's first frame with every LED off, or nil.
 func (k *Kiosk) unlit() *image.Gray {

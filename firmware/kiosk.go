@@ -123,7 +123,8 @@ type Kiosk struct {
 	frames  *secmem.Pool
 	record  *secmem.Pool
 	burst   liveness.Burst
-	pattern []uint8 // the banks each frame of the burst is lit by
+	pattern []uint8       // the banks each frame of the burst is lit by
+	lit     []*image.Gray // the burst's lit frames, the palm region is cut from
 	palm    *image.Gray
 	plain   []byte
 
@@ -205,6 +206,7 @@ func (k *Kiosk) allocate(r image.Rectangle) error {
 		return &image.Gray{Pix: b.Bytes()[:r.Dx()*r.Dy()], Stride: r.Dx(), Rect: r}, nil
 	}
 	k.burst.Frames = make([]liveness.Frame, liveness.BurstFrames)
+	k.lit = make([]*image.Gray, 0, liveness.BurstFrames)
 	k.pattern = make([]uint8, liveness.BurstFrames)
 	for i := range k.burst.Frames {
 		if k.burst.Frames[i].Img, err = gray(k.frames, r); err != nil {

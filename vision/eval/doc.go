@@ -18,8 +18,10 @@
 // liveness.CheckBurst with the capture's black level and distance. For a recorded set
 // the run is BurstPairs pairs, which are the liveness burst (the older
 // liveness.Check; a fixed pattern cannot show the bank or
-// challenge-response cues). The last gated lit frame goes to the region
-// extractor, and a bona fide capture's region to the matcher. When the
+// challenge-response cues). The burst's lit frames go to the region
+// extractor, which averages them as the firmware does
+// (roi.Extractor.ExtractBurst), and a bona fide capture's region to the
+// matcher. When the
 // pairs run out first, the capture is quality-rejected with the gate's
 // last verdict, and liveness still runs, so that its error rates cover
 // every capture.
@@ -40,7 +42,7 @@
 //   - ROI found: bona fide captures that passed the gate and in which
 //     vision/roi found the palm region, over those that passed.
 //   - Matcher: per identity the first match.EnrolCaptures bona fide regions
-//     are enrolled and later ones probe every enrolment (FNMR, FMR at
+//     (in capture order) are enrolled and later ones probe every enrolment (FNMR, FMR at
 //     match.Threshold).
 //   - The gate's confusion table: for genuine captures, condition by the
 //     gate's last verdict.

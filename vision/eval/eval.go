@@ -7,7 +7,7 @@ import (
 	"image"
 	"math/rand/v2"
 	"runtime"
-	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 
@@ -81,6 +81,7 @@ type Pipeline struct {
 	dst     *image.Gray
 	frames  [liveness.BurstFrames]liveness.Frame
 	pattern [liveness.BurstFrames]uint8
+	lit     []*image.Gray // the frames the palm region is cut from
 }
 
 // NewPipeline allocates a Pipeline.
@@ -91,6 +92,7 @@ func NewPipeline() *Pipeline {
 		roi:   roi.NewExtractor(),
 		burst: make([]liveness.Pair, liveness.BurstPairs),
 		dst:   image.NewGray(image.Rect(0, 0, roi.Size, roi.Size)),
+		lit:   make([]*image.Gray, 0, liveness.BurstFrames),
 	}
 }
 
@@ -104,8 +106,8 @@ func (p *Pipeline) Close() error {
 // collects a burst of BurstPairs pairs whose lit frames all pass the gate,
 // offering the pairs in order; when a lit frame fails, the burst starts again
 // at the next pair (the gate keeps its motion state). The first frame never
-// passes (motion needs two). The burst goes to liveness and its first lit
-// frame to the region extractor; a synthetic capture refused only for lack
+// passes (motion needs two). The burst goes to liveness and its lit frames
+// to the region extractor (ExtractBurst); a synthetic capture refused only for lack
 // of micro-motion takes liveness.StillRetakes more bursts, as the firmware
 // does (a recorded set has only its own pairs). When the pairs run out before a whole burst
 // passed, liveness still runs on the last BurstPairs pairs, so that its error
@@ -124,7 +126,7 @@ func (p *Pipeline) Run(c Capture) (Outcome, error) {
 	}
 	p.gate.Reset()
 	start := 0
-	var roiFrame, roiUnlit *image.Gray
+	var roiUnlit *image.Gray
 	for k := 0; k < c.Pairs && !o.Passed; k++ {
 		if c.Pairs-start < run {
 			break
@@ -144,7 +146,6 @@ func (p *Pipeline) Run(c Capture) (Outcome, error) {
 			start = k + 1
 		case k-start+1 == run:
 			o.Passed = true
-			roiFrame, roiUnlit = lit, unlit
 		}
 	}
 	if c.Burst != nil {
@@ -161,11 +162,18 @@ func (p *Pipeline) Run(c Capture) (Outcome, error) {
 				p.frames[i] = liveness.Frame{Img: img, Banks: b}
 			}
 			o.Live = p.live.CheckBurst(liveness.Burst{Frames: p.frames[:], Black: c.Black, DistanceMM: c.DistanceMM})
-			clear(p.frames[:])
 			if o.Live.Reason != liveness.NoMicroMove {
 				break
 			}
 			first += liveness.BurstFrames
+		}
+		// The region is cut from the last burst, as the firmware does.
+		p.lit = liveness.Burst{Frames: p.frames[:]}.Lit(p.lit[:0])
+		for _, f := range p.frames {
+			if f.Banks == liveness.BanksOff {
+				roiUnlit = f.Img
+				break
+			}
 		}
 	} else {
 		start = min(start, c.Pairs-liveness.BurstPairs)
@@ -181,11 +189,19 @@ func (p *Pipeline) Run(c Capture) (Outcome, error) {
 			p.burst[i] = liveness.Pair{Lit: lit, Unlit: unlit}
 		}
 		o.Live = p.live.Check(p.burst)
-		roiFrame, roiUnlit = p.burst[0].Lit, p.burst[0].Unlit
-		clear(p.burst)
+		for _, pr := range p.burst {
+			p.lit = append(p.lit, pr.Lit)
+		}
+		roiUnlit = p.burst[0].Unlit
 	}
+	defer func() {
+		clear(p.frames[:])
+		clear(p.burst)
+		clear(p.lit)
+		p.lit = p.lit[:0]
+	}()
 	if o.Passed {
-		o.ROI = p.roi.Extract(roiFrame, roiUnlit, p.dst) == nil
+		o.ROI = p.roi.ExtractBurst(p.lit, roiUnlit, p.dst) == nil
 		if o.ROI && c.Label == synth.Genuine {
 			if t, err := match.NewTemplate(p.dst); err == nil {
 				o.Template = &t
@@ -197,14 +213,14 @@ func (p *Pipeline) Run(c Capture) (Outcome, error) {
 }
 
 // Evaluate scores captures 0..n-1 on one Pipeline per CPU and adds every
-// outcome to a Report. capture(i, frames) describes capture i; its frames
-// may use the worker's buffers in frames.
+// outcome to a Report, in capture order whatever order the workers finish
+// in. capture(i, frames) describes capture i; its frames may use the
+// worker's buffers in frames.
 func Evaluate(ctx context.Context, n int, capture func(i int, frames *Frames) Capture) (*Report, error) {
 	g, ctx := errgroup.WithContext(ctx)
 	workers := min(runtime.GOMAXPROCS(0), max(n, 1))
-	var mu sync.Mutex
-	r := &Report{}
-	next := 0
+	outcomes := make([]Outcome, n)
+	var next atomic.Int64
 	for range workers {
 		g.Go(func() error {
 			p := NewPipeline()
@@ -212,10 +228,7 @@ func Evaluate(ctx context.Context, n int, capture func(i int, frames *Frames) Ca
 			frames := &Frames{}
 			defer frames.wipe()
 			for {
-				mu.Lock()
-				i := next
-				next++
-				mu.Unlock()
+				i := int(next.Add(1) - 1)
 				if i >= n {
 					return nil
 				}
@@ -226,14 +239,16 @@ func Evaluate(ctx context.Context, n int, capture func(i int, frames *Frames) Ca
 				if err != nil {
 					return err
 				}
-				mu.Lock()
-				r.Add(o)
-				mu.Unlock()
+				outcomes[i] = o
 			}
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
+	}
+	r := &Report{}
+	for _, o := range outcomes {
+		r.Add(o)
 	}
 	return r, nil
 }

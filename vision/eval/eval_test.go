@@ -109,6 +109,27 @@ func TestExampleSet(t *testing.T) {
 	}
 }
 
+// TestEvaluateKeepsCaptureOrder: outcomes come in capture order whichever
+// worker finishes first, so MatchRates enrols the same captures every run.
+func TestEvaluateKeepsCaptureOrder(t *testing.T) {
+	set, err := OpenExternalSet("testdata/example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	for range 3 {
+		r, err := Evaluate(context.Background(), len(set.Entries), set.Capture)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, o := range r.Outcomes {
+			if want := set.Entries[i].Capture; o.Capture != want {
+				t.Fatalf("outcome %d is %q, want %q", i, o.Capture, want)
+			}
+		}
+	}
+}
+
 func TestSynthSetDescribe(t *testing.T) {
 	s := SynthSet{Identities: 3, Captures: 2, Conditions: 2, SeedBase: 7}
 	if got, want := s.Len(), 3*2*(len(presentations)+1)+2*8; got != want {

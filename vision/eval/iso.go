@@ -104,7 +104,8 @@ type MatchRates struct {
 }
 
 // MatchRates enrols, per identity, the first match.EnrolCaptures bona
-// fide captures with a palm region (at most all but one) and compares
+// fide captures with a palm region, in capture order (at most all but
+// one), and compares
 // every later one (probes) with every enrolment by match.BestSimilarity at
 // match.Threshold.
 func (r *Report) MatchRates() MatchRates {

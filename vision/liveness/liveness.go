@@ -76,6 +76,23 @@ type Burst struct {
 	DistanceMM int
 }
 
+// Lit appends to dst the burst's frames lit by any LED bank, those lit by
+// both banks first: the frames the palm region is cut from and averaged
+// (roi.Extractor.ExtractBurst).
+func (b Burst) Lit(dst []*image.Gray) []*image.Gray {
+	for _, f := range b.Frames {
+		if f.Banks == BanksBoth {
+			dst = append(dst, f.Img)
+		}
+	}
+	for _, f := range b.Frames {
+		if f.Banks != BanksBoth && f.Banks != BanksOff {
+			dst = append(dst, f.Img)
+		}
+	}
+	return dst
+}
+
 // NewPattern fills dst (BurstFrames long) with a bank pattern drawn from
 // crypto/rand: two frames each of off, left, right and both, in random
 // order, so that light replayed or projected cannot follow it.

@@ -509,3 +509,38 @@ func TestSpecularIsOneBank(t *testing.T) {
 		})
 	}
 }
+
+// TestBurstLit: the frames the palm region is cut from are the lit ones,
+// those lit by both banks first, in capture order.
+func TestBurstLit(t *testing.T) {
+	imgs := make([]*image.Gray, 6)
+	for i := range imgs {
+		imgs[i] = image.NewGray(image.Rect(0, 0, 1, 1))
+	}
+	tests := []struct {
+		name  string
+		banks []uint8
+		want  []int // indices into imgs
+	}{
+		{"none lit", []uint8{BanksOff, BanksOff}, nil},
+		{"both first", []uint8{BankLeft, BanksOff, BanksBoth, BankRight, BanksBoth, BanksOff}, []int{2, 4, 0, 3}},
+		{"one bank only", []uint8{BanksOff, BankRight, BanksOff, BankLeft}, []int{1, 3}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b Burst
+			for i, banks := range tt.banks {
+				b.Frames = append(b.Frames, Frame{Img: imgs[i], Banks: banks})
+			}
+			got := b.Lit(nil)
+			if len(got) != len(tt.want) {
+				t.Fatalf("%d frames, want %d", len(got), len(tt.want))
+			}
+			for i, w := range tt.want {
+				if got[i] != imgs[w] {
+					t.Errorf("frame %d is not capture frame %d", i, w)
+				}
+			}
+		})
+	}
+}

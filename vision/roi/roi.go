@@ -66,6 +66,18 @@ const (
 	// The palm must lie in the frame: a square of side inside*side around
 	// the region.
 	inside = 1.2
+	// A further frame of a burst in which the hand moved by more than
+	// maxDrift pixels of the 2*Size region (about 3 mm of palm) against
+	// the first frame is left out of the average: the hand moved, or the
+	// registration found no match.
+	maxDrift = 16.0
+	// The region's shading (the palm's relief under the LEDs, their
+	// fall-off) is its Gaussian blur of shadeSigma region pixels, about
+	// 3.5 mm of an adult palm (8 mm at half height): twice as wide as the
+	// widest vein, whose darkening therefore stays.
+	shadeSigma = 10.0
+	// A frame's shift is measured on a copy 1/regScale of its size.
+	regScale = 2 * scale
 )
 
 // Extractor finds the palm in lit frames and cuts out a normalised region.
@@ -83,6 +95,14 @@ type Extractor struct {
 	affine gocv.Mat // region-to-frame map
 	big    gocv.Mat // the region at 2*Size, before area downsampling
 	out    gocv.Mat // the region at Size
+
+	// Averaging a burst's frames (ExtractBurst), all CV32F.
+	ref    gocv.Mat // the first frame's coarse copy
+	cur    gocv.Mat // a further frame's coarse copy
+	window gocv.Mat // Hann window of the coarse copy's size
+	none   gocv.Mat // empty: no window (see coarse)
+	cut32  gocv.Mat // one frame's region at 2*Size
+	sum    gocv.Mat // the regions added up
 
 	// Go-side scratch reused from one frame to the next.
 	pts     []image.Point
@@ -104,13 +124,42 @@ func NewExtractor() *Extractor {
 		affine: gocv.NewMatWithSize(2, 3, gocv.MatTypeCV64F),
 		big:    gocv.NewMatWithSize(2*Size, 2*Size, gocv.MatTypeCV8U),
 		out:    gocv.NewMatWithSize(Size, Size, gocv.MatTypeCV8U),
+		ref:    gocv.NewMat(),
+		cur:    gocv.NewMat(),
+		window: gocv.NewMat(),
+		none:   gocv.NewMat(),
+		cut32:  gocv.NewMatWithSize(2*Size, 2*Size, gocv.MatTypeCV32F),
+		sum:    gocv.NewMatWithSize(2*Size, 2*Size, gocv.MatTypeCV32F),
 	}
+}
+
+// hann makes m a w x h Hann window (CV32F), unless it is one already:
+// the phase correlation's inputs taper to zero at the frame's edges, which
+// the transform would otherwise see as a step.
+func hann(m *gocv.Mat, w, h int) {
+	if m.Cols() == w && m.Rows() == h {
+		return
+	}
+	m.Close()
+	*m = gocv.NewMatWithSize(h, w, gocv.MatTypeCV32F)
+	p, _ := m.DataPtrFloat32()
+	for y := range h {
+		wy := 0.5 - 0.5*math.Cos(2*math.Pi*float64(y)/float64(h-1))
+		for x := range w {
+			p[y*w+x] = float32(wy * (0.5 - 0.5*math.Cos(2*math.Pi*float64(x)/float64(w-1))))
+		}
+	}
+}
+
+func (e *Extractor) mats() []*gocv.Mat {
+	return []*gocv.Mat{&e.frame, &e.small, &e.unlit, &e.bin, &e.dist, &e.labels, &e.kernel, &e.hull, &e.affine, &e.big, &e.out,
+		&e.ref, &e.cur, &e.window, &e.none, &e.cut32, &e.sum}
 }
 
 // Close frees the Extractor's buffers.
 func (e *Extractor) Close() error {
 	var errs []error
-	for _, m := range []*gocv.Mat{&e.frame, &e.small, &e.unlit, &e.bin, &e.dist, &e.labels, &e.kernel, &e.hull, &e.affine, &e.big, &e.out} {
+	for _, m := range e.mats() {
 		errs = append(errs, m.Close())
 	}
 	return errors.Join(errs...)
@@ -124,11 +173,27 @@ func (e *Extractor) Close() error {
 // lit either way. It returns ErrNotFound when no whole hand is in the
 // frame. The Extractor's copies of the frames are zeroed before it returns.
 func (e *Extractor) Extract(lit, unlit, dst *image.Gray) error {
+	return e.ExtractBurst([]*image.Gray{lit}, unlit, dst)
+}
+
+// ExtractBurst is Extract over several lit frames of one burst: the palm
+// is found in lit[0]; in every further frame the hand's shift against
+// lit[0] is measured (phase correlation of the copies the hand is
+// segmented on, sub-pixel: the hand trembles by a few pixels between
+// frames) and the region cut at the palm's shifted place; the regions are
+// averaged. n frames lower the sensor's noise in the region by about
+// sqrt(n); the frames may be lit by different LED banks (the matcher reads
+// the lines' orientation, not the shading). A frame of another size, or
+// whose hand moved by more than maxDrift, is left out.
+func (e *Extractor) ExtractBurst(lit []*image.Gray, unlit, dst *image.Gray) error {
 	if dst.Bounds().Dx() != Size || dst.Bounds().Dy() != Size {
 		return fmt.Errorf("%w: got %v", ErrSize, dst.Bounds().Size())
 	}
+	if len(lit) == 0 {
+		return fmt.Errorf("%w: no lit frame", ErrNotFound)
+	}
 	defer e.wipe()
-	if err := e.load(lit, unlit); err != nil {
+	if err := e.load(lit[0], unlit); err != nil {
 		return err
 	}
 	sq, err := e.locate()
@@ -136,7 +201,70 @@ func (e *Extractor) Extract(lit, unlit, dst *image.Gray) error {
 		return err
 	}
 	e.cut(sq)
+	e.big.ConvertTo(&e.sum, gocv.MatTypeCV32F)
+	n := 1
+	if len(lit) > 1 {
+		if n, err = e.average(sq, lit, unlit); err != nil {
+			return err
+		}
+	}
+	e.sum.MultiplyFloat(1 / float32(n))
+	e.flatten()
+	gocv.Resize(e.big, &e.out, image.Pt(Size, Size), 0, 0, gocv.InterpolationArea)
 	return e.store(dst)
+}
+
+// flatten writes to big the region in sum without its shading: sum minus
+// its Gaussian blur of shadeSigma, plus its mean level. Even filters answer
+// the curvature of smooth light as they answer a line, and palms curve
+// alike: left in, shading makes strangers' regions agree where their
+// veins are faint.
+func (e *Extractor) flatten() {
+	gocv.GaussianBlur(e.sum, &e.cut32, image.Pt(0, 0), 2*shadeSigma, 2*shadeSigma, gocv.BorderReflect)
+	mean := e.sum.Mean().Val1
+	gocv.Subtract(e.sum, e.cut32, &e.sum)
+	e.sum.AddFloat(float32(mean))
+	e.sum.ConvertTo(&e.big, gocv.MatTypeCV8U)
+}
+
+// average adds to the region in sum, cut from lit[0] at sq, the regions
+// of lit[1:] cut where the hand moved, and returns how many were added up.
+func (e *Extractor) average(sq square, lit []*image.Gray, unlit *image.Gray) (int, error) {
+	e.coarse(&e.ref)
+	n := 1
+	for _, f := range lit[1:] {
+		if f.Bounds().Size() != lit[0].Bounds().Size() {
+			continue
+		}
+		if err := e.load(f, unlit); err != nil {
+			return n, err
+		}
+		e.coarse(&e.cur)
+		d, _ := gocv.PhaseCorrelate(e.ref, e.cur, e.none)
+		dx, dy := regScale*float64(d.X), regScale*float64(d.Y)
+		if math.Hypot(dx, dy) > maxDrift*sq.side/(2*Size) {
+			continue
+		}
+		moved := sq
+		moved.cx, moved.cy = sq.cx+dx, sq.cy+dy
+		e.cut(moved)
+		e.big.ConvertTo(&e.cut32, gocv.MatTypeCV32F)
+		gocv.Add(e.sum, e.cut32, &e.sum)
+		n++
+	}
+	return n, nil
+}
+
+// coarse writes to dst (CV32F) the small copy at half its size, Hann
+// windowed: what a frame's shift is measured on. Half the small copy (a
+// quarter of the frame) keeps the hand's outline and costs a quarter of
+// the transform. The window is applied here rather than by
+// PhaseCorrelate, which multiplies its inputs by it in place.
+func (e *Extractor) coarse(dst *gocv.Mat) {
+	gocv.Resize(e.small, dst, image.Pt(e.small.Cols()/2, e.small.Rows()/2), 0, 0, gocv.InterpolationArea)
+	dst.ConvertTo(dst, gocv.MatTypeCV32F)
+	hann(&e.window, dst.Cols(), dst.Rows())
+	gocv.Multiply(*dst, e.window, dst)
 }
 
 // load copies lit into the frame buffer and makes the small copy that is
@@ -175,7 +303,7 @@ func (e *Extractor) wipe() {
 			clear(pix)
 		}
 	}
-	for _, m := range []*gocv.Mat{&e.dist, &e.labels} {
+	for _, m := range []*gocv.Mat{&e.dist, &e.labels, &e.ref, &e.cur, &e.cut32, &e.sum} {
 		if !m.Empty() {
 			m.SetTo(gocv.Scalar{})
 		}
@@ -292,7 +420,8 @@ func (e *Extractor) contrasted() bool {
 	return sum[1]/float64(n[1])-sum[0]/float64(n[0]) >= minContrast
 }
 
-// cut warps the region from the full-resolution frame into out.
+// cut sets the region-to-frame map for sq and warps the region from the
+// full-resolution frame into big.
 func (e *Extractor) cut(sq square) {
 	// Region pixel (u, v) at 2*Size maps to centre + (u-Size)*k*x̂ + (v-Size)*k*ŷ,
 	// with ŷ pointing from the fingers to the wrist and x̂ = ŷ rotated by -90°.
@@ -306,7 +435,6 @@ func (e *Extractor) cut(sq square) {
 	}
 	gocv.WarpAffineWithParams(e.frame, &e.big, e.affine, image.Pt(2*Size, 2*Size),
 		gocv.InterpolationLinear|gocv.WarpInverseMap, gocv.BorderReplicate, color.RGBA{})
-	gocv.Resize(e.big, &e.out, image.Pt(Size, Size), 0, 0, gocv.InterpolationArea)
 }
 
 // store copies out into dst.
