@@ -279,39 +279,33 @@ func TestExtractSubImage(t *testing.T) {
 	}
 }
 
-// BenchmarkExtract: one lit frame and an unlit frame.
+// BenchmarkExtract: one lit frame and an unlit frame, and the firmware's
+// cut from a burst's six lit frames (the hand moving between them) and its
+// unlit frame.
 func BenchmarkExtract(b *testing.B) {
-	lit, unlit := renderPair(good("bench", 1))
-	e := NewExtractor()
-	defer e.Close()
-	dst := newROI()
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := e.Extract(lit, unlit, dst); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// BenchmarkExtractBurst: the firmware's cut, from a burst's six lit
-// frames (the hand moving between them) and its unlit frame.
-func BenchmarkExtractBurst(b *testing.B) {
 	scene := synth.NewScene(good("bench", 1))
 	unlit := image.NewGray(image.Rect(0, 0, synth.Width, synth.Height))
 	scene.Render(unlit, 0, false)
 	lit := make([]*image.Gray, 6)
 	for i := range lit {
 		lit[i] = image.NewGray(unlit.Rect)
-		scene.Render(lit[i], i+1, true)
+		scene.Render(lit[i], i, true)
 	}
 	e := NewExtractor()
 	defer e.Close()
 	dst := newROI()
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := e.ExtractBurst(lit, unlit, dst); err != nil {
-			b.Fatal(err)
-		}
+	for _, bb := range []struct {
+		name string
+		lit  []*image.Gray
+	}{{"frame", lit[:1]}, {"burst", lit}} {
+		b.Run(bb.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := e.ExtractBurst(bb.lit, unlit, dst); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
