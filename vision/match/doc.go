@@ -65,8 +65,9 @@
 //
 // On palms written by the red-team generator (vision/redteam), whose
 // veins are sparse and faint against the sensor's noise, FNMR is far
-// higher (12.00 % on the README's evaluation run, 28 % before the kiosk
-// averaged a burst's frames into the region). On its range 8,000,000 ..
+// higher (13.33 % on the README's evaluation run, 28 % before the kiosk
+// averaged a burst's frames into the region, 12.00 % before it placed the
+// region where most of the burst's frames place it). On its range 8,000,000 ..
 // 8,000,029, single-capture pairs within an identity:
 //   - One frame: 53 of 171 genuine pairs below Threshold; 13 % below the
 //     impostors' 99.9th percentile (0.231).
@@ -82,6 +83,25 @@
 //     (median 0.096). Taken. On vision/synth's evaluation tuning seeds
 //     (identities 1..30, three conditions) genuine pairs stay above 0.449
 //     (0.461 from one frame) and impostors below 0.198 (0.188).
+//
+// Region placement, on that range's first 60 identities (8,000,000 ..
+// 8,000,059, three-capture enrolments as vision/eval's MatchRates): 6 of
+// 60 probes missed, 2 of them with regions placed on another patch of the
+// palm because the burst's first frame, where the region was placed,
+// missed a valley the other frames showed (a sleeve; a fair-skinned hand).
+// The region is now placed where most of the burst's frames place it
+// (vision/roi): 5 of 60 miss, no false match in 3,540; on vision/synth's
+// identities 31 .. 130 (one-capture enrolments, good captures) 3 of 100
+// instead of 5. The misses left there are children's palms held close and
+// a dark-skinned hand at 0.22 .. 0.28: the faint veins above. Tried on the
+// same ranges and not taken: placing on the first frame that shows all
+// three valleys (4 of 60, but 5 of 100 on synth, where one frame's three
+// valleys placed the region 50 px from where the other four frames placed
+// it); averaging the three enrolment regions, registered, into one
+// template (14 of 60: the regions differ in scale and rotation more than
+// in noise); the region's side from the valleys' spacing rather than the
+// inscribed circle (8 of 60, impostors up to 0.285); and searching
+// rotations of ±12° and scales of ±10 % of the probe (no miss recovered).
 //
 // Also measured on that range and not taken: masking the points without
 // a clear line, as iris codes do, and longer filter wavelengths (16 to 24

@@ -40,21 +40,29 @@
 //     returns ErrNotFound. Otherwise the region is warped out of the
 //     full-resolution frame at twice Size and area-averaged down to Size,
 //     fingers up.
-//  7. Given a burst's further lit frames (ExtractBurst, as the firmware
-//     cuts every capture), the hand's shift in each against the first is
-//     measured by phase correlation of the copies segmented in step 1,
-//     halved again (the hand's outline registers it even where the palm
-//     shows little; the transform of a quarter frame is cheap), the
-//     region is cut at the palm's shifted place in each, and the regions
-//     are averaged. n frames of equal noise lower it by sqrt(n)
-//     (TestExtractBurstAverages: four frames moved by up to 4 pixels halve
-//     it; unregistered they would leave 0.65 of it). A burst has six lit
-//     frames, two lit by both banks and four by one bank, which carry half
-//     the LEDs' light: the lines stand 1.6 (read noise) to 2 (shot noise)
-//     times higher above the noise than in one frame. The frames lit by
-//     one bank are shaded from its side; together they shade the region as
-//     both banks do, and the matcher reads the lines' orientation, not the
-//     shading. A frame whose hand moved by more than maxDrift is left out.
+//  7. Given a burst's lit frames (ExtractBurst, as the firmware cuts every
+//     capture), the palm is placed in each, and the region taken is the one
+//     that agrees with the most others (centres within a tenth of the side,
+//     sides within 10 %, directions within 6°), the one placed by more
+//     landmarks between equals (three valleys, then the outer pair, then two
+//     neighbours, then the principal axis). The valleys are read off a noisy
+//     outline: one frame can miss a valley the others show, or read another
+//     set of valleys as the fingers', and a region placed that way falls on
+//     another patch of the same palm (TestExtractBurstPlacement). The hand's
+//     shift in every other frame against that one is measured by phase
+//     correlation of the copies segmented in step 1, halved again (the hand's
+//     outline registers it even where the palm shows little; the transform of
+//     a quarter frame is cheap), the region is cut at the palm's shifted
+//     place in each, and the regions are averaged. n frames of equal noise
+//     lower it by sqrt(n) (TestExtractBurstAverages: four frames moved by up
+//     to 4 pixels halve it; unregistered they would leave 0.65 of it). A
+//     burst has six lit frames, two lit by both banks and four by one bank,
+//     which carry half the LEDs' light: the lines stand 1.6 (read noise) to 2
+//     (shot noise) times higher above the noise than in one frame. The frames
+//     lit by one bank are shaded from its side; together they shade the
+//     region as both banks do, and the matcher reads the lines' orientation,
+//     not the shading. A frame whose hand moved by more than maxDrift is left
+//     out.
 //  8. The region's shading is taken out: its Gaussian blur of shadeSigma
 //     (10 region pixels, about 3.5 mm of palm) is subtracted and its mean
 //     level added back (TestFlattenRemovesShading). The matcher's even

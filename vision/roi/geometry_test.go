@@ -12,7 +12,7 @@ func TestFromValleys(t *testing.T) {
 	rl, mr, im := point{76, 45}, point{100, 43}, point{124, 46}
 	thumb := point{150, 80}
 	uprightThumb := point{148, 50}
-	upright := square{cx: 100, cy: 45.5 + offD*48, side: sideR * 50, ux: 0, uy: -1}
+	upright := square{cx: 100, cy: 45.5 + offD*48, side: sideR * 50, ux: 0, uy: -1, by: byThreeValleys}
 	rotate := func(p point, deg float64) point {
 		s, c := math.Sincos(deg * math.Pi / 180)
 		dx, dy := p.x-palm.x, p.y-palm.y
@@ -33,8 +33,8 @@ func TestFromValleys(t *testing.T) {
 		{"with the thumb's valley", []point{thumb, im, rl, mr}, upright, true},
 		{"with an upright thumb's valley in line", []point{rl, mr, im, uprightThumb}, upright, true},
 		{"turned 20°", []point{rotate(rl, 20), rotate(mr, 20), rotate(im, 20)}, turned, true},
-		{"outer pair, middle gap closed", []point{rl, im}, square{cx: 100, cy: 45.5 + offD*48, side: sideR * 50, ux: 1.0 / 48, uy: -1}, true},
-		{"neighbours only", []point{mr, im}, square{cx: 100, cy: 100, side: sideR * 50, ux: 3.0 / 24, uy: -1}, true},
+		{"outer pair, middle gap closed", []point{rl, im}, square{cx: 100, cy: 45.5 + offD*48, side: sideR * 50, ux: 1.0 / 48, uy: -1, by: byOuterPair}, true},
+		{"neighbours only", []point{mr, im}, square{cx: 100, cy: 100, side: sideR * 50, ux: 3.0 / 24, uy: -1, by: byNeighbours}, true},
 		{"one valley", []point{mr}, square{}, false},
 		{"none", nil, square{}, false},
 	}
@@ -49,6 +49,9 @@ func TestFromValleys(t *testing.T) {
 			}
 			if d := math.Hypot(got.cx-tt.want.cx, got.cy-tt.want.cy); d > 2 {
 				t.Errorf("centre (%.1f, %.1f), want (%.1f, %.1f)", got.cx, got.cy, tt.want.cx, tt.want.cy)
+			}
+			if got.by != tt.want.by {
+				t.Errorf("placed by %d, want %d", got.by, tt.want.by)
 			}
 			if math.Abs(got.side-tt.want.side) > 0.5 {
 				t.Errorf("side %.1f, want %.1f", got.side, tt.want.side)

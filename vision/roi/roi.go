@@ -71,6 +71,15 @@ const (
 	// the first frame is left out of the average: the hand moved, or the
 	// registration found no match.
 	maxDrift = 16.0
+	// Two frames' regions agree (ExtractBurst's placement) when their
+	// centres are within agreeShift of the side, their sides within
+	// agreeSide and their directions within agreeTurn: beyond maxDrift's
+	// tremor (1/16 of the side) and the few pixels by which the valleys of
+	// one hand move from frame to frame, and well short of a region placed
+	// on other landmarks (a quarter of the side and more away).
+	agreeShift = 0.1
+	agreeSide  = 0.1
+	agreeTurn  = 6 * math.Pi / 180
 	// The region's shading (the palm's relief under the LEDs, their
 	// fall-off) is its Gaussian blur of shadeSigma region pixels, about
 	// 3.5 mm of an adult palm (8 mm at half height): twice as wide as the
@@ -97,7 +106,7 @@ type Extractor struct {
 	out    gocv.Mat // the region at Size
 
 	// Averaging a burst's frames (ExtractBurst), all CV32F.
-	ref    gocv.Mat // the first frame's coarse copy
+	ref    gocv.Mat // the reference frame's coarse copy
 	cur    gocv.Mat // a further frame's coarse copy
 	window gocv.Mat // Hann window of the coarse copy's size
 	none   gocv.Mat // empty: no window (see coarse)
@@ -108,6 +117,13 @@ type Extractor struct {
 	pts     []image.Point
 	hullIdx []int
 	valleys []point
+	placed  []placed
+}
+
+// placed is where the palm was placed in lit frame i of a burst.
+type placed struct {
+	i  int
+	sq square
 }
 
 // NewExtractor allocates an Extractor's buffers.
@@ -176,15 +192,15 @@ func (e *Extractor) Extract(lit, unlit, dst *image.Gray) error {
 	return e.ExtractBurst([]*image.Gray{lit}, unlit, dst)
 }
 
-// ExtractBurst is Extract over several lit frames of one burst: the palm
-// is found in lit[0]; in every further frame the hand's shift against
-// lit[0] is measured (phase correlation of the copies the hand is
-// segmented on, sub-pixel: the hand trembles by a few pixels between
-// frames) and the region cut at the palm's shifted place; the regions are
-// averaged. n frames lower the sensor's noise in the region by about
-// sqrt(n); the frames may be lit by different LED banks (the matcher reads
-// the lines' orientation, not the shading). A frame of another size, or
-// whose hand moved by more than maxDrift, is left out.
+// ExtractBurst is Extract over several lit frames of one burst: the palm is
+// placed where most of the frames place it (see place); in every other
+// frame the hand's shift against that one is measured (phase correlation of
+// the copies the hand is segmented on, sub-pixel: the hand trembles by a
+// few pixels between frames) and the region cut at the palm's shifted
+// place; the regions are averaged. n frames lower the sensor's noise in the
+// region by about sqrt(n); the frames may be lit by different LED banks
+// (the matcher reads the lines' orientation, not the shading). A frame of
+// another size, or whose hand moved by more than maxDrift, is left out.
 func (e *Extractor) ExtractBurst(lit []*image.Gray, unlit, dst *image.Gray) error {
 	if dst.Bounds().Dx() != Size || dst.Bounds().Dy() != Size {
 		return fmt.Errorf("%w: got %v", ErrSize, dst.Bounds().Size())
@@ -193,10 +209,7 @@ func (e *Extractor) ExtractBurst(lit []*image.Gray, unlit, dst *image.Gray) erro
 		return fmt.Errorf("%w: no lit frame", ErrNotFound)
 	}
 	defer e.wipe()
-	if err := e.load(lit[0], unlit); err != nil {
-		return err
-	}
-	sq, err := e.locate()
+	ref, sq, err := e.place(lit, unlit)
 	if err != nil {
 		return err
 	}
@@ -204,7 +217,7 @@ func (e *Extractor) ExtractBurst(lit []*image.Gray, unlit, dst *image.Gray) erro
 	e.big.ConvertTo(&e.sum, gocv.MatTypeCV32F)
 	n := 1
 	if len(lit) > 1 {
-		if n, err = e.average(sq, lit, unlit); err != nil {
+		if n, err = e.average(sq, ref, lit, unlit); err != nil {
 			return err
 		}
 	}
@@ -227,13 +240,77 @@ func (e *Extractor) flatten() {
 	e.sum.ConvertTo(&e.big, gocv.MatTypeCV8U)
 }
 
-// average adds to the region in sum, cut from lit[0] at sq, the regions
-// of lit[1:] cut where the hand moved, and returns how many were added up.
-func (e *Extractor) average(sq square, lit []*image.Gray, unlit *image.Gray) (int, error) {
+// place locates the palm in each of the burst's lit frames and returns
+// the frame whose region agrees with the most others' (see agrees; the
+// one placed by more landmarks, then the earliest, of equals), loaded.
+// The valleys are read off a noisy outline: one frame of a burst can miss
+// a valley that the others show, or read another set of valleys as the
+// fingers', and a region placed that way falls on another patch of the
+// same palm. Where most frames of the burst place it is where the hand's
+// outline says it is.
+func (e *Extractor) place(lit []*image.Gray, unlit *image.Gray) (int, square, error) {
+	e.placed = e.placed[:0]
+	loaded, first := -1, error(nil)
+	for i, f := range lit {
+		if f.Bounds().Size() != lit[0].Bounds().Size() {
+			continue
+		}
+		err := e.load(f, unlit)
+		loaded = i
+		var sq square
+		if err == nil {
+			sq, err = e.locate()
+		}
+		if err != nil {
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		e.placed = append(e.placed, placed{i, sq})
+	}
+	if len(e.placed) == 0 {
+		return 0, square{}, first
+	}
+	best, votes := 0, 0
+	for k, a := range e.placed {
+		n := 0
+		for _, b := range e.placed {
+			if a.sq.agrees(b.sq) {
+				n++
+			}
+		}
+		if n > votes || n == votes && a.sq.by < e.placed[best].sq.by {
+			best, votes = k, n
+		}
+	}
+	p := e.placed[best]
+	if loaded != p.i {
+		if err := e.load(lit[p.i], unlit); err != nil {
+			return 0, square{}, err
+		}
+	}
+	return p.i, p.sq, nil
+}
+
+// agrees reports whether regions a and b cover the same patch of palm, up
+// to the hand's tremor between frames and the outline's noise: centres
+// within agreeShift of the side, sides within agreeSide of each other and
+// directions within agreeTurn.
+func (a square) agrees(b square) bool {
+	return math.Hypot(a.cx-b.cx, a.cy-b.cy) <= agreeShift*a.side &&
+		math.Abs(a.side-b.side) <= agreeSide*a.side &&
+		a.ux*b.ux+a.uy*b.uy >= math.Cos(agreeTurn)
+}
+
+// average adds to the region in sum, cut from lit[ref] at sq (its frame
+// loaded), the regions of the other frames cut where the hand moved, and
+// returns how many were added up.
+func (e *Extractor) average(sq square, ref int, lit []*image.Gray, unlit *image.Gray) (int, error) {
 	e.coarse(&e.ref)
 	n := 1
-	for _, f := range lit[1:] {
-		if f.Bounds().Size() != lit[0].Bounds().Size() {
+	for i, f := range lit {
+		if i == ref || f.Bounds().Size() != lit[ref].Bounds().Size() {
 			continue
 		}
 		if err := e.load(f, unlit); err != nil {
@@ -316,12 +393,25 @@ func (e *Extractor) wipe() {
 // threshold the hand mask is cut.
 const fingerThreshold = 0.5
 
-// square is the palm region in frame coordinates: its centre, side, and
-// the unit vector from the wrist towards the fingers.
+// square is the palm region in frame coordinates: its centre, side, the
+// unit vector from the wrist towards the fingers, and how it was placed.
 type square struct {
 	cx, cy, side float64
 	ux, uy       float64
+	by           placement
 }
+
+// placement is what a region was placed by, best first: the more of the
+// hand's landmarks were found, the more surely the region falls on the
+// same patch of palm from one capture to the next.
+type placement int
+
+const (
+	byThreeValleys placement = iota // the three valleys between the four fingers
+	byOuterPair                     // the outer two (a gap between touching fingers unseen)
+	byNeighbours                    // two neighbouring valleys: rotation only, on the inscribed circle
+	byAxis                          // no valleys: the hand's principal axis, on the inscribed circle
+)
 
 // locate segments the hand and places the palm region.
 func (e *Extractor) locate() (square, error) {
@@ -564,7 +654,7 @@ func fromValleys(palm circle, vs []point) (square, bool) {
 			continue
 		}
 		bestSpan = span
-		best = square{cx: mx - offD*d*nx, cy: my - offD*d*ny, side: sideR * palm.r, ux: nx, uy: ny}
+		best = square{cx: mx - offD*d*nx, cy: my - offD*d*ny, side: sideR * palm.r, ux: nx, uy: ny, by: byThreeValleys}
 	}
 	if !math.IsInf(bestSpan, 1) {
 		return best, true
@@ -583,9 +673,9 @@ func fromValleys(palm circle, vs []point) (square, bool) {
 		case d < minPair*palm.r || d > maxPair*palm.r || !radial(palm, a, b, nx, ny):
 		case d >= outerPair*palm.r:
 			mx, my := (a.x+b.x)/2, (a.y+b.y)/2
-			return square{cx: mx - offD*d*nx, cy: my - offD*d*ny, side: sideR * palm.r, ux: nx, uy: ny}, true
+			return square{cx: mx - offD*d*nx, cy: my - offD*d*ny, side: sideR * palm.r, ux: nx, uy: ny, by: byOuterPair}, true
 		case !found:
-			best, found = square{cx: palm.x, cy: palm.y, side: sideR * palm.r, ux: nx, uy: ny}, true
+			best, found = square{cx: palm.x, cy: palm.y, side: sideR * palm.r, ux: nx, uy: ny, by: byNeighbours}, true
 		}
 	}
 	return best, found
@@ -625,7 +715,7 @@ func (e *Extractor) fromPalm(palm circle) (square, bool) {
 	if uy > 0 {
 		ux, uy = -ux, -uy
 	}
-	return square{cx: palm.x, cy: palm.y, side: sideR * palm.r, ux: ux, uy: uy}, true
+	return square{cx: palm.x, cy: palm.y, side: sideR * palm.r, ux: ux, uy: uy, by: byAxis}, true
 }
 
 // inFrame reports whether the palm around the region lies inside the

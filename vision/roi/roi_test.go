@@ -470,3 +470,53 @@ func TestFlattenRemovesShading(t *testing.T) {
 		t.Errorf("with the shading added the region changes by %d to %d grey levels (1st to 99th percentile), want within 2 of each other", lo, hi)
 	}
 }
+
+// TestExtractBurstPlacement gives ExtractBurst bursts mixing frames that
+// hide the valleys between the fingers (drawn as a mitten) with frames
+// that show them: the region goes where most frames place it, and where
+// the most landmarks place it between equals.
+func TestExtractBurstPlacement(t *testing.T) {
+	skipUnderRace(t)
+	p := pose{640, 480, 250, 0, 1}
+	open := drawHand(1, p, 1)
+	mitten := drawHand(1, p, 2)
+	// Fill the gaps between the fingers up to half their length.
+	for y := int(p.cy - 1.0*p.width); y < int(p.cy-0.4*p.width); y++ {
+		for x := int(p.cx - 0.42*p.width); x < int(p.cx+0.42*p.width); x++ {
+			mitten.Pix[y*mitten.Stride+x] = 180
+		}
+	}
+	e := NewExtractor()
+	defer e.Close()
+	byValleys, byAxis := newROI(), newROI()
+	if err := e.Extract(open, nil, byValleys); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Extract(mitten, nil, byAxis); err != nil {
+		t.Fatal(err)
+	}
+	apart := meanAbsDiff(byAxis, byValleys)
+	tests := []struct {
+		name  string
+		burst []*image.Gray
+		want  *image.Gray
+	}{
+		{"one each, valleys hidden first", []*image.Gray{mitten, open}, byValleys},
+		{"one each, valleys shown first", []*image.Gray{open, mitten}, byValleys},
+		{"most show the valleys", []*image.Gray{mitten, open, open}, byValleys},
+		{"most hide them", []*image.Gray{open, mitten, mitten}, byAxis},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := newROI()
+			if err := e.ExtractBurst(tt.burst, nil, got); err != nil {
+				t.Fatal(err)
+			}
+			d := meanAbsDiff(got, tt.want)
+			t.Logf("mean difference from the expected placement's region %.2f grey levels (the two placements' %.2f apart)", d, apart)
+			if d > apart/3 {
+				t.Errorf("region %.2f grey levels from the expected placement's (the two placements' %.2f apart): placed wrongly", d, apart)
+			}
+		})
+	}
+}
