@@ -387,6 +387,7 @@ func (e *Extractor) wipe() {
 	}
 	clear(e.pts)
 	clear(e.valleys)
+	clear(e.placed)
 }
 
 // fingerThreshold is where between the background's mean and Otsu's

@@ -239,7 +239,7 @@ func TestExtractWipes(t *testing.T) {
 		name string
 		mat  *gocv.Mat
 	}{
-		{"first frame's copy", &e.ref}, {"further frame's copy", &e.cur}, {"one region", &e.cut32}, {"regions' sum", &e.sum},
+		{"reference frame's copy", &e.ref}, {"other frame's copy", &e.cur}, {"one region", &e.cut32}, {"regions' sum", &e.sum},
 	} {
 		pix, err := m.mat.DataPtrFloat32()
 		if err != nil {
@@ -250,6 +250,14 @@ func TestExtractWipes(t *testing.T) {
 		}
 		if i := slices.IndexFunc(pix, func(v float32) bool { return v != 0 }); i >= 0 {
 			t.Errorf("%s buffer not zeroed (value %d)", m.name, i)
+		}
+	}
+	if len(e.placed) == 0 {
+		t.Error("no placement recorded")
+	}
+	for i, p := range e.placed {
+		if p != (placed{}) {
+			t.Errorf("placement %d not zeroed: %+v", i, p)
 		}
 	}
 }
