@@ -12,6 +12,7 @@
 //	go run ./cmd/palmeval                              # vision/synth, tuning seeds
 //	go run ./cmd/palmeval -seed-base 1000000           # its held-out seeds
 //	go run ./cmd/palmeval -generator redteam           # the red-team generator (never tuned on)
+//	go run ./cmd/palmeval -generator redteam -redteam-seed-base 8000000  # a red-team range for looking at failures
 //	go run ./cmd/palmeval -generator both -json        # both, one JSON object per generator
 //	go run ./cmd/palmeval -plot det.svg                # also a DET plot (SVG)
 //	go run ./cmd/palmeval -out /tmp/set                # also write the set as PNG frames + manifest
@@ -64,7 +65,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("palmeval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: palmeval [-generator synth|redteam|both] [-seed-base N] [-identities N] [-captures N] [-json] [-plot FILE] [-out DIR | -set DIR]")
+		fmt.Fprintln(stderr, "usage: palmeval [-generator synth|redteam|both] [-seed-base N] [-redteam-seed-base N] [-identities N] [-captures N] [-json] [-plot FILE] [-out DIR | -set DIR]")
 		fmt.Fprintln(stderr, "Scores quality, liveness (ISO/IEC 30107-3), palm region and matcher on a labelled set.")
 		fs.PrintDefaults()
 	}
@@ -73,6 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	captures := fs.Int("captures", 2, "takes per identity: each has one capture of every presentation and one genuine in a hard condition")
 	conditions := fs.Int("conditions", -1, "synth: identities that also get one genuine capture per bad condition (-1: all)")
 	seedBase := fs.Uint64("seed-base", eval.TuningSeedBase, fmt.Sprintf("synth: first identity seed (tuning %d, held-out %d)", eval.TuningSeedBase, eval.HeldOutSeedBase))
+	redBase := fs.Uint64("redteam-seed-base", redteam.SeedBase, fmt.Sprintf("redteam: first identity seed (%d, the held-out range the README reports; another range to look at failures without tuning on that one)", redteam.SeedBase))
 	width := fs.Int("width", synth.Width/2, "synth: frame width, 1280, or 640 or 320 (rendered 2x2 or 4x4 binned)")
 	pairs := fs.Int("pairs", eval.SynthPairs, fmt.Sprintf("synth: strobed pairs per capture (%d to %d)", liveness.BurstPairs+1, eval.SynthPairs))
 	kindList := fs.String("kinds", "", "synth: comma-separated presentations to render (default: all, plus hard genuine conditions)")
@@ -117,7 +119,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	for _, gen := range gens {
 		start := time.Now()
-		report, what, err := evaluate(ctx, gen, s, *set, *out, stderr)
+		report, what, err := evaluate(ctx, gen, s, *redBase, *set, *out, stderr)
 		if err != nil {
 			return err
 		}
@@ -155,12 +157,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // evaluate scores one generator's set (or the external set).
-func evaluate(ctx context.Context, gen string, s eval.SynthSet, set, out string, stderr io.Writer) (*eval.Report, string, error) {
+func evaluate(ctx context.Context, gen string, s eval.SynthSet, redBase uint64, set, out string, stderr io.Writer) (*eval.Report, string, error) {
 	switch gen {
 	case "redteam":
-		rs := redteam.Set{Identities: s.Identities, Captures: s.Captures}
+		rs := redteam.Set{Identities: s.Identities, Captures: s.Captures, SeedBase: redBase}
 		r, err := eval.Evaluate(ctx, rs.Len(), rs.Capture)
-		return r, fmt.Sprintf("red-team set (vision/redteam): %d identities x %d takes: %d captures", rs.Identities, rs.Captures, rs.Len()), err
+		return r, fmt.Sprintf("red-team set (vision/redteam): %d identities x %d takes, seed base %d: %d captures", rs.Identities, rs.Captures, redBase, rs.Len()), err
 	case "synth":
 		r, err := eval.Evaluate(ctx, s.Len(), s.Capture)
 		return r, fmt.Sprintf("synthetic set (vision/synth): %d identities x %d takes + %d x %d bad conditions, seed base %d, %d px wide: %d captures",

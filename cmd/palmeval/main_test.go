@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/palmd/palmd/vision/eval"
 )
 
 func TestRunExternalSet(t *testing.T) {
@@ -127,6 +129,34 @@ func TestJSONAndPlot(t *testing.T) {
 		svg, err := os.ReadFile(filepath.Join(dir, "det-"+gen+".svg"))
 		if err != nil || !bytes.HasPrefix(svg, []byte("<svg")) || !bytes.Contains(svg, []byte("vein_replica")) {
 			t.Errorf("%s: DET plot: %v, %.80q", gen, err, svg)
+		}
+	}
+}
+
+// TestRedTeamSeedBase checks that -redteam-seed-base picks the red team's
+// identities and that the summary splits the matcher's misses by the
+// probe's condition.
+func TestRedTeamSeedBase(t *testing.T) {
+	if raceEnabled {
+		t.Skip("renders 20 captures: too slow under the race detector")
+	}
+	var out, errb bytes.Buffer
+	args := []string{"-generator", "redteam", "-redteam-seed-base", "8000000", "-identities", "1", "-captures", "2"}
+	if err := run(context.Background(), args, &out, &errb); err != nil {
+		t.Fatalf("run: %v\n%s", err, errb.String())
+	}
+	for _, want := range []string{"seed base 8000000", "FNMR by the probe's condition:"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	r, _, err := evaluate(context.Background(), "redteam", eval.SynthSet{Identities: 1, Captures: 1}, 8000000, "", "", &errb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range r.Outcomes {
+		if o.Identity != "rt-8000000" {
+			t.Fatalf("identity %q, want rt-8000000", o.Identity)
 		}
 	}
 }

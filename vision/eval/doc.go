@@ -43,7 +43,7 @@
 //     vision/roi found the palm region, over those that passed.
 //   - Matcher: per identity the first match.EnrolCaptures bona fide regions
 //     (in capture order) are enrolled and later ones probe every enrolment (FNMR, FMR at
-//     match.Threshold).
+//     match.Threshold), the FNMR also split by the probe's condition.
 //   - The gate's confusion table: for genuine captures, condition by the
 //     gate's last verdict.
 //
@@ -51,7 +51,8 @@
 // fractions): {"generator", "species": {label: {"captures", "apcer_pad",
 // "apcer_system"}}, "bona_fide": {"captures", "bpcer", "quality_reject",
 // "roi_found"}, "worst_species", "bpcer_at_apcer_1", "bpcer_at_apcer_5",
-// "matcher"}; Report.WritePlot draws a DET plot as SVG.
+// "matcher": {..., "fnmr_by_probe_condition": {condition: {"genuine_comparisons",
+// "misses", "fnmr"}}}}; Report.WritePlot draws a DET plot as SVG.
 //
 // # Synthetic sets and seeds
 //

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -101,6 +102,18 @@ type MatchRates struct {
 	FNMR       float64 `json:"fnmr"`
 	FMR        float64 `json:"fmr"`
 	Threshold  float64 `json:"threshold"`
+	// ByCondition splits the genuine comparisons by the probe's
+	// condition (ISO/IEC 19795-1 reports error rates per subgroup): a
+	// child's palm held close and a dark palm far away are not missed
+	// alike.
+	ByCondition map[string]ConditionFNMR `json:"fnmr_by_probe_condition"`
+}
+
+// ConditionFNMR is the FNMR of the probes taken in one condition.
+type ConditionFNMR struct {
+	Genuine int     `json:"genuine_comparisons"`
+	Misses  int     `json:"misses"`
+	FNMR    float64 `json:"fnmr"`
 }
 
 // MatchRates enrols, per identity, the first match.EnrolCaptures bona
@@ -109,46 +122,48 @@ type MatchRates struct {
 // every later one (probes) with every enrolment by match.BestSimilarity at
 // match.Threshold.
 func (r *Report) MatchRates() MatchRates {
-	byID := map[string][]*match.Template{}
+	byID := map[string][]*Outcome{}
 	var ids []string
-	for _, o := range r.Outcomes {
+	for i := range r.Outcomes {
+		o := &r.Outcomes[i]
 		if o.Label != synth.Genuine || !o.Condition.BonaFide() || o.Template == nil {
 			continue
 		}
 		if _, ok := byID[o.Identity]; !ok {
 			ids = append(ids, o.Identity)
 		}
-		byID[o.Identity] = append(byID[o.Identity], o.Template)
+		byID[o.Identity] = append(byID[o.Identity], o)
 	}
 	slices.Sort(ids)
-	m := MatchRates{Threshold: match.Threshold}
+	m := MatchRates{Threshold: match.Threshold, ByCondition: map[string]ConditionFNMR{}}
 	enrol := map[string][]match.Template{}
-	probes := map[string][]match.Template{}
+	probes := map[string][]*Outcome{}
 	for _, id := range ids {
-		ts := byID[id]
-		if len(ts) < 2 {
+		outs := byID[id]
+		if len(outs) < 2 {
 			continue
 		}
-		k := min(match.EnrolCaptures, len(ts)-1)
-		for i, t := range ts {
-			if i < k {
-				enrol[id] = append(enrol[id], *t)
-			} else {
-				probes[id] = append(probes[id], *t)
-			}
+		k := min(match.EnrolCaptures, len(outs)-1)
+		for _, o := range outs[:k] {
+			enrol[id] = append(enrol[id], *o.Template)
 		}
+		probes[id] = outs[k:]
 		m.Identities++
 	}
 	var fn, fm int
 	for id, ps := range probes {
 		for e, ts := range enrol {
 			for _, p := range ps {
-				s := match.BestSimilarity(ts, p)
+				s := match.BestSimilarity(ts, *p.Template)
 				if e == id {
 					m.Genuine++
+					c := m.ByCondition[p.Condition.String()]
+					c.Genuine++
 					if s < match.Threshold {
 						fn++
+						c.Misses++
 					}
+					m.ByCondition[p.Condition.String()] = c
 				} else {
 					m.Impostor++
 					if s >= match.Threshold {
@@ -157,6 +172,10 @@ func (r *Report) MatchRates() MatchRates {
 				}
 			}
 		}
+	}
+	for k, c := range m.ByCondition {
+		c.FNMR = ratio(c.Misses, c.Genuine)
+		m.ByCondition[k] = c
 	}
 	m.FNMR, m.FMR = ratio(fn, m.Genuine), ratio(fm, m.Impostor)
 	return m
@@ -230,6 +249,19 @@ func (r *Report) WriteSummary(w io.Writer) error {
 		"Matcher on this run's bona fide captures: %d identities, %d-capture enrolments, FNMR %.2f%% (%d genuine comparisons), FMR %.4f%% (%d impostor) at %.2f\n",
 		ws, 100*wv, 100*b1, t1, 100*b5, t5, m.Identities, match.EnrolCaptures, 100*m.FNMR, m.Genuine, 100*m.FMR, m.Impostor, m.Threshold)
 	if err != nil {
+		return fmt.Errorf("eval: write summary: %w", err)
+	}
+	if len(m.ByCondition) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString("FNMR by the probe's condition:")
+	for _, k := range slices.Sorted(maps.Keys(m.ByCondition)) {
+		c := m.ByCondition[k]
+		fmt.Fprintf(&b, " %s %.2f%% (%d of %d)", k, 100*c.FNMR, c.Misses, c.Genuine)
+	}
+	b.WriteString("\n")
+	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("eval: write summary: %w", err)
 	}
 	return nil

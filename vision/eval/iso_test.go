@@ -1,11 +1,15 @@
 package eval
 
 import (
+	"image"
+	"maps"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
 	"github.com/palmd/palmd/vision/liveness"
+	"github.com/palmd/palmd/vision/match"
 	"github.com/palmd/palmd/vision/synth"
 )
 
@@ -49,5 +53,53 @@ func TestMatchRatesNeedsTwoCaptures(t *testing.T) {
 	r.Add(Outcome{Label: synth.Genuine, Identity: "a"})
 	if m := r.MatchRates(); m.Identities != 0 || m.Genuine != 0 || m.FNMR != 0 {
 		t.Errorf("MatchRates with no templates = %+v", m)
+	}
+}
+
+// TestMatchRatesByCondition checks that misses are counted against the
+// probe's condition, and that the summary prints them.
+func TestMatchRatesByCondition(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	noise := func() *match.Template {
+		roi := image.NewGray(image.Rect(0, 0, match.Size, match.Size))
+		for i := range roi.Pix {
+			roi.Pix[i] = uint8(rng.IntN(256))
+		}
+		tm, err := match.NewTemplate(roi)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &tm
+	}
+	a, b := noise(), noise()
+	r := &Report{}
+	add := func(id string, c synth.Condition, tm *match.Template) {
+		r.Add(Outcome{Label: synth.Genuine, Identity: id, Condition: c, Template: tm})
+	}
+	for range match.EnrolCaptures {
+		add("a", synth.Good, a)
+		add("b", synth.Good, b)
+	}
+	add("a", synth.Sunlit, a)           // the same code: recognised
+	add("a", synth.ChildClose, noise()) // another code: missed
+	add("b", synth.ChildClose, b)       // recognised
+	add("b", synth.TooFar, noise())     // not bona fide: no probe
+	m := r.MatchRates()
+	want := map[string]ConditionFNMR{
+		"sunlit":      {Genuine: 1, Misses: 0, FNMR: 0},
+		"child_close": {Genuine: 2, Misses: 1, FNMR: 0.5},
+	}
+	if !maps.Equal(m.ByCondition, want) {
+		t.Errorf("ByCondition = %v, want %v", m.ByCondition, want)
+	}
+	if m.Genuine != 3 || math.Abs(m.FNMR-1.0/3) > 1e-9 || m.Impostor != 3 || m.FMR != 0 {
+		t.Errorf("MatchRates = %+v, want 3 genuine comparisons (1 missed) and 3 impostor (none matched)", m)
+	}
+	var s strings.Builder
+	if err := r.WriteSummary(&s); err != nil {
+		t.Fatal(err)
+	}
+	if line := "FNMR by the probe's condition: child_close 50.00% (1 of 2) sunlit 0.00% (0 of 1)"; !strings.Contains(s.String(), line) {
+		t.Errorf("summary lacks %q:\n%s", line, s.String())
 	}
 }
