@@ -3,8 +3,10 @@
 // figures: APCER per attack species (liveness alone and the whole system),
 // the worst species, BPCER, BPCER at APCER 1 % and 5 %, the quality-reject
 // rate and region success of bona fide captures, a per-condition quality
-// confusion table, and the matcher's FNMR and FMR on the same run's bona
-// fide captures.
+// confusion table, per species the share two or more liveness checks
+// refused and APCER(PAD) without the check that alone refuses most, and
+// the matcher's FNMR and FMR on the same run's bona fide captures (split
+// by the probe's condition).
 //
 // By default it generates a synthetic set from the tuning seeds and writes
 // no files:

@@ -46,10 +46,14 @@
 //     match.Threshold), the FNMR also split by the probe's condition.
 //   - The gate's confusion table: for genuine captures, condition by the
 //     gate's last verdict.
+//   - Independent checks: per attack species, the share of captures two or
+//     more liveness checks refused, and APCER(PAD) as it would be without
+//     the check that alone refused the most of them (Report.SoleCheck).
 //
 // Report.WriteJSON prints the figures as one JSON object (rates as
 // fractions): {"generator", "species": {label: {"captures", "apcer_pad",
-// "apcer_system"}}, "bona_fide": {"captures", "bpcer", "quality_reject",
+// "apcer_system", "refused_by_two_checks", "sole_check",
+// "apcer_pad_without_sole_check"}}, "bona_fide": {"captures", "bpcer", "quality_reject",
 // "roi_found"}, "worst_species", "bpcer_at_apcer_1", "bpcer_at_apcer_5",
 // "matcher": {..., "fnmr_by_probe_condition": {condition: {"genuine_comparisons",
 // "misses", "fnmr"}}}}; Report.WritePlot draws a DET plot as SVG.

@@ -198,6 +198,11 @@ type SpeciesJSON struct {
 	Captures    int     `json:"captures"`
 	APCERPAD    float64 `json:"apcer_pad"`
 	APCERSystem float64 `json:"apcer_system"`
+	// RefusedByTwo is the share two or more liveness checks refused;
+	// SoleCheck and APCERPADWithoutSole are Report.SoleCheck's.
+	RefusedByTwo        float64 `json:"refused_by_two_checks"`
+	SoleCheck           string  `json:"sole_check"`
+	APCERPADWithoutSole float64 `json:"apcer_pad_without_sole_check"`
 }
 
 // BonaFideJSON is the bona fide figures.
@@ -218,7 +223,10 @@ type WorstJSON struct {
 func (r *Report) JSON(generator string) JSON {
 	j := JSON{Generator: generator, Species: map[string]SpeciesJSON{}}
 	for _, p := range r.Species() {
-		j.Species[p.String()] = SpeciesJSON{Captures: r.Kinds[p].N, APCERPAD: r.PADAPCER(p), APCERSystem: r.APCER(p)}
+		c := r.Kinds[p]
+		sole, without := r.SoleCheck(p)
+		j.Species[p.String()] = SpeciesJSON{Captures: c.N, APCERPAD: r.PADAPCER(p), APCERSystem: r.APCER(p),
+			RefusedByTwo: ratio(c.TwoChecks, c.N), SoleCheck: sole, APCERPADWithoutSole: without}
 	}
 	g := r.Kinds[synth.Genuine]
 	j.BonaFide = BonaFideJSON{Captures: g.N, BPCER: r.BPCER(), QualityReject: r.QualityRejectRate(), ROIFound: r.ROIRate()}

@@ -103,3 +103,32 @@ func TestMatchRatesByCondition(t *testing.T) {
 		t.Errorf("summary lacks %q:\n%s", line, s.String())
 	}
 }
+
+// TestSoleCheck checks the count of attacks two or more liveness checks
+// refused and APCER(PAD) without the check that alone refuses most.
+func TestSoleCheck(t *testing.T) {
+	one, other, both := liveness.Checks(1<<4), liveness.Checks(1<<3), liveness.Checks(1<<3|1<<6)
+	r := &Report{}
+	for _, failed := range []liveness.Checks{0, one, one, other, both} {
+		res := liveness.Result{Live: failed == 0, Score: 0.9, Failed: failed}
+		if failed != 0 {
+			res.Reason, res.Score = failed.Reasons()[0], 0.1
+		}
+		r.Add(Outcome{Label: synth.PrintedPhoto, Live: res})
+	}
+	sole, without := r.SoleCheck(synth.PrintedPhoto)
+	if want := one.Reasons()[0]; sole != want || math.Abs(without-0.6) > 1e-9 {
+		t.Errorf("SoleCheck = %q %v, want %q 0.6 (one live and two refused by it alone, of five)", sole, without, want)
+	}
+	j := r.JSON("t").Species["printed_photo"]
+	if math.Abs(j.RefusedByTwo-0.2) > 1e-9 || j.SoleCheck != sole || j.APCERPADWithoutSole != without {
+		t.Errorf("JSON species = %+v", j)
+	}
+	var b strings.Builder
+	if err := r.WriteTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "20.00%") || !strings.Contains(b.String(), sole+" 2") || !strings.Contains(b.String(), "60.00%") {
+		t.Errorf("table lacks the independent checks:\n%s", b.String())
+	}
+}

@@ -132,6 +132,12 @@
 //
 // # Which cues catch which species
 //
+// A Result names the first failed check (Reason) and holds every failed
+// one (Failed): an attack refused by one check alone rests on that
+// check's assumption. cmd/palmeval reports, per species, the share two or
+// more checks refused and APCER(PAD) as it would be without the check
+// that alone refuses most.
+//
 // On vision/synth (tuning seeds), each attack species fails these cues:
 //
 //	species              cues it fails

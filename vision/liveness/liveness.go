@@ -5,6 +5,7 @@ import (
 	"errors"
 	"image"
 	"math"
+	"math/bits"
 	mrand "math/rand/v2"
 
 	"github.com/palmd/palmd/vision/internal/downscale"
@@ -123,9 +124,34 @@ func PatternFrom(src mrand.Source, dst []uint8) {
 type Result struct {
 	Live   bool
 	Score  float64 // in [0, 1]; Live is Score >= 0.5
-	Reason string  // why not live, "" when live
+	Reason string  // why not live, "" when live: the first of Failed
+	// Failed holds every check the burst failed, not only the first: an
+	// attack refused by one check alone rests on that check's assumption.
+	Failed Checks
 	// Features are the measurements behind Score.
 	Features Features
+}
+
+// Checks is a set of liveness checks, one bit per reason in the order
+// they are judged (checkReasons).
+type Checks uint16
+
+// checkReasons names the checks in the order decide judges them; bit i
+// of Checks is checkReasons[i].
+var checkReasons = [...]string{NoResponse, EmitsLight, Inconsistent, Specular, Flat, Glossy, NoVeins, PaintedVeins, NoMicroMove}
+
+// Count returns the number of checks in c.
+func (c Checks) Count() int { return bits.OnesCount16(uint16(c)) }
+
+// Reasons names the checks in c, in the order they are judged.
+func (c Checks) Reasons() []string {
+	var out []string
+	for i, r := range checkReasons {
+		if c&(1<<i) != 0 {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // Features are the measurements Check combines; see the package
@@ -416,31 +442,34 @@ func (c *Checker) state(banks uint8) *gocv.Mat {
 // listed, which names the most specific cause.
 func decide(f Features) Result {
 	inv := func(v, limit float64) float64 { return limit / max(v, 1e-6) }
-	checks := [...]struct {
-		reason string
-		m      float64 // > 1 means live-like; < 0: not measured
-		skip   bool
+	// In the order of checkReasons.
+	checks := [len(checkReasons)]struct {
+		m    float64 // > 1 means live-like
+		skip bool    // not measured
 	}{
-		{NoResponse, f.Response / minResponse, false},
-		{EmitsLight, inv(f.Emission, maxEmission), false},
-		{Inconsistent, inv(f.Consistency, maxConsistency), f.Consistency < 0},
-		{Specular, inv(f.Specular, maxSpecular), false},
-		{Flat, f.Shape / minShape, f.Shape < 0},
-		{Glossy, inv(f.Shape, maxShape), f.Shape < 0},
-		{NoVeins, f.Veins / minVeins, false},
-		{PaintedVeins, inv(f.Square, maxSquare), f.Square < 0},
-		{NoMicroMove, f.Motion / minMotion, f.Motion < 0},
+		{f.Response / minResponse, false},
+		{inv(f.Emission, maxEmission), false},
+		{inv(f.Consistency, maxConsistency), f.Consistency < 0},
+		{inv(f.Specular, maxSpecular), false},
+		{f.Shape / minShape, f.Shape < 0},
+		{inv(f.Shape, maxShape), f.Shape < 0},
+		{f.Veins / minVeins, false},
+		{inv(f.Square, maxSquare), f.Square < 0},
+		{f.Motion / minMotion, f.Motion < 0},
 	}
 	r := Result{Score: 1, Features: f}
-	for _, ch := range checks {
+	for i, ch := range checks {
 		if ch.skip {
 			continue
 		}
 		m := max(ch.m, 0)
 		s := m / (1 + m)
 		r.Score = min(r.Score, s)
-		if s < 0.5 && r.Reason == "" {
-			r.Reason = ch.reason
+		if s < 0.5 {
+			r.Failed |= 1 << i
+			if r.Reason == "" {
+				r.Reason = checkReasons[i]
+			}
 		}
 	}
 	r.Live = r.Reason == ""

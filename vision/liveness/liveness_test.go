@@ -5,6 +5,7 @@ import (
 	"image"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -540,6 +541,33 @@ func TestBurstLit(t *testing.T) {
 				if got[i] != imgs[w] {
 					t.Errorf("frame %d is not capture frame %d", i, w)
 				}
+			}
+		})
+	}
+}
+
+// TestDecideKeepsEveryFailedCheck checks that Failed holds every check a
+// burst fails, not only the first, which Reason names.
+func TestDecideKeepsEveryFailedCheck(t *testing.T) {
+	live := Features{Response: 100, Emission: 0.1, Consistency: 1, Specular: 0, Shape: 3, Veins: 5, Square: 0.4, Motion: 1}
+	tests := []struct {
+		name   string
+		change func(*Features)
+		reason string
+		failed []string
+	}{
+		{"live", func(*Features) {}, "", nil},
+		{"flat sheet without veins", func(f *Features) { f.Shape, f.Veins = 1, 1 }, Flat, []string{Flat, NoVeins}},
+		{"still glossy cast with paint", func(f *Features) { f.Shape, f.Square, f.Motion = 7, 0.7, 0 }, Glossy, []string{Glossy, PaintedVeins, NoMicroMove}},
+		{"shape not measured", func(f *Features) { f.Shape, f.Veins = -1, 1 }, NoVeins, []string{NoVeins}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := live
+			tt.change(&f)
+			r := decide(f)
+			if r.Reason != tt.reason || r.Live != (tt.reason == "") || r.Failed.Count() != len(tt.failed) || !slices.Equal(r.Failed.Reasons(), tt.failed) {
+				t.Errorf("decide = reason %q live %v failed %v (%d), want %q %v", r.Reason, r.Live, r.Failed.Reasons(), r.Failed.Count(), tt.reason, tt.failed)
 			}
 		})
 	}
