@@ -34,7 +34,11 @@
 //     live, over all of that species. Never above APCER(PAD). The worst
 //     species is reported too.
 //   - BPCER: bona fide captures (genuine in condition Good or a hard
-//     condition) that liveness judged not live, over all of them.
+//     condition) that liveness judged not live, over all of them; also
+//     split, with the quality-reject rate, by the capture's condition
+//     (Report.Conditions: ISO/IEC 19795-1 reports error rates per
+//     subgroup, and a check that refuses dark skin or a child's hand more
+//     often than others shows only there).
 //   - BPCER at APCER 1 % and 5 %: the liveness BPCER at the lowest score
 //     threshold at which every species' APCER(PAD) is at most that rate.
 //   - Quality-reject rate: bona fide captures in which no run passed the
@@ -54,7 +58,8 @@
 // fractions): {"generator", "species": {label: {"captures", "apcer_pad",
 // "apcer_system", "refused_by_two_checks", "sole_check",
 // "apcer_pad_without_sole_check"}}, "bona_fide": {"captures", "bpcer", "quality_reject",
-// "roi_found"}, "worst_species", "bpcer_at_apcer_1", "bpcer_at_apcer_5",
+// "roi_found", "by_condition": {condition: {"captures", "bpcer",
+// "quality_reject"}}}, "worst_species", "bpcer_at_apcer_1", "bpcer_at_apcer_5",
 // "matcher": {..., "fnmr_by_probe_condition": {condition: {"genuine_comparisons",
 // "misses", "fnmr"}}}}; Report.WritePlot draws a DET plot as SVG.
 //

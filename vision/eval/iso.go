@@ -211,6 +211,16 @@ type BonaFideJSON struct {
 	BPCER         float64 `json:"bpcer"`
 	QualityReject float64 `json:"quality_reject"`
 	ROIFound      float64 `json:"roi_found"`
+	// ByCondition splits BPCER and quality-reject by the capture's
+	// condition (Report.Conditions).
+	ByCondition map[string]ConditionJSON `json:"by_condition"`
+}
+
+// ConditionJSON is the bona fide figures of one condition.
+type ConditionJSON struct {
+	Captures      int     `json:"captures"`
+	BPCER         float64 `json:"bpcer"`
+	QualityReject float64 `json:"quality_reject"`
 }
 
 // WorstJSON names the species with the highest APCER(system).
@@ -229,7 +239,13 @@ func (r *Report) JSON(generator string) JSON {
 			RefusedByTwo: ratio(c.TwoChecks, c.N), SoleCheck: sole, APCERPADWithoutSole: without}
 	}
 	g := r.Kinds[synth.Genuine]
-	j.BonaFide = BonaFideJSON{Captures: g.N, BPCER: r.BPCER(), QualityReject: r.QualityRejectRate(), ROIFound: r.ROIRate()}
+	j.BonaFide = BonaFideJSON{Captures: g.N, BPCER: r.BPCER(), QualityReject: r.QualityRejectRate(), ROIFound: r.ROIRate(),
+		ByCondition: map[string]ConditionJSON{}}
+	for i, c := range r.Conditions {
+		if c.N > 0 {
+			j.BonaFide.ByCondition[synth.Condition(i).String()] = ConditionJSON{Captures: c.N, BPCER: ratio(c.N-c.Live, c.N), QualityReject: ratio(c.N-c.Passed, c.N)}
+		}
+	}
 	w, v := r.WorstSpecies()
 	j.Worst = WorstJSON{Label: w.String(), APCERSystem: v}
 	j.BPCERAt1, _ = r.BPCERAt(0.01)

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -130,5 +131,47 @@ func TestSoleCheck(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), "20.00%") || !strings.Contains(b.String(), sole+" 2") || !strings.Contains(b.String(), "60.00%") {
 		t.Errorf("table lacks the independent checks:\n%s", b.String())
+	}
+}
+
+// TestBPCERByCondition checks that bona fide refusals are counted against
+// the capture's condition, in the table and in JSON, and that captures in
+// a condition that is not bona fide or of an attack are not.
+func TestBPCERByCondition(t *testing.T) {
+	r := &Report{}
+	add := func(c synth.Condition, passed, live bool) {
+		res := liveness.Result{Live: live, Score: 0.9}
+		if !live {
+			res.Reason, res.Score = liveness.Glossy, 0.3
+		}
+		r.Add(Outcome{Label: synth.Genuine, Condition: c, Passed: passed, Live: res})
+	}
+	add(synth.Good, true, true)
+	add(synth.Good, true, true)
+	add(synth.DarkSkin, true, true)
+	add(synth.DarkSkin, true, false)
+	add(synth.DarkSkin, true, true)
+	add(synth.DarkSkin, false, true)
+	add(synth.TooFar, false, false) // not bona fide
+	r.Add(Outcome{Label: synth.PrintedPhoto, Condition: synth.Good, Live: liveness.Result{Reason: liveness.Flat}})
+	want := map[string]ConditionJSON{
+		"good":      {Captures: 2},
+		"dark_skin": {Captures: 4, BPCER: 0.25, QualityReject: 0.25},
+	}
+	if got := r.JSON("t").BonaFide.ByCondition; !maps.Equal(got, want) {
+		t.Errorf("ByCondition = %v, want %v", got, want)
+	}
+	var b strings.Builder
+	if err := r.WriteTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	table := b.String()[strings.Index(b.String(), "Bona fide by condition"):]
+	table = table[:strings.Index(table, "\n\n")]
+	var rows []string
+	for _, line := range strings.Split(table, "\n")[2:] {
+		rows = append(rows, strings.Join(strings.Fields(line), " "))
+	}
+	if want := []string{"good 2 0.00% 0.00% -", "dark_skin 4 25.00% 25.00% glossy 1"}; !slices.Equal(rows, want) {
+		t.Errorf("table rows = %q, want %q:\n%s", rows, want, table)
 	}
 }

@@ -42,6 +42,11 @@ type Counts struct {
 // Report accumulates outcomes. The zero value is empty and ready to use.
 type Report struct {
 	Kinds [len(presentations)]Counts // indexed by synth.Presentation
+	// Conditions counts the bona fide genuine captures per condition
+	// (indexed by synth.Condition): ISO/IEC 19795-1 reports error rates
+	// per subgroup, and a check that refuses dark skin or a child's hand
+	// more often than others shows only there.
+	Conditions [numConditions]Counts
 	// Quality is the gate's last verdict on genuine captures, per condition
 	// and reason (in the order of reasons).
 	Quality [numConditions][len(reasons)]int
@@ -67,7 +72,14 @@ func (r *Report) Add(o Outcome) {
 	if int(o.Label) >= len(r.Kinds) {
 		return
 	}
-	c := &r.Kinds[o.Label]
+	r.Kinds[o.Label].add(o)
+	if o.Label == synth.Genuine && int(o.Condition) < numConditions {
+		r.Conditions[o.Condition].add(o)
+	}
+}
+
+// add counts one outcome.
+func (c *Counts) add(o Outcome) {
 	if c.N == 0 {
 		c.MinScore, c.MaxScore = o.Live.Score, o.Live.Score
 	}
@@ -195,6 +207,14 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintln(tw, "Bona fide (genuine: condition good and the hard conditions)")
 	fmt.Fprintln(tw, "captures\tgated\tquality-reject\tlive\tBPCER\tmin score\tROI found\tliveness reasons\tgate reasons")
 	fmt.Fprintf(tw, "%d\t%d\t%s\t%d\t%s\t%.3f\t%d (%s)\t%s\t%s\n", g.N, g.Passed, pct(r.QualityRejectRate()), g.Live, pct(r.BPCER()), g.MinScore, g.ROI, pct(r.ROIRate()), reasonList(g.Reasons), gateList(g.Gate))
+	fmt.Fprintln(tw)
+	fmt.Fprintln(tw, "Bona fide by condition")
+	fmt.Fprintln(tw, "condition\tcaptures\tquality-reject\tBPCER\tliveness reasons")
+	for i, c := range r.Conditions {
+		if c.N > 0 {
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", synth.Condition(i), c.N, pct(ratio(c.N-c.Passed, c.N)), pct(ratio(c.N-c.Live, c.N)), reasonList(c.Reasons))
+		}
+	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("eval: write table: %w", err)
 	}

@@ -572,3 +572,79 @@ func TestDecideKeepsEveryFailedCheck(t *testing.T) {
 		})
 	}
 }
+
+// floodedSheet renders a challenge-response burst of a hand-held carbon
+// vein print (flat, veins absorbing 30 %) under a NIR flood lamp that adds
+// flood times the LEDs' response to every frame, at a gain of 6 (5
+// electrons per grey level, shot and read noise as in vision/synth's
+// sensor). Auto-exposure keeps the lit frames 200 grey levels above black,
+// so the brighter the flood, the smaller the LED response and the larger
+// the shot noise on it.
+func floodedSheet(flood float64, seed uint64) Burst {
+	const ePerDN, readNoise = 5.0, 0.9
+	pattern := []uint8{BanksOff, BankLeft, BanksBoth, BankRight, BankRight, BanksOff, BanksBoth, BankLeft}
+	rng := rand.New(rand.NewPCG(seed, 9))
+	led := 200 / (1 + flood)
+	b := Burst{Black: DefaultBlack, DistanceMM: 150}
+	for i, bk := range pattern {
+		img := image.NewGray(image.Rect(0, 0, 640, 400))
+		shift := 1.5 * math.Sin(float64(i)*1.7) // the holder's tremor
+		for y := range 400 {
+			for x := range 640 {
+				fx, fy := float64(x)-shift, float64(y)
+				ex, ey := (fx-320)/150, (fy-200)/170
+				amb, resp := 0.3, 0.0
+				if ex*ex+ey*ey <= 1 {
+					d := math.Mod(fx+0.4*fy+1000, 60) - 30
+					refl := 1 - 0.3*math.Exp(-d*d/18)
+					amb, resp = flood*led*refl, led*refl
+				}
+				side := (fx - 320) / 640 // a flat sheet: only the banks' gradient
+				switch bk {
+				case BanksOff:
+					resp = 0
+				case BankLeft:
+					resp *= 0.5 - 0.3*side
+				case BankRight:
+					resp *= 0.5 + 0.3*side
+				}
+				v := amb + resp
+				v += rng.NormFloat64() * math.Sqrt(v/ePerDN+readNoise*readNoise)
+				img.Pix[y*640+x] = uint8(max(0, min(255, math.Round(v+DefaultBlack))))
+			}
+		}
+		b.Frames = append(b.Frames, Frame{Img: img, Banks: bk})
+	}
+	return b
+}
+
+// TestEmissionGuardsShape: the room-light bound is what keeps Shape sound.
+// A flood lamp shrinks the LED response under auto-exposure and adds its
+// shot noise, and noise in the banks' asymmetry reads as relief: flat
+// prints under a flood eight times the LEDs' response score above the Flat
+// bound on average, so EmitsLight is what refuses them.
+func TestEmissionGuardsShape(t *testing.T) {
+	c := NewChecker()
+	defer c.Close()
+	for _, tt := range []struct {
+		flood            float64
+		reason           string
+		minMean, maxMean float64 // bounds on the mean Shape
+	}{
+		{0, Flat, 0, minShape / 4},
+		{8, EmitsLight, minShape, math.Inf(1)},
+	} {
+		var sum float64
+		const n = 4
+		for seed := range n {
+			r := c.CheckBurst(floodedSheet(tt.flood, uint64(seed)))
+			if r.Live || r.Reason != tt.reason {
+				t.Errorf("flood %v, seed %d: live %v, failed %v, want refused first as %s", tt.flood, seed, r.Live, r.Failed.Reasons(), tt.reason)
+			}
+			sum += r.Features.Shape
+		}
+		if mean := sum / n; mean < tt.minMean || mean > tt.maxMean {
+			t.Errorf("flood %v: mean Shape %.2f, want %.2f .. %.2f (Flat below %.2f)", tt.flood, mean, tt.minMean, tt.maxMean, minShape)
+		}
+	}
+}
