@@ -5,7 +5,7 @@ import "github.com/palmd/palmd/uplink/wire"
 // Identify: a hand arrives over the idle kiosk.
 //
 //	steps    capture (guidance screens) → seal → ask the cloud → result
-//	screens  scanning, move_* / hold_still / shade / face_scanner /
+//	screens  scanning, move_* / hold_still / hold_flat / shade / face_scanner /
 //	         show_palm, checking, then approved, not_recognized,
 //	         spoof_rejected or retry
 //	request  identify, with the sealed palm

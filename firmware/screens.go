@@ -122,6 +122,8 @@ func guidanceName(r quality.Reason) string {
 		return "hold_still"
 	case quality.TooBright:
 		return "shade"
+	case quality.Glare:
+		return "hold_flat"
 	case quality.TooDark:
 		return "face_scanner"
 	default:

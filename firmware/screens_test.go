@@ -46,7 +46,7 @@ func everyScreen(t *testing.T, tx *texts) []display.Screen {
 	}
 	// Figures as the gate reports them: too far and off to the left.
 	v := quality.Verdict{Scores: quality.Scores{OffsetX: -0.4, OffsetY: 0.15, DistanceMM: 300}}
-	for _, r := range []quality.Reason{quality.OK, quality.NoPalm, quality.TooClose, quality.TooBright, quality.TooDark,
+	for _, r := range []quality.Reason{quality.OK, quality.NoPalm, quality.TooClose, quality.TooBright, quality.Glare, quality.TooDark,
 		quality.OffCentre, quality.TooFar, quality.Moving} {
 		v.Reason = r
 		s = append(s, tx.guidance(v, 6500*time.Millisecond))
@@ -95,7 +95,7 @@ func TestScreenNamesAreUnique(t *testing.T) {
 			all = append(all, tx.result(f.name, o))
 		}
 	}
-	for _, r := range []quality.Reason{quality.OK, quality.NoPalm, quality.TooClose, quality.TooBright, quality.TooDark,
+	for _, r := range []quality.Reason{quality.OK, quality.NoPalm, quality.TooClose, quality.TooBright, quality.Glare, quality.TooDark,
 		quality.OffCentre, quality.TooFar, quality.Moving, quality.Blurred} {
 		all = append(all, tx.guidance(quality.Verdict{Reason: r}, time.Second))
 	}
@@ -107,7 +107,7 @@ func TestScreenNamesAreUnique(t *testing.T) {
 	}
 	want := []string{"age_check", "age_not_ok", "age_ok", "app_enrolled", "approved", "card_unreadable", "checking",
 		"confirm_delete", "declined", "delete_factor", "delete_hover", "deleted", "enrolled", "enter_phone", "face_scanner",
-		"hold_still", "hover", "hover_left", "hover_right", "idle", "kept", "locked_out", "loyalty", "loyalty_found", "maintenance", "move_centre",
+		"hold_flat", "hold_still", "hover", "hover_left", "hover_right", "idle", "kept", "locked_out", "loyalty", "loyalty_found", "maintenance", "move_centre",
 		"move_higher", "move_lower", "no_data", "not_provisioned", "not_recognized", "out_of_service", "paid", "palm_again", "pay",
 		"pay_declined", "phone_too_short", "reinsert_card", "retry", "scanning", "shade", "show_palm", "spoof_rejected",
 		"updating"}

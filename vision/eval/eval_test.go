@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -224,7 +225,7 @@ func TestReport(t *testing.T) {
 			t.Errorf("%s = %v, want %v", tt.name, tt.got, tt.want)
 		}
 	}
-	if got := r.Quality[synth.Dark][4]; got != 1 || reasons[4] != quality.TooDark {
+	if got := r.Quality[synth.Dark][slices.Index(reasons[:], quality.TooDark)]; got != 1 {
 		t.Errorf("quality table dark/too_dark = %d, want 1", got)
 	}
 	var b strings.Builder

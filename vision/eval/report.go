@@ -14,7 +14,7 @@ import (
 )
 
 // reasons lists the quality verdicts in the order of the confusion table.
-var reasons = [...]quality.Reason{quality.OK, quality.NoPalm, quality.TooClose, quality.TooBright, quality.TooDark, quality.OffCentre, quality.TooFar, quality.Moving, quality.Blurred}
+var reasons = [...]quality.Reason{quality.OK, quality.NoPalm, quality.TooClose, quality.TooBright, quality.Glare, quality.TooDark, quality.OffCentre, quality.TooFar, quality.Moving, quality.Blurred}
 
 const numConditions = int(synth.Sleeve) + 1
 

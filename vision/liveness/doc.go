@@ -39,9 +39,9 @@
 //     light the room (or a flood lamp) adds, the smaller the LED response
 //     and the larger the shot noise on it, and noise in the banks'
 //     asymmetry reads as relief: a flat print under a flood eight times
-//     the LEDs' response at a gain of 6 scores Shape 1.24 .. 1.46 (7 of 8
-//     seeds above the Flat bound), against 0.10 .. 0.12 without a flood
-//     and 0.39 .. 0.45 at 2 (TestEmissionGuardsShape). The cost: a real
+//     the LEDs' response at a gain of 6 scores Shape 1.16 .. 1.54 (6 of 8
+//     seeds above the Flat bound), against 0.10 .. 0.13 without a flood
+//     and 0.37 .. 0.48 at 2 (TestEmissionGuardsShape). The cost: a real
 //     hand in low sun can exceed 2 (vision/synth's sunlit hands reach
 //     0.6; the red team's sun, up to 2.5 times the LEDs, takes some
 //     further), and the red team's held-out run refuses 2 of its 21

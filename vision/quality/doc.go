@@ -48,6 +48,7 @@
 //
 //	reason     score       limit        meaning
 //	TooBright  Saturation  > 0.10       fraction of palm pixels >= 250 (or of the frame, when all is light)
+//	Glare      Saturation  > 0.10       ... and Glare > 0.5: the LEDs, not the room, saturate most of them
 //	NoPalm     Contrast    < 5          palm minus background mean, grey levels
 //	TooDark    Brightness  < 74         palm mean, grey levels
 //	TooClose   Area        > 0.53       palm (hand) fraction of the frame
@@ -57,6 +58,15 @@
 //	NoPalm     PalmMM      < 40 or > 120  with a measured distance
 //	Moving     Focus       < 6.5 and Anisotropy > 0.3
 //	Blurred    Focus       < 6.5
+//
+// Saturation has two causes with opposite remedies. With an unlit frame
+// the room's light at a pixel is known (the lit level minus the LED
+// response): where it is under half of saturation the LEDs took the pixel
+// there, and when they did so for most saturated pixels (Glare) the palm
+// is turned towards the LEDs or held close, and is told to lie flat and
+// rise a little; otherwise the room's light (sun on the scanner) is to be
+// shaded. Without an unlit frame the gate cannot tell, and asks for shade.
+// Both halves are the natural midpoints, not fits.
 //
 // # Calibration
 //

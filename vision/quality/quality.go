@@ -17,6 +17,7 @@ const (
 	NoPalm    Reason = "no_palm"
 	TooClose  Reason = "too_close"
 	TooBright Reason = "too_bright"
+	Glare     Reason = "glare"
 	TooDark   Reason = "too_dark"
 	OffCentre Reason = "off_centre"
 	TooFar    Reason = "too_far"
@@ -35,6 +36,8 @@ func (r Reason) Guidance() string {
 		return "Hold your palm nearer the light"
 	case TooBright:
 		return "Shade the scanner from bright light"
+	case Glare:
+		return "Hold your palm flat, a little higher"
 	case TooFar:
 		return "Move your hand closer"
 	case TooClose:
@@ -55,6 +58,7 @@ type Scores struct {
 	Contrast   float64 // palm mean minus background mean, grey levels
 	Brightness float64 // palm mean, grey levels
 	Saturation float64 // fraction of palm pixels at or above 250
+	Glare      float64 // share of those the LEDs took there (the room light alone under half of it); -1 without an unlit frame
 	Area       float64 // hand (palm class) area as a fraction of the frame
 	Offset     float64 // palm disc centre from frame centre, fraction of the half-diagonal
 	OffsetX    float64 // the same centre's horizontal offset, fraction of the half-width: -1 left edge, +1 right
@@ -191,7 +195,7 @@ func (g *Gate) CheckAt(lit, unlit *image.Gray, distanceMM int) Verdict {
 		}
 		g.segPix = g.resp
 	}
-	s, centre, ok := g.measure(float64(b.Dx()), float64(distanceMM))
+	s, centre, ok := g.measure(float64(b.Dx()), float64(distanceMM), unlit != nil && unlit.Bounds().Size() == b.Size())
 	g.smallPix, g.segPix = nil, nil
 	g.ds.Clear()
 	g.dsUnlit.Clear()
@@ -218,8 +222,10 @@ func verdict(r Reason, s Scores) Verdict {
 // decide applies the thresholds in order of what the person should fix first.
 func decide(s Scores) Reason {
 	switch {
-	case s.Saturation > maxSaturation:
+	case s.Saturation > maxSaturation && s.Glare <= 0.5:
 		return TooBright
+	case s.Saturation > maxSaturation:
+		return Glare
 	case s.Contrast < minContrast:
 		return NoPalm
 	case s.Brightness < minBrightness:
@@ -246,8 +252,10 @@ type point struct{ X, Y float64 }
 
 // measure segments the palm on segPix with Otsu's threshold and measures
 // it: brightness and saturation on the lit frame, contrast on what was
-// segmented. ok is false when there is nothing to segment.
-func (g *Gate) measure(frameW, distanceMM float64) (Scores, point, bool) {
+// segmented. hasUnlit says segPix is the LED response, so that the room's
+// light at a pixel is the lit level minus it. ok is false when there is
+// nothing to segment.
+func (g *Gate) measure(frameW, distanceMM float64, hasUnlit bool) (Scores, point, bool) {
 	var hist [256]int
 	for _, v := range g.segPix {
 		hist[v]++
@@ -255,7 +263,7 @@ func (g *Gate) measure(frameW, distanceMM float64) (Scores, point, bool) {
 	n := len(g.segPix)
 	t := otsu(&hist, n)
 	tb := uint8(t)
-	var nb, nf, sb, sf, lf, lall, sat, satAll int
+	var nb, nf, sb, sf, lf, lall, sat, satAll, satLED int
 	cols, rows := g.small.X, g.small.Y
 	var cx, cy int
 	for i, v := range g.segPix {
@@ -274,11 +282,14 @@ func (g *Gate) measure(frameW, distanceMM float64) (Scores, point, bool) {
 		lf += int(l)
 		if l >= saturated {
 			sat++
+			if hasUnlit && 2*(int(l)-int(v)) < saturated {
+				satLED++
+			}
 		}
 		cx += i % cols
 		cy += i / cols
 	}
-	s := Scores{Motion: -1}
+	s := Scores{Motion: -1, Glare: -1}
 	if nf == 0 || nb == 0 {
 		// One class only: an empty scanner, or one flooded with light.
 		s.Brightness = float64(lall) / float64(n)
@@ -288,6 +299,9 @@ func (g *Gate) measure(frameW, distanceMM float64) (Scores, point, bool) {
 	s.Brightness = float64(lf) / float64(nf)
 	s.Contrast = float64(sf)/float64(nf) - float64(sb)/float64(nb)
 	s.Saturation = float64(sat) / float64(nf)
+	if hasUnlit {
+		s.Glare = float64(satLED) / float64(max(sat, 1))
+	}
 	s.Area = float64(nf) / float64(n)
 	c := point{float64(cx)/float64(nf) + 0.5, float64(cy)/float64(nf) + 0.5}
 

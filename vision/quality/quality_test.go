@@ -124,9 +124,35 @@ func TestCheckOtherSizesAndOffsets(t *testing.T) {
 	}
 }
 
+// TestGlare: a palm the LEDs saturate (turned towards them, or held
+// close) is told to lie flat and rise; one the room's light saturates
+// (sun on the scanner) to be shaded. Without an unlit frame the gate
+// cannot tell them apart and asks for shade.
+func TestGlare(t *testing.T) {
+	g := NewGate()
+	defer g.Close()
+	lit := palm(640, 400, 260, 300, 255, 3, 30)
+	for _, tt := range []struct {
+		name  string
+		unlit *image.Gray
+		want  Reason
+		glare float64
+	}{
+		{"LEDs saturate, room dark", palm(640, 400, 260, 300, 20, 0, 31), Glare, 1},
+		{"room light past half of saturation", palm(640, 400, 260, 300, 140, 0, 32), TooBright, 0},
+		{"no unlit frame", nil, TooBright, -1},
+	} {
+		g.Reset()
+		v := g.CheckAt(lit, tt.unlit, 150)
+		if v.Reason != tt.want || v.Guidance != tt.want.Guidance() || v.Scores.Glare != tt.glare {
+			t.Errorf("%s: %q (%q), Glare %v, want %q and Glare %v; %+v", tt.name, v.Reason, v.Guidance, v.Scores.Glare, tt.want, tt.glare, v.Scores)
+		}
+	}
+}
+
 func TestGuidanceDistinct(t *testing.T) {
 	seen := map[string]Reason{}
-	for _, r := range []Reason{OK, NoPalm, TooDark, TooBright, TooFar, TooClose, OffCentre, Moving, Blurred} {
+	for _, r := range []Reason{OK, NoPalm, TooDark, TooBright, Glare, TooFar, TooClose, OffCentre, Moving, Blurred} {
 		g := r.Guidance()
 		if prev, dup := seen[g]; dup {
 			t.Errorf("%q and %q share guidance %q", prev, r, g)
