@@ -186,7 +186,8 @@ func (g *Gate) CheckAt(lit, unlit *image.Gray, distanceMM int) Verdict {
 	m := g.ds.Do(lit)
 	g.smallPix, _ = m.DataPtrUint8()
 	g.segPix = g.smallPix
-	if unlit != nil && unlit.Bounds().Size() == b.Size() {
+	hasUnlit := unlit != nil && unlit.Bounds().Size() == b.Size()
+	if hasUnlit {
 		g.dsUnlit.Fit(b.Size())
 		u := g.dsUnlit.Do(unlit)
 		up, _ := u.DataPtrUint8()
@@ -195,7 +196,7 @@ func (g *Gate) CheckAt(lit, unlit *image.Gray, distanceMM int) Verdict {
 		}
 		g.segPix = g.resp
 	}
-	s, centre, ok := g.measure(float64(b.Dx()), float64(distanceMM), unlit != nil && unlit.Bounds().Size() == b.Size())
+	s, centre, ok := g.measure(float64(b.Dx()), float64(distanceMM), hasUnlit)
 	g.smallPix, g.segPix = nil, nil
 	g.ds.Clear()
 	g.dsUnlit.Clear()
