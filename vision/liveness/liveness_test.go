@@ -573,20 +573,21 @@ func TestDecideKeepsEveryFailedCheck(t *testing.T) {
 	}
 }
 
-// floodedSheet renders a challenge-response burst of a hand-held carbon
-// vein print (flat, veins absorbing 30 %) under a NIR flood lamp that adds
-// flood times the LEDs' response to every frame, at a gain of 6 (5
-// electrons per grey level, shot and read noise as in vision/synth's
-// sensor). Auto-exposure keeps the lit frames 200 grey levels above black,
-// so the brighter the flood, the smaller the LED response and the larger
-// the shot noise on it. Outside the sheet the frame is black.
-func floodedSheet(flood float64, seed uint64) Burst {
+// floodedSheet renders a challenge-response burst of a hand-held flat
+// print, its veins absorbing ink (0.3 for a carbon vein print, 0 for a dye
+// print, blank at 850 nm), under a NIR flood lamp that adds flood times the
+// LEDs' response to every frame, at a gain of 6 (5 electrons per grey
+// level, shot and read noise as in vision/synth's sensor). Auto-exposure
+// keeps the lit frames 200 grey levels above black, so the brighter the
+// flood, the smaller the LED response and the larger the shot noise on it.
+// Outside the sheet the frame is black.
+func floodedSheet(flood, ink float64, seed uint64) Burst {
 	const w, h, ePerDN, readNoise = 640, 400, 5.0, 0.9
 	pattern := []uint8{BanksOff, BankLeft, BanksBoth, BankRight, BankRight, BanksOff, BanksBoth, BankLeft}
 	var vein [600]float64 // reflectance by (x + 0.4 y) mod 60, in tenths of a pixel
 	for k := range vein {
 		d := float64(k)/10 - 30
-		vein[k] = 1 - 0.3*math.Exp(-d*d/18)
+		vein[k] = 1 - ink*math.Exp(-d*d/18)
 	}
 	rng := rand.New(rand.NewPCG(seed, 9))
 	led := 200 / (1 + flood)
@@ -623,33 +624,42 @@ func floodedSheet(flood float64, seed uint64) Burst {
 	return b
 }
 
-// TestEmissionGuardsShape: the room-light bound is what keeps Shape sound.
-// A flood lamp shrinks the LED response under auto-exposure and adds its
-// shot noise, and noise in the banks' asymmetry reads as relief: flat
-// prints under a flood eight times the LEDs' response score above the Flat
-// bound on average, so EmitsLight is what refuses them.
-func TestEmissionGuardsShape(t *testing.T) {
+// TestEmissionGuardsShapeAndVeins: the room-light bound is what keeps
+// Shape and Veins sound. A flood lamp shrinks the LED response under
+// auto-exposure and adds its shot noise; noise in the banks' asymmetry
+// reads as relief, and noise in the LED response as absorbers. Under a
+// flood eight times the LEDs' response a flat carbon vein print scores
+// above the Flat bound on average and a dye print (blank at 850 nm) above
+// the NoVeins bound, so EmitsLight is what refuses them.
+func TestEmissionGuardsShapeAndVeins(t *testing.T) {
 	c := NewChecker()
 	defer c.Close()
 	for _, tt := range []struct {
-		flood            float64
+		name             string
+		flood, ink       float64
 		seeds            int
 		reason           string
-		minMean, maxMean float64 // bounds on the mean Shape
+		feature          func(Features) float64
+		minMean, maxMean float64 // bounds on the feature's mean
 	}{
-		{0, 1, Flat, 0, minShape / 4},
-		{8, 4, EmitsLight, minShape, math.Inf(1)},
+		{"carbon print, Shape", 0, 0.3, 1, Flat, shapeOf, 0, minShape / 4},
+		{"carbon print, Shape", 8, 0.3, 4, EmitsLight, shapeOf, minShape, math.Inf(1)},
+		{"dye print, Veins", 0, 0, 1, Flat, veinsOf, 0, minVeins / 4},
+		{"dye print, Veins", 8, 0, 2, EmitsLight, veinsOf, minVeins, math.Inf(1)},
 	} {
 		var sum float64
 		for seed := range tt.seeds {
-			r := c.CheckBurst(floodedSheet(tt.flood, uint64(seed)))
+			r := c.CheckBurst(floodedSheet(tt.flood, tt.ink, uint64(seed)))
 			if r.Live || r.Reason != tt.reason {
-				t.Errorf("flood %v, seed %d: live %v, failed %v, want refused first as %s", tt.flood, seed, r.Live, r.Failed.Reasons(), tt.reason)
+				t.Errorf("%s, flood %v, seed %d: live %v, failed %v, want refused first as %s", tt.name, tt.flood, seed, r.Live, r.Failed.Reasons(), tt.reason)
 			}
-			sum += r.Features.Shape
+			sum += tt.feature(r.Features)
 		}
 		if mean := sum / float64(tt.seeds); mean < tt.minMean || mean > tt.maxMean {
-			t.Errorf("flood %v: mean Shape %.2f, want %.2f .. %.2f (Flat below %.2f)", tt.flood, mean, tt.minMean, tt.maxMean, minShape)
+			t.Errorf("%s, flood %v: mean %.2f, want %.2f .. %.2f", tt.name, tt.flood, mean, tt.minMean, tt.maxMean)
 		}
 	}
 }
+
+func shapeOf(f Features) float64 { return f.Shape }
+func veinsOf(f Features) float64 { return f.Veins }
