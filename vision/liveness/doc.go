@@ -49,17 +49,20 @@
 //     sunlit hands reach 0.6, the red team's 1.19 on its identities
 //     8,000,000 .. 8,000,059; its sun, up to 2.5 times the LEDs, takes
 //     some further), and the red team's held-out run refuses 2 of its 21
-//     sunlit hands here. Measured and
-//     not taken: Shape unbiased by noise, from the product of the
-//     residuals of two halves of the burst (each half one frame of each
-//     bank and one unlit, so their noise is independent) rather than the
-//     square of the residual of their mean. It scores those flooded
-//     carbon prints 0.00 at floods of 0, 2 and 8 and leaves the tuning
-//     seeds' hands as they were (1.69 .. 4.20), but Veins still rises
-//     with the flood, so the bound could not move for it. Letting the
-//     bound go needs Veins judged against its own noise floor too (for
-//     instance Veins of the difference of two frames lit alike, which
-//     holds the noise and no absorber).
+//     sunlit hands here. Measured and not taken: Shape unbiased by
+//     noise, from the product of the residuals of two halves of the burst
+//     (each half one frame of each bank and one unlit, so their noise is
+//     independent) rather than the square of the residual of their mean.
+//     It scores those flooded carbon prints 0.00 at floods of 0, 2 and 8
+//     and leaves the tuning seeds' hands as they were (1.69 .. 4.20), but
+//     it called 12 of 240 genuine hands flat on the red team's identities
+//     8,000,000 .. 8,000,059 (none without it; the halves of a hand that
+//     moves are frames apart, and their residuals need not line up: not
+//     looked into further). And Veins still rises with the flood, so the
+//     bound could not move for Shape alone. Letting the bound go needs
+//     Veins judged against its own noise floor too (for instance Veins of
+//     the difference of two frames lit alike, which holds the noise and no
+//     absorber).
 //   - Consistency: the largest difference of the palm's mean level between
 //     two frames lit alike, over the response (x 100). Reflected light
 //     repeats; a projector flashing to its own guess of the pattern adds
