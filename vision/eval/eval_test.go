@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/palmd/palmd/vision/liveness"
@@ -251,8 +252,34 @@ func TestRunNeedsAFullBurst(t *testing.T) {
 // TestRunRestartsTheBurst checks the firmware's protocol: a lit frame that
 // fails the gate restarts the burst at the next pair, and liveness gets the
 // pairs of the burst that passed.
+// drawn memoises the frames the Run tests draw, for the whole test binary:
+// drawing is deterministic, and it took most of this package's time under
+// go test -race -count=N. Callers never write to what they get.
+var drawn sync.Map // string -> *image.Gray
+
+// memo returns the frame stored under key, drawing it (a copy of what draw
+// returns, which may be a reused buffer) the first time.
+func memo(key string, draw func() (*image.Gray, error)) (*image.Gray, error) {
+	if img, ok := drawn.Load(key); ok {
+		return img.(*image.Gray), nil
+	}
+	img, err := draw()
+	if err != nil {
+		return nil, err
+	}
+	own := image.NewGray(img.Rect)
+	copy(own.Pix, img.Pix)
+	got, _ := drawn.LoadOrStore(key, own)
+	return got.(*image.Gray), nil
+}
+
+// restartScene is TestRunRestartsTheBurst's hand, built only when a frame
+// is not in drawn yet.
+var restartScene = sync.OnceValue(func() *synth.Scene {
+	return synth.NewScene(synth.Capture{Identity: synth.IdentityOf("restart"), Seed: 3})
+})
+
 func TestRunRestartsTheBurst(t *testing.T) {
-	scene := synth.NewScene(synth.Capture{Identity: synth.IdentityOf("restart"), Seed: 3})
 	blank := image.NewGray(image.Rect(0, 0, synth.Width, synth.Height))
 	tests := []struct {
 		name       string
@@ -282,9 +309,11 @@ func TestRunRestartsTheBurst(t *testing.T) {
 					if !lit {
 						lastUnlit = max(lastUnlit, k)
 					}
-					img := image.NewGray(blank.Rect)
-					scene.Render(img, k, lit)
-					return img, nil
+					return memo(fmt.Sprintf("restart %d %v", k, lit), func() (*image.Gray, error) {
+						img := image.NewGray(blank.Rect)
+						restartScene().Render(img, k, lit)
+						return img, nil
+					})
 				}}
 			o, err := p.Run(c)
 			if err != nil {
@@ -323,12 +352,9 @@ func TestRunTakesAStillBurstAgain(t *testing.T) {
 	}
 	p := NewPipeline()
 	defer p.Close()
-	var frames Frames
-	defer frames.wipe()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			set := SynthSet{Identities: 1, Captures: 1, Kinds: []synth.Presentation{tt.label}, Width: 640}
-			c := set.Capture(0, &frames)
+			c := stillCapture(tt.label)
 			burst, first := c.Burst, -1
 			var starts []int
 			c.Burst = func(i, frame int, banks uint8) (*image.Gray, error) {
@@ -357,4 +383,27 @@ func TestRunTakesAStillBurstAgain(t *testing.T) {
 			}
 		})
 	}
+}
+
+// stillCaptures holds TestRunTakesAStillBurstAgain's captures, one per
+// presentation, for the whole test binary (see drawn).
+var stillCaptures sync.Map // synth.Presentation -> Capture
+
+// stillCapture returns the first capture of a one-identity synthetic set of
+// label, its frames memoised in drawn.
+func stillCapture(label synth.Presentation) Capture {
+	if c, ok := stillCaptures.Load(label); ok {
+		return c.(Capture)
+	}
+	set := SynthSet{Identities: 1, Captures: 1, Kinds: []synth.Presentation{label}, Width: 640}
+	c := set.Capture(0, &Frames{})
+	frame, burst := c.Frame, c.Burst
+	c.Frame = func(k int, lit bool) (*image.Gray, error) {
+		return memo(fmt.Sprintf("%s pair %d %v", label, k, lit), func() (*image.Gray, error) { return frame(k, lit) })
+	}
+	c.Burst = func(i, f int, banks uint8) (*image.Gray, error) {
+		return memo(fmt.Sprintf("%s frame %d banks %d", label, f, banks), func() (*image.Gray, error) { return burst(i, f, banks) })
+	}
+	got, _ := stillCaptures.LoadOrStore(label, c)
+	return got.(Capture)
 }

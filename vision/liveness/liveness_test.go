@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 )
 
@@ -28,10 +29,31 @@ type scene struct {
 	drift  float64 // pixels a frame the scene moves along x, on top of tremor
 }
 
-// render draws pair k of s at 640 x 400: a palm disc with reflectance
+// fixtures memoises what the tests draw: drawing is deterministic, and it
+// took most of the package's time under go test -race -count=N, where every
+// run drew the same frames again. Callers never write to what they get.
+var fixtures sync.Map // renderKey or floodKey -> Pair or Burst
+
+type renderKey struct {
+	s    scene
+	k    int
+	seed uint64
+}
+
+// render returns pair k of s (draw), drawn once per key.
+func (s scene) render(k int, seed uint64) Pair {
+	key := renderKey{s, k, seed}
+	if p, ok := fixtures.Load(key); ok {
+		return p.(Pair)
+	}
+	p, _ := fixtures.LoadOrStore(key, s.draw(k, seed))
+	return p.(Pair)
+}
+
+// draw draws pair k of s at 640 x 400: a palm disc with reflectance
 // texture (in both frames) and, if s.veins, veins that darken only the lit
 // frame.
-func (s scene) render(k int, seed uint64) Pair {
+func (s scene) draw(k int, seed uint64) Pair {
 	rng := rand.New(rand.NewPCG(seed, uint64(k)))
 	const w, h = 640, 400
 	lit, unlit := image.NewGray(image.Rect(0, 0, w, h)), image.NewGray(image.Rect(0, 0, w, h))
@@ -582,6 +604,20 @@ func TestDecideKeepsEveryFailedCheck(t *testing.T) {
 // flood, the smaller the LED response and the larger the shot noise on it.
 // Outside the sheet the frame is black.
 func floodedSheet(flood, ink float64, seed uint64) Burst {
+	key := floodKey{flood, ink, seed}
+	if b, ok := fixtures.Load(key); ok {
+		return b.(Burst)
+	}
+	b, _ := fixtures.LoadOrStore(key, drawFloodedSheet(flood, ink, seed))
+	return b.(Burst)
+}
+
+type floodKey struct {
+	flood, ink float64
+	seed       uint64
+}
+
+func drawFloodedSheet(flood, ink float64, seed uint64) Burst {
 	const w, h, ePerDN, readNoise = 640, 400, 5.0, 0.9
 	pattern := []uint8{BanksOff, BankLeft, BanksBoth, BankRight, BankRight, BanksOff, BanksBoth, BankLeft}
 	var vein [600]float64 // reflectance by (x + 0.4 y) mod 60, in tenths of a pixel

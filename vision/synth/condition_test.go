@@ -145,7 +145,7 @@ func TestConditions(t *testing.T) {
 }
 
 func TestRenderDoesNotAllocate(t *testing.T) {
-	s := NewScene(Capture{Identity: 1, Seed: 1})
+	s := sceneOf(Capture{Identity: 1, Seed: 1})
 	dst := newFrame()
 	f := 0
 	if n := testing.AllocsPerRun(5, func() { s.Render(dst, f, f%2 == 0); f++ }); n != 0 {

@@ -139,7 +139,7 @@ func TestAttacksAgainstGenuine(t *testing.T) {
 }
 
 func TestBanksLightTheirSide(t *testing.T) {
-	s := NewScene(Capture{Identity: 5, Seed: 1, Presentation: VeinPrintMounted})
+	s := sceneOf(Capture{Identity: 5, Seed: 1, Presentation: VeinPrintMounted})
 	dst := image.NewGray(image.Rect(0, 0, Width, Height))
 	side := func(banks Banks) (left, right float64) {
 		s.RenderFrame(dst, 0, banks)
@@ -185,7 +185,7 @@ func TestBlackLevelAndExposure(t *testing.T) {
 }
 
 func TestProjectorFollowsItsGuess(t *testing.T) {
-	s := NewScene(Capture{Identity: 9, Seed: 2, Presentation: NIRProjector})
+	s := sceneOf(Capture{Identity: 9, Seed: 2, Presentation: NIRProjector})
 	dst := image.NewGray(image.Rect(0, 0, Width, Height))
 	var m [2]float64
 	for f := range 2 {

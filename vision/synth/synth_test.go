@@ -9,6 +9,22 @@ import (
 	"testing"
 )
 
+// scenes memoises the scenes the tests that are not skipped under the race
+// detector render from, for the whole test binary: a scene is
+// deterministic (TestDeterminism), and building it took most of this
+// package's time under go test -race -count=N. Rendering does not change a
+// scene, from any number of goroutines (TestRenderConcurrent).
+var scenes sync.Map // Capture -> *Scene
+
+// sceneOf returns the scene of c, built the first time it is asked for.
+func sceneOf(c Capture) *Scene {
+	if s, ok := scenes.Load(c); ok {
+		return s.(*Scene)
+	}
+	s, _ := scenes.LoadOrStore(c, NewScene(c))
+	return s.(*Scene)
+}
+
 func TestParseRoundTrip(t *testing.T) {
 	for p := Genuine; p <= RigidReplica; p++ {
 		got, err := ParsePresentation(p.String())
@@ -83,6 +99,7 @@ func render(s *Scene, frame int, lit bool) *image.Gray {
 }
 
 func TestDeterminism(t *testing.T) {
+	skipUnderRace(t)
 	for _, c := range []Capture{
 		{Identity: 1, Seed: 1},
 		{Identity: 2, Seed: 9, Condition: Moving},
@@ -153,6 +170,7 @@ func correlation(a, b []float64) float64 {
 }
 
 func TestIdentityInCanonicalSpace(t *testing.T) {
+	skipUnderRace(t)
 	tests := []struct {
 		name   string
 		a, b   Capture
@@ -180,7 +198,7 @@ func TestIdentityInCanonicalSpace(t *testing.T) {
 }
 
 func TestRenderBounds(t *testing.T) {
-	s := NewScene(Capture{Identity: 6, Seed: 6})
+	s := sceneOf(Capture{Identity: 6, Seed: 6})
 	full := render(s, 3, true)
 	tests := []struct {
 		name string
@@ -216,7 +234,7 @@ func TestRenderBounds(t *testing.T) {
 }
 
 func TestRenderConcurrent(t *testing.T) {
-	s := NewScene(Capture{Identity: 8, Seed: 8, Presentation: ScreenReplay})
+	s := sceneOf(Capture{Identity: 8, Seed: 8, Presentation: ScreenReplay})
 	want := make([]*image.Gray, 4)
 	for f := range want {
 		want[f] = render(s, f, f%2 == 0)
