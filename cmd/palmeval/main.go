@@ -25,6 +25,9 @@
 //	go run ./cmd/palmeval -identities 1 -captures 1 -conditions 0 -width 320 -pairs 5 \
 //	    -kinds genuine,printed_photo,screen_replay,rigid_replica -out vision/eval/testdata/example
 //
+// before -out wrote each capture's burst too; it keeps the four-column
+// manifest, pairs only, which stays valid.
+//
 // The external set format is described in the vision/eval documentation.
 package main
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/palmd/palmd/vision/eval"
+	"github.com/palmd/palmd/vision/liveness"
 )
 
 func TestRunExternalSet(t *testing.T) {
@@ -43,8 +44,8 @@ func TestRunWritesOnlyWithOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(frames) != 2*5*2 {
-		t.Errorf("wrote %d frames, want %d (two kinds, 5 pairs)", len(frames), 2*5*2)
+	if want := 2 * (5*2 + liveness.BurstFrames); len(frames) != want {
+		t.Errorf("wrote %d frames, want %d (two kinds, 5 pairs and a burst each)", len(frames), want)
 	}
 	if _, err := os.Stat(filepath.Join(set, "manifest.csv")); err != nil {
 		t.Error(err)

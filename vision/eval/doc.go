@@ -15,8 +15,11 @@
 // next sensor frames, lit as a pattern drawn for the capture
 // (liveness.PatternFrom, seeded from the capture so that an evaluation is
 // reproducible; the firmware uses liveness.NewPattern) and judged by
-// liveness.CheckBurst with the capture's black level and distance. For a recorded set
-// the run is BurstPairs pairs, which are the liveness burst (the older
+// liveness.CheckBurst with the capture's black level and distance. A
+// recorded capture that carries its burst (see External sets) is judged
+// the same way on the burst it recorded, once (no second burst for a hand
+// that held still). For a recorded capture without one the run is
+// BurstPairs pairs, which are the liveness burst (the older
 // liveness.Check; a fixed pattern cannot show the bank or
 // challenge-response cues). The burst's lit frames go to the region
 // extractor, which averages them as the firmware does
@@ -87,10 +90,14 @@
 // An external set is a directory with a manifest, manifest.csv, and 8-bit
 // greyscale frames in binary PGM ("P5", maximum value 1..255, rescaled to
 // 0..255) or PNG (greyscale, 8-bit) files, at most 8192 pixels a side. The
-// manifest is RFC 4180 CSV with this exact header and one row per capture:
+// manifest is RFC 4180 CSV with one of these two headers, exactly, and one
+// row per capture:
 //
 //	capture,identity,label,frames
 //	c1,alice,genuine,c1/00_lit.png;c1/00_unlit.png;c1/01_lit.png;c1/01_unlit.png;...
+//
+//	capture,identity,label,frames,burst,distance_mm,black_level
+//	c1,alice,genuine,c1/00_lit.png;...,left:c1/b0.png;off:c1/b1.png;both:c1/b2.png;...,152,14.50
 //
 // The columns:
 //
@@ -106,12 +113,24 @@
 //     pass the gate, since the first lit frame never does). Each is a slash-separated path relative to the directory,
 //     ending in .pgm or .png (any case), without "..", backslashes or a
 //     leading slash; frames are only ever read from inside the directory.
+//   - burst (second header only): empty, or the challenge-response burst
+//     the kiosk took after those pairs, as the firmware does: exactly
+//     liveness.BurstFrames frames separated by ';', each state:path with
+//     state off, left, right or both (the LED banks lit while it was
+//     exposed), two of each state, in the order they were taken. A
+//     recording without it cannot show the cues that need the banks lit
+//     separately or a pattern drawn at random (a hand-held print of a
+//     vein image is refused only for its flatness, which needs them).
+//   - distance_mm: empty (unknown) or the presence sensor's reading, whole
+//     millimetres 1 to 1000, passed to the gate and to liveness.
+//   - black_level: empty (liveness.DefaultBlack) or the sensor's black
+//     level in grey levels, 0 to below 255.
 //
 // Fields are trimmed of surrounding spaces. All frames of a capture must
 // have the same size; 1280 x 800 is the sensor, smaller frames are scored
 // the same way (the pipeline works on a 320-pixel-wide copy). External
-// captures have no condition: they are counted as Good, and liveness reads
-// their pairs with liveness.Check at its default black level. cmd/palmeval
-// -out writes a synthetic set in this format; testdata/example is one, at
-// 320 x 200, of the four original kinds (ExampleKinds).
+// captures have no condition: they are counted as Good. cmd/palmeval -out
+// writes a synthetic set in the second format, each capture's burst drawn
+// as the pipeline draws it; testdata/example is one in the first, at 320
+// x 200, of the four original kinds (ExampleKinds).
 package eval

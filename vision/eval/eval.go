@@ -41,9 +41,13 @@ type Capture struct {
 	Frame     func(i int, lit bool) (*image.Gray, error)
 	// Burst, when not nil, renders frame number frame (of the sensor's
 	// frame clock; pair k of Frame is frame 2k) lit with the given
-	// liveness bank bits into the i-th burst buffer: synthetic sets can
-	// follow a challenge-response pattern, recorded sets cannot.
+	// liveness bank bits into the i-th burst buffer: synthetic sets
+	// follow the pattern the pipeline draws. A recorded set's burst was
+	// lit as Pattern says, and Burst returns its i-th frame.
 	Burst func(i, frame int, banks uint8) (*image.Gray, error)
+	// Pattern is a recorded burst's pattern (BurstFrames bank bits); nil
+	// for a synthetic capture, whose pattern is drawn from Seed.
+	Pattern []uint8
 	// DistanceMM is the presence sensor's reading (0: unknown), Black the
 	// sensor's black level (0: liveness.DefaultBlack), Seed what the
 	// burst's pattern is drawn from (an evaluation must be reproducible;
@@ -153,7 +157,11 @@ func (p *Pipeline) Run(c Capture) (Outcome, error) {
 		// and as many more as the firmware takes for a still one.
 		first := 2 * min(start+run, c.Pairs)
 		for take := uint64(0); take <= liveness.StillRetakes; take++ {
-			liveness.PatternFrom(rand.NewPCG(c.Seed, 0x9a77e54+take), p.pattern[:])
+			if c.Pattern != nil {
+				copy(p.pattern[:], c.Pattern)
+			} else {
+				patternFor(c.Seed, take, p.pattern[:])
+			}
 			for i, b := range p.pattern {
 				img, err := c.Burst(i, first+i, b)
 				if err != nil {
@@ -162,8 +170,8 @@ func (p *Pipeline) Run(c Capture) (Outcome, error) {
 				p.frames[i] = liveness.Frame{Img: img, Banks: b}
 			}
 			o.Live = p.live.CheckBurst(liveness.Burst{Frames: p.frames[:], Black: c.Black, DistanceMM: c.DistanceMM})
-			if o.Live.Reason != liveness.NoMicroMove {
-				break
+			if o.Live.Reason != liveness.NoMicroMove || c.Pattern != nil {
+				break // a recording has no further burst
 			}
 			first += liveness.BurstFrames
 		}
@@ -210,6 +218,12 @@ func (p *Pipeline) Run(c Capture) (Outcome, error) {
 		clear(p.dst.Pix)
 	}
 	return o, nil
+}
+
+// patternFor draws the pattern of a synthetic capture's burst number take
+// from its seed: the same on every run.
+func patternFor(seed, take uint64, dst []uint8) {
+	liveness.PatternFrom(rand.NewPCG(seed, 0x9a77e54+take), dst)
 }
 
 // Evaluate scores captures 0..n-1 on one Pipeline per CPU and adds every

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -406,4 +407,50 @@ func stillCapture(label synth.Presentation) Capture {
 	}
 	got, _ := stillCaptures.LoadOrStore(label, c)
 	return got.(Capture)
+}
+
+// TestWrittenSetKeepsTheBurst: a synthetic set written to disk carries its
+// challenge-response burst, distance and black level, so scored from disk
+// a hand-held vein print is still refused for its flatness, which the
+// banks lit separately show and pairs lit by both cannot.
+func TestWrittenSetKeepsTheBurst(t *testing.T) {
+	if raceEnabled {
+		t.Skip("renders and writes whole captures on one goroutine: about 50 s a run under the race detector")
+	}
+	s := SynthSet{Identities: 1, Captures: 1, SeedBase: TuningSeedBase, Width: 320, Pairs: 5, Kinds: []synth.Presentation{synth.Genuine, synth.VeinPrint}}
+	dir := t.TempDir()
+	if err := WriteSet(context.Background(), dir, s); err != nil {
+		t.Fatal(err)
+	}
+	set, err := OpenExternalSet(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	p := NewPipeline()
+	defer p.Close()
+	for i, e := range set.Entries {
+		c := s.Capture(i, &Frames{})
+		if len(e.Burst) != liveness.BurstFrames || e.DistanceMM != c.DistanceMM || math.Abs(e.Black-c.Black) > 0.005 {
+			t.Errorf("%s: burst of %d frames, distance %d, black %.2f; want %d frames, %d, %.2f", e.Capture, len(e.Burst), e.DistanceMM, e.Black,
+				liveness.BurstFrames, c.DistanceMM, c.Black)
+		}
+		o, err := p.Run(set.Capture(i, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Live.Features.Shape < 0 {
+			t.Errorf("%s: Shape not measured from the recorded burst: %+v", e.Capture, o.Live.Features)
+		}
+		switch e.Label {
+		case synth.Genuine:
+			if !o.Accepted() {
+				t.Errorf("%s: refused (%s, %s)", e.Capture, o.Quality, o.Live.Reason)
+			}
+		case synth.VeinPrint:
+			if o.Live.Live || !slices.Contains(o.Live.Failed.Reasons(), liveness.Flat) {
+				t.Errorf("%s: live %v, failed %v; want refused as %s", e.Capture, o.Live.Live, o.Live.Failed.Reasons(), liveness.Flat)
+			}
+		}
+	}
 }

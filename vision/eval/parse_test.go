@@ -12,15 +12,26 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/palmd/palmd/vision/liveness"
 	"github.com/palmd/palmd/vision/synth"
 )
 
 const goodManifest = "capture,identity,label,frames\n" +
 	"c1,alice,genuine,c1/0l.png;c1/0u.png;c1/1l.png;c1/1u.png;c1/2l.png;c1/2u.png;c1/3l.png;c1/3u.png\n" +
 	"c2, bob ,screen_replay,\"a.pgm; b.pgm;c.PGM;d.pgm;e.pgm;f.pgm;g.pgm;h.pgm\"\n"
+
+// burstManifest has the burst columns: one capture recorded with its
+// burst, one without (judged on its pairs).
+const burstManifest = "capture,identity,label,frames,burst,distance_mm,black_level\n" +
+	"c1,alice,vein_print,a.png;b.png;c.png;d.png;e.png;f.png;g.png;h.png," +
+	"left:b0.png;off:b1.png;both:b2.png;right:b3.png;off:b4.png;both:b5.png;right:b6.png;left:b7.png,152,14.5\n" +
+	"c2,bob,genuine,a.png;b.png;c.png;d.png;e.png;f.png;g.png;h.png,,,\n"
+
+const pairs8 = "a.png;b.png;c.png;d.png;e.png;f.png;g.png;h.png"
 
 func TestParseManifest(t *testing.T) {
 	tests := []struct {
@@ -48,6 +59,26 @@ func TestParseManifest(t *testing.T) {
 		{"empty identity", "capture,identity,label,frames\nc,,genuine,a.png;b.png;c.png;d.png;e.png;f.png;g.png;h.png\n", nil, "1 to"},
 		{"duplicate", "capture,identity,label,frames\nc,a,genuine,a.png;b.png;c.png;d.png;e.png;f.png;g.png;h.png\nc,a,genuine,a.png;b.png;c.png;d.png;e.png;f.png;g.png;h.png\n", nil, "twice"},
 		{"short row", "capture,identity,label,frames\nc,a,genuine\n", nil, "wrong number of fields"},
+		{"burst columns", burstManifest, []Entry{
+			{Capture: "c1", Identity: "alice", Label: synth.VeinPrint, Frames: strings.Split(pairs8, ";"), DistanceMM: 152, Black: 14.5,
+				Burst: []BurstFrame{{liveness.BankLeft, "b0.png"}, {liveness.BanksOff, "b1.png"}, {liveness.BanksBoth, "b2.png"}, {liveness.BankRight, "b3.png"},
+					{liveness.BanksOff, "b4.png"}, {liveness.BanksBoth, "b5.png"}, {liveness.BankRight, "b6.png"}, {liveness.BankLeft, "b7.png"}}},
+			{Capture: "c2", Identity: "bob", Label: synth.Genuine, Frames: strings.Split(pairs8, ";")},
+		}, ""},
+		{"five columns", "capture,identity,label,frames,burst\nc,a,genuine," + pairs8 + ",\n", nil, "header has 5 columns"},
+		{"burst column misnamed", "capture,identity,label,frames,pattern,distance_mm,black_level\nc,a,genuine," + pairs8 + ",,,\n", nil, "header column 5"},
+		{"unknown bank state", "capture,identity,label,frames,burst,distance_mm,black_level\nc,a,genuine," + pairs8 +
+			",up:a.png;off:b.png;left:c.png;left:d.png;right:e.png;right:f.png;both:g.png;both:h.png,,\n", nil, "state off, left, right or both"},
+		{"burst without states", "capture,identity,label,frames,burst,distance_mm,black_level\nc,a,genuine," + pairs8 + "," + pairs8 + ",,\n", nil, "state off, left, right or both"},
+		{"burst frame outside", "capture,identity,label,frames,burst,distance_mm,black_level\nc,a,genuine," + pairs8 +
+			",off:../a.png;off:b.png;left:c.png;left:d.png;right:e.png;right:f.png;both:g.png;both:h.png,,\n", nil, "relative slash path"},
+		{"burst of 7", "capture,identity,label,frames,burst,distance_mm,black_level\nc,a,genuine," + pairs8 +
+			",off:a.png;off:b.png;left:c.png;left:d.png;right:e.png;right:f.png;both:g.png,,\n", nil, "burst of 7 frames"},
+		{"burst without unlit frames", "capture,identity,label,frames,burst,distance_mm,black_level\nc,a,genuine," + pairs8 +
+			",both:a.png;both:b.png;left:c.png;left:d.png;right:e.png;right:f.png;both:g.png;both:h.png,,\n", nil, "two of each state"},
+		{"distance in metres", "capture,identity,label,frames,burst,distance_mm,black_level\nc,a,genuine," + pairs8 + ",,0.15,\n", nil, "distance_mm \"0.15\""},
+		{"negative black level", "capture,identity,label,frames,burst,distance_mm,black_level\nc,a,genuine," + pairs8 + ",,,-3\n", nil, "black_level \"-3\""},
+		{"black level NaN", "capture,identity,label,frames,burst,distance_mm,black_level\nc,a,genuine," + pairs8 + ",,,NaN\n", nil, "black_level"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,7 +97,8 @@ func TestParseManifest(t *testing.T) {
 			}
 			for i := range got {
 				g, w := got[i], tt.want[i]
-				if g.Capture != w.Capture || g.Identity != w.Identity || g.Label != w.Label || strings.Join(g.Frames, "|") != strings.Join(w.Frames, "|") {
+				if g.Capture != w.Capture || g.Identity != w.Identity || g.Label != w.Label || strings.Join(g.Frames, "|") != strings.Join(w.Frames, "|") ||
+					!slices.Equal(g.Burst, w.Burst) || g.DistanceMM != w.DistanceMM || g.Black != w.Black {
 					t.Errorf("entry %d = %+v, want %+v", i, g, w)
 				}
 			}
@@ -183,6 +215,7 @@ func TestLoadFrame(t *testing.T) {
 // the format's rules.
 func FuzzParseManifest(f *testing.F) {
 	f.Add(goodManifest)
+	f.Add(burstManifest)
 	f.Add("capture,identity,label,frames\nc,a,rigid_replica,x/a.png;x/b.png;x/c.png;x/d.png\n")
 	f.Add("capture,identity,label,frames\n\"c\nd\",a,genuine,a.png;b.png;c.png;d.png;e.png;f.png;g.png;h.png\n")
 	f.Add("capture,identity,label,frames\nc,a,genuine,../a.png;b.png;c.png;d.png;e.png;f.png;g.png;h.png\n")
@@ -202,6 +235,19 @@ func FuzzParseManifest(f *testing.F) {
 				if !validFrameName(fr) || !filepath.IsLocal(fr) {
 					t.Fatalf("accepted frame name %q", fr)
 				}
+			}
+			var count [4]int
+			for _, b := range e.Burst {
+				if b.Banks > liveness.BanksBoth || !validFrameName(b.Name) || !filepath.IsLocal(b.Name) {
+					t.Fatalf("accepted burst frame %+v", b)
+				}
+				count[b.Banks]++
+			}
+			if len(e.Burst) != 0 && count != [4]int{2, 2, 2, 2} {
+				t.Fatalf("accepted burst %+v", e.Burst)
+			}
+			if e.DistanceMM < 0 || e.DistanceMM > 1000 || !(e.Black >= 0 && e.Black < 255) {
+				t.Fatalf("accepted distance %d, black level %v", e.DistanceMM, e.Black)
 			}
 		}
 	})

@@ -211,11 +211,14 @@ func OpenExternalSet(dir string) (*ExternalSet, error) {
 // Close closes the set's directory.
 func (s *ExternalSet) Close() error { return s.root.Close() }
 
-// Capture returns capture i; its frames are decoded on demand.
+// Capture returns capture i; its frames are decoded on demand. A capture
+// recorded with its burst is judged on it (liveness.CheckBurst), one
+// without on its pairs (liveness.Check).
 func (s *ExternalSet) Capture(i int, _ *Frames) Capture {
 	e := s.Entries[i]
-	return Capture{
+	c := Capture{
 		Name: e.Capture, Identity: e.Identity, Label: e.Label, Condition: synth.Good, Pairs: e.Pairs(),
+		DistanceMM: e.DistanceMM, Black: e.Black,
 		Frame: func(k int, lit bool) (*image.Gray, error) {
 			j := 2 * k
 			if !lit {
@@ -227,4 +230,18 @@ func (s *ExternalSet) Capture(i int, _ *Frames) Capture {
 			return LoadFrame(s.root, path.Clean(e.Frames[j]))
 		},
 	}
+	if len(e.Burst) == 0 {
+		return c
+	}
+	c.Pattern = make([]uint8, len(e.Burst))
+	for i, f := range e.Burst {
+		c.Pattern[i] = f.Banks
+	}
+	c.Burst = func(i, _ int, banks uint8) (*image.Gray, error) {
+		if i < 0 || i >= len(e.Burst) || e.Burst[i].Banks != banks {
+			return nil, fmt.Errorf("eval: capture %q has no burst frame %d lit %s", e.Capture, i, bankName(banks))
+		}
+		return LoadFrame(s.root, path.Clean(e.Burst[i].Name))
+	}
+	return c
 }

@@ -7,12 +7,18 @@ import (
 	"image"
 	"image/png"
 	"os"
+	"strconv"
 	"strings"
+
+	"github.com/palmd/palmd/vision/liveness"
 )
 
 // WriteSet renders every frame of s as PNG files under dir (which must not
 // exist yet or be empty) with a manifest, in the format OpenExternalSet
-// reads. Frame bytes go only to files in dir.
+// reads: each capture's pairs, then one challenge-response burst as the
+// pipeline would draw it (a recording has no second burst for a hand that
+// held still), the presence sensor's distance and the black level. Frame
+// bytes go only to files in dir.
 func WriteSet(ctx context.Context, dir string, s SynthSet) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("eval: write set: %w", err)
@@ -28,7 +34,7 @@ func WriteSet(ctx context.Context, dir string, s SynthSet) error {
 	}
 	defer mf.Close()
 	cw := csv.NewWriter(mf)
-	cw.Write(manifestHeader)
+	cw.Write(burstHeader)
 	frames := &Frames{}
 	defer frames.wipe()
 	for i := range s.Len() {
@@ -57,7 +63,26 @@ func WriteSet(ctx context.Context, dir string, s SynthSet) error {
 				names = append(names, name)
 			}
 		}
-		cw.Write([]string{c.Name, c.Identity, c.Label.String(), strings.Join(names, ";")})
+		var pattern [liveness.BurstFrames]uint8
+		patternFor(c.Seed, 0, pattern[:])
+		var burst []string
+		for i, b := range pattern {
+			img, err := c.Burst(i, 2*c.Pairs+i, b)
+			if err != nil {
+				return err
+			}
+			name := fmt.Sprintf("%s/b%d_%s.png", c.Name, i, bankName(b))
+			if err := writePNG(root, name, img); err != nil {
+				return err
+			}
+			burst = append(burst, bankName(b)+":"+name)
+		}
+		dist := ""
+		if c.DistanceMM > 0 {
+			dist = strconv.Itoa(c.DistanceMM)
+		}
+		cw.Write([]string{c.Name, c.Identity, c.Label.String(), strings.Join(names, ";"),
+			strings.Join(burst, ";"), dist, strconv.FormatFloat(c.Black, 'f', 2, 64)})
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
