@@ -75,8 +75,8 @@
 // object store wire.BundleBucket and returns the wire.Update an update
 // command names it by (palmcloud publish).
 //
-// Limits: match.Threshold and match.ZThreshold are set on synthetic palms,
-// not on a real population. Two instances enrolling the same new palm at the same moment
+// Limits: match.Threshold is tuned on synthetic palms, not on a real
+// population. Two instances enrolling the same new palm at the same moment
 // can both enrol it (the duplicate check reads each instance's index).
 // Every instance holds the whole index in memory. It is a reference, not a
 // production service.

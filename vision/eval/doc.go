@@ -50,9 +50,7 @@
 //     vision/roi found the palm region, over those that passed.
 //   - Matcher: per identity the first match.EnrolCaptures bona fide regions
 //     (in capture order) are enrolled and later ones probe every enrolment (FNMR, FMR at
-//     match.Threshold or match.ZThreshold above the probe's cohort, every
-//     template the run enrolled; and at match.Threshold alone), the FNMR
-//     also split by the probe's condition.
+//     match.Threshold), the FNMR also split by the probe's condition.
 //   - The gate's confusion table: for genuine captures, condition by the
 //     gate's last verdict.
 //   - Independent checks: per attack species, the share of captures two or

@@ -102,10 +102,6 @@ type MatchRates struct {
 	FNMR       float64 `json:"fnmr"`
 	FMR        float64 `json:"fmr"`
 	Threshold  float64 `json:"threshold"`
-	// ThresholdFNMR and ThresholdFMR are the rates at Threshold alone,
-	// without the cohort (see MatchRates).
-	ThresholdFNMR float64 `json:"fnmr_threshold_only"`
-	ThresholdFMR  float64 `json:"fmr_threshold_only"`
 	// ByCondition splits the genuine comparisons by the probe's
 	// condition (ISO/IEC 19795-1 reports error rates per subgroup): a
 	// child's palm held close and a dark palm far away are not missed
@@ -122,12 +118,9 @@ type ConditionFNMR struct {
 
 // MatchRates enrols, per identity, the first match.EnrolCaptures bona
 // fide captures with a palm region, in capture order (at most all but
-// one), and compares every later one (probes) with every enrolment by
-// match.BestSimilarity. A comparison matches as the reference cloud's
-// index decides (match.Cohort): at match.Threshold, or far above the
-// probe's scores against every enrolled template of the run, the
-// cohort, which the probe's own enrolment belongs to as it would in the
-// cloud's gallery.
+// one), and compares
+// every later one (probes) with every enrolment by match.BestSimilarity at
+// match.Threshold.
 func (r *Report) MatchRates() MatchRates {
 	byID := map[string][]*Outcome{}
 	var ids []string
@@ -157,39 +150,24 @@ func (r *Report) MatchRates() MatchRates {
 		probes[id] = outs[k:]
 		m.Identities++
 	}
-	var gallery []match.Template
-	for _, id := range ids {
-		gallery = append(gallery, enrol[id]...)
-	}
-	scores := make([]float64, len(gallery))
-	var fn, fm, rawFN, rawFM int
+	var fn, fm int
 	for id, ps := range probes {
-		for _, p := range ps {
-			for i, t := range gallery {
-				scores[i] = match.Similarity(t, *p.Template)
-			}
-			cohort := match.NewCohort(scores)
-			for e, ts := range enrol {
+		for e, ts := range enrol {
+			for _, p := range ps {
 				s := match.BestSimilarity(ts, *p.Template)
 				if e == id {
 					m.Genuine++
 					c := m.ByCondition[p.Condition.String()]
 					c.Genuine++
-					if !cohort.Matches(s) {
+					if s < match.Threshold {
 						fn++
 						c.Misses++
-					}
-					if s < match.Threshold {
-						rawFN++
 					}
 					m.ByCondition[p.Condition.String()] = c
 				} else {
 					m.Impostor++
-					if cohort.Matches(s) {
-						fm++
-					}
 					if s >= match.Threshold {
-						rawFM++
+						fm++
 					}
 				}
 			}
@@ -200,7 +178,6 @@ func (r *Report) MatchRates() MatchRates {
 		m.ByCondition[k] = c
 	}
 	m.FNMR, m.FMR = ratio(fn, m.Genuine), ratio(fm, m.Impostor)
-	m.ThresholdFNMR, m.ThresholdFMR = ratio(rawFN, m.Genuine), ratio(rawFM, m.Impostor)
 	return m
 }
 
@@ -293,9 +270,8 @@ func (r *Report) WriteSummary(w io.Writer) error {
 	b5, t5 := r.BPCERAt(0.05)
 	m := r.MatchRates()
 	_, err := fmt.Fprintf(w, "\nWorst species: %s, APCER(system) %.2f%%\nBPCER at APCER(PAD) 1%% (every species): %.2f%% (score threshold %.3f); at 5%%: %.2f%% (%.3f)\n"+
-		"Matcher on this run's bona fide captures: %d identities, %d-capture enrolments, FNMR %.2f%% (%d genuine comparisons), FMR %.4f%% (%d impostor) at %.2f or z %.0f (cohort: the run's enrolled templates); at %.2f alone FNMR %.2f%%, FMR %.4f%%\n",
-		ws, 100*wv, 100*b1, t1, 100*b5, t5, m.Identities, match.EnrolCaptures, 100*m.FNMR, m.Genuine, 100*m.FMR, m.Impostor, m.Threshold, match.ZThreshold,
-		m.Threshold, 100*m.ThresholdFNMR, 100*m.ThresholdFMR)
+		"Matcher on this run's bona fide captures: %d identities, %d-capture enrolments, FNMR %.2f%% (%d genuine comparisons), FMR %.4f%% (%d impostor) at %.2f\n",
+		ws, 100*wv, 100*b1, t1, 100*b5, t5, m.Identities, match.EnrolCaptures, 100*m.FNMR, m.Genuine, 100*m.FMR, m.Impostor, m.Threshold)
 	if err != nil {
 		return fmt.Errorf("eval: write summary: %w", err)
 	}

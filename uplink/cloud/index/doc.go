@@ -34,16 +34,12 @@
 //     fourth row at the nine fine shifts around that shift; it keeps 8
 //     finalists.
 //  4. The matcher. match.Similarity (all 49 shifts, every row) on the
-//     finalists; the best is the answer if it is at or above
-//     match.Threshold, or if it stands far above the probe's scores
-//     against a cohort: up to 256 templates spread over the index, when it
-//     holds at least match.CohortMin (match.Cohort; about 2.3 ms, spent
-//     only on a best score between match.ZFloor and the threshold).
+//     finalists; the best at or above match.Threshold is the answer.
 //
 // The stages only choose which templates the matcher compares: a decision
-// is always the matcher's own score (against the cohort's), so the index
-// can lose a genuine match (it was not kept by a stage) but cannot make a
-// false one that an exhaustive search with the same cohort would not make.
+// is always the matcher's own score, so the index can lose a genuine
+// match (it was not kept by a stage) but cannot make a false one that an
+// exhaustive search would not make.
 //
 // # Recall and speed, measured
 //

@@ -73,11 +73,8 @@ func (x *Index) Remove(id string) bool {
 	return true
 }
 
-// Search returns the id of the template most similar to t among the
-// finalists of the cascade, if it matches: its score is at or above
-// match.Threshold, or far above t's scores against a sample of the
-// gallery (match.Cohort) when the index holds at least match.CohortMin
-// templates.
+// Search returns the id of the template most similar to t with a score at
+// or above match.Threshold, among the finalists of the cascade.
 func (x *Index) Search(t match.Template) (id string, score float64, ok bool) {
 	i, score := x.search(t)
 	if i < 0 {
@@ -86,12 +83,12 @@ func (x *Index) Search(t match.Template) (id string, score float64, ok bool) {
 	return x.ids[i], score, true
 }
 
-// search returns the index of the best template if it matches, or -1.
-// Four stages: the scan code over every template keeps a shortlist; the
-// rank code keeps a shorter one and finds each one's offset; the
-// matcher's distance at the few fine shifts near that offset keeps the
-// finalists; the matcher's Similarity (every shift) decides among them.
-// A best score below the threshold is then judged against the cohort.
+// search returns the index of the best template at or above the
+// threshold, or -1. Four stages: the scan code over every template keeps
+// a shortlist; the rank code keeps a shorter one and finds each one's
+// offset; the matcher's distance at the few fine shifts near that offset
+// keeps the finalists; the matcher's Similarity (every shift) decides
+// among them.
 func (x *Index) search(t match.Template) (int, float64) {
 	n := len(x.ids)
 	var cand []int32
@@ -106,37 +103,13 @@ func (x *Index) search(t match.Template) (int, float64) {
 		}
 		cand = x.ranked(p, planesOf(t), cand, max(minRank, n/rankOne))
 	}
-	best, bestScore := -1, -1.0
+	best, bestScore := -1, match.Threshold
 	for _, i := range cand {
-		if s := match.Similarity(t, x.tmpl[i].template()); s > bestScore {
+		if s := match.Similarity(t, x.tmpl[i].template()); s > bestScore || (s == bestScore && best < 0) {
 			best, bestScore = int(i), s
 		}
 	}
-	if best < 0 || bestScore < match.ZFloor || bestScore < match.Threshold && !x.cohort(t).Matches(bestScore) {
-		return -1, 0
-	}
 	return best, bestScore
-}
-
-// cohortSize is how many templates, spread evenly over the index, a probe
-// is scored against when its best score is below the threshold: 256
-// Similarity calls, about 2.3 ms.
-const cohortSize = 256
-
-// cohort scores t against up to cohortSize templates spread over the
-// index; the zero Cohort (Threshold alone) when the index holds fewer than
-// match.CohortMin.
-func (x *Index) cohort(t match.Template) match.Cohort {
-	n := len(x.ids)
-	if n < match.CohortMin {
-		return match.Cohort{}
-	}
-	k := min(n, cohortSize)
-	scores := make([]float64, k)
-	for j := range scores {
-		scores[j] = match.Similarity(t, x.tmpl[j*n/k].template())
-	}
-	return match.NewCohort(scores)
 }
 
 // all returns 0..n-1.

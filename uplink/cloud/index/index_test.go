@@ -2,7 +2,6 @@ package index
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"sync"
 	"syscall"
@@ -199,62 +198,5 @@ func TestCut(t *testing.T) {
 		if limit != tt.limit || ties != tt.ties || kept != tt.kept {
 			t.Errorf("%v cut(%d) = %d, %d (keeps %d), want %d, %d (keeps %d)", tt.counts, tt.k, limit, ties, kept, tt.limit, tt.ties, tt.kept)
 		}
-	}
-}
-
-// TestSearchCohort: a faint probe of an enrolled palm (a share of its
-// code's points replaced by another palm's), below match.Threshold, is
-// found when it stands far above its scores against the rest of a gallery
-// of at least match.CohortMin templates, and not in a smaller gallery or
-// once its enrolment is removed.
-func TestSearchCohort(t *testing.T) {
-	g := tuning(t)[0]
-	fs := fillers(t, 300, 5)
-	// Keep a share of the probe's points, the rest from a filler, until
-	// the probe scores between match.ZFloor and match.Threshold.
-	var faint match.Template
-	var score float64
-	for keep := 0.8; keep > 0.2; keep -= 0.05 {
-		r := rand.New(rand.NewPCG(7, 8))
-		f, other := field(g.probe), field(fs[len(fs)-1])
-		for y := range fine {
-			for x := range fine {
-				if r.Float64() > keep {
-					f[y][x] = other[y][x]
-				}
-			}
-		}
-		faint = fromField(t, &f)
-		if score = match.Similarity(g.enrolled, faint); score < match.Threshold {
-			break
-		}
-	}
-	if score < match.ZFloor || score >= match.Threshold {
-		t.Fatalf("fixture: faint probe scores %.3f, want between ZFloor and Threshold", score)
-	}
-	tests := []struct {
-		name    string
-		fillers int
-		mate    bool
-		found   bool
-	}{
-		{"large gallery", 299, true, true},
-		{"gallery below CohortMin", match.CohortMin - 2, true, false},
-		{"large gallery, enrolment removed", 299, false, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			x := New()
-			for i, f := range fs[:tt.fillers] {
-				x.Add(fmt.Sprint("filler-", i), f)
-			}
-			if tt.mate {
-				x.Add("mate", g.enrolled)
-			}
-			id, s, ok := x.Search(faint)
-			if ok != tt.found || ok && id != "mate" {
-				t.Errorf("Search = %q %.3f %v, want found %v (probe scores %.3f against its enrolment)", id, s, ok, tt.found, score)
-			}
-		})
 	}
 }
