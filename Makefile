@@ -64,7 +64,7 @@ hil: deps
 	$(BIN)/palmctl hil run --junit hil-report.xml -palmd $(BIN)/palmd-sim $(HIL_SIM) cmd/palmctl/hil/suite/*.json
 
 # eval: the held-out vision evaluations (both generators, iBeta-sized), the
-# matcher on 100 held-out identities, and 100 enrolments each identified at
+# matcher on 160 held-out identities, and 100 enrolments each identified at
 # once on the simulation build; minutes of CPU each.
 eval: deps
 	PALMD_EVAL=1 $(GO) test -count=1 -timeout 60m -run 'TestHeldOutFigures|TestRedTeamFigures|TestHeldOutErrorRates' ./vision/...

@@ -3,6 +3,7 @@ package match
 import (
 	"fmt"
 	"image"
+	"math"
 	"os"
 	"testing"
 
@@ -13,17 +14,22 @@ import (
 // TestHeldOutErrorRates measures the false non-match rate (FNMR) and the
 // false match rate (FMR) at Threshold on held-out synthetic good captures,
 // through vision/roi as the kiosk does, with EnrolCaptures captures per
-// enrolment (BestSimilarity) and two further captures as probes: 100
-// identities, FNMR <= 1 % and FMR <= 1 in 10,000 (19,800 impostor
-// comparisons). Threshold was chosen on other identities and seeds (see the
-// package documentation).
+// enrolment (BestSimilarity) and two further captures as probes. With
+// PALMD_EVAL set it shows the targets rather than meeting them on a lucky
+// set: 160 identities give 320 genuine and 50,880 impostor comparisons,
+// and the test requires the one-sided 95 % upper confidence bounds
+// (upper95) to be at most FNMR 1 % and FMR 1 in 10,000, which only holds
+// with no error at all (one false match in 50,880 bounds the FMR at 0.93
+// in 10,000, two at 1.2). Threshold was chosen on other identities and
+// seeds (see the package documentation).
 func TestHeldOutErrorRates(t *testing.T) {
 	if raceEnabled {
 		t.Skip("renders hundreds of scenes: too slow under the race detector")
 	}
-	people, probes := 100, 2
-	if testing.Short() || os.Getenv("PALMD_EVAL") == "" {
-		people = 6 // the 100-identity figure: make eval (PALMD_EVAL=1)
+	people, probes := 160, 2
+	full := !testing.Short() && os.Getenv("PALMD_EVAL") != ""
+	if !full {
+		people = 6 // the 160-identity figure: make eval (PALMD_EVAL=1)
 	}
 	takes := EnrolCaptures + probes
 	e := roi.NewExtractor()
@@ -75,15 +81,73 @@ func TestHeldOutErrorRates(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d identities, %d-capture enrolments: FNMR %d/%d (lowest genuine %.3f), FMR %d/%d (highest impostor %.3f) at threshold %.2f, %d of %d captures failed to acquire",
-		people, EnrolCaptures, falseNon, gen, minGen, falseMatch, imp, maxImp, Threshold, fta, people*takes)
+	fnmr, fmr := upper95(falseNon, gen), upper95(falseMatch, imp)
+	t.Logf("%d identities, %d-capture enrolments: FNMR %d/%d (lowest genuine %.3f, at most %.2f %% at 95 %% confidence), FMR %d/%d (highest impostor %.3f, at most %.2f in 10,000) at threshold %.2f, %d of %d captures failed to acquire",
+		people, EnrolCaptures, falseNon, gen, minGen, 100*fnmr, falseMatch, imp, maxImp, 1e4*fmr, Threshold, fta, people*takes)
 	if float64(fta) > 0.02*float64(people*takes) {
 		t.Errorf("%d of %d captures without a palm region, above 2 %%", fta, people*takes)
 	}
-	if float64(falseNon) > 0.01*float64(gen) {
-		t.Errorf("FNMR %d/%d above 1 %%", falseNon, gen)
+	if !full { // too few comparisons to bound anything: no error allowed
+		if falseNon+falseMatch > 0 {
+			t.Errorf("%d false non-matches, %d false matches on %d identities", falseNon, falseMatch, people)
+		}
+		return
 	}
-	if float64(falseMatch) > 1e-4*float64(imp) {
-		t.Errorf("FMR %d/%d above 1 in 10,000", falseMatch, imp)
+	if fnmr > 0.01 {
+		t.Errorf("FNMR %d/%d: at most %.2f %% at 95 %% confidence, above 1 %%", falseNon, gen, 100*fnmr)
+	}
+	if fmr > 1e-4 {
+		t.Errorf("FMR %d/%d: at most %.2f in 10,000 at 95 %% confidence, above 1", falseMatch, imp, 1e4*fmr)
+	}
+}
+
+// upper95 is the one-sided 95 % upper confidence bound (Clopper-Pearson) on
+// an error rate of which k errors were seen in n trials: the rate p at
+// which seeing k or fewer errors has probability 0.05. For k = 0 it is
+// 1 - 0.05^(1/n), about 3/n (the rule of three).
+func upper95(k, n int) float64 {
+	if n <= 0 || k >= n {
+		return 1
+	}
+	lo, hi := 0.0, 1.0
+	for range 60 { // bisection: the tail falls as p rises
+		p := (lo + hi) / 2
+		if binomialCDF(k, n, p) > 0.05 {
+			lo = p
+		} else {
+			hi = p
+		}
+	}
+	return hi
+}
+
+// binomialCDF is P(X <= k) for X ~ Binomial(n, p), 0 < p < 1, summed in
+// logarithms so that large n does not underflow.
+func binomialCDF(k, n int, p float64) float64 {
+	lgN, _ := math.Lgamma(float64(n + 1))
+	var sum float64
+	for i := range k + 1 {
+		lgI, _ := math.Lgamma(float64(i + 1))
+		lgR, _ := math.Lgamma(float64(n - i + 1))
+		sum += math.Exp(lgN - lgI - lgR + float64(i)*math.Log(p) + float64(n-i)*math.Log1p(-p))
+	}
+	return sum
+}
+
+func TestUpper95(t *testing.T) {
+	for _, tc := range []struct {
+		k, n int
+		want float64 // closed forms, Poisson factors and Clopper-Pearson tables
+	}{
+		{0, 300, 1 - math.Pow(0.05, 1.0/300)},
+		{0, 50880, 1 - math.Pow(0.05, 1.0/50880)},
+		{1, 300, 0.01573}, // 4.744/300
+		{2, 50880, 6.296 / 50880},
+		{5, 10, 0.7776}, // the 90 % two-sided interval is 0.2224 .. 0.7776
+		{10, 10, 1},
+	} {
+		if got := upper95(tc.k, tc.n); math.Abs(got-tc.want) > 0.002*tc.want {
+			t.Errorf("upper95(%d, %d) = %.6g, want %.6g", tc.k, tc.n, got, tc.want)
+		}
 	}
 }
