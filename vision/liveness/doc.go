@@ -194,6 +194,23 @@
 // veins is caught by Square where its paint lies in stripes 1.8 to 2.8
 // mm wide, as a painted vein tree's branches do.
 //
+// A bare cast that is not glossy is caught by its stillness alone, so a
+// hand moving one would defeat it. Veins as a second cue was measured on
+// the tuning seeds (vision/synth identities 31 .. 60 and the red team's
+// 8,000,000 .. 8,000,029, two takes each; 2026-12-05) and does not hold:
+// the red team's casts that only Motion refuses (26 of 60) score Veins
+// 7.4 .. 17.0 against its hands' 8.8 and up, because a cast keeps the
+// hand's creases and its shading dips, which the black-hat takes for
+// absorbers. Leaving out the absorbers too narrow to be a vein under
+// skin (a closing of 3 or 5 small pixels, 2 to 4 mm, before the
+// black-hat) moved both alike (casts 5.8 .. 13.2, hands 6.6 and up); a
+// black-hat of 7 pixels (about 5 mm) instead of 13, which keeps
+// vein-wide absorbers and drops the shading, separated synth's (hands 2.0
+// and up, casts at most 0.8) but not the red team's, whose faint veins
+// then scored like bare casts (hands from 1.8, 17 of 120 below 2.6;
+// casts 1.4 .. 3.4). What the red team's hands lack here is what its
+// matcher misses lack (vision/match): vein contrast above the texture.
+//
 // Square sampled the palm at 0.45 mm a pixel and judged every absorber
 // at least 1.8 mm wide until the painted casts the other cues pass were
 // looked at again: they were sharper than any hand in good light by the
