@@ -46,8 +46,7 @@ func everyScreen(t *testing.T, tx *texts) []display.Screen {
 	}
 	// Figures as the gate reports them: too far and off to the left.
 	v := quality.Verdict{Scores: quality.Scores{OffsetX: -0.4, OffsetY: 0.15, DistanceMM: 300}}
-	for _, r := range []quality.Reason{quality.OK, quality.NoPalm, quality.TooClose, quality.TooBright, quality.Glare, quality.TooDark,
-		quality.OffCentre, quality.TooFar, quality.Moving} {
+	for _, r := range quality.Reasons() {
 		v.Reason = r
 		s = append(s, tx.guidance(v, 6500*time.Millisecond))
 	}
@@ -95,8 +94,7 @@ func TestScreenNamesAreUnique(t *testing.T) {
 			all = append(all, tx.result(f.name, o))
 		}
 	}
-	for _, r := range []quality.Reason{quality.OK, quality.NoPalm, quality.TooClose, quality.TooBright, quality.Glare, quality.TooDark,
-		quality.OffCentre, quality.TooFar, quality.Moving, quality.Blurred} {
+	for _, r := range quality.Reasons() {
 		all = append(all, tx.guidance(quality.Verdict{Reason: r}, time.Second))
 	}
 	for _, sc := range all {

@@ -227,7 +227,8 @@ func TestReport(t *testing.T) {
 			t.Errorf("%s = %v, want %v", tt.name, tt.got, tt.want)
 		}
 	}
-	if got := r.Quality[synth.Dark][slices.Index(reasons[:], quality.TooDark)]; got != 1 {
+	all := quality.Reasons()
+	if got := r.Quality[synth.Dark][slices.Index(all[:], quality.TooDark)]; got != 1 {
 		t.Errorf("quality table dark/too_dark = %d, want 1", got)
 	}
 	var b strings.Builder

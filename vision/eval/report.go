@@ -13,9 +13,6 @@ import (
 	"github.com/palmd/palmd/vision/synth"
 )
 
-// reasons lists the quality verdicts in the order of the confusion table.
-var reasons = [...]quality.Reason{quality.OK, quality.NoPalm, quality.TooClose, quality.TooBright, quality.Glare, quality.TooDark, quality.OffCentre, quality.TooFar, quality.Moving, quality.Blurred}
-
 const numConditions = int(synth.Sleeve) + 1
 
 // Counts are the outcomes of one presentation kind (for Genuine: the
@@ -48,8 +45,8 @@ type Report struct {
 	// more often than others shows only there.
 	Conditions [numConditions]Counts
 	// Quality is the gate's last verdict on genuine captures, per condition
-	// and reason (in the order of reasons).
-	Quality [numConditions][len(reasons)]int
+	// and reason (in the order of quality.Reasons).
+	Quality [numConditions][quality.NumReasons]int
 	// Outcomes holds every outcome added, in the order added.
 	Outcomes []Outcome
 }
@@ -59,7 +56,7 @@ func (r *Report) Add(o Outcome) {
 	r.Outcomes = append(r.Outcomes, o)
 	if o.Label == synth.Genuine {
 		if int(o.Condition) < numConditions {
-			for i, q := range reasons {
+			for i, q := range quality.Reasons() {
 				if q == o.Quality {
 					r.Quality[o.Condition][i]++
 				}
@@ -221,7 +218,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintln(tw)
 	fmt.Fprintln(tw, "Quality gate on genuine captures: condition (rows) by last verdict (columns)")
 	fmt.Fprint(tw, "condition")
-	for _, q := range reasons {
+	for _, q := range quality.Reasons() {
 		fmt.Fprintf(tw, "\t%s", reasonName(q))
 	}
 	fmt.Fprintln(tw)
@@ -253,10 +250,10 @@ func reasonName(q quality.Reason) string {
 	return string(q)
 }
 
-// gateList formats gate verdict counts in the order of reasons.
+// gateList formats gate verdict counts in the order of quality.Reasons.
 func gateList(m map[quality.Reason]int) string {
 	var parts []string
-	for _, q := range reasons {
+	for _, q := range quality.Reasons() {
 		if m[q] > 0 {
 			parts = append(parts, fmt.Sprintf("%s %d", reasonName(q), m[q]))
 		}

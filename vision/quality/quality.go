@@ -25,6 +25,16 @@ const (
 	Blurred   Reason = "blurred"
 )
 
+// NumReasons is the number of Reasons, OK included.
+const NumReasons = 10
+
+// Reasons returns every Reason, OK first, in the order Check tests them:
+// reports, screens and tests range over it rather than over a list of
+// their own (TestReasonsListsEveryReason).
+func Reasons() [NumReasons]Reason {
+	return [...]Reason{OK, NoPalm, TooClose, TooBright, Glare, TooDark, OffCentre, TooFar, Moving, Blurred}
+}
+
 // Guidance is the sentence the display shows for r.
 func (r Reason) Guidance() string {
 	switch r {

@@ -1,6 +1,9 @@
 package quality
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"image"
 	"math/rand/v2"
 	"testing"
@@ -150,9 +153,44 @@ func TestGlare(t *testing.T) {
 	}
 }
 
+// TestReasonsListsEveryReason reads this package's source: every constant
+// of type Reason must be in Reasons, once, so that a new one reaches the
+// evaluation's tables and the kiosk's screens.
+func TestReasonsListsEveryReason(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "quality.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var declared []string
+	for _, d := range f.Decls {
+		g, ok := d.(*ast.GenDecl)
+		if !ok || g.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range g.Specs {
+			v := spec.(*ast.ValueSpec)
+			if id, ok := v.Type.(*ast.Ident); ok && id.Name == "Reason" {
+				for _, n := range v.Names {
+					declared = append(declared, n.Name)
+				}
+			}
+		}
+	}
+	if len(declared) != NumReasons {
+		t.Errorf("quality.go declares %d Reason constants %v, NumReasons is %d", len(declared), declared, NumReasons)
+	}
+	listed := map[Reason]int{}
+	for _, r := range Reasons() {
+		listed[r]++
+	}
+	if len(listed) != NumReasons {
+		t.Errorf("Reasons() repeats a reason: %v", Reasons())
+	}
+}
+
 func TestGuidanceDistinct(t *testing.T) {
 	seen := map[string]Reason{}
-	for _, r := range []Reason{OK, NoPalm, TooDark, TooBright, Glare, TooFar, TooClose, OffCentre, Moving, Blurred} {
+	for _, r := range Reasons() {
 		g := r.Guidance()
 		if prev, dup := seen[g]; dup {
 			t.Errorf("%q and %q share guidance %q", prev, r, g)
