@@ -143,6 +143,16 @@ var checkReasons = [...]string{NoResponse, EmitsLight, Inconsistent, Specular, F
 // Count returns the number of checks in c.
 func (c Checks) Count() int { return bits.OnesCount16(uint16(c)) }
 
+// Has reports whether c holds the check that gives reason.
+func (c Checks) Has(reason string) bool {
+	for i, r := range checkReasons {
+		if r == reason {
+			return c&(1<<i) != 0
+		}
+	}
+	return false
+}
+
 // Reasons names the checks in c, in the order they are judged.
 func (c Checks) Reasons() []string {
 	var out []string

@@ -591,6 +591,14 @@ func TestDecideKeepsEveryFailedCheck(t *testing.T) {
 			if r.Reason != tt.reason || r.Live != (tt.reason == "") || r.Failed.Count() != len(tt.failed) || !slices.Equal(r.Failed.Reasons(), tt.failed) {
 				t.Errorf("decide = reason %q live %v failed %v (%d), want %q %v", r.Reason, r.Live, r.Failed.Reasons(), r.Failed.Count(), tt.reason, tt.failed)
 			}
+			for _, reason := range checkReasons {
+				if r.Failed.Has(reason) != slices.Contains(tt.failed, reason) {
+					t.Errorf("Failed.Has(%q) = %v with failed %v", reason, r.Failed.Has(reason), tt.failed)
+				}
+			}
+			if r.Failed.Has(TooFewFrames) || r.Failed.Has("") {
+				t.Error("Failed.Has answers for a reason that is no check")
+			}
 		})
 	}
 }

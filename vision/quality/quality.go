@@ -81,6 +81,14 @@ type Scores struct {
 	PalmMM     float64 // palm width from its size in pixels and DistanceMM; 0 when DistanceMM is estimated
 }
 
+// NotPalmSized reports whether the palm's width, from its size in the
+// frame at the presence sensor's distance, is outside a human palm's (40 to
+// 120 mm): what the camera takes for a palm there is no hand. It is false
+// when the distance was not measured.
+func (s Scores) NotPalmSized() bool {
+	return s.PalmMM > 0 && (s.PalmMM < minPalmMM || s.PalmMM > maxPalmMM)
+}
+
 // Verdict is the gate's decision on one lit frame.
 type Verdict struct {
 	OK       bool
@@ -249,7 +257,7 @@ func decide(s Scores) Reason {
 		return TooClose
 	case s.DistanceMM > FarMM || s.Radius*1280/discToWidth < minPalmPx:
 		return TooFar
-	case s.PalmMM > 0 && (s.PalmMM < minPalmMM || s.PalmMM > maxPalmMM):
+	case s.NotPalmSized():
 		return NoPalm
 	case s.Focus < minFocus && s.Anisotropy > maxAniso:
 		return Moving

@@ -288,3 +288,22 @@ func TestSegmentsTheLEDResponse(t *testing.T) {
 		t.Errorf("Brightness = %.1f, want the lit palm's mean (about 156)", v.Scores.Brightness)
 	}
 }
+
+func TestNotPalmSized(t *testing.T) {
+	for _, tt := range []struct {
+		palmMM float64
+		want   bool
+	}{
+		{0, false}, // distance not measured
+		{15, true}, // a phone's mirror images of the LEDs
+		{39.9, true},
+		{40, false},
+		{84, false},
+		{120, false},
+		{121, true}, // a sheet larger than any palm
+	} {
+		if got := (Scores{PalmMM: tt.palmMM}).NotPalmSized(); got != tt.want {
+			t.Errorf("PalmMM %v: NotPalmSized = %v, want %v", tt.palmMM, got, tt.want)
+		}
+	}
+}
