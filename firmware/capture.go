@@ -164,6 +164,17 @@ func (k *Kiosk) capture(s *session) (wire.Outcome, string, error) {
 	}
 }
 
+// flatFromMM is the least distance at which a surface the gate refused as
+// too close may be called flat. In the simulator (condition too_close, 20
+// names hovered as TestBadlyHeldHandsAreNeverCalledAttacks hovers its 4,
+// two bursts each; 2026-12-05) hands too close stood 65 to 95 mm away and
+// read flat in 10 of 30 bursts, all at 80 mm or nearer (Shape 0.97 to 1.24,
+// the bound 1.26), while the sheets the gate refused as too close (printed,
+// glossy and carbon vein prints, mounted or held, and a projector's film,
+// 10 names each) stood 125 mm and more away. It is the geometric mean of 95
+// and 125 mm, as the gate's thresholds are placed (vision/quality).
+const flatFromMM = 109
+
 // attackAnyway reports whether a burst the gate refused (last) is still
 // an attack, judged only on physics a hand refused for that reason shows
 // too; on every other refusal the liveness features are not to be trusted
@@ -173,9 +184,9 @@ func (k *Kiosk) capture(s *session) (wire.Outcome, string, error) {
 //   - Too close: what fills the frame must still answer the LEDs, emit
 //     nothing, follow the strobe pattern and mirror no LED. A sheet larger
 //     than a palm is held that way, and is flat; but a hand that fills the
-//     frame because it is near reads flat too (Shape measured on a palm
-//     the frame crops), so Flat counts only at flatFromMM and beyond,
-//     where what fills the frame is large rather than near.
+//     frame because it is near can read flat too (Shape was calibrated on
+//     palms inside the capture volume), so Flat counts only at flatFromMM
+//     and beyond, where what fills the frame is large rather than near.
 //   - Glare: two cues must agree that no hand glares. Liveness finds
 //     mirror images of one LED bank (Specular: a diffuse palm gets half
 //     the light from one bank, glass all of it), and what the gate took for
@@ -190,19 +201,6 @@ func (k *Kiosk) capture(s *session) (wire.Outcome, string, error) {
 //     burst's frames was neither moving nor a hand, but mounted. A hand
 //     still for one burst is looked at again first (still, and
 //     liveness.StillRetakes).
-//
-// flatFromMM is the least distance at which a surface the gate refused as
-// too close may be called flat. In the simulator (the hands of
-// TestBadlyHeldHandsAreNeverCalledAttacks, 20 names, two bursts each;
-// 2026-12-05) hands too close stood 65 to 95 mm away and read flat in 10
-// of 30 bursts, all at 80 mm or nearer (Shape 0.97 to 1.24, the bound
-// 1.26), while the sheets the gate refused as too close (printed, glossy
-// and carbon vein prints, mounted or held, and a projector's film, 10
-// names each) stood 125 mm and more away. It is
-// the geometric mean of 95 and 125 mm, as the gate's thresholds are
-// placed (vision/quality).
-const flatFromMM = 109
-
 func attackAnyway(last quality.Verdict, res liveness.Result) (attack, still bool) {
 	if res.Live {
 		return false, false
