@@ -104,6 +104,7 @@ func refusedBursts(t *testing.T, k *Kiosk, w *sim.World, p sim.Person, n int) []
 	w.Hover(p)
 	defer w.Withdraw()
 	// The sensor reports the last hand's departure first.
+	k.distance.Store(0)
 	for range 3 {
 		r, err := w.Presence().Read(ctx)
 		if err != nil {
