@@ -85,9 +85,11 @@
 //
 // # External sets
 //
-// An external set is a directory with a manifest, manifest.csv, and 8-bit
-// greyscale frames in binary PGM ("P5", maximum value 1..255, rescaled to
-// 0..255) or PNG (greyscale, 8-bit) files, at most 8192 pixels a side. The
+// An external set is a directory with a manifest, manifest.csv, and
+// greyscale frames in binary PGM ("P5", maximum value 1..65535: a 10-bit
+// sensor's frames are saved with 1023) or PNG (greyscale, 8 or 16 bits)
+// files, at most 8192 pixels a side; every frame is rescaled to 0..255, as
+// the kiosk's camera driver reduces 10- and 16-bit frames to 8 bits. The
 // manifest is RFC 4180 CSV with one of these two headers, exactly, and one
 // row per capture:
 //
@@ -122,7 +124,8 @@
 //   - distance_mm: empty (unknown) or the presence sensor's reading, whole
 //     millimetres 1 to 1000, passed to the gate and to liveness.
 //   - black_level: empty (liveness.DefaultBlack) or the sensor's black
-//     level in grey levels, 0 to below 255.
+//     level on the 0..255 scale the frames are rescaled to, 0 to below
+//     255 (a 10-bit sensor's black level of 64 is written 16).
 //
 // Fields are trimmed of surrounding spaces. All frames of a capture must
 // have the same size; 1280 x 800 is the sensor, smaller frames are scored

@@ -1,11 +1,13 @@
 package eval
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"image"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -109,6 +111,65 @@ func TestExampleSet(t *testing.T) {
 	}
 	if len(seen) != len(ExampleKinds) {
 		t.Errorf("example set covers %d presentation kinds, want %d", len(seen), len(ExampleKinds))
+	}
+}
+
+// TestTenBitSetScoresAsEightBit: testdata/example saved as a 10-bit
+// sensor's recorder would save it (PGM, maximum value 1023, two bytes a
+// pixel) is read back to the same 8-bit frames and scored the same, feature
+// for feature.
+func TestTenBitSetScoresAsEightBit(t *testing.T) {
+	src, err := OpenExternalSet("testdata/example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	dir := t.TempDir()
+	var manifest strings.Builder
+	manifest.WriteString("capture,identity,label,frames\n")
+	for _, e := range src.Entries {
+		names := make([]string, len(e.Frames))
+		for k, name := range e.Frames {
+			img, err := LoadFrame(src.root, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b bytes.Buffer
+			fmt.Fprintf(&b, "P5\n%d %d\n1023\n", img.Rect.Dx(), img.Rect.Dy())
+			for _, p := range img.Pix {
+				q := (int(p)*1023 + 127) / 255
+				b.Write([]byte{byte(q >> 8), byte(q)})
+			}
+			names[k] = fmt.Sprintf("%s-%02d.pgm", e.Capture, k)
+			if err := os.WriteFile(filepath.Join(dir, names[k]), b.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fmt.Fprintf(&manifest, "%s,%s,%s,%s\n", e.Capture, e.Identity, e.Label, strings.Join(names, ";"))
+	}
+	if err := os.WriteFile(filepath.Join(dir, ManifestName), []byte(manifest.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ten, err := OpenExternalSet(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ten.Close()
+	p := NewPipeline()
+	defer p.Close()
+	for i, e := range src.Entries {
+		want, err := p.Run(src.Capture(i, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := p.Run(ten.Capture(i, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Accepted() != want.Accepted() || got.Quality != want.Quality || got.Live.Features != want.Live.Features {
+			t.Errorf("%s: 10-bit scored %v %s %+v, 8-bit %v %s %+v", e.Capture, got.Accepted(), got.Quality, got.Live.Features,
+				want.Accepted(), want.Quality, want.Live.Features)
+		}
 	}
 }
 

@@ -188,7 +188,7 @@ func parseBurst(e *Entry, rec []string) error {
 	if b := strings.TrimSpace(rec[2]); b != "" {
 		v, err := strconv.ParseFloat(b, 64)
 		if err != nil || !(v >= 0 && v < 255) {
-			return fmt.Errorf("black_level %q: want empty (liveness.DefaultBlack) or grey levels from 0 to below 255", b)
+			return fmt.Errorf("black_level %q: want empty (liveness.DefaultBlack) or grey levels on the frames' 0..255 scale, 0 to below 255", b)
 		}
 		e.Black = v
 	}

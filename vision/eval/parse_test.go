@@ -117,8 +117,13 @@ func TestDecodePGM(t *testing.T) {
 		{"comments", "P5 # a frame\n# size next\n2 1 # w h\n255\n\x01\x02", []byte{1, 2}, ""},
 		{"maxval 15 scales", "P5\n2 1\n15\n\x00\x0f", []byte{0, 255}, ""},
 		{"ascii pgm", "P2\n1 1\n255\n7\n", nil, "not a binary PGM"},
-		{"16-bit", "P5\n1 1\n65535\n\x00\x00", nil, "not 8-bit"},
-		{"maxval 256", "P5\n1 1\n256\n\x00", nil, "not 8-bit"},
+		{"10-bit in two bytes", "P5\n4 1\n1023\n\x00\x00\x01\x00\x02\x01\x03\xff", []byte{0, 64, 128, 255}, ""},
+		{"16-bit", "P5\n3 1\n65535\n\x00\x00\x80\x00\xff\xff", []byte{0, 128, 255}, ""},
+		{"16-bit rows", "P5\n1 2\n65535\n\x00\x80\xff\x00", []byte{0, 254}, ""},
+		{"maxval 256 is two bytes", "P5\n1 1\n256\n\x00", nil, "pixels"},
+		{"16-bit above maxval", "P5\n1 1\n1023\n\x04\x00", nil, "above the maximum value 1023"},
+		{"maxval 65536", "P5\n1 1\n65536\n\x00\x00", nil, "out of range 1..65535"},
+		{"maxval 0", "P5\n1 1\n0\n\x00", nil, "out of range 1..65535"},
 		{"zero size", "P5\n0 1\n255\n", nil, "out of range"},
 		{"huge", "P5\n99999 99999\n255\n", nil, "out of range"},
 		{"long number", "P5\n1234567 1\n255\n", nil, "too long"},
@@ -182,6 +187,9 @@ func TestLoadFrame(t *testing.T) {
 	}
 	write("gray.png", gray)
 	write("rgba.png", rgba)
+	gray16 := image.NewGray16(gray.Rect) // a 10-bit sensor's 396, scaled to 16 bits as PNG requires
+	gray16.SetGray16(3, 0, color.Gray16{Y: 396 << 6})
+	write("gray16.png", gray16)
 	var b bytes.Buffer
 	if err := EncodePGM(&b, gray); err != nil {
 		t.Fatal(err)
@@ -197,7 +205,7 @@ func TestLoadFrame(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer root.Close()
-	for _, name := range []string{"gray.png", "gray.pgm"} {
+	for _, name := range []string{"gray.png", "gray.pgm", "gray16.png"} {
 		img, err := LoadFrame(root, name)
 		if err != nil || img.Pix[3] != 99 {
 			t.Errorf("LoadFrame(%s) = %v, %v", name, img, err)
@@ -260,6 +268,7 @@ func FuzzDecodePGM(f *testing.F) {
 	f.Add([]byte("P5 # c\n2 1\n15\n\x00\x0f"))
 	f.Add([]byte("P5\n99999 99999\n255\n"))
 	f.Add([]byte("P2\n1 1\n255\n7\n"))
+	f.Add([]byte("P5\n2 1\n1023\n\x00\x00\x03\xff"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		img, err := DecodePGM(bytes.NewReader(in))
 		if err != nil {
@@ -284,6 +293,11 @@ func FuzzDecodePNG(f *testing.F) {
 	}
 	f.Add(b.Bytes())
 	f.Add(b.Bytes()[:40])
+	var b16 bytes.Buffer
+	if err := png.Encode(&b16, image.NewGray16(image.Rect(0, 0, 3, 2))); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b16.Bytes())
 	f.Add([]byte("\x89PNG\r\n\x1a\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		img, err := decodePNG(bytes.NewReader(in))

@@ -14,16 +14,20 @@ import (
 	"strings"
 )
 
-// ErrFrame reports a frame file that is not an 8-bit greyscale PGM or PNG
-// within the size limits.
+// ErrFrame reports a frame file that is not a greyscale PGM or PNG within
+// the size limits.
 var ErrFrame = errors.New("eval: bad frame")
 
 // maxSide bounds a frame's width and height.
 const maxSide = 8192
 
-// DecodePGM reads a binary ("P5") PGM with a maximum value of at most 255:
-// one byte per pixel, rows top to bottom. Comments in the header are
-// skipped; pixels above the maximum value are an error.
+// DecodePGM reads a binary ("P5") PGM, rows top to bottom: one byte per
+// pixel for a maximum value up to 255, two (most significant first, as
+// Netpbm writes them) up to 65535, which is how a 10-bit sensor's frames
+// are saved (maximum value 1023). Pixels are rescaled to 0..255, rounded,
+// as the kiosk's camera driver reduces Y10 and Y16 frames to the 8 bits
+// the pipeline works on. Comments in the header are skipped; pixels above
+// the maximum value are an error.
 func DecodePGM(r io.Reader) (*image.Gray, error) {
 	br := bufio.NewReader(r)
 	magic, err := pgmToken(br)
@@ -53,25 +57,59 @@ func DecodePGM(r io.Reader) (*image.Gray, error) {
 	if w < 1 || h < 1 || w > maxSide || h > maxSide {
 		return nil, fmt.Errorf("%w: size %dx%d out of range", ErrFrame, w, h)
 	}
-	if maxVal < 1 || maxVal > 255 {
-		return nil, fmt.Errorf("%w: maximum value %d is not 8-bit", ErrFrame, maxVal)
+	if maxVal < 1 || maxVal > 65535 {
+		return nil, fmt.Errorf("%w: maximum value %d out of range 1..65535", ErrFrame, maxVal)
 	}
 	img := image.NewGray(image.Rect(0, 0, w, h))
+	if maxVal > 255 {
+		if err := readPGM16(br, img, maxVal); err != nil {
+			return nil, err
+		}
+		return img, nil
+	}
 	if _, err := io.ReadFull(br, img.Pix); err != nil {
 		return nil, fmt.Errorf("%w: pixels: %w", ErrFrame, err)
 	}
 	for _, p := range img.Pix {
 		if int(p) > maxVal {
+			clear(img.Pix)
 			return nil, fmt.Errorf("%w: pixel above the maximum value %d", ErrFrame, maxVal)
 		}
 	}
 	if maxVal != 255 {
 		for i, p := range img.Pix {
-			img.Pix[i] = uint8((int(p)*255 + maxVal/2) / maxVal)
+			img.Pix[i] = to8(int(p), maxVal)
 		}
 	}
 	return img, nil
 }
+
+// readPGM16 reads two-byte pixels into img row by row, so that a frame
+// never takes twice its size in memory.
+func readPGM16(br *bufio.Reader, img *image.Gray, maxVal int) error {
+	w := img.Rect.Dx()
+	row := make([]byte, 2*w)
+	defer clear(row)
+	for y := range img.Rect.Dy() {
+		if _, err := io.ReadFull(br, row); err != nil {
+			clear(img.Pix)
+			return fmt.Errorf("%w: pixels: %w", ErrFrame, err)
+		}
+		dst := img.Pix[y*img.Stride : y*img.Stride+w]
+		for x := range dst {
+			p := int(row[2*x])<<8 | int(row[2*x+1])
+			if p > maxVal {
+				clear(img.Pix)
+				return fmt.Errorf("%w: pixel above the maximum value %d", ErrFrame, maxVal)
+			}
+			dst[x] = to8(p, maxVal)
+		}
+	}
+	return nil
+}
+
+// to8 rescales p in 0..maxVal to 0..255, rounded.
+func to8(p, maxVal int) uint8 { return uint8((p*255 + maxVal/2) / maxVal) }
 
 // pgmToken reads one whitespace-delimited header token, skipping comments,
 // and consumes the single whitespace byte after it.
@@ -122,8 +160,10 @@ func EncodePGM(w io.Writer, img *image.Gray) error {
 	return nil
 }
 
-// decodePNG reads an 8-bit greyscale PNG. The size and colour model in the
-// header are checked before the pixels are decoded.
+// decodePNG reads a greyscale PNG, 8 or 16 bits a sample; 16-bit samples
+// (full scale, as PNG requires of a 10-bit sensor's values) are rescaled to
+// 0..255, rounded. The size and colour model in the header are checked
+// before the pixels are decoded.
 func decodePNG(r io.Reader) (*image.Gray, error) {
 	// The signature and the IHDR chunk, which holds the size.
 	var head [33]byte
@@ -137,20 +177,30 @@ func decodePNG(r io.Reader) (*image.Gray, error) {
 	if cfg.Width > maxSide || cfg.Height > maxSide {
 		return nil, fmt.Errorf("%w: size %dx%d out of range", ErrFrame, cfg.Width, cfg.Height)
 	}
-	// A colour or 16-bit image would be refused anyway, after allocating up
-	// to 8 bytes per pixel.
-	if cfg.ColorModel != color.GrayModel {
-		return nil, fmt.Errorf("%w: PNG is not 8-bit greyscale", ErrFrame)
+	// A colour image would be refused anyway, after allocating up to 8
+	// bytes per pixel.
+	if cfg.ColorModel != color.GrayModel && cfg.ColorModel != color.Gray16Model {
+		return nil, fmt.Errorf("%w: PNG is not greyscale", ErrFrame)
 	}
 	img, err := png.Decode(io.MultiReader(bytes.NewReader(head[:]), r))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrFrame, err)
 	}
-	g, ok := img.(*image.Gray)
-	if !ok {
-		return nil, fmt.Errorf("%w: PNG is not 8-bit greyscale", ErrFrame)
+	switch g := img.(type) {
+	case *image.Gray:
+		return g, nil
+	case *image.Gray16:
+		defer clear(g.Pix)
+		b := g.Bounds()
+		out := image.NewGray(b)
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			for x := b.Min.X; x < b.Max.X; x++ {
+				out.SetGray(x, y, color.Gray{Y: to8(int(g.Gray16At(x, y).Y), 65535)})
+			}
+		}
+		return out, nil
 	}
-	return g, nil
+	return nil, fmt.Errorf("%w: PNG is not greyscale", ErrFrame)
 }
 
 // LoadFrame reads the frame called name (a .pgm or .png path) from root.
