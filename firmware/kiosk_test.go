@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -175,6 +176,42 @@ type rigOptions struct {
 	// clock, if set, is the rig's clock (a kiosk restarted on the same one).
 	clock *clockwork.FakeClock
 	log   *slog.Logger
+	// timers, if set, is the clock the kiosk is given: the rig's, noting
+	// the timers the kiosk starts.
+	timers *timerLog
+}
+
+// timerLog is a fake clock that notes which function started each timer
+// and for how long, once the timer is set. A test that waits for the
+// timer it expects before it moves the clock never runs the clock ahead
+// of the kiosk, however late the kiosk's goroutine runs.
+type timerLog struct {
+	*clockwork.FakeClock
+	mu      sync.Mutex
+	started map[string][]time.Duration // by the starting function's name
+}
+
+func (c *timerLog) NewTimer(d time.Duration) clockwork.Timer {
+	t := c.FakeClock.NewTimer(d)
+	name := "unknown"
+	if pc, _, _, ok := runtime.Caller(1); ok {
+		name = runtime.FuncForPC(pc).Name()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.started == nil {
+		c.started = map[string][]time.Duration{}
+	}
+	c.started[name] = append(c.started[name], d)
+	return t
+}
+
+// by returns the durations of the timers fn (a function's full name, as
+// runtime reports it) has started, in order.
+func (c *timerLog) by(fn string) []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.started[fn])
 }
 
 func newRig(t *testing.T, outcome wire.Outcome, cloudErr error) *rig {
@@ -192,6 +229,11 @@ func newRigWith(t *testing.T, o rigOptions) *rig {
 	}
 	if o.clock != nil {
 		r.clock = o.clock
+	}
+	var clock clockwork.Clock = r.clock
+	if o.timers != nil {
+		o.timers.FakeClock = r.clock
+		clock = o.timers
 	}
 	r.cloud = &fakeCloud{palm: palmO, card: cardO, outcome: o.outcome, err: o.cloudErr, clock: r.clock}
 	if o.cloud != nil {
@@ -214,7 +256,7 @@ func newRigWith(t *testing.T, o rigOptions) *rig {
 		Devices:  devs,
 		Cloud:    cloud, Palm: palmS, Card: cardS,
 		Bus:     &b,
-		Clock:   r.clock,
+		Clock:   clock,
 		DataDir: o.dataDir,
 		Log:     o.log,
 	})

@@ -302,28 +302,41 @@ func TestVoidQueueFull(t *testing.T) {
 // never again once approved; voids queued meanwhile are sent oldest
 // first, each once.
 func TestVoidRetriedUntilApproved(t *testing.T) {
-	r := newRigWith(t, rigOptions{outcome: wire.Approved, cloud: func(c *fakeCloud) {
+	timers := &timerLog{}
+	r := newRigWith(t, rigOptions{outcome: wire.Approved, timers: timers, cloud: func(c *fakeCloud) {
 		c.requested, c.block, c.voidErr = make(chan struct{}, 4), true, errors.New("uplink: not connected")
 	}})
 	r.await(t, bus.Screen, "idle")
 	lostPayment(t, r, "m1")
-	r.withdraw(t)
 	tries := func() int {
 		r.cloud.mu.Lock()
 		defer r.cloud.mu.Unlock()
 		return len(r.cloud.voidAt)
 	}
-	// The session's try, the queue's at once, then three after a delay.
-	const step = 500 * time.Millisecond
-	r.until(t, step, func() bool { return tries() >= 5 })
+	// The session's try and the queue's at once, then one after each
+	// retry timer. The clock moves only once the kiosk has set the timer,
+	// and by exactly its delay, so the gaps are exact (the hand is taken
+	// away after: reading the presence sensor moves the clock too).
+	eventually(t, func() bool { return tries() >= 2 })
+	const retrier = "github.com/palmd/palmd/firmware.(*Kiosk).runVoids"
+	delays := []time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second}
+	for i, want := range delays {
+		eventually(t, func() bool { return len(timers.by(retrier)) > i })
+		if got := timers.by(retrier)[i]; got != want {
+			t.Fatalf("retry %d set for %v after the failure, want %v", i+1, got, want)
+		}
+		r.clock.Advance(want)
+		eventually(t, func() bool { return tries() >= i+3 })
+	}
 	r.cloud.mu.Lock()
 	at := slices.Clone(r.cloud.voidAt)
 	r.cloud.mu.Unlock()
-	for i, want := range []time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second} {
-		if gap := at[i+2].Sub(at[i+1]); gap < want || gap > want+step {
+	for i, want := range delays {
+		if gap := at[i+2].Sub(at[i+1]); gap != want {
 			t.Errorf("retry %d came %v after the one before, want %v", i+1, gap, want)
 		}
 	}
+	r.withdraw(t)
 	for _, ref := range []string{"m2", "m3"} {
 		if kept, err := r.kiosk.voids.add(pendingVoid{Ref: ref, Queued: r.clock.Now()}); !kept || err != nil {
 			t.Fatal(kept, err)
