@@ -213,6 +213,9 @@ func TestGuidanceCarriesTheGatesFigures(t *testing.T) {
 // with its committed PNG; go test -run TestGoldenScreens -update rewrites
 // them (a changed screen is a reviewed change to its golden file).
 func TestGoldenScreens(t *testing.T) {
+	if raceEnabled && !*update {
+		t.Skip("draws and compares every screen on one goroutine (40 s under the race detector): in the full pass without -race")
+	}
 	tx := english(t)
 	dir := filepath.Join("testdata", "screens")
 	if *update {
