@@ -233,12 +233,13 @@ type Checker struct {
 // NewChecker returns a Checker with buffers for 1280 x 800 frames; bursts
 // of another size reallocate them once.
 func NewChecker() *Checker {
+	size := image.Pt(1280, 800) // the sensor's; CheckBurst refits for others
 	c := &Checker{
-		ds:     downscale.New(image.Pt(1280, 800), workWidth),
+		ds:     downscale.New(size, workWidth),
 		kernel: gocv.GetStructuringElement(gocv.MorphEllipse, image.Pt(veinSize, veinSize)),
 		sq:     newSquare(),
 	}
-	c.alloc()
+	c.alloc(size)
 	return c
 }
 
@@ -253,9 +254,10 @@ func (c *Checker) mats() [numMats]*gocv.Mat {
 	return m
 }
 
-// alloc sizes the buffers after the downscaler.
-func (c *Checker) alloc() {
+// alloc sizes the buffers after the downscaler, for frames of size.
+func (c *Checker) alloc(size image.Point) {
 	c.free()
+	c.sq.fit(size.X)
 	c.small = c.ds.Small()
 	for _, m := range c.mats() {
 		*m = gocv.NewMatWithSize(c.small.Y, c.small.X, gocv.MatTypeCV32F)
@@ -345,7 +347,7 @@ func (c *Checker) CheckBurst(b Burst) Result {
 		return Result{Reason: TooFewFrames}
 	}
 	if c.ds.Fit(size) {
-		c.alloc()
+		c.alloc(size)
 	}
 	defer c.wipe()
 	black := b.Black
@@ -361,18 +363,14 @@ func (c *Checker) CheckBurst(b Burst) Result {
 		m := c.ds.Do(f.Img)
 		if bit := satBit(c.banks[i]); bit != 0 {
 			px, _ := m.DataPtrUint8()
+			sat := c.sat[:len(px)]
 			for j, v := range px {
 				if v >= saturated {
-					c.sat[j] |= bit
+					sat[j] |= bit
 				}
 			}
 		}
-		m.ConvertTo(&c.frames[i], gocv.MatTypeCV32F)
-		p, _ := c.frames[i].DataPtrFloat32()
-		bl := float32(black)
-		for j := range p {
-			p[j] -= bl
-		}
+		m.ConvertToWithParams(&c.frames[i], gocv.MatTypeCV32F, 1, -float32(black))
 		gocv.Add(*c.state(c.banks[i]), c.frames[i], c.state(c.banks[i]))
 	}
 	for s, n := range count {

@@ -267,6 +267,47 @@ func TestSquareJudgesNarrowAbsorbers(t *testing.T) {
 	}
 }
 
+// TestSquareResamplesInsideTheFrame: a palm at the frame's edge puts part
+// of Square's square outside the frame; those pixels read as black, the
+// rest as the frame's area averages, whichever corner the square leaves by.
+func TestSquareResamplesInsideTheFrame(t *testing.T) {
+	const w, h, grey, black = 640, 400, 100, 10
+	frame := image.NewGray(image.Rect(0, 0, w, h))
+	for i := range frame.Pix {
+		frame.Pix[i] = grey
+	}
+	s := newSquare()
+	defer s.close()
+	tests := []struct {
+		name   string
+		cx, cy float64
+		side   float64
+		in     image.Rectangle // resampled pixels inside the frame
+	}{
+		{"inside", 320, 200, 320, image.Rect(0, 0, squareSize, squareSize)},
+		{"bottom right corner", w - 40, h - 40, 320, image.Rect(0, 0, 200, 200)},
+		{"top left corner", 40, 40, 640, image.Rect(140, 140, squareSize, squareSize)},
+		{"beyond the right edge", w + 400, 200, 320, image.Rectangle{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s.measure(frame, tt.cx, tt.cy, tt.side, black)
+			img, _ := s.img.DataPtrFloat32()
+			for y := range squareSize {
+				for x := range squareSize {
+					want := float32(0)
+					if image.Pt(x, y).In(tt.in) {
+						want = grey - black
+					}
+					if got := img[y*squareSize+x]; got != want {
+						t.Fatalf("resampled (%d, %d) = %v, want %v", x, y, got, want)
+					}
+				}
+			}
+		})
+	}
+}
+
 func TestCheckRejectsBadBursts(t *testing.T) {
 	c := NewChecker()
 	defer c.Close()

@@ -32,6 +32,7 @@ type square struct {
 	hist                       [histBins]int32
 	ratios                     [squareBins]int32
 	cols                       [squareSize][2]int // source columns of each resampled column
+	sums                       []uint32           // a resampled row's sums per source column
 }
 
 func newSquare() square {
@@ -40,6 +41,14 @@ func newSquare() square {
 		*m = gocv.NewMatWithSize(squareSize, squareSize, gocv.MatTypeCV32F)
 	}
 	return s
+}
+
+// fit sizes the column sums for frames w pixels wide; the Checker calls it
+// when the frame size changes so that measure does not allocate.
+func (s *square) fit(w int) {
+	if len(s.sums) != w {
+		s.sums = make([]uint32, w)
+	}
 }
 
 func (s *square) mats() [4]*gocv.Mat {
@@ -102,22 +111,38 @@ func (s *square) measure(frame *image.Gray, cx, cy, side, black float64) float64
 	for x := range squareSize {
 		s.cols[x][0], s.cols[x][1] = span(cx-side/2, x, w)
 	}
+	// Each resampled row: the rows' sums per source column, then each
+	// column span's sum of those.
+	s.fit(w)
+	defer clear(s.sums)
+	lo := min(s.cols[0][0], w)
+	hi := max(lo, s.cols[squareSize-1][1])
 	img, _ := s.img.DataPtrFloat32()
 	for y := range squareSize {
+		out := img[y*squareSize : (y+1)*squareSize]
 		r0, r1 := span(cy-side/2, y, h)
+		if r1 <= r0 {
+			clear(out)
+			continue
+		}
+		sums := s.sums[lo:hi]
+		clear(sums)
+		for yy := r0; yy < r1; yy++ {
+			off := frame.PixOffset(b.Min.X+lo, b.Min.Y+yy)
+			for i, v := range frame.Pix[off : off+len(sums)] {
+				sums[i] += uint32(v)
+			}
+		}
 		for x, c := range s.cols {
-			var sum uint32
-			for yy := r0; yy < r1; yy++ {
-				off := frame.PixOffset(b.Min.X, b.Min.Y+yy)
-				for _, v := range frame.Pix[off+c[0] : off+max(c[0], c[1])] {
-					sum += uint32(v)
-				}
-			}
 			v := 0.0
-			if n := (r1 - r0) * (c[1] - c[0]); r1 > r0 && c[1] > c[0] {
-				v = max(float64(sum)/float64(n)-black, 0)
+			if c[1] > c[0] {
+				var sum uint32
+				for _, t := range s.sums[c[0]:c[1]] {
+					sum += t
+				}
+				v = max(float64(sum)/float64((r1-r0)*(c[1]-c[0]))-black, 0)
 			}
-			img[y*squareSize+x] = float32(v)
+			out[x] = float32(v)
 		}
 	}
 	gocv.GaussianBlur(s.img, &s.sm, image.Pt(3, 3), 0, 0, gocv.BorderReflect)

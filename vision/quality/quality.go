@@ -209,8 +209,9 @@ func (g *Gate) CheckAt(lit, unlit *image.Gray, distanceMM int) Verdict {
 		g.dsUnlit.Fit(b.Size())
 		u := g.dsUnlit.Do(unlit)
 		up, _ := u.DataPtrUint8()
+		up, resp := up[:len(g.smallPix)], g.resp[:len(g.smallPix)]
 		for i, v := range g.smallPix {
-			g.resp[i] = v - min(v, up[i])
+			resp[i] = v - min(v, up[i])
 		}
 		g.segPix = g.resp
 	}
@@ -356,43 +357,57 @@ const (
 // transform in which everything outside the frame counts as background.
 func (g *Gate) inscribed(t uint8) (point, float64) {
 	cols, rows := g.small.X, g.small.Y
-	d := g.dist
+	d, seg := g.dist[:cols*rows], g.segPix[:cols*rows]
+	// Forward pass, from the row above and the left; left carries the
+	// pixel just set.
 	for y := range rows {
-		for x := range cols {
-			i := y*cols + x
-			if g.segPix[i] <= t {
-				d[i] = 0
+		row, in := d[y*cols:(y+1)*cols], seg[y*cols:(y+1)*cols]
+		var up []int32
+		if y > 0 {
+			up = d[(y-1)*cols : y*cols]
+		}
+		left := int32(0)
+		for x, p := range in {
+			if p <= t {
+				row[x], left = 0, 0
 				continue
 			}
 			v := int32(chamferAxis)
-			if x > 0 && y > 0 {
-				v = min(d[i-1]+chamferAxis, d[i-cols]+chamferAxis, d[i-cols-1]+chamferDiag)
+			if x > 0 && up != nil {
+				v = min(left+chamferAxis, up[x]+chamferAxis, up[x-1]+chamferDiag)
 				if x < cols-1 {
-					v = min(v, d[i-cols+1]+chamferDiag)
+					v = min(v, up[x+1]+chamferDiag)
 				}
 			}
-			d[i] = v
+			row[x], left = v, v
 		}
 	}
+	// Backward pass, from the row below and the right.
 	best, bi := int32(0), 0
 	for y := rows - 1; y >= 0; y-- {
+		row := d[y*cols : (y+1)*cols]
+		var down []int32
+		if y < rows-1 {
+			down = d[(y+1)*cols : (y+2)*cols]
+		}
+		right := int32(0)
 		for x := cols - 1; x >= 0; x-- {
-			i := y*cols + x
-			v := d[i]
+			v := row[x]
 			if v == 0 {
+				right = 0
 				continue
 			}
-			if x == cols-1 || y == rows-1 {
+			if x == cols-1 || down == nil {
 				v = chamferAxis
 			} else {
-				v = min(v, d[i+1]+chamferAxis, d[i+cols]+chamferAxis, d[i+cols+1]+chamferDiag)
+				v = min(v, right+chamferAxis, down[x]+chamferAxis, down[x+1]+chamferDiag)
 				if x > 0 {
-					v = min(v, d[i+cols-1]+chamferDiag)
+					v = min(v, down[x-1]+chamferDiag)
 				}
 			}
-			d[i] = v
+			row[x], right = v, v
 			if v > best {
-				best, bi = v, i
+				best, bi = v, y*cols+x
 			}
 		}
 	}
