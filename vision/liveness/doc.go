@@ -21,6 +21,13 @@
 //
 // # Features
 //
+// Every buffer made of the frames (the downscaled copies, the float images,
+// gradients, the Square cue's palm square) is zeroed before CheckBurst
+// returns; with NewCheckerIn they live in the caller's memory (the kiosk's
+// is locked: uplink/secmem), sized by WorkspaceSize
+// (vision/internal/workspace). OpenCV's scratch memory inside a call is
+// its own.
+//
 // Every frame is downscaled to 320 pixels wide (vision/internal/downscale),
 // the black level subtracted, and averaged per state (off, left, right,
 // both). The room's light is the "off" mean; the LED response is left +

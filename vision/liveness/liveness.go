@@ -9,6 +9,7 @@ import (
 	mrand "math/rand/v2"
 
 	"github.com/palmd/palmd/vision/internal/downscale"
+	"github.com/palmd/palmd/vision/internal/workspace"
 	"gocv.io/x/gocv"
 )
 
@@ -208,9 +209,11 @@ const (
 	veinRank  = 0.97
 )
 
-// Checker decides liveness on bursts. It allocates its buffers in
+// Checker decides liveness on bursts. It lays its buffers out in
 // NewChecker and reuses them; it is not safe for concurrent use.
 type Checker struct {
+	space  *workspace.Space // where the buffers made of frames live
+	size   image.Point      // frame size the buffers fit
 	ds     *downscale.Downscaler
 	small  image.Point
 	frames [BurstFrames]gocv.Mat // downscaled frames, float32, black subtracted
@@ -230,17 +233,31 @@ type Checker struct {
 	pairs [BurstFrames]Frame
 }
 
-// NewChecker returns a Checker with buffers for 1280 x 800 frames; bursts
-// of another size reallocate them once.
-func NewChecker() *Checker {
-	size := image.Pt(1280, 800) // the sensor's; CheckBurst refits for others
+// NewChecker returns a Checker whose buffers come from the Go heap and
+// OpenCV's allocator: NewCheckerIn(nil).
+func NewChecker() *Checker { return NewCheckerIn(nil) }
+
+// NewCheckerIn returns a Checker whose buffers made of frames (downscaled
+// copies, float images, gradients, the Square cue's palm square) live in
+// mem: WorkspaceSize bytes for 1280 x 800 frames, outside the Go heap and
+// 64-byte aligned (uplink/secmem's locked memory in the kiosk), or nil for
+// the heap. mem must outlive the Checker. Buffers that do not fit, and
+// OpenCV's own scratch memory inside a call, come from the heap.
+func NewCheckerIn(mem []byte) *Checker {
 	c := &Checker{
-		ds:     downscale.New(size, workWidth),
+		space:  workspace.New(mem),
 		kernel: gocv.GetStructuringElement(gocv.MorphEllipse, image.Pt(veinSize, veinSize)),
 		sq:     newSquare(),
 	}
-	c.alloc(size)
+	c.layout(image.Pt(1280, 800)) // the sensor's; a burst of another size lays them out again
 	return c
+}
+
+// WorkspaceSize is the memory NewCheckerIn needs for frames of size.
+func WorkspaceSize(frame image.Point) int {
+	c := Checker{space: workspace.Measure()}
+	c.layout(frame)
+	return c.space.Need()
 }
 
 const numMats = BurstFrames + 7
@@ -254,38 +271,47 @@ func (c *Checker) mats() [numMats]*gocv.Mat {
 	return m
 }
 
-// alloc sizes the buffers after the downscaler, for frames of size.
-func (c *Checker) alloc(size image.Point) {
+// layout takes the buffers for frames of size from the workspace, after
+// zeroing and freeing those it had.
+func (c *Checker) layout(size image.Point) {
 	c.free()
-	c.sq.fit(size.X)
+	c.space.Reset()
+	c.size = size
+	c.ds = downscale.New(c.space, size, workWidth)
 	c.small = c.ds.Small()
 	for _, m := range c.mats() {
-		*m = gocv.NewMatWithSize(c.small.Y, c.small.X, gocv.MatTypeCV32F)
+		*m = c.space.Mat(c.small.Y, c.small.X, gocv.MatTypeCV32F)
 	}
 	n := c.small.X * c.small.Y
-	c.gx, c.gy, c.sat = make([]float32, n), make([]float32, n), make([]uint8, n)
-	c.nl, c.nr = make([]float32, n), make([]float32, n)
+	c.gx, c.gy = workspace.Slice[float32](c.space, n), workspace.Slice[float32](c.space, n)
+	c.nl, c.nr = workspace.Slice[float32](c.space, n), workspace.Slice[float32](c.space, n)
+	c.sat = workspace.Slice[uint8](c.space, n)
+	c.sq.layout(c.space, size.X)
 }
 
-// free zeroes and closes the buffers of the downscaled size.
+// free zeroes and closes the buffers laid out for the last frame size.
 func (c *Checker) free() {
-	if c.small == (image.Point{}) {
+	if c.ds == nil {
 		return
 	}
+	c.zero()
 	for _, m := range c.mats() {
-		m.SetTo(gocv.Scalar{})
 		m.Close()
 	}
-	clear(c.gx)
-	clear(c.gy)
-	clear(c.nl)
-	clear(c.nr)
-	clear(c.sat)
-	c.small = image.Point{}
+	c.sq.free()
+	c.ds.Close()
+	c.ds = nil
 }
 
-// wipe zeroes the buffers that hold images of the palm.
+// wipe zeroes the buffers that hold images of the palm and forgets the
+// frames of a Check.
 func (c *Checker) wipe() {
+	c.zero()
+	clear(c.pairs[:])
+}
+
+// zero zeroes the buffers layout took.
+func (c *Checker) zero() {
 	for _, m := range c.mats() {
 		m.SetTo(gocv.Scalar{})
 	}
@@ -294,17 +320,17 @@ func (c *Checker) wipe() {
 	clear(c.nl)
 	clear(c.nr)
 	clear(c.sat)
-	clear(c.pairs[:])
 	c.sq.wipe()
 	c.ds.Clear()
 }
 
-// Close zeroes and frees the checker's buffers.
+// Close zeroes and frees the Checker's buffers; its workspace may then be
+// released.
 func (c *Checker) Close() error {
 	c.free()
 	c.sq.close()
 	c.kernel.Close()
-	return c.ds.Close()
+	return nil
 }
 
 // Check decides whether burst shows a live hand from strobed pairs (both
@@ -346,8 +372,8 @@ func (c *Checker) CheckBurst(b Burst) Result {
 	if size.X == 0 || size.Y == 0 {
 		return Result{Reason: TooFewFrames}
 	}
-	if c.ds.Fit(size) {
-		c.alloc(size)
+	if size != c.size {
+		c.layout(size)
 	}
 	defer c.wipe()
 	black := b.Black

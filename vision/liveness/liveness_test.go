@@ -2,12 +2,17 @@ package liveness
 
 import (
 	"cmp"
+	"fmt"
 	"image"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"sync"
 	"testing"
+	"unsafe"
+
+	"github.com/palmd/palmd/vision/internal/workspace"
+	"golang.org/x/sys/unix"
 )
 
 // scene describes a hand-made presentation for the tests.
@@ -277,7 +282,9 @@ func TestSquareResamplesInsideTheFrame(t *testing.T) {
 		frame.Pix[i] = grey
 	}
 	s := newSquare()
+	s.layout(workspace.New(nil), w)
 	defer s.close()
+	defer s.free()
 	tests := []struct {
 		name   string
 		cx, cy float64
@@ -748,3 +755,61 @@ func TestEmissionGuardsShapeAndVeins(t *testing.T) {
 
 func shapeOf(f Features) float64 { return f.Shape }
 func veinsOf(f Features) float64 { return f.Veins }
+
+// mapped returns n bytes of anonymous memory, outside the Go heap as a
+// workspace must be, unmapped when the test ends.
+func mapped(t *testing.T, n int) []byte {
+	t.Helper()
+	mem, err := unix.Mmap(-1, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Munmap(mem) })
+	return mem
+}
+
+// TestWorkspaceHoldsTheBuffers: a Checker in memory of WorkspaceSize
+// keeps every buffer made of frames there, decides as one on the heap
+// does, and leaves the memory all zero when CheckBurst returns.
+func TestWorkspaceHoldsTheBuffers(t *testing.T) {
+	pattern := []uint8{BanksOff, BankLeft, BanksBoth, BankRight, BankRight, BanksOff, BanksBoth, BankLeft}
+	b := scene{veins: true, tremor: 1.5}.patternBurst(pattern, 7, true, false)
+	size := b.Frames[0].Img.Bounds().Size()
+	mem := mapped(t, WorkspaceSize(size))
+	c := NewCheckerIn(mem)
+	defer c.Close()
+	heap := NewChecker()
+	defer heap.Close()
+	want := heap.CheckBurst(b)
+	got := c.CheckBurst(b)
+	if got != want {
+		t.Errorf("in the workspace: %+v\non the heap: %+v", got, want)
+	}
+	if !got.Live || got.Features.Square < 0 {
+		t.Fatalf("the burst did not use every cue: %+v", got)
+	}
+	if n := c.space.Fallbacks(); n != 0 || c.size != size {
+		t.Fatalf("%d buffers outside the workspace (laid out for %v, burst %v)", n, c.size, size)
+	}
+	inside := func(name string, p unsafe.Pointer, n int) {
+		if !c.space.Contains(p, n) {
+			t.Errorf("%s is not in the workspace", name)
+		}
+	}
+	for i, m := range c.mats() {
+		p, _ := m.DataPtrFloat32()
+		inside(fmt.Sprint("float image ", i), unsafe.Pointer(&p[0]), 4*len(p))
+	}
+	for i, m := range c.sq.mats() {
+		p, _ := m.DataPtrFloat32()
+		inside(fmt.Sprint("Square image ", i), unsafe.Pointer(&p[0]), 4*len(p))
+	}
+	inside("gradients", unsafe.Pointer(&c.gx[0]), 4*len(c.gx))
+	inside("saturation map", unsafe.Pointer(&c.sat[0]), len(c.sat))
+	inside("column sums", unsafe.Pointer(&c.sq.sums[0]), 4*len(c.sq.sums))
+	for i, v := range mem {
+		if v != 0 {
+			t.Fatalf("workspace byte %d of %d is %d after CheckBurst, want every byte zero", i, len(mem), v)
+		}
+	}
+}

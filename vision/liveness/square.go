@@ -4,6 +4,7 @@ import (
 	"image"
 	"math"
 
+	"github.com/palmd/palmd/vision/internal/workspace"
 	"gocv.io/x/gocv"
 )
 
@@ -35,20 +36,17 @@ type square struct {
 	sums                       []uint32           // a resampled row's sums per source column
 }
 
+// newSquare returns a square with its kernel; layout gives it buffers.
 func newSquare() square {
-	s := square{kernel: gocv.GetStructuringElement(gocv.MorphRect, image.Pt(squareClose, squareClose))}
-	for _, m := range s.mats() {
-		*m = gocv.NewMatWithSize(squareSize, squareSize, gocv.MatTypeCV32F)
-	}
-	return s
+	return square{kernel: gocv.GetStructuringElement(gocv.MorphRect, image.Pt(squareClose, squareClose))}
 }
 
-// fit sizes the column sums for frames w pixels wide; the Checker calls it
-// when the frame size changes so that measure does not allocate.
-func (s *square) fit(w int) {
-	if len(s.sums) != w {
-		s.sums = make([]uint32, w)
+// layout takes the buffers for frames w pixels wide from s.
+func (s *square) layout(sp *workspace.Space, w int) {
+	for _, m := range s.mats() {
+		*m = sp.Mat(squareSize, squareSize, gocv.MatTypeCV32F)
 	}
+	s.sums = workspace.Slice[uint32](sp, w)
 }
 
 func (s *square) mats() [4]*gocv.Mat {
@@ -59,17 +57,22 @@ func (s *square) wipe() {
 	for _, m := range s.mats() {
 		m.SetTo(gocv.Scalar{})
 	}
+	clear(s.sums)
 	clear(s.hist[:])
 	clear(s.ratios[:])
 }
 
-func (s *square) close() {
+// free zeroes and closes the buffers layout took.
+func (s *square) free() {
 	s.wipe()
 	for _, m := range s.mats() {
 		m.Close()
 	}
-	s.kernel.Close()
+	s.sums = nil
 }
+
+// close frees the kernel; free has freed the buffers.
+func (s *square) close() { s.kernel.Close() }
 
 // measure tells veins under skin from absorbers on the surface by the
 // shape of their cross-sections. Skin scatters 850 nm light over
@@ -112,8 +115,8 @@ func (s *square) measure(frame *image.Gray, cx, cy, side, black float64) float64
 		s.cols[x][0], s.cols[x][1] = span(cx-side/2, x, w)
 	}
 	// Each resampled row: the rows' sums per source column, then each
-	// column span's sum of those.
-	s.fit(w)
+	// column span's sum of those (sums fits the frame's width: see
+	// Checker.layout).
 	defer clear(s.sums)
 	lo := min(s.cols[0][0], w)
 	hi := max(lo, s.cols[squareSize-1][1])

@@ -24,7 +24,10 @@
 // # Method
 //
 // The frame is downscaled to 320 pixels wide (box averaging, which also
-// averages sensor noise) and the copy zeroed before Check returns. Otsu's
+// averages sensor noise) and the copy zeroed before Check returns; with
+// NewGateIn the copies, the LED response and the distance map live in the
+// caller's memory (the kiosk's is locked: uplink/secmem), sized by
+// WorkspaceSize (vision/internal/workspace). Otsu's
 // threshold splits palm from background on the LED response, the lit frame
 // minus an unlit one taken just before or after (CheckAt's unlit; without
 // one, on the lit frame): the LEDs' light falls with distance squared, so

@@ -1,11 +1,11 @@
 package quality
 
 import (
-	"errors"
 	"image"
 	"math"
 
 	"github.com/palmd/palmd/vision/internal/downscale"
+	"github.com/palmd/palmd/vision/internal/workspace"
 )
 
 // Reason names why a frame was refused; OK is the empty reason.
@@ -143,7 +143,8 @@ const (
 // position to measure motion, so use one Gate per camera and Reset it at
 // the start of each session. A Gate is not safe for concurrent use.
 type Gate struct {
-	ds       *downscale.Downscaler
+	space    *workspace.Space      // where the buffers made of frames live
+	ds       *downscale.Downscaler // the lit frame's copy
 	dsUnlit  *downscale.Downscaler // the unlit frame's copy
 	small    image.Point           // size of the downscaled copy
 	smallPix []byte                // the downscaled lit frame (OpenCV memory)
@@ -154,30 +155,62 @@ type Gate struct {
 	hasPrev  bool
 }
 
-// NewGate returns a Gate with buffers for 1280 x 800 frames; frames of
-// another size reallocate them once.
-func NewGate() *Gate {
-	g := &Gate{ds: downscale.New(image.Pt(1280, 800), workWidth), dsUnlit: downscale.New(image.Pt(1280, 800), workWidth)}
-	g.fit()
+// NewGate returns a Gate whose buffers come from the Go heap and OpenCV's
+// allocator: NewGateIn(nil).
+func NewGate() *Gate { return NewGateIn(nil) }
+
+// NewGateIn returns a Gate whose buffers made of frames (the downscaled
+// copies, the LED response, the distance map) live in mem: WorkspaceSize
+// bytes for 1280 x 800 frames, outside the Go heap and 64-byte aligned
+// (uplink/secmem's locked memory in the kiosk), or nil for the heap. mem
+// must outlive the Gate. Frames of another size lay the buffers out
+// again, once; what does not fit comes from the heap.
+func NewGateIn(mem []byte) *Gate {
+	g := &Gate{space: workspace.New(mem)}
+	g.layout(image.Pt(1280, 800))
 	return g
 }
 
-// fit sizes the gate's own buffers after the downscaler's.
-func (g *Gate) fit() {
+// WorkspaceSize is the memory NewGateIn needs for frames of size.
+func WorkspaceSize(frame image.Point) int {
+	g := Gate{space: workspace.Measure()}
+	g.layout(frame)
+	return g.space.Need()
+}
+
+// layout takes the buffers for frames of size from the workspace, after
+// zeroing and freeing those it had.
+func (g *Gate) layout(size image.Point) {
+	g.free()
+	g.space.Reset()
+	g.ds = downscale.New(g.space, size, workWidth)
+	g.dsUnlit = downscale.New(g.space, size, workWidth)
 	g.small = g.ds.Small()
-	g.dist = make([]int32, g.small.X*g.small.Y)
-	g.resp = make([]byte, g.small.X*g.small.Y)
+	g.dist = workspace.Slice[int32](g.space, g.small.X*g.small.Y)
+	g.resp = workspace.Slice[uint8](g.space, g.small.X*g.small.Y)
 	g.hasPrev = false
+}
+
+// free zeroes and frees the buffers layout took.
+func (g *Gate) free() {
+	if g.ds == nil {
+		return
+	}
+	clear(g.dist)
+	clear(g.resp)
+	g.ds.Close()
+	g.dsUnlit.Close()
+	g.ds, g.dsUnlit, g.dist, g.resp = nil, nil, nil, nil
 }
 
 // Reset forgets the previous frame; call it when a new session starts.
 func (g *Gate) Reset() { g.hasPrev = false }
 
-// Close zeroes and frees the gate's buffers.
+// Close zeroes and frees the gate's buffers; its workspace may then be
+// released.
 func (g *Gate) Close() error {
-	clear(g.dist)
-	clear(g.resp)
-	return errors.Join(g.ds.Close(), g.dsUnlit.Close())
+	g.free()
+	return nil
 }
 
 // Check measures one lit frame and decides whether it is good enough for
@@ -198,15 +231,14 @@ func (g *Gate) CheckAt(lit, unlit *image.Gray, distanceMM int) Verdict {
 	if b.Empty() {
 		return verdict(NoPalm, Scores{Motion: -1})
 	}
-	if g.ds.Fit(b.Size()) {
-		g.fit()
+	if b.Size() != g.ds.Size() {
+		g.layout(b.Size())
 	}
 	m := g.ds.Do(lit)
 	g.smallPix, _ = m.DataPtrUint8()
 	g.segPix = g.smallPix
 	hasUnlit := unlit != nil && unlit.Bounds().Size() == b.Size()
 	if hasUnlit {
-		g.dsUnlit.Fit(b.Size())
 		u := g.dsUnlit.Do(unlit)
 		up, _ := u.DataPtrUint8()
 		up, resp := up[:len(g.smallPix)], g.resp[:len(g.smallPix)]

@@ -7,6 +7,9 @@ import (
 	"image"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // palm draws a hand-made lit frame: a textured bright ellipse (radii rx, ry)
@@ -304,6 +307,44 @@ func TestNotPalmSized(t *testing.T) {
 	} {
 		if got := (Scores{PalmMM: tt.palmMM}).NotPalmSized(); got != tt.want {
 			t.Errorf("PalmMM %v: NotPalmSized = %v, want %v", tt.palmMM, got, tt.want)
+		}
+	}
+}
+
+// TestWorkspaceHoldsTheBuffers: a Gate in memory of WorkspaceSize keeps
+// its copies of frames there, judges as one on the heap does, and leaves
+// the memory all zero when CheckAt returns.
+func TestWorkspaceHoldsTheBuffers(t *testing.T) {
+	lit, unlit := palm(640, 400, 260, 300, 170, 30, 1), palm(640, 400, 260, 300, 40, 8, 2)
+	mem, err := unix.Mmap(-1, 0, WorkspaceSize(image.Pt(1280, 800)), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(mem)
+	g := NewGateIn(mem)
+	defer g.Close()
+	heap := NewGate()
+	defer heap.Close()
+	if n := g.space.Fallbacks(); n != 0 {
+		t.Fatalf("%d buffers outside the workspace", n)
+	}
+	for i := range 3 { // the second and third frames are judged for motion too
+		want, got := heap.CheckAt(lit, unlit, 150), g.CheckAt(lit, unlit, 150)
+		if got != want || !got.OK {
+			t.Fatalf("frame %d in the workspace: %+v\non the heap: %+v (want OK)", i, got, want)
+		}
+		for j, v := range mem {
+			if v != 0 {
+				t.Fatalf("workspace byte %d of %d is %d after CheckAt, want every byte zero", j, len(mem), v)
+			}
+		}
+	}
+	m := g.ds.Do(lit)
+	small, _ := m.DataPtrUint8()
+	defer g.ds.Clear()
+	for _, b := range [][]byte{small, g.resp, unsafe.Slice((*byte)(unsafe.Pointer(&g.dist[0])), 4*len(g.dist))} {
+		if !g.space.Contains(unsafe.Pointer(&b[0]), len(b)) {
+			t.Error("a buffer is not in the workspace")
 		}
 	}
 }

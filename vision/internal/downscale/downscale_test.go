@@ -3,6 +3,10 @@ package downscale
 import (
 	"image"
 	"testing"
+	"unsafe"
+
+	"github.com/palmd/palmd/vision/internal/workspace"
+	"golang.org/x/sys/unix"
 )
 
 func TestDo(t *testing.T) {
@@ -31,9 +35,8 @@ func TestDo(t *testing.T) {
 					f.Pix[f.PixOffset(x, y)] = v
 				}
 			}
-			d := New(image.Pt(1280, 800), tt.width)
+			d := New(workspace.New(nil), tt.frame.Size(), tt.width)
 			defer d.Close()
-			d.Fit(tt.frame.Size())
 			if got := d.Small(); got != tt.small {
 				t.Fatalf("Small = %v, want %v", got, tt.small)
 			}
@@ -47,7 +50,8 @@ func TestDo(t *testing.T) {
 			if row[2] != 200 || row[w-3] != 40 {
 				t.Errorf("row ends = %d, %d; want 200, 40", row[2], row[w-3])
 			}
-			for _, v := range d.fullPix {
+			full, _ := d.full.DataPtrUint8()
+			for _, v := range full {
 				if v != 0 {
 					t.Fatal("full-size copy not zeroed after Do")
 				}
@@ -56,19 +60,51 @@ func TestDo(t *testing.T) {
 	}
 }
 
-func TestFitReportsReallocation(t *testing.T) {
-	d := New(image.Pt(1280, 800), 320)
-	defer d.Close()
-	if d.Fit(image.Pt(1280, 800)) {
-		t.Error("Fit with the same size reallocated")
+// TestWorkspace: with memory of the size Measure asks for, every buffer
+// lives in it, and after Do only the downscaled copy is not zero.
+func TestWorkspace(t *testing.T) {
+	size := image.Pt(1280, 800)
+	m := workspace.Measure()
+	New(m, size, 320)
+	mem, err := unix.Mmap(-1, 0, m.Need(), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !d.Fit(image.Pt(640, 400)) {
-		t.Error("Fit with a new size did not reallocate")
+	defer unix.Munmap(mem)
+	s := workspace.New(mem)
+	d := New(s, size, 320)
+	defer d.Close()
+	if s.Fallbacks() != 0 || s.Need() != m.Need() {
+		t.Fatalf("%d buffers outside the workspace; need %d, measured %d", s.Fallbacks(), s.Need(), m.Need())
+	}
+	f := image.NewGray(image.Rectangle{Max: size})
+	for i := range f.Pix {
+		f.Pix[i] = uint8(1 + i%200)
+	}
+	small := d.Do(f)
+	pix, _ := small.DataPtrUint8()
+	if !s.Contains(unsafe.Pointer(&pix[0]), len(pix)) {
+		t.Fatal("the downscaled copy is not in the workspace")
+	}
+	nonzero := 0
+	for _, v := range mem {
+		if v != 0 {
+			nonzero++
+		}
+	}
+	if nonzero == 0 || nonzero > len(pix) {
+		t.Errorf("%d bytes of the workspace not zero after Do, want 1 .. %d (the downscaled copy)", nonzero, len(pix))
+	}
+	d.Clear()
+	for i, v := range mem {
+		if v != 0 {
+			t.Fatalf("workspace byte %d not zero after Clear", i)
+		}
 	}
 }
 
 func BenchmarkDo(b *testing.B) {
-	d := New(image.Pt(1280, 800), 320)
+	d := New(workspace.New(nil), image.Pt(1280, 800), 320)
 	defer d.Close()
 	f := image.NewGray(image.Rect(0, 0, 1280, 800))
 	b.ReportAllocs()
