@@ -76,11 +76,11 @@ func quantile(ts []time.Duration, q float64) time.Duration { return ts[int(q*flo
 // TestRecall plants the held-out genuine pairs among fillers and holds the
 // index to at most 0.1 % of genuine probes lost against the exhaustive
 // search. It runs at 100,000 enrolled (the benchmark reports 10,000 to
-// 1,000,000).
+// 1,000,000); -short and -race at 5,000.
 func TestRecall(t *testing.T) {
 	n := 100_000
 	gs := heldOut(t)
-	if testing.Short() {
+	if small() {
 		n, gs = 5_000, gs[:200]
 	}
 	x := plant(t, n, gs)
@@ -98,7 +98,7 @@ func TestRecall(t *testing.T) {
 // enrolled and 13 at 100,000.
 func TestUnknownNotIdentified(t *testing.T) {
 	n, gs := 10_000, heldOut(t)[:1000]
-	if testing.Short() {
+	if small() {
 		n, gs = 2_000, gs[:200]
 	}
 	x := New()

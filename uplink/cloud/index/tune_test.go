@@ -12,16 +12,16 @@ import (
 func tuning(tb testing.TB) []genuine  { return pairs(tb, "pairs.bin.gz") }
 func heldOut(tb testing.TB) []genuine { return pairs(tb, "heldout.bin.gz") }
 
-// TestTune shows, on the tuning pairs among 100,000 fillers (5,000 with
-// -short), the genuine template's rank at each stage of the cascade: by
-// scan distance and by rank distance among all the fillers (its rank in
-// the scan's shortlist is at most that), and by sampled fine distance
-// among the fillers ahead of it by rank distance. Each must stay within
-// half of what its stage passes on.
+// TestTune shows, on the tuning pairs among 100,000 fillers, the genuine
+// template's rank at each stage of the cascade: by scan distance and by
+// rank distance among all the fillers (its rank in the scan's shortlist is
+// at most that), and by sampled fine distance among the fillers ahead of
+// it by rank distance. Each must stay within half of what its stage passes
+// on. -short and -race run it on 100 pairs among 5,000.
 func TestTune(t *testing.T) {
 	n := 100_000
 	gs := tuning(t)
-	if testing.Short() {
+	if small() {
 		n, gs = 5_000, gs[:100]
 	}
 	fs := fillers(t, n, 99)
