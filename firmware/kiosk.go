@@ -120,8 +120,8 @@ type Kiosk struct {
 	// The frame buffers, the palm region and the plaintext record being
 	// sealed live in locked, non-dumpable memory, reused by every capture
 	// and zeroed as soon as it is sealed. One job at a time uses them.
-	// So do the gate's and liveness's working copies of the frames
-	// (vision), zeroed before each check returns.
+	// So do the gate's, liveness's and the region extractor's working
+	// copies of the frames (vision), zeroed before each returns.
 	frames  *secmem.Pool
 	record  *secmem.Pool
 	work    *secmem.Pool
@@ -172,7 +172,6 @@ func New(o Options) (*Kiosk, error) {
 		clock:   o.Clock,
 		in:      make(chan input, 256),
 		stopped: make(chan struct{}),
-		roi:     roi.NewExtractor(),
 		text:    text,
 		voids:   queue,
 	}
@@ -188,24 +187,29 @@ func New(o Options) (*Kiosk, error) {
 	return k, nil
 }
 
-// allocate takes the frame buffers, the gate's and liveness's workspace,
-// the palm region and the record buffer from locked memory pools, once for
-// the kiosk's life.
+// allocate takes the frame buffers, the vision workspace, the palm region
+// and the record buffer from locked memory pools, once for the kiosk's
+// life.
 func (k *Kiosk) allocate(r image.Rectangle) error {
 	var err error
 	if k.frames, err = secmem.NewPool(r.Dx()*r.Dy(), liveness.BurstFrames, k.o.Log); err != nil {
 		return fmt.Errorf("firmware: frame buffers: %w", err)
 	}
-	gateSize := quality.WorkspaceSize(r.Size())
-	if k.work, err = secmem.NewPool(gateSize+liveness.WorkspaceSize(r.Size()), 1, k.o.Log); err != nil {
+	// One workspace for the gate, liveness and the region extractor, one
+	// after the other (each size is a multiple of 64 bytes, so each part
+	// stays aligned).
+	sizes := []int{quality.WorkspaceSize(r.Size()), liveness.WorkspaceSize(r.Size()), roi.WorkspaceSize(r.Size())}
+	if k.work, err = secmem.NewPool(sizes[0]+sizes[1]+sizes[2], 1, k.o.Log); err != nil {
 		return fmt.Errorf("firmware: vision workspace: %w", err)
 	}
-	work, err := k.work.Get(context.Background())
+	wb, err := k.work.Get(context.Background())
 	if err != nil {
 		return err
 	}
-	k.quality = quality.NewGateIn(work.Bytes()[:gateSize])
-	k.live = liveness.NewCheckerIn(work.Bytes()[gateSize:])
+	work := wb.Bytes()
+	k.quality = quality.NewGateIn(work[:sizes[0]])
+	k.live = liveness.NewCheckerIn(work[sizes[0] : sizes[0]+sizes[1]])
+	k.roi = roi.NewExtractorIn(work[sizes[0]+sizes[1]:])
 	// The record buffer holds an enrolment's every capture (both palms).
 	if k.record, err = secmem.NewPool(wire.EnrolSize(wire.MaxEnrolCaptures, roi.Size, roi.Size), 2, k.o.Log); err != nil {
 		return fmt.Errorf("firmware: record buffers: %w", err)
@@ -239,12 +243,15 @@ func (k *Kiosk) allocate(r image.Rectangle) error {
 // Close frees the vision gates' native memory and zeroes and unmaps the
 // frame buffers.
 func (k *Kiosk) Close() error {
-	errs := []error{k.roi.Close()}
+	var errs []error
 	if k.quality != nil {
 		errs = append(errs, k.quality.Close())
 	}
 	if k.live != nil {
 		errs = append(errs, k.live.Close())
+	}
+	if k.roi != nil {
+		errs = append(errs, k.roi.Close())
 	}
 	for _, p := range []*secmem.Pool{k.frames, k.record, k.work} {
 		if p != nil {

@@ -73,6 +73,10 @@
 //
 // An Extractor holds its OpenCV buffers from one frame to the next and zeroes
 // every copy of the frame (and the hand's outline) before Extract returns.
+// With NewExtractorIn they live in the caller's memory (the kiosk's is
+// locked: uplink/secmem), sized by WorkspaceSize
+// (vision/internal/workspace); each is laid out at the size and type the
+// OpenCV call writing it gives it, so that none is reallocated.
 //
 // Measured with the earlier, procedural vision/synth (before issue 9's
 // optics; genuine, lit, frames 0..29, seeds never used for tuning), the

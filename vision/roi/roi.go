@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	"github.com/palmd/palmd/vision/internal/downscale"
+	"github.com/palmd/palmd/vision/internal/workspace"
 	"gocv.io/x/gocv"
 )
 
@@ -93,25 +94,31 @@ const (
 // It holds OpenCV buffers reused from one frame to the next; it is not safe
 // for concurrent use. Close frees the buffers.
 type Extractor struct {
+	space *workspace.Space // where the buffers made of frames live
+	size  image.Point      // frame size they are laid out for
+
 	frame  gocv.Mat // the lit frame, copied in
 	small  gocv.Mat // what is segmented at 1/scale, blurred: the LED response, or the lit frame
 	unlit  gocv.Mat // the unlit frame at 1/scale
 	bin    gocv.Mat // hand mask at 1/scale
 	dist   gocv.Mat // distance to the background
 	labels gocv.Mat // distance transform labels (required by gocv, unused)
-	kernel gocv.Mat // morphology element
-	hull   gocv.Mat // convex hull indices
-	affine gocv.Mat // region-to-frame map
 	big    gocv.Mat // the region at 2*Size, before area downsampling
 	out    gocv.Mat // the region at Size
 
-	// Averaging a burst's frames (ExtractBurst), all CV32F.
-	ref    gocv.Mat // the reference frame's coarse copy
-	cur    gocv.Mat // a further frame's coarse copy
+	// Averaging a burst's frames (ExtractBurst).
+	half  gocv.Mat // the small copy at half its size, 8-bit
+	ref   gocv.Mat // the reference frame's coarse copy, CV32F
+	cur   gocv.Mat // a further frame's coarse copy, CV32F
+	cut32 gocv.Mat // one frame's region at 2*Size, CV32F
+	sum   gocv.Mat // the regions added up, CV32F
+
+	// Not made of frames.
+	kernel gocv.Mat // morphology element
+	hull   gocv.Mat // convex hull indices
+	affine gocv.Mat // region-to-frame map
 	window gocv.Mat // Hann window of the coarse copy's size
 	none   gocv.Mat // empty: no window (see coarse)
-	cut32  gocv.Mat // one frame's region at 2*Size
-	sum    gocv.Mat // the regions added up
 
 	// Go-side scratch reused from one frame to the next.
 	pts     []image.Point
@@ -126,27 +133,69 @@ type placed struct {
 	sq square
 }
 
-// NewExtractor allocates an Extractor's buffers.
-func NewExtractor() *Extractor {
-	return &Extractor{
-		frame:  gocv.NewMat(),
-		small:  gocv.NewMat(),
-		unlit:  gocv.NewMat(),
-		bin:    gocv.NewMat(),
-		dist:   gocv.NewMat(),
-		labels: gocv.NewMat(),
+// NewExtractor returns an Extractor whose buffers come from OpenCV's
+// allocator: NewExtractorIn(nil).
+func NewExtractor() *Extractor { return NewExtractorIn(nil) }
+
+// NewExtractorIn returns an Extractor whose buffers made of frames (the
+// frame's copy, the small copies and mask, the regions) live in mem:
+// WorkspaceSize bytes for 1280 x 800 frames, outside the Go heap and
+// 64-byte aligned (uplink/secmem's locked memory in the kiosk), or nil for
+// OpenCV's heap. mem must outlive the Extractor. Frames of another size
+// lay the buffers out again, once; what does not fit comes from the heap.
+func NewExtractorIn(mem []byte) *Extractor {
+	e := &Extractor{
+		space:  workspace.New(mem),
 		kernel: gocv.GetStructuringElement(gocv.MorphEllipse, image.Pt(5, 5)),
 		hull:   gocv.NewMat(),
 		affine: gocv.NewMatWithSize(2, 3, gocv.MatTypeCV64F),
-		big:    gocv.NewMatWithSize(2*Size, 2*Size, gocv.MatTypeCV8U),
-		out:    gocv.NewMatWithSize(Size, Size, gocv.MatTypeCV8U),
-		ref:    gocv.NewMat(),
-		cur:    gocv.NewMat(),
 		window: gocv.NewMat(),
 		none:   gocv.NewMat(),
-		cut32:  gocv.NewMatWithSize(2*Size, 2*Size, gocv.MatTypeCV32F),
-		sum:    gocv.NewMatWithSize(2*Size, 2*Size, gocv.MatTypeCV32F),
 	}
+	e.layout(image.Pt(1280, 800))
+	return e
+}
+
+// WorkspaceSize is the memory NewExtractorIn needs for frames of size.
+func WorkspaceSize(frame image.Point) int {
+	e := Extractor{space: workspace.Measure()}
+	e.layout(frame)
+	return e.space.Need()
+}
+
+// layout takes the buffers for frames of size from the workspace, after
+// zeroing and freeing those it had: each the size and type the OpenCV
+// calls writing it give it, so that none reallocates.
+func (e *Extractor) layout(size image.Point) {
+	e.free()
+	e.space.Reset()
+	e.size = size
+	w, h := size.X/scale, size.Y/scale
+	s := e.space
+	e.frame = s.Mat(size.Y, size.X, gocv.MatTypeCV8U)
+	e.small, e.unlit, e.bin = s.Mat(h, w, gocv.MatTypeCV8U), s.Mat(h, w, gocv.MatTypeCV8U), s.Mat(h, w, gocv.MatTypeCV8U)
+	e.dist, e.labels = s.Mat(h, w, gocv.MatTypeCV32F), s.Mat(h, w, gocv.MatTypeCV32S)
+	e.half = s.Mat(h/2, w/2, gocv.MatTypeCV8U)
+	e.ref, e.cur = s.Mat(h/2, w/2, gocv.MatTypeCV32F), s.Mat(h/2, w/2, gocv.MatTypeCV32F)
+	e.big, e.out = s.Mat(2*Size, 2*Size, gocv.MatTypeCV8U), s.Mat(Size, Size, gocv.MatTypeCV8U)
+	e.cut32, e.sum = s.Mat(2*Size, 2*Size, gocv.MatTypeCV32F), s.Mat(2*Size, 2*Size, gocv.MatTypeCV32F)
+}
+
+// frameMats lists the buffers layout takes.
+func (e *Extractor) frameMats() []*gocv.Mat {
+	return []*gocv.Mat{&e.frame, &e.small, &e.unlit, &e.bin, &e.dist, &e.labels, &e.half, &e.ref, &e.cur, &e.big, &e.out, &e.cut32, &e.sum}
+}
+
+// free zeroes and closes the buffers layout took.
+func (e *Extractor) free() {
+	if e.size == (image.Point{}) {
+		return
+	}
+	for _, m := range e.frameMats() {
+		m.SetTo(gocv.Scalar{})
+		m.Close()
+	}
+	e.size = image.Point{}
 }
 
 // hann makes m a w x h Hann window (CV32F), unless it is one already:
@@ -167,15 +216,12 @@ func hann(m *gocv.Mat, w, h int) {
 	}
 }
 
-func (e *Extractor) mats() []*gocv.Mat {
-	return []*gocv.Mat{&e.frame, &e.small, &e.unlit, &e.bin, &e.dist, &e.labels, &e.kernel, &e.hull, &e.affine, &e.big, &e.out,
-		&e.ref, &e.cur, &e.window, &e.none, &e.cut32, &e.sum}
-}
-
-// Close frees the Extractor's buffers.
+// Close zeroes and frees the Extractor's buffers; its workspace may then
+// be released.
 func (e *Extractor) Close() error {
+	e.free()
 	var errs []error
-	for _, m := range e.mats() {
+	for _, m := range []*gocv.Mat{&e.kernel, &e.hull, &e.affine, &e.window, &e.none} {
 		errs = append(errs, m.Close())
 	}
 	return errors.Join(errs...)
@@ -338,8 +384,8 @@ func (e *Extractor) average(sq square, ref int, lit []*image.Gray, unlit *image.
 // the transform. The window is applied here rather than by
 // PhaseCorrelate, which multiplies its inputs by it in place.
 func (e *Extractor) coarse(dst *gocv.Mat) {
-	gocv.Resize(e.small, dst, image.Pt(e.small.Cols()/2, e.small.Rows()/2), 0, 0, gocv.InterpolationArea)
-	dst.ConvertTo(dst, gocv.MatTypeCV32F)
+	gocv.Resize(e.small, &e.half, image.Pt(e.small.Cols()/2, e.small.Rows()/2), 0, 0, gocv.InterpolationArea)
+	e.half.ConvertTo(dst, gocv.MatTypeCV32F)
 	hann(&e.window, dst.Cols(), dst.Rows())
 	gocv.Multiply(*dst, e.window, dst)
 }
@@ -351,9 +397,8 @@ func (e *Extractor) load(lit, unlit *image.Gray) error {
 	if w < 16*scale || h < 16*scale {
 		return fmt.Errorf("%w: frame %dx%d too small", ErrNotFound, w, h)
 	}
-	if e.frame.Cols() != w || e.frame.Rows() != h {
-		e.frame.Close()
-		e.frame = gocv.NewMatWithSize(h, w, gocv.MatTypeCV8U)
+	if lit.Bounds().Size() != e.size {
+		e.layout(lit.Bounds().Size())
 	}
 	pix, err := e.frame.DataPtrUint8()
 	if err != nil {
@@ -375,15 +420,8 @@ func (e *Extractor) load(lit, unlit *image.Gray) error {
 
 // wipe zeroes every buffer that held frame pixels or the hand's outline.
 func (e *Extractor) wipe() {
-	for _, m := range []*gocv.Mat{&e.frame, &e.small, &e.unlit, &e.bin, &e.big, &e.out} {
-		if pix, err := m.DataPtrUint8(); err == nil {
-			clear(pix)
-		}
-	}
-	for _, m := range []*gocv.Mat{&e.dist, &e.labels, &e.ref, &e.cur, &e.cut32, &e.sum} {
-		if !m.Empty() {
-			m.SetTo(gocv.Scalar{})
-		}
+	for _, m := range e.frameMats() {
+		m.SetTo(gocv.Scalar{})
 	}
 	clear(e.pts)
 	clear(e.valleys)

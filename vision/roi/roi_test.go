@@ -9,10 +9,12 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"unsafe"
 
 	"github.com/palmd/palmd/vision/match"
 	"github.com/palmd/palmd/vision/synth"
 	"gocv.io/x/gocv"
+	"golang.org/x/sys/unix"
 )
 
 func newROI() *image.Gray { return image.NewGray(image.Rect(0, 0, Size, Size)) }
@@ -276,6 +278,46 @@ func TestExtractWipes(t *testing.T) {
 		if p != (placed{}) {
 			t.Errorf("placement %d not zeroed: %+v", i, p)
 		}
+	}
+}
+
+// TestWorkspaceHoldsTheBuffers: an Extractor in memory of WorkspaceSize
+// keeps every copy of the frames there, cuts the region one on the heap
+// cuts, and leaves the memory all zero when ExtractBurst returns.
+func TestWorkspaceHoldsTheBuffers(t *testing.T) {
+	lit1, unlit := renderPair(good("workspace", 3))
+	lit2, _ := renderPair(good("workspace", 3))
+	lit := []*image.Gray{lit1, lit2}
+	size := lit1.Bounds().Size()
+	mem, err := unix.Mmap(-1, 0, WorkspaceSize(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(mem)
+	e := NewExtractorIn(mem)
+	defer e.Close()
+	heap := NewExtractor()
+	defer heap.Close()
+	want, got := newROI(), newROI()
+	if err := heap.ExtractBurst(lit, unlit, want); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.ExtractBurst(lit, unlit, got); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.Pix, want.Pix) {
+		t.Error("the region cut in the workspace differs from the heap's")
+	}
+	if n := e.space.Fallbacks(); n != 0 || e.size != size {
+		t.Fatalf("%d buffers outside the workspace (laid out for %v, frames %v)", n, e.size, size)
+	}
+	for i, m := range e.frameMats() {
+		if p, _ := m.DataPtrUint8(); len(p) == 0 || !e.space.Contains(unsafe.Pointer(&p[0]), len(p)) {
+			t.Errorf("buffer %d (%dx%d) is not in the workspace: OpenCV reallocated it", i, m.Cols(), m.Rows())
+		}
+	}
+	if i := slices.IndexFunc(mem, func(v byte) bool { return v != 0 }); i >= 0 {
+		t.Errorf("workspace byte %d of %d is %d after ExtractBurst, want every byte zero", i, len(mem), mem[i])
 	}
 }
 
