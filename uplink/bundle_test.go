@@ -65,7 +65,15 @@ func TestBundleFromObjectStore(t *testing.T) {
 		change func(*wire.Update)
 		want   error
 	}{
-		{"other digest", func(u *wire.Update) { u.SHA256 = "00" + u.SHA256[2:] }, uplink.ErrBundleMismatch},
+		{"other digest", func(u *wire.Update) {
+			// Another first digit: "00" in its place left 1 digest in 256
+			// (those starting with it) unchanged.
+			first := "0"
+			if u.SHA256[0] == '0' {
+				first = "1"
+			}
+			u.SHA256 = first + u.SHA256[1:]
+		}, uplink.ErrBundleMismatch},
 		{"shorter", func(u *wire.Update) { u.Size-- }, uplink.ErrBundleMismatch},
 		{"longer", func(u *wire.Update) { u.Size++ }, uplink.ErrBundleMismatch},
 	} {
