@@ -231,6 +231,25 @@ type Checker struct {
 
 	sq    square // the Square cue's buffers
 	pairs [BurstFrames]Frame
+
+	// Square reads the full-resolution frame and its own buffers only, so
+	// it runs on the Checker's own goroutine (squares) while the other
+	// cues are measured on the small copies; Close stops it.
+	squareIn  chan squareJob
+	squareOut chan float64
+}
+
+// squareJob is what the Square cue is measured on: see square.measure.
+type squareJob struct {
+	frame               *image.Gray
+	cx, cy, side, black float64
+}
+
+// squares measures the Square cue of each job until Close.
+func (c *Checker) squares() {
+	for j := range c.squareIn {
+		c.squareOut <- c.sq.measure(j.frame, j.cx, j.cy, j.side, j.black)
+	}
 }
 
 // NewChecker returns a Checker whose buffers come from the Go heap and
@@ -248,8 +267,12 @@ func NewCheckerIn(mem []byte) *Checker {
 		space:  workspace.New(mem),
 		kernel: gocv.GetStructuringElement(gocv.MorphEllipse, image.Pt(veinSize, veinSize)),
 		sq:     newSquare(),
+
+		squareIn:  make(chan squareJob),
+		squareOut: make(chan float64),
 	}
 	c.layout(image.Pt(1280, 800)) // the sensor's; a burst of another size lays them out again
+	go c.squares()
 	return c
 }
 
@@ -324,9 +347,10 @@ func (c *Checker) zero() {
 	c.ds.Clear()
 }
 
-// Close zeroes and frees the Checker's buffers; its workspace may then be
-// released.
+// Close stops the Checker's goroutine, zeroes and frees its buffers; its
+// workspace may then be released.
 func (c *Checker) Close() error {
+	close(c.squareIn)
 	c.free()
 	c.sq.close()
 	c.kernel.Close()
@@ -439,13 +463,13 @@ func (c *Checker) CheckBurst(b Burst) Result {
 	f.Emission = ambient / max(response, 1)
 	f.Consistency, f.Shape, f.Motion, f.Square = -1, -1, -1, -1
 	if !box.Empty() {
-		f.Specular = c.specular(box, oneBank, black)
-		f.Veins = c.veins(box)
-		// At full resolution, on a square of side squareSide x
-		// sqrt(palm area) around the palm's centroid.
+		// Square at full resolution, on a square of side squareSide x
+		// sqrt(palm area) around the palm's centroid, beside the others.
 		lit := litFrame(frames)
 		k := float64(lit.Bounds().Dx()) / float64(c.small.X)
-		f.Square = c.sq.measure(lit, (float64(c.centre.X)+0.5)*k, (float64(c.centre.Y)+0.5)*k, squareSide*c.palmSide*k, black)
+		c.squareIn <- squareJob{lit, (float64(c.centre.X) + 0.5) * k, (float64(c.centre.Y) + 0.5) * k, squareSide * c.palmSide * k, black}
+		f.Specular = c.specular(box, oneBank, black)
+		f.Veins = c.veins(box)
 		f.Consistency = c.consistency(box, frames, count, response)
 		if oneBank {
 			f.Shape = c.shape(box)
@@ -454,6 +478,7 @@ func (c *Checker) CheckBurst(b Burst) Result {
 			}
 		}
 		f.Motion = c.motion(box, frames, count)
+		f.Square = <-c.squareOut
 	}
 	return decide(f)
 }
@@ -524,11 +549,13 @@ func (c *Checker) palm() (image.Rectangle, float64, float64) {
 	mean /= float64(len(rp))
 	var sx, sy float64
 	n := 0
-	for i, v := range rp {
-		if float64(v) > mean {
-			sx += float64(i % cols)
-			sy += float64(i / cols)
-			n++
+	for y := range rows {
+		for x, v := range rp[y*cols : (y+1)*cols] {
+			if float64(v) > mean {
+				sx += float64(x)
+				sy += float64(y)
+				n++
+			}
 		}
 	}
 	if n == 0 {

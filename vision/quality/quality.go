@@ -318,28 +318,31 @@ func (g *Gate) measure(frameW, distanceMM float64, hasUnlit bool) (Scores, point
 	var nb, nf, sb, sf, lf, lall, sat, satAll, satLED int
 	cols, rows := g.small.X, g.small.Y
 	var cx, cy int
-	for i, v := range g.segPix {
-		l := g.smallPix[i]
-		lall += int(l)
-		if l >= saturated {
-			satAll++
-		}
-		if v <= tb {
-			nb++
-			sb += int(v)
-			continue
-		}
-		nf++
-		sf += int(v)
-		lf += int(l)
-		if l >= saturated {
-			sat++
-			if hasUnlit && 2*(int(l)-int(v)) < saturated {
-				satLED++
+	for y := range rows {
+		seg, lit := g.segPix[y*cols:(y+1)*cols], g.smallPix[y*cols:(y+1)*cols]
+		for x, v := range seg {
+			l := lit[x]
+			lall += int(l)
+			if l >= saturated {
+				satAll++
 			}
+			if v <= tb {
+				nb++
+				sb += int(v)
+				continue
+			}
+			nf++
+			sf += int(v)
+			lf += int(l)
+			if l >= saturated {
+				sat++
+				if hasUnlit && 2*(int(l)-int(v)) < saturated {
+					satLED++
+				}
+			}
+			cx += x
+			cy += y
 		}
-		cx += i % cols
-		cy += i / cols
 	}
 	s := Scores{Motion: -1, Glare: -1}
 	if nf == 0 || nb == 0 {

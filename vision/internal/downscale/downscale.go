@@ -7,15 +7,21 @@
 // 1280 x 800 frames to 320 x 200 that is two halvings: a 4 x 4 box average,
 // which also averages sensor noise down by four.
 //
-// The frame is copied into a Mat allocated once (about 50 us for 1280 x
-// 800): OpenCV may not keep a pointer to the Go memory an *image.Gray
-// usually holds, which the cgo pointer rules forbid. The copy and the
-// intermediate halvings live in the caller's workspace (locked memory in
-// the kiosk) and are zeroed after every Do.
+// The frame is not copied: its pixels are wrapped in a Mat for the length
+// of Do. An *image.Gray usually holds Go memory, which the cgo pointer
+// rules let C keep a pointer to only while it is pinned (runtime.Pinner),
+// so Do pins it and closes the Mat before it unpins. Copying it into the
+// workspace instead cost a 1 MB copy and a 1 MB clear per 1280 x 800
+// frame, twelve times a burst for the gate and liveness: BenchmarkDo 95 to
+// 103 us a frame copied, 50 to 54 wrapped (2026-12-06). The intermediate
+// halvings live in the caller's workspace (locked memory in the kiosk) and
+// are zeroed after every Do; the frame itself is the caller's to keep and
+// zero.
 package downscale
 
 import (
 	"image"
+	"runtime"
 
 	"github.com/palmd/palmd/vision/internal/workspace"
 	"gocv.io/x/gocv"
@@ -26,14 +32,14 @@ import (
 type Downscaler struct {
 	size  image.Point // frame size the buffers fit
 	small image.Point // size of the downscaled copy
-	full  gocv.Mat    // copy of the frame
 	steps []gocv.Mat  // halvings, then the target size
+	pin   runtime.Pinner
 }
 
 // New returns a Downscaler of frames of size to width pixels wide, its
 // buffers taken from s.
 func New(s *workspace.Space, size image.Point, width int) *Downscaler {
-	d := &Downscaler{size: size, full: s.Mat(size.Y, size.X, gocv.MatTypeCV8U)}
+	d := &Downscaler{size: size}
 	w, h := size.X, size.Y
 	for w >= 2*width {
 		w, h = (w+1)/2, (h+1)/2
@@ -52,8 +58,8 @@ func New(s *workspace.Space, size image.Point, width int) *Downscaler {
 func (d *Downscaler) Size() image.Point { return d.size }
 
 // Copy copies frame's pixels row by row into pix, the data of a continuous
-// 8-bit Mat of frame's size (see the package documentation for why frames
-// are copied rather than wrapped).
+// 8-bit Mat of frame's size: for a buffer that OpenCV writes to, as the
+// region extractor's frame buffer.
 func Copy(pix []byte, frame *image.Gray) {
 	b := frame.Bounds()
 	w := b.Dx()
@@ -66,19 +72,34 @@ func Copy(pix []byte, frame *image.Gray) {
 // Small returns the size of the downscaled copy.
 func (d *Downscaler) Small() image.Point { return d.small }
 
-// Do downscales frame (its bounds must have the size given to Fit) and
+// Do downscales frame (its bounds must have the size given to New) and
 // returns the result, an 8-bit Mat owned by d and valid until the next Do.
-// The full-size copy and the intermediate steps are zeroed.
+// The intermediate steps are zeroed. A frame whose rows are not contiguous
+// (a sub-image) is first copied to a contiguous one, zeroed after use; the
+// camera's frames never are.
 func (d *Downscaler) Do(frame *image.Gray) gocv.Mat {
-	pix, _ := d.full.DataPtrUint8()
-	Copy(pix, frame)
-	src := d.full
+	if frame.Stride != frame.Bounds().Dx() {
+		c := image.NewGray(image.Rectangle{Max: frame.Bounds().Size()})
+		defer clear(c.Pix)
+		Copy(c.Pix, frame)
+		frame = c
+	}
+	b := frame.Bounds()
+	off := frame.PixOffset(b.Min.X, b.Min.Y)
+	pix := frame.Pix[off : off+b.Dx()*b.Dy()]
+	d.pin.Pin(&pix[0])
+	defer d.pin.Unpin()
+	src, err := gocv.NewMatFromBytes(b.Dy(), b.Dx(), gocv.MatTypeCV8U, pix)
+	if err != nil {
+		panic("downscale: wrapping a frame: " + err.Error()) // only an empty frame, which pix[0] already refused
+	}
+	full := src
 	for i := range d.steps {
 		dst := &d.steps[i]
 		gocv.Resize(src, dst, image.Pt(dst.Cols(), dst.Rows()), 0, 0, gocv.InterpolationArea)
 		src = *dst
 	}
-	clear(pix)
+	full.Close()
 	for i := range len(d.steps) - 1 {
 		d.steps[i].SetTo(gocv.Scalar{})
 	}
@@ -90,8 +111,6 @@ func (d *Downscaler) Clear() { d.steps[len(d.steps)-1].SetTo(gocv.Scalar{}) }
 
 // Close zeroes and frees the buffers (their memory stays the workspace's).
 func (d *Downscaler) Close() error {
-	d.full.SetTo(gocv.Scalar{})
-	d.full.Close()
 	for i := range d.steps {
 		d.steps[i].SetTo(gocv.Scalar{})
 		d.steps[i].Close()
