@@ -354,6 +354,7 @@ func (c *Checker) Close() error {
 	c.free()
 	c.sq.close()
 	c.kernel.Close()
+	c.space.Release()
 	return nil
 }
 

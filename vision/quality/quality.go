@@ -210,6 +210,7 @@ func (g *Gate) Reset() { g.hasPrev = false }
 // released.
 func (g *Gate) Close() error {
 	g.free()
+	g.space.Release()
 	return nil
 }
 

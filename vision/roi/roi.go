@@ -220,6 +220,7 @@ func hann(m *gocv.Mat, w, h int) {
 // be released.
 func (e *Extractor) Close() error {
 	e.free()
+	e.space.Release()
 	var errs []error
 	for _, m := range []*gocv.Mat{&e.kernel, &e.hull, &e.affine, &e.window, &e.none} {
 		errs = append(errs, m.Close())

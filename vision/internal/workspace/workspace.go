@@ -1,6 +1,7 @@
 package workspace
 
 import (
+	"runtime"
 	"unsafe"
 
 	"gocv.io/x/gocv"
@@ -18,11 +19,24 @@ type Space struct {
 	need     int
 	measure  bool
 	fallback int // buffers that did not fit and came from the heap
+	pin      runtime.Pinner
 }
 
-// New returns a Space over mem, which must be outside the Go heap (an
-// anonymous mapping) and 64-byte aligned, or nil for the heap.
-func New(mem []byte) *Space { return &Space{mem: mem} }
+// New returns a Space over mem, 64-byte aligned, or nil for the heap. mem
+// is meant to lie outside the Go heap (the kiosk's locked mapping); Go
+// memory (secmem's fallback where memory cannot be mapped) is pinned until
+// Release, since OpenCV keeps pointers to it, which the cgo rules allow
+// only for pinned Go memory.
+func New(mem []byte) *Space {
+	s := &Space{mem: mem}
+	if len(mem) > 0 {
+		s.pin.Pin(&mem[0]) // nothing for memory outside the Go heap
+	}
+	return s
+}
+
+// Release unpins the memory; call it once every buffer taken is closed.
+func (s *Space) Release() { s.pin.Unpin() }
 
 // Measure returns a Space that allocates nothing: buffers are empty and
 // Need tells how much memory the layout asked for.

@@ -25,6 +25,9 @@ func TestSpace(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unix.Munmap(mem)
+	// Go memory, as secmem's fallback gives: pinned by the Space. A
+	// large allocation starts on a page, so it is aligned.
+	goMem := make([]byte, 64<<10)
 	tests := []struct {
 		name      string
 		mem       []byte
@@ -35,10 +38,12 @@ func TestSpace(t *testing.T) {
 		{"the last does not fit", mem[:m.Need()-1], [3]bool{true, true, false}, 1},
 		{"too small for the first", mem[:100], [3]bool{false, true, false}, 2},
 		{"heap", nil, [3]bool{}, 0},
+		{"Go memory", goMem[:m.Need()], [3]bool{true, true, true}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := New(tt.mem)
+			defer s.Release()
 			mat, f, b := layout(s)
 			defer mat.Close()
 			p, _ := mat.DataPtrFloat32()
