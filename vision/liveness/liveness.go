@@ -3,10 +3,12 @@ package liveness
 import (
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"image"
 	"math"
 	"math/bits"
 	mrand "math/rand/v2"
+	"runtime/debug"
 
 	"github.com/palmd/palmd/vision/internal/downscale"
 	"github.com/palmd/palmd/vision/internal/workspace"
@@ -236,7 +238,7 @@ type Checker struct {
 	// it runs on the Checker's own goroutine (squares) while the other
 	// cues are measured on the small copies; Close stops it.
 	squareIn  chan squareJob
-	squareOut chan float64
+	squareOut chan squareResult
 }
 
 // squareJob is what the Square cue is measured on: see square.measure.
@@ -245,11 +247,41 @@ type squareJob struct {
 	cx, cy, side, black float64
 }
 
+// squareResult is the Square cue's value, or the error a panic in
+// measuring it became.
+type squareResult struct {
+	v   float64
+	err error
+}
+
 // squares measures the Square cue of each job until Close.
 func (c *Checker) squares() {
 	for j := range c.squareIn {
-		c.squareOut <- c.sq.measure(j.frame, j.cx, j.cy, j.side, j.black)
+		c.squareOut <- c.measureSquare(j)
 	}
+}
+
+// measureSquare measures j, turning a panic into an error with its stack
+// so that awaitSquare panics with it on CheckBurst's goroutine, where the
+// caller may recover (the kiosk ends the session and serves the next
+// person), rather than on the Checker's, where it would end the process.
+func (c *Checker) measureSquare(j squareJob) (r squareResult) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.err = fmt.Errorf("liveness: the Square cue panicked: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return squareResult{v: c.sq.measure(j.frame, j.cx, j.cy, j.side, j.black)}
+}
+
+// awaitSquare returns the Square cue's value sent to the Checker's
+// goroutine, or panics with the error its measurement panicked with.
+func (c *Checker) awaitSquare() float64 {
+	r := <-c.squareOut
+	if r.err != nil {
+		panic(r.err)
+	}
+	return r.v
 }
 
 // NewChecker returns a Checker whose buffers come from the Go heap and
@@ -269,7 +301,7 @@ func NewCheckerIn(mem []byte) *Checker {
 		sq:     newSquare(),
 
 		squareIn:  make(chan squareJob),
-		squareOut: make(chan float64),
+		squareOut: make(chan squareResult),
 	}
 	c.layout(image.Pt(1280, 800)) // the sensor's; a burst of another size lays them out again
 	go c.squares()
@@ -479,7 +511,7 @@ func (c *Checker) CheckBurst(b Burst) Result {
 			}
 		}
 		f.Motion = c.motion(box, frames, count)
-		f.Square = <-c.squareOut
+		f.Square = c.awaitSquare()
 	}
 	return decide(f)
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"unsafe"
@@ -811,5 +812,30 @@ func TestWorkspaceHoldsTheBuffers(t *testing.T) {
 		if v != 0 {
 			t.Fatalf("workspace byte %d of %d is %d after CheckBurst, want every byte zero", i, len(mem), v)
 		}
+	}
+}
+
+// TestSquarePanicReachesTheCaller: a panic while measuring Square, on the
+// Checker's goroutine, panics on the goroutine that waits for it (where
+// the kiosk recovers and serves the next person), and the Checker's
+// goroutine lives on to measure the next burst.
+func TestSquarePanicReachesTheCaller(t *testing.T) {
+	c := NewChecker()
+	defer c.Close()
+	// A frame whose pixels are missing: measuring it indexes past them.
+	c.squareIn <- squareJob{frame: &image.Gray{Rect: image.Rect(0, 0, 1280, 800), Stride: 1280}, cx: 640, cy: 400, side: 300}
+	func() {
+		defer func() {
+			err, ok := recover().(error)
+			if !ok || !strings.Contains(err.Error(), "Square cue panicked") {
+				t.Errorf("awaitSquare recovered %v, want the Square cue's panic as an error", err)
+			}
+		}()
+		c.awaitSquare()
+		t.Error("awaitSquare returned after the Square cue panicked")
+	}()
+	b := scene{veins: true, tremor: 1.5}.burst(7)
+	if r := c.Check(b); r.Features.Square < 0 || !r.Live {
+		t.Errorf("after the panic, a live burst gave Square %.2f, live %v", r.Features.Square, r.Live)
 	}
 }
