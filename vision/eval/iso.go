@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/palmd/palmd/vision/internal/stats"
 	"github.com/palmd/palmd/vision/match"
 	"github.com/palmd/palmd/vision/synth"
 )
@@ -101,7 +102,11 @@ type MatchRates struct {
 	Impostor   int     `json:"impostor_comparisons"`
 	FNMR       float64 `json:"fnmr"`
 	FMR        float64 `json:"fmr"`
-	Threshold  float64 `json:"threshold"`
+	// FNMRUpper95 and FMRUpper95 are their one-sided 95 % upper
+	// confidence bounds (stats.Upper95): what the comparisons show.
+	FNMRUpper95 float64 `json:"fnmr_upper95"`
+	FMRUpper95  float64 `json:"fmr_upper95"`
+	Threshold   float64 `json:"threshold"`
 	// ByCondition splits the genuine comparisons by the probe's
 	// condition (ISO/IEC 19795-1 reports error rates per subgroup): a
 	// child's palm held close and a dark palm far away are not missed
@@ -178,6 +183,7 @@ func (r *Report) MatchRates() MatchRates {
 		m.ByCondition[k] = c
 	}
 	m.FNMR, m.FMR = ratio(fn, m.Genuine), ratio(fm, m.Impostor)
+	m.FNMRUpper95, m.FMRUpper95 = stats.Upper95(fn, m.Genuine), stats.Upper95(fm, m.Impostor)
 	return m
 }
 
@@ -198,6 +204,9 @@ type SpeciesJSON struct {
 	Captures    int     `json:"captures"`
 	APCERPAD    float64 `json:"apcer_pad"`
 	APCERSystem float64 `json:"apcer_system"`
+	// APCERSystemUpper95 is APCER(system)'s one-sided 95 % upper
+	// confidence bound (stats.Upper95): 1.98 % for 0 of 150.
+	APCERSystemUpper95 float64 `json:"apcer_system_upper95"`
 	// RefusedByTwo is the share two or more liveness checks refused;
 	// SoleCheck and APCERPADWithoutSole are Report.SoleCheck's.
 	RefusedByTwo        float64 `json:"refused_by_two_checks"`
@@ -211,6 +220,10 @@ type BonaFideJSON struct {
 	BPCER         float64 `json:"bpcer"`
 	QualityReject float64 `json:"quality_reject"`
 	ROIFound      float64 `json:"roi_found"`
+	// BPCERUpper95 and QualityRejectUpper95 are one-sided 95 % upper
+	// confidence bounds (stats.Upper95).
+	BPCERUpper95         float64 `json:"bpcer_upper95"`
+	QualityRejectUpper95 float64 `json:"quality_reject_upper95"`
 	// ByCondition splits BPCER and quality-reject by the capture's
 	// condition (Report.Conditions).
 	ByCondition map[string]ConditionJSON `json:"by_condition"`
@@ -236,10 +249,11 @@ func (r *Report) JSON(generator string) JSON {
 		c := r.Kinds[p]
 		sole, without := r.SoleCheck(p)
 		j.Species[p.String()] = SpeciesJSON{Captures: c.N, APCERPAD: r.PADAPCER(p), APCERSystem: r.APCER(p),
-			RefusedByTwo: ratio(c.TwoChecks, c.N), SoleCheck: sole, APCERPADWithoutSole: without}
+			APCERSystemUpper95: stats.Upper95(c.Accepted, c.N), RefusedByTwo: ratio(c.TwoChecks, c.N), SoleCheck: sole, APCERPADWithoutSole: without}
 	}
 	g := r.Kinds[synth.Genuine]
 	j.BonaFide = BonaFideJSON{Captures: g.N, BPCER: r.BPCER(), QualityReject: r.QualityRejectRate(), ROIFound: r.ROIRate(),
+		BPCERUpper95: stats.Upper95(g.N-g.Live, g.N), QualityRejectUpper95: stats.Upper95(g.N-g.Passed, g.N),
 		ByCondition: map[string]ConditionJSON{}}
 	for i, c := range r.Conditions {
 		if c.N > 0 {
@@ -272,6 +286,18 @@ func (r *Report) WriteSummary(w io.Writer) error {
 	_, err := fmt.Fprintf(w, "\nWorst species: %s, APCER(system) %.2f%%\nBPCER at APCER(PAD) 1%% (every species): %.2f%% (score threshold %.3f); at 5%%: %.2f%% (%.3f)\n"+
 		"Matcher on this run's bona fide captures: %d identities, %d-capture enrolments, FNMR %.2f%% (%d genuine comparisons), FMR %.4f%% (%d impostor) at %.2f\n",
 		ws, 100*wv, 100*b1, t1, 100*b5, t5, m.Identities, match.EnrolCaptures, 100*m.FNMR, m.Genuine, 100*m.FMR, m.Impostor, m.Threshold)
+	if err != nil {
+		return fmt.Errorf("eval: write summary: %w", err)
+	}
+	g := r.Kinds[synth.Genuine]
+	wc := r.Kinds[ws]
+	shows := fmt.Sprintf("What the run shows (one-sided 95 %% upper bounds, Clopper-Pearson): worst species APCER(system) %.2f%% (%d of %d), BPCER %.2f%% (%d of %d), quality-reject %.2f%% (%d of %d)",
+		100*stats.Upper95(wc.Accepted, wc.N), wc.Accepted, wc.N, 100*stats.Upper95(g.N-g.Live, g.N), g.N-g.Live, g.N,
+		100*stats.Upper95(g.N-g.Passed, g.N), g.N-g.Passed, g.N)
+	if m.Genuine > 0 && m.Impostor > 0 {
+		shows += fmt.Sprintf(", matcher FNMR %.2f%%, FMR %.2f in 10,000", 100*m.FNMRUpper95, 1e4*m.FMRUpper95)
+	}
+	_, err = fmt.Fprintln(w, shows)
 	if err != nil {
 		return fmt.Errorf("eval: write summary: %w", err)
 	}

@@ -175,3 +175,42 @@ func TestBPCERByCondition(t *testing.T) {
 		t.Errorf("table rows = %q, want %q:\n%s", rows, want, table)
 	}
 }
+
+// TestUpperBounds: the report says how far its rates are shown, in the
+// JSON and the summary: 0 of 150 accepted attacks bound APCER(system)
+// below 1.98 %, not below 1 %.
+func TestUpperBounds(t *testing.T) {
+	r := &Report{}
+	accept := func(p synth.Presentation, n, accepted int) {
+		for i := range n {
+			live := i < accepted
+			r.Add(Outcome{Label: p, Passed: true, Live: liveness.Result{Live: live, Score: map[bool]float64{true: 0.6, false: 0.2}[live]}})
+		}
+	}
+	accept(synth.PrintedPhoto, 150, 0)
+	accept(synth.VeinReplica, 150, 3)
+	accept(synth.Genuine, 300, 297) // 3 refused
+	j := r.JSON("test")
+	for _, tt := range []struct {
+		name      string
+		got, want float64
+	}{
+		{"printed_photo", j.Species["printed_photo"].APCERSystemUpper95, 1 - math.Pow(0.05, 1.0/150)},
+		// Exact binomial tails, computed apart: Poisson's 7.754/n is a
+		// little above them.
+		{"vein_replica", j.Species["vein_replica"].APCERSystemUpper95, 0.050877},
+		{"bpcer", j.BonaFide.BPCERUpper95, 0.025641},
+		{"quality-reject", j.BonaFide.QualityRejectUpper95, 1 - math.Pow(0.05, 1.0/300)},
+	} {
+		if math.Abs(tt.got-tt.want) > 0.002*tt.want {
+			t.Errorf("%s: upper bound %.5f, want %.5f", tt.name, tt.got, tt.want)
+		}
+	}
+	var b strings.Builder
+	if err := r.WriteSummary(&b); err != nil {
+		t.Fatal(err)
+	}
+	if want := "worst species APCER(system) 5.09% (3 of 150), BPCER 2.56% (3 of 300), quality-reject 0.99% (0 of 300)"; !strings.Contains(b.String(), want) {
+		t.Errorf("summary lacks %q:\n%s", want, b.String())
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/palmd/palmd/vision/internal/stats"
 	"github.com/palmd/palmd/vision/liveness"
 	"github.com/palmd/palmd/vision/quality"
 	"github.com/palmd/palmd/vision/synth"
@@ -178,10 +179,10 @@ func (r *Report) WriteTable(w io.Writer) error {
 	pct := func(v float64) string { return fmt.Sprintf("%.2f%%", 100*v) }
 	tw := tabwriter.NewWriter(w, 2, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "Presentation attacks (ISO/IEC 30107-3)")
-	fmt.Fprintln(tw, "kind\tcaptures\tgated\tlive\taccepted\tAPCER(PAD)\tAPCER(system)\tmax score\tliveness reasons\tgate reasons")
+	fmt.Fprintln(tw, "kind\tcaptures\tgated\tlive\taccepted\tAPCER(PAD)\tAPCER(system)\t95% upper\tmax score\tliveness reasons\tgate reasons")
 	for _, p := range r.Species() {
 		c := r.Kinds[p]
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%.3f\t%s\t%s\n", p, c.N, c.Passed, c.Live, c.Accepted, pct(r.PADAPCER(p)), pct(r.APCER(p)), c.MaxScore, reasonList(c.Reasons), gateList(c.Gate))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%.3f\t%s\t%s\n", p, c.N, c.Passed, c.Live, c.Accepted, pct(r.PADAPCER(p)), pct(r.APCER(p)), pct(stats.Upper95(c.Accepted, c.N)), c.MaxScore, reasonList(c.Reasons), gateList(c.Gate))
 	}
 	fmt.Fprintln(tw)
 	fmt.Fprintln(tw, "Independent checks (liveness alone)")
@@ -202,8 +203,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 	g := r.Kinds[synth.Genuine]
 	fmt.Fprintln(tw)
 	fmt.Fprintln(tw, "Bona fide (genuine: condition good and the hard conditions)")
-	fmt.Fprintln(tw, "captures\tgated\tquality-reject\tlive\tBPCER\tmin score\tROI found\tliveness reasons\tgate reasons")
-	fmt.Fprintf(tw, "%d\t%d\t%s\t%d\t%s\t%.3f\t%d (%s)\t%s\t%s\n", g.N, g.Passed, pct(r.QualityRejectRate()), g.Live, pct(r.BPCER()), g.MinScore, g.ROI, pct(r.ROIRate()), reasonList(g.Reasons), gateList(g.Gate))
+	fmt.Fprintln(tw, "captures\tgated\tquality-reject\tlive\tBPCER\t95% upper\tmin score\tROI found\tliveness reasons\tgate reasons")
+	fmt.Fprintf(tw, "%d\t%d\t%s\t%d\t%s\t%s\t%.3f\t%d (%s)\t%s\t%s\n", g.N, g.Passed, pct(r.QualityRejectRate()), g.Live, pct(r.BPCER()), pct(stats.Upper95(g.N-g.Live, g.N)), g.MinScore, g.ROI, pct(r.ROIRate()), reasonList(g.Reasons), gateList(g.Gate))
 	fmt.Fprintln(tw)
 	fmt.Fprintln(tw, "Bona fide by condition")
 	fmt.Fprintln(tw, "condition\tcaptures\tquality-reject\tBPCER\tliveness reasons")
