@@ -237,8 +237,9 @@ type Checker struct {
 	// Square reads the full-resolution frame and its own buffers only, so
 	// it runs on the Checker's own goroutine (squares) while the other
 	// cues are measured on the small copies; Close stops it.
-	squareIn  chan squareJob
-	squareOut chan squareResult
+	squareIn      chan squareJob
+	squareOut     chan squareResult
+	squarePending bool // a job was sent and its result not yet received
 }
 
 // squareJob is what the Square cue is measured on: see square.measure.
@@ -278,6 +279,7 @@ func (c *Checker) measureSquare(j squareJob) (r squareResult) {
 // goroutine, or panics with the error its measurement panicked with.
 func (c *Checker) awaitSquare() float64 {
 	r := <-c.squareOut
+	c.squarePending = false
 	if r.err != nil {
 		panic(r.err)
 	}
@@ -359,8 +361,14 @@ func (c *Checker) free() {
 }
 
 // wipe zeroes the buffers that hold images of the palm and forgets the
-// frames of a Check.
+// frames of a Check. When a cue panicked while Square was being measured,
+// it first waits for Square: its buffers are then free to zero, and the
+// Checker's goroutine is ready for the next burst.
 func (c *Checker) wipe() {
+	if c.squarePending {
+		<-c.squareOut
+		c.squarePending = false
+	}
 	c.zero()
 	clear(c.pairs[:])
 }
@@ -501,6 +509,7 @@ func (c *Checker) CheckBurst(b Burst) Result {
 		lit := litFrame(frames)
 		k := float64(lit.Bounds().Dx()) / float64(c.small.X)
 		c.squareIn <- squareJob{lit, (float64(c.centre.X) + 0.5) * k, (float64(c.centre.Y) + 0.5) * k, squareSide * c.palmSide * k, black}
+		c.squarePending = true
 		f.Specular = c.specular(box, oneBank, black)
 		f.Veins = c.veins(box)
 		f.Consistency = c.consistency(box, frames, count, response)

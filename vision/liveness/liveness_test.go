@@ -839,3 +839,23 @@ func TestSquarePanicReachesTheCaller(t *testing.T) {
 		t.Errorf("after the panic, a live burst gave Square %.2f, live %v", r.Features.Square, r.Live)
 	}
 }
+
+// TestPanicBesideSquare: when a cue on CheckBurst's goroutine panics while
+// Square is being measured, the deferred wipe waits for Square, so the
+// next burst neither hangs on the Checker's goroutine nor reads the
+// abandoned burst's result.
+func TestPanicBesideSquare(t *testing.T) {
+	c := NewChecker()
+	defer c.Close()
+	live := scene{veins: true, tremor: 1.5}.burst(7)
+	want := c.Check(live).Features.Square
+	// What CheckBurst leaves when a cue panics after sending the job: a
+	// Square measurement of another frame whose result nobody received.
+	other := scene{veins: true, tremor: 1.5}.render(3, 1)
+	c.squareIn <- squareJob{frame: other.Lit, cx: 640, cy: 400, side: 400, black: DefaultBlack}
+	c.squarePending = true
+	c.wipe()
+	if got := c.Check(live).Features.Square; got != want {
+		t.Errorf("after an abandoned Square, the live burst's Square is %.3f, want %.3f", got, want)
+	}
+}
