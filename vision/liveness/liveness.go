@@ -2,6 +2,7 @@ package liveness
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
@@ -454,12 +455,7 @@ func (c *Checker) CheckBurst(b Burst) Result {
 		m := c.ds.Do(f.Img)
 		if bit := satBit(c.banks[i]); bit != 0 {
 			px, _ := m.DataPtrUint8()
-			sat := c.sat[:len(px)]
-			for j, v := range px {
-				if v >= saturated {
-					sat[j] |= bit
-				}
-			}
+			markSaturated(c.sat[:len(px)], px, bit)
 		}
 		m.ConvertToWithParams(&c.frames[i], gocv.MatTypeCV32F, 1, -float32(black))
 		gocv.Add(*c.state(c.banks[i]), c.frames[i], c.state(c.banks[i]))
@@ -536,6 +532,34 @@ func (c *Checker) state(banks uint8) *gocv.Mat {
 		return &c.both
 	}
 	return &c.amb
+}
+
+// markSaturated sets bit in sat wherever px is saturated, eight pixels a
+// step: a byte is at least saturated (250, so its top bit is set) when its
+// low seven bits plus 256-saturated carry into its top bit, and a word in
+// which no byte does so, as nearly all are, is skipped.
+func markSaturated(sat, px []uint8, bit uint8) {
+	const (
+		low7 = 0x7f7f7f7f7f7f7f7f
+		top  = 0x8080808080808080
+		add  = (256 - saturated) * 0x0101010101010101
+	)
+	j := 0
+	for ; j+8 <= len(px); j += 8 {
+		if w := binary.LittleEndian.Uint64(px[j:]); ((w&low7)+add)&w&top == 0 {
+			continue
+		}
+		for k, v := range px[j : j+8] {
+			if v >= saturated {
+				sat[j+k] |= bit
+			}
+		}
+	}
+	for ; j < len(px); j++ {
+		if px[j] >= saturated {
+			sat[j] |= bit
+		}
+	}
 }
 
 // decide maps each feature to a margin that is 0.5 at its threshold. Score
@@ -679,14 +703,26 @@ func (c *Checker) specular(box image.Rectangle, oneBank bool, black float64) flo
 // screen or a bare cast has no absorber anywhere. Carbon-printed or
 // painted imitations do absorb; other cues catch them.
 func (c *Checker) veins(box image.Rectangle) float64 {
-	gocv.GaussianBlur(c.resp, &c.sm, image.Point{}, smoothing/2, smoothing/2, gocv.BorderReflect)
-	gocv.MorphologyEx(c.sm, &c.blackhat, gocv.MorphBlackhat, c.kernel)
-	sp, _ := c.sm.DataPtrFloat32()
-	bp, _ := c.blackhat.DataPtrFloat32()
 	cols := c.small.X
 	cx, cy := (box.Min.X+box.Max.X)/2, (box.Min.Y+box.Max.Y)/2
 	h := int(0.5 * c.palmSide)
 	palm := image.Rect(cx-h, cy-h, cx+h, cy+h).Intersect(image.Rect(1, 1, cols-1, c.small.Y-1))
+	if palm.Empty() {
+		return 0
+	}
+	// Smoothed and black-hatted only around the palm: the black-hat of a
+	// pixel reads the smoothed response up to veinSize-1 pixels away, and
+	// OpenCV's blur reads the response beyond the region, so the palm's
+	// values are those of the whole frame's.
+	near := palm.Inset(-veinSize).Intersect(image.Rect(0, 0, cols, c.small.Y))
+	resp, sm, blackhat := c.resp.Region(near), c.sm.Region(near), c.blackhat.Region(near)
+	gocv.GaussianBlur(resp, &sm, image.Point{}, smoothing/2, smoothing/2, gocv.BorderReflect)
+	gocv.MorphologyEx(sm, &blackhat, gocv.MorphBlackhat, c.kernel)
+	resp.Close()
+	sm.Close()
+	blackhat.Close()
+	sp, _ := c.sm.DataPtrFloat32()
+	bp, _ := c.blackhat.DataPtrFloat32()
 	var mean float64
 	for y := palm.Min.Y; y < palm.Max.Y; y++ {
 		for x := palm.Min.X; x < palm.Max.X; x++ {
@@ -784,10 +820,16 @@ func (c *Checker) consistency(box image.Rectangle, frames []Frame, count [4]int,
 // moves between them, and its printed or natural edges would otherwise
 // show in the asymmetry as relief.
 func (c *Checker) shape(box image.Rectangle) float64 {
-	// Smooth L and R in place of the scratch buffers.
-	gocv.GaussianBlur(c.left, &c.sm, image.Point{}, smoothing, smoothing, gocv.BorderReflect)
-	gocv.GaussianBlur(c.right, &c.blackhat, image.Point{}, smoothing, smoothing, gocv.BorderReflect)
-	gocv.GaussianBlur(c.amb, &c.resp, image.Point{}, smoothing, smoothing, gocv.BorderReflect)
+	// Smooth L and R in place of the scratch buffers, around the box as far
+	// as the registration reads (bankShift's near). OpenCV's blur reads
+	// beyond the region, so the values are those of the whole frame's.
+	near := box.Inset(-maxBankShift - 2).Intersect(image.Rect(0, 0, c.small.X, c.small.Y))
+	for _, m := range [...][2]*gocv.Mat{{&c.left, &c.sm}, {&c.right, &c.blackhat}, {&c.amb, &c.resp}} {
+		src, dst := m[0].Region(near), m[1].Region(near)
+		gocv.GaussianBlur(src, &dst, image.Point{}, smoothing, smoothing, gocv.BorderReflect)
+		src.Close()
+		dst.Close()
+	}
 	lp, _ := c.sm.DataPtrFloat32()
 	rp, _ := c.blackhat.DataPtrFloat32()
 	ap, _ := c.resp.DataPtrFloat32()
@@ -954,7 +996,7 @@ func (c *Checker) motion(box image.Rectangle, frames []Frame, count [4]int) floa
 			}
 			if first < 0 {
 				first = i
-				c.gradients(c.frames[i])
+				c.gradients(c.frames[i], box)
 				continue
 			}
 			worst = max(worst, c.shift(box, c.frames[first], c.frames[i]))
@@ -966,12 +1008,13 @@ func (c *Checker) motion(box image.Rectangle, frames []Frame, count [4]int) floa
 	return worst * 1000 / float64(c.small.X)
 }
 
-// gradients stores the central-difference gradients of m.
-func (c *Checker) gradients(m gocv.Mat) {
+// gradients stores the central-difference gradients of m inside box (what
+// shift reads), away from the frame's edges.
+func (c *Checker) gradients(m gocv.Mat, box image.Rectangle) {
 	p, _ := m.DataPtrFloat32()
 	cols, rows := c.small.X, c.small.Y
-	for y := 1; y < rows-1; y++ {
-		for x := 1; x < cols-1; x++ {
+	for y := max(box.Min.Y, 1); y < min(box.Max.Y, rows-1); y++ {
+		for x := max(box.Min.X, 1); x < min(box.Max.X, cols-1); x++ {
 			i := y*cols + x
 			c.gx[i] = (p[i+1] - p[i-1]) / 2
 			c.gy[i] = (p[i+cols] - p[i-cols]) / 2

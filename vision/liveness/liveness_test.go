@@ -859,3 +859,40 @@ func TestPanicBesideSquare(t *testing.T) {
 		t.Errorf("after an abandoned Square, the live burst's Square is %.3f, want %.3f", got, want)
 	}
 }
+
+func TestMarkSaturated(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 1, 7, 8, 9, 64, 1001} {
+		for _, bright := range []bool{false, true} {
+			px := make([]uint8, n)
+			for i := range px {
+				// Every byte value, and runs near the bound.
+				px[i] = uint8(r.IntN(256))
+				if bright {
+					px[i] = uint8(saturated - 3 + r.IntN(6))
+				}
+			}
+			sat := make([]uint8, n)
+			for i := range sat {
+				sat[i] = uint8(r.IntN(2)) // bits other lit states set before
+			}
+			want := slices.Clone(sat)
+			for i, v := range px {
+				if v >= saturated {
+					want[i] |= 4
+				}
+			}
+			markSaturated(sat, px, 4)
+			if !slices.Equal(sat, want) {
+				t.Errorf("%d pixels (bright %v): marks differ from a byte-wise comparison", n, bright)
+			}
+		}
+	}
+	for v := range 256 {
+		px, sat := []uint8{0, 0, 0, uint8(v), 0, 0, 0, 0}, make([]uint8, 8)
+		markSaturated(sat, px, 1)
+		if got, want := sat[3] == 1, v >= saturated; got != want {
+			t.Errorf("grey level %d: marked %v, want %v", v, got, want)
+		}
+	}
+}
