@@ -241,6 +241,7 @@ type Checker struct {
 	squareIn      chan squareJob
 	squareOut     chan squareResult
 	squarePending bool // a job was sent and its result not yet received
+	copies        bool // the small copies hold a burst's images (zeroCopies clears them)
 }
 
 // squareJob is what the Square cue is measured on: see square.measure.
@@ -370,12 +371,22 @@ func (c *Checker) wipe() {
 		<-c.squareOut
 		c.squarePending = false
 	}
-	c.zero()
+	if c.copies {
+		c.zeroCopies()
+	}
+	c.sq.wipe()
 	clear(c.pairs[:])
 }
 
 // zero zeroes the buffers layout took.
 func (c *Checker) zero() {
+	c.zeroCopies()
+	c.sq.wipe()
+}
+
+// zeroCopies zeroes the small copies and every buffer made from them:
+// all but Square's.
+func (c *Checker) zeroCopies() {
 	for _, m := range c.mats() {
 		m.SetTo(gocv.Scalar{})
 	}
@@ -384,8 +395,8 @@ func (c *Checker) zero() {
 	clear(c.nl)
 	clear(c.nr)
 	clear(c.sat)
-	c.sq.wipe()
 	c.ds.Clear()
+	c.copies = false
 }
 
 // Close stops the Checker's goroutine, zeroes and frees its buffers; its
@@ -447,6 +458,7 @@ func (c *Checker) CheckBurst(b Burst) Result {
 		black = DefaultBlack
 	}
 	// Downscale, subtract the black level, and average per state.
+	c.copies = true
 	for _, m := range [...]*gocv.Mat{&c.amb, &c.left, &c.right, &c.both} {
 		m.SetTo(gocv.Scalar{})
 	}
@@ -516,6 +528,9 @@ func (c *Checker) CheckBurst(b Burst) Result {
 			}
 		}
 		f.Motion = c.motion(box, frames, count)
+		// The small copies are no longer read: zero them while Square,
+		// the longer of the two branches, is still being measured.
+		c.zeroCopies()
 		f.Square = c.awaitSquare()
 	}
 	return decide(f)

@@ -896,3 +896,40 @@ func TestMarkSaturated(t *testing.T) {
 		}
 	}
 }
+
+// TestWipeAfterACuePanicked: CheckBurst zeroes the small copies before it
+// waits for Square; when a cue panics before that, the deferred wipe
+// zeroes them, and Square's buffers, all the same.
+func TestWipeAfterACuePanicked(t *testing.T) {
+	pattern := []uint8{BanksOff, BankLeft, BanksBoth, BankRight, BankRight, BanksOff, BanksBoth, BankLeft}
+	b := scene{veins: true, tremor: 1.5}.patternBurst(pattern, 7, true, false)
+	size := b.Frames[0].Img.Bounds().Size()
+	mem := mapped(t, WorkspaceSize(size))
+	c := NewCheckerIn(mem)
+	defer c.Close()
+	if r := c.CheckBurst(b); r.Features.Square < 0 {
+		t.Fatalf("the burst did not measure Square: %+v", r)
+	}
+	// What a panic in a cue after the job was sent leaves: copies of the
+	// burst in the buffers, and Square being measured.
+	func() {
+		defer func() { _ = recover() }()
+		defer c.wipe()
+		c.copies = true
+		for _, m := range c.mats() {
+			p, _ := m.DataPtrFloat32()
+			for i := range p {
+				p[i] = 1
+			}
+		}
+		c.sat[0] = 1
+		c.squareIn <- squareJob{frame: b.Frames[0].Img, cx: 640, cy: 400, side: 400, black: DefaultBlack}
+		c.squarePending = true
+		panic("a cue")
+	}()
+	for i, v := range mem {
+		if v != 0 {
+			t.Fatalf("workspace byte %d of %d is %d after the panic, want every byte zero", i, len(mem), v)
+		}
+	}
+}
