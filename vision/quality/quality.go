@@ -309,48 +309,57 @@ type point struct{ X, Y float64 }
 // light at a pixel is the lit level minus it. ok is false when there is
 // nothing to segment.
 func (g *Gate) measure(frameW, distanceMM float64, hasUnlit bool) (Scores, point, bool) {
-	var hist [256]int
-	for _, v := range g.segPix {
-		hist[v]++
-	}
+	hist := histogram(g.segPix)
 	n := len(g.segPix)
 	t := otsu(&hist, n)
 	tb := uint8(t)
-	var nb, nf, sb, sf, lf, lall, sat, satAll, satLED int
-	cols, rows := g.small.X, g.small.Y
-	var cx, cy int
-	for y := range rows {
-		seg, lit := g.segPix[y*cols:(y+1)*cols], g.smallPix[y*cols:(y+1)*cols]
-		for x, v := range seg {
-			l := lit[x]
+	// The classes' counts and sums of what was segmented come from the
+	// histogram; the pixels are walked for the palm class's lit level,
+	// saturation and centroid only.
+	var nb, nf, sb, sf int
+	for v, c := range hist {
+		if v <= t {
+			nb, sb = nb+c, sb+v*c
+		} else {
+			nf, sf = nf+c, sf+v*c
+		}
+	}
+	s := Scores{Motion: -1, Glare: -1}
+	if nf == 0 || nb == 0 {
+		// One class only: an empty scanner, or one flooded with light.
+		var lall, satAll int
+		for _, l := range g.smallPix {
 			lall += int(l)
 			if l >= saturated {
 				satAll++
 			}
+		}
+		s.Brightness = float64(lall) / float64(n)
+		s.Saturation = float64(satAll) / float64(n)
+		return s, point{}, false
+	}
+	var lf, sat, satLED, cx, cy int
+	cols, rows := g.small.X, g.small.Y
+	for y := range rows {
+		seg, lit := g.segPix[y*cols:(y+1)*cols], g.smallPix[y*cols:(y+1)*cols]
+		lit = lit[:len(seg)]
+		inRow := 0
+		for x, v := range seg {
 			if v <= tb {
-				nb++
-				sb += int(v)
 				continue
 			}
-			nf++
-			sf += int(v)
+			l := lit[x]
 			lf += int(l)
+			cx += x
+			inRow++
 			if l >= saturated {
 				sat++
 				if hasUnlit && 2*(int(l)-int(v)) < saturated {
 					satLED++
 				}
 			}
-			cx += x
-			cy += y
 		}
-	}
-	s := Scores{Motion: -1, Glare: -1}
-	if nf == 0 || nb == 0 {
-		// One class only: an empty scanner, or one flooded with light.
-		s.Brightness = float64(lall) / float64(n)
-		s.Saturation = float64(satAll) / float64(n)
-		return s, point{}, false
+		cy += y * inRow
 	}
 	s.Brightness = float64(lf) / float64(nf)
 	s.Contrast = float64(sf)/float64(nf) - float64(sb)/float64(nb)
@@ -492,6 +501,28 @@ func (g *Gate) focus(c point, r float64) (focus, anisotropy float64) {
 
 // otsu returns the grey level that best splits hist into two classes
 // (Otsu 1979): pixels above it are palm.
+// histogram counts the values of p. It keeps four partial counts, so that
+// a run of one value (a frame's background) does not wait on each
+// increment of the same counter.
+func histogram(p []uint8) [256]int {
+	var part [4][256]int
+	i := 0
+	for ; i+4 <= len(p); i += 4 {
+		part[0][p[i]]++
+		part[1][p[i+1]]++
+		part[2][p[i+2]]++
+		part[3][p[i+3]]++
+	}
+	for ; i < len(p); i++ {
+		part[0][p[i]]++
+	}
+	var hist [256]int
+	for v := range hist {
+		hist[v] = part[0][v] + part[1][v] + part[2][v] + part[3][v]
+	}
+	return hist
+}
+
 func otsu(hist *[256]int, n int) int {
 	var total float64
 	for v, c := range hist {

@@ -348,3 +348,93 @@ func TestWorkspaceHoldsTheBuffers(t *testing.T) {
 		}
 	}
 }
+
+// TestMeasureIsThePixelByPixelCount: measure takes the classes' counts and
+// sums of the segmented image from its histogram (counted in four parts)
+// and walks the pixels for the palm class only; its scores must be exactly
+// those of the plain count over every pixel (classesByPixel, the gate's
+// loop until 2026-12-06), on images of every size, with and without an
+// unlit frame.
+func TestMeasureIsThePixelByPixelCount(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for k := range 300 {
+		cols, rows := 1+r.IntN(40), 1+r.IntN(30)
+		if k%10 == 0 {
+			cols, rows = 320, 200
+		}
+		seg, lit := make([]uint8, cols*rows), make([]uint8, cols*rows)
+		// A bright disc on noise, some of it saturated.
+		cx, cy, rad := r.Float64()*float64(cols), r.Float64()*float64(rows), 1+r.Float64()*float64(max(cols, rows))/2
+		for i := range seg {
+			x, y := float64(i%cols), float64(i/cols)
+			seg[i], lit[i] = uint8(r.IntN(30)), uint8(20+r.IntN(30))
+			if (x-cx)*(x-cx)+(y-cy)*(y-cy) < rad*rad {
+				seg[i], lit[i] = uint8(100+r.IntN(140)), uint8(140+r.IntN(116))
+			}
+			if r.IntN(20) == 0 {
+				seg[i], lit[i] = uint8(r.IntN(256)), uint8(r.IntN(256))
+			}
+		}
+		hasUnlit := k%2 == 0
+		var hist [256]int
+		for _, v := range seg {
+			hist[v]++
+		}
+		if got := histogram(seg); got != hist {
+			t.Fatalf("%dx%d: the histogram differs from a count one by one", cols, rows)
+		}
+		want, wantCentre, wantOK := classesByPixel(seg, lit, cols, uint8(otsu(&hist, len(seg))), hasUnlit)
+		g := &Gate{small: image.Pt(cols, rows), dist: make([]int32, cols*rows), segPix: seg, smallPix: lit}
+		s, centre, ok := g.measure(1280, 150, hasUnlit)
+		got := Scores{Brightness: s.Brightness, Contrast: s.Contrast, Saturation: s.Saturation, Glare: s.Glare, Area: s.Area}
+		if got != want || centre != wantCentre || ok != wantOK {
+			t.Fatalf("%dx%d (unlit %v): %+v centre %v %v, want %+v centre %v %v", cols, rows, hasUnlit, got, centre, ok, want, wantCentre, wantOK)
+		}
+	}
+}
+
+// classesByPixel is measure's statistics of the palm and background
+// classes as the gate counted them until 2026-12-06, pixel by pixel.
+func classesByPixel(seg, lit []uint8, cols int, tb uint8, hasUnlit bool) (Scores, point, bool) {
+	var nb, nf, sb, sf, lf, lall, sat, satAll, satLED int
+	var cx, cy int
+	n := len(seg)
+	for i, v := range seg {
+		x, y := i%cols, i/cols
+		l := lit[i]
+		lall += int(l)
+		if l >= saturated {
+			satAll++
+		}
+		if v <= tb {
+			nb++
+			sb += int(v)
+			continue
+		}
+		nf++
+		sf += int(v)
+		lf += int(l)
+		if l >= saturated {
+			sat++
+			if hasUnlit && 2*(int(l)-int(v)) < saturated {
+				satLED++
+			}
+		}
+		cx += x
+		cy += y
+	}
+	s := Scores{Glare: -1}
+	if nf == 0 || nb == 0 {
+		s.Brightness = float64(lall) / float64(n)
+		s.Saturation = float64(satAll) / float64(n)
+		return s, point{}, false
+	}
+	s.Brightness = float64(lf) / float64(nf)
+	s.Contrast = float64(sf)/float64(nf) - float64(sb)/float64(nb)
+	s.Saturation = float64(sat) / float64(nf)
+	if hasUnlit {
+		s.Glare = float64(satLED) / float64(max(sat, 1))
+	}
+	s.Area = float64(nf) / float64(n)
+	return s, point{float64(cx)/float64(nf) + 0.5, float64(cy)/float64(nf) + 0.5}, true
+}
