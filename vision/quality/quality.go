@@ -11,7 +11,8 @@ import (
 // Reason names why a frame was refused; OK is the empty reason.
 type Reason string
 
-// The reasons Check reports, in the order it tests them.
+// The reasons Check reports, in declaration order; the order Check tests
+// them in is in the package documentation (Thresholds).
 const (
 	OK        Reason = ""
 	NoPalm    Reason = "no_palm"
@@ -28,9 +29,10 @@ const (
 // NumReasons is the number of Reasons, OK included.
 const NumReasons = 10
 
-// Reasons returns every Reason, OK first, in the order Check tests them:
-// reports, screens and tests range over it rather than over a list of
-// their own (TestReasonsListsEveryReason).
+// Reasons returns every Reason, OK first, in declaration order (the order
+// Check tests them in is in the package documentation): reports, screens
+// and tests range over it rather than over a list of their own
+// (TestReasonsListsEveryReason).
 func Reasons() [NumReasons]Reason {
 	return [...]Reason{OK, NoPalm, TooClose, TooBright, Glare, TooDark, OffCentre, TooFar, Moving, Blurred}
 }
@@ -75,7 +77,7 @@ type Scores struct {
 	OffsetY    float64 // its vertical offset, fraction of the half-height: -1 top edge, +1 bottom
 	Radius     float64 // radius of the largest disc inside the hand (the palm), fraction of frame width
 	Motion     float64 // hand centroid shift since the previous frame, fraction of frame width; -1 on the first frame
-	Focus      float64 // 10^4 x mean squared Laplacian / mean^2 inside the palm disc, at a spacing that grows with the palm
+	Focus      float64 // 10^4 x mean squared Laplacian / mean^2 inside the palm disc, at a spacing of 1 small pixel (2 for a disc of radius 120 or more)
 	Anisotropy float64 // 0 (blur alike in every direction) to 1 (all in one direction: motion blur)
 	DistanceMM float64 // camera to palm: the presence sensor's reading, or estimated from the palm's size
 	PalmMM     float64 // palm width from its size in pixels and DistanceMM; 0 when DistanceMM is estimated
@@ -462,11 +464,15 @@ func (g *Gate) inscribed(t uint8) (point, float64) {
 // focus is the mean squared 4-neighbour Laplacian over a square inside the
 // palm disc (centre c, radius r in small pixels), divided by the squared
 // mean grey level so that it does not depend on exposure (x 10^4). The
-// Laplacian's spacing grows with the palm (1 small pixel up to a radius of
-// 80) so that a near palm, whose creases span more pixels, is not called
-// blurred. anisotropy is how much of the gradient energy lies in one
-// direction (structure tensor): motion blur removes detail along the
-// motion only.
+// Laplacian's spacing is r/80 rounded, at least 1 small pixel: 1 below a
+// radius of 120 and 2 from there (a 320-wide copy holds no disc of radius
+// over 160), so that a near palm, whose creases span more pixels, is not
+// called blurred. The 320 x 200 copy of the kiosk's 1280 x 800 (or 640 x
+// 400) frames holds no disc of radius over 100, so there the spacing is
+// always 1; it can grow only on frames at least three quarters as tall as
+// wide, such as square ones from other sets. anisotropy is how much of the
+// gradient energy lies in one direction (structure tensor): motion blur
+// removes detail along the motion only.
 func (g *Gate) focus(c point, r float64) (focus, anisotropy float64) {
 	cols, rows := g.small.X, g.small.Y
 	k := max(1, int(r/80+0.5))

@@ -28,19 +28,30 @@
 //     levels, 20 to 45 electrons per grey level, no fixed-pattern noise;
 //     auto-exposure aims at 120 to 190 grey levels and caps the total gain
 //     (exposure x gain) at 12 x a 150 mm palm's need.
-//   - Skin: NIR albedo 0.30 to 0.70, vein absorption 12 to 40 %, veins
-//     blurred by 0.5 to 2 mm of scattering; a skin sheen of 2 to 6 %.
+//   - Skin: NIR albedo 0.35 to 0.65 (dark skin 0.30 to 0.38, fair skin
+//     0.60 to 0.70), vein absorption 12 to 40 %, veins blurred by
+//     scattering (two passes of a 3 or 5 mm box on a 1 mm grid: sigma
+//     about 1.15 or 2 mm); a skin sheen of 2 to 6 %.
 //   - Room: indoor light in the band 0 to 0.15 of the LEDs; "sunlit" up to
 //     2.5 from any side; presence sensor noise ±5 mm.
-//   - Motion: tremor 6 to 12 Hz at 0.1 to 0.6 mm, drift up to 3 mm/s;
-//     mounted attacks vibrate by 0.02 mm (a building, a fan).
-//   - Attacks: dye prints keep 0 to 25 % of their contrast at 850 nm and may
-//     bend by up to 10 mm; vein prints absorb like skin with veins; glossy
-//     paper's lobe has an exponent of 100 to 1000; screens may leak up to 8
-//     grey levels of 850 nm from their backlight; projectors either guess an
-//     alternating phase or stay on continuously; casts have albedo 0.4 to
-//     0.9, gloss 1 to 8 % with exponents 20 to 200; painted veins absorb 20
-//     to 50 %.
+//   - Motion: tremor 6 to 12 Hz at 0.1 to 0.6 mm, drift up to 3 mm/s (each
+//     per axis); mounted attacks vibrate by 0.02 mm (a building, a fan).
+//     These are stated at 150 mm: they are turned into pixels as if the
+//     hand were there, so on a hand at 75 to 240 mm they scale with the
+//     distance (tremor 0.05 to 0.96 mm).
+//   - Attacks: dye prints keep 0 to 25 % of their contrast at 850 nm;
+//     hand-held prints curve as a parabola across the sheet, its side
+//     edges up to 6.4 mm further from the lens than its middle; vein
+//     prints absorb like skin with veins; glossy paper's lobe has an
+//     exponent of 100 to 1000; screens may leak 850 nm from their
+//     backlight, up to 4 % of what the LEDs give a white sheet at 150 mm,
+//     which auto-exposure scales like the rest: up to 15 grey levels at
+//     the exposure a 150 mm palm of albedo 0.5 needs, and up to twelve
+//     times that where a dark screen drives the exposure to its cap;
+//     projectors either
+//     guess an alternating phase or stay on continuously; casts have
+//     albedo 0.4 to 0.9, gloss 1 to 8 % with exponents 20 to 200; painted
+//     veins absorb 20 to 50 %.
 //
 // The generator is deterministic per (identity, take, label, condition).
 package redteam

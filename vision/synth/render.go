@@ -107,8 +107,8 @@ func NewScene(c Capture) *Scene {
 // meter is the converged auto-exposure loop: it scales exposure and gain so
 // that the centre of the palm (or whatever is presented) under both banks
 // (and a projector flashing half the time) reaches the AE target, within
-// the sensor's limits, and rescales the layers to match. The first guess
-// (newCaptureParams) assumed the person's skin.
+// the sensor's limits, and rescales the layers and the ceiling to match. The
+// first guess (newCaptureParams) assumed the person's skin.
 func (s *Scene) meter(l *layers) photometry {
 	e := s.params.exp
 	x0, y0 := toCanvas(vec{-0.3, 0.3})
@@ -136,6 +136,8 @@ func (s *Scene) meter(l *layers) photometry {
 				x[i] *= f
 			}
 		})
+		l.bgAmb *= float64(f)
+		e.bg = l.bgAmb
 		for i := range l.b1 {
 			l.b1[i] *= 0.02
 			l.b2[i] *= 0.02
@@ -149,7 +151,7 @@ func (s *Scene) meter(l *layers) photometry {
 	k0 := e.k()
 	k := max(kRef*MinExposureMS, min(kRef*MaxExposureMS*MaxGain, k0*aeTarget/(sum/float64(n))))
 	if e.condition == Moving {
-		k = max(k, kRef*MaxExposureMS) // a dim corner: the longest exposure
+		k = max(k, kRef*MaxExposureMS) // swept in faster than AE follows: the empty volume's longest exposure
 	}
 	e.expMS = max(MinExposureMS, min(MaxExposureMS, k/kRef))
 	e.gain = max(1, k/kRef/e.expMS)
@@ -231,11 +233,13 @@ func (s *Scene) RenderFrame(dst *image.Gray, frame int, banks Banks) {
 	s.RenderBinned(dst, frame, banks, 1)
 }
 
-// RenderBinned is RenderFrame for a sensor read out with bin x bin binning
-// (bin 1, 2 or 4): a Width/bin x Height/bin frame whose pixels average
-// bin x bin sensor pixels, so temporal noise is bin times smaller. An
-// evaluation measuring on a 320-pixel-wide copy loses nothing by it and
-// renders bin² times faster.
+// RenderBinned is RenderFrame for a sensor read out with bin x bin binning:
+// a Width/bin x Height/bin frame, bin clamped to 1 to 4 (3 is accepted).
+// Each output pixel samples the signal once, bilinearly from the canvas at
+// the centre of its bin x bin block, and gets the noise of a bin x bin
+// average: shot and read noise, PRNU and DSNU divided by bin, row noise by
+// √bin. An evaluation measuring on a 320-pixel-wide copy renders bin² times
+// fewer pixels.
 func (s *Scene) RenderBinned(dst *image.Gray, frame int, banks Banks, bin int) {
 	proj := (frame+s.projPhase)%2 == 0
 	s.render(dst, float64(frame)*FramePeriod.Seconds(), banks, proj, uint64(frame)<<3|uint64(banks)|1<<62, max(1, min(bin, 4)))

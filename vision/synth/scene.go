@@ -185,8 +185,8 @@ func newCaptureParams(c Capture, a *anatomy) captureParams {
 	case Blurred:
 		e.defocus = uniform(r, 6, 11)
 	case Dark:
-		// A hand at the edge of the LEDs' reach in a dark room: AE at its
-		// limits cannot lift it.
+		// A hand at a Good distance in a dark room, with LEDs that give a
+		// fiftieth of their light: AE at its limits cannot lift it.
 		e.albedo *= uniform(r, 0.7, 1) // and the LEDs fail: see Scene.meter
 		e.amb = 0.002
 	case Bright:
@@ -203,7 +203,7 @@ func newCaptureParams(c Capture, a *anatomy) captureParams {
 		e.bg = uniform(r, 40, 120)
 	case DarkSkin:
 		e.albedo = uniform(r, 0.34, 0.42)
-		scaleLo, scaleHi = 0.26, 0.32 // the far end of the volume
+		scaleLo, scaleHi = 0.26, 0.32 // 155 to 236 mm away
 	case FairSkin:
 		e.albedo = uniform(r, 0.6, 0.68)
 	case DrySkin:
@@ -227,7 +227,8 @@ func newCaptureParams(c Capture, a *anatomy) captureParams {
 	d := focalPx * palmMM / p.scale
 	e.expMS, e.gain = autoExposure(e.albedo, d, e.amb+0.3*e.ambSide)
 	if c.Condition == Moving {
-		// A hand swept through in a dim corner: AE at its longest exposure.
+		// A hand swept in faster than auto-exposure follows: its frames keep
+		// the empty volume's longest exposure, over-exposed.
 		e.expMS = MaxExposureMS
 	}
 	// Depth of field of the fixed-focus lens: blur circle diameter

@@ -22,7 +22,7 @@ const (
 	VeinPrintMounted                     // the same print mounted on a stand
 	GlossyPhoto                          // a palm photo on glossy photo paper (dye inks), hand-held
 	NIRProjector                         // an 850 nm projector on matte film, flashing in step with a guessed strobe phase
-	VeinReplica                          // a silicone cast with painted NIR-absorbing veins, moved by hand
+	VeinReplica                          // a silicone, gelatine or wax cast with painted NIR-absorbing veins, moved by hand
 )
 
 var presentationNames = [...]string{"genuine", "printed_photo", "screen_replay", "rigid_replica",
@@ -79,8 +79,10 @@ func (p *Presentation) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// Condition is the capture situation: a good capture, or one factor pushed out
-// of the range the quality gate accepts.
+// Condition is the capture situation: a good capture, a hard but acceptable
+// one, or one pushed out of the range the quality gate accepts. Each changes
+// what its name says and what that implies (Dark, for example, the albedo,
+// the room light and the LEDs); the package documentation lists them.
 type Condition int
 
 // The capture conditions the simulator renders.
@@ -89,14 +91,14 @@ const (
 	TooFar                     // palm small in the frame
 	TooClose                   // palm overflows the frame
 	OffCentre                  // palm whole but far from the centre
-	Moving                     // large motion between frames, motion blur
+	Moving                     // large motion between frames, motion blur, over-exposure
 	PartlyOut                  // part of the palm is outside the frame
 	Blurred                    // strong defocus
 	Dark                       // underexposed
 	Bright                     // saturated, strong ambient light
 	// Hard but acceptable conditions: the gate must pass them.
 	Sunlit     // low sun through a window, from one side
-	DarkSkin   // dark skin (low NIR albedo) at the far end of the volume
+	DarkSkin   // dark skin (low NIR albedo), 155 to 236 mm away
 	FairSkin   // very fair skin (high NIR albedo)
 	DrySkin    // dry, wrinkled skin: deeper creases, flaky texture
 	ChildClose // a child's small palm held close
