@@ -125,13 +125,8 @@ func (k *Kiosk) capture(s *session) (wire.Outcome, string, error) {
 				s.emit(bus.Event{Event: bus.Liveness, Score: res.Score, Reason: res.Reason})
 				return wire.SpoofRejected, res.Reason, nil
 			}
-			// The first frame cannot be judged for motion yet: nothing
-			// to tell the person. A message stays up long enough to be
-			// read: a hand between two faults would otherwise flip the
-			// screen every frame.
-			if last.Reason == quality.Moving && last.Scores.Motion < 0 {
-				continue
-			}
+			// A message stays up long enough to be read: a hand between
+			// two faults would otherwise flip the screen every frame.
 			// The hand's position and distance are redrawn on every
 			// burst, under the message on screen.
 			if guidanceName(last.Reason) != guidanceName(shown.Reason) && k.clock.Since(since) >= guidanceHold {

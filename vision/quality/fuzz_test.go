@@ -49,7 +49,7 @@ func FuzzCheckAt(f *testing.F) {
 		s := v.Scores
 		for name, x := range map[string]float64{"Contrast": s.Contrast, "Brightness": s.Brightness, "Saturation": s.Saturation,
 			"Glare": s.Glare, "Area": s.Area, "Offset": s.Offset, "Radius": s.Radius, "Motion": s.Motion, "Focus": s.Focus,
-			"Anisotropy": s.Anisotropy, "DistanceMM": s.DistanceMM, "PalmMM": s.PalmMM} {
+			"DistanceMM": s.DistanceMM, "PalmMM": s.PalmMM} {
 			if math.IsNaN(x) || math.IsInf(x, 0) {
 				t.Fatalf("%v frame: %s is %v", size, name, x)
 			}

@@ -76,9 +76,8 @@ type Scores struct {
 	OffsetX    float64 // the same centre's horizontal offset, fraction of the half-width: -1 left edge, +1 right
 	OffsetY    float64 // its vertical offset, fraction of the half-height: -1 top edge, +1 bottom
 	Radius     float64 // radius of the largest disc inside the hand (the palm), fraction of frame width
-	Motion     float64 // hand centroid shift since the previous frame, fraction of frame width; -1 on the first frame
+	Motion     float64 // hand centroid shift since the previous frame, fraction of frame width; -1 on the first frame: names a blur's cause (Moving rather than Blurred), refuses nothing
 	Focus      float64 // 10^4 x mean squared Laplacian / mean^2 inside the palm disc, at a spacing of 1 small pixel (2 for a disc of radius 120 or more)
-	Anisotropy float64 // 0 (blur alike in every direction) to 1 (all in one direction: motion blur)
 	DistanceMM float64 // camera to palm: the presence sensor's reading, or estimated from the palm's size
 	PalmMM     float64 // palm width from its size in pixels and DistanceMM; 0 when DistanceMM is estimated
 }
@@ -107,7 +106,7 @@ const (
 	minBrightness = 74.0
 	maxOffset     = 0.24
 	minFocus      = 6.5
-	maxAniso      = 0.3 // above it a blurred palm is a moving one
+	minShift      = 0.008 // a blurred palm that moved more since the previous frame is a moving one
 )
 
 // The capture volume and the optics that turn pixels into millimetres: the
@@ -228,7 +227,8 @@ func (g *Gate) Check(frame *image.Gray) Verdict { return g.CheckAt(frame, nil, 0
 // on the LED response (lit - unlit), which a sunlit room or a bright
 // ceiling behind the hand does not have, since the LEDs' light falls with
 // distance squared. Motion is judged by its effect, blur within the
-// exposure; the shift since the previous frame is reported in Scores only.
+// exposure; the shift since the previous frame only tells a moving palm's
+// blur from a defocused one's.
 func (g *Gate) CheckAt(lit, unlit *image.Gray, distanceMM int) Verdict {
 	b := lit.Bounds()
 	if b.Empty() {
@@ -295,7 +295,7 @@ func decide(s Scores) Reason {
 		return TooFar
 	case s.NotPalmSized():
 		return NoPalm
-	case s.Focus < minFocus && s.Anisotropy > maxAniso:
+	case s.Focus < minFocus && s.Motion > minShift:
 		return Moving
 	case s.Focus < minFocus:
 		return Blurred
@@ -388,7 +388,7 @@ func (g *Gate) measure(frameW, distanceMM float64, hasUnlit bool) (Scores, point
 	} else if palmPx > 0 {
 		s.DistanceMM = FocalPx * refPalmMM / palmPx
 	}
-	s.Focus, s.Anisotropy = g.focus(pc, r)
+	s.Focus = g.focus(pc, r)
 	return s, c, true
 }
 
@@ -470,19 +470,17 @@ func (g *Gate) inscribed(t uint8) (point, float64) {
 // called blurred. The 320 x 200 copy of the kiosk's 1280 x 800 (or 640 x
 // 400) frames holds no disc of radius over 100, so there the spacing is
 // always 1; it can grow only on frames at least three quarters as tall as
-// wide, such as square ones from other sets. anisotropy is how much of the
-// gradient energy lies in one direction (structure tensor): motion blur
-// removes detail along the motion only.
-func (g *Gate) focus(c point, r float64) (focus, anisotropy float64) {
+// wide, such as square ones from other sets.
+func (g *Gate) focus(c point, r float64) float64 {
 	cols, rows := g.small.X, g.small.Y
 	k := max(1, int(r/80+0.5))
 	h := int(r * 0.6)
 	x0, y0 := max(k, int(c.X)-h), max(k, int(c.Y)-h)
 	x1, y1 := min(cols-k, int(c.X)+h), min(rows-k, int(c.Y)+h)
 	if x1 <= x0 || y1 <= y0 {
-		return 0, 0
+		return 0
 	}
-	var sum, mean, gxx, gyy, gxy float64
+	var sum, mean float64
 	p := g.smallPix
 	for y := y0; y < y1; y++ {
 		for x := x0; x < x1; x++ {
@@ -490,19 +488,11 @@ func (g *Gate) focus(c point, r float64) (focus, anisotropy float64) {
 			l := int(p[i-k*cols]) + int(p[i+k*cols]) + int(p[i-k]) + int(p[i+k]) - 4*int(p[i])
 			sum += float64(l * l)
 			mean += float64(p[i])
-			gx := float64(int(p[i+k]) - int(p[i-k]))
-			gy := float64(int(p[i+k*cols]) - int(p[i-k*cols]))
-			gxx += gx * gx
-			gyy += gy * gy
-			gxy += gx * gy
 		}
 	}
 	n := float64((x1 - x0) * (y1 - y0))
 	mean /= n
-	if gxx+gyy > 0 {
-		anisotropy = math.Sqrt((gxx-gyy)*(gxx-gyy)+4*gxy*gxy) / (gxx + gyy)
-	}
-	return 1e4 * sum / n / (mean * mean), anisotropy
+	return 1e4 * sum / n / (mean * mean)
 }
 
 // otsu returns the grey level that best splits hist into two classes

@@ -84,7 +84,13 @@ func TestCheck(t *testing.T) {
 		{"off centre", []*image.Gray{palm(300, 250, 200, 230, 170, 30, 6)}, OffCentre},
 		{"partly out", []*image.Gray{palm(640, 760, 220, 260, 170, 30, 7)}, OffCentre},
 		{"moving but sharp", []*image.Gray{good, palm(700, 420, 260, 300, 170, 30, 8)}, OK},
-		{"motion blur", []*image.Gray{smear(palm(640, 400, 260, 300, 170, 30, 14), 48)}, Moving},
+		// A blur is Moving when the palm moved since the previous frame by
+		// more than a hovering hand does (minShift: 0.008 of the width,
+		// 10 px here), Blurred when it did not or when there is no
+		// previous frame to tell.
+		{"motion blur", []*image.Gray{smear(palm(600, 400, 260, 300, 170, 30, 14), 48), smear(palm(640, 400, 260, 300, 170, 30, 15), 48)}, Moving},
+		{"motion blur, first frame", []*image.Gray{smear(palm(640, 400, 260, 300, 170, 30, 14), 48)}, Blurred},
+		{"blur, slow drift", []*image.Gray{smear(palm(636, 400, 260, 300, 170, 30, 14), 48), smear(palm(640, 400, 260, 300, 170, 30, 15), 48)}, Blurred},
 		{"blurred", []*image.Gray{palm(640, 400, 260, 300, 170, 0, 9), palm(640, 400, 260, 300, 170, 0, 10)}, Blurred},
 		{"dark", []*image.Gray{palm(640, 400, 260, 300, 50, 10, 11)}, TooDark},
 		{"bright", []*image.Gray{palm(640, 400, 260, 300, 255, 3, 12)}, TooBright},
