@@ -260,3 +260,26 @@ func takes(t *testing.T) []uint64 {
 	}
 	return []uint64{1, 2, 3, 4}
 }
+
+// TestCeilingContinuesPastTheCanvas: outside the canvas a frame shows the
+// ceiling at its own level (Scene.bgAmb); inside, the canvas's uncovered
+// pixels must show the same level, or a frame has a rectangular step where
+// the canvas ends. Each condition scales the ceiling with the exposure
+// auto-exposure sets, Dark's too.
+func TestCeilingContinuesPastTheCanvas(t *testing.T) {
+	skipUnderRace(t)
+	for _, c := range Conditions() {
+		t.Run(c.String(), func(t *testing.T) {
+			s := NewScene(Capture{Identity: IdentityOf("ceiling"), Seed: 7, Condition: c})
+			// The canvas's top row: above the fingertips, uncovered
+			// somewhere whatever the pose.
+			best := math.Inf(1)
+			for x := range canvasW {
+				best = min(best, math.Abs(float64(s.amb[x])-float64(s.bgAmb)))
+			}
+			if best > 2 { // grey levels x 256
+				t.Errorf("the canvas's top row is at least %.2f grey levels from the ceiling outside it (%.2f)", best/256, float64(s.bgAmb)/256)
+			}
+		})
+	}
+}
