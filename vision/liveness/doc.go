@@ -110,8 +110,17 @@
 //     is divided by its smoothed self, which keeps the texture they share
 //     and drops the shading in which they differ, and the translation is
 //     found by a whole-pixel search (up to 3 small pixels) and three
-//     Gauss-Newton steps. Below 1.26: Flat. Above 6, Glossy: a highlight
-//     that jumps between the banks, as on a cast glossier than skin.
+//     Gauss-Newton steps. Below 1.26: Flat.
+//   - Gloss: Shape over the palm square's pixels where the LEDs (both
+//     banks) give at least as much light as the room does. Above 6,
+//     Glossy: a highlight that jumps between the banks, as on a cast
+//     glossier than skin. A highlight of the LEDs is LED light, so every
+//     one is kept, and in a dim room Gloss is Shape. Where the room's light
+//     dominates, it is not measured at the instant of the lit frames it is
+//     subtracted from (the unlit frames come before or after them), and a
+//     hand that moves in between leaves the gradients of its shading in
+//     each bank's response, which the asymmetry reads as relief (see
+//     Calibration). -1, not judged, when fewer than 10 pixels qualify.
 //   - Veins: how strongly something under the surface absorbs 850 nm,
 //     relative to the skin's own response around it. Per pixel of the LED
 //     response (black level and room light removed, so the LEDs' power,
@@ -352,7 +361,7 @@
 // for an upper bound) and a score m / (1 + m), 0.5 at the threshold. Score
 // is the weakest of them; Live is Score >= 0.5. Reason is the first failing
 // check in the order response, emission, consistency, specular, flat,
-// glossy, veins, square, motion. A feature the burst cannot measure is -1 and not
+// glossy (on Gloss), veins, square, motion. A feature the burst cannot measure is -1 and not
 // judged.
 //
 // # Calibration
@@ -417,6 +426,54 @@
 // red-team range the README never reports (identities 8,000,000 ..
 // 8,000,029): it refused 8 of 120 genuine hands there against 3 at 6, and
 // caught 3 more of the 60 tuning vein_replica casts, so 6 stayed.
+//
+// Glossy's bound is judged on Gloss, not Shape, since Glossy turned out to
+// be what refused most sunlit hands, and not for gloss (2026-12-06, the
+// red team's sunlit genuine captures of identities 8,000,060 .. 8,000,999,
+// a range the README never reports: 269 captures). Judged on Shape, 19
+// were refused (7.1 %): 12 as glossy and by nothing else, 4 painted_veins,
+// one each emits_light, specular (and glossy) and inconsistent. Rendered
+// again with the hand held still, one of the 269 scored Shape above 6
+// (6.07): the room's light is measured in the unlit frames, at other
+// instants than the lit frames it is subtracted from, and under a low sun
+// a moving hand's shading leaves its gradients in each bank's response.
+// Judged on Gloss, those 13 score 2.1 .. 5.1 (Shape 6.0 .. 13.1), none of
+// the 269 is above 6, and 7 are refused (2.6 %). On the tuning seeds
+// (identities 1..30, every species) and the red team's identities
+// 8,000,000 .. 8,000,059, no attack is accepted that was refused before
+// (Glossy leaves the failed checks of 2 synth and 3 red-team projectors and
+// 2 red-team screens, all refused by others); the tuning seeds' hands score
+// Gloss = Shape (at most 4.21); one red-team hand in a dim room is still
+// glossy (9.7), as before. Emission's bound refused 1 of the 269. Tried
+// before and not taken:
+//   - registering the room light's mean on each bank's mean (texture over
+//     its 3-pixel blur, a whole-pixel search and three Gauss-Newton
+//     steps, as Shape registers the banks): 11 of the 12 fall below 6
+//     (2.6 .. 5.9), but 5 other hands rise above it (to 9.8): the sun's
+//     shading and the LEDs' differ, and the registration locks on either;
+//   - registering every lit frame on the first and placing each unlit frame
+//     where the lit frames around it in time were: Shape above 6 for 10
+//     instead of 13 (5 of them new);
+//   - taking the room light of each lit frame from the unlit frames
+//     interpolated in time, without registration: 33 above 6;
+//   - judging Shape net of how much the room light changes between the
+//     two unlit frames (their difference in place of noise): it called
+//     73 of the 269 flat, since those frames can be seven frames apart;
+//   - Flat judged over those pixels too: 1 of the 269 flat (none was),
+//     and 26 where the room's light may be up to half the LEDs' (much of a
+//     palm's relief is where the sun is too). So Flat judges every pixel;
+//     what the room's light adds there can only make a sheet look less
+//     flat, which is what Emission's bound guards against (above).
+//
+// The noise itself is measured well by the same kind of difference, once
+// the two frames are registered: on flooded blank sheets
+// (TestEmissionGuardsShapeAndVeins's scenes) the robust deviation of the
+// registered half-difference of the two left-lit and two right-lit frames,
+// in Shape's units, gave 0.39 .. 0.42 against Shape 0.35 .. 0.42 at a flood
+// of twice the LEDs' response, 1.20 .. 1.37 against 1.09 .. 1.35 at eight
+// times; unregistered, a moving printed sheet read 8 where its Shape was
+// 1.2. That is the noise floor Emission's paragraph above asks for, kept
+// for when sunlit hands fail for Emission rather than motion.
 //
 // No threshold was tuned on the reported vision/redteam range or on
 // held-out seeds; vision/eval and the README report both. Design choices

@@ -177,6 +177,7 @@ type Features struct {
 	Emission    float64 // room-light (LEDs off) level / LED response on the palm
 	Consistency float64 // spread of the palm's level between frames lit alike / LED response, x 100
 	Shape       float64 // residual of the left-right bank asymmetry after a plane fit, x 100, at ShapeRefMM
+	Gloss       float64 // Shape over the palm pixels the LEDs light at least as much as the room does
 	Specular    float64 // fraction of palm pixels saturated by one LED bank, x 1000
 	Veins       float64 // 97th percentile over the palm of vein-wide darkening of the LED response / the skin's response around it, %
 	Square      float64 // median over vein-wide absorbers' cross-sections of width at 85 % depth / width at half depth
@@ -510,7 +511,7 @@ func (c *Checker) CheckBurst(b Burst) Result {
 	box, response, ambient := c.palm()
 	f.Response = response
 	f.Emission = ambient / max(response, 1)
-	f.Consistency, f.Shape, f.Motion, f.Square = -1, -1, -1, -1
+	f.Consistency, f.Shape, f.Gloss, f.Motion, f.Square = -1, -1, -1, -1, -1
 	if !box.Empty() {
 		// Square at full resolution, on a square of side squareSide x
 		// sqrt(palm area) around the palm's centroid, beside the others.
@@ -522,9 +523,11 @@ func (c *Checker) CheckBurst(b Burst) Result {
 		f.Veins = c.veins(box)
 		f.Consistency = c.consistency(box, frames, count, response)
 		if oneBank {
-			f.Shape = c.shape(box)
+			f.Shape, f.Gloss = c.shape(box)
 			if b.DistanceMM > 0 {
-				f.Shape *= float64(b.DistanceMM) / ShapeRefMM
+				k := float64(b.DistanceMM) / ShapeRefMM
+				f.Shape *= k
+				f.Gloss = max(f.Gloss*k, -1)
 			}
 		}
 		f.Motion = c.motion(box, frames, count)
@@ -592,7 +595,7 @@ func decide(f Features) Result {
 		{inv(f.Consistency, maxConsistency), f.Consistency < 0},
 		{inv(f.Specular, maxSpecular), false},
 		{f.Shape / minShape, f.Shape < 0},
-		{inv(f.Shape, maxShape), f.Shape < 0},
+		{inv(f.Gloss, maxShape), f.Gloss < 0},
 		{f.Veins / minVeins, false},
 		{inv(f.Square, maxSquare), f.Square < 0},
 		{f.Motion / minMotion, f.Motion < 0},
@@ -834,7 +837,15 @@ func (c *Checker) consistency(box image.Rectangle, frames []Frame, count [4]int,
 // bank are registered on those lit by the left first: a hand-held surface
 // moves between them, and its printed or natural edges would otherwise
 // show in the asymmetry as relief.
-func (c *Checker) shape(box image.Rectangle) float64 {
+//
+// gloss is the same over the square's pixels where the LEDs (both banks)
+// give at least as much light as the room; -1 when fewer than 10 are. The
+// room's light is subtracted as the unlit frames saw it, at other
+// instants: where it dominates, a hand that moved in between leaves the
+// gradients of its shading (a low sun's, say) in each bank's response, and
+// the asymmetry reads them as relief. A highlight of the LEDs is LED
+// light, so gloss keeps every one.
+func (c *Checker) shape(box image.Rectangle) (shape, gloss float64) {
 	// Smooth L and R in place of the scratch buffers, around the box as far
 	// as the registration reads (bankShift's near). OpenCV's blur reads
 	// beyond the region, so the values are those of the whole frame's.
@@ -850,8 +861,7 @@ func (c *Checker) shape(box image.Rectangle) float64 {
 	ap, _ := c.resp.DataPtrFloat32()
 	cols := c.small.X
 	dx, dy := c.bankShift(box)
-	// Least squares d = a + b·x + c·y over the square: normal equations.
-	var n, sx, sy, sxx, sxy, syy, sd, sxd, syd, sdd float64
+	var all, led planeFit
 	for y := box.Min.Y; y < box.Max.Y; y++ {
 		for x := box.Min.X; x < box.Max.X; x++ {
 			i := y*cols + x
@@ -861,30 +871,52 @@ func (c *Checker) shape(box image.Rectangle) float64 {
 			}
 			d := (l - r) / (l + r)
 			fx, fy := float64(x-box.Min.X), float64(y-box.Min.Y)
-			n++
-			sx += fx
-			sy += fy
-			sxx += fx * fx
-			sxy += fx * fy
-			syy += fy * fy
-			sd += d
-			sxd += fx * d
-			syd += fy * d
-			sdd += d * d
+			all.add(fx, fy, d)
+			if float64(ap[i]) <= l+r {
+				led.add(fx, fy, d)
+			}
 		}
 	}
-	if n < 10 {
-		return 0
+	gloss = -1
+	if led.n >= 10 {
+		gloss = 100 * led.rms()
 	}
+	if all.n < 10 {
+		return 0, gloss
+	}
+	return 100 * all.rms(), gloss
+}
+
+// planeFit accumulates the sums of a least-squares plane d = a + b·x + c·y.
+type planeFit struct {
+	n, sx, sy, sxx, sxy, syy, sd, sxd, syd, sdd float64
+}
+
+func (p *planeFit) add(x, y, d float64) {
+	p.n++
+	p.sx += x
+	p.sy += y
+	p.sxx += x * x
+	p.sxy += x * y
+	p.syy += y * y
+	p.sd += d
+	p.sxd += x * d
+	p.syd += y * d
+	p.sdd += d * d
+}
+
+// rms is the residual's root mean square after the plane, 0 when the
+// points do not determine one.
+func (p *planeFit) rms() float64 {
 	// Solve [[n sx sy][sx sxx sxy][sy sxy syy]]·(a b c) = (sd sxd syd).
-	m := [3][4]float64{{n, sx, sy, sd}, {sx, sxx, sxy, sxd}, {sy, sxy, syy, syd}}
+	m := [3][4]float64{{p.n, p.sx, p.sy, p.sd}, {p.sx, p.sxx, p.sxy, p.sxd}, {p.sy, p.sxy, p.syy, p.syd}}
 	for k := range 3 {
-		p := m[k][k]
-		if math.Abs(p) < 1e-9 {
+		piv := m[k][k]
+		if math.Abs(piv) < 1e-9 {
 			return 0
 		}
 		for j := k; j < 4; j++ {
-			m[k][j] /= p
+			m[k][j] /= piv
 		}
 		for i := range 3 {
 			if i != k {
@@ -895,10 +927,10 @@ func (c *Checker) shape(box image.Rectangle) float64 {
 			}
 		}
 	}
-	a, b, cc := m[0][3], m[1][3], m[2][3]
+	a, b, c := m[0][3], m[1][3], m[2][3]
 	// Residual sum of squares from the sums: Σ(d - a - b x - c y)².
-	rss := sdd - 2*(a*sd+b*sxd+cc*syd) + a*a*n + b*b*sxx + cc*cc*syy + 2*(a*b*sx+a*cc*sy+b*cc*sxy)
-	return 100 * math.Sqrt(max(rss, 0)/n)
+	rss := p.sdd - 2*(a*p.sd+b*p.sxd+c*p.syd) + a*a*p.n + b*b*p.sxx + c*c*p.syy + 2*(a*b*p.sx+a*c*p.sy+b*c*p.sxy)
+	return math.Sqrt(max(rss, 0) / p.n)
 }
 
 // maxBankShift bounds the registration of the right bank's frames on the

@@ -620,7 +620,7 @@ func TestBurstLit(t *testing.T) {
 // TestDecideKeepsEveryFailedCheck checks that Failed holds every check a
 // burst fails, not only the first, which Reason names.
 func TestDecideKeepsEveryFailedCheck(t *testing.T) {
-	live := Features{Response: 100, Emission: 0.1, Consistency: 1, Specular: 0, Shape: 3, Veins: 5, Square: 0.4, Motion: 1}
+	live := Features{Response: 100, Emission: 0.1, Consistency: 1, Specular: 0, Shape: 3, Gloss: 3, Veins: 5, Square: 0.4, Motion: 1}
 	tests := []struct {
 		name   string
 		change func(*Features)
@@ -629,8 +629,8 @@ func TestDecideKeepsEveryFailedCheck(t *testing.T) {
 	}{
 		{"live", func(*Features) {}, "", nil},
 		{"flat sheet without veins", func(f *Features) { f.Shape, f.Veins = 1, 1 }, Flat, []string{Flat, NoVeins}},
-		{"still glossy cast with paint", func(f *Features) { f.Shape, f.Square, f.Motion = 7, 0.7, 0 }, Glossy, []string{Glossy, PaintedVeins, NoMicroMove}},
-		{"shape not measured", func(f *Features) { f.Shape, f.Veins = -1, 1 }, NoVeins, []string{NoVeins}},
+		{"still glossy cast with paint", func(f *Features) { f.Shape, f.Gloss, f.Square, f.Motion = 7, 7, 0.7, 0 }, Glossy, []string{Glossy, PaintedVeins, NoMicroMove}},
+		{"shape not measured", func(f *Features) { f.Shape, f.Gloss, f.Veins = -1, -1, 1 }, NoVeins, []string{NoVeins}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -931,5 +931,87 @@ func TestWipeAfterACuePanicked(t *testing.T) {
 		if v != 0 {
 			t.Fatalf("workspace byte %d of %d is %d after the panic, want every byte zero", i, len(mem), v)
 		}
+	}
+}
+
+// drawLitPalm draws a burst of a palm whose surface turns towards the
+// banks (a bump the left bank lights more on one side, the right on the
+// other), held in a trembling hand, under a room light of sun times the
+// LEDs' response whose shading runs in bands across the palm (a low sun
+// on its curves), or with a highlight of each bank that moves with the
+// bank (gloss: its peak over the LEDs' diffuse response).
+func drawLitPalm(sun, gloss float64, seed uint64) Burst {
+	const w, h, ePerDN, readNoise, led = 640, 400, 30.0, 1.0, 120.0
+	pattern := []uint8{BanksOff, BankLeft, BanksBoth, BankRight, BankRight, BanksOff, BanksBoth, BankLeft}
+	rng := rand.New(rand.NewPCG(seed, 10))
+	b := Burst{Black: DefaultBlack, DistanceMM: 150}
+	for i, bk := range pattern {
+		img := image.NewGray(image.Rect(0, 0, w, h))
+		shift := 2 * math.Sin(float64(i)*1.7+float64(seed)) // the hand's tremor, pixels
+		for y := range h {
+			for x := range w {
+				fx, fy := float64(x)-shift, float64(y)
+				ex, ey := (fx-320)/150, (fy-200)/170
+				if ex*ex+ey*ey > 1 {
+					img.Pix[y*w+x] = DefaultBlack
+					continue
+				}
+				d := math.Mod(fx+0.4*fy+1030, 60) - 30
+				refl := 1 - 0.3*math.Exp(-d*d/18) // veins
+				side := (fx - 320) / 640
+				bx, by := (fx-380)/60, (fy-230)/60
+				bump := 0.08 * math.Exp(-bx*bx-by*by)
+				var resp float64
+				if bk&BankLeft != 0 {
+					resp += 0.5 - 1.5*side + bump
+					if gloss > 0 {
+						hx, hy := (fx-280)/12, (fy-190)/12
+						resp += gloss * math.Exp(-hx*hx-hy*hy)
+					}
+				}
+				if bk&BankRight != 0 {
+					resp += 0.5 + 1.5*side - bump
+					if gloss > 0 {
+						hx, hy := (fx-360)/12, (fy-190)/12
+						resp += gloss * math.Exp(-hx*hx-hy*hy)
+					}
+				}
+				room := sun * (0.5 + 0.5*math.Sin(fx/5))
+				v := led * refl * (resp + room)
+				v += rng.NormFloat64() * math.Sqrt(v/ePerDN+readNoise*readNoise)
+				img.Pix[y*w+x] = uint8(max(0, min(255, math.Round(v+DefaultBlack))))
+			}
+		}
+		b.Frames = append(b.Frames, Frame{Img: img, Banks: bk})
+	}
+	return b
+}
+
+// TestGlossKeepsTheLEDsHighlights: Gloss leaves out only pixels the room
+// lights more than the LEDs do, so a highlight of each bank that jumps
+// between them (a cast glossier than skin) is still Glossy, and in a dark
+// room Gloss is Shape.
+func TestGlossKeepsTheLEDsHighlights(t *testing.T) {
+	c := NewChecker()
+	defer c.Close()
+	for _, tt := range []struct {
+		name       string
+		sun, gloss float64
+		reason     string
+	}{
+		{"palm, dark room", 0, 0, ""},
+		{"glossy cast, dark room", 0, 1, Glossy},
+		{"palm, room light in bands", 1, 0, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := c.CheckBurst(drawLitPalm(tt.sun, tt.gloss, 1))
+			f := r.Features
+			if r.Reason != tt.reason {
+				t.Errorf("reason %q (failed %v), want %q; Shape %.2f, Gloss %.2f", r.Reason, r.Failed.Reasons(), tt.reason, f.Shape, f.Gloss)
+			}
+			if tt.sun == 0 && f.Gloss != f.Shape {
+				t.Errorf("dark room: Gloss %.2f, Shape %.2f, want equal", f.Gloss, f.Shape)
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package redteam
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"os"
 	"strings"
@@ -87,8 +88,8 @@ var HeldOut = Set{Identities: 75, Captures: 2}
 // TestRedTeamFigures scores the red-team generator, which the thresholds
 // were never tuned on, against the targets: APCER <= 1 % per species,
 // BPCER <= 2 %, quality-reject <= 3 %, ROI >= 99 %. Measured today (README
-// "Evaluation"): every species 0 %, BPCER 1.00 % (3 of 300: emits_light 2,
-// glossy 1), quality-reject 2.67 %, ROI 100.00 %; matcher FNMR 13.33 % (10
+// "Evaluation"): every species 0 %, BPCER 0.67 % (2 of 300: emits_light 2),
+// quality-reject 2.67 %, ROI 100.00 %; matcher FNMR 13.33 % (10
 // of 75), FMR 0 of 5,550.
 func TestRedTeamFigures(t *testing.T) {
 	if testing.Short() {
@@ -138,5 +139,43 @@ func TestRedTeamFigures(t *testing.T) {
 	}
 	if fm := m.FMR * float64(m.Impostor); fm > 1.5 {
 		t.Errorf("matcher: %.0f false matches in %d impostor comparisons, want at most 1 (known shortfall)", fm, m.Impostor)
+	}
+}
+
+// TestSunOnAMovingHandIsNotGloss: hands in low sun that liveness refused
+// as glossy on a range the README never reports (identities 8,000,000 ..
+// 8,000,999), where the room's light, measured in the unlit frames,
+// leaves the shading of a hand that moved in between in each bank's
+// response. Their Shape is still above the Glossy bound; judged where the
+// LEDs give at least as much light as the room (Gloss), they are hands.
+func TestSunOnAMovingHandIsNotGloss(t *testing.T) {
+	p := eval.NewPipeline()
+	defer p.Close()
+	for _, name := range []string{"rt-8000006-1-genuine-sunlit", "rt-8000122-1-genuine-sunlit", "rt-8000235-0-genuine-sunlit", "rt-8000836-1-genuine-sunlit"} {
+		t.Run(name, func(t *testing.T) {
+			var n, take int
+			if _, err := fmt.Sscanf(name, "rt-%d-%d-", &n, &take); err != nil {
+				t.Fatal(err)
+			}
+			// The range's sets start at 8,000,000 and 8,000,060: the
+			// condition of a take depends on where its set starts.
+			base := 8_000_000
+			if n >= 8_000_060 {
+				base = 8_000_060
+			}
+			s := Set{Identities: n - base + 1, Captures: 2, SeedBase: uint64(base)}
+			i := ((n-base)*s.Captures+take)*perTake + perTake - 1
+			if _, _, got, _, _ := s.Describe(i); got != name {
+				t.Fatalf("capture %d is %s", i, got)
+			}
+			o, err := p.Run(s.Capture(i, &eval.Frames{}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := o.Live.Features
+			if f.Shape <= 6 || !o.Live.Live {
+				t.Errorf("Shape %.2f, Gloss %.2f, Emission %.2f: live %v (failed %v), want Shape above 6 and live", f.Shape, f.Gloss, f.Emission, o.Live.Live, o.Live.Failed.Reasons())
+			}
+		})
 	}
 }
