@@ -309,6 +309,31 @@
 // the capture volume, for four times the exposure.
 // The held-out figures in the README show what is left.
 //
+// Square reads the lit frame as it is, the room's light included, and that
+// was measured against the alternative (2026-12-06). The red team's sunlit
+// genuine captures of identities 8,000,060 .. 8,000,999 (269, a range the
+// README never reports) score higher the more the room lights them: mean
+// 0.29 where Emission is under 0.5, 0.34 above, up to 0.60; 4 of them are
+// refused as painted_veins. That generator's low sun shades the palm's
+// outline, where it joins palm, fingers and wrist, in sharp lines. On the lit
+// frame less the unlit frame nearest it in time (the LEDs' light alone,
+// which meets the palm almost along the view and shades no groove), those
+// 269 score 0.25 whatever the room (at most 0.39) and none is refused for
+// it; hands elsewhere move down too (red team 8,000,000 .. 8,000,059: mean
+// 0.29 to 0.27; vision/synth identities 31 .. 280: 0.38 to 0.37). But
+// painted casts then pass more often: the red team's accepted 25 of its
+// 1,880 on identities 8,000,060 .. 8,000,999 instead of 7 (2 of 120
+// instead of 1 on 8,000,000 .. 8,000,059; vision/synth 11 of 500 either
+// way), with Square falling by up to 0.42. Part of it is the hand's motion
+// between the two frames (of 5 casts that fell below 0.5, 3 stay above it
+// when rendered held still), part the unlit frame's noise: a flat bottom
+// read through noise looks rounder, its deepest point standing out (noise
+// of 1, 2 and 3 grey levels added to the lit frame alone takes one cast
+// from 0.56 to 0.53, 0.52 and 0.50). The mean of both unlit frames did the
+// same (no sunlit hand refused for it; 2 of 120 casts). Not taken: what the sunlit hands gain, the
+// attacker gains more. Registering the unlit frame on the lit one would
+// only address the motion.
+//
 // Square came after edge-sharpness measures that did not separate genuine
 // hands from painted casts; they are recorded here because the reason they
 // failed shaped it. Veins lie
