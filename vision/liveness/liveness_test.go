@@ -675,39 +675,51 @@ type floodKey struct {
 }
 
 func drawFloodedSheet(flood, ink float64, seed uint64) Burst {
-	const w, h, ePerDN, readNoise = 640, 400, 5.0, 0.9
-	pattern := []uint8{BanksOff, BankLeft, BanksBoth, BankRight, BankRight, BanksOff, BanksBoth, BankLeft}
 	var vein [600]float64 // reflectance by (x + 0.4 y) mod 60, in tenths of a pixel
 	for k := range vein {
 		d := float64(k)/10 - 30
 		vein[k] = 1 - ink*math.Exp(-d*d/18)
 	}
-	rng := rand.New(rand.NewPCG(seed, 9))
 	led := 200 / (1 + flood)
+	tremor := func(i int) float64 { return math.Round(1.5 * math.Sin(float64(i)*1.7)) } // the holder's
+	return drawBurst(rand.NewPCG(seed, 9), 5, 0.9, tremor, func(bk uint8, fx, fy float64) float64 {
+		refl := vein[int(math.Mod(fx+0.4*fy+1030, 60)*10)]
+		resp := led * refl
+		side := (fx - 320) / 640 // a flat sheet: only the banks' gradient
+		switch bk {
+		case BanksOff:
+			resp = 0
+		case BankLeft:
+			resp *= 0.5 - 0.3*side
+		case BankRight:
+			resp *= 0.5 + 0.3*side
+		}
+		return flood*led*refl + resp
+	})
+}
+
+// drawBurst draws a challenge-response burst at 640 x 400 in a fixed
+// pattern: frame i is the scene shifted by shift(i) pixels along x, each
+// pixel of the palm (an ellipse) light(banks, x, y) grey levels above
+// black, with the shot noise of ePerDN electrons a grey level and read
+// noise drawn from src; outside the palm the frame is black.
+func drawBurst(src rand.Source, ePerDN, readNoise float64, shift func(i int) float64, light func(banks uint8, fx, fy float64) float64) Burst {
+	const w, h = 640, 400
+	pattern := []uint8{BanksOff, BankLeft, BanksBoth, BankRight, BankRight, BanksOff, BanksBoth, BankLeft}
+	rng := rand.New(src)
 	b := Burst{Black: DefaultBlack, DistanceMM: 150}
 	for i, bk := range pattern {
 		img := image.NewGray(image.Rect(0, 0, w, h))
-		shift := math.Round(1.5 * math.Sin(float64(i)*1.7)) // the holder's tremor
+		dx := shift(i)
 		for y := range h {
 			for x := range w {
-				fx, fy := float64(x)-shift, float64(y)
+				fx, fy := float64(x)-dx, float64(y)
 				ex, ey := (fx-320)/150, (fy-200)/170
 				if ex*ex+ey*ey > 1 {
 					img.Pix[y*w+x] = DefaultBlack
 					continue
 				}
-				refl := vein[int(math.Mod(fx+0.4*fy+1030, 60)*10)]
-				resp := led * refl
-				side := (fx - 320) / 640 // a flat sheet: only the banks' gradient
-				switch bk {
-				case BanksOff:
-					resp = 0
-				case BankLeft:
-					resp *= 0.5 - 0.3*side
-				case BankRight:
-					resp *= 0.5 + 0.3*side
-				}
-				v := flood*led*refl + resp
+				v := light(bk, fx, fy)
 				v += rng.NormFloat64() * math.Sqrt(v/ePerDN+readNoise*readNoise)
 				img.Pix[y*w+x] = uint8(max(0, min(255, math.Round(v+DefaultBlack))))
 			}
@@ -941,50 +953,32 @@ func TestWipeAfterACuePanicked(t *testing.T) {
 // on its curves), or with a highlight of each bank that moves with the
 // bank (gloss: its peak over the LEDs' diffuse response).
 func drawLitPalm(sun, gloss float64, seed uint64) Burst {
-	const w, h, ePerDN, readNoise, led = 640, 400, 30.0, 1.0, 120.0
-	pattern := []uint8{BanksOff, BankLeft, BanksBoth, BankRight, BankRight, BanksOff, BanksBoth, BankLeft}
-	rng := rand.New(rand.NewPCG(seed, 10))
-	b := Burst{Black: DefaultBlack, DistanceMM: 150}
-	for i, bk := range pattern {
-		img := image.NewGray(image.Rect(0, 0, w, h))
-		shift := 2 * math.Sin(float64(i)*1.7+float64(seed)) // the hand's tremor, pixels
-		for y := range h {
-			for x := range w {
-				fx, fy := float64(x)-shift, float64(y)
-				ex, ey := (fx-320)/150, (fy-200)/170
-				if ex*ex+ey*ey > 1 {
-					img.Pix[y*w+x] = DefaultBlack
-					continue
-				}
-				d := math.Mod(fx+0.4*fy+1030, 60) - 30
-				refl := 1 - 0.3*math.Exp(-d*d/18) // veins
-				side := (fx - 320) / 640
-				bx, by := (fx-380)/60, (fy-230)/60
-				bump := 0.08 * math.Exp(-bx*bx-by*by)
-				var resp float64
-				if bk&BankLeft != 0 {
-					resp += 0.5 - 1.5*side + bump
-					if gloss > 0 {
-						hx, hy := (fx-280)/12, (fy-190)/12
-						resp += gloss * math.Exp(-hx*hx-hy*hy)
-					}
-				}
-				if bk&BankRight != 0 {
-					resp += 0.5 + 1.5*side - bump
-					if gloss > 0 {
-						hx, hy := (fx-360)/12, (fy-190)/12
-						resp += gloss * math.Exp(-hx*hx-hy*hy)
-					}
-				}
-				room := sun * (0.5 + 0.5*math.Sin(fx/5))
-				v := led * refl * (resp + room)
-				v += rng.NormFloat64() * math.Sqrt(v/ePerDN+readNoise*readNoise)
-				img.Pix[y*w+x] = uint8(max(0, min(255, math.Round(v+DefaultBlack))))
+	const led = 120.0
+	tremor := func(i int) float64 { return 2 * math.Sin(float64(i)*1.7+float64(seed)) } // pixels
+	return drawBurst(rand.NewPCG(seed, 10), 30, 1, tremor, func(bk uint8, fx, fy float64) float64 {
+		d := math.Mod(fx+0.4*fy+1030, 60) - 30
+		refl := 1 - 0.3*math.Exp(-d*d/18) // veins
+		side := (fx - 320) / 640
+		bx, by := (fx-380)/60, (fy-230)/60
+		bump := 0.08 * math.Exp(-bx*bx-by*by)
+		var resp float64
+		if bk&BankLeft != 0 {
+			resp += 0.5 - 1.5*side + bump
+			if gloss > 0 {
+				hx, hy := (fx-280)/12, (fy-190)/12
+				resp += gloss * math.Exp(-hx*hx-hy*hy)
 			}
 		}
-		b.Frames = append(b.Frames, Frame{Img: img, Banks: bk})
-	}
-	return b
+		if bk&BankRight != 0 {
+			resp += 0.5 + 1.5*side - bump
+			if gloss > 0 {
+				hx, hy := (fx-360)/12, (fy-190)/12
+				resp += gloss * math.Exp(-hx*hx-hy*hy)
+			}
+		}
+		room := sun * (0.5 + 0.5*math.Sin(fx/5))
+		return led * refl * (resp + room)
+	})
 }
 
 // TestGlossKeepsTheLEDsHighlights: Gloss leaves out only pixels the room
