@@ -330,9 +330,16 @@
 // read through noise looks rounder, its deepest point standing out (noise
 // of 1, 2 and 3 grey levels added to the lit frame alone takes one cast
 // from 0.56 to 0.53, 0.52 and 0.50). The mean of both unlit frames did the
-// same (no sunlit hand refused for it; 2 of 120 casts). Not taken: what the sunlit hands gain, the
-// attacker gains more. Registering the unlit frame on the lit one would
-// only address the motion.
+// same (no sunlit hand refused for it; 2 of 120 casts). Not taken: what
+// the sunlit hands gain, the attacker gains more. Registering the unlit
+// frame on the lit one would only address the motion. Nor does reading the
+// ridge's depth less noisily help: taken as the mean of its value and the
+// two half a pixel across from it, it raises the package's test profiles
+// alike (a Gaussian's from 0.46 .. 0.47 to 0.48 .. 0.49, blurred paint's
+// from 0.50 .. 0.54 to 0.52 .. 0.55), but the tuning hands of identities
+// 31 .. 280 from at most 0.46 to 0.54 and the red team's (8,000,000 ..
+// 8,000,059) to 0.51, while the painted casts no other cue refuses stay
+// among them (7 of 500 at or below 0.50, 11 at or below 0.52).
 //
 // Square came after edge-sharpness measures that did not separate genuine
 // hands from painted casts; they are recorded here because the reason they
