@@ -55,6 +55,7 @@ type store struct {
 	watch     jetstream.KeyWatcher
 	pwatch    jetstream.KeyWatcher // follows pending
 	fwatch    jetstream.KeyWatcher // follows FailBucket
+	unwatch   context.CancelFunc   // ends the three watchers' context
 	consumers sync.Map             // device → struct{}: its command consumer exists
 	done      chan struct{}
 	c         *Cloud
@@ -133,14 +134,24 @@ func (c *Cloud) Open(ctx context.Context, nc *nats.Conn, o StoreOptions) error {
 	}); err != nil {
 		return fmt.Errorf("cloud: stream %s: %w", wire.CommandStream, err)
 	}
-	if s.watch, err = s.enrol.WatchAll(context.Background()); err != nil {
+	// nats.go waits for the end of a watcher's context in a goroutine of
+	// its own, which Stop does not end: the watchers' context ends with
+	// Close, or here if Open fails.
+	watchCtx, unwatch := context.WithCancel(context.Background())
+	defer func() {
+		if c.store != s {
+			unwatch()
+		}
+	}()
+	s.unwatch = unwatch
+	if s.watch, err = s.enrol.WatchAll(watchCtx); err != nil {
 		return fmt.Errorf("cloud: watch %s: %w", EnrolBucket, err)
 	}
 	if err := load(ctx, s.watch, s.apply); err != nil {
 		s.watch.Stop()
 		return fmt.Errorf("cloud: loading enrolments: %w", err)
 	}
-	if s.pwatch, err = s.pending.WatchAll(context.Background()); err != nil {
+	if s.pwatch, err = s.pending.WatchAll(watchCtx); err != nil {
 		s.watch.Stop()
 		return fmt.Errorf("cloud: watch %s: %w", PendingBucket, err)
 	}
@@ -150,7 +161,7 @@ func (c *Cloud) Open(ctx context.Context, nc *nats.Conn, o StoreOptions) error {
 		return fmt.Errorf("cloud: loading pending enrolments: %w", err)
 	}
 	c.limits.useBucket(fail, c.log)
-	if s.fwatch, err = fail.WatchAll(context.Background()); err != nil {
+	if s.fwatch, err = fail.WatchAll(watchCtx); err != nil {
 		s.watch.Stop()
 		s.pwatch.Stop()
 		return fmt.Errorf("cloud: watch %s: %w", FailBucket, err)
@@ -191,6 +202,7 @@ func (c *Cloud) Close() {
 		c.store.watch.Stop()
 		c.store.pwatch.Stop()
 		c.store.fwatch.Stop()
+		c.store.unwatch()
 		<-c.store.done
 	}
 }
