@@ -142,6 +142,20 @@ func TLSFiles(ca, cert, key string) Option {
 	}
 }
 
+// InProcess connects to srv, a NATS server running in this process,
+// through an in-memory pipe instead of a socket (nats.InProcessServer). TLS
+// and authentication are as over a socket; the URL given to Dial only
+// names the server.
+func InProcess(srv nats.InProcessConnProvider) Option {
+	return func(o *Options) error {
+		if srv == nil {
+			return errors.New("uplink: nil in-process server")
+		}
+		o.NATS = append(o.NATS, nats.InProcessServer(srv))
+		return nil
+	}
+}
+
 // TLSConfig enables (mutual) TLS with an in-memory configuration.
 func TLSConfig(c *tls.Config) Option {
 	return func(o *Options) error { o.NATS = append(o.NATS, nats.Secure(c)); return nil }

@@ -16,7 +16,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/nats-io/nats-server/v2/server/ats"
 
 	"github.com/palmd/palmd/drivers/display"
 	"github.com/palmd/palmd/drivers/sim"
@@ -24,36 +28,52 @@ import (
 	"github.com/palmd/palmd/firmware/config"
 )
 
-// playScenario runs the kiosk on a fresh simulated world with the embedded
-// NATS server and reference cloud, plays the built-in scenario name, and
-// returns the world, the decoded events and serve's error.
-// skipUnderRace skips a test that plays a scenario through the whole palmd
-// on the real clock: the race detector slows it past the capture timeout
-// (raceEnabled). These run in make test's pass without it and in make hil.
-func skipUnderRace(t *testing.T) {
+// onFrameClock runs f in a testing/synctest bubble. Inside it time is the
+// bubble's: it moves only when every goroutine of the bubble waits, so a
+// simulator paced on it (sim.FrameClock) delivers frames at the sensor's
+// period and palmd's timeouts count sensor time, however slowly the
+// machine renders (the race detector included). Everything in the bubble
+// must wait on channels and timers, never on a socket: palmd's embedded
+// cloud connects in-process (dev.StartInProcess).
+func onFrameClock(t *testing.T, f func(t *testing.T)) {
 	t.Helper()
-	if raceEnabled {
-		t.Skip("plays palmd on the real clock, which the race detector slows past the capture timeout")
-	}
+	// Outside the bubble (see dev.StartInProcess).
+	ats.Register()
+	defer ats.Unregister()
+	synctest.Test(t, f)
 }
 
+// playScenario plays the built-in scenario name (playOnFrameClock, 3
+// minutes of the frame clock at most).
 func playScenario(t *testing.T, name string) (*sim.World, []bus.Event, error) {
 	t.Helper()
 	sc, err := sim.LoadScenario(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	world := sim.NewWorld()
-	var out bytes.Buffer
-	var logs strings.Builder
-	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	err = serve(ctx, config.Default(), log, output{w: &out}, consoleFlags{}, &simulation{world: world, play: &sc}, seams{})
-	if err != nil {
-		t.Logf("palmd log:\n%s", logs.String())
-	}
-	return world, decodeEvents(t, out.Bytes()), err
+	return playOnFrameClock(t, sc, 3*time.Minute)
+}
+
+// playOnFrameClock runs the kiosk on a fresh simulated world paced on the
+// frame clock (onFrameClock), with the embedded NATS server and reference
+// cloud, plays sc for at most limit of that clock, and returns the world,
+// the decoded events and serve's error (palmd's log is in the test's).
+func playOnFrameClock(t *testing.T, sc sim.Scenario, limit time.Duration) (world *sim.World, evs []bus.Event, err error) {
+	t.Helper()
+	onFrameClock(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), limit)
+		defer cancel()
+		world = sim.NewWorld(sim.FrameClock(clockwork.NewRealClock()))
+		var out bytes.Buffer
+		var logs strings.Builder
+		log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		err = serve(ctx, config.Default(), log, output{w: &out}, consoleFlags{}, &simulation{world: world, play: &sc}, seams{})
+		if err != nil {
+			t.Logf("palmd log:\n%s", logs.String())
+		}
+		evs = decodeEvents(t, out.Bytes())
+	})
+	return world, evs, err
 }
 
 func decodeEvents(t *testing.T, b []byte) []bus.Event {
@@ -92,7 +112,6 @@ func screenNames(w *sim.World) []string {
 }
 
 func TestDemoEndToEnd(t *testing.T) {
-	skipUnderRace(t)
 	world, evs, err := playScenario(t, "demo")
 	if err != nil {
 		t.Fatalf("demo: %v", err)
@@ -143,7 +162,6 @@ func TestDemoEndToEnd(t *testing.T) {
 }
 
 func TestScenarios(t *testing.T) {
-	skipUnderRace(t)
 	tests := []struct {
 		name string
 		want []string // flow/outcome of each decision, alternatives split by |

@@ -56,6 +56,16 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
+// skipUnderRace skips a test that runs the whole palmd on the real clock:
+// the race detector slows it past the capture timeout (raceEnabled). It
+// runs in make test's pass without it and in make hil.
+func skipUnderRace(t *testing.T) {
+	t.Helper()
+	if raceEnabled {
+		t.Skip("runs palmd on the real clock, which the race detector slows past the capture timeout")
+	}
+}
+
 // kioskWithPOS runs the simulation build (embedded NATS server and
 // reference cloud) with its POS link on a local socket.
 type kioskWithPOS struct {
@@ -131,7 +141,8 @@ func (k *kioskWithPOS) waitScreen(t *testing.T, from int, name string) int {
 // TestPOSClientOverTheSocket plays the example POS client's side of the
 // link against the simulation build: approved, declined, cancelled by the
 // POS, cancelled at the kiosk, POS gone mid-payment, and the same message
-// id twice (one charge).
+// id twice (one charge). It runs on the real clock: a TCP socket never
+// counts as waiting in a synctest bubble (onFrameClock).
 func TestPOSClientOverTheSocket(t *testing.T) {
 	skipUnderRace(t)
 	k := startKioskWithPOS(t)

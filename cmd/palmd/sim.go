@@ -166,12 +166,15 @@ const embeddedCloud = true
 
 // startEmbeddedCloud starts the embedded NATS server and reference cloud,
 // which provision this kiosk's credentials in memory, and points u at them.
+// The server listens on no port: palmd and the cloud connect to it through
+// in-memory pipes, with TLS and credentials as over a socket, so that tests
+// can run the whole palmd on a synctest bubble's clock (dev.StartInProcess).
 func startEmbeddedCloud(ctx context.Context, cfg config.Config, log *slog.Logger, u *cloudLink) (sealKey, payKey []byte, err error) {
-	d, err := dev.Start(ctx, cfg.DeviceID, log.With("component", "devcloud"))
+	d, err := dev.StartInProcess(ctx, cfg.DeviceID, log.With("component", "devcloud"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("starting the embedded NATS server and reference cloud: %w", err)
 	}
-	log.Info("embedded NATS server and reference cloud started", "url", d.URL)
+	log.Info("embedded NATS server (in-process, no port) and reference cloud started")
 	u.url, u.signKey, u.opts, u.embedded = d.URL, d.SignKey, d.ClientOptions(), d
 	return d.SealKey, d.PaymentKey, nil
 }

@@ -32,20 +32,47 @@ type Dev struct {
 	// Authority made every credential; it can make more (other kiosks).
 	Authority *Authority
 
-	srv      *server.Server
-	nc       *nats.Conn
-	storeDir string
-	once     sync.Once
+	srv       *server.Server
+	nc        *nats.Conn
+	storeDir  string
+	inProcess bool // ClientOptions connect through a pipe (StartInProcess)
+	once      sync.Once
 }
 
 // ClientOptions returns the uplink options a kiosk needs to connect.
-func (d *Dev) ClientOptions() []uplink.Option { return d.Device.Options() }
+func (d *Dev) ClientOptions() []uplink.Option {
+	if d.inProcess {
+		return append(d.Device.Options(), uplink.InProcess(d.srv))
+	}
+	return d.Device.Options()
+}
 
 // Start runs an embedded NATS server on a random loopback port and the
 // reference cloud in-process, and provisions deviceID. Nothing is written
 // to disk. ctx only cancels the start; Close stops both, after the
 // kiosk's client is closed so that it sees no disconnection.
 func Start(ctx context.Context, deviceID string, log *slog.Logger) (*Dev, error) {
+	return start(ctx, deviceID, log, false)
+}
+
+// StartInProcess is Start without a socket: the server listens on no
+// port, and the cloud and ClientOptions connect to it through in-memory
+// pipes (uplink.InProcess), with the same TLS and credentials. Only this
+// process reaches it. A kiosk on it blocks on nothing but channels and
+// timers, so a test can run both in a testing/synctest bubble, where the
+// clock moves only when every goroutine waits (a socket read never counts
+// as waiting). URL names the server in logs; nothing listens there.
+//
+// Such a test calls ats.Register (nats-server/v2/server/ats) before the
+// bubble and ats.Unregister after it: the server's access-time service
+// starts a goroutine at its first use that waits on a channel made before
+// any bubble, which would never count as waiting and keep the clock still.
+// Started outside, it is shared.
+func StartInProcess(ctx context.Context, deviceID string, log *slog.Logger) (*Dev, error) {
+	return start(ctx, deviceID, log, true)
+}
+
+func start(ctx context.Context, deviceID string, log *slog.Logger, inProcess bool) (*Dev, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("dev: %w", err)
 	}
@@ -57,12 +84,21 @@ func Start(ctx context.Context, deviceID string, log *slog.Logger) (*Dev, error)
 	if err != nil {
 		return nil, fmt.Errorf("dev: %w", err)
 	}
-	srv, err := RunServer(auth, server.RANDOM_PORT, dir)
+	opts, err := serverOptions(auth, server.RANDOM_PORT, dir)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	d, err := attach(ctx, auth, srv, deviceID, log)
+	if inProcess {
+		// ClientURL must still parse: name the default port.
+		opts.DontListen, opts.Port = true, server.DEFAULT_PORT
+	}
+	srv, err := StartServer(opts)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	d, err := attach(ctx, auth, srv, deviceID, log, inProcess)
 	if err != nil {
 		srv.Shutdown()
 		os.RemoveAll(dir)
@@ -77,6 +113,14 @@ func Start(ctx context.Context, deviceID string, log *slog.Logger) (*Dev, error)
 // connections. JetStream still needs a store directory: storeDir (it
 // stays empty while every stream is in memory).
 func RunServer(auth *Authority, port int, storeDir string) (*server.Server, error) {
+	opts, err := serverOptions(auth, port, storeDir)
+	if err != nil {
+		return nil, err
+	}
+	return StartServer(opts)
+}
+
+func serverOptions(auth *Authority, port int, storeDir string) (*server.Options, error) {
 	opts, err := auth.ServerOptions(port)
 	if err != nil {
 		return nil, err
@@ -84,10 +128,10 @@ func RunServer(auth *Authority, port int, storeDir string) (*server.Server, erro
 	opts.JetStream = true
 	opts.StoreDir = storeDir
 	opts.JetStreamMaxMemory = 256 << 20
-	return StartServer(opts)
+	return opts, nil
 }
 
-func attach(ctx context.Context, auth *Authority, srv *server.Server, deviceID string, log *slog.Logger) (*Dev, error) {
+func attach(ctx context.Context, auth *Authority, srv *server.Server, deviceID string, log *slog.Logger, inProcess bool) (*Dev, error) {
 	sealPub, sealPriv, err := seal.GenerateKey()
 	if err != nil {
 		return nil, err
@@ -121,8 +165,12 @@ func attach(ctx context.Context, auth *Authority, srv *server.Server, deviceID s
 		return nil, err
 	}
 	url := srv.ClientURL()
-	nc, err := nats.Connect(url, nats.Name("palmcloud dev"), nats.UserJWTAndSeed(cloudCreds.JWT, cloudCreds.Seed),
-		nats.Secure(cloudCreds.TLS), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true))
+	nopts := []nats.Option{nats.Name("palmcloud dev"), nats.UserJWTAndSeed(cloudCreds.JWT, cloudCreds.Seed),
+		nats.Secure(cloudCreds.TLS), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true)}
+	if inProcess {
+		nopts = append(nopts, nats.InProcessServer(srv))
+	}
+	nc, err := nats.Connect(url, nopts...)
 	if err != nil {
 		return nil, fmt.Errorf("dev: cloud connect: %w", err)
 	}
@@ -137,7 +185,7 @@ func attach(ctx context.Context, auth *Authority, srv *server.Server, deviceID s
 	}
 	return &Dev{
 		URL: url, SealKey: sealPub, PaymentKey: payPub, SignKey: signPub, Device: device,
-		Cloud: cl, Authority: auth, srv: srv, nc: nc,
+		Cloud: cl, Authority: auth, srv: srv, nc: nc, inProcess: inProcess,
 	}, nil
 }
 

@@ -12,8 +12,10 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server/ats"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/palmd/palmd/uplink"
@@ -384,4 +386,58 @@ func TestDeviceRefusesWildcards(t *testing.T) {
 			t.Errorf("Dial(%q) accepted the device id", id)
 		}
 	}
+}
+
+// TestInProcessInABubble: StartInProcess serves a kiosk through pipes
+// inside a testing/synctest bubble, whose clock moves only when every
+// goroutine waits (a socket would keep it still), and still refuses a
+// kiosk whose credentials and certificate belong to different kiosks.
+func TestInProcessInABubble(t *testing.T) {
+	ats.Register() // outside the bubble: see StartInProcess
+	defer ats.Unregister()
+	synctest.Test(t, func(t *testing.T) {
+		d, err := dev.StartInProcess(t.Context(), device, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		c, err := uplink.Dial(d.URL, device, d.SignKey, d.ClientOptions()...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		const other = "kiosk-test-2"
+		oc, err := d.Authority.Device(other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// device's certificate (in ClientOptions) with other's credentials.
+		mixed, err := uplink.Dial(d.URL, other, d.SignKey, append(d.ClientOptions(), uplink.UserJWT(oc.JWT, oc.Seed))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer mixed.Close()
+		synctest.Wait()
+		if !c.Connected() {
+			t.Fatal("the kiosk did not connect in-process")
+		}
+		if mixed.Connected() {
+			t.Error("a kiosk with another kiosk's credentials connected in-process")
+		}
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		for i, s := range []struct {
+			flow wire.Flow
+			want wire.Outcome
+		}{{wire.FlowEnrol, wire.Approved}, {wire.FlowIdentify, wire.Approved}} {
+			dec, err := c.Do(ctx, request(t, d, fmt.Sprint("bubble-", i), s.flow, noise(5)))
+			if err != nil || dec.Outcome != s.want {
+				t.Fatalf("%s: %s, %v; want %s", s.flow, dec.Outcome, err, s.want)
+			}
+		}
+		if took := time.Since(start); took != 0 {
+			t.Errorf("the bubble's clock moved %v while the cloud answered: something waited on more than a pipe", took)
+		}
+	})
 }

@@ -3,7 +3,9 @@
 // working kiosk; and the same pieces as a region (StartCluster: servers
 // routed to each other with clustered JetStream) and a store
 // (StartLeaf: a leaf node connected to the region), for tests and the load
-// tool.
+// tool. Start listens on a loopback port; StartInProcess (palmd's
+// simulation build) on none, its clients connecting through in-memory
+// pipes, so that a test can run it in a testing/synctest bubble.
 //
 // Provisioning (Authority) mirrors production: an operator, an account
 // (with JetStream) and a system account, one NATS user per kiosk (user JWT
