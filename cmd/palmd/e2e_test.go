@@ -16,31 +16,27 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/jonboulle/clockwork"
-	"github.com/nats-io/nats-server/v2/server/ats"
 
 	"github.com/palmd/palmd/drivers/display"
 	"github.com/palmd/palmd/drivers/sim"
 	"github.com/palmd/palmd/firmware/bus"
 	"github.com/palmd/palmd/firmware/config"
+	"github.com/palmd/palmd/uplink/dev/devtest"
 )
 
-// onFrameClock runs f in a testing/synctest bubble. Inside it time is the
-// bubble's: it moves only when every goroutine of the bubble waits, so a
-// simulator paced on it (sim.FrameClock) delivers frames at the sensor's
-// period and palmd's timeouts count sensor time, however slowly the
-// machine renders (the race detector included). Everything in the bubble
-// must wait on channels and timers, never on a socket: palmd's embedded
-// cloud connects in-process (dev.StartInProcess).
+// onFrameClock runs f in a testing/synctest bubble (devtest.Bubble).
+// Inside it time is the bubble's: it moves only when every goroutine of
+// the bubble waits, so a simulator paced on it (sim.FrameClock) delivers
+// frames at the sensor's period and palmd's timeouts count sensor time,
+// however slowly the machine renders (the race detector included).
+// Everything in the bubble must wait on channels and timers, never on a
+// socket: palmd's embedded cloud connects in-process (dev.StartInProcess).
 func onFrameClock(t *testing.T, f func(t *testing.T)) {
 	t.Helper()
-	// Outside the bubble (see dev.StartInProcess).
-	ats.Register()
-	defer ats.Unregister()
-	synctest.Test(t, f)
+	devtest.Bubble(t, f)
 }
 
 // playScenario plays the built-in scenario name (playOnFrameClock, 3

@@ -8,6 +8,7 @@ import (
 
 	"github.com/palmd/palmd/uplink"
 	"github.com/palmd/palmd/uplink/dev"
+	"github.com/palmd/palmd/uplink/dev/devtest"
 	"github.com/palmd/palmd/uplink/seal"
 	"github.com/palmd/palmd/uplink/wire"
 )
@@ -25,7 +26,7 @@ func dialKiosk(t *testing.T, d *dev.Dev, id string) *kiosk {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := uplink.Dial(d.URL, id, d.SignKey, creds.Options()...)
+	c, err := uplink.Dial(d.URL, id, d.SignKey, d.KioskOptions(creds)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,10 +66,10 @@ func (k *kiosk) do(t *testing.T, id string, f wire.Flow, person uint64, phone, c
 // right palm and a wrong card, or from another kiosk with the palm alone
 // or someone else's factor, deletes nothing and answers exactly as a
 // stranger's palm does; the palm with the person's own card deletes.
-func TestDeleteOverNATS(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	d, err := dev.Start(ctx, "kiosk-1", nil)
+func TestDeleteOverNATS(t *testing.T) { devtest.Bubble(t, testDeleteOverNATS) }
+
+func testDeleteOverNATS(t *testing.T) {
+	d, err := dev.StartInProcess(t.Context(), "kiosk-1", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,12 +39,17 @@ type Dev struct {
 	once      sync.Once
 }
 
-// ClientOptions returns the uplink options a kiosk needs to connect.
-func (d *Dev) ClientOptions() []uplink.Option {
+// ClientOptions returns the uplink options the kiosk d was started for
+// needs to connect.
+func (d *Dev) ClientOptions() []uplink.Option { return d.KioskOptions(d.Device) }
+
+// KioskOptions returns the uplink options a kiosk with creds (from
+// d.Authority) needs to connect to d's server.
+func (d *Dev) KioskOptions(creds Credentials) []uplink.Option {
 	if d.inProcess {
-		return append(d.Device.Options(), uplink.InProcess(d.srv))
+		return append(creds.Options(), uplink.InProcess(d.srv))
 	}
-	return d.Device.Options()
+	return creds.Options()
 }
 
 // Start runs an embedded NATS server on a random loopback port and the
@@ -61,13 +66,9 @@ func Start(ctx context.Context, deviceID string, log *slog.Logger) (*Dev, error)
 // process reaches it. A kiosk on it blocks on nothing but channels and
 // timers, so a test can run both in a testing/synctest bubble, where the
 // clock moves only when every goroutine waits (a socket read never counts
-// as waiting). URL names the server in logs; nothing listens there.
-//
-// Such a test calls ats.Register (nats-server/v2/server/ats) before the
-// bubble and ats.Unregister after it: the server's access-time service
-// starts a goroutine at its first use that waits on a channel made before
-// any bubble, which would never count as waiting and keep the clock still.
-// Started outside, it is shared.
+// as waiting). URL names the server in logs; nothing listens there. Such
+// a test runs in devtest.Bubble, which makes NATS's process-wide state
+// safe for a bubble.
 func StartInProcess(ctx context.Context, deviceID string, log *slog.Logger) (*Dev, error) {
 	return start(ctx, deviceID, log, true)
 }

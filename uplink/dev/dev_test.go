@@ -15,43 +15,57 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server/ats"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/palmd/palmd/uplink"
 	"github.com/palmd/palmd/uplink/dev"
+	"github.com/palmd/palmd/uplink/dev/devtest"
 	"github.com/palmd/palmd/uplink/seal"
 	"github.com/palmd/palmd/uplink/wire"
 )
 
 const device = "kiosk-test-1"
 
-func startDev(t *testing.T) (*dev.Dev, *uplink.Client) {
+// startDev starts the embedded server and cloud in-process and connects
+// the kiosk device; call it in a bubble (devtest.Bubble).
+func startDev(t *testing.T, opts ...uplink.Option) (*dev.Dev, *uplink.Client) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	d, err := dev.Start(ctx, device, nil)
+	d, err := dev.StartInProcess(t.Context(), device, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
-	c, err := uplink.Dial(d.URL, device, d.SignKey, d.ClientOptions()...)
+	c := dial(t, d, device, opts...)
+	if !c.Connected() {
+		t.Fatal("the kiosk did not connect")
+	}
+	return d, c
+}
+
+// dial connects kiosk id to d with d's client options and opts, and
+// returns once the connection has settled (connected or refused).
+func dial(t *testing.T, d *dev.Dev, id string, opts ...uplink.Option) *uplink.Client {
+	t.Helper()
+	c, err := uplink.Dial(d.URL, id, d.SignKey, append(d.ClientOptions(), opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	waitConnected(t, c)
-	return d, c
+	synctest.Wait()
+	return c
 }
 
-func waitConnected(t *testing.T, c *uplink.Client) {
+// connect connects to d's server as creds with a bare NATS connection,
+// through the same in-memory pipe as the cloud's.
+func connect(t *testing.T, d *dev.Dev, creds dev.Credentials) *nats.Conn {
 	t.Helper()
-	for i := 0; i < 200 && !c.Connected(); i++ {
-		time.Sleep(25 * time.Millisecond)
+	nc, err := nats.Connect(d.URL, nats.UserJWTAndSeed(creds.JWT, creds.Seed), nats.Secure(creds.TLS),
+		nats.InProcessServer(d.CloudConn().Opts.InProcessServer))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !c.Connected() {
-		t.Fatal("client never connected")
-	}
+	t.Cleanup(nc.Close)
+	return nc
 }
 
 // request seals palm (and phone and card for enrolment) into a request.
@@ -91,9 +105,11 @@ func noise(seed uint64) *image.Gray {
 	return img
 }
 
-func TestEndToEndNoise(t *testing.T) {
+func TestEndToEndNoise(t *testing.T) { devtest.Bubble(t, testEndToEndNoise) }
+
+func testEndToEndNoise(t *testing.T) {
 	d, c := startDev(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	palm := noise(1)
 	steps := []struct {
@@ -134,33 +150,35 @@ func TestNothingOnDisk(t *testing.T) {
 	t.Setenv("TMPDIR", dirs["tmp"])
 	t.Chdir(dirs["wd"])
 
-	d, c := startDev(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for i, f := range []wire.Flow{wire.FlowEnrol, wire.FlowIdentify, wire.FlowDelete} {
-		if _, err := c.Do(ctx, request(t, d, fmt.Sprint("req-", i), f, noise(3))); err != nil {
-			t.Fatal(err)
+	devtest.Bubble(t, func(t *testing.T) {
+		d, c := startDev(t)
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		for i, f := range []wire.Flow{wire.FlowEnrol, wire.FlowIdentify, wire.FlowDelete} {
+			if _, err := c.Do(ctx, request(t, d, fmt.Sprint("req-", i), f, noise(3))); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	// Before Close (which removes JetStream's store directory) and after.
-	walk := func(when string) {
-		err := filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
+		// Before Close (which removes JetStream's store directory) and after.
+		walk := func(when string) {
+			err := filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				if !e.IsDir() {
+					t.Errorf("file written (%s): %s", when, path)
+				}
+				return nil
+			})
 			if err != nil {
-				return err
+				t.Fatal(err)
 			}
-			if !e.IsDir() {
-				t.Errorf("file written (%s): %s", when, path)
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
 		}
-	}
-	walk("while running")
-	c.Close()
-	d.Close()
-	walk("after Close")
+		walk("while running")
+		c.Close()
+		d.Close()
+		walk("after Close")
+	})
 }
 
 func TestCredentialFiles(t *testing.T) {
@@ -189,18 +207,11 @@ func TestCredentialFiles(t *testing.T) {
 
 // TestCommandFromCloud: a command the reference cloud signs reaches the
 // kiosk's handler through the embedded server.
-func TestCommandFromCloud(t *testing.T) {
-	d, err := dev.Start(context.Background(), device, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+func TestCommandFromCloud(t *testing.T) { devtest.Bubble(t, testCommandFromCloud) }
+
+func testCommandFromCloud(t *testing.T) {
 	got := make(chan wire.Command, 1)
-	c, err := uplink.Dial(d.URL, device, d.SignKey, append(d.ClientOptions(), uplink.OnCommand(func(c wire.Command) { got <- c }))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	d, _ := startDev(t, uplink.OnCommand(func(c wire.Command) { got <- c }))
 	cmd := wire.Command{Type: wire.CmdDeleteMyData, Subject: "sub-1"}
 	if err := d.Cloud.Send(d.CloudConn(), device, cmd); err != nil {
 		t.Fatal(err)
@@ -219,11 +230,15 @@ func TestCommandFromCloud(t *testing.T) {
 // offline arrive after it connects, in order and once each, also across
 // a reconnection.
 func TestCommandsWaitForOfflineKiosk(t *testing.T) {
-	d, err := dev.Start(context.Background(), device, nil)
+	devtest.Bubble(t, testCommandsWaitForOfflineKiosk)
+}
+
+func testCommandsWaitForOfflineKiosk(t *testing.T) {
+	d, err := dev.StartInProcess(t.Context(), device, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	t.Cleanup(func() { d.Close() }) // after the kiosk's (cleanups run last first)
 	send := func(subjects ...string) {
 		t.Helper()
 		for _, s := range subjects {
@@ -234,15 +249,7 @@ func TestCommandsWaitForOfflineKiosk(t *testing.T) {
 	}
 	send("sub-1", "sub-2", "sub-3") // nobody connected yet
 	got := make(chan string, 16)
-	dial := func() *uplink.Client {
-		t.Helper()
-		c, err := uplink.Dial(d.URL, device, d.SignKey, append(d.ClientOptions(),
-			uplink.OnCommand(func(c wire.Command) { got <- c.Subject }))...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
+	handler := uplink.OnCommand(func(c wire.Command) { got <- c.Subject })
 	next := func(want string) string {
 		t.Helper()
 		select {
@@ -250,41 +257,37 @@ func TestCommandsWaitForOfflineKiosk(t *testing.T) {
 			return s
 		case <-time.After(10 * time.Second):
 			js, _ := jetstream.New(d.CloudConn())
-			cons, _ := js.PushConsumer(context.Background(), wire.CommandStream, wire.CommandConsumer(device))
-			info, _ := cons.Info(context.Background())
+			cons, _ := js.PushConsumer(t.Context(), wire.CommandStream, wire.CommandConsumer(device))
+			info, _ := cons.Info(t.Context())
 			t.Fatalf("%s never delivered; consumer: pending %d ack-pending %d bound %v delivered %+v ack floor %+v redelivered %d", want,
 				info.NumPending, info.NumAckPending, info.PushBound, info.Delivered, info.AckFloor, info.NumRedelivered)
 			return ""
 		}
 	}
-	c := dial()
+	c := dial(t, d, device, handler)
 	for _, want := range []string{"sub-1", "sub-2", "sub-3"} {
 		if s := next(want); s != want {
 			t.Fatalf("received %s, want %s (in order, once)", s, want)
 		}
 	}
 	c.Close()
-	// Wait until the server has noticed: a command delivered in the instant
-	// a kiosk disconnects is redelivered only after the consumer's AckWait.
+	// The server has noticed once every goroutine waits: a command
+	// delivered in the instant a kiosk disconnects would be redelivered
+	// only after the consumer's AckWait.
+	synctest.Wait()
 	js, err := jetstream.New(d.CloudConn())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		cons, err := js.PushConsumer(context.Background(), wire.CommandStream, wire.CommandConsumer(device))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if info := cons.CachedInfo(); info != nil && !info.PushBound {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the server still sees the closed kiosk's subscription")
-		}
+	cons, err := js.PushConsumer(t.Context(), wire.CommandStream, wire.CommandConsumer(device))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info := cons.CachedInfo(); info == nil || info.PushBound {
+		t.Fatalf("the server still sees the closed kiosk's subscription (%+v)", info)
 	}
 	send("sub-4") // offline again
-	c = dial()
-	defer c.Close()
+	dial(t, d, device, handler)
 	send("sub-5")
 	// Nothing handled before is delivered again: the next two are the new ones.
 	for _, want := range []string{"sub-4", "sub-5"} {
@@ -297,18 +300,16 @@ func TestCommandsWaitForOfflineKiosk(t *testing.T) {
 // TestReplyNotReflected: a kiosk that names another kiosk's inbox, command
 // or telemetry subject as the reply of its request gets nothing sent
 // there; the cloud refuses the request.
-func TestReplyNotReflected(t *testing.T) {
+func TestReplyNotReflected(t *testing.T) { devtest.Bubble(t, testReplyNotReflected) }
+
+func testReplyNotReflected(t *testing.T) {
 	d, a := startDev(t)
 	const other = "kiosk-test-2"
 	bc, err := d.Authority.Device(other)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := nats.Connect(d.URL, nats.UserJWTAndSeed(bc.JWT, bc.Seed), nats.Secure(bc.TLS))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := connect(t, d, bc)
 	leaked := make(chan string, 8)
 	for _, subj := range []string{wire.InboxPrefix(other) + ".>", wire.CommandSubject(other, "*")} {
 		if _, err := b.Subscribe(subj, func(m *nats.Msg) { leaked <- m.Subject }); err != nil {
@@ -318,18 +319,12 @@ func TestReplyNotReflected(t *testing.T) {
 	if _, err := d.CloudConn().Subscribe(wire.TelemetrySubject(other, "*"), func(m *nats.Msg) { leaked <- m.Subject }); err != nil {
 		t.Fatal(err)
 	}
-	b.Flush()
-	d.CloudConn().Flush()
 
 	ac, err := d.Authority.Device(device)
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := nats.Connect(d.URL, nats.UserJWTAndSeed(ac.JWT, ac.Seed), nats.Secure(ac.TLS))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	raw := connect(t, d, ac)
 	replies := []string{wire.InboxPrefix(other) + ".x", wire.CommandSubject(other, wire.CmdConfig), wire.TelemetrySubject(other, "uplink_rejected")}
 	for i, reply := range replies {
 		body, err := wire.EncodeRequest(request(t, d, fmt.Sprint("reflect-", i), wire.FlowIdentify, noise(4)))
@@ -340,31 +335,21 @@ func TestReplyNotReflected(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	raw.Flush()
-	for deadline := time.Now().Add(10 * time.Second); d.Cloud.Stats().Refused < uint64(len(replies)); {
-		if time.Now().After(deadline) {
-			t.Fatalf("cloud stats %+v, want %d refused", d.Cloud.Stats(), len(replies))
-		}
-		time.Sleep(10 * time.Millisecond)
+	synctest.Wait() // every request handled
+	if st := d.Cloud.Stats(); st.Refused != uint64(len(replies)) {
+		t.Fatalf("cloud stats %+v, want %d refused", st, len(replies))
 	}
 	// The kiosk's own request is still answered on its own inbox.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	if _, err := a.Do(ctx, request(t, d, "own-1", wire.FlowIdentify, noise(4))); err != nil {
 		t.Fatal(err)
 	}
-	b.Flush()
-	d.CloudConn().Flush()
+	synctest.Wait()
 	select {
 	case s := <-leaked:
 		t.Fatalf("the cloud published on %s for kiosk %s", s, device)
 	default:
-	}
-	// The kiosk may read the answer before the cloud counts it.
-	for deadline := time.Now().Add(10 * time.Second); d.Cloud.Stats().Answered < 1; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			break
-		}
 	}
 	if st := d.Cloud.Stats(); st.Answered != 1 || st.Refused != uint64(len(replies)) {
 		t.Errorf("cloud stats %+v, want exactly the kiosk's own request answered", st)
@@ -392,52 +377,32 @@ func TestDeviceRefusesWildcards(t *testing.T) {
 // inside a testing/synctest bubble, whose clock moves only when every
 // goroutine waits (a socket would keep it still), and still refuses a
 // kiosk whose credentials and certificate belong to different kiosks.
-func TestInProcessInABubble(t *testing.T) {
-	ats.Register() // outside the bubble: see StartInProcess
-	defer ats.Unregister()
-	synctest.Test(t, func(t *testing.T) {
-		d, err := dev.StartInProcess(t.Context(), device, nil)
-		if err != nil {
-			t.Fatal(err)
+func TestInProcessInABubble(t *testing.T) { devtest.Bubble(t, testInProcessInABubble) }
+
+func testInProcessInABubble(t *testing.T) {
+	d, c := startDev(t)
+	const other = "kiosk-test-2"
+	oc, err := d.Authority.Device(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// device's certificate (in ClientOptions) with other's credentials.
+	if dial(t, d, other, uplink.UserJWT(oc.JWT, oc.Seed)).Connected() {
+		t.Error("a kiosk with another kiosk's credentials connected in-process")
+	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	for i, s := range []struct {
+		flow wire.Flow
+		want wire.Outcome
+	}{{wire.FlowEnrol, wire.Approved}, {wire.FlowIdentify, wire.Approved}} {
+		dec, err := c.Do(ctx, request(t, d, fmt.Sprint("bubble-", i), s.flow, noise(5)))
+		if err != nil || dec.Outcome != s.want {
+			t.Fatalf("%s: %s, %v; want %s", s.flow, dec.Outcome, err, s.want)
 		}
-		defer d.Close()
-		c, err := uplink.Dial(d.URL, device, d.SignKey, d.ClientOptions()...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		const other = "kiosk-test-2"
-		oc, err := d.Authority.Device(other)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// device's certificate (in ClientOptions) with other's credentials.
-		mixed, err := uplink.Dial(d.URL, other, d.SignKey, append(d.ClientOptions(), uplink.UserJWT(oc.JWT, oc.Seed))...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer mixed.Close()
-		synctest.Wait()
-		if !c.Connected() {
-			t.Fatal("the kiosk did not connect in-process")
-		}
-		if mixed.Connected() {
-			t.Error("a kiosk with another kiosk's credentials connected in-process")
-		}
-		start := time.Now()
-		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-		defer cancel()
-		for i, s := range []struct {
-			flow wire.Flow
-			want wire.Outcome
-		}{{wire.FlowEnrol, wire.Approved}, {wire.FlowIdentify, wire.Approved}} {
-			dec, err := c.Do(ctx, request(t, d, fmt.Sprint("bubble-", i), s.flow, noise(5)))
-			if err != nil || dec.Outcome != s.want {
-				t.Fatalf("%s: %s, %v; want %s", s.flow, dec.Outcome, err, s.want)
-			}
-		}
-		if took := time.Since(start); took != 0 {
-			t.Errorf("the bubble's clock moved %v while the cloud answered: something waited on more than a pipe", took)
-		}
-	})
+	}
+	if took := time.Since(start); took != 0 {
+		t.Errorf("the bubble's clock moved %v while the cloud answered: something waited on more than a pipe", took)
+	}
 }

@@ -7,11 +7,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nkeys"
 	"github.com/palmd/palmd/uplink"
 	"github.com/palmd/palmd/uplink/dev"
+	"github.com/palmd/palmd/uplink/dev/devtest"
 )
 
 // TestIssuerFiles: an Authority writes its issuer files readable by
@@ -19,7 +21,11 @@ import (
 // server of the Authority accepts (JWT, certificate bound to the nkey,
 // server verified by the server CA file), and whose credential files name
 // that server CA; the Authority still mints kiosks after writing them.
-func TestIssuerFiles(t *testing.T) {
+func TestIssuerFiles(t *testing.T) { devtest.Bubble(t, testIssuerFiles) }
+
+// testIssuerFiles makes every certificate in the bubble: its clock starts
+// in 2000, and a certificate made outside would not be valid yet.
+func testIssuerFiles(t *testing.T) {
 	auth, err := dev.NewAuthority()
 	if err != nil {
 		t.Fatal(err)
@@ -45,28 +51,36 @@ func TestIssuerFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := dev.RunServer(auth, server.RANDOM_PORT, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
 	signPub, _, err := ed25519.GenerateKey(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The loaded Issuer's kiosk, and one of the Authority's own (writing
-	// its files left its keys as they were).
+	// its files left its keys as they were), on a server on no port.
+	o, err := auth.ServerOptions(server.DEFAULT_PORT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.DontListen = true
+	srv, err := dev.StartServer(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
 	var creds dev.Credentials
 	for id, iss := range map[string]*dev.Issuer{"kiosk-7": iss, "kiosk-8": &auth.Issuer} {
 		if creds, err = iss.Device(id); err != nil {
 			t.Fatal(err)
 		}
-		k, err := uplink.Dial(srv.ClientURL(), id, signPub, creds.Options()...)
+		k, err := uplink.Dial(srv.ClientURL(), id, signPub, append(creds.Options(), uplink.InProcess(srv))...)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer k.Close()
-		waitConnected(t, k)
+		synctest.Wait()
+		if !k.Connected() {
+			t.Fatalf("%s did not connect", id)
+		}
 	}
 
 	files, err := creds.Files()

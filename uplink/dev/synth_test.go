@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/palmd/palmd/uplink/dev/devtest"
 	"github.com/palmd/palmd/uplink/wire"
 	"github.com/palmd/palmd/vision/roi"
 	"github.com/palmd/palmd/vision/synth"
@@ -34,6 +35,10 @@ func TestEndToEndSynthPalms(t *testing.T) {
 	if testing.Short() {
 		t.Skip("renders synthetic frames")
 	}
+	devtest.Bubble(t, testEndToEndSynthPalms)
+}
+
+func testEndToEndSynthPalms(t *testing.T) {
 	d, c := startDev(t)
 	ex := roi.NewExtractor()
 	defer ex.Close()
@@ -55,13 +60,9 @@ func TestEndToEndSynthPalms(t *testing.T) {
 		{wire.FlowIdentify, "bob", wire.Approved, "bob"},
 	}
 	for i, s := range steps {
-		palm := palmROI(t, ex, s.who, uint64(100+i))
-		// Each request's own bound, after the render: rendering a
-		// full-size frame under the race detector on a loaded machine
-		// takes seconds, which an overall deadline counted against the
-		// cloud.
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		dec, err := c.Do(ctx, request(t, d, fmt.Sprint("req-", i), s.flow, palm))
+		// The bubble's clock does not move while a frame renders.
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		dec, err := c.Do(ctx, request(t, d, fmt.Sprint("req-", i), s.flow, palmROI(t, ex, s.who, uint64(100+i))))
 		cancel()
 		if err != nil {
 			t.Fatalf("step %d %s %s: %v", i, s.flow, s.who, err)
