@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -143,19 +144,19 @@ func (h *handler) Request(conn uint64, r Request, reply func(Answer) error) {
 
 func (h *handler) Gone(conn uint64) { h.gone <- conn }
 
+// replyTo returns the reply function of request id, once every goroutine
+// of the test's bubble waits (synctest.Wait): the request has reached the
+// handler by then or never will.
 func (h *handler) replyTo(t *testing.T, id string) func(Answer) error {
 	t.Helper()
-	for range 5000 {
-		h.mu.Lock()
-		f, ok := h.reply[id]
-		h.mu.Unlock()
-		if ok {
-			return f
-		}
-		time.Sleep(time.Millisecond)
+	synctest.Wait()
+	h.mu.Lock()
+	f, ok := h.reply[id]
+	h.mu.Unlock()
+	if !ok {
+		t.Fatalf("request %s never reached the handler", id)
 	}
-	t.Fatalf("request %s never reached the handler", id)
-	return nil
+	return f
 }
 
 func newLink(t *testing.T, s *Server) *Client {
@@ -169,7 +170,9 @@ func newLink(t *testing.T, s *Server) *Client {
 
 // TestOneAnswerPerID: the same message id, again or from another
 // connection, reaches the kiosk once and gets the one answer.
-func TestOneAnswerPerID(t *testing.T) {
+func TestOneAnswerPerID(t *testing.T) { synctest.Test(t, testOneAnswerPerID) }
+
+func testOneAnswerPerID(t *testing.T) {
 	h := &handler{reply: map[string]func(Answer) error{}, gone: make(chan uint64, 4)}
 	s := NewServer(h, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -213,6 +216,10 @@ func TestOneAnswerPerID(t *testing.T) {
 // not kept; the handler is told (ErrGone), and the cancellation it sends
 // then is what the id is answered with from then on.
 func TestApprovalNobodyReadIsTakenBack(t *testing.T) {
+	synctest.Test(t, testApprovalNobodyReadIsTakenBack)
+}
+
+func testApprovalNobodyReadIsTakenBack(t *testing.T) {
 	h := &handler{reply: map[string]func(Answer) error{}, gone: make(chan uint64, 4)}
 	s := NewServer(h, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
