@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -17,6 +18,7 @@ import (
 	"github.com/palmd/palmd/secureboot"
 	"github.com/palmd/palmd/uplink"
 	"github.com/palmd/palmd/uplink/dev"
+	"github.com/palmd/palmd/uplink/dev/devtest"
 	"github.com/palmd/palmd/uplink/wire"
 	"path/filepath"
 )
@@ -45,6 +47,7 @@ func (s *syncBuffer) String() string {
 type rig struct {
 	auth    *dev.Authority
 	srv     *server.Server
+	pipe    *pipe // nil: the server listens on a loopback port
 	cloud   *nats.Conn
 	signPub ed25519.PublicKey
 	sign    ed25519.PrivateKey
@@ -55,25 +58,34 @@ type rig struct {
 	reply func(wire.Request) []byte
 }
 
-func newRig(t *testing.T) *rig {
+// newRig starts the rig on a loopback port, for tests on the machine's
+// clock that connect to r.srv.ClientURL() themselves.
+func newRig(t *testing.T) *rig { return startRig(t, false) }
+
+// newBubbleRig starts the rig on no port: the cloud and every kiosk r.dial
+// makes connect through in-memory pipes, so that the test can run in a
+// bubble (devtest.Bubble) and never waits on the machine's clock. Call it
+// in the bubble: the rig's certificates must be made on its clock.
+func newBubbleRig(t *testing.T) *rig { return startRig(t, true) }
+
+func startRig(t *testing.T, inProcess bool) *rig {
 	t.Helper()
 	auth, err := dev.NewAuthority()
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := dev.RunServer(auth, server.RANDOM_PORT, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
 	pub, priv, _ := ed25519.GenerateKey(nil)
-	r := &rig{auth: auth, srv: srv, signPub: pub, sign: priv, events: make(chan wire.Event, 16), logs: &syncBuffer{}}
+	r := &rig{auth: auth, signPub: pub, sign: priv, events: make(chan wire.Event, 16), logs: &syncBuffer{}}
+	if inProcess {
+		r.pipe = &pipe{}
+	}
+	r.serve(t)
 	creds, err := auth.Cloud()
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.cloud, err = nats.Connect(srv.ClientURL(), nats.UserJWTAndSeed(creds.JWT, creds.Seed), nats.Secure(creds.TLS),
-		nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
+	r.cloud, err = nats.Connect(r.srv.ClientURL(), append(r.natsOptions(), nats.UserJWTAndSeed(creds.JWT, creds.Seed),
+		nats.Secure(creds.TLS), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,6 +117,67 @@ func newRig(t *testing.T) *rig {
 	return r
 }
 
+// serve starts a new server for the rig, with JetStream for memory streams
+// only (dev.RunServer), and points the pipe, if any, at it.
+func (r *rig) serve(t *testing.T) {
+	t.Helper()
+	if r.pipe == nil {
+		srv, err := dev.RunServer(r.auth, server.RANDOM_PORT, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(srv.Shutdown)
+		r.srv = srv
+		return
+	}
+	opts, err := r.auth.ServerOptions(server.DEFAULT_PORT) // ClientURL must still parse
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.DontListen = true
+	opts.JetStream, opts.StoreDir, opts.JetStreamMaxMemory = true, t.TempDir(), 256<<20
+	srv, err := dev.StartServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	r.srv = srv
+	r.pipe.set(srv)
+}
+
+// natsOptions are the options connecting to the rig's server: through the
+// pipe in a bubble rig, none over TCP.
+func (r *rig) natsOptions() []nats.Option {
+	if r.pipe == nil {
+		return nil
+	}
+	return []nats.Option{nats.InProcessServer(r.pipe)}
+}
+
+// pipe connects to the rig's current server through an in-memory pipe.
+// A connection keeps the one nats.InProcessConnProvider it was given for
+// every reconnection; this one leads to the server that replaced a
+// stopped one, as a URL leads to a server restarted on its port.
+type pipe struct {
+	mu  sync.Mutex
+	srv *server.Server
+}
+
+func (p *pipe) set(srv *server.Server) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.srv = srv
+}
+
+// InProcessConn implements nats.InProcessConnProvider; it fails while the
+// server is stopped, and the connection retries.
+func (p *pipe) InProcessConn() (net.Conn, error) {
+	p.mu.Lock()
+	srv := p.srv
+	p.mu.Unlock()
+	return srv.InProcessConn()
+}
+
 func (r *rig) setReply(f func(wire.Request) []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -134,12 +207,19 @@ func (r *rig) dial(t *testing.T, opts ...uplink.Option) *uplink.Client {
 		t.Fatal(err)
 	}
 	opts = append(append(creds.Options(), uplink.Logger(slog.New(slog.NewTextHandler(r.logs, nil)))), opts...)
+	if r.pipe != nil {
+		opts = append(opts, uplink.InProcess(r.pipe))
+	}
 	c, err := uplink.Dial(r.srv.ClientURL(), device, r.signPub, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	waitFor(t, "connection", c.Connected)
+	if r.pipe != nil {
+		settled(t, "connection", c.Connected)
+	} else {
+		waitFor(t, "connection", c.Connected)
+	}
 	return c
 }
 
@@ -148,6 +228,35 @@ func (r *rig) dial(t *testing.T, opts ...uplink.Option) *uplink.Client {
 // Waiting for only the first one races a direct publish.
 const commandSubscriptions = 2
 
+// settled fails unless cond holds once every goroutine in the bubble
+// waits (synctest.Wait): what was sent has been handled by then.
+func settled(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	synctest.Wait()
+	if !cond() {
+		t.Fatalf("no %s once the bubble settled", what)
+	}
+}
+
+// eventually lets the bubble's clock run, 10 ms at a time, until cond
+// holds, for at most 10 s of it: for what waits on NATS's own timers (a
+// reconnection's wait and jitter). No time passes outside the bubble.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for range 1000 {
+		synctest.Wait()
+		if cond() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no %s in 10 s of the bubble's time", what)
+}
+
+// waitFor polls cond on the machine's clock, for the tests of the rig on a
+// port (newRig), which cannot run in a bubble: a goroutine reading a
+// socket never counts as waiting there, so the bubble's clock would not
+// move.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
@@ -174,8 +283,10 @@ func request(id string) wire.Request {
 	return wire.Request{ID: id, Device: device, Flow: wire.FlowIdentify, Time: time.Now(), Palm: []byte("sealed")}
 }
 
-func TestDoRejects(t *testing.T) {
-	r := newRig(t)
+func TestDoRejects(t *testing.T) { devtest.Bubble(t, testDoRejects) }
+
+func testDoRejects(t *testing.T) {
+	r := newBubbleRig(t)
 	c := r.dial(t)
 	_, otherKey, _ := ed25519.GenerateKey(nil)
 	tests := []struct {
@@ -204,27 +315,30 @@ func TestDoRejects(t *testing.T) {
 		}, uplink.ErrMalformed, "decision:malformed"},
 		{"garbage", func(wire.Request) []byte { return []byte("not json") }, uplink.ErrMalformed, "decision:malformed"},
 	}
+	// No subtests: T.Run cannot be called in a bubble. A failure ends its
+	// case, as it would end a subtest.
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r.setReply(tt.reply)
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_, err := c.Do(ctx, request("req-"+strings.ReplaceAll(tt.name, " ", "-")))
-			if !errors.Is(err, tt.want) {
-				t.Fatalf("Do: %v, want %v", err, tt.want)
-			}
-			if e := r.event(t); e.Type != "uplink_rejected" || e.Reason != tt.reason || e.Device != device {
-				t.Fatalf("telemetry %+v, want uplink_rejected %s", e, tt.reason)
-			}
-		})
+		r.setReply(tt.reply)
+		_, err := c.Do(ctx, request("req-"+strings.ReplaceAll(tt.name, " ", "-")))
+		if !errors.Is(err, tt.want) {
+			t.Errorf("%s: Do: %v, want %v", tt.name, err, tt.want)
+			continue
+		}
+		if e := r.event(t); e.Type != "uplink_rejected" || e.Reason != tt.reason || e.Device != device {
+			t.Errorf("%s: telemetry %+v, want uplink_rejected %s", tt.name, e, tt.reason)
+		}
 	}
 	if !hasLine(r.logs.String(), `level=WARN msg="uplink: rejected decision"`, "reason=bad_signature") {
 		t.Errorf("no clear log line for a rejection:\n%s", r.logs.String())
 	}
 }
 
-func TestDoReplay(t *testing.T) {
-	r := newRig(t)
+func TestDoReplay(t *testing.T) { devtest.Bubble(t, testDoReplay) }
+
+func testDoReplay(t *testing.T) {
+	r := newBubbleRig(t)
 	c := r.dial(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -247,14 +361,16 @@ func TestDoReplay(t *testing.T) {
 	}
 }
 
-func TestCommands(t *testing.T) {
-	r := newRig(t)
+func TestCommands(t *testing.T) { devtest.Bubble(t, testCommands) }
+
+func testCommands(t *testing.T) {
+	r := newBubbleRig(t)
 	got := make(chan wire.Command, 4)
 	before := r.srv.NumSubscriptions()
 	r.dial(t, uplink.OnCommand(func(c wire.Command) { got <- c }))
 	// Commands are fire-and-forget: wait until both the kiosk's command
 	// subscriptions (queued and direct) are in place.
-	waitFor(t, "the command subscriptions", func() bool { return r.srv.NumSubscriptions() == before+commandSubscriptions })
+	settled(t, "command subscriptions", func() bool { return r.srv.NumSubscriptions() == before+commandSubscriptions })
 	_, otherKey, _ := ed25519.GenerateKey(nil)
 	cmd := wire.Statement{Kind: wire.KindCommand, Command: &wire.Command{Type: wire.CmdDeleteMyData, Seq: 1, Subject: "sub-9"}}
 	good := r.signed(t, r.sign, device, cmd, 0, time.Minute)
@@ -270,49 +386,54 @@ func TestCommands(t *testing.T) {
 		{"bad signature", r.signed(t, otherKey, device, cmd, 0, time.Minute), "command:bad_signature"},
 		{"for another device", r.signed(t, r.sign, "kiosk-2", cmd, 0, time.Minute), "command:wrong_device"},
 	}
+	// No subtests: T.Run cannot be called in a bubble. A failure ends its
+	// case, as it would end a subtest.
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if err := r.cloud.Publish(subject, tt.msg); err != nil {
-				t.Fatal(err)
-			}
-			if tt.reason == "" {
-				select {
-				case c := <-got:
-					if c.Type != wire.CmdDeleteMyData || c.Subject != "sub-9" {
-						t.Fatalf("delivered %+v", c)
-					}
-				case <-time.After(10 * time.Second):
-					t.Fatal("valid command not delivered")
-				}
-				return
-			}
-			if e := r.event(t); e.Reason != tt.reason {
-				t.Fatalf("telemetry %+v, want %s", e, tt.reason)
-			}
+		if err := r.cloud.Publish(subject, tt.msg); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if tt.reason == "" {
 			select {
 			case c := <-got:
-				t.Fatalf("rejected command delivered: %+v", c)
-			default:
+				if c.Type != wire.CmdDeleteMyData || c.Subject != "sub-9" {
+					t.Errorf("%s: delivered %+v", tt.name, c)
+				}
+			case <-time.After(10 * time.Second): // the bubble's: once nothing else can happen
+				t.Errorf("%s: valid command not delivered", tt.name)
 			}
-		})
+			continue
+		}
+		if e := r.event(t); e.Reason != tt.reason {
+			t.Errorf("%s: telemetry %+v, want %s", tt.name, e, tt.reason)
+			continue
+		}
+		select {
+		case c := <-got:
+			t.Errorf("%s: rejected command delivered: %+v", tt.name, c)
+		default:
+		}
 	}
 }
 
-func TestNotConnected(t *testing.T) {
-	r := newRig(t)
+func TestNotConnected(t *testing.T) { devtest.Bubble(t, testNotConnected) }
+
+func testNotConnected(t *testing.T) {
+	r := newBubbleRig(t)
 	c := r.dial(t)
 	r.srv.Shutdown()
-	waitFor(t, "disconnect", func() bool { return !c.Connected() })
+	settled(t, "disconnect", func() bool { return !c.Connected() })
 	if _, err := c.Do(context.Background(), request("req-x")); !errors.Is(err, uplink.ErrNotConnected) {
 		t.Fatalf("Do while down: %v, want ErrNotConnected", err)
 	}
 }
 
-func TestNoCloud(t *testing.T) {
-	r := newRig(t)
+func TestNoCloud(t *testing.T) { devtest.Bubble(t, testNoCloud) }
+
+func testNoCloud(t *testing.T) {
+	r := newBubbleRig(t)
 	c := r.dial(t)
 	r.cloud.Close()
-	waitFor(t, "the server to drop the cloud", func() bool { return r.srv.NumClients() == 1 })
+	settled(t, "drop of the cloud by the server", func() bool { return r.srv.NumClients() == 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := c.Do(ctx, request("req-x")); !errors.Is(err, uplink.ErrNoCloud) {
@@ -321,7 +442,11 @@ func TestNoCloud(t *testing.T) {
 }
 
 func TestReconnectAfterServerRestart(t *testing.T) {
-	r := newRig(t)
+	devtest.Bubble(t, testReconnectAfterServerRestart)
+}
+
+func testReconnectAfterServerRestart(t *testing.T) {
+	r := newBubbleRig(t)
 	var mu sync.Mutex
 	var states []string
 	c := r.dial(t, uplink.Reconnect(20*time.Millisecond, 10*time.Millisecond), uplink.OnHealth(func(h uplink.Health) {
@@ -334,16 +459,12 @@ func TestReconnectAfterServerRestart(t *testing.T) {
 	if _, err := c.Do(ctx, request("req-before")); err != nil {
 		t.Fatal(err)
 	}
-	port := r.srv.Addr().(*net.TCPAddr).Port
 	r.srv.Shutdown()
 	r.srv.WaitForShutdown()
-	waitFor(t, "disconnect", func() bool { return !c.Connected() })
-	srv, err := dev.RunServer(r.auth, port, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	waitFor(t, "reconnect", func() bool { return c.Connected() && r.cloud.IsConnected() })
+	settled(t, "disconnect", func() bool { return !c.Connected() })
+	r.serve(t) // a new server, where the pipe leads now
+	// The kiosk and the cloud retry on their own timers (wait and jitter).
+	eventually(t, "reconnect", func() bool { return c.Connected() && r.cloud.IsConnected() })
 	// The cloud's subscriptions are replayed on reconnect; flush so they are in place.
 	if err := r.cloud.Flush(); err != nil {
 		t.Fatal(err)
@@ -373,8 +494,10 @@ func hasLine(logs string, parts ...string) bool {
 	return false
 }
 
-func TestTelemetry(t *testing.T) {
-	r := newRig(t)
+func TestTelemetry(t *testing.T) { devtest.Bubble(t, testTelemetry) }
+
+func testTelemetry(t *testing.T) {
+	r := newBubbleRig(t)
 	c := r.dial(t)
 	ctx := context.Background()
 	if err := c.Telemetry(ctx, wire.Event{Type: "decision", Flow: wire.FlowEnrol, Outcome: wire.Approved, Millis: 12}); err != nil {
@@ -399,7 +522,11 @@ func TestTelemetry(t *testing.T) {
 // the sealed sequence is not; a command signed before the restart and still
 // valid is refused, a newer one is handled.
 func TestCommandReplayedAfterRestart(t *testing.T) {
-	r := newRig(t)
+	devtest.Bubble(t, testCommandReplayedAfterRestart)
+}
+
+func testCommandReplayedAfterRestart(t *testing.T) {
+	r := newBubbleRig(t)
 	dir := t.TempDir()
 	key := bytes.Repeat([]byte{7}, secureboot.DeviceKeySize)
 	base := r.srv.NumSubscriptions()
@@ -410,9 +537,9 @@ func TestCommandReplayedAfterRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := make(chan wire.Command, 4)
-		waitFor(t, "no kiosk subscribed", func() bool { return r.srv.NumSubscriptions() == base })
+		settled(t, "unsubscription of the last kiosk", func() bool { return r.srv.NumSubscriptions() == base })
 		c := r.dial(t, uplink.OnCommand(func(c wire.Command) { got <- c }), uplink.CommandSequence(secureboot.NewFileSequence(f)))
-		waitFor(t, "the command subscriptions", func() bool { return r.srv.NumSubscriptions() == base+commandSubscriptions })
+		settled(t, "command subscriptions", func() bool { return r.srv.NumSubscriptions() == base+commandSubscriptions })
 		return c, got
 	}
 	command := func(seq uint64) []byte {

@@ -20,7 +20,17 @@ func ExampleClient_Do() {
 		panic(err)
 	}
 	defer d.Close()
-	c, err := uplink.Dial(d.URL, "kiosk-1", d.SignKey, d.ClientOptions()...)
+	// Dial does not wait for the network; OnHealth tells when it is up.
+	up := make(chan struct{}, 1)
+	health := uplink.OnHealth(func(h uplink.Health) {
+		if h.Connected {
+			select {
+			case up <- struct{}{}:
+			default: // told already
+			}
+		}
+	})
+	c, err := uplink.Dial(d.URL, "kiosk-1", d.SignKey, append(d.ClientOptions(), health)...)
 	if err != nil {
 		panic(err)
 	}
@@ -38,8 +48,10 @@ func ExampleClient_Do() {
 	if err != nil {
 		panic(err)
 	}
-	for !c.Connected() { // Dial does not wait for the network
-		time.Sleep(10 * time.Millisecond)
+	select { // connected, or ctx gives up
+	case <-up:
+	case <-ctx.Done():
+		panic(ctx.Err())
 	}
 	dec, err := c.Do(ctx, r)
 	fmt.Println(dec.Outcome, err)

@@ -3,6 +3,7 @@ package nirled
 import (
 	"errors"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -53,15 +54,13 @@ func (r *rig) want(t *testing.T, l gpio.Level) {
 	}
 }
 
-// waitLevel waits for the cut timer's goroutine to drive the pins to l.
-func (r *rig) waitLevel(t *testing.T, l gpio.Level) {
+// settled fails unless both bank pins show level l once the cut timer has
+// run: the fake clock runs an AfterFunc in a goroutine of its own, and
+// synctest.Wait returns when that goroutine is done. Call it in a
+// synctest bubble, where the goroutine is the bubble's.
+func (r *rig) settled(t *testing.T, l gpio.Level) {
 	t.Helper()
-	for range 2000 {
-		if r.a.Read() == l && r.b.Read() == l {
-			return
-		}
-		time.Sleep(time.Millisecond)
-	}
+	synctest.Wait()
 	r.want(t, l)
 }
 
@@ -99,56 +98,60 @@ func TestStrobe(t *testing.T) {
 }
 
 func TestOnTimeLimitCutsLEDs(t *testing.T) {
-	r := newRig(t, false)
-	if err := r.led.Set(true); err != nil {
-		t.Fatal(err)
-	}
-	r.clock.Advance(99 * time.Millisecond)
-	r.want(t, gpio.High)
-	r.clock.Advance(time.Millisecond)
-	r.waitLevel(t, gpio.Low)
-	if err := r.led.Set(true); !errors.Is(err, ErrOnTooLong) {
-		t.Fatalf("Set after the cut = %v, want ErrOnTooLong", err)
-	}
-	r.want(t, gpio.Low)
-	// The refusal is reported once; the LEDs may be lit again after.
-	if err := r.led.Set(true); err != nil {
-		t.Fatalf("Set after the report: %v", err)
-	}
-	r.want(t, gpio.High)
-}
-
-func TestDutyCycleLimit(t *testing.T) {
-	r := newRig(t, false)
-	// 50% of 1 s: five 90 ms pulses use 450 ms, leaving 50 ms.
-	for range 5 {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, false)
 		if err := r.led.Set(true); err != nil {
 			t.Fatal(err)
 		}
-		r.clock.Advance(90 * time.Millisecond)
-		if err := r.led.Set(false); err != nil {
-			t.Fatal(err)
+		r.clock.Advance(99 * time.Millisecond)
+		r.settled(t, gpio.High) // no cut before MaxOn
+		r.clock.Advance(time.Millisecond)
+		r.settled(t, gpio.Low)
+		if err := r.led.Set(true); !errors.Is(err, ErrOnTooLong) {
+			t.Fatalf("Set after the cut = %v, want ErrOnTooLong", err)
 		}
-		r.clock.Advance(10 * time.Millisecond)
-	}
-	if err := r.led.Set(true); err != nil {
-		t.Fatalf("sixth pulse: %v", err)
-	}
-	r.clock.Advance(50 * time.Millisecond)
-	r.waitLevel(t, gpio.Low)
-	if err := r.led.Set(true); !errors.Is(err, ErrDutyCycle) {
-		t.Fatalf("after the budget ran out: %v, want ErrDutyCycle", err)
-	}
-	if err := r.led.Set(true); !errors.Is(err, ErrDutyCycle) {
-		t.Fatalf("still within the window: %v, want ErrDutyCycle", err)
-	}
-	r.want(t, gpio.Low)
-	// A second later the first pulses have left the window.
-	r.clock.Advance(time.Second)
-	if err := r.led.Set(true); err != nil {
-		t.Fatalf("after the window passed: %v", err)
-	}
-	r.want(t, gpio.High)
+		r.want(t, gpio.Low)
+		// The refusal is reported once; the LEDs may be lit again after.
+		if err := r.led.Set(true); err != nil {
+			t.Fatalf("Set after the report: %v", err)
+		}
+		r.want(t, gpio.High)
+	})
+}
+
+func TestDutyCycleLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, false)
+		// 50% of 1 s: five 90 ms pulses use 450 ms, leaving 50 ms.
+		for range 5 {
+			if err := r.led.Set(true); err != nil {
+				t.Fatal(err)
+			}
+			r.clock.Advance(90 * time.Millisecond)
+			if err := r.led.Set(false); err != nil {
+				t.Fatal(err)
+			}
+			r.clock.Advance(10 * time.Millisecond)
+		}
+		if err := r.led.Set(true); err != nil {
+			t.Fatalf("sixth pulse: %v", err)
+		}
+		r.clock.Advance(50 * time.Millisecond)
+		r.settled(t, gpio.Low)
+		if err := r.led.Set(true); !errors.Is(err, ErrDutyCycle) {
+			t.Fatalf("after the budget ran out: %v, want ErrDutyCycle", err)
+		}
+		if err := r.led.Set(true); !errors.Is(err, ErrDutyCycle) {
+			t.Fatalf("still within the window: %v, want ErrDutyCycle", err)
+		}
+		r.want(t, gpio.Low)
+		// A second later the first pulses have left the window.
+		r.clock.Advance(time.Second)
+		if err := r.led.Set(true); err != nil {
+			t.Fatalf("after the window passed: %v", err)
+		}
+		r.want(t, gpio.High)
+	})
 }
 
 func TestHalt(t *testing.T) {
@@ -211,33 +214,35 @@ func TestNewRejectsBadOptions(t *testing.T) {
 // Each bank is its own pin; switching banks while lit is one lighting, and
 // the on-time limit still cuts it.
 func TestBanks(t *testing.T) {
-	r := newRig(t, true)
-	for _, tt := range []struct {
-		b    light.Banks
-		a, c gpio.Level
-	}{
-		{light.BankLeft, gpio.High, gpio.Low},
-		{light.BankRight, gpio.Low, gpio.High},
-		{light.BankBoth, gpio.High, gpio.High},
-		{0, gpio.Low, gpio.Low},
-	} {
-		if err := r.led.SetBanks(tt.b); err != nil {
-			t.Fatalf("SetBanks(%b): %v", tt.b, err)
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, true)
+		for _, tt := range []struct {
+			b    light.Banks
+			a, c gpio.Level
+		}{
+			{light.BankLeft, gpio.High, gpio.Low},
+			{light.BankRight, gpio.Low, gpio.High},
+			{light.BankBoth, gpio.High, gpio.High},
+			{0, gpio.Low, gpio.Low},
+		} {
+			if err := r.led.SetBanks(tt.b); err != nil {
+				t.Fatalf("SetBanks(%b): %v", tt.b, err)
+			}
+			if r.a.Read() != tt.a || r.b.Read() != tt.c {
+				t.Errorf("SetBanks(%b): pins %v %v, want %v %v", tt.b, r.a.Read(), r.b.Read(), tt.a, tt.c)
+			}
 		}
-		if r.a.Read() != tt.a || r.b.Read() != tt.c {
-			t.Errorf("SetBanks(%b): pins %v %v, want %v %v", tt.b, r.a.Read(), r.b.Read(), tt.a, tt.c)
+		if err := r.led.SetBanks(light.BankLeft); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if err := r.led.SetBanks(light.BankLeft); err != nil {
-		t.Fatal(err)
-	}
-	r.clock.Advance(60 * time.Millisecond)
-	if err := r.led.SetBanks(light.BankRight); err != nil { // the same lighting
-		t.Fatal(err)
-	}
-	r.clock.Advance(60 * time.Millisecond) // 120 ms on: past MaxOn
-	r.waitLevel(t, gpio.Low)
-	if err := r.led.SetBanks(light.BankLeft); !errors.Is(err, ErrOnTooLong) {
-		t.Errorf("after the cut: %v, want ErrOnTooLong", err)
-	}
+		r.clock.Advance(60 * time.Millisecond)
+		if err := r.led.SetBanks(light.BankRight); err != nil { // the same lighting
+			t.Fatal(err)
+		}
+		r.clock.Advance(60 * time.Millisecond) // 120 ms on: past MaxOn
+		r.settled(t, gpio.Low)
+		if err := r.led.SetBanks(light.BankLeft); !errors.Is(err, ErrOnTooLong) {
+			t.Errorf("after the cut: %v, want ErrOnTooLong", err)
+		}
+	})
 }
