@@ -24,6 +24,13 @@ var ErrBundleMismatch = errors.New("uplink: bundle does not match its update com
 // u.Size bytes, or at the end another size or SHA-256, is ErrBundleMismatch
 // instead of io.EOF, so a reader that verifies to the end (secureboot's
 // Updater.Install) never accepts other bytes. Close it when done.
+//
+// The chunks are read one by one with JetStream's direct get (the next
+// message on the object's chunk subject), not with a consumer as
+// nats.go's object store reads them: a kiosk may not create consumers,
+// since a consumer's deliver subject is the kiosk's to choose and the
+// server publishes to it on the kiosk's behalf, past its publish
+// permissions (wire.DevicePermissions). ctx bounds every read.
 func (c *Client) Bundle(ctx context.Context, u wire.Update) (io.ReadCloser, error) {
 	if err := (wire.Command{Type: wire.CmdUpdate, Seq: 1, Update: &u}).Validate(); err != nil {
 		return nil, fmt.Errorf("uplink: bundle: %w", err)
@@ -39,12 +46,53 @@ func (c *Client) Bundle(ctx context.Context, u wire.Update) (io.ReadCloser, erro
 	if err != nil {
 		return nil, fmt.Errorf("uplink: bundle bucket %s: %w", wire.BundleBucket, err)
 	}
-	obj, err := obs.Get(ctx, u.Object)
+	info, err := obs.GetInfo(ctx, u.Object)
 	if err != nil {
 		return nil, fmt.Errorf("uplink: bundle %s: %w", u.Object, err)
 	}
+	if !wire.ValidObjectID(info.NUID) {
+		return nil, fmt.Errorf("uplink: bundle %s: object id %q is not a subject token", u.Object, info.NUID)
+	}
+	stream, err := js.Stream(ctx, wire.BundleStream)
+	if err != nil {
+		return nil, fmt.Errorf("uplink: bundle stream %s: %w", wire.BundleStream, err)
+	}
+	chunks := &chunkReader{ctx: ctx, stream: stream, subject: wire.BundleChunkSubject(info.NUID), left: info.Chunks, next: 1}
 	want, _ := hex.DecodeString(u.SHA256)
-	return &checkedBundle{r: obj, h: sha256.New(), size: u.Size, sum: want}, nil
+	return &checkedBundle{r: chunks, h: sha256.New(), size: u.Size, sum: want}, nil
+}
+
+// chunkReader reads an object's chunks in order, each with one direct get
+// of the next message on their subject.
+type chunkReader struct {
+	ctx     context.Context // Bundle's: a reader has no other place for it
+	stream  jetstream.Stream
+	subject string
+	left    uint32 // chunks not yet fetched
+	next    uint64 // the stream sequence to look from
+	buf     []byte // what is left of the chunk fetched last
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	for len(r.buf) == 0 {
+		if r.left == 0 {
+			return 0, io.EOF
+		}
+		m, err := r.stream.GetMsg(r.ctx, r.next, jetstream.WithGetMsgSubject(r.subject))
+		if err != nil {
+			return 0, fmt.Errorf("chunk at or after sequence %d: %w", r.next, err)
+		}
+		r.next, r.buf = m.Sequence+1, m.Data
+		r.left--
+	}
+	n := copy(p, r.buf)
+	r.buf = r.buf[n:]
+	return n, nil
+}
+
+func (r *chunkReader) Close() error {
+	r.buf, r.left = nil, 0
+	return nil
 }
 
 // checkedBundle counts and hashes what it reads.

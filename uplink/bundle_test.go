@@ -5,10 +5,15 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/palmd/palmd/secureboot"
 	"github.com/palmd/palmd/uplink"
@@ -97,5 +102,103 @@ func TestBundleFromObjectStore(t *testing.T) {
 		if _, err := read(wire.Update{Object: name, Version: 8, Size: 1000, SHA256: u.SHA256}); err == nil {
 			t.Errorf("%s bundle readable after a refused publish", name)
 		}
+	}
+}
+
+// TestKioskCannotCreateBundleConsumers: a kiosk reads bundles with direct
+// gets and may not create a consumer on the bundle stream. A consumer's
+// deliver subject is its creator's to choose and the server publishes
+// there past the creator's publish permissions, so a kiosk that could
+// create one could have the bucket's chunks delivered on another kiosk's
+// command subject. The same request from the cloud does create one (the
+// request is well formed); the kiosk's is refused as a permissions
+// violation and leaves the stream without a consumer.
+func TestKioskCannotCreateBundleConsumers(t *testing.T) {
+	r := newRig(t)
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	policy := secureboot.Policy{Keys: []ed25519.PublicKey{pub}, Product: "palmkiosk"}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := cloud.PublishBundle(ctx, r.cloud, cloud.StoreOptions{Memory: true}, policy, "palmkiosk-7.bundle",
+		bytes.NewReader(signedBundle(t, priv, 7, 1000))); err != nil {
+		t.Fatal(err)
+	}
+	push := func(name string) (subject string, body []byte) {
+		b, err := json.Marshal(map[string]any{"stream_name": wire.BundleStream, "config": map[string]any{
+			"name": name, "deliver_subject": wire.CommandSubject("kiosk-2", "queued"), "deliver_policy": "all", "ack_policy": "none"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "$JS.API.CONSUMER.CREATE." + wire.BundleStream + "." + name, b
+	}
+	consumers := func() int {
+		js, err := jetstream.New(r.cloud)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := js.Stream(ctx, wire.BundleStream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := s.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.State.Consumers
+	}
+
+	// The cloud may: the request is one the server acts on.
+	subj, body := push("by-cloud")
+	if _, err := r.cloud.Request(subj, body, 10*time.Second); err != nil {
+		t.Fatalf("the cloud's consumer: %v", err)
+	}
+	if n := consumers(); n != 1 {
+		t.Fatalf("after the cloud's request the stream has %d consumers, want 1", n)
+	}
+	if err := r.cloud.Publish("$JS.API.CONSUMER.DELETE."+wire.BundleStream+".by-cloud", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.cloud.Flush(); err != nil {
+		t.Fatal(err)
+	}
+
+	creds, err := r.auth.Device(device)
+	if err != nil {
+		t.Fatal(err)
+	}
+	violations := make(chan string, 4)
+	nc, err := nats.Connect(r.srv.ClientURL(), nats.UserJWTAndSeed(creds.JWT, creds.Seed), nats.Secure(creds.TLS),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			if errors.Is(err, nats.ErrPermissionViolation) {
+				violations <- strings.ToLower(err.Error())
+			}
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	replies := make(chan *nats.Msg, 4)
+	inbox := wire.InboxPrefix(device) + ".consumer-test" // the kiosk may subscribe under its inbox prefix only
+	if _, err := nc.ChanSubscribe(inbox, replies); err != nil {
+		t.Fatal(err)
+	}
+	subj, body = push("by-kiosk")
+	for _, s := range []string{subj, "$JS.API.CONSUMER.CREATE." + wire.BundleStream} {
+		if err := nc.PublishRequest(s, inbox, body); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case v := <-violations:
+			if !strings.Contains(v, "publish to \""+strings.ToLower(s)+"\"") {
+				t.Fatalf("violation %q, want one for publishing to %s", v, s)
+			}
+		case m := <-replies:
+			t.Fatalf("publishing to %s: the server answered %s", s, m.Data)
+		case <-time.After(time.Minute):
+			t.Fatalf("publishing to %s: no permissions violation within a minute", s)
+		}
+	}
+	if n := consumers(); n != 0 {
+		t.Fatalf("after the kiosk's requests the stream has %d consumers, want 0", n)
 	}
 }

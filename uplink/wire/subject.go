@@ -78,24 +78,32 @@ func ValidDevice(device string) bool { return validID(device) }
 // bundles to; every kiosk may read it (bundles are signed, not secret).
 const BundleBucket = "palm_bundles"
 
-// bundleStream is the stream behind BundleBucket.
-const bundleStream = "OBJ_" + BundleBucket
+// BundleStream is the stream behind BundleBucket.
+const BundleStream = "OBJ_" + BundleBucket
+
+// BundleChunkSubject is the subject of the chunks of the object whose
+// unique id (its NUID in the object's metadata) is id.
+func BundleChunkSubject(id string) string { return "$O." + BundleBucket + ".C." + id }
+
+// ValidObjectID reports whether id, an object's unique id read from the
+// bucket, is one subject token (see BundleChunkSubject).
+func ValidObjectID(id string) bool { return validID(id) }
 
 // DevicePermissions lists what device (see ValidDevice) may publish and
 // subscribe to: its own request, telemetry and command subjects, and the
-// JetStream API calls that read an object from BundleBucket (stream info,
-// the object's metadata, an ordered consumer of its chunks, and that
-// consumer's flow control).
+// JetStream API calls that read an object from BundleBucket: stream info
+// and direct gets of single messages (the object's metadata, then its
+// chunks one by one). No consumer: a consumer's deliver subject is its
+// creator's to choose, and the server publishes there on its behalf,
+// past its publish permissions, so a kiosk that could create one could
+// have the bucket's chunks delivered on another kiosk's or the cloud's
+// subjects.
 func DevicePermissions(device string) (pub, sub []string) {
 	return []string{
 			RequestSubject(device, ">"), TelemetrySubject(device, ">"), CommandAckPrefix(device) + ".>",
-			"$JS.API.STREAM.INFO." + bundleStream,
-			"$JS.API.STREAM.MSG.GET." + bundleStream,
-			"$JS.API.DIRECT.GET." + bundleStream + ".>",
-			"$JS.API.CONSUMER.CREATE." + bundleStream,
-			"$JS.API.CONSUMER.CREATE." + bundleStream + ".>",
-			"$JS.API.CONSUMER.DELETE." + bundleStream + ".>",
-			"$JS.FC." + bundleStream + ".>",
+			"$JS.API.STREAM.INFO." + BundleStream,
+			"$JS.API.DIRECT.GET." + BundleStream,
+			"$JS.API.DIRECT.GET." + BundleStream + ".>",
 		},
 		[]string{InboxPrefix(device) + ".>", CommandSubject(device, ">")}
 }
