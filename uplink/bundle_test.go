@@ -39,7 +39,7 @@ func signedBundle(t *testing.T, key ed25519.PrivateKey, v uint64, n int) []byte 
 // it back over the kiosk's own credentials (its permissions cover the
 // bundle bucket); bytes other than those the command names are refused.
 func TestBundleFromObjectStore(t *testing.T) {
-	r := newRig(t)
+	r := newPortRig(t)
 	pub, priv, _ := ed25519.GenerateKey(nil)
 	policy := secureboot.Policy{Keys: []ed25519.PublicKey{pub}, Product: "palmkiosk"}
 	bundle := signedBundle(t, priv, 7, 300<<10) // several object chunks
@@ -114,7 +114,7 @@ func TestBundleFromObjectStore(t *testing.T) {
 // request is well formed); the kiosk's is refused as a permissions
 // violation and leaves the stream without a consumer.
 func TestKioskCannotCreateBundleConsumers(t *testing.T) {
-	r := newRig(t)
+	r := newPortRig(t)
 	pub, priv, _ := ed25519.GenerateKey(nil)
 	policy := secureboot.Policy{Keys: []ed25519.PublicKey{pub}, Product: "palmkiosk"}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -167,7 +167,7 @@ func TestKioskCannotCreateBundleConsumers(t *testing.T) {
 		t.Fatal(err)
 	}
 	violations := make(chan string, 4)
-	nc, err := nats.Connect(r.srv.ClientURL(), nats.UserJWTAndSeed(creds.JWT, creds.Seed), nats.Secure(creds.TLS),
+	nc, err := r.connect(nats.UserJWTAndSeed(creds.JWT, creds.Seed), nats.Secure(creds.TLS),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			if errors.Is(err, nats.ErrPermissionViolation) {
 				violations <- strings.ToLower(err.Error())

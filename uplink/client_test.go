@@ -47,7 +47,7 @@ func (s *syncBuffer) String() string {
 type rig struct {
 	auth    *dev.Authority
 	srv     *server.Server
-	pipe    *pipe // nil: the server listens on a loopback port
+	pipe    *pipe // leads to srv; nil: srv listens on a loopback port
 	cloud   *nats.Conn
 	signPub ed25519.PublicKey
 	sign    ed25519.PrivateKey
@@ -58,34 +58,36 @@ type rig struct {
 	reply func(wire.Request) []byte
 }
 
-// newRig starts the rig on a loopback port, for tests on the machine's
-// clock that connect to r.srv.ClientURL() themselves.
-func newRig(t *testing.T) *rig { return startRig(t, false) }
-
-// newBubbleRig starts the rig on no port: the cloud and every kiosk r.dial
-// makes connect through in-memory pipes, so that the test can run in a
+// newRig starts the rig on no port: the cloud and every kiosk connect
+// through in-memory pipes (r.connect, r.dial), so that the test runs in a
 // bubble (devtest.Bubble) and never waits on the machine's clock. Call it
 // in the bubble: the rig's certificates must be made on its clock.
-func newBubbleRig(t *testing.T) *rig { return startRig(t, true) }
+func newRig(t *testing.T) *rig { return startRig(t, &pipe{}) }
 
-func startRig(t *testing.T, inProcess bool) *rig {
+// newPortRig starts the rig on a loopback port, for the tests that cannot
+// run in a bubble: those that store an object (cloud.PublishBundle). The
+// object store's Put starts a goroutine that, when Put ends before it has
+// run, waits forever on a nil channel (nats.go v1.55.0,
+// resetPendingAcksOnReconnect after cleanupReplySub); a bubble then ends in
+// "deadlock: main bubble goroutine has exited but blocked goroutines
+// remain". Nothing in those tests waits on time but for events.
+func newPortRig(t *testing.T) *rig { return startRig(t, nil) }
+
+func startRig(t *testing.T, p *pipe) *rig {
 	t.Helper()
 	auth, err := dev.NewAuthority()
 	if err != nil {
 		t.Fatal(err)
 	}
 	pub, priv, _ := ed25519.GenerateKey(nil)
-	r := &rig{auth: auth, signPub: pub, sign: priv, events: make(chan wire.Event, 16), logs: &syncBuffer{}}
-	if inProcess {
-		r.pipe = &pipe{}
-	}
+	r := &rig{auth: auth, pipe: p, signPub: pub, sign: priv, events: make(chan wire.Event, 16), logs: &syncBuffer{}}
 	r.serve(t)
 	creds, err := auth.Cloud()
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.cloud, err = nats.Connect(r.srv.ClientURL(), append(r.natsOptions(), nats.UserJWTAndSeed(creds.JWT, creds.Seed),
-		nats.Secure(creds.TLS), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))...)
+	r.cloud, err = r.connect(nats.UserJWTAndSeed(creds.JWT, creds.Seed), nats.Secure(creds.TLS),
+		nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,8 +119,8 @@ func startRig(t *testing.T, inProcess bool) *rig {
 	return r
 }
 
-// serve starts a new server for the rig, with JetStream for memory streams
-// only (dev.RunServer), and points the pipe, if any, at it.
+// serve starts a new server for the rig, on no port, with JetStream (in a
+// bubble, memory streams only: see devtest), and points the pipe at it.
 func (r *rig) serve(t *testing.T) {
 	t.Helper()
 	if r.pipe == nil {
@@ -145,13 +147,13 @@ func (r *rig) serve(t *testing.T) {
 	r.pipe.set(srv)
 }
 
-// natsOptions are the options connecting to the rig's server: through the
-// pipe in a bubble rig, none over TCP.
-func (r *rig) natsOptions() []nats.Option {
-	if r.pipe == nil {
-		return nil
+// connect connects to the rig's server (through the pipe, if any), as
+// whoever the options' credentials name.
+func (r *rig) connect(opts ...nats.Option) (*nats.Conn, error) {
+	if r.pipe != nil {
+		opts = append(opts, nats.InProcessServer(r.pipe))
 	}
-	return []nats.Option{nats.InProcessServer(r.pipe)}
+	return nats.Connect(r.srv.ClientURL(), opts...)
 }
 
 // pipe connects to the rig's current server through an in-memory pipe.
@@ -207,8 +209,19 @@ func (r *rig) dial(t *testing.T, opts ...uplink.Option) *uplink.Client {
 		t.Fatal(err)
 	}
 	opts = append(append(creds.Options(), uplink.Logger(slog.New(slog.NewTextHandler(r.logs, nil)))), opts...)
+	up := make(chan struct{}, 1)
 	if r.pipe != nil {
 		opts = append(opts, uplink.InProcess(r.pipe))
+	} else {
+		// Dial does not wait for the network: hear when it is up.
+		opts = append(opts, uplink.OnHealth(func(h uplink.Health) {
+			if h.Connected {
+				select {
+				case up <- struct{}{}:
+				default:
+				}
+			}
+		}))
 	}
 	c, err := uplink.Dial(r.srv.ClientURL(), device, r.signPub, opts...)
 	if err != nil {
@@ -217,8 +230,12 @@ func (r *rig) dial(t *testing.T, opts ...uplink.Option) *uplink.Client {
 	t.Cleanup(func() { c.Close() })
 	if r.pipe != nil {
 		settled(t, "connection", c.Connected)
-	} else {
-		waitFor(t, "connection", c.Connected)
+		return c
+	}
+	select {
+	case <-up:
+	case <-time.After(time.Minute):
+		t.Fatal("the kiosk did not connect within a minute")
 	}
 	return c
 }
@@ -253,20 +270,6 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	t.Fatalf("no %s in 10 s of the bubble's time", what)
 }
 
-// waitFor polls cond on the machine's clock, for the tests of the rig on a
-// port (newRig), which cannot run in a bubble: a goroutine reading a
-// socket never counts as waiting there, so the bubble's clock would not
-// move.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
-
 // event waits for the next telemetry event.
 func (r *rig) event(t *testing.T) wire.Event {
 	t.Helper()
@@ -286,7 +289,7 @@ func request(id string) wire.Request {
 func TestDoRejects(t *testing.T) { devtest.Bubble(t, testDoRejects) }
 
 func testDoRejects(t *testing.T) {
-	r := newBubbleRig(t)
+	r := newRig(t)
 	c := r.dial(t)
 	_, otherKey, _ := ed25519.GenerateKey(nil)
 	tests := []struct {
@@ -338,7 +341,7 @@ func testDoRejects(t *testing.T) {
 func TestDoReplay(t *testing.T) { devtest.Bubble(t, testDoReplay) }
 
 func testDoReplay(t *testing.T) {
-	r := newBubbleRig(t)
+	r := newRig(t)
 	c := r.dial(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -364,7 +367,7 @@ func testDoReplay(t *testing.T) {
 func TestCommands(t *testing.T) { devtest.Bubble(t, testCommands) }
 
 func testCommands(t *testing.T) {
-	r := newBubbleRig(t)
+	r := newRig(t)
 	got := make(chan wire.Command, 4)
 	before := r.srv.NumSubscriptions()
 	r.dial(t, uplink.OnCommand(func(c wire.Command) { got <- c }))
@@ -418,7 +421,7 @@ func testCommands(t *testing.T) {
 func TestNotConnected(t *testing.T) { devtest.Bubble(t, testNotConnected) }
 
 func testNotConnected(t *testing.T) {
-	r := newBubbleRig(t)
+	r := newRig(t)
 	c := r.dial(t)
 	r.srv.Shutdown()
 	settled(t, "disconnect", func() bool { return !c.Connected() })
@@ -430,7 +433,7 @@ func testNotConnected(t *testing.T) {
 func TestNoCloud(t *testing.T) { devtest.Bubble(t, testNoCloud) }
 
 func testNoCloud(t *testing.T) {
-	r := newBubbleRig(t)
+	r := newRig(t)
 	c := r.dial(t)
 	r.cloud.Close()
 	settled(t, "drop of the cloud by the server", func() bool { return r.srv.NumClients() == 1 })
@@ -446,7 +449,7 @@ func TestReconnectAfterServerRestart(t *testing.T) {
 }
 
 func testReconnectAfterServerRestart(t *testing.T) {
-	r := newBubbleRig(t)
+	r := newRig(t)
 	var mu sync.Mutex
 	var states []string
 	c := r.dial(t, uplink.Reconnect(20*time.Millisecond, 10*time.Millisecond), uplink.OnHealth(func(h uplink.Health) {
@@ -497,7 +500,7 @@ func hasLine(logs string, parts ...string) bool {
 func TestTelemetry(t *testing.T) { devtest.Bubble(t, testTelemetry) }
 
 func testTelemetry(t *testing.T) {
-	r := newBubbleRig(t)
+	r := newRig(t)
 	c := r.dial(t)
 	ctx := context.Background()
 	if err := c.Telemetry(ctx, wire.Event{Type: "decision", Flow: wire.FlowEnrol, Outcome: wire.Approved, Millis: 12}); err != nil {
@@ -526,7 +529,7 @@ func TestCommandReplayedAfterRestart(t *testing.T) {
 }
 
 func testCommandReplayedAfterRestart(t *testing.T) {
-	r := newBubbleRig(t)
+	r := newRig(t)
 	dir := t.TempDir()
 	key := bytes.Repeat([]byte{7}, secureboot.DeviceKeySize)
 	base := r.srv.NumSubscriptions()

@@ -7,15 +7,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/palmd/palmd/uplink/dev"
+	"github.com/palmd/palmd/uplink/dev/devtest"
 	"github.com/palmd/palmd/uplink/wire"
 )
 
 // TestDevicePermissions proves a kiosk credential cannot publish or
 // subscribe on another kiosk's subjects: the server refuses with a
 // permissions violation and nothing reaches the other subject.
-func TestDevicePermissions(t *testing.T) {
+func TestDevicePermissions(t *testing.T) { devtest.Bubble(t, testDevicePermissions) }
+
+func testDevicePermissions(t *testing.T) {
 	r := newRig(t)
 	creds, err := r.auth.Device(device)
 	if err != nil {
@@ -23,7 +27,7 @@ func TestDevicePermissions(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var violations []string
-	nc, err := nats.Connect(r.srv.ClientURL(), nats.UserJWTAndSeed(creds.JWT, creds.Seed), nats.Secure(creds.TLS),
+	nc, err := r.connect(nats.UserJWTAndSeed(creds.JWT, creds.Seed), nats.Secure(creds.TLS),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			if errors.Is(err, nats.ErrPermissionViolation) {
 				mu.Lock()
@@ -63,7 +67,7 @@ func TestDevicePermissions(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the kiosk's own subject was not delivered")
 	}
-	waitFor(t, "two permission violations", func() bool {
+	settled(t, "two permission violations", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(violations) >= 2
@@ -81,10 +85,30 @@ func TestDevicePermissions(t *testing.T) {
 	}
 }
 
+// tcpServer is an embedded server on a loopback port, for the tests of the
+// TLS handshake and of authorization: on the rig's in-memory pipe
+// (synchronous, unbuffered) a server that refuses a client closes the pipe
+// before the client has read why, and a refused handshake never ends.
+// Nothing in these tests waits on time but the handshake.
+func tcpServer(t *testing.T) (*dev.Authority, *server.Server) {
+	t.Helper()
+	auth, err := dev.NewAuthority()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := dev.RunServer(auth, server.RANDOM_PORT, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	return auth, srv
+}
+
 // TestForeignCredentialsRefused: credentials from another authority (other
-// operator and CA) do not connect.
+// operator and CA) do not connect: the server refuses the client
+// certificate in the TLS handshake.
 func TestForeignCredentialsRefused(t *testing.T) {
-	r := newRig(t)
+	_, srv := tcpServer(t)
 	foreign, err := dev.NewAuthority()
 	if err != nil {
 		t.Fatal(err)
@@ -95,10 +119,13 @@ func TestForeignCredentialsRefused(t *testing.T) {
 	}
 	creds.TLS.RootCAs = nil
 	creds.TLS.InsecureSkipVerify = true // only the server can refuse now
-	nc, err := nats.Connect(r.srv.ClientURL(), nats.UserJWTAndSeed(creds.JWT, creds.Seed), nats.Secure(creds.TLS))
+	nc, err := nats.Connect(srv.ClientURL(), nats.UserJWTAndSeed(creds.JWT, creds.Seed), nats.Secure(creds.TLS))
 	if err == nil {
 		nc.Close()
 		t.Fatal("a foreign kiosk connected")
+	}
+	if !strings.Contains(strings.ToLower(err.Error()), "tls") { // "tls: bad certificate", or the connection closed after the handshake
+		t.Errorf("refused with %v, want the TLS handshake to refuse the certificate", err)
 	}
 }
 
@@ -106,12 +133,12 @@ func TestForeignCredentialsRefused(t *testing.T) {
 // B's JWT and seed is refused by the server; each kiosk's own pair
 // connects.
 func TestCertificateBoundToIdentity(t *testing.T) {
-	r := newRig(t)
-	a, err := r.auth.Device("kiosk-a")
+	auth, srv := tcpServer(t)
+	a, err := auth.Device("kiosk-a")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := r.auth.Device("kiosk-b")
+	b, err := auth.Device("kiosk-b")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +155,7 @@ func TestCertificateBoundToIdentity(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			nc, err := nats.Connect(r.srv.ClientURL(), nats.UserJWTAndSeed(tt.jwtOf.JWT, tt.jwtOf.Seed), nats.Secure(tt.certOf.TLS))
+			nc, err := nats.Connect(srv.ClientURL(), nats.UserJWTAndSeed(tt.jwtOf.JWT, tt.jwtOf.Seed), nats.Secure(tt.certOf.TLS))
 			if err == nil {
 				nc.Close()
 			}
