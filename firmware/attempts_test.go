@@ -1,9 +1,9 @@
 package firmware
 
 import (
-	"context"
 	"fmt"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/palmd/palmd/drivers/keypad"
@@ -11,6 +11,7 @@ import (
 	"github.com/palmd/palmd/firmware/bus"
 	"github.com/palmd/palmd/uplink"
 	"github.com/palmd/palmd/uplink/dev"
+	"github.com/palmd/palmd/uplink/dev/devtest"
 	"github.com/palmd/palmd/uplink/seal"
 	"github.com/palmd/palmd/uplink/wire"
 )
@@ -64,74 +65,78 @@ func TestAttemptLimits(t *testing.T) {
 // captures nothing and sends nothing, and says when to try again; once
 // the delay has passed on the kiosk's clock, the next attempt is served.
 func TestLockoutAtTheKiosk(t *testing.T) {
-	r := newRig(t, wire.NotRecognized, nil)
-	r.await(t, bus.Screen, "idle")
-	for i := range maxFailedPAD {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, wire.NotRecognized, nil)
+		r.await(t, bus.Screen, "idle")
+		for i := range maxFailedPAD {
+			r.hover(t, sim.Person{Name: "mallory"})
+			if d := r.await(t, bus.Decision, ""); d.Outcome != "not_recognized" {
+				t.Fatalf("attempt %d: %+v", i+1, d)
+			}
+			r.withdraw(t)
+			r.awaitIdle(t)
+		}
 		r.hover(t, sim.Person{Name: "mallory"})
-		if d := r.await(t, bus.Decision, ""); d.Outcome != "not_recognized" {
-			t.Fatalf("attempt %d: %+v", i+1, d)
+		d := r.await(t, bus.Decision, "")
+		if d.Outcome != "retry" || d.Reason != "locked_out" {
+			t.Fatalf("attempt past the limit: %+v, want retry locked_out", d)
+		}
+		r.await(t, bus.Screen, "locked_out")
+		// The delay runs from the last failure; the result of that failure
+		// stayed up (resultHold) before the hand came back.
+		var secs int
+		body := r.world.Screens()[len(r.world.Screens())-1].Body
+		if _, err := fmt.Sscanf(body, "Please try again in %d seconds.", &secs); err != nil || secs > 30 || secs < 25 {
+			t.Errorf("lockout screen %q does not say when to try again (about 30 s)", body)
 		}
 		r.withdraw(t)
 		r.awaitIdle(t)
-	}
-	r.hover(t, sim.Person{Name: "mallory"})
-	d := r.await(t, bus.Decision, "")
-	if d.Outcome != "retry" || d.Reason != "locked_out" {
-		t.Fatalf("attempt past the limit: %+v, want retry locked_out", d)
-	}
-	r.await(t, bus.Screen, "locked_out")
-	// The delay runs from the last failure; the result of that failure
-	// stayed up (resultHold) before the hand came back.
-	var secs int
-	body := r.world.Screens()[len(r.world.Screens())-1].Body
-	if _, err := fmt.Sscanf(body, "Please try again in %d seconds.", &secs); err != nil || secs > 30 || secs < 25 {
-		t.Errorf("lockout screen %q does not say when to try again (about 30 s)", body)
-	}
-	r.withdraw(t)
-	r.awaitIdle(t)
-	if n := len(r.requests()); n != maxFailedPAD {
-		t.Fatalf("%d requests, want %d: nothing is sent while locked out", n, maxFailedPAD)
-	}
-	r.clock.Advance(firstDelay)
-	r.cloud.mu.Lock()
-	r.cloud.outcome = wire.Approved
-	r.cloud.mu.Unlock()
-	r.hover(t, sim.Person{Name: "alice"})
-	if d := r.await(t, bus.Decision, ""); d.Outcome != "approved" {
-		t.Fatalf("attempt after the delay: %+v, want approved", d)
-	}
+		if n := len(r.requests()); n != maxFailedPAD {
+			t.Fatalf("%d requests, want %d: nothing is sent while locked out", n, maxFailedPAD)
+		}
+		r.advance(firstDelay)
+		r.cloud.mu.Lock()
+		r.cloud.outcome = wire.Approved
+		r.cloud.mu.Unlock()
+		r.hover(t, sim.Person{Name: "alice"})
+		if d := r.await(t, bus.Decision, ""); d.Outcome != "approved" {
+			t.Fatalf("attempt after the delay: %+v, want approved", d)
+		}
+	})
 }
 
 // TestLockoutOverNATS: the same against the embedded NATS server and the
 // reference cloud: Alice enrols, ten strangers' palms fail, Alice is then
 // delayed, and served after the delay on the kiosk's clock.
 func TestLockoutOverNATS(t *testing.T) {
-	d, c := startCloud(t)
-	r := newRigWith(t, rigOptions{uplink: c, palm: d.palm, card: d.card, startAtWall: true})
-	r.enrolAlice(t)
-	for i := range maxFailedPAD {
-		r.hover(t, sim.Person{Name: "mallory"})
-		if dec := r.await(t, bus.Decision, ""); dec.Outcome != "not_recognized" {
-			t.Fatalf("attempt %d: %+v", i+1, dec)
+	devtest.Bubble(t, func(t *testing.T) {
+		d, c := startCloud(t)
+		r := newRigWith(t, rigOptions{uplink: c, palm: d.palm, card: d.card})
+		r.enrolAlice(t)
+		for i := range maxFailedPAD {
+			r.hover(t, sim.Person{Name: "mallory"})
+			if dec := r.await(t, bus.Decision, ""); dec.Outcome != "not_recognized" {
+				t.Fatalf("attempt %d: %+v", i+1, dec)
+			}
+			r.withdraw(t)
+			r.awaitIdle(t)
+		}
+		r.hover(t, sim.Person{Name: "alice"})
+		if dec := r.await(t, bus.Decision, ""); dec.Reason != "locked_out" {
+			t.Fatalf("genuine attempt during the delay: %+v, want locked_out", dec)
 		}
 		r.withdraw(t)
 		r.awaitIdle(t)
-	}
-	r.hover(t, sim.Person{Name: "alice"})
-	if dec := r.await(t, bus.Decision, ""); dec.Reason != "locked_out" {
-		t.Fatalf("genuine attempt during the delay: %+v, want locked_out", dec)
-	}
-	r.withdraw(t)
-	r.awaitIdle(t)
-	answered := d.Cloud.Stats().Answered
-	r.clock.Advance(firstDelay)
-	r.hover(t, sim.Person{Name: "alice"})
-	if dec := r.await(t, bus.Decision, ""); dec.Outcome != "approved" {
-		t.Fatalf("genuine attempt after the delay: %+v, want approved", dec)
-	}
-	if got := d.Cloud.Stats().Answered; got != answered+1 {
-		t.Errorf("cloud answered %d requests across the delay, want 1 (none during it)", got-answered)
-	}
+		answered := d.Cloud.Stats().Answered
+		r.advance(firstDelay)
+		r.hover(t, sim.Person{Name: "alice"})
+		if dec := r.await(t, bus.Decision, ""); dec.Outcome != "approved" {
+			t.Fatalf("genuine attempt after the delay: %+v, want approved", dec)
+		}
+		if got := d.Cloud.Stats().Answered; got != answered+1 {
+			t.Errorf("cloud answered %d requests across the delay, want 1 (none during it)", got-answered)
+		}
+	})
 }
 
 // natsCloud is the embedded NATS server and reference cloud, and sealers
@@ -142,13 +147,12 @@ type natsCloud struct {
 }
 
 // startCloud starts the embedded NATS server and reference cloud for
-// kiosk-test-1 and dials it as that kiosk.
+// kiosk-test-1 in-process and dials it as that kiosk, through in-memory
+// pipes; call it in a bubble (devtest.Bubble).
 func startCloud(t *testing.T) (natsCloud, *uplink.Client) {
 	t.Helper()
 	const id = "kiosk-test-1"
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	d, err := dev.Start(ctx, id, nil)
+	d, err := dev.StartInProcess(t.Context(), id, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

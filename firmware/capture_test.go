@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"testing/synctest"
 
 	"github.com/palmd/palmd/drivers/sim"
 	"github.com/palmd/palmd/firmware/bus"
@@ -186,26 +187,28 @@ func TestStillBurstIsTakenAgain(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := newRig(t, wire.Approved, nil)
-			r.await(t, bus.Screen, "idle")
-			r.world.Hover(sim.Person{Name: "alice"})
-			r.world.HoldStill(tt.still)
-			r.sense(t, true)
-			var verdicts []string
-			for ev := range r.events.C {
-				if ev.Event == bus.Liveness {
-					verdicts = append(verdicts, ev.Reason)
-				}
-				if ev.Event == bus.Decision {
-					if ev.Outcome != tt.outcome || !slices.Equal(verdicts, tt.verdicts) {
-						t.Errorf("%s after liveness %q, want %s after %q", ev.Outcome, verdicts, tt.outcome, tt.verdicts)
+			synctest.Test(t, func(t *testing.T) {
+				r := newRig(t, wire.Approved, nil)
+				r.await(t, bus.Screen, "idle")
+				r.world.Hover(sim.Person{Name: "alice"})
+				r.world.HoldStill(tt.still)
+				r.sense(t, true)
+				var verdicts []string
+				for ev := range r.events.C {
+					if ev.Event == bus.Liveness {
+						verdicts = append(verdicts, ev.Reason)
 					}
-					break
+					if ev.Event == bus.Decision {
+						if ev.Outcome != tt.outcome || !slices.Equal(verdicts, tt.verdicts) {
+							t.Errorf("%s after liveness %q, want %s after %q", ev.Outcome, verdicts, tt.outcome, tt.verdicts)
+						}
+						break
+					}
 				}
-			}
-			if n := len(r.requests()); n != tt.sent {
-				t.Errorf("%d requests sent, want %d", n, tt.sent)
-			}
+				if n := len(r.requests()); n != tt.sent {
+					t.Errorf("%d requests sent, want %d", n, tt.sent)
+				}
+			})
 		})
 	}
 }

@@ -2,6 +2,7 @@ package firmware
 
 import (
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/palmd/palmd/drivers/sim"
@@ -15,8 +16,7 @@ func (r *rig) gateEvents(t *testing.T, act func(step int)) []string {
 	var got []string
 	for step := 0; ; step++ {
 		act(step)
-		r.clock.Advance(DefaultTimeouts().Presence)
-		time.Sleep(time.Millisecond)
+		r.advance(DefaultTimeouts().Presence)
 		for drained := false; !drained; {
 			select {
 			case ev := <-r.events.C:
@@ -54,28 +54,30 @@ func TestEntryDoor(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := newRig(t, wire.Approved, nil)
-			r.world.Door(false)
-			r.await(t, bus.Screen, "idle")
-			r.hover(t, sim.Person{Name: "alice"})
-			r.await(t, bus.Decision, "")
-			r.world.Withdraw()
-			got := r.gateEvents(t, func(step int) {
-				if open, ok := tt.door[step]; ok {
-					r.world.Door(open)
-				}
-			})
-			if len(got) != len(tt.want) {
-				t.Fatalf("gate events %v, want %v", got, tt.want)
-			}
-			for i := range got {
-				if got[i] != tt.want[i] {
+			synctest.Test(t, func(t *testing.T) {
+				r := newRig(t, wire.Approved, nil)
+				r.world.Door(false)
+				r.await(t, bus.Screen, "idle")
+				r.hover(t, sim.Person{Name: "alice"})
+				r.await(t, bus.Decision, "")
+				r.world.Withdraw()
+				got := r.gateEvents(t, func(step int) {
+					if open, ok := tt.door[step]; ok {
+						r.world.Door(open)
+					}
+				})
+				if len(got) != len(tt.want) {
 					t.Fatalf("gate events %v, want %v", got, tt.want)
 				}
-			}
-			if n := r.world.GateOpens(); n != 1 {
-				t.Errorf("the relay pulsed %d times, want 1", n)
-			}
+				for i := range got {
+					if got[i] != tt.want[i] {
+						t.Fatalf("gate events %v, want %v", got, tt.want)
+					}
+				}
+				if n := r.world.GateOpens(); n != 1 {
+					t.Errorf("the relay pulsed %d times, want 1", n)
+				}
+			})
 		})
 	}
 }

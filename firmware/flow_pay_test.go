@@ -5,6 +5,7 @@ import (
 	"net"
 	"slices"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/palmd/palmd/drivers/keypad"
@@ -72,50 +73,52 @@ func TestPay(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := newRigWith(t, rigOptions{outcome: tt.outcome, cloud: func(c *fakeCloud) {
-				if tt.block {
-					c.requested, c.block = make(chan struct{}, 4), true
+			synctest.Test(t, func(t *testing.T) {
+				r := newRigWith(t, rigOptions{outcome: tt.outcome, cloud: func(c *fakeCloud) {
+					if tt.block {
+						c.requested, c.block = make(chan struct{}, 4), true
+					}
+				}})
+				r.await(t, bus.Screen, "idle")
+				c := r.posLink(t, pos.NewServer(r.kiosk.POS(), nil))
+				if err := c.Send(payReq("m1", 1250)); err != nil {
+					t.Fatal(err)
 				}
-			}})
-			r.await(t, bus.Screen, "idle")
-			c := r.posLink(t, pos.NewServer(r.kiosk.POS(), nil))
-			if err := c.Send(payReq("m1", 1250)); err != nil {
-				t.Fatal(err)
-			}
-			r.await(t, bus.Screen, "pay")
-			if s := r.world.Screens(); s[len(s)-1].Amount != "EUR 12.50" || s[len(s)-1].Merchant != "Corner Shop" {
-				t.Errorf("pay screen shows amount %q and merchant %q, want EUR 12.50 and Corner Shop", s[len(s)-1].Amount, s[len(s)-1].Merchant)
-			}
-			tt.act(t, r, c)
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			a, err := c.Await(ctx, "m1")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if a.Status != tt.want.Status || a.Reason != tt.want.Reason || a.Reference != tt.want.Reference || a.ID != "m1" {
-				t.Errorf("answer %+v, want %+v", a, tt.want)
-			}
-			if tt.screen == "idle" {
-				r.awaitIdle(t)
-			} else {
-				r.await(t, bus.Screen, tt.screen)
-			}
-			eventually(t, func() bool { return r.kiosk.Status().Session == "" || tt.screen != "idle" })
-			var flows []wire.Flow
-			for _, f := range r.requests() {
-				if f != wire.FlowVoid {
-					flows = append(flows, f)
+				r.await(t, bus.Screen, "pay")
+				if s := r.world.Screens(); s[len(s)-1].Amount != "EUR 12.50" || s[len(s)-1].Merchant != "Corner Shop" {
+					t.Errorf("pay screen shows amount %q and merchant %q, want EUR 12.50 and Corner Shop", s[len(s)-1].Amount, s[len(s)-1].Merchant)
 				}
-			}
-			if !slices.Equal(flows, tt.flows) {
-				t.Errorf("requests %v, want %v", flows, tt.flows)
-			}
-			r.cloud.mu.Lock()
-			defer r.cloud.mu.Unlock()
-			if !slices.Equal(r.cloud.voids, tt.voids) {
-				t.Errorf("voids %v, want %v", r.cloud.voids, tt.voids)
-			}
+				tt.act(t, r, c)
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				a, err := c.Await(ctx, "m1")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if a.Status != tt.want.Status || a.Reason != tt.want.Reason || a.Reference != tt.want.Reference || a.ID != "m1" {
+					t.Errorf("answer %+v, want %+v", a, tt.want)
+				}
+				if tt.screen == "idle" {
+					r.awaitIdle(t)
+				} else {
+					r.await(t, bus.Screen, tt.screen)
+				}
+				eventually(t, func() bool { return r.kiosk.Status().Session == "" || tt.screen != "idle" })
+				var flows []wire.Flow
+				for _, f := range r.requests() {
+					if f != wire.FlowVoid {
+						flows = append(flows, f)
+					}
+				}
+				if !slices.Equal(flows, tt.flows) {
+					t.Errorf("requests %v, want %v", flows, tt.flows)
+				}
+				r.cloud.mu.Lock()
+				defer r.cloud.mu.Unlock()
+				if !slices.Equal(r.cloud.voids, tt.voids) {
+					t.Errorf("voids %v, want %v", r.cloud.voids, tt.voids)
+				}
+			})
 		})
 	}
 }
@@ -138,29 +141,31 @@ func TestLoyaltyAndAge(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := newRig(t, tt.outcome, nil)
-			r.await(t, bus.Screen, "idle")
-			c := r.posLink(t, pos.NewServer(r.kiosk.POS(), nil))
-			if err := c.Send(tt.req); err != nil {
-				t.Fatal(err)
-			}
-			r.await(t, bus.Screen, tt.screen)
-			r.hover(t, sim.Person{Name: "alice"})
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			a, err := c.Await(ctx, tt.req.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if a.Status != tt.want.Status || a.Reason != tt.want.Reason || a.Loyalty != tt.want.Loyalty ||
-				(a.Over == nil) != (tt.want.Over == nil) || a.Over != nil && *a.Over != *tt.want.Over || a.Reference != "" {
-				t.Errorf("answer %+v, want %+v", a, tt.want)
-			}
-			r.cloud.mu.Lock()
-			defer r.cloud.mu.Unlock()
-			if tt.req.Type == pos.Age && !slices.Equal(r.cloud.overs, []int{21}) {
-				t.Errorf("the cloud was asked about ages %v, want [21]", r.cloud.overs)
-			}
+			synctest.Test(t, func(t *testing.T) {
+				r := newRig(t, tt.outcome, nil)
+				r.await(t, bus.Screen, "idle")
+				c := r.posLink(t, pos.NewServer(r.kiosk.POS(), nil))
+				if err := c.Send(tt.req); err != nil {
+					t.Fatal(err)
+				}
+				r.await(t, bus.Screen, tt.screen)
+				r.hover(t, sim.Person{Name: "alice"})
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				a, err := c.Await(ctx, tt.req.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if a.Status != tt.want.Status || a.Reason != tt.want.Reason || a.Loyalty != tt.want.Loyalty ||
+					(a.Over == nil) != (tt.want.Over == nil) || a.Over != nil && *a.Over != *tt.want.Over || a.Reference != "" {
+					t.Errorf("answer %+v, want %+v", a, tt.want)
+				}
+				r.cloud.mu.Lock()
+				defer r.cloud.mu.Unlock()
+				if tt.req.Type == pos.Age && !slices.Equal(r.cloud.overs, []int{21}) {
+					t.Errorf("the cloud was asked about ages %v, want [21]", r.cloud.overs)
+				}
+			})
 		})
 	}
 }
@@ -169,33 +174,35 @@ func TestLoyaltyAndAge(t *testing.T) {
 // out; the payment is voided, and the id asked again is answered
 // cancelled (pos_gone), with no second request.
 func TestPOSGoneWhileTheCloudDecides(t *testing.T) {
-	r := newRigWith(t, rigOptions{outcome: wire.Approved, cloud: func(c *fakeCloud) {
-		c.requested, c.block = make(chan struct{}, 4), true
-	}})
-	r.await(t, bus.Screen, "idle")
-	srv := pos.NewServer(r.kiosk.POS(), nil)
-	gone := r.posLink(t, srv)
-	if err := gone.Send(payReq("m1", 1250)); err != nil {
-		t.Fatal(err)
-	}
-	r.await(t, bus.Screen, "pay")
-	r.hover(t, sim.Person{Name: "alice"})
-	<-r.cloud.requested
-	gone.Close()
-	if ev := r.await(t, bus.Voided, ""); ev.Flow != "pay" {
-		t.Errorf("voided event %+v", ev)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	a, err := r.posLink(t, srv).Do(ctx, payReq("m1", 1250))
-	if err != nil || a.Status != pos.Cancelled || a.Reason != "pos_gone" {
-		t.Fatalf("the id asked again: %+v, %v; want cancelled pos_gone", a, err)
-	}
-	r.cloud.mu.Lock()
-	defer r.cloud.mu.Unlock()
-	if !slices.Equal(r.cloud.voids, []string{"m1"}) {
-		t.Errorf("voids %v, want [m1]", r.cloud.voids)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		r := newRigWith(t, rigOptions{outcome: wire.Approved, cloud: func(c *fakeCloud) {
+			c.requested, c.block = make(chan struct{}, 4), true
+		}})
+		r.await(t, bus.Screen, "idle")
+		srv := pos.NewServer(r.kiosk.POS(), nil)
+		gone := r.posLink(t, srv)
+		if err := gone.Send(payReq("m1", 1250)); err != nil {
+			t.Fatal(err)
+		}
+		r.await(t, bus.Screen, "pay")
+		r.hover(t, sim.Person{Name: "alice"})
+		<-r.cloud.requested
+		gone.Close()
+		if ev := r.await(t, bus.Voided, ""); ev.Flow != "pay" {
+			t.Errorf("voided event %+v", ev)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		a, err := r.posLink(t, srv).Do(ctx, payReq("m1", 1250))
+		if err != nil || a.Status != pos.Cancelled || a.Reason != "pos_gone" {
+			t.Fatalf("the id asked again: %+v, %v; want cancelled pos_gone", a, err)
+		}
+		r.cloud.mu.Lock()
+		defer r.cloud.mu.Unlock()
+		if !slices.Equal(r.cloud.voids, []string{"m1"}) {
+			t.Errorf("voids %v, want [m1]", r.cloud.voids)
+		}
+	})
 }
 
 // TestApprovalThePOSCouldNotReadIsVoided: the cloud approves, but the
@@ -203,50 +210,54 @@ func TestPOSGoneWhileTheCloudDecides(t *testing.T) {
 // yet): the payment is voided and the cancellation is replied for the
 // stored answer.
 func TestApprovalThePOSCouldNotReadIsVoided(t *testing.T) {
-	r := newRig(t, wire.Approved, nil)
-	r.await(t, bus.Screen, "idle")
-	replies := make(chan pos.Answer, 4)
-	r.kiosk.POS().Request(1, payReq("m1", 1250), func(a pos.Answer) error {
-		replies <- a
-		return pos.ErrGone
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, wire.Approved, nil)
+		r.await(t, bus.Screen, "idle")
+		replies := make(chan pos.Answer, 4)
+		r.kiosk.POS().Request(1, payReq("m1", 1250), func(a pos.Answer) error {
+			replies <- a
+			return pos.ErrGone
+		})
+		r.await(t, bus.Screen, "pay")
+		r.hover(t, sim.Person{Name: "alice"})
+		r.await(t, bus.Voided, "")
+		if a := <-replies; a.Status != pos.Approved {
+			t.Fatalf("first reply %+v, want the approval", a)
+		}
+		if a := <-replies; a.Status != pos.Cancelled || a.Reason != "pos_gone" {
+			t.Fatalf("second reply %+v, want cancelled pos_gone", a)
+		}
+		r.cloud.mu.Lock()
+		defer r.cloud.mu.Unlock()
+		if !slices.Equal(r.cloud.voids, []string{"m1"}) {
+			t.Errorf("voids %v, want [m1]", r.cloud.voids)
+		}
 	})
-	r.await(t, bus.Screen, "pay")
-	r.hover(t, sim.Person{Name: "alice"})
-	r.await(t, bus.Voided, "")
-	if a := <-replies; a.Status != pos.Approved {
-		t.Fatalf("first reply %+v, want the approval", a)
-	}
-	if a := <-replies; a.Status != pos.Cancelled || a.Reason != "pos_gone" {
-		t.Fatalf("second reply %+v, want cancelled pos_gone", a)
-	}
-	r.cloud.mu.Lock()
-	defer r.cloud.mu.Unlock()
-	if !slices.Equal(r.cloud.voids, []string{"m1"}) {
-		t.Errorf("voids %v, want [m1]", r.cloud.voids)
-	}
 }
 
 // TestPayWhileLockedOut: past the attempt limit a payment captures nothing
 // and the point of sale is told why.
 func TestPayWhileLockedOut(t *testing.T) {
-	r := newRig(t, wire.Approved, nil)
-	r.await(t, bus.Screen, "idle")
-	for range maxFailedPAD {
-		r.kiosk.attempts.record(r.clock.Now(), wire.NotRecognized, true)
-	}
-	c := r.posLink(t, pos.NewServer(r.kiosk.POS(), nil))
-	if err := c.Send(payReq("m1", 1250)); err != nil {
-		t.Fatal(err)
-	}
-	r.await(t, bus.Screen, "pay")
-	r.hover(t, sim.Person{Name: "alice"})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	a, err := c.Await(ctx, "m1")
-	if err != nil || a.Status != pos.Declined || a.Reason != "locked_out" {
-		t.Fatalf("answer %+v, %v; want declined locked_out", a, err)
-	}
-	if got := r.requests(); len(got) != 0 {
-		t.Errorf("requests %v while locked out", got)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, wire.Approved, nil)
+		r.await(t, bus.Screen, "idle")
+		for range maxFailedPAD {
+			r.kiosk.attempts.record(r.clock.Now(), wire.NotRecognized, true)
+		}
+		c := r.posLink(t, pos.NewServer(r.kiosk.POS(), nil))
+		if err := c.Send(payReq("m1", 1250)); err != nil {
+			t.Fatal(err)
+		}
+		r.await(t, bus.Screen, "pay")
+		r.hover(t, sim.Person{Name: "alice"})
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		a, err := c.Await(ctx, "m1")
+		if err != nil || a.Status != pos.Declined || a.Reason != "locked_out" {
+			t.Fatalf("answer %+v, %v; want declined locked_out", a, err)
+		}
+		if got := r.requests(); len(got) != 0 {
+			t.Errorf("requests %v while locked out", got)
+		}
+	})
 }

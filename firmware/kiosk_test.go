@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -141,11 +142,25 @@ func newSealer(t *testing.T) (*seal.Sealer, *seal.Opener) {
 	return s, o
 }
 
-// rig is a kiosk on simulated parts and a fake clock. Nothing in it waits
-// on the wall clock: time moves only when a test moves it, and a test moves
-// it only where the kiosk waits for time (a sensor reading, a timeout). The
-// one wall-clock bound is how long a test waits for an event before it
-// fails, far above what any step takes.
+// rig is a kiosk on simulated parts and a fake clock, run in a
+// testing/synctest bubble (synctest.Test, or devtest.Bubble with NATS):
+// call newRig and everything after it inside the bubble. Nothing in it
+// waits on the machine's clock. There are two clocks, and both move only
+// when every goroutine of the bubble waits:
+//
+//   - The kiosk's (rig.clock, fake) moves only when a test moves it
+//     (advance, until), and only where the kiosk waits for time (a sensor
+//     reading, a timeout). Before a test moves it or looks at the kiosk,
+//     synctest.Wait lets every goroutine of the kiosk do all it can at
+//     that instant.
+//   - The bubble's (package time) paces the camera: a frame every
+//     sim.FramePeriod (sim.FrameClock), so a capture that never succeeds
+//     (a hand held too far) waits between frames instead of spinning, and
+//     takes no time on the kiosk's clock. It runs while a test waits for
+//     an event (await, collect) and for one frame period at each advance.
+//     A minute of it bounds how long a test waits for an event: a kiosk
+//     that waits for its own clock and will never send the event fails
+//     the test at once.
 type rig struct {
 	world  *sim.World
 	cloud  *fakeCloud
@@ -167,24 +182,19 @@ type rigOptions struct {
 	edit     func(*Devices)
 	cloud    func(*fakeCloud)
 	// uplink, if set, answers instead of the fake cloud, with the
-	// sealers given and the fake clock starting at now.
-	uplink      Cloud
-	palm, card  *seal.Sealer
-	startAtWall bool
+	// sealers given.
+	uplink     Cloud
+	palm, card *seal.Sealer
 	// dataDir is the kiosk's data directory (Options.DataDir).
 	dataDir string
-	// clock, if set, is the rig's clock (a kiosk restarted on the same one).
-	clock *clockwork.FakeClock
-	log   *slog.Logger
+	log     *slog.Logger
 	// timers, if set, is the clock the kiosk is given: the rig's, noting
 	// the timers the kiosk starts.
 	timers *timerLog
 }
 
 // timerLog is a fake clock that notes which function started each timer
-// and for how long, once the timer is set. A test that waits for the
-// timer it expects before it moves the clock never runs the clock ahead
-// of the kiosk, however late the kiosk's goroutine runs.
+// and for how long, for a test to check the delays the kiosk chose.
 type timerLog struct {
 	*clockwork.FakeClock
 	mu      sync.Mutex
@@ -219,17 +229,16 @@ func newRig(t *testing.T, outcome wire.Outcome, cloudErr error) *rig {
 	return newRigWith(t, rigOptions{outcome: outcome, cloudErr: cloudErr})
 }
 
+// newRigWith starts a kiosk as o says. The fake clock starts at the
+// bubble's time.Now (2000-01-01, in every run), the time NATS and the
+// reference cloud read too: a request the kiosk stamps is not stale to
+// them, and certificates made in the bubble are valid.
 func newRigWith(t *testing.T, o rigOptions) *rig {
 	t.Helper()
 	palmS, palmO := newSealer(t)
 	cardS, cardO := newSealer(t)
-	r := &rig{world: sim.NewWorld(sim.Cached(renders)), clock: clockwork.NewFakeClock()}
-	if o.startAtWall {
-		r.clock = clockwork.NewFakeClockAt(time.Now())
-	}
-	if o.clock != nil {
-		r.clock = o.clock
-	}
+	r := &rig{world: sim.NewWorld(sim.Cached(renders), sim.FrameClock(clockwork.NewRealClock())),
+		clock: clockwork.NewFakeClock()}
 	var clock clockwork.Clock = r.clock
 	if o.timers != nil {
 		o.timers.FakeClock = r.clock
@@ -275,17 +284,23 @@ func newRigWith(t *testing.T, o rigOptions) *rig {
 	return r
 }
 
-// stop ends Run and waits for it.
+// stop ends Run and waits for it: in a bubble, Run must return without
+// the kiosk's clock moving.
 func (r *rig) stop(t *testing.T) {
 	t.Helper()
 	r.cancel()
-	eventually(t, r.returned(t))
+	select {
+	case err, ok := <-r.done:
+		r.ran(t, err, ok)
+	case <-time.After(time.Minute):
+		t.Fatal("Run did not return once cancelled")
+	}
 }
 
 // await returns the first event named name (and with screen, if given).
 func (r *rig) await(t *testing.T, name, screen string) bus.Event {
 	t.Helper()
-	timeout := time.After(time.Minute)
+	timeout := time.After(time.Minute) // the bubble's: it runs out once every goroutine waits
 	for {
 		select {
 		case ev := <-r.events.C:
@@ -293,37 +308,52 @@ func (r *rig) await(t *testing.T, name, screen string) bus.Event {
 				return ev
 			}
 		case <-timeout:
-			t.Fatalf("no %s %s event within a minute", name, screen)
+			t.Fatalf("no %s %s event: the kiosk waits without sending it", name, screen)
 		}
 	}
 }
 
-// until moves the fake clock by step until cond holds. Use it only where
-// the kiosk waits for time and nothing else runs out meanwhile.
+// untilSteps bounds until: far more steps than any test needs.
+const untilSteps = 10000
+
+// until moves the kiosk's clock by step (0: not at all) with advance
+// until cond holds. Use it only where the kiosk waits for time (or, step
+// 0, for frames) and nothing else runs out meanwhile.
 func (r *rig) until(t *testing.T, step time.Duration, cond func() bool) {
 	t.Helper()
-	for range 60000 {
+	synctest.Wait() // cond as things stand now, before the clock moves
+	for range untilSteps {
 		if cond() {
 			return
 		}
-		r.clock.Advance(step)
-		time.Sleep(time.Millisecond) // let the kiosk's goroutines run
+		r.advance(step)
 	}
-	t.Fatal("condition not reached within a minute")
+	st := r.kiosk.Status()
+	t.Fatalf("the condition did not hold after %d steps of %v on the kiosk's clock (mode %s, session %q, screen %q)",
+		untilSteps, step, st.Mode, st.Session, r.world.Screen().Name)
 }
 
-// eventually waits, without moving the clock, until cond holds: for what
-// the kiosk does on its own once an event has been seen (the gate pulse
-// after the decision, the status after the step).
+// advance moves the kiosk's clock by d once the kiosk has done all it can
+// at this instant (started the timers it will wait on), lets the camera
+// deliver a frame (one frame period of the bubble's clock), and returns
+// once the kiosk has done all it can at the new instant.
+func (r *rig) advance(d time.Duration) {
+	synctest.Wait()
+	r.clock.Advance(d)
+	time.Sleep(sim.FramePeriod) // the bubble's clock: the camera's frames, not the machine's time
+	synctest.Wait()
+}
+
+// eventually checks, once every goroutine waits, that cond holds, with
+// neither clock moving: for what the kiosk does on its own once an event
+// has been seen (the gate pulse after the decision, the status after the
+// step).
 func eventually(t *testing.T, cond func() bool) {
 	t.Helper()
-	for range 60000 {
-		if cond() {
-			return
-		}
-		time.Sleep(time.Millisecond)
+	synctest.Wait()
+	if !cond() {
+		t.Fatal("the condition does not hold once every goroutine waits (the kiosk's clock did not move)")
 	}
-	t.Fatal("condition not reached within a minute")
 }
 
 // awaitIdle moves the clock until the kiosk is idle again (a result stays
@@ -410,175 +440,189 @@ func TestIdentify(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := newRig(t, tt.outcome, tt.cloudErr)
-			r.await(t, bus.Screen, "idle")
-			r.hover(t, sim.Person{Name: "alice"})
-			sealed := r.await(t, bus.Sealed, "")
-			d := r.await(t, bus.Decision, "")
-			if d.Flow != "identify" || d.Outcome != string(tt.want) || d.Session != sealed.Session {
-				t.Errorf("decision = %+v, want identify/%s for session %s", d, tt.want, sealed.Session)
-			}
-			r.withdraw(t)
-			r.awaitIdle(t)
-			if got := r.world.GateOpens(); got != tt.opens {
-				t.Errorf("gate opened %d times, want %d", got, tt.opens)
-			}
-			r.assertZeroed(t)
+			synctest.Test(t, func(t *testing.T) {
+				r := newRig(t, tt.outcome, tt.cloudErr)
+				r.await(t, bus.Screen, "idle")
+				r.hover(t, sim.Person{Name: "alice"})
+				sealed := r.await(t, bus.Sealed, "")
+				d := r.await(t, bus.Decision, "")
+				if d.Flow != "identify" || d.Outcome != string(tt.want) || d.Session != sealed.Session {
+					t.Errorf("decision = %+v, want identify/%s for session %s", d, tt.want, sealed.Session)
+				}
+				r.withdraw(t)
+				r.awaitIdle(t)
+				if got := r.world.GateOpens(); got != tt.opens {
+					t.Errorf("gate opened %d times, want %d", got, tt.opens)
+				}
+				r.assertZeroed(t)
+			})
 		})
 	}
 }
 
 func TestEnrolSealsCardAndPhone(t *testing.T) {
-	r := newRig(t, wire.Approved, nil)
-	r.await(t, bus.Screen, "idle")
-	r.world.InsertCard("4539578763621486")
-	r.await(t, bus.Screen, "enter_phone")
-	r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '9', keypad.Backspace, '0', '0', keypad.Enter)
-	r.await(t, bus.Screen, "hover")
-	r.enrolPalm(t, sim.Person{Name: "bob"})
-	d := r.await(t, bus.Decision, "")
-	if d.Flow != "enrol" || d.Outcome != "approved" {
-		t.Fatalf("decision = %+v", d)
-	}
-	r.withdraw(t)
-	r.awaitIdle(t)
-	r.cloud.mu.Lock()
-	defer r.cloud.mu.Unlock()
-	if !slices.Equal(r.cloud.phones, []string{"5550100200"}) || !slices.Equal(r.cloud.cards, []string{"4539578763621486"}) {
-		t.Errorf("cloud opened phones %q and cards %q", r.cloud.phones, r.cloud.cards)
-	}
-	if !slices.Equal(r.cloud.hands, []string{"LLL"}) {
-		t.Errorf("enrolment captures %q, want three of one palm (LLL)", r.cloud.hands)
-	}
-	r.assertZeroed(t)
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, wire.Approved, nil)
+		r.await(t, bus.Screen, "idle")
+		r.world.InsertCard("4539578763621486")
+		r.await(t, bus.Screen, "enter_phone")
+		r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '9', keypad.Backspace, '0', '0', keypad.Enter)
+		r.await(t, bus.Screen, "hover")
+		r.enrolPalm(t, sim.Person{Name: "bob"})
+		d := r.await(t, bus.Decision, "")
+		if d.Flow != "enrol" || d.Outcome != "approved" {
+			t.Fatalf("decision = %+v", d)
+		}
+		r.withdraw(t)
+		r.awaitIdle(t)
+		r.cloud.mu.Lock()
+		defer r.cloud.mu.Unlock()
+		if !slices.Equal(r.cloud.phones, []string{"5550100200"}) || !slices.Equal(r.cloud.cards, []string{"4539578763621486"}) {
+			t.Errorf("cloud opened phones %q and cards %q", r.cloud.phones, r.cloud.cards)
+		}
+		if !slices.Equal(r.cloud.hands, []string{"LLL"}) {
+			t.Errorf("enrolment captures %q, want three of one palm (LLL)", r.cloud.hands)
+		}
+		r.assertZeroed(t)
+	})
 }
 
 // Typing redraws the phone screen (the masked digits change) but tells the
 // event stream once.
 func TestRepeatedScreenIsNotReEmitted(t *testing.T) {
-	r := newRig(t, wire.Approved, nil)
-	r.await(t, bus.Screen, "idle")
-	r.world.InsertCard("4539578763621486")
-	r.await(t, bus.Screen, "enter_phone")
-	r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '0', '0', keypad.Enter)
-	r.await(t, bus.Screen, "hover")
-	r.events.Close()
-	n := 0
-	r.events.Each(func(ev bus.Event) {
-		if ev.Event == bus.Screen && ev.Screen == "enter_phone" {
-			n++
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, wire.Approved, nil)
+		r.await(t, bus.Screen, "idle")
+		r.world.InsertCard("4539578763621486")
+		r.await(t, bus.Screen, "enter_phone")
+		r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '0', '0', keypad.Enter)
+		r.await(t, bus.Screen, "hover")
+		r.events.Close()
+		n := 0
+		r.events.Each(func(ev bus.Event) {
+			if ev.Event == bus.Screen && ev.Screen == "enter_phone" {
+				n++
+			}
+		})
+		shown := 0
+		for _, s := range r.world.Screens() {
+			if s.Name == "enter_phone" {
+				shown++
+			}
+		}
+		if n != 0 || shown != 11 { // the first event was read by await; 1 + 10 digits
+			t.Errorf("%d more enter_phone events for %d redraws, want 0 for 11", n, shown)
 		}
 	})
-	shown := 0
-	for _, s := range r.world.Screens() {
-		if s.Name == "enter_phone" {
-			shown++
-		}
-	}
-	if n != 0 || shown != 11 { // the first event was read by await; 1 + 10 digits
-		t.Errorf("%d more enter_phone events for %d redraws, want 0 for 11", n, shown)
-	}
 }
 
 func TestEnrolCancelledSendsNothing(t *testing.T) {
-	r := newRig(t, wire.Approved, nil)
-	r.await(t, bus.Screen, "idle")
-	r.world.InsertCard("4539578763621486")
-	r.await(t, bus.Screen, "enter_phone")
-	r.world.Type('5', '5', keypad.Enter, keypad.Cancel) // too short, then cancel
-	r.awaitIdle(t)
-	r.world.InsertCard("4539578763621487") // fails Luhn: reported, kiosk stays idle
-	if ev := r.await(t, bus.CardError, ""); ev.Reason != "bad_card_number" {
-		t.Errorf("card error %+v, want reason bad_card_number", ev)
-	}
-	if got := r.requests(); len(got) != 0 {
-		t.Errorf("cancelled enrolment sent requests %v", got)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, wire.Approved, nil)
+		r.await(t, bus.Screen, "idle")
+		r.world.InsertCard("4539578763621486")
+		r.await(t, bus.Screen, "enter_phone")
+		r.world.Type('5', '5', keypad.Enter, keypad.Cancel) // too short, then cancel
+		r.awaitIdle(t)
+		r.world.InsertCard("4539578763621487") // fails Luhn: reported, kiosk stays idle
+		if ev := r.await(t, bus.CardError, ""); ev.Reason != "bad_card_number" {
+			t.Errorf("card error %+v, want reason bad_card_number", ev)
+		}
+		if got := r.requests(); len(got) != 0 {
+			t.Errorf("cancelled enrolment sent requests %v", got)
+		}
+	})
 }
 
 func TestDeleteNeedsConfirmation(t *testing.T) {
-	r := newRig(t, wire.Approved, nil)
-	r.await(t, bus.Screen, "idle")
-	r.world.Type(keypad.DeleteMyData)
-	r.await(t, bus.Screen, "delete_factor")
-	r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '0', '0', keypad.Enter)
-	r.await(t, bus.Screen, "delete_hover")
-	r.hover(t, sim.Person{Name: "carol"})
-	r.await(t, bus.Screen, "confirm_delete")
-	r.withdraw(t)
-	r.world.Type(keypad.Cancel)
-	r.await(t, bus.Screen, "kept")
-	r.awaitIdle(t)
-	r.world.Type(keypad.DeleteMyData)
-	r.await(t, bus.Screen, "delete_factor")
-	r.world.InsertCard("4539578763621486")
-	r.await(t, bus.Screen, "delete_hover")
-	r.hover(t, sim.Person{Name: "carol"})
-	r.await(t, bus.Screen, "confirm_delete")
-	r.withdraw(t)
-	r.world.Type(keypad.Enter)
-	d := r.await(t, bus.Decision, "")
-	if d.Flow != "delete" || d.Outcome != "approved" {
-		t.Errorf("decision = %+v, want delete/approved", d)
-	}
-	r.await(t, bus.Screen, "deleted")
-	if got := r.requests(); !slices.Equal(got, []wire.Flow{wire.FlowDelete}) {
-		t.Errorf("requests %v, want exactly one delete (the cancelled one sends nothing)", got)
-	}
-	r.cloud.mu.Lock()
-	defer r.cloud.mu.Unlock()
-	if len(r.cloud.phones) != 0 || !slices.Equal(r.cloud.cards, []string{"4539578763621486"}) {
-		t.Errorf("the deletion carried phones %q and cards %q, want the card inserted alone", r.cloud.phones, r.cloud.cards)
-	}
-	r.assertZeroed(t)
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, wire.Approved, nil)
+		r.await(t, bus.Screen, "idle")
+		r.world.Type(keypad.DeleteMyData)
+		r.await(t, bus.Screen, "delete_factor")
+		r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '0', '0', keypad.Enter)
+		r.await(t, bus.Screen, "delete_hover")
+		r.hover(t, sim.Person{Name: "carol"})
+		r.await(t, bus.Screen, "confirm_delete")
+		r.withdraw(t)
+		r.world.Type(keypad.Cancel)
+		r.await(t, bus.Screen, "kept")
+		r.awaitIdle(t)
+		r.world.Type(keypad.DeleteMyData)
+		r.await(t, bus.Screen, "delete_factor")
+		r.world.InsertCard("4539578763621486")
+		r.await(t, bus.Screen, "delete_hover")
+		r.hover(t, sim.Person{Name: "carol"})
+		r.await(t, bus.Screen, "confirm_delete")
+		r.withdraw(t)
+		r.world.Type(keypad.Enter)
+		d := r.await(t, bus.Decision, "")
+		if d.Flow != "delete" || d.Outcome != "approved" {
+			t.Errorf("decision = %+v, want delete/approved", d)
+		}
+		r.await(t, bus.Screen, "deleted")
+		if got := r.requests(); !slices.Equal(got, []wire.Flow{wire.FlowDelete}) {
+			t.Errorf("requests %v, want exactly one delete (the cancelled one sends nothing)", got)
+		}
+		r.cloud.mu.Lock()
+		defer r.cloud.mu.Unlock()
+		if len(r.cloud.phones) != 0 || !slices.Equal(r.cloud.cards, []string{"4539578763621486"}) {
+			t.Errorf("the deletion carried phones %q and cards %q, want the card inserted alone", r.cloud.phones, r.cloud.cards)
+		}
+		r.assertZeroed(t)
+	})
 }
 
 // TestDeleteByPhone: the phone number typed is the deletion's factor, and
 // Cancel at the factor step sends nothing.
 func TestDeleteByPhone(t *testing.T) {
-	r := newRig(t, wire.Approved, nil)
-	r.await(t, bus.Screen, "idle")
-	r.world.Type(keypad.DeleteMyData)
-	r.await(t, bus.Screen, "delete_factor")
-	r.world.Type('5', '5', keypad.Cancel)
-	r.await(t, bus.Screen, "kept")
-	r.awaitIdle(t)
-	r.world.Type(keypad.DeleteMyData)
-	r.await(t, bus.Screen, "delete_factor")
-	r.world.Type('5', '5', '5', keypad.Enter, '0', '1', '0', '0', '2', '0', '0', keypad.Enter) // too short first
-	r.await(t, bus.Screen, "delete_hover")
-	r.hover(t, sim.Person{Name: "carol"})
-	r.await(t, bus.Screen, "confirm_delete")
-	r.world.Type(keypad.Enter)
-	if d := r.await(t, bus.Decision, ""); d.Flow != "delete" || d.Outcome != "approved" {
-		t.Errorf("decision = %+v, want delete/approved", d)
-	}
-	r.cloud.mu.Lock()
-	defer r.cloud.mu.Unlock()
-	if !slices.Equal(r.cloud.phones, []string{"5550100200"}) || len(r.cloud.cards) != 0 {
-		t.Errorf("the deletion carried phones %q and cards %q, want the phone typed alone", r.cloud.phones, r.cloud.cards)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, wire.Approved, nil)
+		r.await(t, bus.Screen, "idle")
+		r.world.Type(keypad.DeleteMyData)
+		r.await(t, bus.Screen, "delete_factor")
+		r.world.Type('5', '5', keypad.Cancel)
+		r.await(t, bus.Screen, "kept")
+		r.awaitIdle(t)
+		r.world.Type(keypad.DeleteMyData)
+		r.await(t, bus.Screen, "delete_factor")
+		r.world.Type('5', '5', '5', keypad.Enter, '0', '1', '0', '0', '2', '0', '0', keypad.Enter) // too short first
+		r.await(t, bus.Screen, "delete_hover")
+		r.hover(t, sim.Person{Name: "carol"})
+		r.await(t, bus.Screen, "confirm_delete")
+		r.world.Type(keypad.Enter)
+		if d := r.await(t, bus.Decision, ""); d.Flow != "delete" || d.Outcome != "approved" {
+			t.Errorf("decision = %+v, want delete/approved", d)
+		}
+		r.cloud.mu.Lock()
+		defer r.cloud.mu.Unlock()
+		if !slices.Equal(r.cloud.phones, []string{"5550100200"}) || len(r.cloud.cards) != 0 {
+			t.Errorf("the deletion carried phones %q and cards %q, want the phone typed alone", r.cloud.phones, r.cloud.cards)
+		}
+	})
 }
 
 func TestCameraDownWhileIdle(t *testing.T) {
-	r := newRig(t, wire.Approved, nil)
-	r.await(t, bus.Screen, "idle")
-	r.world.Unplug(true)
-	r.clock.Advance(DefaultTimeouts().CameraProbe)
-	if ev := r.await(t, bus.Health, ""); ev.Reason != "camera_down" {
-		t.Fatalf("health event %+v, want camera_down", ev)
-	}
-	r.await(t, bus.Screen, "out_of_service")
-	eventually(t, func() bool {
-		st := r.kiosk.Status()
-		return st.Mode == ModeOutOfService && st.Reason == "camera_down" && !st.Parts[PartCamera]
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, wire.Approved, nil)
+		r.await(t, bus.Screen, "idle")
+		r.world.Unplug(true)
+		r.advance(DefaultTimeouts().CameraProbe)
+		if ev := r.await(t, bus.Health, ""); ev.Reason != "camera_down" {
+			t.Fatalf("health event %+v, want camera_down", ev)
+		}
+		r.await(t, bus.Screen, "out_of_service")
+		eventually(t, func() bool {
+			st := r.kiosk.Status()
+			return st.Mode == ModeOutOfService && st.Reason == "camera_down" && !st.Parts[PartCamera]
+		})
+		r.world.Unplug(false)
+		r.until(t, 100*time.Millisecond, func() bool { return r.kiosk.Status().Mode == ModeServing })
+		if ev := r.await(t, bus.Health, ""); ev.Reason != "camera_up" {
+			t.Fatalf("health event %+v, want camera_up", ev)
+		}
+		r.await(t, bus.Screen, "idle")
 	})
-	r.world.Unplug(false)
-	r.until(t, 100*time.Millisecond, func() bool { return r.kiosk.Status().Mode == ModeServing })
-	if ev := r.await(t, bus.Health, ""); ev.Reason != "camera_up" {
-		t.Fatalf("health event %+v, want camera_up", ev)
-	}
-	r.await(t, bus.Screen, "idle")
 }
 
 // restingLight refuses its first few Set(true) calls for safety, as an LED
@@ -602,28 +646,26 @@ func (l *restingLight) SetBanks(b light.Banks) error {
 }
 
 func TestLEDSafetyLimitIsNotACameraFault(t *testing.T) {
-	rl := &restingLight{refuse: 2, refused: make(chan struct{}, 2)}
-	r := newRigWith(t, rigOptions{outcome: wire.Approved, edit: func(d *Devices) { rl.Light = d.Light; d.Light = rl }})
-	r.await(t, bus.Screen, "idle")
-	r.hover(t, sim.Person{Name: "alice"})
-	for range 2 {
-		<-rl.refused
-		// The kiosk rests the LEDs: presence sampling, heartbeat, camera
-		// probe, the capture's deadline and the rest itself wait on the clock.
-		if err := r.clock.BlockUntilContext(context.Background(), 5); err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		rl := &restingLight{refuse: 2, refused: make(chan struct{}, 2)}
+		r := newRigWith(t, rigOptions{outcome: wire.Approved, edit: func(d *Devices) { rl.Light = d.Light; d.Light = rl }})
+		r.await(t, bus.Screen, "idle")
+		r.hover(t, sim.Person{Name: "alice"})
+		for range 2 {
+			<-rl.refused
+			// The kiosk rests the LEDs on its clock.
+			r.advance(ledRest)
 		}
-		r.clock.Advance(ledRest)
-	}
-	d := r.await(t, bus.Decision, "")
-	if d.Outcome != "approved" {
-		t.Errorf("decision = %+v, want approved", d)
-	}
-	for _, s := range r.world.Screens() {
-		if s.Name == "out_of_service" {
-			t.Error("LEDs resting for safety put the kiosk out of service")
+		d := r.await(t, bus.Decision, "")
+		if d.Outcome != "approved" {
+			t.Errorf("decision = %+v, want approved", d)
 		}
-	}
+		for _, s := range r.world.Screens() {
+			if s.Name == "out_of_service" {
+				t.Error("LEDs resting for safety put the kiosk out of service")
+			}
+		}
+	})
 }
 
 func TestBackoff(t *testing.T) {
@@ -645,49 +687,53 @@ func TestBackoff(t *testing.T) {
 }
 
 func TestHandLeftThereStartsNoNewSession(t *testing.T) {
-	r := newRig(t, wire.Approved, nil)
-	r.await(t, bus.Screen, "idle")
-	r.hover(t, sim.Person{Name: "alice"})
-	r.await(t, bus.Decision, "")
-	// The hand stays past the result timeout: the kiosk goes idle...
-	r.until(t, time.Second, func() bool { return r.kiosk.Status().Session == "" })
-	r.await(t, bus.Screen, "idle")
-	for range 20 { // a second of readings with the hand still there
-		r.clock.Advance(DefaultTimeouts().Presence)
-	}
-	if got := r.requests(); len(got) != 1 || r.world.GateOpens() != 1 {
-		t.Fatalf("a hand left on the scanner started %d more sessions", len(got)-1)
-	}
-	// ...and only a hand that arrives again is served, even when it is
-	// taken away and brought back between two readings.
-	r.world.Withdraw()
-	r.world.Hover(sim.Person{Name: "alice"})
-	// Readings until the second session starts (not beyond: its capture
-	// runs on the clock too).
-	r.until(t, DefaultTimeouts().Presence, func() bool { return r.kiosk.Status().Session != "" })
-	r.await(t, bus.Decision, "")
-	eventually(t, func() bool { return r.world.GateOpens() == 2 })
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, wire.Approved, nil)
+		r.await(t, bus.Screen, "idle")
+		r.hover(t, sim.Person{Name: "alice"})
+		r.await(t, bus.Decision, "")
+		// The hand stays past the result timeout: the kiosk goes idle...
+		r.until(t, time.Second, func() bool { return r.kiosk.Status().Session == "" })
+		r.await(t, bus.Screen, "idle")
+		for range 20 { // a second of readings with the hand still there
+			r.advance(DefaultTimeouts().Presence)
+		}
+		if got := r.requests(); len(got) != 1 || r.world.GateOpens() != 1 {
+			t.Fatalf("a hand left on the scanner started %d more sessions", len(got)-1)
+		}
+		// ...and only a hand that arrives again is served, even when it is
+		// taken away and brought back between two readings.
+		r.world.Withdraw()
+		r.world.Hover(sim.Person{Name: "alice"})
+		// Readings until the second session starts (not beyond: its capture
+		// runs on the clock too).
+		r.until(t, DefaultTimeouts().Presence, func() bool { return r.kiosk.Status().Session != "" })
+		r.await(t, bus.Decision, "")
+		eventually(t, func() bool { return r.world.GateOpens() == 2 })
+	})
 }
 
 func TestKeysBeforeThePromptDoNotConfirm(t *testing.T) {
-	r := newRig(t, wire.Approved, nil)
-	r.await(t, bus.Screen, "idle")
-	r.world.Type(keypad.DeleteMyData)
-	r.await(t, bus.Screen, "delete_factor")
-	r.world.InsertCard("4539578763621486")
-	r.await(t, bus.Screen, "delete_hover")
-	r.world.Type(keypad.Enter) // pressed while the palm is asked for
-	if ev := r.await(t, bus.Dropped, ""); ev.Part != PartKeypad {
-		t.Fatalf("dropped %+v, want the keypad's Enter", ev)
-	}
-	r.hover(t, sim.Person{Name: "carol"})
-	r.await(t, bus.Screen, "confirm_delete")
-	r.withdraw(t)
-	r.world.Type(keypad.Cancel)
-	r.await(t, bus.Screen, "kept")
-	if got := r.requests(); len(got) != 0 {
-		t.Errorf("an early Enter confirmed a deletion: requests %v", got)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, wire.Approved, nil)
+		r.await(t, bus.Screen, "idle")
+		r.world.Type(keypad.DeleteMyData)
+		r.await(t, bus.Screen, "delete_factor")
+		r.world.InsertCard("4539578763621486")
+		r.await(t, bus.Screen, "delete_hover")
+		r.world.Type(keypad.Enter) // pressed while the palm is asked for
+		if ev := r.await(t, bus.Dropped, ""); ev.Part != PartKeypad {
+			t.Fatalf("dropped %+v, want the keypad's Enter", ev)
+		}
+		r.hover(t, sim.Person{Name: "carol"})
+		r.await(t, bus.Screen, "confirm_delete")
+		r.withdraw(t)
+		r.world.Type(keypad.Cancel)
+		r.await(t, bus.Screen, "kept")
+		if got := r.requests(); len(got) != 0 {
+			t.Errorf("an early Enter confirmed a deletion: requests %v", got)
+		}
+	})
 }
 
 // haltingReader blocks in Next until halted and then fails, as the Linux
@@ -702,112 +748,138 @@ func (r *haltingReader) Next(ctx context.Context) (cardreader.Event, error) {
 func (r *haltingReader) Halt() error { close(r.halted); return nil }
 
 func TestShutdownReportsNoInputFailure(t *testing.T) {
-	hr := &haltingReader{halted: make(chan struct{})}
-	r := newRigWith(t, rigOptions{edit: func(d *Devices) { d.Cards = hr }})
-	r.await(t, bus.Screen, "idle")
-	r.stop(t) // returns only once the readers have stopped
-	r.events.Close()
-	r.events.Each(func(ev bus.Event) {
-		if ev.Event == bus.Health && ev.Part == PartCards {
-			t.Errorf("shutdown reported a card reader failure: %+v", ev)
+	synctest.Test(t, func(t *testing.T) {
+		hr := &haltingReader{halted: make(chan struct{})}
+		r := newRigWith(t, rigOptions{edit: func(d *Devices) { d.Cards = hr }})
+		r.await(t, bus.Screen, "idle")
+		r.stop(t) // returns only once the readers have stopped
+		r.events.Close()
+		r.events.Each(func(ev bus.Event) {
+			if ev.Event == bus.Health && ev.Part == PartCards {
+				t.Errorf("shutdown reported a card reader failure: %+v", ev)
+			}
+		})
+		if got := r.world.Screen().Name; got != "blank" {
+			t.Errorf("screen after shutdown %q, want blank (display halted)", got)
 		}
 	})
-	if got := r.world.Screen().Name; got != "blank" {
-		t.Errorf("screen after shutdown %q, want blank (display halted)", got)
-	}
 }
 
-// stuckDisplay never returns from Halt, like a driver wedged in an ioctl.
-type stuckDisplay struct{ display.Display }
+// stuckDisplay does not return from Halt, like a driver wedged in an
+// ioctl, until release is closed.
+type stuckDisplay struct {
+	display.Display
+	release chan struct{}
+}
 
-func (stuckDisplay) Halt() error { select {} }
+func (d stuckDisplay) Halt() error { <-d.release; return nil }
+
+// releaseAtEnd closes release when the test ends, before the rig stops,
+// and waits for what it held: synctest.Test takes a goroutine left
+// blocked in the bubble for a deadlock.
+func releaseAtEnd(t *testing.T, release chan struct{}) {
+	t.Cleanup(func() {
+		close(release)
+		synctest.Wait()
+	})
+}
 
 func TestShutdownHaltIsBounded(t *testing.T) {
-	r := newRigWith(t, rigOptions{edit: func(d *Devices) { d.Display = stuckDisplay{d.Display} }})
-	r.await(t, bus.Screen, "idle")
-	r.cancel()
-	// Run waits for the halt on the clock and nothing else: move it on
-	// until Run gives up on the display.
-	r.until(t, DefaultTimeouts().Halt, r.returned(t))
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		r := newRigWith(t, rigOptions{edit: func(d *Devices) { d.Display = stuckDisplay{d.Display, release} }})
+		releaseAtEnd(t, release)
+		r.await(t, bus.Screen, "idle")
+		r.cancel()
+		// Run waits for the halt on the clock and nothing else: move it on
+		// until Run gives up on the display.
+		r.until(t, DefaultTimeouts().Halt, r.returned(t))
+	})
 }
 
 func TestCloudDownIsOutOfService(t *testing.T) {
-	r := newRig(t, wire.Approved, nil)
-	r.await(t, bus.Screen, "idle")
-	r.kiosk.CloudHealth(false)
-	if ev := r.await(t, bus.Health, ""); ev.Reason != "cloud_down" {
-		t.Fatalf("health event %+v, want cloud_down", ev)
-	}
-	r.await(t, bus.Screen, "out_of_service")
-	r.hover(t, sim.Person{Name: "alice"}) // nobody is served meanwhile
-	if got := r.requests(); len(got) != 0 {
-		t.Errorf("%d requests while the cloud was down", len(got))
-	}
-	r.withdraw(t)
-	r.kiosk.CloudHealth(true)
-	if ev := r.await(t, bus.Health, ""); ev.Reason != "cloud_up" {
-		t.Fatalf("health event %+v, want cloud_up", ev)
-	}
-	r.awaitIdle(t)
-	r.hover(t, sim.Person{Name: "alice"})
-	if d := r.await(t, bus.Decision, ""); d.Outcome != "approved" {
-		t.Errorf("decision after the cloud came back = %+v", d)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, wire.Approved, nil)
+		r.await(t, bus.Screen, "idle")
+		r.kiosk.CloudHealth(false)
+		if ev := r.await(t, bus.Health, ""); ev.Reason != "cloud_down" {
+			t.Fatalf("health event %+v, want cloud_down", ev)
+		}
+		r.await(t, bus.Screen, "out_of_service")
+		r.hover(t, sim.Person{Name: "alice"}) // nobody is served meanwhile
+		if got := r.requests(); len(got) != 0 {
+			t.Errorf("%d requests while the cloud was down", len(got))
+		}
+		r.withdraw(t)
+		r.kiosk.CloudHealth(true)
+		if ev := r.await(t, bus.Health, ""); ev.Reason != "cloud_up" {
+			t.Fatalf("health event %+v, want cloud_up", ev)
+		}
+		r.awaitIdle(t)
+		r.hover(t, sim.Person{Name: "alice"})
+		if d := r.await(t, bus.Decision, ""); d.Outcome != "approved" {
+			t.Errorf("decision after the cloud came back = %+v", d)
+		}
+	})
 }
 
 // A hand that arrives while the phone number is typed is the enrolment's
 // palm; left there after the result, it starts no identification.
 func TestHandDuringEnrolmentStartsNothingElse(t *testing.T) {
-	r := newRig(t, wire.Approved, nil)
-	r.await(t, bus.Screen, "idle")
-	r.world.InsertCard("4539578763621486")
-	r.await(t, bus.Screen, "enter_phone")
-	r.hover(t, sim.Person{Name: "bob"})
-	r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '0', '0', keypad.Enter)
-	for range wire.MaxPerHand - 1 {
-		r.rehover(t)
-	}
-	if d := r.await(t, bus.Decision, ""); d.Flow != "enrol" || d.Outcome != "approved" {
-		t.Fatalf("decision %+v, want enrol approved", d)
-	}
-	r.until(t, time.Second, func() bool { return r.kiosk.Status().Session == "" })
-	for range 20 {
-		r.clock.Advance(DefaultTimeouts().Presence)
-	}
-	r.events.Close()
-	r.events.Each(func(ev bus.Event) {
-		if ev.Event == bus.Hover {
-			t.Errorf("a %s session started for the hand left there", ev.Flow)
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, wire.Approved, nil)
+		r.await(t, bus.Screen, "idle")
+		r.world.InsertCard("4539578763621486")
+		r.await(t, bus.Screen, "enter_phone")
+		r.hover(t, sim.Person{Name: "bob"})
+		r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '0', '0', keypad.Enter)
+		for range wire.MaxPerHand - 1 {
+			r.rehover(t)
 		}
+		if d := r.await(t, bus.Decision, ""); d.Flow != "enrol" || d.Outcome != "approved" {
+			t.Fatalf("decision %+v, want enrol approved", d)
+		}
+		r.until(t, time.Second, func() bool { return r.kiosk.Status().Session == "" })
+		for range 20 {
+			r.advance(DefaultTimeouts().Presence)
+		}
+		r.events.Close()
+		r.events.Each(func(ev bus.Event) {
+			if ev.Event == bus.Hover {
+				t.Errorf("a %s session started for the hand left there", ev.Flow)
+			}
+		})
 	})
 }
 
 // Both palms: 2 at the hover prompt, three captures of the left palm,
 // then three of the right, in one request.
 func TestEnrolBothPalms(t *testing.T) {
-	r := newRig(t, wire.Approved, nil)
-	r.await(t, bus.Screen, "idle")
-	r.world.InsertCard("4539578763621486")
-	r.await(t, bus.Screen, "enter_phone")
-	r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '0', '0', keypad.Enter)
-	r.await(t, bus.Screen, "hover")
-	r.world.Type('2')
-	r.await(t, bus.Screen, "hover_left")
-	r.enrolPalm(t, sim.Person{Name: "bob"})
-	r.await(t, bus.Screen, "hover_right")
-	r.withdraw(t)
-	r.enrolPalm(t, sim.Person{Name: "bob", RightHand: true})
-	if d := r.await(t, bus.Decision, ""); d.Flow != "enrol" || d.Outcome != "approved" {
-		t.Fatalf("decision = %+v, want enrol approved", d)
-	}
-	r.withdraw(t)
-	r.awaitIdle(t)
-	r.cloud.mu.Lock()
-	if !slices.Equal(r.cloud.hands, []string{"LLLRRR"}) {
-		t.Errorf("enrolment captures %q, want three of each palm (LLLRRR)", r.cloud.hands)
-	}
-	r.cloud.mu.Unlock()
-	r.assertZeroed(t)
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, wire.Approved, nil)
+		r.await(t, bus.Screen, "idle")
+		r.world.InsertCard("4539578763621486")
+		r.await(t, bus.Screen, "enter_phone")
+		r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '0', '0', keypad.Enter)
+		r.await(t, bus.Screen, "hover")
+		r.world.Type('2')
+		r.await(t, bus.Screen, "hover_left")
+		r.enrolPalm(t, sim.Person{Name: "bob"})
+		r.await(t, bus.Screen, "hover_right")
+		r.withdraw(t)
+		r.enrolPalm(t, sim.Person{Name: "bob", RightHand: true})
+		if d := r.await(t, bus.Decision, ""); d.Flow != "enrol" || d.Outcome != "approved" {
+			t.Fatalf("decision = %+v, want enrol approved", d)
+		}
+		r.withdraw(t)
+		r.awaitIdle(t)
+		r.cloud.mu.Lock()
+		if !slices.Equal(r.cloud.hands, []string{"LLLRRR"}) {
+			t.Errorf("enrolment captures %q, want three of each palm (LLLRRR)", r.cloud.hands)
+		}
+		r.cloud.mu.Unlock()
+		r.assertZeroed(t)
+	})
 }
 
 // Abandoning an enrolment at any step of its palms sends nothing and
@@ -826,40 +898,42 @@ func TestEnrolAbandonedAtEveryPalmStep(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := newRig(t, wire.Approved, nil)
-			r.await(t, bus.Screen, "idle")
-			r.world.InsertCard("4539578763621486")
-			r.await(t, bus.Screen, "enter_phone")
-			r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '0', '0', keypad.Enter)
-			r.await(t, bus.Screen, "hover")
-			if tt.both {
-				r.world.Type('2')
-				r.await(t, bus.Screen, "hover_left")
-			}
-			if tt.at != "hover" {
-				r.hover(t, sim.Person{Name: "bob"})
-			}
-			if tt.at == "hover_right" {
-				for range wire.MaxPerHand - 1 {
-					r.rehover(t)
+			synctest.Test(t, func(t *testing.T) {
+				r := newRig(t, wire.Approved, nil)
+				r.await(t, bus.Screen, "idle")
+				r.world.InsertCard("4539578763621486")
+				r.await(t, bus.Screen, "enter_phone")
+				r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '0', '0', keypad.Enter)
+				r.await(t, bus.Screen, "hover")
+				if tt.both {
+					r.world.Type('2')
+					r.await(t, bus.Screen, "hover_left")
 				}
-			}
-			if tt.at != "hover" {
-				r.await(t, bus.Screen, tt.at)
-			}
-			// With the fake clock still, the presence sensor reads
-			// nothing new: the key is all the kiosk hears.
-			if tt.walkOff {
-				r.withdraw(t)
-				r.until(t, DefaultTimeouts().Presence, func() bool { return r.kiosk.Status().Session == "" })
-			} else {
-				r.world.Type(keypad.Cancel)
-				eventually(t, func() bool { return r.kiosk.Status().Session == "" })
-			}
-			if got := r.requests(); len(got) != 0 {
-				t.Errorf("abandoned enrolment sent %v", got)
-			}
-			r.assertZeroed(t)
+				if tt.at != "hover" {
+					r.hover(t, sim.Person{Name: "bob"})
+				}
+				if tt.at == "hover_right" {
+					for range wire.MaxPerHand - 1 {
+						r.rehover(t)
+					}
+				}
+				if tt.at != "hover" {
+					r.await(t, bus.Screen, tt.at)
+				}
+				// With the fake clock still, the presence sensor reads
+				// nothing new: the key is all the kiosk hears.
+				if tt.walkOff {
+					r.withdraw(t)
+					r.until(t, DefaultTimeouts().Presence, func() bool { return r.kiosk.Status().Session == "" })
+				} else {
+					r.world.Type(keypad.Cancel)
+					eventually(t, func() bool { return r.kiosk.Status().Session == "" })
+				}
+				if got := r.requests(); len(got) != 0 {
+					t.Errorf("abandoned enrolment sent %v", got)
+				}
+				r.assertZeroed(t)
+			})
 		})
 	}
 }

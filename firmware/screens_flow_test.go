@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/palmd/palmd/drivers/keypad"
@@ -41,19 +42,21 @@ func TestResultStaysUpAtLeastResultHold(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := newRig(t, wire.Approved, nil)
-			r.screenEvent(t, "idle")
-			tt.run(t, r)
-			shown := r.screenEvent(t, tt.result)
-			r.withdraw(t)
-			if got := r.world.Screen().Name; got != tt.result {
-				t.Fatalf("screen %q once the hand left, want %q still up", got, tt.result)
-			}
-			r.until(t, 10*time.Millisecond, func() bool { return r.world.Screen().Name == "idle" })
-			idle := r.screenEvent(t, "idle")
-			if d := idle.Time.Sub(shown.Time); d < resultHold || d > resultHold+100*time.Millisecond {
-				t.Errorf("%s was up %v, want %v", tt.result, d, resultHold)
-			}
+			synctest.Test(t, func(t *testing.T) {
+				r := newRig(t, wire.Approved, nil)
+				r.screenEvent(t, "idle")
+				tt.run(t, r)
+				shown := r.screenEvent(t, tt.result)
+				r.withdraw(t)
+				if got := r.world.Screen().Name; got != tt.result {
+					t.Fatalf("screen %q once the hand left, want %q still up", got, tt.result)
+				}
+				r.until(t, 10*time.Millisecond, func() bool { return r.world.Screen().Name == "idle" })
+				idle := r.screenEvent(t, "idle")
+				if d := idle.Time.Sub(shown.Time); d < resultHold || d > resultHold+100*time.Millisecond {
+					t.Errorf("%s was up %v, want %v", tt.result, d, resultHold)
+				}
+			})
 		})
 	}
 }
@@ -62,55 +65,58 @@ func TestResultStaysUpAtLeastResultHold(t *testing.T) {
 // distance and position redrawn live under one message, with the time left
 // counting down; the screen event is sent once per message.
 func TestGuidanceIsLive(t *testing.T) {
-	r := newRig(t, wire.Approved, nil)
-	r.screenEvent(t, "idle")
-	r.hover(t, farHand)
-	r.screenEvent(t, "scanning")
-	r.screenEvent(t, "move_lower")
-	shows := func(footer string) func() bool {
-		return func() bool {
-			n := 0
-			for _, s := range r.world.Screens() {
-				if s.Name == "move_lower" && s.Footer == footer {
-					n++
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, wire.Approved, nil)
+		r.screenEvent(t, "idle")
+		r.hover(t, farHand)
+		r.screenEvent(t, "scanning")
+		r.screenEvent(t, "move_lower")
+		shows := func(footer string) func() bool {
+			return func() bool {
+				n := 0
+				for _, s := range r.world.Screens() {
+					if s.Name == "move_lower" && s.Footer == footer {
+						n++
+					}
 				}
+				return n >= 2
 			}
-			return n >= 2
 		}
-	}
-	// Redrawn while the clock stands still, then again once it has moved.
-	eventually(t, shows("8 s left"))
-	r.clock.Advance(3 * time.Second)
-	eventually(t, shows("5 s left"))
-	r.until(t, 100*time.Millisecond, func() bool { return r.kiosk.Status().Session == "" })
-	d := r.collect(t, bus.Decision)
-	if last := d[len(d)-1]; last.Outcome != string(wire.Retry) {
-		t.Errorf("decision %+v, want retry", last)
-	}
-	for _, ev := range d {
-		if ev.Event == bus.Screen && ev.Screen == "move_lower" {
-			t.Errorf("move_lower announced again on redraw: %v", d)
+		// Redrawn while the clock stands still (the camera delivers frames
+		// all the same), then again once it has moved.
+		r.until(t, 0, shows("8 s left"))
+		r.advance(3 * time.Second)
+		r.until(t, 0, shows("5 s left"))
+		r.until(t, 100*time.Millisecond, func() bool { return r.kiosk.Status().Session == "" })
+		d := r.collect(t, bus.Decision)
+		if last := d[len(d)-1]; last.Outcome != string(wire.Retry) {
+			t.Errorf("decision %+v, want retry", last)
 		}
-	}
-	footers := map[string]bool{}
-	redraws := 0
-	for _, s := range r.world.Screens() {
-		if s.Name != "move_lower" {
-			continue
+		for _, ev := range d {
+			if ev.Event == bus.Screen && ev.Screen == "move_lower" {
+				t.Errorf("move_lower announced again on redraw: %v", d)
+			}
 		}
-		redraws++
-		footers[s.Footer] = true
-		if s.Hand == nil || s.Hand.InRange() || s.Hand.DistanceMM <= s.Hand.FarMM || s.Progress != progressScanning {
-			t.Fatalf("move_lower without a too-far hand or progress: %+v", s)
+		footers := map[string]bool{}
+		redraws := 0
+		for _, s := range r.world.Screens() {
+			if s.Name != "move_lower" {
+				continue
+			}
+			redraws++
+			footers[s.Footer] = true
+			if s.Hand == nil || s.Hand.InRange() || s.Hand.DistanceMM <= s.Hand.FarMM || s.Progress != progressScanning {
+				t.Fatalf("move_lower without a too-far hand or progress: %+v", s)
+			}
 		}
-	}
-	if redraws < 4 || len(footers) < 2 || !footers["8 s left"] || !footers["5 s left"] {
-		t.Errorf("%d redraws with countdowns %v, want several counting down from 8 s", redraws, footers)
-	}
-	names := screenNames(r.world)
-	if i, j := slices.Index(names, "scanning"), slices.Index(names, "move_lower"); i < 0 || j < i {
-		t.Errorf("screens %v: want scanning before move_lower", names)
-	}
+		if redraws < 4 || len(footers) < 2 || !footers["8 s left"] || !footers["5 s left"] {
+			t.Errorf("%d redraws with countdowns %v, want several counting down from 8 s", redraws, footers)
+		}
+		names := screenNames(r.world)
+		if i, j := slices.Index(names, "scanning"), slices.Index(names, "move_lower"); i < 0 || j < i {
+			t.Errorf("screens %v: want scanning before move_lower", names)
+		}
+	})
 }
 
 // screenNames is the order screens changed in.
@@ -126,47 +132,53 @@ func screenNames(w *sim.World) []string {
 
 // A palm session shows its progress: scanning, checking, the result.
 func TestProgressThroughAnIdentification(t *testing.T) {
-	r := newRig(t, wire.Approved, nil)
-	r.screenEvent(t, "idle")
-	r.hover(t, sim.Person{Name: "alice"})
-	r.screenEvent(t, "approved")
-	names := screenNames(r.world)
-	want := []string{"idle", "scanning", "checking", "approved"}
-	if !slices.Equal(names, want) {
-		t.Errorf("screens %v, want %v", names, want)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, wire.Approved, nil)
+		r.screenEvent(t, "idle")
+		r.hover(t, sim.Person{Name: "alice"})
+		r.screenEvent(t, "approved")
+		names := screenNames(r.world)
+		want := []string{"idle", "scanning", "checking", "approved"}
+		if !slices.Equal(names, want) {
+			t.Errorf("screens %v, want %v", names, want)
+		}
+	})
 }
 
 // Enter with too few digits says so, with the count; the next digit goes
 // back to the entry screen with its format hint.
 func TestPhoneTooShortIsShown(t *testing.T) {
-	r := newRig(t, wire.Approved, nil)
-	r.screenEvent(t, "idle")
-	r.world.InsertCard("4539578763621486")
-	r.screenEvent(t, "enter_phone")
-	if b := r.world.Screen().Body; !strings.Contains(b, "7 to 15 digits") {
-		t.Errorf("phone entry %q has no format hint", b)
-	}
-	r.world.Type('5', '5', '5', keypad.Enter)
-	r.screenEvent(t, "phone_too_short")
-	if b := r.world.Screen().Body; !strings.Contains(b, "you typed 3") || !strings.Contains(b, "*55") {
-		t.Errorf("too-short screen %q, want the count and the masked digits", b)
-	}
-	r.world.Type('0')
-	r.screenEvent(t, "enter_phone")
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, wire.Approved, nil)
+		r.screenEvent(t, "idle")
+		r.world.InsertCard("4539578763621486")
+		r.screenEvent(t, "enter_phone")
+		if b := r.world.Screen().Body; !strings.Contains(b, "7 to 15 digits") {
+			t.Errorf("phone entry %q has no format hint", b)
+		}
+		r.world.Type('5', '5', '5', keypad.Enter)
+		r.screenEvent(t, "phone_too_short")
+		if b := r.world.Screen().Body; !strings.Contains(b, "you typed 3") || !strings.Contains(b, "*55") {
+			t.Errorf("too-short screen %q, want the count and the masked digits", b)
+		}
+		r.world.Type('0')
+		r.screenEvent(t, "enter_phone")
+	})
 }
 
 // A card the reader cannot read is answered on the screen for noticeHold,
 // then the kiosk is idle again.
 func TestBadCardSwipeIsShown(t *testing.T) {
-	r := newRig(t, wire.Approved, nil)
-	r.screenEvent(t, "idle")
-	r.world.InsertCard("4539578763621487") // fails Luhn
-	r.await(t, bus.CardError, "")
-	shown := r.screenEvent(t, "card_unreadable")
-	r.until(t, 100*time.Millisecond, func() bool { return r.world.Screen().Name == "idle" })
-	idle := r.screenEvent(t, "idle")
-	if d := idle.Time.Sub(shown.Time); d < noticeHold || d > noticeHold+DefaultTimeouts().Heartbeat+100*time.Millisecond {
-		t.Errorf("card_unreadable was up %v, want %v to %v", d, noticeHold, noticeHold+DefaultTimeouts().Heartbeat)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, wire.Approved, nil)
+		r.screenEvent(t, "idle")
+		r.world.InsertCard("4539578763621487") // fails Luhn
+		r.await(t, bus.CardError, "")
+		shown := r.screenEvent(t, "card_unreadable")
+		r.until(t, 100*time.Millisecond, func() bool { return r.world.Screen().Name == "idle" })
+		idle := r.screenEvent(t, "idle")
+		if d := idle.Time.Sub(shown.Time); d < noticeHold || d > noticeHold+DefaultTimeouts().Heartbeat+100*time.Millisecond {
+			t.Errorf("card_unreadable was up %v, want %v to %v", d, noticeHold, noticeHold+DefaultTimeouts().Heartbeat)
+		}
+	})
 }

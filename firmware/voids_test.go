@@ -11,11 +11,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/palmd/palmd/drivers/sim"
 	"github.com/palmd/palmd/firmware/bus"
 	"github.com/palmd/palmd/firmware/pos"
+	"github.com/palmd/palmd/uplink/dev/devtest"
 	"github.com/palmd/palmd/uplink/wire"
 )
 
@@ -184,15 +186,17 @@ func TestMalformedVoidsFileIsSetAside(t *testing.T) {
 // TestMalformedVoidsFileAtStart: the kiosk still starts, logs nothing of
 // the file's content and reports the queue (health voids_unreadable).
 func TestMalformedVoidsFileAtStart(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, VoidsFile), []byte(`{"v":9}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	r := newRigWith(t, rigOptions{outcome: wire.Approved, dataDir: dir})
-	if ev := r.await(t, bus.Health, ""); ev.Part != PartVoids || ev.Reason != "voids_unreadable" {
-		t.Errorf("health event %+v, want voids voids_unreadable", ev)
-	}
-	r.await(t, bus.Screen, "idle")
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, VoidsFile), []byte(`{"v":9}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r := newRigWith(t, rigOptions{outcome: wire.Approved, dataDir: dir})
+		if ev := r.await(t, bus.Health, ""); ev.Part != PartVoids || ev.Reason != "voids_unreadable" {
+			t.Errorf("health event %+v, want voids voids_unreadable", ev)
+		}
+		r.await(t, bus.Screen, "idle")
+	})
 }
 
 func TestRetryDelay(t *testing.T) {
@@ -265,36 +269,42 @@ func cancelledCloudDown(t *testing.T, r *rig, ref string) {
 	}
 }
 
+// lostCloud is a cloud that was lost: a request waits until its context
+// ends (each is told on requested) and every void fails.
+func lostCloud(c *fakeCloud) {
+	c.requested, c.block, c.voidErr = make(chan struct{}, 4), true, errors.New("uplink: not connected")
+}
+
 // TestVoidQueueFull: a void past the bound is not kept, and the kiosk
 // says so (a health event, an error log); the voids queued before it are
 // kept.
 func TestVoidQueueFull(t *testing.T) {
-	var logs syncBuffer
-	r := newRigWith(t, rigOptions{outcome: wire.Approved, log: slog.New(slog.NewTextHandler(&logs, nil)),
-		cloud: func(c *fakeCloud) {
-			c.requested, c.block, c.voidErr = make(chan struct{}, 4), true, errors.New("uplink: not connected")
-		}})
-	r.await(t, bus.Screen, "idle")
-	r.kiosk.voids.mu.Lock()
-	r.kiosk.voids.max = 1
-	r.kiosk.voids.mu.Unlock()
-	if kept, err := r.kiosk.voids.add(pendingVoid{Ref: "m0", Queued: r.clock.Now()}); !kept || err != nil {
-		t.Fatal(kept, err)
-	}
-	cancelledCloudDown(t, r, "m1")
-	ev := r.await(t, bus.Health, "")
-	if ev.Part == PartCloud { // cloud_down came first
-		ev = r.await(t, bus.Health, "")
-	}
-	if ev.Part != PartVoids || ev.Reason != "voids_full" {
-		t.Errorf("health event %+v, want voids voids_full", ev)
-	}
-	if got := refsOf(r.kiosk.voids); !slices.Equal(got, []string{"m0"}) {
-		t.Errorf("queue %v, want the oldest [m0] kept", got)
-	}
-	if s := logs.String(); !strings.Contains(s, "level=ERROR msg=\"void queue full") {
-		t.Errorf("no error logged for the void not kept:\n%s", s)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		var logs syncBuffer
+		r := newRigWith(t, rigOptions{outcome: wire.Approved, log: slog.New(slog.NewTextHandler(&logs, nil)),
+			cloud: lostCloud})
+		r.await(t, bus.Screen, "idle")
+		r.kiosk.voids.mu.Lock()
+		r.kiosk.voids.max = 1
+		r.kiosk.voids.mu.Unlock()
+		if kept, err := r.kiosk.voids.add(pendingVoid{Ref: "m0", Queued: r.clock.Now()}); !kept || err != nil {
+			t.Fatal(kept, err)
+		}
+		cancelledCloudDown(t, r, "m1")
+		ev := r.await(t, bus.Health, "")
+		if ev.Part == PartCloud { // cloud_down came first
+			ev = r.await(t, bus.Health, "")
+		}
+		if ev.Part != PartVoids || ev.Reason != "voids_full" {
+			t.Errorf("health event %+v, want voids voids_full", ev)
+		}
+		if got := refsOf(r.kiosk.voids); !slices.Equal(got, []string{"m0"}) {
+			t.Errorf("queue %v, want the oldest [m0] kept", got)
+		}
+		if s := logs.String(); !strings.Contains(s, "level=ERROR msg=\"void queue full") {
+			t.Errorf("no error logged for the void not kept:\n%s", s)
+		}
+	})
 }
 
 // TestVoidRetriedUntilApproved: a void that fails is retried after 5 s,
@@ -302,84 +312,84 @@ func TestVoidQueueFull(t *testing.T) {
 // never again once approved; voids queued meanwhile are sent oldest
 // first, each once.
 func TestVoidRetriedUntilApproved(t *testing.T) {
-	timers := &timerLog{}
-	r := newRigWith(t, rigOptions{outcome: wire.Approved, timers: timers, cloud: func(c *fakeCloud) {
-		c.requested, c.block, c.voidErr = make(chan struct{}, 4), true, errors.New("uplink: not connected")
-	}})
-	r.await(t, bus.Screen, "idle")
-	lostPayment(t, r, "m1")
-	tries := func() int {
+	synctest.Test(t, func(t *testing.T) {
+		timers := &timerLog{}
+		r := newRigWith(t, rigOptions{outcome: wire.Approved, timers: timers, cloud: lostCloud})
+		r.await(t, bus.Screen, "idle")
+		lostPayment(t, r, "m1")
+		tries := func() int {
+			r.cloud.mu.Lock()
+			defer r.cloud.mu.Unlock()
+			return len(r.cloud.voidAt)
+		}
+		// The session's try and the queue's at once, then one after each
+		// retry timer. The clock moves only once the kiosk has set the timer,
+		// and by exactly its delay, so the gaps are exact (the hand is taken
+		// away after: reading the presence sensor moves the clock too).
+		eventually(t, func() bool { return tries() >= 2 })
+		const retrier = "github.com/palmd/palmd/firmware.(*Kiosk).runVoids"
+		delays := []time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second}
+		for i, want := range delays {
+			eventually(t, func() bool { return len(timers.by(retrier)) > i })
+			if got := timers.by(retrier)[i]; got != want {
+				t.Fatalf("retry %d set for %v after the failure, want %v", i+1, got, want)
+			}
+			r.advance(want)
+			eventually(t, func() bool { return tries() >= i+3 })
+		}
+		r.cloud.mu.Lock()
+		at := slices.Clone(r.cloud.voidAt)
+		r.cloud.mu.Unlock()
+		for i, want := range delays {
+			if gap := at[i+2].Sub(at[i+1]); gap != want {
+				t.Errorf("retry %d came %v after the one before, want %v", i+1, gap, want)
+			}
+		}
+		r.withdraw(t)
+		for _, ref := range []string{"m2", "m3"} {
+			if kept, err := r.kiosk.voids.add(pendingVoid{Ref: ref, Queued: r.clock.Now()}); !kept || err != nil {
+				t.Fatal(kept, err)
+			}
+		}
+		eventually(t, func() bool { return r.kiosk.Status().Counters["voids_pending"] == 3 })
+		r.cloud.mu.Lock()
+		r.cloud.voidErr = nil
+		r.cloud.mu.Unlock()
+		r.kiosk.CloudHealth(true)
+		for range 3 {
+			r.await(t, bus.Voided, "")
+		}
+		eventually(t, func() bool { return r.kiosk.Status().Counters["voids_pending"] == 0 })
+		n := tries()
+		r.kiosk.CloudHealth(false)
+		r.kiosk.CloudHealth(true)
+		r.advance(voidRetryMax)
+		eventually(t, func() bool { return r.kiosk.Status().Mode == ModeServing })
+		if got := tries(); got != n {
+			t.Errorf("%d more voids after every one was approved", got-n)
+		}
 		r.cloud.mu.Lock()
 		defer r.cloud.mu.Unlock()
-		return len(r.cloud.voidAt)
-	}
-	// The session's try and the queue's at once, then one after each
-	// retry timer. The clock moves only once the kiosk has set the timer,
-	// and by exactly its delay, so the gaps are exact (the hand is taken
-	// away after: reading the presence sensor moves the clock too).
-	eventually(t, func() bool { return tries() >= 2 })
-	const retrier = "github.com/palmd/palmd/firmware.(*Kiosk).runVoids"
-	delays := []time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second}
-	for i, want := range delays {
-		eventually(t, func() bool { return len(timers.by(retrier)) > i })
-		if got := timers.by(retrier)[i]; got != want {
-			t.Fatalf("retry %d set for %v after the failure, want %v", i+1, got, want)
+		if !slices.Equal(r.cloud.voids, []string{"m1", "m2", "m3"}) {
+			t.Errorf("voids approved %v, want [m1 m2 m3], each once, oldest first", r.cloud.voids)
 		}
-		r.clock.Advance(want)
-		eventually(t, func() bool { return tries() >= i+3 })
-	}
-	r.cloud.mu.Lock()
-	at := slices.Clone(r.cloud.voidAt)
-	r.cloud.mu.Unlock()
-	for i, want := range delays {
-		if gap := at[i+2].Sub(at[i+1]); gap != want {
-			t.Errorf("retry %d came %v after the one before, want %v", i+1, gap, want)
-		}
-	}
-	r.withdraw(t)
-	for _, ref := range []string{"m2", "m3"} {
-		if kept, err := r.kiosk.voids.add(pendingVoid{Ref: ref, Queued: r.clock.Now()}); !kept || err != nil {
-			t.Fatal(kept, err)
-		}
-	}
-	eventually(t, func() bool { return r.kiosk.Status().Counters["voids_pending"] == 3 })
-	r.cloud.mu.Lock()
-	r.cloud.voidErr = nil
-	r.cloud.mu.Unlock()
-	r.kiosk.CloudHealth(true)
-	for range 3 {
-		r.await(t, bus.Voided, "")
-	}
-	eventually(t, func() bool { return r.kiosk.Status().Counters["voids_pending"] == 0 })
-	n := tries()
-	r.kiosk.CloudHealth(false)
-	r.kiosk.CloudHealth(true)
-	r.clock.Advance(voidRetryMax)
-	eventually(t, func() bool { return r.kiosk.Status().Mode == ModeServing })
-	if got := tries(); got != n {
-		t.Errorf("%d more voids after every one was approved", got-n)
-	}
-	r.cloud.mu.Lock()
-	defer r.cloud.mu.Unlock()
-	if !slices.Equal(r.cloud.voids, []string{"m1", "m2", "m3"}) {
-		t.Errorf("voids approved %v, want [m1 m2 m3], each once, oldest first", r.cloud.voids)
-	}
+	})
 }
 
 // TestVoidsInMemoryLostAtExit: without a data directory, voids that still
 // wait when palmd stops are lost, and the log says so.
 func TestVoidsInMemoryLostAtExit(t *testing.T) {
-	var logs syncBuffer
-	r := newRigWith(t, rigOptions{outcome: wire.Approved, log: slog.New(slog.NewTextHandler(&logs, nil)),
-		cloud: func(c *fakeCloud) {
-			c.requested, c.block, c.voidErr = make(chan struct{}, 4), true, errors.New("uplink: not connected")
-		}})
-	r.await(t, bus.Screen, "idle")
-	lostPayment(t, r, "m1")
-	r.stop(t)
-	if s := logs.String(); !strings.Contains(s, "voids lost with palmd's exit (no update.dir)") || !strings.Contains(s, "voids=1") {
-		t.Errorf("log at exit does not say a void was lost:\n%s", s)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		var logs syncBuffer
+		r := newRigWith(t, rigOptions{outcome: wire.Approved, log: slog.New(slog.NewTextHandler(&logs, nil)),
+			cloud: lostCloud})
+		r.await(t, bus.Screen, "idle")
+		lostPayment(t, r, "m1")
+		r.stop(t)
+		if s := logs.String(); !strings.Contains(s, "voids lost with palmd's exit (no update.dir)") || !strings.Contains(s, "voids=1") {
+			t.Errorf("log at exit does not say a void was lost:\n%s", s)
+		}
+	})
 }
 
 // syncBuffer is a log destination several goroutines write to.
@@ -403,30 +413,30 @@ func (s *syncBuffer) String() string {
 // TestVoidSurvivesARestart: a void queued before palmd stops is sent by
 // the next palmd on the same data directory, at start.
 func TestVoidSurvivesARestart(t *testing.T) {
-	dir := t.TempDir()
-	r := newRigWith(t, rigOptions{outcome: wire.Approved, dataDir: dir, cloud: func(c *fakeCloud) {
-		c.requested, c.block, c.voidErr = make(chan struct{}, 4), true, errors.New("uplink: not connected")
-	}})
-	r.await(t, bus.Screen, "idle")
-	lostPayment(t, r, "m1")
-	r.stop(t)
-	b, err := os.ReadFile(filepath.Join(dir, VoidsFile))
-	if err != nil || !strings.Contains(string(b), `"ref":"m1"`) {
-		t.Fatalf("queue file after the stop: %s, %v", b, err)
-	}
-	next := newRigWith(t, rigOptions{outcome: wire.Approved, dataDir: dir})
-	if ev := next.await(t, bus.Voided, ""); ev.Flow != "pay" || ev.Reason != "voided" {
-		t.Errorf("voided event %+v", ev)
-	}
-	eventually(t, func() bool { return next.kiosk.Status().Counters["voids_pending"] == 0 })
-	next.cloud.mu.Lock()
-	defer next.cloud.mu.Unlock()
-	if !slices.Equal(next.cloud.voids, []string{"m1"}) {
-		t.Errorf("voids after the restart %v, want [m1]", next.cloud.voids)
-	}
-	if b, _ := os.ReadFile(filepath.Join(dir, VoidsFile)); strings.Contains(string(b), "m1") {
-		t.Errorf("queue file still holds the approved void: %s", b)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		r := newRigWith(t, rigOptions{outcome: wire.Approved, dataDir: dir, cloud: lostCloud})
+		r.await(t, bus.Screen, "idle")
+		lostPayment(t, r, "m1")
+		r.stop(t)
+		b, err := os.ReadFile(filepath.Join(dir, VoidsFile))
+		if err != nil || !strings.Contains(string(b), `"ref":"m1"`) {
+			t.Fatalf("queue file after the stop: %s, %v", b, err)
+		}
+		next := newRigWith(t, rigOptions{outcome: wire.Approved, dataDir: dir})
+		if ev := next.await(t, bus.Voided, ""); ev.Flow != "pay" || ev.Reason != "voided" {
+			t.Errorf("voided event %+v", ev)
+		}
+		eventually(t, func() bool { return next.kiosk.Status().Counters["voids_pending"] == 0 })
+		next.cloud.mu.Lock()
+		defer next.cloud.mu.Unlock()
+		if !slices.Equal(next.cloud.voids, []string{"m1"}) {
+			t.Errorf("voids after the restart %v, want [m1]", next.cloud.voids)
+		}
+		if b, _ := os.ReadFile(filepath.Join(dir, VoidsFile)); strings.Contains(string(b), "m1") {
+			t.Errorf("queue file still holds the approved void: %s", b)
+		}
+	})
 }
 
 // cutNetwork is the network between the kiosk and its uplink. Cut,
@@ -486,51 +496,53 @@ func (n *cutNetwork) voided() int {
 // voided in the cloud's ledger, by one void, and a second loss and return
 // of the cloud voids nothing more.
 func TestLostPaymentVoidedOverNATS(t *testing.T) {
-	d, c := startCloud(t)
-	net := &cutNetwork{Cloud: c}
-	r := newRigWith(t, rigOptions{uplink: net, palm: d.palm, card: d.card, startAtWall: true, dataDir: t.TempDir()})
-	net.health = r.kiosk.CloudHealth
-	r.enrolAlice(t)
+	devtest.Bubble(t, func(t *testing.T) {
+		d, c := startCloud(t)
+		net := &cutNetwork{Cloud: c}
+		r := newRigWith(t, rigOptions{uplink: net, palm: d.palm, card: d.card, dataDir: t.TempDir()})
+		net.health = r.kiosk.CloudHealth
+		r.enrolAlice(t)
 
-	net.mu.Lock()
-	net.cutAfterPay = true
-	net.mu.Unlock()
-	pc := r.posLink(t, pos.NewServer(r.kiosk.POS(), nil))
-	if err := pc.Send(payReq("m1", 1250)); err != nil {
-		t.Fatal(err)
-	}
-	r.await(t, bus.Screen, "pay")
-	r.hover(t, sim.Person{Name: "alice"})
-	actx, acancel := context.WithTimeout(context.Background(), time.Minute)
-	defer acancel()
-	a, err := pc.Await(actx, "m1")
-	if err != nil || a.Status != pos.Cancelled || a.Reason != "cloud_down" {
-		t.Fatalf("POS answer %+v, %v; want cancelled cloud_down", a, err)
-	}
-	r.await(t, bus.VoidQueued, "")
-	if ps := d.Cloud.Payments(); len(ps) != 1 || ps[0].Ref != "m1" || ps[0].Voided {
-		t.Fatalf("ledger while the network is cut: %+v, want m1 charged (the answer was lost)", ps)
-	}
-	r.withdraw(t)
+		net.mu.Lock()
+		net.cutAfterPay = true
+		net.mu.Unlock()
+		pc := r.posLink(t, pos.NewServer(r.kiosk.POS(), nil))
+		if err := pc.Send(payReq("m1", 1250)); err != nil {
+			t.Fatal(err)
+		}
+		r.await(t, bus.Screen, "pay")
+		r.hover(t, sim.Person{Name: "alice"})
+		actx, acancel := context.WithTimeout(context.Background(), time.Minute)
+		defer acancel()
+		a, err := pc.Await(actx, "m1")
+		if err != nil || a.Status != pos.Cancelled || a.Reason != "cloud_down" {
+			t.Fatalf("POS answer %+v, %v; want cancelled cloud_down", a, err)
+		}
+		r.await(t, bus.VoidQueued, "")
+		if ps := d.Cloud.Payments(); len(ps) != 1 || ps[0].Ref != "m1" || ps[0].Voided {
+			t.Fatalf("ledger while the network is cut: %+v, want m1 charged (the answer was lost)", ps)
+		}
+		r.withdraw(t)
 
-	net.restore()
-	if ev := r.await(t, bus.Voided, ""); ev.Reason != "voided" || ev.Flow != "pay" {
-		t.Errorf("voided event %+v, want reason voided (a charge was taken back)", ev)
-	}
-	eventually(t, func() bool { return r.kiosk.Status().Counters["voids_pending"] == 0 })
-	if ps := d.Cloud.Payments(); len(ps) != 1 || ps[0].Ref != "m1" || !ps[0].Voided {
-		t.Fatalf("ledger once the network is back: %+v, want m1 voided", ps)
-	}
+		net.restore()
+		if ev := r.await(t, bus.Voided, ""); ev.Reason != "voided" || ev.Flow != "pay" {
+			t.Errorf("voided event %+v, want reason voided (a charge was taken back)", ev)
+		}
+		eventually(t, func() bool { return r.kiosk.Status().Counters["voids_pending"] == 0 })
+		if ps := d.Cloud.Payments(); len(ps) != 1 || ps[0].Ref != "m1" || !ps[0].Voided {
+			t.Fatalf("ledger once the network is back: %+v, want m1 voided", ps)
+		}
 
-	r.kiosk.CloudHealth(false)
-	net.restore()
-	r.clock.Advance(voidRetryMax)
-	eventually(t, func() bool { return r.kiosk.Status().Mode == ModeServing })
-	r.awaitIdle(t)
-	if n := net.voided(); n != 1 {
-		t.Errorf("%d voids reached the cloud, want 1", n)
-	}
-	if ps := d.Cloud.Payments(); len(ps) != 1 || !ps[0].Voided {
-		t.Errorf("ledger at the end: %+v", ps)
-	}
+		r.kiosk.CloudHealth(false)
+		net.restore()
+		r.advance(voidRetryMax)
+		eventually(t, func() bool { return r.kiosk.Status().Mode == ModeServing })
+		r.awaitIdle(t)
+		if n := net.voided(); n != 1 {
+			t.Errorf("%d voids reached the cloud, want 1", n)
+		}
+		if ps := d.Cloud.Payments(); len(ps) != 1 || !ps[0].Voided {
+			t.Errorf("ledger at the end: %+v", ps)
+		}
+	})
 }
