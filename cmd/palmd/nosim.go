@@ -11,6 +11,7 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"net"
 
 	"github.com/jonboulle/clockwork"
 	"golang.org/x/sync/errgroup"
@@ -46,6 +47,8 @@ func (simFlags) simulation(cfg config.Config) (*simulation, error) {
 func (*simulation) devices(clockwork.Clock) firmware.Devices { return firmware.Devices{} }
 
 func (*simulation) posLine() io.ReadWriteCloser { return nil }
+
+func (*simulation) posListener() net.Listener { return nil }
 
 func (*simulation) attachCloud(*cloudLink) {}
 

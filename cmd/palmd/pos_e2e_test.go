@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+	"golang.org/x/sync/errgroup"
+
 	"github.com/palmd/palmd/drivers/keypad"
 	"github.com/palmd/palmd/drivers/sim"
 	"github.com/palmd/palmd/firmware/bus"
@@ -45,57 +48,86 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// freeAddr returns a loopback address no one listens on now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+// memListener is a net.Listener in memory: Dial hands Accept one end of a
+// net.Pipe. Made in a testing/synctest bubble, every wait on it counts as
+// waiting, as a socket's never does.
+type memListener struct {
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
 }
 
-// skipUnderRace skips a test that runs the whole palmd on the real clock:
-// the race detector slows it past the capture timeout (raceEnabled). It
-// runs in make test's pass without it and in make hil.
-func skipUnderRace(t *testing.T) {
-	t.Helper()
-	if raceEnabled {
-		t.Skip("runs palmd on the real clock, which the race detector slows past the capture timeout")
+func newMemListener() *memListener {
+	return &memListener{conns: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (l *memListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
 	}
 }
+
+func (l *memListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *memListener) Addr() net.Addr { return memAddr{} }
+
+// Dial connects a client, once Accept takes the other end.
+func (l *memListener) Dial() (net.Conn, error) {
+	client, server := net.Pipe()
+	select {
+	case l.conns <- server:
+		return client, nil
+	case <-l.done:
+		client.Close()
+		server.Close()
+		return nil, net.ErrClosed
+	}
+}
+
+type memAddr struct{}
+
+func (memAddr) Network() string { return "memory" }
+func (memAddr) String() string  { return "in-memory" }
 
 // kioskWithPOS runs the simulation build (embedded NATS server and
-// reference cloud) with its POS link on a local socket.
+// reference cloud) with its POS link on an in-memory listener, in a
+// testing/synctest bubble on the frame clock (onFrameClock).
 type kioskWithPOS struct {
 	world *sim.World
-	addr  string
+	link  *memListener
 	out   *syncBuffer
 	logs  *syncBuffer
 	stop  func() []bus.Event
 }
 
+// startKioskWithPOS starts palmd; call it in the bubble.
 func startKioskWithPOS(t *testing.T) *kioskWithPOS {
 	t.Helper()
-	cfg := config.Default()
-	k := &kioskWithPOS{world: sim.NewWorld(), addr: freeAddr(t), out: &syncBuffer{}, logs: &syncBuffer{}}
-	cfg.POS.Listen = k.addr
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	k := &kioskWithPOS{world: sim.NewWorld(sim.FrameClock(clockwork.NewRealClock())), link: newMemListener(),
+		out: &syncBuffer{}, logs: &syncBuffer{}}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	log := slog.New(slog.NewTextHandler(k.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, cfg, log, output{w: k.out}, consoleFlags{}, &simulation{world: k.world}, seams{})
+		done <- serve(ctx, config.Default(), log, output{w: k.out}, consoleFlags{}, &simulation{world: k.world, pos: k.link}, seams{})
 	}()
+	ended := sync.OnceValue(func() error { return <-done })
 	k.stop = func() []bus.Event {
 		cancel()
-		if err := <-done; err != nil {
+		if err := ended(); err != nil {
 			t.Errorf("serve: %v", err)
 		}
 		return decodeEvents(t, k.out.Bytes())
 	}
 	t.Cleanup(func() {
 		cancel()
+		ended() // the bubble ends only once palmd has
 		if t.Failed() {
 			t.Logf("palmd log:\n%s", k.logs.Bytes())
 		}
@@ -104,47 +136,44 @@ func startKioskWithPOS(t *testing.T) *kioskWithPOS {
 	return k
 }
 
-// dial connects a POS, as cmd/posdemo does.
+// dial connects a POS, as cmd/posdemo does over a socket.
 func (k *kioskWithPOS) dial(t *testing.T) *pos.Client {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for {
-		c, err := pos.Dial(ctx, k.addr)
-		if err == nil {
-			t.Cleanup(func() { c.Close() })
-			return c
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("the POS socket never opened: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
+	conn, err := k.link.Dial()
+	if err != nil {
+		t.Fatalf("the POS link: %v", err)
 	}
+	c := pos.NewClient(conn)
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
 // waitScreen waits until the display shows name, among the screens from
-// the from-th on, and returns how many screens have been shown.
+// the from-th on, and returns how many screens have been shown. It lets
+// the frame clock run, a frame at a time, for at most a minute of it.
 func (k *kioskWithPOS) waitScreen(t *testing.T, from int, name string) int {
 	t.Helper()
-	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+	for range int(time.Minute / sim.FramePeriod) {
 		ss := k.world.Screens()
 		for i := from; i < len(ss); i++ {
 			if ss[i].Name == name {
 				return i + 1
 			}
 		}
+		time.Sleep(sim.FramePeriod) // the bubble's clock
 	}
-	t.Fatalf("screen %s never showed (screens: %v)", name, screenNames(k.world))
+	t.Fatalf("screen %s never showed in a minute of the frame clock (screens: %v)", name, screenNames(k.world))
 	return 0
 }
 
-// TestPOSClientOverTheSocket plays the example POS client's side of the
+// TestPOSClientAgainstPalmd plays the example POS client's side of the
 // link against the simulation build: approved, declined, cancelled by the
 // POS, cancelled at the kiosk, POS gone mid-payment, and the same message
-// id twice (one charge). It runs on the real clock: a TCP socket never
-// counts as waiting in a synctest bubble (onFrameClock).
-func TestPOSClientOverTheSocket(t *testing.T) {
-	skipUnderRace(t)
+// id twice (one charge). The link is in memory, so that palmd runs on the
+// frame clock (onFrameClock); TestPOSLinkOnTheSocket serves it on TCP.
+func TestPOSClientAgainstPalmd(t *testing.T) { onFrameClock(t, testPOSClientAgainstPalmd) }
+
+func testPOSClientAgainstPalmd(t *testing.T) {
 	k := startKioskWithPOS(t)
 	w := k.world
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -257,5 +286,48 @@ func TestPOSClientOverTheSocket(t *testing.T) {
 	}
 	if strings.Join(pays, ",") != "approved,declined" {
 		t.Errorf("pay decisions %v, want one approval (m1, asked twice) and one decline (m2)", pays)
+	}
+}
+
+// answerAll approves every request at once, with the request's id as the
+// reference.
+type answerAll struct{}
+
+func (answerAll) Request(_ uint64, r pos.Request, reply func(pos.Answer) error) {
+	_ = reply(pos.Answer{ID: r.ID, Status: pos.Approved, Reference: "ref-" + r.ID})
+}
+
+func (answerAll) Gone(uint64) {}
+
+// TestPOSLinkOnTheSocket: with pos.listen set and no listener of the
+// simulation's, the link listens on that TCP address before startPOS
+// returns, and a client that connects there is served.
+func TestPOSLinkOnTheSocket(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var g errgroup.Group
+	defer func() {
+		cancel()
+		if err := g.Wait(); err != nil {
+			t.Errorf("the link: %v", err)
+		}
+	}()
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	if err := startPOS(ctx, &g, config.POS{Listen: "127.0.0.1:0"}, nil, nil, answerAll{}, log); err != nil {
+		t.Fatal(err)
+	}
+	// The address the system chose is in the log line.
+	_, addr, ok := strings.Cut(logs.String(), "addr=")
+	if !ok {
+		t.Fatalf("no listening address logged:\n%s", logs.String())
+	}
+	c, err := pos.Dial(ctx, strings.TrimSpace(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	a, err := c.Do(ctx, pos.Request{ID: "m1", Type: pos.Pay, Amount: 100, Currency: "EUR", Merchant: "Corner Shop"})
+	if err != nil || a.Status != pos.Approved || a.Reference != "ref-m1" {
+		t.Fatalf("answer %+v, %v; want approved with reference ref-m1", a, err)
 	}
 }

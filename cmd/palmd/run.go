@@ -319,7 +319,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output,
 
 	ready := make(chan struct{})
 	g, gctx := errgroup.WithContext(life)
-	if err := startPOS(gctx, g, cfg.POS, simu.posLine(), kiosk.POS(), log); err != nil {
+	if err := startPOS(gctx, g, cfg.POS, simu.posLine(), simu.posListener(), kiosk.POS(), log); err != nil {
 		stop()
 		return errors.Join(err, g.Wait())
 	}

@@ -15,6 +15,7 @@ import (
 	"image/png"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,6 +68,10 @@ type simulation struct {
 	screens  string        // with play: save every screen here, in order
 	web      *webHub       // the kiosk page, if asked for
 	webAddr  string
+	// pos, if set, is where POS clients connect instead of pos.listen's
+	// socket: tests give one in memory, so that palmd runs in a
+	// testing/synctest bubble (a socket read never counts as waiting).
+	pos net.Listener
 }
 
 // simulation returns the simulation cfg asks for, or nil for real hardware.
@@ -124,6 +129,15 @@ func (s *simulation) posLine() io.ReadWriteCloser {
 		return nil
 	}
 	return s.world.POSLine()
+}
+
+// posListener is the listener POS clients connect to in place of
+// pos.listen's socket, or nil.
+func (s *simulation) posListener() net.Listener {
+	if s == nil {
+		return nil
+	}
+	return s.pos
 }
 
 // attachCloud gives the world's phone app the embedded reference cloud, if

@@ -1,5 +1,0 @@
-//go:build sim && !race
-
-package main
-
-const raceEnabled = false
