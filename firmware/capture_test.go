@@ -28,13 +28,24 @@ func TestBadlyHeldHandsAreNeverCalledAttacks(t *testing.T) {
 	for _, c := range synth.Conditions() {
 		for seed := range 4 {
 			p := sim.Person{Name: "hand-" + c.String() + string(rune('a'+seed)), Condition: c, IgnoresGuidance: true}
+			// As the kiosk decides: a burst that did not move is
+			// looked at again (liveness.StillRetakes) before it is
+			// called an attack; any other attack call ends the
+			// session. Calling the first still burst an attack was
+			// stricter than the kiosk and failed once in about 30
+			// runs (2026-12-06: a blurred hand still for one burst,
+			// no_micro_motion at 0.493; a hand's tremor can pause).
+			stills := 0
 			for _, r := range refusedBursts(t, k, w, p, 3) {
 				refused++
-				// Stricter than the kiosk, which looks at a still
-				// burst again before it calls it an attack.
-				if attack, _ := attackAnyway(r.gate, r.live); attack {
-					t.Errorf("%s hand (seed %d), refused by the gate (%s), called an attack: %s (score %.3f)",
-						c, seed, r.gate.Reason, r.live.Reason, r.live.Score)
+				attack, still := attackAnyway(r.gate, r.live)
+				if attack && still && stills < liveness.StillRetakes {
+					stills++
+					continue
+				}
+				if attack {
+					t.Errorf("%s hand (seed %d), refused by the gate (%s), called an attack: %s (score %.3f; %d still bursts before it)",
+						c, seed, r.gate.Reason, r.live.Reason, r.live.Score, stills)
 				}
 			}
 		}
