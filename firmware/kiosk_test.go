@@ -356,6 +356,23 @@ func eventually(t *testing.T, cond func() bool) {
 	}
 }
 
+// cardIn inserts a card at the idle screen: an enrolment begins, and asks
+// for a phone number.
+func (r *rig) cardIn(t *testing.T) {
+	t.Helper()
+	r.await(t, bus.Screen, "idle")
+	r.world.InsertCard("4539578763621486")
+	r.await(t, bus.Screen, "enter_phone")
+}
+
+// phoneIn types a phone number at the prompt: the enrolment asks for a
+// palm.
+func (r *rig) phoneIn(t *testing.T) {
+	t.Helper()
+	r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '0', '0', keypad.Enter)
+	r.await(t, bus.Screen, "hover")
+}
+
 // awaitIdle moves the clock until the kiosk is idle again (a result stays
 // up resultHold on the kiosk's clock) and reads the idle screen's event.
 func (r *rig) awaitIdle(t *testing.T) {
@@ -463,9 +480,7 @@ func TestIdentify(t *testing.T) {
 func TestEnrolSealsCardAndPhone(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t, wire.Approved, nil)
-		r.await(t, bus.Screen, "idle")
-		r.world.InsertCard("4539578763621486")
-		r.await(t, bus.Screen, "enter_phone")
+		r.cardIn(t)
 		r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '9', keypad.Backspace, '0', '0', keypad.Enter)
 		r.await(t, bus.Screen, "hover")
 		r.enrolPalm(t, sim.Person{Name: "bob"})
@@ -492,11 +507,8 @@ func TestEnrolSealsCardAndPhone(t *testing.T) {
 func TestRepeatedScreenIsNotReEmitted(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t, wire.Approved, nil)
-		r.await(t, bus.Screen, "idle")
-		r.world.InsertCard("4539578763621486")
-		r.await(t, bus.Screen, "enter_phone")
-		r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '0', '0', keypad.Enter)
-		r.await(t, bus.Screen, "hover")
+		r.cardIn(t)
+		r.phoneIn(t)
 		r.events.Close()
 		n := 0
 		r.events.Each(func(ev bus.Event) {
@@ -519,9 +531,7 @@ func TestRepeatedScreenIsNotReEmitted(t *testing.T) {
 func TestEnrolCancelledSendsNothing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t, wire.Approved, nil)
-		r.await(t, bus.Screen, "idle")
-		r.world.InsertCard("4539578763621486")
-		r.await(t, bus.Screen, "enter_phone")
+		r.cardIn(t)
 		r.world.Type('5', '5', keypad.Enter, keypad.Cancel) // too short, then cancel
 		r.awaitIdle(t)
 		r.world.InsertCard("4539578763621487") // fails Luhn: reported, kiosk stays idle
@@ -828,9 +838,7 @@ func TestCloudDownIsOutOfService(t *testing.T) {
 func TestHandDuringEnrolmentStartsNothingElse(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t, wire.Approved, nil)
-		r.await(t, bus.Screen, "idle")
-		r.world.InsertCard("4539578763621486")
-		r.await(t, bus.Screen, "enter_phone")
+		r.cardIn(t)
 		r.hover(t, sim.Person{Name: "bob"})
 		r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '0', '0', keypad.Enter)
 		for range wire.MaxPerHand - 1 {
@@ -857,11 +865,8 @@ func TestHandDuringEnrolmentStartsNothingElse(t *testing.T) {
 func TestEnrolBothPalms(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t, wire.Approved, nil)
-		r.await(t, bus.Screen, "idle")
-		r.world.InsertCard("4539578763621486")
-		r.await(t, bus.Screen, "enter_phone")
-		r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '0', '0', keypad.Enter)
-		r.await(t, bus.Screen, "hover")
+		r.cardIn(t)
+		r.phoneIn(t)
 		r.world.Type('2')
 		r.await(t, bus.Screen, "hover_left")
 		r.enrolPalm(t, sim.Person{Name: "bob"})
@@ -900,11 +905,8 @@ func TestEnrolAbandonedAtEveryPalmStep(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				r := newRig(t, wire.Approved, nil)
-				r.await(t, bus.Screen, "idle")
-				r.world.InsertCard("4539578763621486")
-				r.await(t, bus.Screen, "enter_phone")
-				r.world.Type('5', '5', '5', '0', '1', '0', '0', '2', '0', '0', keypad.Enter)
-				r.await(t, bus.Screen, "hover")
+				r.cardIn(t)
+				r.phoneIn(t)
 				if tt.both {
 					r.world.Type('2')
 					r.await(t, bus.Screen, "hover_left")
