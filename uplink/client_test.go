@@ -62,25 +62,14 @@ type rig struct {
 // through in-memory pipes (r.connect, r.dial), so that the test runs in a
 // bubble (devtest.Bubble) and never waits on the machine's clock. Call it
 // in the bubble: the rig's certificates must be made on its clock.
-func newRig(t *testing.T) *rig { return startRig(t, &pipe{}) }
-
-// newPortRig starts the rig on a loopback port, for the tests that cannot
-// run in a bubble: those that store an object (cloud.PublishBundle). The
-// object store's Put starts a goroutine that, when Put ends before it has
-// run, waits forever on a nil channel (nats.go v1.55.0,
-// resetPendingAcksOnReconnect after cleanupReplySub); a bubble then ends in
-// "deadlock: main bubble goroutine has exited but blocked goroutines
-// remain". Nothing in those tests waits on time but for events.
-func newPortRig(t *testing.T) *rig { return startRig(t, nil) }
-
-func startRig(t *testing.T, p *pipe) *rig {
+func newRig(t *testing.T) *rig {
 	t.Helper()
 	auth, err := dev.NewAuthority()
 	if err != nil {
 		t.Fatal(err)
 	}
 	pub, priv, _ := ed25519.GenerateKey(nil)
-	r := &rig{auth: auth, pipe: p, signPub: pub, sign: priv, events: make(chan wire.Event, 16), logs: &syncBuffer{}}
+	r := &rig{auth: auth, pipe: &pipe{}, signPub: pub, sign: priv, events: make(chan wire.Event, 16), logs: &syncBuffer{}}
 	r.serve(t)
 	creds, err := auth.Cloud()
 	if err != nil {
@@ -123,15 +112,6 @@ func startRig(t *testing.T, p *pipe) *rig {
 // bubble, memory streams only: see devtest), and points the pipe at it.
 func (r *rig) serve(t *testing.T) {
 	t.Helper()
-	if r.pipe == nil {
-		srv, err := dev.RunServer(r.auth, server.RANDOM_PORT, t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(srv.Shutdown)
-		r.srv = srv
-		return
-	}
 	opts, err := r.auth.ServerOptions(server.DEFAULT_PORT) // ClientURL must still parse
 	if err != nil {
 		t.Fatal(err)
@@ -147,12 +127,10 @@ func (r *rig) serve(t *testing.T) {
 	r.pipe.set(srv)
 }
 
-// connect connects to the rig's server (through the pipe, if any), as
-// whoever the options' credentials name.
+// connect connects to the rig's server through the pipe, as whoever the
+// options' credentials name.
 func (r *rig) connect(opts ...nats.Option) (*nats.Conn, error) {
-	if r.pipe != nil {
-		opts = append(opts, nats.InProcessServer(r.pipe))
-	}
+	opts = append(opts, nats.InProcessServer(r.pipe))
 	return nats.Connect(r.srv.ClientURL(), opts...)
 }
 
