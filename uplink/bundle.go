@@ -5,12 +5,16 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
 	"io"
+	"strconv"
+	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go"
+
 	"github.com/palmd/palmd/uplink/wire"
 )
 
@@ -18,19 +22,20 @@ import (
 // command names (size or SHA-256).
 var ErrBundleMismatch = errors.New("uplink: bundle does not match its update command")
 
-// Bundle opens the firmware bundle u names in the cloud's object store
-// (wire.BundleBucket) and streams it from JetStream as it is read. The
-// bytes are checked against the signed command as they go: more than
-// u.Size bytes, or at the end another size or SHA-256, is ErrBundleMismatch
-// instead of io.EOF, so a reader that verifies to the end (secureboot's
-// Updater.Install) never accepts other bytes. Close it when done.
+// Bundle opens the firmware bundle u names and streams it from the cloud
+// as it is read. The bytes are checked against the signed command as they
+// go: more than u.Size bytes, or at the end another size or SHA-256, is
+// ErrBundleMismatch instead of io.EOF, so a reader that verifies to the end
+// (secureboot's Updater.Install) never accepts other bytes. Close it when
+// done.
 //
-// The chunks are read one by one with JetStream's direct get (the next
-// message on the object's chunk subject), not with a consumer as
-// nats.go's object store reads them: a kiosk may not create consumers,
-// since a consumer's deliver subject is the kiosk's to choose and the
-// server publishes to it on the kiosk's behalf, past its publish
-// permissions (wire.DevicePermissions). ctx bounds every read.
+// The kiosk asks the cloud for the bundle's bytes on its bundle subject
+// (wire.BundleRequest), up to wire.MaxBundleReply a round trip, and the
+// cloud reads them from its object store (wire.BundleBucket). The kiosk
+// may not read the bucket itself: JetStream answers on any reply subject
+// a request names (wire.DevicePermissions). Bundle asks for the first
+// bytes before it returns, so that a bundle the cloud does not have fails
+// here. ctx bounds every read.
 func (c *Client) Bundle(ctx context.Context, u wire.Update) (io.ReadCloser, error) {
 	if err := (wire.Command{Type: wire.CmdUpdate, Seq: 1, Update: &u}).Validate(); err != nil {
 		return nil, fmt.Errorf("uplink: bundle: %w", err)
@@ -38,60 +43,82 @@ func (c *Client) Bundle(ctx context.Context, u wire.Update) (io.ReadCloser, erro
 	if !c.nc.IsConnected() {
 		return nil, ErrNotConnected
 	}
-	js, err := jetstream.New(c.nc)
-	if err != nil {
-		return nil, fmt.Errorf("uplink: bundle: %w", err)
-	}
-	obs, err := js.ObjectStore(ctx, wire.BundleBucket)
-	if err != nil {
-		return nil, fmt.Errorf("uplink: bundle bucket %s: %w", wire.BundleBucket, err)
-	}
-	info, err := obs.GetInfo(ctx, u.Object)
-	if err != nil {
+	r := &bundleReader{ctx: ctx, nc: c.nc, subject: wire.BundleSubject(c.device), req: wire.BundleRequest{Object: u.Object}}
+	if err := r.fetch(); err != nil {
 		return nil, fmt.Errorf("uplink: bundle %s: %w", u.Object, err)
 	}
-	if !wire.ValidObjectID(info.NUID) {
-		return nil, fmt.Errorf("uplink: bundle %s: object id %q is not a subject token", u.Object, info.NUID)
-	}
-	stream, err := js.Stream(ctx, wire.BundleStream)
-	if err != nil {
-		return nil, fmt.Errorf("uplink: bundle stream %s: %w", wire.BundleStream, err)
-	}
-	chunks := &chunkReader{ctx: ctx, stream: stream, subject: wire.BundleChunkSubject(info.NUID), left: info.Chunks, next: 1}
 	want, _ := hex.DecodeString(u.SHA256)
-	return &checkedBundle{r: chunks, h: sha256.New(), size: u.Size, sum: want}, nil
+	return &checkedBundle{r: r, h: sha256.New(), size: u.Size, sum: want}, nil
 }
 
-// chunkReader reads an object's chunks in order, each with one direct get
-// of the next message on their subject.
-type chunkReader struct {
+// A bundle request that gets no reply within fetchTimeout is sent again,
+// up to fetchTries times in all: it asks for the same bytes each time.
+const (
+	fetchTimeout = 30 * time.Second
+	fetchTries   = 3
+)
+
+// bundleReader reads a bundle's bytes from the cloud, one reply at a time.
+type bundleReader struct {
 	ctx     context.Context // Bundle's: a reader has no other place for it
-	stream  jetstream.Stream
+	nc      *nats.Conn
 	subject string
-	left    uint32 // chunks not yet fetched
-	next    uint64 // the stream sequence to look from
-	buf     []byte // what is left of the chunk fetched last
+	req     wire.BundleRequest // the next request
+	done    bool               // the last reply ended the bundle
+	buf     []byte             // what is left of the last reply
 }
 
-func (r *chunkReader) Read(p []byte) (int, error) {
+func (r *bundleReader) Read(p []byte) (int, error) {
 	for len(r.buf) == 0 {
-		if r.left == 0 {
+		if r.done {
 			return 0, io.EOF
 		}
-		m, err := r.stream.GetMsg(r.ctx, r.next, jetstream.WithGetMsgSubject(r.subject))
-		if err != nil {
-			return 0, fmt.Errorf("chunk at or after sequence %d: %w", r.next, err)
+		if err := r.fetch(); err != nil {
+			return 0, err
 		}
-		r.next, r.buf = m.Sequence+1, m.Data
-		r.left--
 	}
 	n := copy(p, r.buf)
 	r.buf = r.buf[n:]
 	return n, nil
 }
 
-func (r *chunkReader) Close() error {
-	r.buf, r.left = nil, 0
+// fetch asks for the bytes from r.req.From on.
+func (r *bundleReader) fetch() error {
+	b, err := json.Marshal(r.req)
+	if err != nil {
+		return err
+	}
+	var m *nats.Msg
+	for try := 1; ; try++ {
+		ctx, cancel := context.WithTimeout(r.ctx, fetchTimeout)
+		m, err = r.nc.RequestWithContext(ctx, r.subject, b)
+		cancel()
+		if err == nil || try == fetchTries || r.ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("bytes from sequence %d: %w", r.req.From, err)
+	}
+	if why := m.Header.Get(wire.BundleErrorHeader); why != "" {
+		return fmt.Errorf("bytes from sequence %d: the cloud: %.100q", r.req.From, why)
+	}
+	r.buf = m.Data
+	next := m.Header.Get(wire.BundleNextHeader)
+	if next == "" {
+		r.done = true
+		return nil
+	}
+	seq, err := strconv.ParseUint(next, 10, 64)
+	if err != nil || seq <= r.req.From {
+		return fmt.Errorf("bytes from sequence %d: the cloud's %s %.30q: want a sequence above %d", r.req.From, wire.BundleNextHeader, next, r.req.From)
+	}
+	r.req.From = seq
+	return nil
+}
+
+func (r *bundleReader) Close() error {
+	r.buf, r.done = nil, true
 	return nil
 }
 

@@ -10,10 +10,10 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/palmd/palmd/secureboot"
 	"github.com/palmd/palmd/uplink"
@@ -38,14 +38,15 @@ func signedBundle(t *testing.T, key ed25519.PrivateKey, v uint64, n int) []byte 
 
 // TestBundleFromObjectStore publishes a bundle as the cloud does and reads
 // it back over the kiosk's own credentials (its permissions cover the
-// bundle bucket); bytes other than those the command names are refused.
+// cloud's bundle service), 512 KiB a request; bytes other than those the
+// command names are refused.
 func TestBundleFromObjectStore(t *testing.T) { devtest.Bubble(t, testBundleFromObjectStore) }
 
 func testBundleFromObjectStore(t *testing.T) {
 	r := newRig(t)
 	pub, priv, _ := ed25519.GenerateKey(nil)
 	policy := secureboot.Policy{Keys: []ed25519.PublicKey{pub}, Product: "palmkiosk"}
-	bundle := signedBundle(t, priv, 7, 300<<10) // several object chunks
+	bundle := signedBundle(t, priv, 7, 1100<<10) // 9 object chunks of 128 KiB
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	u, err := cloud.PublishBundle(ctx, r.cloud, cloud.StoreOptions{Memory: true}, policy, "palmkiosk-7.bundle", bytes.NewReader(bundle))
@@ -54,6 +55,9 @@ func testBundleFromObjectStore(t *testing.T) {
 	}
 	if u.Version != 7 || u.Size != int64(len(bundle)) || u.Object != "palmkiosk-7.bundle" {
 		t.Fatalf("published %+v", u)
+	}
+	if _, err := cloud.ServeBundles(r.cloud, nil); err != nil {
+		t.Fatal(err)
 	}
 	c := r.dial(t)
 	read := func(u wire.Update) ([]byte, error) {
@@ -64,9 +68,24 @@ func testBundleFromObjectStore(t *testing.T) {
 		defer rc.Close()
 		return io.ReadAll(rc)
 	}
+	// The kiosk asks the cloud for up to 4 chunks (512 KiB) a request.
+	batches, err := r.cloud.SubscribeSync(wire.BundleSubject(device))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.cloud.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	got, err := read(u)
 	if err != nil || !bytes.Equal(got, bundle) {
 		t.Fatalf("read %d bytes, %v; want the %d published", len(got), err, len(bundle))
+	}
+	synctest.Wait()
+	if n, _, _ := batches.Pending(); n != 3 {
+		t.Errorf("9 chunks read in %d requests, want 3 (4 a request)", n)
+	}
+	if err := batches.Unsubscribe(); err != nil {
+		t.Fatal(err)
 	}
 	for _, tt := range []struct {
 		name   string
@@ -106,19 +125,18 @@ func testBundleFromObjectStore(t *testing.T) {
 	}
 }
 
-// TestKioskCannotCreateBundleConsumers: a kiosk reads bundles with direct
-// gets and may not create a consumer on the bundle stream. A consumer's
-// deliver subject is its creator's to choose and the server publishes
-// there past the creator's publish permissions, so a kiosk that could
-// create one could have the bucket's chunks delivered on another kiosk's
-// command subject. The same request from the cloud does create one (the
-// request is well formed); the kiosk's is refused as a permissions
-// violation and leaves the stream without a consumer.
-func TestKioskCannotCreateBundleConsumers(t *testing.T) {
-	devtest.Bubble(t, testKioskCannotCreateBundleConsumers)
-}
+// TestKioskHasNoJetStream: JetStream answers on whatever reply subject a
+// request names, so a kiosk allowed to read the bundle bucket itself could
+// have its chunks delivered on another kiosk's command subject: up to the
+// server's max pending (64 MiB) a batched direct get, or without end
+// through a push consumer. The same requests sent by the cloud do deliver
+// chunks to kiosk-2 (they are well formed); the kiosk's are permissions
+// violations, and kiosk-2 gets nothing. The cloud's bundle service, which
+// kiosks read bundles through instead, answers only on the asking kiosk's
+// inbox.
+func TestKioskHasNoJetStream(t *testing.T) { devtest.Bubble(t, testKioskHasNoJetStream) }
 
-func testKioskCannotCreateBundleConsumers(t *testing.T) {
+func testKioskHasNoJetStream(t *testing.T) {
 	r := newRig(t)
 	pub, priv, _ := ed25519.GenerateKey(nil)
 	policy := secureboot.Policy{Keys: []ed25519.PublicKey{pub}, Product: "palmkiosk"}
@@ -128,42 +146,59 @@ func testKioskCannotCreateBundleConsumers(t *testing.T) {
 		bytes.NewReader(signedBundle(t, priv, 7, 1000))); err != nil {
 		t.Fatal(err)
 	}
-	push := func(name string) (subject string, body []byte) {
-		b, err := json.Marshal(map[string]any{"stream_name": wire.BundleStream, "config": map[string]any{
-			"name": name, "deliver_subject": wire.CommandSubject("kiosk-2", "queued"), "deliver_policy": "all", "ack_policy": "none"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return "$JS.API.CONSUMER.CREATE." + wire.BundleStream + "." + name, b
-	}
-	consumers := func() int {
-		js, err := jetstream.New(r.cloud)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := js.Stream(ctx, wire.BundleStream)
-		if err != nil {
-			t.Fatal(err)
-		}
-		info, err := s.Info(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return info.State.Consumers
-	}
-
-	// The cloud may: the request is one the server acts on.
-	subj, body := push("by-cloud")
-	if _, err := r.cloud.Request(subj, body, 10*time.Second); err != nil {
-		t.Fatalf("the cloud's consumer: %v", err)
-	}
-	if n := consumers(); n != 1 {
-		t.Fatalf("after the cloud's request the stream has %d consumers, want 1", n)
-	}
-	if err := r.cloud.Publish("$JS.API.CONSUMER.DELETE."+wire.BundleStream+".by-cloud", nil); err != nil {
+	if _, err := cloud.ServeBundles(r.cloud, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.cloud.Flush(); err != nil {
+	victim := wire.CommandSubject("kiosk-2", "queued")
+	consumer, err := json.Marshal(map[string]any{"stream_name": wire.BundleStream, "config": map[string]any{
+		"name": "push", "deliver_subject": victim, "deliver_policy": "all", "ack_policy": "none"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	asks := []struct{ subject, body string }{
+		{"$JS.API.DIRECT.GET." + wire.BundleStream, `{"seq":1,"next_by_subj":"$O.palm_bundles.C.>","batch":8}`},
+		{"$JS.API.CONSUMER.CREATE." + wire.BundleStream + ".push", string(consumer)},
+	}
+	k2, err := r.auth.Device("kiosk-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc2, err := r.connect(nats.UserJWTAndSeed(k2.JWT, k2.Seed), nats.Secure(k2.TLS))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc2.Close()
+	delivered, err := nc2.SubscribeSync(wire.CommandSubject("kiosk-2", ">"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc2.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// counted is how many messages kiosk-2 got since the last call.
+	counted := func() int {
+		t.Helper()
+		synctest.Wait()
+		n := 0
+		for _, err := delivered.NextMsg(0); err == nil; _, err = delivered.NextMsg(0) {
+			n++
+		}
+		return n
+	}
+
+	// The cloud's requests reach kiosk-2.
+	for _, a := range asks {
+		if err := r.cloud.PublishRequest(a.subject, victim, []byte(a.body)); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.cloud.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if n := counted(); n == 0 {
+			t.Fatalf("the cloud's request on %s delivered nothing to kiosk-2: the test shows nothing", a.subject)
+		}
+	}
+	if _, err := r.cloud.Request("$JS.API.CONSUMER.DELETE."+wire.BundleStream+".push", nil, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
 
@@ -182,28 +217,39 @@ func testKioskCannotCreateBundleConsumers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	replies := make(chan *nats.Msg, 4)
-	inbox := wire.InboxPrefix(device) + ".consumer-test" // the kiosk may subscribe under its inbox prefix only
-	if _, err := nc.ChanSubscribe(inbox, replies); err != nil {
-		t.Fatal(err)
-	}
-	subj, body = push("by-kiosk")
-	for _, s := range []string{subj, "$JS.API.CONSUMER.CREATE." + wire.BundleStream} {
-		if err := nc.PublishRequest(s, inbox, body); err != nil {
+	for _, a := range asks {
+		if err := nc.PublishRequest(a.subject, victim, []byte(a.body)); err != nil {
+			t.Fatal(err)
+		}
+		if err := nc.Flush(); err != nil {
 			t.Fatal(err)
 		}
 		select {
 		case v := <-violations:
-			if !strings.Contains(v, "publish to \""+strings.ToLower(s)+"\"") {
-				t.Fatalf("violation %q, want one for publishing to %s", v, s)
+			if !strings.Contains(v, "publish to \""+strings.ToLower(a.subject)+"\"") {
+				t.Fatalf("violation %q, want one for publishing to %s", v, a.subject)
 			}
-		case m := <-replies:
-			t.Fatalf("publishing to %s: the server answered %s", s, m.Data)
 		case <-time.After(time.Minute):
-			t.Fatalf("publishing to %s: no permissions violation within a minute", s)
+			t.Fatalf("publishing to %s: no permissions violation within a minute", a.subject)
+		}
+		if n := counted(); n != 0 {
+			t.Fatalf("the kiosk's request on %s delivered %d messages to kiosk-2", a.subject, n)
 		}
 	}
-	if n := consumers(); n != 0 {
-		t.Fatalf("after the kiosk's requests the stream has %d consumers, want 0", n)
+	// Its bundle request naming kiosk-2's subject as the reply is allowed
+	// to leave, and the cloud does not answer it there.
+	if err := nc.PublishRequest(wire.BundleSubject(device), victim, []byte(`{"object":"palmkiosk-7.bundle"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if n := counted(); n != 0 {
+		t.Fatalf("the cloud answered a bundle request on kiosk-2's subject (%d messages)", n)
+	}
+	select {
+	case v := <-violations:
+		t.Fatalf("the bundle request was refused: %s", v)
+	default:
 	}
 }

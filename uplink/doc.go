@@ -55,9 +55,9 @@
 // store (wire.BundleBucket). Bundle streams it as it is read and checks the
 // bytes against the signed command (size, SHA-256): anything else ends in
 // ErrBundleMismatch instead of io.EOF, so a verifier that reads to the end
-// (secureboot's Updater.Install) never accepts other bytes. It reads the
-// chunks with direct gets, one per round trip, since a kiosk may not create
-// a consumer (wire.DevicePermissions says why).
+// (secureboot's Updater.Install) never accepts other bytes. It asks the
+// cloud for the bytes, 512 KiB a round trip (wire.BundleRequest), since a
+// kiosk may not read JetStream itself (wire.DevicePermissions says why).
 //
 // Dial never blocks on the network: the connection retries forever in the
 // background (explicit wait and jitter), and connect, disconnect, reconnect

@@ -6,12 +6,15 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/palmd/palmd/secureboot"
 	"github.com/palmd/palmd/uplink"
@@ -20,8 +23,8 @@ import (
 
 // TestPublish runs "palmcloud publish": the bundle is verified, stored in
 // the bundle bucket and named in an update command queued for the kiosk,
-// which receives it and reads the same bytes; a bundle that does not verify
-// is not published.
+// which receives it and reads the same bytes through "palmcloud serve"; a
+// bundle that does not verify is not published.
 func TestPublish(t *testing.T) {
 	dir, keys, auth, srv := testRegion(t)
 	pub, priv, _ := ed25519.GenerateKey(nil)
@@ -86,9 +89,29 @@ func TestPublish(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	rc, err := c.Bundle(ctx, *cmd.Update)
+	var serveErr syncWriter
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "-url", srv.ClientURL(), "-creds", filepath.Join(dir, "cloud.creds"),
+			"-ca", filepath.Join(dir, "ca.pem"), "-cert", filepath.Join(dir, "cert.pem"), "-key", filepath.Join(dir, "key.pem"),
+			"-keys", dir, "-memory"}, &bytes.Buffer{}, &serveErr)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve returned %v", err)
+		}
+	}()
+	var rc io.ReadCloser
+	for {
+		// The cloud may still be starting: retry "no responders" only.
+		if rc, err = c.Bundle(ctx, *cmd.Update); !errors.Is(err, nats.ErrNoResponders) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v\n%s", err, serveErr.String())
 	}
 	defer rc.Close()
 	if data, err := io.ReadAll(rc); err != nil || !bytes.Equal(data, b.Bytes()) {

@@ -262,14 +262,21 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	bundles, err := cloud.ServeBundles(nc, log)
+	if err != nil {
+		return err
+	}
 	log.Info("palmcloud: serving", "url", nc.ConnectedUrlRedacted(), "version", version)
 	<-ctx.Done()
 	log.Info("palmcloud: stopping", "enrolled", cl.Enrolled())
 	// Stop taking requests, answer those received, then close.
+	if err := bundles.Drain(); err != nil {
+		return fmt.Errorf("drain: %w", err)
+	}
 	if err := sub.Drain(); err != nil {
 		return fmt.Errorf("drain: %w", err)
 	}
-	for sub.IsValid() {
+	for sub.IsValid() || bundles.IsValid() {
 		time.Sleep(10 * time.Millisecond)
 	}
 	cl.Wait()

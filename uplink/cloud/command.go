@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -148,7 +149,7 @@ func PublishBundle(ctx context.Context, nc *nats.Conn, o StoreOptions, p secureb
 	sum := &counted{h: sha256.New()}
 	put := make(chan error, 1)
 	go func() {
-		_, err := obs.Put(ctx, jetstream.ObjectMeta{Name: name, Description: "firmware bundle"}, pr)
+		_, err := obs.Put(ctx, jetstream.ObjectMeta{Name: name, Description: "firmware bundle"}, fullReader{pr})
 		pr.CloseWithError(err) // unblocks the verifier if the store gave up
 		put <- err
 	}()
@@ -167,6 +168,20 @@ func PublishBundle(ctx context.Context, nc *nats.Conn, o StoreOptions, p secureb
 		return wire.Update{}, fmt.Errorf("cloud: storing bundle %s: %w", name, perr)
 	}
 	return wire.Update{Object: name, Version: m.Version, Release: m.Release, Size: sum.n, SHA256: hex.EncodeToString(sum.h.Sum(nil))}, nil
+}
+
+// fullReader fills each Read as far as its input allows. The object
+// store's Put stores what one Read returns as one chunk: through the pipe
+// alone that is each of the verifier's writes (8 KiB, not 128), and a
+// kiosk then needs 16 times as many messages for a bundle.
+type fullReader struct{ r io.Reader }
+
+func (f fullReader) Read(p []byte) (int, error) {
+	n, err := io.ReadFull(f.r, p)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = io.EOF
+	}
+	return n, err
 }
 
 // counted hashes and counts what is written to it.

@@ -73,7 +73,9 @@
 // numbers (instances sending to one device at the same moment may not).
 // PublishBundle verifies a signed firmware bundle while it stores it in the
 // object store wire.BundleBucket and returns the wire.Update an update
-// command names it by (palmcloud publish).
+// command names it by (palmcloud publish); ServeBundles reads it from
+// there for the kiosks, which may not read the bucket themselves, and
+// answers each on its own inbox.
 //
 // Limits: match.Threshold is tuned on synthetic palms, not on a real
 // population. Two instances enrolling the same new palm at the same moment

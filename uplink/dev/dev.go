@@ -184,6 +184,11 @@ func attach(ctx context.Context, auth *Authority, srv *server.Server, deviceID s
 		nc.Close()
 		return nil, err
 	}
+	if _, err := cloud.ServeBundles(nc, log); err != nil {
+		cl.Close()
+		nc.Close()
+		return nil, err
+	}
 	return &Dev{
 		URL: url, SealKey: sealPub, PaymentKey: payPub, SignKey: signPub, Device: device,
 		Cloud: cl, Authority: auth, srv: srv, nc: nc, inProcess: inProcess,

@@ -32,5 +32,5 @@ func ExampleAuthority() {
 	}
 	pub, sub := wire.DevicePermissions("kiosk-2")
 	fmt.Println(creds.JWT != "", pub, sub)
-	// Output: true [palm.req.kiosk-2.> palm.tel.kiosk-2.> $JS.ACK.PALM_CMD.cmd-kiosk-2.> $JS.API.STREAM.INFO.OBJ_palm_bundles $JS.API.DIRECT.GET.OBJ_palm_bundles $JS.API.DIRECT.GET.OBJ_palm_bundles.>] [_INBOX.kiosk-2.> palm.cmd.kiosk-2.>]
+	// Output: true [palm.req.kiosk-2.> palm.tel.kiosk-2.> $JS.ACK.PALM_CMD.cmd-kiosk-2.> palm.bundle.kiosk-2] [_INBOX.kiosk-2.> palm.cmd.kiosk-2.>]
 }

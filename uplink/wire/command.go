@@ -99,3 +99,36 @@ func isHex(s string, n int) bool {
 	_, err := hex.DecodeString(s)
 	return len(s) == n && err == nil
 }
+
+// BundleRequest asks the cloud, on BundleSubject, for the bytes of the
+// bundle Object an update command named, from its chunk at or after stream
+// sequence From (0: its first). The reply's data is the next whole chunks,
+// at most MaxBundleReply bytes; its BundleNextHeader says where to ask
+// from next and is absent once the reply ends the bundle. A reply with a
+// BundleErrorHeader carries no bytes.
+type BundleRequest struct {
+	Object string `json:"object"`
+	From   uint64 `json:"from,omitempty"`
+}
+
+// The headers of a bundle reply, and the most bytes it carries.
+const (
+	BundleNextHeader  = "Palm-Bundle-Next"
+	BundleErrorHeader = "Palm-Bundle-Error"
+	MaxBundleReply    = 512 << 10
+)
+
+// maxBundleRequest bounds an encoded BundleRequest.
+const maxBundleRequest = 512
+
+// DecodeBundleRequest decodes and validates a BundleRequest.
+func DecodeBundleRequest(b []byte) (BundleRequest, error) {
+	var r BundleRequest
+	if err := decodeStrict(b, maxBundleRequest, &r); err != nil {
+		return BundleRequest{}, err
+	}
+	if !validToken(r.Object) {
+		return BundleRequest{}, fmt.Errorf("%w: bundle request: object: want 1 to %d characters from A-Z, a-z, 0-9, '_', '-' and '.'", ErrMalformed, maxID)
+	}
+	return r, nil
+}

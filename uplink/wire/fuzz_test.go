@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"crypto/ed25519"
+	"encoding/json"
 	"image"
 	"strings"
 	"testing"
@@ -168,6 +169,38 @@ func FuzzParseRequestSubject(f *testing.F) {
 		}
 		if !ValidDevice(device) || RequestSubject(device, fl) != s {
 			t.Fatalf("ParseRequestSubject(%q) = %q, %q", s, device, fl)
+		}
+	})
+}
+
+func FuzzDecodeBundleRequest(f *testing.F) {
+	addSeeds(f, []byte(`{"object":"palmkiosk-7.bundle"}`), []byte(`{"object":"palmkiosk-7.bundle","from":137}`),
+		[]byte(`{"object":"a b","from":1}`), []byte(`{"object":"x","from":-1}`), []byte(`{"object":"x","seq":1}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := DecodeBundleRequest(b)
+		checkErr(t, b, err)
+		if err != nil {
+			return
+		}
+		again, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r2, err := DecodeBundleRequest(again); err != nil || r2 != r {
+			t.Fatalf("%+v encoded and decoded again: %+v, %v", r, r2, err)
+		}
+	})
+}
+
+func FuzzParseBundleSubject(f *testing.F) {
+	for _, s := range []string{BundleSubject("kiosk-1"), "palm.bundle.*", "palm.bundle.", "palm.bundle.k.x", "palm.req.k.identify"} {
+		f.Add(s)
+		f.Add(s[:len(s)/2])
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		device, ok := ParseBundleSubject(s)
+		if ok && (!ValidDevice(device) || BundleSubject(device) != s) {
+			t.Fatalf("ParseBundleSubject(%q) = %q", s, device)
 		}
 	})
 }

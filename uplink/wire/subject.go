@@ -75,7 +75,8 @@ func CommandAckPrefix(device string) string {
 func ValidDevice(device string) bool { return validID(device) }
 
 // BundleBucket is the JetStream object store the cloud publishes firmware
-// bundles to; every kiosk may read it (bundles are signed, not secret).
+// bundles to. Kiosks do not read it themselves: they ask the cloud for a
+// bundle's bytes on BundleSubject (see DevicePermissions for why).
 const BundleBucket = "palm_bundles"
 
 // BundleStream is the stream behind BundleBucket.
@@ -89,21 +90,33 @@ func BundleChunkSubject(id string) string { return "$O." + BundleBucket + ".C." 
 // bucket, is one subject token (see BundleChunkSubject).
 func ValidObjectID(id string) bool { return validID(id) }
 
+// BundleSubject is where device asks the cloud for a bundle's bytes
+// (BundleRequest); the cloud answers on device's inbox only.
+func BundleSubject(device string) string { return "palm.bundle." + device }
+
+// ParseBundleSubject returns the device of a bundle subject (BundleSubject);
+// ok is false for any other subject.
+func ParseBundleSubject(subject string) (device string, ok bool) {
+	device, ok = strings.CutPrefix(subject, "palm.bundle.")
+	return device, ok && ValidDevice(device)
+}
+
 // DevicePermissions lists what device (see ValidDevice) may publish and
-// subscribe to: its own request, telemetry and command subjects, and the
-// JetStream API calls that read an object from BundleBucket: stream info
-// and direct gets of single messages (the object's metadata, then its
-// chunks one by one). No consumer: a consumer's deliver subject is its
-// creator's to choose, and the server publishes there on its behalf,
-// past its publish permissions, so a kiosk that could create one could
-// have the bucket's chunks delivered on another kiosk's or the cloud's
-// subjects.
+// subscribe to: its own request, telemetry, bundle and command subjects
+// and its inbox, and the acknowledgements of its queued commands. No
+// JetStream API: JetStream answers a request on whatever reply subject
+// the request names, and nothing in the server checks that subject
+// against the requester's permissions. A kiosk allowed direct gets on the
+// bundle stream could have up to the server's max pending (64 MiB) of
+// chunks a request delivered on another kiosk's command subject or on a
+// subject the cloud serves, and allowed to create a consumer, have them
+// delivered there without end. So the cloud reads the bucket and answers
+// a kiosk's BundleRequest on that kiosk's own inbox (ReplyAllowed), as it
+// answers every request.
 func DevicePermissions(device string) (pub, sub []string) {
 	return []string{
 			RequestSubject(device, ">"), TelemetrySubject(device, ">"), CommandAckPrefix(device) + ".>",
-			"$JS.API.STREAM.INFO." + BundleStream,
-			"$JS.API.DIRECT.GET." + BundleStream,
-			"$JS.API.DIRECT.GET." + BundleStream + ".>",
+			BundleSubject(device),
 		},
 		[]string{InboxPrefix(device) + ".>", CommandSubject(device, ">")}
 }
@@ -112,4 +125,5 @@ func DevicePermissions(device string) (pub, sub []string) {
 const (
 	AllRequests  = "palm.req.*.*"
 	AllTelemetry = "palm.tel.*.*"
+	AllBundles   = "palm.bundle.*"
 )

@@ -269,7 +269,7 @@ func TestCapture(t *testing.T) {
 func TestDevicePermissionsCoverSubjects(t *testing.T) {
 	pub, sub := DevicePermissions("k1")
 	covers := func(pattern, subject string) bool {
-		return strings.HasSuffix(pattern, ">") && strings.HasPrefix(subject, strings.TrimSuffix(pattern, ">"))
+		return pattern == subject || strings.HasSuffix(pattern, ">") && strings.HasPrefix(subject, strings.TrimSuffix(pattern, ">"))
 	}
 	for _, s := range []struct {
 		subject string
@@ -277,6 +277,7 @@ func TestDevicePermissionsCoverSubjects(t *testing.T) {
 	}{
 		{RequestSubject("k1", FlowIdentify), pub},
 		{TelemetrySubject("k1", "decision"), pub},
+		{BundleSubject("k1"), pub},
 		{CommandSubject("k1", CmdUpdate), sub},
 		{InboxPrefix("k1") + ".abc.1", sub},
 	} {

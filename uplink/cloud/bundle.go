@@ -1,0 +1,135 @@
+package cloud
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/synadia-io/orbit.go/jetstreamext"
+
+	"github.com/palmd/palmd/uplink/wire"
+)
+
+// bundleChunks is how many chunks a bundle reply asks the bucket for: as
+// many of the object store's 128 KiB chunks as wire.MaxBundleReply holds.
+const bundleChunks = wire.MaxBundleReply / (128 << 10)
+
+// numPendingHeader is how many messages on the subject follow this one,
+// in a batched direct get's reply (nats-server's JSNumPending).
+const numPendingHeader = "Nats-Num-Pending"
+
+// bundleTimeout bounds the bucket reads of one bundle request.
+const bundleTimeout = 10 * time.Second
+
+// ServeBundles answers kiosks' bundle requests (wire.BundleRequest on
+// wire.AllBundles), in the queue group Queue, until the subscription is
+// unsubscribed, drained or closed: it reads the next chunks of the named
+// bundle from the object store wire.BundleBucket with one batched direct
+// get and replies with them, on the asking kiosk's own inbox only
+// (wire.ReplyAllowed). Kiosks may not read the bucket themselves (see
+// wire.DevicePermissions). Requests are answered one at a time. A nil log
+// logs nothing.
+func ServeBundles(nc *nats.Conn, log *slog.Logger) (*nats.Subscription, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("cloud: bundles: %w", err)
+	}
+	sub, err := nc.QueueSubscribe(wire.AllBundles, Queue, func(m *nats.Msg) { serveBundle(js, m, log) })
+	if err != nil {
+		return nil, fmt.Errorf("cloud: bundles: subscribe: %w", err)
+	}
+	if err := nc.Flush(); err != nil {
+		sub.Unsubscribe()
+		return nil, fmt.Errorf("cloud: bundles: subscribe: %w", err)
+	}
+	return sub, nil
+}
+
+func serveBundle(js jetstream.JetStream, m *nats.Msg, log *slog.Logger) {
+	device, ok := wire.ParseBundleSubject(m.Subject)
+	if !ok || !wire.ReplyAllowed(device, m.Reply) {
+		log.Warn("cloud: bundle request refused: its reply subject is not the kiosk's inbox", "device", device)
+		return
+	}
+	reply := nats.NewMsg(m.Reply)
+	fail := func(why string, err error) {
+		log.Warn("cloud: bundle request failed", "device", device, "why", why, "err", err)
+		reply.Header.Set(wire.BundleErrorHeader, why)
+		if err := m.RespondMsg(reply); err != nil {
+			log.Warn("cloud: bundle reply failed", "device", device, "err", err)
+		}
+	}
+	req, err := wire.DecodeBundleRequest(m.Data)
+	if err != nil {
+		fail("malformed request: want {\"object\": name, \"from\": sequence}", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), bundleTimeout)
+	defer cancel()
+	obs, err := js.ObjectStore(ctx, wire.BundleBucket)
+	if err != nil {
+		fail("no bundle bucket", err)
+		return
+	}
+	info, err := obs.GetInfo(ctx, req.Object)
+	switch {
+	case errors.Is(err, jetstream.ErrObjectNotFound):
+		fail("no such bundle", err)
+		return
+	case err != nil:
+		fail("bundle bucket unavailable", err)
+		return
+	case !wire.ValidObjectID(info.NUID):
+		fail("bundle stored under an id that is not a subject token", nil)
+		return
+	}
+	msgs, err := jetstreamext.GetBatch(ctx, js, wire.BundleStream, bundleChunks,
+		jetstreamext.GetBatchSeq(max(req.From, 1)), jetstreamext.GetBatchSubject(wire.BundleChunkSubject(info.NUID)))
+	if err != nil {
+		fail("bundle bucket unavailable", err)
+		return
+	}
+	var next uint64 // where the kiosk asks from next; 0 once this reply ends the bundle
+	ended := false  // the bucket said there was nothing more
+	for c, err := range msgs {
+		if errors.Is(err, jetstreamext.ErrNoMessages) {
+			ended = true
+			break
+		}
+		if err != nil {
+			fail("bundle bucket unavailable", err)
+			return
+		}
+		if len(reply.Data)+len(c.Data) > wire.MaxBundleReply {
+			if len(reply.Data) == 0 {
+				fail("bundle chunk larger than a reply", nil)
+				return
+			}
+			next = c.Sequence
+			break
+		}
+		reply.Data = append(reply.Data, c.Data...)
+		next = 0
+		if c.Header.Get(numPendingHeader) != "0" {
+			next = c.Sequence + 1
+		}
+	}
+	if len(reply.Data) == 0 && !ended {
+		fail("bundle bucket unavailable", ctx.Err()) // the batch timed out before any chunk came
+		return
+	}
+	if next != 0 {
+		reply.Header.Set(wire.BundleNextHeader, strconv.FormatUint(next, 10))
+	}
+	if err := m.RespondMsg(reply); err != nil {
+		log.Warn("cloud: bundle reply failed", "device", device, "err", err)
+	}
+}
