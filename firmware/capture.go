@@ -218,13 +218,16 @@ func attackAnyway(last quality.Verdict, res liveness.Result) (attack, still bool
 }
 
 // burstOK captures one whole challenge-response burst into k.burst: its
-// frames lit as a pattern drawn at random now (liveness.NewPattern), so
-// light that is replayed or projected cannot follow it. ok is whether every
+// frames lit as a pattern drawn at random now (liveness.NewPattern, or
+// Options.Patterns in a simulation), so light that is replayed or
+// projected cannot follow it. ok is whether every
 // frame lit by both banks passed the quality gate, judged at the presence
 // sensor's distance and on its LED response (against the burst's first
 // unlit frame); last is set to the first failing verdict.
 func (k *Kiosk) burstOK(ctx context.Context, last *quality.Verdict) (bool, error) {
-	if err := liveness.NewPattern(k.pattern); err != nil {
+	if k.o.Patterns != nil {
+		liveness.PatternFrom(k.o.Patterns, k.pattern)
+	} else if err := liveness.NewPattern(k.pattern); err != nil {
 		return false, fmt.Errorf("firmware: strobe pattern: %w", err)
 	}
 	k.burst.Black = 0 // the default, unless the sensor reports its own

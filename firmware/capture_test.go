@@ -2,6 +2,7 @@ package firmware
 
 import (
 	"context"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"testing/synctest"
@@ -154,7 +155,7 @@ func newBareKiosk(t *testing.T, w *sim.World) *Kiosk {
 	var b bus.Bus
 	k, err := New(Options{DeviceID: "kiosk-test-1", Devices: Devices{Camera: w.Camera(), Light: w.Light(),
 		Presence: w.Presence(), Display: w.Display(), Cards: w.Cards(), Keypad: w.Keypad(), Gate: w.Gate()},
-		Cloud: &fakeCloud{}, Palm: palm, Card: card, Bus: &b})
+		Cloud: &fakeCloud{}, Palm: palm, Card: card, Bus: &b, Patterns: rand.NewPCG(1, 2)})
 	if err != nil {
 		t.Fatal(err)
 	}

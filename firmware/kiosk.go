@@ -7,6 +7,7 @@ import (
 	"image"
 	"log/slog"
 	"maps"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -102,6 +103,12 @@ type Options struct {
 	// update.dir): the void queue is kept there (VoidsFile). Empty keeps
 	// it in memory only: a restart loses the voids that wait.
 	DataDir string
+	// Patterns, if set, is what each capture's lighting pattern is drawn
+	// from (liveness.PatternFrom) instead of crypto/rand
+	// (liveness.NewPattern). A pattern that can be predicted is one a
+	// projector can follow: only simulations and tests set it, so that a
+	// run can be repeated. One capture at a time draws from it.
+	Patterns rand.Source
 }
 
 // Kiosk is the kiosk's core: one goroutine (Run's) owns its state; every

@@ -11,6 +11,7 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 
 	"github.com/jonboulle/clockwork"
@@ -49,6 +50,8 @@ func (*simulation) devices(clockwork.Clock) firmware.Devices { return firmware.D
 func (*simulation) posLine() io.ReadWriteCloser { return nil }
 
 func (*simulation) posListener() net.Listener { return nil }
+
+func (*simulation) patterns() rand.Source { return nil }
 
 func (*simulation) attachCloud(*cloudLink) {}
 

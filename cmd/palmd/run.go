@@ -280,6 +280,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, out output,
 		Log:      log,
 		Language: cfg.Language,
 		DataDir:  cfg.Update.Dir,
+		Patterns: simu.patterns(),
 	})
 	if err != nil {
 		return err

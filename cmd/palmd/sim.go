@@ -15,6 +15,7 @@ import (
 	"image/png"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -129,6 +130,16 @@ func (s *simulation) posLine() io.ReadWriteCloser {
 		return nil
 	}
 	return s.world.POSLine()
+}
+
+// patterns is the source of the captures' lighting patterns: a fixed
+// seed, so that a scenario or an evaluation plays the same way every
+// time. Nil without a simulation (crypto/rand).
+func (s *simulation) patterns() rand.Source {
+	if s == nil {
+		return nil
+	}
+	return rand.NewPCG(1, 2)
 }
 
 // posListener is the listener POS clients connect to in place of
