@@ -18,6 +18,11 @@ import (
 // whose JWT enables external authorization).
 const Subject = "$SYS.REQ.USER.AUTH"
 
+// ReplySubjects are the servers' inboxes the answers go to. A server
+// (nats-server v2.15.3 on) denies every connection the service lets into
+// the account publishing or subscribing to Subject and ReplySubjects.
+const ReplySubjects = "$SYS._INBOX.>"
+
 // QueueGroup shares the requests among the service's instances.
 const QueueGroup = "palmcloud-callout"
 

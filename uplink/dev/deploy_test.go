@@ -4,9 +4,11 @@ import (
 	"crypto/tls"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/palmd/palmd/uplink/callout"
 	"github.com/palmd/palmd/uplink/dev"
 )
 
@@ -64,6 +66,12 @@ func TestDeploymentConfigs(t *testing.T) {
 		store.LeafNode.Remotes[0].LocalAccount != f.Account || store.LeafNode.Remotes[0].TLSConfig == nil || !verifies(store) {
 		r := store.LeafNode.Remotes[0]
 		t.Errorf("store-leaf.conf: jetstream %v remotes %d urls %d account %q (want %q) tls %v verify %v", store.JetStream, len(store.LeafNode.Remotes), len(r.URLs), r.LocalAccount, f.Account, r.TLSConfig != nil, verifies(store))
+	}
+	// The store's auth callout traffic stays at the store (a region closes
+	// a leaf connection subscribing to it).
+	denied := []string{callout.Subject, callout.ReplySubjects}
+	if r := store.LeafNode.Remotes[0]; !slices.Equal(r.DenyImports, denied) || !slices.Equal(r.DenyExports, denied) {
+		t.Errorf("store-leaf.conf: deny_imports %q deny_exports %q, want %q both", r.DenyImports, r.DenyExports, denied)
 	}
 }
 

@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/palmd/palmd/uplink/callout"
 )
 
 // AcceptLeafNodes adds to o (from ServerOptions) a leaf-node listener on
@@ -58,9 +60,18 @@ func StartServer(o *server.Options) (*server.Server, error) {
 
 // Leaf returns credentials for store name's leaf node: its connection to
 // the region carries every kiosk's subjects, so it may publish and
-// subscribe to anything in the account.
+// subscribe to anything in the account but the auth callout's requests
+// and answers (callout.Subject, callout.ReplySubjects). The region denies
+// those to a leaf let in by the callout anyway, and closes the connection
+// when the leaf subscribes to them (as it would for the store's own
+// callout service); denied in the JWT, the region tells the leaf, which
+// then keeps them to itself.
 func (a *Authority) Leaf(name string) (Credentials, error) {
-	return a.user(name, []string{">"}, []string{">"})
+	auth := jwt.StringList{callout.Subject, callout.ReplySubjects}
+	return a.newUser(name, jwt.Permissions{
+		Pub: jwt.Permission{Allow: jwt.StringList{">"}, Deny: auth},
+		Sub: jwt.Permission{Allow: jwt.StringList{">"}, Deny: auth},
+	})
 }
 
 // StartLeaf starts a store's leaf node: a server on a random loopback
