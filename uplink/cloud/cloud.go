@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"image"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -256,6 +257,13 @@ func (c *Cloud) decide(req wire.Request) (wire.Decision, error) {
 		return wire.Decision{}, fmt.Errorf("%w: %.32q (handled: enrol, identify, delete, pay, void, loyalty, age)", ErrUnknownFlow, req.Flow)
 	}
 	tmpls, err := c.templates(req)
+	defer func() {
+		for _, t := range tmpls {
+			if t.roi != nil {
+				clear(t.roi.Pix)
+			}
+		}
+	}()
 	if err != nil {
 		c.log.Warn("cloud: unusable palm", "device", req.Device, "request", req.ID, "err", err)
 		return wire.Decision{Outcome: wire.Retry, Reason: "unusable_capture"}, nil
@@ -268,9 +276,10 @@ func (c *Cloud) decide(req wire.Request) (wire.Decision, error) {
 		return wire.Decision{Outcome: wire.Retry, Reason: "unusable_capture"}, nil
 	}
 	tmpl := tmpls[0].tmpl
+	p := probe{tmpl: tmpl, roi: tmpls[0].roi}
 	switch req.Flow {
 	case wire.FlowIdentify:
-		subject, ok := c.search(tmpl)
+		subject, ok := c.search(p)
 		switch {
 		case !ok:
 			if d, done := c.completePending(req, tmpl); done {
@@ -283,20 +292,49 @@ func (c *Cloud) decide(req wire.Request) (wire.Decision, error) {
 		c.limits.succeeded(subject)
 		return wire.Decision{Outcome: wire.Approved, Subject: subject}, nil
 	case wire.FlowDelete:
-		return c.delete(req, tmpl), nil
+		return c.delete(req, p), nil
 	case wire.FlowPay:
-		return c.pay(req, tmpl), nil
+		return c.pay(req, p), nil
 	case wire.FlowLoyalty:
-		return c.loyalty(tmpl), nil
+		return c.loyalty(p), nil
 	case wire.FlowAge:
-		return c.age(req, tmpl), nil
+		return c.age(req, p), nil
 	}
 	panic("unreachable: flows checked above")
 }
 
+// probe is the palm a request identifies with: its template and, but for
+// an enrolment's duplicate check, a copy of its region, which decide
+// zeroes.
+type probe struct {
+	tmpl match.Template
+	roi  *image.Gray
+}
+
 // search returns the subject of the enrolment one of whose templates
-// (captures of either palm) t matches best.
-func (c *Cloud) search(t match.Template) (string, bool) {
+// (captures of either palm) p's template matches best. If it matches
+// none, p's other poses (match.Poses, coded from its region) are searched
+// for in turn and the first that matches answers, so that a region
+// vision/roi placed a little off is still recognised while a probe
+// placed well costs one template and one search.
+func (c *Cloud) search(p probe) (string, bool) {
+	if subject, ok := c.searchOne(p.tmpl); ok || p.roi == nil {
+		return subject, ok
+	}
+	poses, err := match.Poses(p.roi)
+	if err != nil {
+		return "", false
+	}
+	for _, t := range poses[1:] {
+		if subject, ok := c.searchOne(t); ok {
+			return subject, true
+		}
+	}
+	return "", false
+}
+
+// searchOne searches the index for one template.
+func (c *Cloud) searchOne(t match.Template) (string, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	id, _, ok := c.idx.Search(t)
@@ -319,10 +357,10 @@ func indexID(subject string, i int) string {
 // recognised, no subject, no reason), so a caller learns nothing of which
 // failed; a failure with a palm that matched counts against that
 // enrolment.
-func (c *Cloud) delete(req wire.Request, tmpl match.Template) wire.Decision {
+func (c *Cloud) delete(req wire.Request, p probe) wire.Decision {
 	nothing := wire.Decision{Outcome: wire.NotRecognized}
 	factor, isCard, factorErr := c.secondFactor(req)
-	subject, ok := c.search(tmpl)
+	subject, ok := c.search(p)
 	if !ok {
 		return nothing
 	}
@@ -386,14 +424,18 @@ func (c *Cloud) remove(subject string) {
 	c.limits.forget(subject)
 }
 
-// handTemplate is the template of one capture and the palm it is of.
+// handTemplate is the template of one capture and the palm it is of;
+// roi, for a probe (every flow but enrolment), a copy of its region,
+// which the caller zeroes.
 type handTemplate struct {
 	hand wire.Hand
 	tmpl match.Template
+	roi  *image.Gray
 }
 
 // templates opens the palm part and computes the template of each of its
-// captures; the clear captures are zeroed before return.
+// captures; the clear captures are zeroed before return, a probe's copy
+// of its region (roi) by the caller.
 func (c *Cloud) templates(req wire.Request) ([]handTemplate, error) {
 	pt, err := c.cfg.Seal.Open(seal.ContextOf(req, seal.PartPalm), req.Palm)
 	if err != nil {
@@ -412,7 +454,11 @@ func (c *Cloud) templates(req wire.Request) ([]handTemplate, error) {
 	out := make([]handTemplate, len(caps))
 	for i, cp := range caps {
 		if out[i].tmpl, err = match.NewTemplate(cp.ROI); err != nil {
-			return nil, fmt.Errorf("capture %d of %d: %w", i+1, len(caps), err)
+			return out, fmt.Errorf("capture %d of %d: %w", i+1, len(caps), err)
+		}
+		if req.Flow != wire.FlowEnrol {
+			out[i].roi = image.NewGray(cp.ROI.Rect)
+			copy(out[i].roi.Pix, cp.ROI.Pix)
 		}
 		out[i].hand = cp.Hand
 	}

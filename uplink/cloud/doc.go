@@ -10,7 +10,10 @@
 // compared with all of them; captures of one palm none of which agree are
 // a retry "captures_disagree", one palm shown as both a retry "same_palm",
 // and a palm already enrolled is declined as "duplicate_palm"), identify (approved with
-// the subject, or not_recognized; a capture that matches an enrolment begun
+// the subject, or not_recognized; the probe is searched for as it was
+// placed and, only if that finds nobody, at its other poses
+// (match.Poses: a region placed a little off by vision/roi); every flow
+// that identifies does so; a capture that matches an enrolment begun
 // in the phone app, AddPending, completes it: "app_enrolment_completed"),
 // delete (only when the palm and the second factor, card or phone, belong
 // to the same enrolment; every failure gets the same not_recognized), pay

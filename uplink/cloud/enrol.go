@@ -56,7 +56,7 @@ func (c *Cloud) enrol(req wire.Request, caps []handTemplate) wire.Decision {
 		tmpls = append(tmpls, k...)
 	}
 	for _, t := range tmpls {
-		if _, ok := c.search(t); ok {
+		if _, ok := c.search(probe{tmpl: t}); ok {
 			return wire.Decision{Outcome: wire.Declined, Reason: "duplicate_palm"}
 		}
 	}

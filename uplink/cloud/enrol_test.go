@@ -156,3 +156,40 @@ func TestRecordAtRestHoldsBothPalms(t *testing.T) {
 		t.Error("a one-palm record is not the version 1 layout")
 	}
 }
+
+// TestIdentifyAnOffRegion: a probe region placed 20 pixels off (further
+// than the matcher's translation search) is recognised by every flow that
+// identifies, through its poses (match.Poses); another palm placed alike
+// is not.
+func TestIdentifyAnOffRegion(t *testing.T) {
+	moved := func(img *image.Gray, dx int) *image.Gray {
+		out := image.NewGray(img.Rect)
+		for y := range img.Rect.Dy() {
+			for x := range img.Rect.Dx() {
+				out.Pix[y*out.Stride+x] = img.Pix[y*img.Stride+min(max(x-dx, 0), img.Rect.Dx()-1)]
+			}
+		}
+		return out
+	}
+	phone, card := []byte("+15550100"), []byte("4111111111111111")
+	f := newFixture(t)
+	rec := enrolRecord(wire.Capture{Hand: wire.Left, ROI: noisy(1, 1)}, wire.Capture{Hand: wire.Left, ROI: noisy(1, 2)}, wire.Capture{Hand: wire.Left, ROI: noisy(1, 3)})
+	enrolled := f.handle(t, f.request(t, "e", wire.FlowEnrol, parts{palm: rec, phone: phone, card: card}))
+	if enrolled.Outcome != wire.Approved {
+		t.Fatalf("enrol: %s %q", enrolled.Outcome, enrolled.Reason)
+	}
+	off, stranger := moved(noisy(1, 9), 20), moved(texture(2), 20)
+	a, _ := match.NewTemplate(noisy(1, 1))
+	b, _ := match.NewTemplate(off)
+	if s := match.Similarity(a, b); s >= match.Threshold {
+		t.Fatalf("the off region matches as it is (%.3f): this does not test its poses", s)
+	}
+	for i, fl := range []wire.Flow{wire.FlowIdentify, wire.FlowLoyalty} {
+		if d := f.handle(t, f.request(t, fmt.Sprint("i", i), fl, parts{palm: wire.AppendCapture(nil, off)})); d.Subject != enrolled.Subject {
+			t.Errorf("%s with the off region: %s %q, want subject %q", fl, d.Outcome, d.Subject, enrolled.Subject)
+		}
+		if d := f.handle(t, f.request(t, fmt.Sprint("s", i), fl, parts{palm: wire.AppendCapture(nil, stranger)})); d.Outcome != wire.NotRecognized {
+			t.Errorf("%s with another palm: %s %q, want not_recognized", fl, d.Outcome, d.Subject)
+		}
+	}
+}

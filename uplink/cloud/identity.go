@@ -9,13 +9,12 @@ import (
 	"time"
 
 	"github.com/palmd/palmd/uplink/wire"
-	"github.com/palmd/palmd/vision/match"
 )
 
 // identified runs the identification the loyalty and age flows start
 // with: the subject, or the decision to answer instead.
-func (c *Cloud) identified(tmpl match.Template) (string, *wire.Decision) {
-	subject, ok := c.search(tmpl)
+func (c *Cloud) identified(p probe) (string, *wire.Decision) {
+	subject, ok := c.search(p)
 	switch {
 	case !ok:
 		return "", &wire.Decision{Outcome: wire.NotRecognized}
@@ -28,8 +27,8 @@ func (c *Cloud) identified(tmpl match.Template) (string, *wire.Decision) {
 
 // loyalty answers the person's loyalty id: a keyed hash of the subject, the
 // same at every kiosk, which names nobody outside the loyalty scheme.
-func (c *Cloud) loyalty(tmpl match.Template) wire.Decision {
-	subject, d := c.identified(tmpl)
+func (c *Cloud) loyalty(p probe) wire.Decision {
+	subject, d := c.identified(p)
 	if d != nil {
 		return *d
 	}
@@ -41,8 +40,8 @@ func (c *Cloud) loyalty(tmpl match.Template) wire.Decision {
 // age answers whether the person is over req.Over years: approved "over",
 // or declined "not_over" (also when no birth date is on file). The answer
 // holds nothing else: no birth date, no age.
-func (c *Cloud) age(req wire.Request, tmpl match.Template) wire.Decision {
-	subject, d := c.identified(tmpl)
+func (c *Cloud) age(req wire.Request, p probe) wire.Decision {
+	subject, d := c.identified(p)
 	if d != nil {
 		return *d
 	}

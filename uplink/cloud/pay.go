@@ -15,7 +15,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/palmd/palmd/uplink/wire"
-	"github.com/palmd/palmd/vision/match"
 )
 
 // Payment is one payment the reference cloud authorised: charged to the
@@ -59,8 +58,8 @@ func (l *ledger) hold() (release func()) {
 
 // pay authorises req's payment against the card of the palm's enrolment.
 // The same device and message id again get the same payment: one charge.
-func (c *Cloud) pay(req wire.Request, tmpl match.Template) wire.Decision {
-	subject, ok := c.search(tmpl)
+func (c *Cloud) pay(req wire.Request, palm probe) wire.Decision {
+	subject, ok := c.search(palm)
 	switch {
 	case !ok:
 		return wire.Decision{Outcome: wire.NotRecognized}

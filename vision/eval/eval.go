@@ -68,8 +68,10 @@ type Outcome struct {
 	ROI       bool            // the palm region was found (only when Passed)
 	Gate      quality.Scores  // the gate's last measurements
 	Identity  string          // whose palm (for an attack: whose it copies)
-	// Template is the matcher's code of the palm region, when ROI.
-	Template *match.Template
+	// Poses are the matcher's codes of the palm region, when ROI: its
+	// template, then the others an identification compares it at
+	// (match.Poses).
+	Poses []match.Template
 }
 
 // Accepted reports whether the system took the capture for a live palm.
@@ -211,8 +213,8 @@ func (p *Pipeline) Run(c Capture) (Outcome, error) {
 	if o.Passed {
 		o.ROI = p.roi.ExtractBurst(p.lit, roiUnlit, p.dst) == nil
 		if o.ROI && c.Label == synth.Genuine {
-			if t, err := match.NewTemplate(p.dst); err == nil {
-				o.Template = &t
+			if ps, err := match.Poses(p.dst); err == nil {
+				o.Poses = ps
 			}
 		}
 		clear(p.dst.Pix)

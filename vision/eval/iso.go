@@ -123,15 +123,14 @@ type ConditionFNMR struct {
 
 // MatchRates enrols, per identity, the first match.EnrolCaptures bona
 // fide captures with a palm region, in capture order (at most all but
-// one), and compares
-// every later one (probes) with every enrolment by match.BestSimilarity at
-// match.Threshold.
+// one), and compares every later one (probes) with every enrolment by
+// match.BestOfPoses at match.Threshold, as the cloud identifies.
 func (r *Report) MatchRates() MatchRates {
 	byID := map[string][]*Outcome{}
 	var ids []string
 	for i := range r.Outcomes {
 		o := &r.Outcomes[i]
-		if o.Label != synth.Genuine || !o.Condition.BonaFide() || o.Template == nil {
+		if o.Label != synth.Genuine || !o.Condition.BonaFide() || len(o.Poses) == 0 {
 			continue
 		}
 		if _, ok := byID[o.Identity]; !ok {
@@ -150,7 +149,7 @@ func (r *Report) MatchRates() MatchRates {
 		}
 		k := min(match.EnrolCaptures, len(outs)-1)
 		for _, o := range outs[:k] {
-			enrol[id] = append(enrol[id], *o.Template)
+			enrol[id] = append(enrol[id], o.Poses[0])
 		}
 		probes[id] = outs[k:]
 		m.Identities++
@@ -159,7 +158,7 @@ func (r *Report) MatchRates() MatchRates {
 	for id, ps := range probes {
 		for e, ts := range enrol {
 			for _, p := range ps {
-				s := match.BestSimilarity(ts, *p.Template)
+				s := match.BestOfPoses(ts, p.Poses)
 				if e == id {
 					m.Genuine++
 					c := m.ByCondition[p.Condition.String()]

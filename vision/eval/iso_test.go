@@ -75,7 +75,7 @@ func TestMatchRatesByCondition(t *testing.T) {
 	a, b := noise(), noise()
 	r := &Report{}
 	add := func(id string, c synth.Condition, tm *match.Template) {
-		r.Add(Outcome{Label: synth.Genuine, Identity: id, Condition: c, Template: tm})
+		r.Add(Outcome{Label: synth.Genuine, Identity: id, Condition: c, Poses: []match.Template{*tm}})
 	}
 	for range match.EnrolCaptures {
 		add("a", synth.Good, a)

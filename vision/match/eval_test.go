@@ -14,7 +14,8 @@ import (
 // TestHeldOutErrorRates measures the false non-match rate (FNMR) and the
 // false match rate (FMR) at Threshold on held-out synthetic good captures,
 // through vision/roi as the kiosk does, with EnrolCaptures captures per
-// enrolment (BestSimilarity) and two further captures as probes. With
+// enrolment and two further captures as probes, each compared at its
+// poses as the cloud identifies (BestOfPoses). With
 // PALMD_EVAL set it shows the targets rather than meeting them on a lucky
 // set: 160 identities give 320 genuine and 50,880 impostor comparisons,
 // and the test requires the one-sided 95 % upper confidence bounds
@@ -37,8 +38,10 @@ func TestHeldOutErrorRates(t *testing.T) {
 	frame := image.NewGray(image.Rect(0, 0, synth.Width, synth.Height))
 	region := image.NewGray(image.Rect(0, 0, Size, Size))
 	enrolled := make([][]Template, people)
-	probe := make([][]Template, people)
-	fta := 0 // failures to acquire: vision/roi found no palm region
+	// probe holds each probe's poses; fta counts failures to acquire
+	// (vision/roi found no palm region).
+	probe := make([][][]Template, people)
+	fta := 0
 	for p := range people {
 		for s := range takes {
 			c := synth.Capture{Identity: synth.IdentityOf(fmt.Sprint("match-heldout-", p)), Seed: uint64(9000 + s)}
@@ -48,14 +51,14 @@ func TestHeldOutErrorRates(t *testing.T) {
 				fta++
 				continue
 			}
-			tp, err := NewTemplate(region)
+			poses, err := Poses(region)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if s < EnrolCaptures {
-				enrolled[p] = append(enrolled[p], tp)
+				enrolled[p] = append(enrolled[p], poses[0])
 			} else {
-				probe[p] = append(probe[p], tp)
+				probe[p] = append(probe[p], poses)
 			}
 		}
 	}
@@ -64,7 +67,7 @@ func TestHeldOutErrorRates(t *testing.T) {
 	for p := range people {
 		for q := range people {
 			for _, b := range probe[q] {
-				s := BestSimilarity(enrolled[p], b)
+				s := BestOfPoses(enrolled[p], b)
 				if p == q {
 					gen++
 					minGen = min(minGen, s)

@@ -90,8 +90,8 @@ var HeldOut = Set{Identities: 75, Captures: 2}
 // were never tuned on, against the targets: APCER <= 1 % per species,
 // BPCER <= 2 %, quality-reject <= 3 %, ROI >= 99 %. Measured today (README
 // "Evaluation"): every species 0 %, BPCER 0.67 % (2 of 300: emits_light 2),
-// quality-reject 2.67 %, ROI 100.00 %; matcher FNMR 13.33 % (10
-// of 75), FMR 0 of 5,550.
+// quality-reject 2.67 %, ROI 100.00 %; matcher FNMR 9.33 % (7 of 75,
+// probes at their poses; 13.33 % before), FMR 0 of 5,550.
 func TestRedTeamFigures(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: renders 1,500 captures")
@@ -131,12 +131,12 @@ func TestRedTeamFigures(t *testing.T) {
 	if v := r.ROIRate(); v < 0.99 {
 		t.Errorf("ROI found on %.2f%% of gated bona fide captures, want >= 99%%", 100*v)
 	}
-	// The matcher misses its FNMR target here (measured 13.33 %: faint
+	// The matcher misses its FNMR target here (measured 9.33 %: faint
 	// veins, see vision/match; FMR 0 of 5,550, 1 before the region was
 	// placed by the burst's majority): held to regression bounds instead.
 	m := r.MatchRates()
-	if m.FNMR > 0.2 {
-		t.Errorf("matcher FNMR %.2f%% (%d genuine comparisons), want <= 20%% (known shortfall)", 100*m.FNMR, m.Genuine)
+	if m.FNMR > 0.15 {
+		t.Errorf("matcher FNMR %.2f%% (%d genuine comparisons), want <= 15%% (known shortfall)", 100*m.FNMR, m.Genuine)
 	}
 	if fm := m.FMR * float64(m.Impostor); fm > 1.5 {
 		t.Errorf("matcher: %.0f false matches in %d impostor comparisons, want at most 1 (known shortfall)", fm, m.Impostor)
