@@ -64,10 +64,12 @@ hil: deps
 	$(BIN)/palmctl hil run --junit hil-report.xml -palmd $(BIN)/palmd-sim $(HIL_SIM) cmd/palmctl/hil/suite/*.json
 
 # eval: the held-out vision evaluations (both generators, iBeta-sized), the
-# matcher on 160 held-out identities, and 100 enrolments each identified at
-# once on the simulation build; minutes of CPU each.
+# matcher on 160 held-out identities, 300 strangers searched at their poses
+# among 100,000 enrolled, and 100 enrolments each identified at once on the
+# simulation build; minutes of CPU each.
 eval: deps
 	PALMD_EVAL=1 $(GO) test -count=1 -timeout 60m -run 'TestHeldOutFigures|TestRedTeamFigures|TestHeldOutErrorRates' ./vision/...
+	PALMD_EVAL=1 $(GO) test -count=1 -timeout 60m -run 'TestStrangersAtTheirPoses' ./uplink/cloud/index/
 	PALMD_EVAL=1 $(GO) test $(SIM) -count=1 -timeout 60m -run 'TestEnrolThenIdentify' -v ./cmd/palmd/
 
 bench: build
