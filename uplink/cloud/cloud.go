@@ -52,7 +52,7 @@ type Config struct {
 	Workers int
 	// QueueTimeout is how long a request may wait for a worker before it
 	// is shed (a kiosk waits a few seconds for its answer); 2 s if 0.
-	// Wall-clock time: it bounds real waiting, not protocol validity.
+	// It is measured on Now, like everything else here.
 	QueueTimeout time.Duration
 	// MaxRequests bounds the request ids remembered (each for 2*MaxAge);
 	// 1<<20 if 0.

@@ -59,7 +59,7 @@ func (c *Cloud) Subscribe(nc *nats.Conn) (*nats.Subscription, error) {
 	busy := make(chan *nats.Msg, 4*c.cfg.Workers)
 	sub, err := nc.QueueSubscribe(wire.AllRequests, Queue, func(m *nats.Msg) {
 		select {
-		case jobs <- job{m: m, at: time.Now()}:
+		case jobs <- job{m: m, at: c.cfg.Now()}:
 			return
 		default:
 		}
@@ -86,7 +86,7 @@ func (c *Cloud) Subscribe(nc *nats.Conn) (*nats.Subscription, error) {
 		go func() {
 			defer c.wg.Done()
 			for j := range jobs {
-				if time.Since(j.at) > c.cfg.QueueTimeout {
+				if c.cfg.Now().Sub(j.at) > c.cfg.QueueTimeout {
 					c.shed(j.m)
 					continue
 				}
