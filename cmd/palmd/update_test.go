@@ -168,6 +168,7 @@ type kioskProc struct {
 	state  *deviceState
 	drv    *updateDriver
 	kiosk  *fakeKiosk
+	clock  *clockwork.FakeClock // the update driver's: it stands still until a test moves it
 	client *uplink.Client
 	events chan bus.Event
 	booted chan error // the boot's commitWhenHealthy
@@ -185,9 +186,9 @@ func (e *updateEnv) boot(t *testing.T, hooks updateHooks, src func(bundleSource)
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &kioskProc{state: st, kiosk: &fakeKiosk{}, events: make(chan bus.Event, 64), booted: make(chan error, 1), cancel: cancel}
+	p := &kioskProc{state: st, kiosk: &fakeKiosk{}, clock: clockwork.NewFakeClock(), events: make(chan bus.Event, 64), booted: make(chan error, 1), cancel: cancel}
 	emit := func(ev bus.Event) { p.events <- ev }
-	if p.drv, err = newUpdateDriver(st, p.kiosk, clockwork.NewRealClock(), emit, log, hooks); err != nil {
+	if p.drv, err = newUpdateDriver(st, p.kiosk, p.clock, emit, log, hooks); err != nil {
 		t.Fatal(err)
 	}
 	var source bundleSource = lazySource{p}
@@ -507,10 +508,23 @@ func TestUpdateWaitsForTheSession(t *testing.T) {
 	p.kiosk.mu.Unlock()
 	e.send(t, e.updates[2])
 	p.await(t, "installed:2")
-	select {
-	case ev := <-p.events:
-		t.Fatalf("%s %s while a session runs", ev.Event, ev.Reason)
-	case <-time.After(300 * time.Millisecond):
+	// The driver looks for the session's end every 50 ms of its clock:
+	// once it waits on the clock it has looked and found the session
+	// running. Let it look five times.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for look := range 5 {
+		if look > 0 {
+			p.clock.Advance(50 * time.Millisecond)
+		}
+		if err := p.clock.BlockUntilContext(ctx, 1); err != nil {
+			t.Fatalf("look %d: the driver is not waiting for the session: %v", look, err)
+		}
+		select {
+		case ev := <-p.events:
+			t.Fatalf("%s %s while a session runs", ev.Event, ev.Reason)
+		default:
+		}
 	}
 	if st := p.kiosk.Status(); st.Mode != firmware.ModeUpdating {
 		t.Fatalf("mode %s during the install, want updating", st.Mode)
@@ -518,6 +532,7 @@ func TestUpdateWaitsForTheSession(t *testing.T) {
 	p.kiosk.mu.Lock()
 	p.kiosk.session = ""
 	p.kiosk.mu.Unlock()
+	p.clock.Advance(50 * time.Millisecond)
 	p.await(t, "committed:2")
 	if st := p.kiosk.Status(); st.Mode != firmware.ModeServing {
 		t.Fatalf("mode %s after the update, want serving", st.Mode)
