@@ -2,6 +2,7 @@ package index
 
 import (
 	"container/heap"
+	"math"
 	"runtime"
 	"sync"
 
@@ -84,12 +85,22 @@ func (x *Index) Search(t match.Template) (id string, score float64, ok bool) {
 }
 
 // search returns the index of the best template at or above the
-// threshold, or -1. Four stages: the scan code over every template keeps
-// a shortlist; the rank code keeps a shorter one and finds each one's
-// offset; the matcher's distance at the few fine shifts near that offset
-// keeps the finalists; the matcher's Similarity (every shift) decides
-// among them.
+// threshold, or -1.
 func (x *Index) search(t match.Template) (int, float64) {
+	i, s := x.nearest(t)
+	if i < 0 || s < match.Threshold {
+		return -1, match.Threshold
+	}
+	return i, s
+}
+
+// nearest returns the index of the finalist most similar to t and its
+// score, whatever the score (-1 in an empty index). Four stages: the scan
+// code over every template keeps a shortlist; the rank code keeps a
+// shorter one and finds each one's offset; the matcher's distance at the
+// few fine shifts near that offset keeps the finalists; the matcher's
+// Similarity (every shift) decides among them.
+func (x *Index) nearest(t match.Template) (int, float64) {
 	n := len(x.ids)
 	var cand []int32
 	if n <= finalists {
@@ -103,9 +114,9 @@ func (x *Index) search(t match.Template) (int, float64) {
 		}
 		cand = x.ranked(p, planesOf(t), cand, max(minRank, n/rankOne))
 	}
-	best, bestScore := -1, match.Threshold
+	best, bestScore := -1, math.Inf(-1)
 	for _, i := range cand {
-		if s := match.Similarity(t, x.tmpl[i].template()); s > bestScore || (s == bestScore && best < 0) {
+		if s := match.Similarity(t, x.tmpl[i].template()); s > bestScore {
 			best, bestScore = int(i), s
 		}
 	}
