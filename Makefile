@@ -53,7 +53,8 @@ test: deps
 	@$(MAKE) --no-print-directory hil
 
 # hil: the shipped hardware-in-the-loop suite run by palmctl through the
-# console against palmd's simulation build, one palmd per scenario; the
+# console against palmd's simulation build, one palmd per scenario, four
+# at a time (a scenario mostly waits on the sensor's frame clock); the
 # JUnit report goes to hil-report.xml. The suite is the simulator's own
 # scenarios whose steps the console drives (HIL_SIM) and the HIL-only ones
 # in cmd/palmctl/hil/suite.
@@ -61,7 +62,7 @@ HIL_SIM = $(addprefix drivers/sim/scenarios/,age.json app_enrol.json attacks.jso
 hil: deps
 	@$(GO) build $(SIM) -ldflags '$(LDFLAGS)' -o $(BIN)/palmd-sim ./cmd/palmd >&2
 	@$(GO) build -o $(BIN)/palmctl ./cmd/palmctl >&2
-	$(BIN)/palmctl hil run --junit hil-report.xml -palmd $(BIN)/palmd-sim $(HIL_SIM) cmd/palmctl/hil/suite/*.json
+	$(BIN)/palmctl hil run --junit hil-report.xml -parallel 4 -palmd $(BIN)/palmd-sim $(HIL_SIM) cmd/palmctl/hil/suite/*.json
 
 # eval: the held-out vision evaluations (both generators, iBeta-sized), the
 # matcher on 160 held-out identities, 300 strangers searched at their poses

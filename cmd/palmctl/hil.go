@@ -296,11 +296,18 @@ func hilRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	junit := fs.String("junit", "", "write a JUnit XML report to `file`")
 	palmd := fs.String("palmd", "", "start this palmd `binary` (the simulation build) for each scenario")
 	start := fs.Duration("start-timeout", 60*time.Second, "how long a started palmd may take to serve its console")
+	parallel := fs.Int("parallel", 1, "with -palmd, how many scenarios run at once, each on its own palmd")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
 	if fs.NArg() == 0 {
 		return usageError{errors.New("hil run: no scenario files")}
+	}
+	switch {
+	case *parallel < 1:
+		return usageError{fmt.Errorf("hil run: -parallel %d: want at least 1", *parallel)}
+	case *parallel > 1 && *palmd == "":
+		return usageError{fmt.Errorf("hil run: -parallel %d needs -palmd: a connected kiosk runs one scenario at a time", *parallel)}
 	}
 	var scenarios []scenario
 	for _, f := range fs.Args() {
@@ -314,9 +321,7 @@ func hilRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		scenarios = append(scenarios, s)
 	}
-	var results []result
-	failed := 0
-	for _, s := range scenarios {
+	run := func(s scenario) result {
 		began := time.Now()
 		var r result
 		if *palmd != "" {
@@ -325,6 +330,32 @@ func hilRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			r = result{s: s, err: runConnected(ctx, c, s)}
 		}
 		r.took = time.Since(began)
+		return r
+	}
+	// Up to -parallel scenarios run at once; each is reported, in the
+	// order given, once it and those before it are over.
+	done := make([]chan result, len(scenarios))
+	for i := range done {
+		done[i] = make(chan result, 1)
+	}
+	slots := make(chan struct{}, *parallel)
+	go func() {
+		for i, s := range scenarios {
+			slots <- struct{}{}
+			go func() {
+				defer func() { <-slots }()
+				if ctx.Err() != nil {
+					done[i] <- result{s: s, err: ctx.Err()}
+					return
+				}
+				done[i] <- run(s)
+			}()
+		}
+	}()
+	var results []result
+	failed := 0
+	for i, s := range scenarios {
+		r := <-done[i]
 		verdict := "PASS"
 		if r.err != nil {
 			verdict = "FAIL"
@@ -336,6 +367,11 @@ func hilRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		results = append(results, r)
 		if ctx.Err() != nil {
+			// Stopped: the scenarios still running stop their palmd;
+			// wait for them, report none of them.
+			for _, d := range done[i+1:] {
+				<-d
+			}
 			break
 		}
 	}

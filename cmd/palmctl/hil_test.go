@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"maps"
 	"os"
 	"os/exec"
@@ -198,14 +199,36 @@ func TestStatusJSON(t *testing.T) {
 	}
 }
 
-// TestHILReport runs a passing and a failing scenario against the
+// TestHILRunUsage: hil run's flags are checked before anything runs.
+func TestHILRunUsage(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-palmd", "palmd-sim"}, "hil run: no scenario files"},
+		{[]string{"-palmd", "palmd-sim", "-parallel", "0", "hil/suite/new_hand.json"}, "hil run: -parallel 0: want at least 1"},
+		{[]string{"-parallel", "2", "hil/suite/new_hand.json"}, "hil run: -parallel 2 needs -palmd: a connected kiosk runs one scenario at a time"},
+	} {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var out, errs strings.Builder
+			err := run(context.Background(), append([]string{"hil", "run"}, tt.args...), &out, &errs)
+			var u usageError
+			if !errors.As(err, &u) || err.Error() != tt.want {
+				t.Errorf("hil run: %v, want usage error %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestHILReport runs a passing and a failing scenario at once against the
 // simulation build: the run fails, and its JUnit report has one test case
-// each, the failure naming the step, what was expected and what came.
+// each, in the order given (the failing one ends first), the failure
+// naming the step, what was expected and what came.
 func TestHILReport(t *testing.T) {
 	bin := buildSim(t)
 	report := filepath.Join(t.TempDir(), "report.xml")
 	var out, errs strings.Builder
-	err := run(context.Background(), []string{"hil", "run", "-junit", report, "-palmd", bin,
+	err := run(context.Background(), []string{"hil", "run", "-junit", report, "-palmd", bin, "-parallel", "2",
 		"hil/suite/new_hand.json", "testdata/wrong_expectation.json"}, &out, &errs)
 	if err == nil || !strings.Contains(err.Error(), "1 of 2 scenarios failed") {
 		t.Fatalf("hil run: %v, want 1 of 2 failed\n%s", err, out.String())
@@ -230,8 +253,8 @@ func TestHILReport(t *testing.T) {
 		t.Errorf("wrong_expectation: %+v, want a failure %q", fail, want)
 	}
 	checkJUnitSchema(t, b)
-	if !strings.Contains(out.String(), "FAIL  wrong_expectation") {
-		t.Errorf("output: %s", out.String())
+	if p, f := strings.Index(out.String(), "PASS  new_hand"), strings.Index(out.String(), "FAIL  wrong_expectation"); p < 0 || f < p {
+		t.Errorf("output: %s: want new_hand's pass, then wrong_expectation's failure", out.String())
 	}
 }
 

@@ -26,7 +26,7 @@ Usage:
   palmctl [-socket PATH | -serial DEVICE] -key FILE -user NAME COMMAND [ARGS] [--json]
   palmctl [-socket PATH | -serial DEVICE] -key FILE -user NAME provision
           [-creds FILE] [-ca FILE] [-cert FILE -key FILE] -config SIGNED
-  palmctl hil run [-junit FILE] [-palmd BINARY | -socket PATH -key FILE -user NAME] FILES...
+  palmctl hil run [-junit FILE] [-palmd BINARY [-parallel N] | -socket PATH -key FILE -user NAME] FILES...
 
 Console commands: help, status, logs, maintenance on|off, test PART, selftest,
 network, reboot, provision, expect, sim. --json answers in one JSON object.
