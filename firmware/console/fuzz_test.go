@@ -22,7 +22,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse(%q) = %+v: accepted an empty name or too many words", s, l)
 		}
 		for _, w := range append([]string{l.Name}, l.Args...) {
-			if w == "" || w == "--json" || strings.ContainsAny(w, " \t\r\n") {
+			if w == "" || strings.EqualFold(w, "--json") || strings.ContainsAny(w, " \t\r\n") {
 				t.Fatalf("Parse(%q): word %q", s, w)
 			}
 			for i := 0; i < len(w); i++ {
@@ -43,6 +43,9 @@ func TestParse(t *testing.T) {
 		{in: "status", want: Line{Name: "status"}},
 		{in: "  STATUS  --json ", want: Line{Name: "status", JSON: true}},
 		{in: "status | json", want: Line{Name: "status", JSON: true}},
+		{in: "Status --JSON", want: Line{Name: "status", JSON: true}},
+		{in: "status | JSON", want: Line{Name: "status", JSON: true}},
+		{in: "--Json", wantErr: "empty line"},
 		{in: "test\tcard", want: Line{Name: "test", Args: []string{"card"}}},
 		{in: "", wantErr: "empty line"},
 		{in: "status | yaml", wantErr: `want "| json"`},

@@ -24,7 +24,8 @@ type Line struct {
 var ErrEmpty = errors.New("empty line")
 
 // Parse splits a command line into words. Words are separated by spaces or
-// tabs; "--json" anywhere or a trailing "| json" asks for JSON. Only
+// tabs; "--json" anywhere or a trailing "| json" (in any case, like the
+// command's name) asks for JSON. Only
 // printable ASCII is accepted: binary noise is refused, never interpreted.
 func Parse(s string) (Line, error) {
 	s = strings.TrimRight(s, "\r\n")
@@ -38,7 +39,7 @@ func Parse(s string) (Line, error) {
 	}
 	words := strings.Fields(s)
 	if n := len(words); n >= 2 && words[n-2] == "|" {
-		if words[n-1] != "json" {
+		if !strings.EqualFold(words[n-1], "json") {
 			return Line{}, fmt.Errorf("line: pipe to %q: want \"| json\"", words[n-1])
 		}
 		words = words[:n-2]
@@ -47,7 +48,7 @@ func Parse(s string) (Line, error) {
 	var l Line
 	for _, w := range words {
 		switch {
-		case w == "--json":
+		case strings.EqualFold(w, "--json"): // as case-blind as the command's name
 			l.JSON = true
 		case w == "|":
 			return Line{}, errors.New("line: a pipe goes last: \"| json\"")
