@@ -280,6 +280,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		time.Sleep(10 * time.Millisecond)
 	}
 	cl.Wait()
+	bundles.Wait()
 	if err := nc.Drain(); err != nil {
 		return fmt.Errorf("drain: %w", err)
 	}

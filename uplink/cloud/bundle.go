@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -26,15 +27,34 @@ const numPendingHeader = "Nats-Num-Pending"
 // bundleTimeout bounds the bucket reads of one bundle request.
 const bundleTimeout = 10 * time.Second
 
+// bundleWorkers is how many bundle requests one instance answers at once.
+// A request mostly waits on the bucket (a lookup, then a batched direct
+// get of up to bundleChunks chunks), so kiosks updating together are
+// answered side by side rather than in turn; more instances in the queue
+// group add more.
+const bundleWorkers = 8
+
+// Bundles is one instance's bundle service (ServeBundles): its
+// subscription, and the workers answering what it received.
+type Bundles struct {
+	*nats.Subscription
+	wg sync.WaitGroup
+}
+
+// Wait waits, once the subscription has ended (unsubscribed, drained or
+// closed), until every request it received is answered.
+func (b *Bundles) Wait() { b.wg.Wait() }
+
 // ServeBundles answers kiosks' bundle requests (wire.BundleRequest on
 // wire.AllBundles), in the queue group Queue, until the subscription is
 // unsubscribed, drained or closed: it reads the next chunks of the named
 // bundle from the object store wire.BundleBucket with one batched direct
 // get and replies with them, on the asking kiosk's own inbox only
 // (wire.ReplyAllowed). Kiosks may not read the bucket themselves (see
-// wire.DevicePermissions). Requests are answered one at a time. A nil log
-// logs nothing.
-func ServeBundles(nc *nats.Conn, log *slog.Logger) (*nats.Subscription, error) {
+// wire.DevicePermissions). Up to bundleWorkers requests are answered at
+// once; more wait in the subscription's own buffer. A nil log logs
+// nothing.
+func ServeBundles(nc *nats.Conn, log *slog.Logger) (*Bundles, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -42,15 +62,40 @@ func ServeBundles(nc *nats.Conn, log *slog.Logger) (*nats.Subscription, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cloud: bundles: %w", err)
 	}
-	sub, err := nc.QueueSubscribe(wire.AllBundles, Queue, func(m *nats.Msg) { serveBundle(js, m, log) })
+	b, err := serveQueue(nc, wire.AllBundles, bundleWorkers, func(m *nats.Msg) { serveBundle(js, m, log) })
 	if err != nil {
-		return nil, fmt.Errorf("cloud: bundles: subscribe: %w", err)
+		return nil, fmt.Errorf("cloud: bundles: %w", err)
+	}
+	return b, nil
+}
+
+// serveQueue subscribes to subject in the queue group Queue and hands each
+// message to one of workers goroutines running handle. The subscription's
+// callback waits while every worker is busy, so messages queue in the
+// subscription (up to its pending limits), not in memory of their own.
+func serveQueue(nc *nats.Conn, subject string, workers int, handle func(*nats.Msg)) (*Bundles, error) {
+	msgs := make(chan *nats.Msg)
+	sub, err := nc.QueueSubscribe(subject, Queue, func(m *nats.Msg) { msgs <- m })
+	if err != nil {
+		return nil, fmt.Errorf("subscribe: %w", err)
+	}
+	// Called once the subscription's callbacks are over: no more sends.
+	sub.SetClosedHandler(func(string) { close(msgs) })
+	b := &Bundles{Subscription: sub}
+	b.wg.Add(workers)
+	for range workers {
+		go func() {
+			defer b.wg.Done()
+			for m := range msgs {
+				handle(m)
+			}
+		}()
 	}
 	if err := nc.Flush(); err != nil {
 		sub.Unsubscribe()
-		return nil, fmt.Errorf("cloud: bundles: subscribe: %w", err)
+		return nil, fmt.Errorf("subscribe: %w", err)
 	}
-	return sub, nil
+	return b, nil
 }
 
 func serveBundle(js jetstream.JetStream, m *nats.Msg, log *slog.Logger) {

@@ -78,7 +78,7 @@
 // object store wire.BundleBucket and returns the wire.Update an update
 // command names it by (palmcloud publish); ServeBundles reads it from
 // there for the kiosks, which may not read the bucket themselves, and
-// answers each on its own inbox.
+// answers each on its own inbox, several at once.
 //
 // Limits: match.Threshold is tuned on synthetic palms, not on a real
 // population. Two instances enrolling the same new palm at the same moment

@@ -34,6 +34,7 @@ type Dev struct {
 
 	srv       *server.Server
 	nc        *nats.Conn
+	bundles   *cloud.Bundles
 	storeDir  string
 	inProcess bool // ClientOptions connect through a pipe (StartInProcess)
 	once      sync.Once
@@ -184,14 +185,15 @@ func attach(ctx context.Context, auth *Authority, srv *server.Server, deviceID s
 		nc.Close()
 		return nil, err
 	}
-	if _, err := cloud.ServeBundles(nc, log); err != nil {
+	bundles, err := cloud.ServeBundles(nc, log)
+	if err != nil {
 		cl.Close()
 		nc.Close()
 		return nil, err
 	}
 	return &Dev{
 		URL: url, SealKey: sealPub, PaymentKey: payPub, SignKey: signPub, Device: device,
-		Cloud: cl, Authority: auth, srv: srv, nc: nc, inProcess: inProcess,
+		Cloud: cl, Authority: auth, srv: srv, nc: nc, bundles: bundles, inProcess: inProcess,
 	}, nil
 }
 
@@ -204,6 +206,7 @@ func (d *Dev) Close() error {
 	d.once.Do(func() {
 		d.nc.Close()
 		d.Cloud.Wait()
+		d.bundles.Wait()
 		d.Cloud.Close()
 		d.srv.Shutdown()
 		d.srv.WaitForShutdown()
