@@ -142,6 +142,7 @@ func serveBundle(js jetstream.JetStream, m *nats.Msg, log *slog.Logger) {
 		fail("bundle bucket unavailable", err)
 		return
 	}
+	reply.Data = make([]byte, 0, wire.MaxBundleReply) // one allocation, not one per chunk appended
 	var next uint64 // where the kiosk asks from next; 0 once this reply ends the bundle
 	ended := false  // the bucket said there was nothing more
 	for c, err := range msgs {
