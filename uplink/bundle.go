@@ -35,7 +35,8 @@ var ErrBundleMismatch = errors.New("uplink: bundle does not match its update com
 // may not read the bucket itself: JetStream answers on any reply subject
 // a request names (wire.DevicePermissions). Bundle asks for the first
 // bytes before it returns, so that a bundle the cloud does not have fails
-// here. ctx bounds every read.
+// here. A round trip that fails in a way that passes is tried again (see
+// fetchTries). ctx bounds every read.
 func (c *Client) Bundle(ctx context.Context, u wire.Update) (io.ReadCloser, error) {
 	if err := (wire.Command{Type: wire.CmdUpdate, Seq: 1, Update: &u}).Validate(); err != nil {
 		return nil, fmt.Errorf("uplink: bundle: %w", err)
@@ -51,11 +52,19 @@ func (c *Client) Bundle(ctx context.Context, u wire.Update) (io.ReadCloser, erro
 	return &checkedBundle{r: r, h: sha256.New(), size: u.Size, sum: want}, nil
 }
 
-// A bundle request that gets no reply within fetchTimeout is sent again,
-// up to fetchTries times in all: it asks for the same bytes each time.
+// A bundle request that fails in a way that passes is sent again, up to
+// fetchTries times in all, asking for the same bytes each time: one that
+// got no reply within fetchTimeout at once, one that found no cloud
+// instance listening (nats.ErrNoResponders: an instance restarting) or
+// the cloud's bucket unavailable (wire.BundleUnavailable: a server
+// restarting, a stream leader being elected) after a pause that doubles
+// from fetchPause up to fetchMaxPause. All tries together wait at most
+// about 5 minutes; the update runs in the background meanwhile.
 const (
-	fetchTimeout = 30 * time.Second
-	fetchTries   = 3
+	fetchTimeout  = 30 * time.Second
+	fetchTries    = 8
+	fetchPause    = time.Second
+	fetchMaxPause = 16 * time.Second
 )
 
 // bundleReader reads a bundle's bytes from the cloud, one reply at a time.
@@ -89,19 +98,29 @@ func (r *bundleReader) fetch() error {
 		return err
 	}
 	var m *nats.Msg
+	pause := fetchPause
 	for try := 1; ; try++ {
-		ctx, cancel := context.WithTimeout(r.ctx, fetchTimeout)
-		m, err = r.nc.RequestWithContext(ctx, r.subject, b)
-		cancel()
-		if err == nil || try == fetchTries || r.ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+		m, err = r.ask(b)
+		if err == nil || try == fetchTries || r.ctx.Err() != nil {
 			break
 		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			continue // no reply within fetchTimeout: that was the pause
+		}
+		if !errors.Is(err, nats.ErrNoResponders) && !errors.Is(err, errUnavailable) {
+			break
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-t.C:
+		case <-r.ctx.Done():
+			t.Stop()
+			return fmt.Errorf("bytes from sequence %d: %w (after %w)", r.req.From, r.ctx.Err(), err)
+		}
+		pause = min(2*pause, fetchMaxPause)
 	}
 	if err != nil {
 		return fmt.Errorf("bytes from sequence %d: %w", r.req.From, err)
-	}
-	if why := m.Header.Get(wire.BundleErrorHeader); why != "" {
-		return fmt.Errorf("bytes from sequence %d: the cloud: %.100q", r.req.From, why)
 	}
 	r.buf = m.Data
 	next := m.Header.Get(wire.BundleNextHeader)
@@ -115,6 +134,27 @@ func (r *bundleReader) fetch() error {
 	}
 	r.req.From = seq
 	return nil
+}
+
+// errUnavailable is a reply of the cloud's that says to ask again later
+// (wire.BundleUnavailable).
+var errUnavailable = errors.New("the cloud: " + wire.BundleUnavailable)
+
+// ask sends request b once and returns the reply, or the error its
+// BundleErrorHeader names.
+func (r *bundleReader) ask(b []byte) (*nats.Msg, error) {
+	ctx, cancel := context.WithTimeout(r.ctx, fetchTimeout)
+	defer cancel()
+	m, err := r.nc.RequestWithContext(ctx, r.subject, b)
+	switch {
+	case err != nil:
+		return nil, err
+	case m.Header.Get(wire.BundleErrorHeader) == wire.BundleUnavailable:
+		return nil, errUnavailable
+	case m.Header.Get(wire.BundleErrorHeader) != "":
+		return nil, fmt.Errorf("the cloud: %.100q", m.Header.Get(wire.BundleErrorHeader))
+	}
+	return m, nil
 }
 
 func (r *bundleReader) Close() error {

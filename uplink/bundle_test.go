@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -122,6 +123,100 @@ func testBundleFromObjectStore(t *testing.T) {
 		if _, err := read(wire.Update{Object: name, Version: 8, Size: 1000, SHA256: u.SHA256}); err == nil {
 			t.Errorf("%s bundle readable after a refused publish", name)
 		}
+	}
+}
+
+// TestBundleWaitsForTheCloud: a bundle request that finds no cloud
+// instance listening, or the cloud's bucket unavailable, is sent again
+// after a pause that doubles (1 s, then 2 s), and the bundle arrives whole
+// once the cloud serves it; a failure that does not pass (no such bundle)
+// is not retried.
+func TestBundleWaitsForTheCloud(t *testing.T) { devtest.Bubble(t, testBundleWaitsForTheCloud) }
+
+func testBundleWaitsForTheCloud(t *testing.T) {
+	r := newRig(t)
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	policy := secureboot.Policy{Keys: []ed25519.PublicKey{pub}, Product: "palmkiosk"}
+	bundle := signedBundle(t, priv, 7, 700<<10)
+	ctx := t.Context()
+	u, err := cloud.PublishBundle(ctx, r.cloud, cloud.StoreOptions{Memory: true}, policy, "palmkiosk-7.bundle", bytes.NewReader(bundle))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := r.dial(t)
+	type result struct {
+		b   []byte
+		err error
+		at  time.Duration
+	}
+	read := func(u wire.Update) result {
+		start := time.Now()
+		rc, err := c.Bundle(ctx, u)
+		if err != nil {
+			return result{err: err, at: time.Since(start)}
+		}
+		defer rc.Close()
+		b, err := io.ReadAll(rc)
+		return result{b, err, time.Since(start)}
+	}
+	done := make(chan result, 1)
+	go func() { done <- read(u) }()
+	synctest.Wait() // no instance listens: the kiosk pauses 1 s
+
+	var refusals atomic.Int32
+	unavailable, err := r.cloud.Subscribe(wire.AllBundles, func(m *nats.Msg) {
+		refusals.Add(1)
+		reply := nats.NewMsg(m.Reply)
+		reply.Header.Set(wire.BundleErrorHeader, wire.BundleUnavailable)
+		m.RespondMsg(reply)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second) // the bubble's: asked again at 1 s, refused, pausing until 3 s
+	select {
+	case res := <-done:
+		t.Fatalf("the read ended while the cloud could not serve it: %d bytes, %v", len(res.b), res.err)
+	default:
+	}
+	if n := refusals.Load(); n != 1 {
+		t.Errorf("the cloud refused %d requests, want 1", n)
+	}
+	if err := unavailable.Unsubscribe(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cloud.ServeBundles(r.cloud, nil); err != nil {
+		t.Fatal(err)
+	}
+	res := <-done
+	if res.err != nil || !bytes.Equal(res.b, bundle) {
+		t.Fatalf("read %d bytes, %v; want the %d published", len(res.b), res.err, len(bundle))
+	}
+	if res.at != 3*time.Second {
+		t.Errorf("the bundle came after %v, want 3s (pauses of 1 s and 2 s)", res.at)
+	}
+
+	missing := u
+	missing.Object = "palmkiosk-8.bundle"
+	if res := read(missing); res.err == nil || !strings.Contains(res.err.Error(), "no such bundle") || res.at != 0 {
+		t.Errorf("a bundle the cloud does not have: %v after %v, want \"no such bundle\" at once", res.err, res.at)
+	}
+}
+
+// TestBundleWithoutABucket: a cloud that has no bundle bucket says so, and
+// the kiosk does not wait for one to appear.
+func TestBundleWithoutABucket(t *testing.T) { devtest.Bubble(t, testBundleWithoutABucket) }
+
+func testBundleWithoutABucket(t *testing.T) {
+	r := newRig(t)
+	if _, err := cloud.ServeBundles(r.cloud, nil); err != nil {
+		t.Fatal(err)
+	}
+	c := r.dial(t)
+	start := time.Now()
+	_, err := c.Bundle(t.Context(), wire.Update{Object: "palmkiosk-7.bundle", Version: 7, Size: 1000, SHA256: strings.Repeat("ab", 32)})
+	if err == nil || !strings.Contains(err.Error(), "no bundle bucket") || time.Since(start) != 0 {
+		t.Errorf("no bucket: %v after %v, want \"no bundle bucket\" at once", err, time.Since(start))
 	}
 }
 

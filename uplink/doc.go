@@ -58,6 +58,9 @@
 // (secureboot's Updater.Install) never accepts other bytes. It asks the
 // cloud for the bytes, 512 KiB a round trip (wire.BundleRequest), since a
 // kiosk may not read JetStream itself (wire.DevicePermissions says why).
+// A round trip that fails in a way that passes (no reply, no cloud
+// instance listening, the cloud's bucket unavailable) is tried again after
+// a pause, for up to about 5 minutes, from the same byte on.
 //
 // Dial never blocks on the network: the connection retries forever in the
 // background (explicit wait and jitter), and connect, disconnect, reconnect

@@ -120,8 +120,12 @@ func serveBundle(js jetstream.JetStream, m *nats.Msg, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), bundleTimeout)
 	defer cancel()
 	obs, err := js.ObjectStore(ctx, wire.BundleBucket)
-	if err != nil {
+	switch {
+	case errors.Is(err, jetstream.ErrBucketNotFound):
 		fail("no bundle bucket", err)
+		return
+	case err != nil:
+		fail(wire.BundleUnavailable, err)
 		return
 	}
 	info, err := obs.GetInfo(ctx, req.Object)
@@ -130,7 +134,7 @@ func serveBundle(js jetstream.JetStream, m *nats.Msg, log *slog.Logger) {
 		fail("no such bundle", err)
 		return
 	case err != nil:
-		fail("bundle bucket unavailable", err)
+		fail(wire.BundleUnavailable, err)
 		return
 	case !wire.ValidObjectID(info.NUID):
 		fail("bundle stored under an id that is not a subject token", nil)
@@ -139,10 +143,11 @@ func serveBundle(js jetstream.JetStream, m *nats.Msg, log *slog.Logger) {
 	msgs, err := jetstreamext.GetBatch(ctx, js, wire.BundleStream, bundleChunks,
 		jetstreamext.GetBatchSeq(max(req.From, 1)), jetstreamext.GetBatchSubject(wire.BundleChunkSubject(info.NUID)))
 	if err != nil {
-		fail("bundle bucket unavailable", err)
+		fail(wire.BundleUnavailable, err)
 		return
 	}
-	reply.Data = make([]byte, 0, wire.MaxBundleReply) // one allocation, not one per chunk appended
+	// Made at its full size: one allocation, not one per chunk appended.
+	reply.Data = make([]byte, 0, wire.MaxBundleReply)
 	var next uint64 // where the kiosk asks from next; 0 once this reply ends the bundle
 	ended := false  // the bucket said there was nothing more
 	for c, err := range msgs {
@@ -151,7 +156,7 @@ func serveBundle(js jetstream.JetStream, m *nats.Msg, log *slog.Logger) {
 			break
 		}
 		if err != nil {
-			fail("bundle bucket unavailable", err)
+			fail(wire.BundleUnavailable, err)
 			return
 		}
 		if len(reply.Data)+len(c.Data) > wire.MaxBundleReply {
@@ -169,7 +174,7 @@ func serveBundle(js jetstream.JetStream, m *nats.Msg, log *slog.Logger) {
 		}
 	}
 	if len(reply.Data) == 0 && !ended {
-		fail("bundle bucket unavailable", ctx.Err()) // the batch timed out before any chunk came
+		fail(wire.BundleUnavailable, ctx.Err()) // the batch timed out before any chunk came
 		return
 	}
 	if next != 0 {

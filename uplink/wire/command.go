@@ -105,7 +105,9 @@ func isHex(s string, n int) bool {
 // sequence From (0: its first). The reply's data is the next whole chunks,
 // at most MaxBundleReply bytes; its BundleNextHeader says where to ask
 // from next and is absent once the reply ends the bundle. A reply with a
-// BundleErrorHeader carries no bytes.
+// BundleErrorHeader carries no bytes; when the error is BundleUnavailable
+// it passes (a server restarting, a stream leader being elected), and the
+// same request may be sent again.
 type BundleRequest struct {
 	Object string `json:"object"`
 	From   uint64 `json:"from,omitempty"`
@@ -116,6 +118,9 @@ const (
 	BundleNextHeader  = "Palm-Bundle-Next"
 	BundleErrorHeader = "Palm-Bundle-Error"
 	MaxBundleReply    = 512 << 10
+	// BundleUnavailable is the BundleErrorHeader of a failure that passes:
+	// the cloud could not read its bucket just then.
+	BundleUnavailable = "bundle bucket unavailable"
 )
 
 // maxBundleRequest bounds an encoded BundleRequest.
