@@ -22,6 +22,12 @@ import (
 // command names (size or SHA-256).
 var ErrBundleMismatch = errors.New("uplink: bundle does not match its update command")
 
+// ErrBundleFetch reports a bundle that could not be read from the cloud:
+// the network or the cloud failed (after the tries that failures that pass
+// are given), or the cloud has no such bundle. Nothing says the bytes read
+// so far are wrong; the same command may be sent again.
+var ErrBundleFetch = errors.New("uplink: bundle not fetched")
+
 // Bundle opens the firmware bundle u names and streams it from the cloud
 // as it is read. The bytes are checked against the signed command as they
 // go: more than u.Size bytes, or at the end another size or SHA-256, is
@@ -46,7 +52,7 @@ func (c *Client) Bundle(ctx context.Context, u wire.Update) (io.ReadCloser, erro
 	}
 	r := &bundleReader{ctx: ctx, nc: c.nc, subject: wire.BundleSubject(c.device), req: wire.BundleRequest{Object: u.Object}}
 	if err := r.fetch(); err != nil {
-		return nil, fmt.Errorf("uplink: bundle %s: %w", u.Object, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrBundleFetch, u.Object, err)
 	}
 	want, _ := hex.DecodeString(u.SHA256)
 	return &checkedBundle{r: r, h: sha256.New(), size: u.Size, sum: want}, nil
@@ -186,7 +192,7 @@ func (b *checkedBundle) Read(p []byte) (int, error) {
 	case errors.Is(err, io.EOF) && !bytes.Equal(b.h.Sum(nil), b.sum):
 		return n, fmt.Errorf("%w: SHA-256 differs", ErrBundleMismatch)
 	case err != nil && !errors.Is(err, io.EOF):
-		return n, fmt.Errorf("uplink: bundle: %w", err)
+		return n, fmt.Errorf("%w: %w", ErrBundleFetch, err)
 	}
 	return n, err
 }

@@ -198,7 +198,7 @@ func testBundleWaitsForTheCloud(t *testing.T) {
 
 	missing := u
 	missing.Object = "palmkiosk-8.bundle"
-	if res := read(missing); res.err == nil || !strings.Contains(res.err.Error(), "no such bundle") || res.at != 0 {
+	if res := read(missing); !errors.Is(res.err, uplink.ErrBundleFetch) || !strings.Contains(res.err.Error(), "no such bundle") || res.at != 0 {
 		t.Errorf("a bundle the cloud does not have: %v after %v, want \"no such bundle\" at once", res.err, res.at)
 	}
 }
@@ -215,7 +215,7 @@ func testBundleWithoutABucket(t *testing.T) {
 	c := r.dial(t)
 	start := time.Now()
 	_, err := c.Bundle(t.Context(), wire.Update{Object: "palmkiosk-7.bundle", Version: 7, Size: 1000, SHA256: strings.Repeat("ab", 32)})
-	if err == nil || !strings.Contains(err.Error(), "no bundle bucket") || time.Since(start) != 0 {
+	if !errors.Is(err, uplink.ErrBundleFetch) || !strings.Contains(err.Error(), "no bundle bucket") || time.Since(start) != 0 {
 		t.Errorf("no bucket: %v after %v, want \"no bundle bucket\" at once", err, time.Since(start))
 	}
 }

@@ -265,7 +265,11 @@ func (d *updateDriver) update(ctx context.Context, w wire.Update, src bundleSour
 	rc.Close()
 	if err != nil {
 		d.kiosk.Updating(false)
-		return refuse("refused:"+installReason(err), fmt.Errorf("update: install: %w", err))
+		why := "refused:" + installReason(err)
+		if errors.Is(err, uplink.ErrBundleFetch) && ctx.Err() == nil {
+			why = "failed:fetch" // the download broke off: nothing was refused
+		}
+		return refuse(why, fmt.Errorf("update: install: %w", err))
 	}
 	d.log.Info("update installed; waiting for the session to finish", "version", m.Version)
 	d.emit(bus.Event{Event: evUpdate, Reason: fmt.Sprintf("installed:%d", m.Version)})

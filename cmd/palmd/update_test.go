@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -494,6 +495,59 @@ func TestUpdateRefusals(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestUpdateFetchBreaksOff: a download that breaks off half-way (the
+// network, once uplink's retries are spent) is reported failed:fetch, not
+// as a refused bundle; the kiosk stays on its version, and the same
+// command sent again installs it.
+func TestUpdateFetchBreaksOff(t *testing.T) {
+	e := newUpdateEnv(t)
+	var broken atomic.Bool
+	p := e.boot(t, updateHooks{}, func(s bundleSource) bundleSource { return breakingSource{s, &broken} })
+	defer func() { p.kill() }()
+	e.send(t, e.updates[2])
+	p.await(t, "committed:2")
+	broken.Store(true)
+	e.send(t, e.updates[3])
+	if ev := p.await(t, "failed:", "refused:", "installed:", "committed:"); ev.Reason != "failed:fetch" {
+		t.Fatalf("a download broken off: event %q, want failed:fetch", ev.Reason)
+	}
+	if st := e.check(t, p); st.Version != 2 || st.Trial != "" {
+		t.Fatalf("after the broken download: status %+v, want version 2 committed", st)
+	}
+	broken.Store(false)
+	e.send(t, e.updates[3])
+	p.await(t, "committed:3")
+}
+
+// breakingSource breaks each download off after its first 4 KiB while
+// broken is set, as uplink reports a download it gave up on.
+type breakingSource struct {
+	src    bundleSource
+	broken *atomic.Bool
+}
+
+func (b breakingSource) Bundle(ctx context.Context, u wire.Update) (io.ReadCloser, error) {
+	rc, err := b.src.Bundle(ctx, u)
+	if err != nil || !b.broken.Load() {
+		return rc, err
+	}
+	return &breakingReader{ReadCloser: rc, n: 4 << 10}, nil
+}
+
+type breakingReader struct {
+	io.ReadCloser
+	n int
+}
+
+func (b *breakingReader) Read(p []byte) (int, error) {
+	if b.n <= 0 {
+		return 0, fmt.Errorf("%w: bytes from sequence 9: nats: timeout", uplink.ErrBundleFetch)
+	}
+	n, err := b.ReadCloser.Read(p[:min(len(p), b.n)])
+	b.n -= n
+	return n, err
 }
 
 // TestUpdateWaitsForTheSession: the kiosk enters its updating mode while
