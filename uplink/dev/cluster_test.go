@@ -22,18 +22,7 @@ import (
 // reconnects to another and the person enrolled before is still known;
 // the server restarts with its storage.
 func TestClusterNodeKilled(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a three-server cluster")
-	}
-	auth, err := dev.NewAuthority()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := dev.StartCluster(auth, 3, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Shutdown) // after the cloud's cleanups
+	auth, c := startCluster(t)
 	// The cloud on server 1, the kiosk on server 2, which is killed.
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -85,6 +74,26 @@ func TestClusterNodeKilled(t *testing.T) {
 	if c.Server(1) == nil {
 		t.Fatal("server 2 not running after Restart")
 	}
+}
+
+// startCluster starts a three-server cluster trusting a new authority,
+// shut down once the test's later cleanups have run. It skips the test
+// under -short.
+func startCluster(t *testing.T) (*dev.Authority, *dev.Cluster) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a three-server cluster")
+	}
+	auth, err := dev.NewAuthority()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := dev.StartCluster(auth, 3, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Shutdown) // after the cloud's cleanups
+	return auth, c
 }
 
 // testCloud is a reference cloud with fresh keys, serving through one

@@ -25,18 +25,7 @@ import (
 // stream leader is elected, is sent again until one answers; the bytes
 // read are the bundle's.
 func TestBundleSurvivesANodeKill(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a three-server cluster")
-	}
-	auth, err := dev.NewAuthority()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := dev.StartCluster(auth, 3, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Shutdown)
+	auth, c := startCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
@@ -48,16 +37,8 @@ func TestBundleSurvivesANodeKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	pub, priv, _ := ed25519.GenerateKey(nil)
-	img := make([]byte, 2<<20)
-	rand.Read(img)
-	var bundle bytes.Buffer
-	if _, err := secureboot.SignBundle(&bundle, priv, secureboot.Manifest{Product: "palmkiosk", Version: 3, Release: "1.0.3",
-		Created: time.Unix(1_700_000_000, 0)}, bytes.NewReader(img)); err != nil {
-		t.Fatal(err)
-	}
-	u, err := cloud.PublishBundle(ctx, nc, cloud.StoreOptions{Replicas: 3},
-		secureboot.Policy{Keys: []ed25519.PublicKey{pub}, Product: "palmkiosk"}, "palmkiosk-3.bundle", bytes.NewReader(bundle.Bytes()))
+	bundle, policy := signedBundle(t, 2<<20)
+	u, err := cloud.PublishBundle(ctx, nc, cloud.StoreOptions{Replicas: 3}, policy, "palmkiosk-3.bundle", bytes.NewReader(bundle))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +105,62 @@ func TestBundleSurvivesANodeKill(t *testing.T) {
 	if n, err := rc.Read(make([]byte, 1)); n != 0 || err != io.EOF {
 		t.Errorf("after the bundle: %d bytes, %v; want io.EOF", n, err)
 	}
-	if !bytes.Equal(got, bundle.Bytes()) {
+	if !bytes.Equal(got, bundle) {
 		t.Error("the bytes read are not the bundle's")
 	}
+}
+
+// BenchmarkBundleDownloads: readers on one kiosk's connection reading a 4
+// MiB bundle at the same time through one cloud instance's bundle service,
+// over TCP on this machine (dev.Start). An operation is one whole bundle;
+// four readers per CPU (b.SetParallelism(4)).
+func BenchmarkBundleDownloads(b *testing.B) {
+	d, err := dev.Start(b.Context(), device, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	bundle, policy := signedBundle(b, 4<<20)
+	u, err := cloud.PublishBundle(b.Context(), d.CloudConn(), cloud.StoreOptions{Memory: true}, policy, "palmkiosk-2.bundle", bytes.NewReader(bundle))
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := uplink.Dial(d.URL, device, d.SignKey, d.ClientOptions()...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	b.SetBytes(u.Size)
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			rc, err := c.Bundle(b.Context(), u)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			n, err := io.Copy(io.Discard, rc)
+			rc.Close()
+			if err != nil || n != u.Size {
+				b.Errorf("read %d of %d bytes: %v", n, u.Size, err)
+				return
+			}
+		}
+	})
+}
+
+// signedBundle returns a firmware bundle of version 3 around an image of n
+// random bytes, signed by a new key, and the policy that trusts that key.
+func signedBundle(tb testing.TB, n int) ([]byte, secureboot.Policy) {
+	tb.Helper()
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	img := make([]byte, n)
+	rand.Read(img)
+	var b bytes.Buffer
+	if _, err := secureboot.SignBundle(&b, priv, secureboot.Manifest{Product: "palmkiosk", Version: 3, Release: "1.0.3",
+		Created: time.Unix(1_700_000_000, 0)}, bytes.NewReader(img)); err != nil {
+		tb.Fatal(err)
+	}
+	return b.Bytes(), secureboot.Policy{Keys: []ed25519.PublicKey{pub}, Product: "palmkiosk"}
 }
