@@ -87,6 +87,7 @@ bench: build
 fleet: deps
 	$(GO) run ./cmd/palmload -kiosks 1000 -interval 5s -duration 60s -enrolled 10000 -nodes 3 -clouds 2
 	$(GO) run ./cmd/palmload -kiosks 1000 -interval 5s -duration 60s -enrolled 10000 -nodes 3 -clouds 2 -kill-node
+	$(GO) run ./cmd/palmload -kiosks 1000 -bundle 4 -duration 60s -nodes 3 -clouds 2 -kill-node
 
 lint: deps
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -8,6 +8,15 @@
 // previous request was answered. It can kill a server node of the region
 // it started in the middle of the run and restart it.
 //
+// With -bundle MIB it runs a firmware rollout instead of identifications:
+// the cloud publishes one signed bundle of MIB MiB, nobody is enrolled, and
+// each kiosk downloads the bundle once through the cloud's bundle service
+// (cloud.ServeBundles, uplink.Client.Bundle), from a random instant within
+// -duration, checked against its signed size and SHA-256; -kill-node kills
+// a server in the middle as before. A "request" of the report is then one
+// kiosk's download, its latency the download's duration, and
+// bundle_mib_per_s the bytes completed per second of the run.
+//
 // It reports how many requests were answered, the errors by kind (busy:
 // the cloud shed the request with a retry "busy" answer because it could
 // not serve it in time; wrong_answer; unanswered within -give-up; other),
@@ -17,6 +26,7 @@
 // on the last line of standard output (-json prints only that line).
 //
 //	palmload -kiosks 1000 -interval 5s -duration 60s -enrolled 10000 [-kill-node] [-json]
+//	palmload -bundle 4 -kiosks 1000 -duration 60s [-kill-node] [-json]
 //	palmload -url URL[,URL...] -issuer DIR -kiosk-keys FILE [-kiosks N] [-enrolled N] [-json]
 //	palmload -serve DIR
 //	palmload -version

@@ -27,6 +27,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	kioskconfig "github.com/palmd/palmd/firmware/config"
+	"github.com/palmd/palmd/secureboot"
 	"github.com/palmd/palmd/uplink"
 	"github.com/palmd/palmd/uplink/cloud"
 	"github.com/palmd/palmd/uplink/dev"
@@ -42,6 +43,8 @@ const usage = `usage:
   palmload [-kiosks N] [-interval D] [-duration D] [-enrolled N] [-people N]
            [-nodes N] [-clouds N] [-workers N] [-kill-node] [-timeout D]
            [-seed N] [-json]
+  palmload -bundle MIB [-kiosks N] [-duration D] [-nodes N] [-clouds N]
+           [-kill-node] [-seed N] [-json]
   palmload -url URL[,URL...] -issuer DIR -kiosk-keys FILE [-kiosks N] [-interval D]
            [-duration D] [-enrolled N] [-people N] [-timeout D] [-seed N] [-json]
   palmload -serve DIR [-nodes N] [-clouds N] [-workers N]
@@ -66,6 +69,11 @@ palmd config also does). Before the timed run the kiosks enrol the
 enrolled by an earlier run with the same -seed is identified instead); the
 people stay enrolled afterwards.
 
+-bundle MIB runs a firmware rollout instead: nobody is enrolled, the cloud
+publishes one signed bundle of MIB MiB, and each kiosk downloads it once
+through the cloud's bundle service, starting at a random instant within
+-duration, and checks its size and SHA-256 as palmd does.
+
 -serve DIR starts the region alone (nobody enrolled), writes its issuer
 files and its cloud's ` + kioskKeysFile + ` into DIR (0600, none overwritten),
 prints the palmload -url command that loads it and serves until
@@ -76,6 +84,7 @@ type config struct {
 	workers                                 int
 	interval, duration, timeout, giveUp     time.Duration
 	kill, json                              bool
+	bundleMiB                               int // a rollout of a bundle this size (-bundle)
 	seed                                    uint64
 	cpuProfile                              string
 	url, issuer, kioskKeys                  string // an external region (-url)
@@ -100,6 +109,7 @@ func parse(args []string, stdout, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.giveUp, "give-up", 30*time.Second, "a request unanswered this long after its first send is an error")
 	fs.Uint64Var(&c.seed, "seed", 1, "seed of the people's palms and the kiosks' phases")
 	fs.BoolVar(&c.json, "json", false, "print only the JSON line")
+	fs.IntVar(&c.bundleMiB, "bundle", 0, "run a rollout instead: each kiosk downloads one signed bundle of this many MiB, starting within -duration")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the run (after setup) to this file")
 	fs.StringVar(&c.url, "url", "", "an existing region's NATS URLs, comma-separated: start no cluster and no cloud")
 	fs.StringVar(&c.issuer, "issuer", "", "with -url: directory of the region's issuer files (account.nk, fleet-ca.pem, fleet-ca-key.pem, server-ca.pem)")
@@ -127,6 +137,10 @@ func parse(args []string, stdout, stderr io.Writer) (config, error) {
 		return c, errors.New("-url needs -issuer DIR (the region's issuer files) and -kiosk-keys FILE (the cloud's public keys)")
 	case c.url == "" && (c.issuer != "" || c.kioskKeys != ""):
 		return c, errors.New("-issuer and -kiosk-keys go with -url")
+	case c.bundleMiB < 0 || c.bundleMiB > 1024:
+		return c, fmt.Errorf("-bundle %d: want 1 to 1024 MiB", c.bundleMiB)
+	case c.bundleMiB > 0 && (c.url != "" || c.serve != ""):
+		return c, errors.New("-bundle with -url or -serve: palmload publishes the bundle with the cloud's credentials, which it holds only for a region it runs itself")
 	case fs.NArg() > 0:
 		return c, fmt.Errorf("unexpected argument %q\n%s", fs.Arg(0), usage)
 	case c.kiosks < 1:
@@ -174,7 +188,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	rep := r.load(ctx)
+	var rep report
+	if c.bundleMiB > 0 {
+		rep = r.rollout(ctx)
+	} else {
+		rep = r.load(ctx)
+	}
 	if !c.json {
 		rep.text(stdout)
 	}
@@ -200,6 +219,8 @@ type region struct {
 	enrolledNow int
 
 	disconnects atomic.Int64 // kiosk connections lost (a killed server)
+
+	bundle wire.Update // what a rollout (-bundle) downloads
 }
 
 // local is a region in this process: a cluster and cloud instances
@@ -210,6 +231,7 @@ type local struct {
 	cluster *dev.Cluster
 	clouds  []*cloud.Cloud
 	conns   []*nats.Conn
+	bundles []*cloud.Bundles // each instance's bundle service
 	keys    kioskconfig.Keys // the cloud's public keys, as a kiosk holds them
 }
 
@@ -268,6 +290,11 @@ func startLocal(ctx context.Context, nodes, clouds, workers int, log *slog.Logge
 			return nil, err
 		}
 		l.clouds = append(l.clouds, cl)
+		b, err := cloud.ServeBundles(nc, log)
+		if err != nil {
+			return nil, err
+		}
+		l.bundles = append(l.bundles, b)
 	}
 	return l, nil
 }
@@ -279,6 +306,9 @@ func (l *local) close() {
 	for _, cl := range l.clouds {
 		cl.Wait()
 		cl.Close()
+	}
+	for _, b := range l.bundles {
+		b.Wait()
 	}
 	if l.cluster != nil {
 		l.cluster.Shutdown()
@@ -309,11 +339,18 @@ func newRegion(ctx context.Context, c config, log *slog.Logger, progress io.Writ
 		r.urls, issuer, keys = r.local.cluster.URLs(), &r.local.auth.Issuer, r.local.keys
 		step("cluster of %d servers with JetStream: %s", c.nodes, r.urls)
 		step("%d cloud instances in queue group %q", c.clouds, cloud.Queue)
-		if err := r.importPeople(ctx); err != nil {
-			return nil, err
+		if c.bundleMiB > 0 {
+			if r.bundle, err = r.local.publishBundle(ctx, c.bundleMiB, min(3, c.nodes)); err != nil {
+				return nil, err
+			}
+			step("a signed bundle of %d MiB published (%s)", c.bundleMiB, r.bundle.Object)
+		} else {
+			if err := r.importPeople(ctx); err != nil {
+				return nil, err
+			}
+			r.enrolledNow = c.enrolled
+			step("%d people enrolled (%d of them present their palm)", c.enrolled, c.people)
 		}
-		r.enrolledNow = c.enrolled
-		step("%d people enrolled (%d of them present their palm)", c.enrolled, c.people)
 	} else {
 		if issuer, err = dev.LoadIssuer(c.issuer); err != nil {
 			return nil, fmt.Errorf("-issuer: %w", err)
@@ -680,32 +717,123 @@ func (r *region) load(ctx context.Context) report {
 			}
 		}()
 	}
-	killed := ""
-	if r.c.kill {
+	killed := r.killMidway(ctx, start, &wg)
+	wg.Wait()
+	elapsed := time.Since(start)
+	return r.report(results, elapsed, *killed)
+}
+
+// killMidway, with -kill-node, kills server 2 at half -duration after
+// start and restarts it at three quarters, on a goroutine wg waits for.
+// The returned name is the killed server's once wg is done, "" if none
+// was killed.
+func (r *region) killMidway(ctx context.Context, start time.Time, wg *sync.WaitGroup) *string {
+	killed := new(string)
+	if !r.c.kill {
+		return killed
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		const victim = 1
+		select {
+		case <-time.After(time.Until(start.Add(r.c.duration / 2))):
+		case <-ctx.Done():
+			return
+		}
+		*killed = fmt.Sprintf("palm-%d", victim+1)
+		r.local.cluster.Kill(victim)
+		select {
+		case <-time.After(time.Until(start.Add(r.c.duration * 3 / 4))):
+		case <-ctx.Done():
+			return
+		}
+		if err := r.local.cluster.Restart(victim); err != nil {
+			r.log.Error("palmload: restart", "err", err)
+		}
+	}()
+	return killed
+}
+
+// publishBundle signs a bundle around mib MiB of random bytes with a new
+// key and publishes it through the first cloud instance, its bucket kept
+// on replicas servers.
+func (l *local) publishBundle(ctx context.Context, mib, replicas int) (wire.Update, error) {
+	pub, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		return wire.Update{}, err
+	}
+	img := make([]byte, mib<<20)
+	rand.NewChaCha8([32]byte{}).Read(img)
+	var b bytes.Buffer
+	if _, err := secureboot.SignBundle(&b, priv, secureboot.Manifest{Product: "palmkiosk", Version: 2, Release: "palmload",
+		Created: time.Now()}, bytes.NewReader(img)); err != nil {
+		return wire.Update{}, err
+	}
+	u, err := cloud.PublishBundle(ctx, l.conns[0], cloud.StoreOptions{Replicas: replicas},
+		secureboot.Policy{Keys: []ed25519.PublicKey{pub}, Product: "palmkiosk"}, "palmload.bundle", &b)
+	if err != nil {
+		return wire.Update{}, fmt.Errorf("-bundle: %w", err)
+	}
+	return u, nil
+}
+
+// rollout has every kiosk download r.bundle once, each starting at a
+// random instant within -duration, and reports the downloads.
+func (r *region) rollout(ctx context.Context) report {
+	rng := rand.New(rand.NewPCG(r.c.seed, 7))
+	var mu sync.Mutex
+	var results []result
+	var wg sync.WaitGroup
+	start := time.Now().Add(100 * time.Millisecond)
+	for k := range r.kiosks {
+		at := time.Duration(rng.Int64N(int64(r.c.duration)))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			const victim = 1
 			select {
-			case <-time.After(time.Until(start.Add(r.c.duration / 2))):
+			case <-time.After(time.Until(start.Add(at))):
 			case <-ctx.Done():
 				return
 			}
-			killed = fmt.Sprintf("palm-%d", victim+1)
-			r.local.cluster.Kill(victim)
-			select {
-			case <-time.After(time.Until(start.Add(r.c.duration * 3 / 4))):
-			case <-ctx.Done():
-				return
-			}
-			if err := r.local.cluster.Restart(victim); err != nil {
-				r.log.Error("palmload: restart", "err", err)
-			}
+			res := r.download(ctx, k)
+			mu.Lock()
+			results = append(results, res)
+			mu.Unlock()
 		}()
 	}
+	killed := r.killMidway(ctx, start, &wg)
 	wg.Wait()
-	elapsed := time.Since(start)
-	return r.report(results, elapsed, killed)
+	rep := r.report(results, time.Since(start), *killed)
+	rep.Enrolled, rep.IntervalS, rep.CloudAnswers = 0, 0, nil
+	rep.BundleMiB = r.c.bundleMiB
+	rep.MiBPerS = float64(rep.Answered*r.c.bundleMiB) / rep.DurationS
+	return rep
+}
+
+// download reads the bundle through kiosk k to its end, checked as palmd
+// checks it (uplink.Client.Bundle: size and SHA-256), and times it. A
+// kiosk not connected (its server killed) is waited for until -give-up.
+func (r *region) download(ctx context.Context, k int) result {
+	first := time.Now()
+	rc, err := r.kiosks[k].Bundle(ctx, r.bundle)
+	for errors.Is(err, uplink.ErrNotConnected) && time.Since(first) < r.c.giveUp && ctx.Err() == nil {
+		time.Sleep(50 * time.Millisecond)
+		rc, err = r.kiosks[k].Bundle(ctx, r.bundle)
+	}
+	if err == nil {
+		_, err = io.Copy(io.Discard, rc)
+		rc.Close()
+	}
+	switch {
+	case errors.Is(err, uplink.ErrBundleMismatch):
+		return result{sends: 1, err: err, kind: errWrong}
+	case errors.Is(err, uplink.ErrNotConnected):
+		return result{sends: 1, err: err, kind: errUnanswered}
+	case err != nil:
+		return result{sends: 1, err: err, kind: errOther}
+	}
+	return result{sends: 1, latency: time.Since(first)}
 }
 
 // request builds kiosk k's identification of the palm img with request id
@@ -805,6 +933,11 @@ type report struct {
 	// answers are nil with -url.
 	CloudAnswers []uint64 `json:"cloud_answers,omitempty"`
 	FirstErrors  []string `json:"first_errors,omitempty"`
+	// BundleMiB is a rollout's bundle size (-bundle): then a request is one
+	// kiosk's whole download, an answer a download completed and checked,
+	// a latency its duration, and MiBPerS the bytes completed a second.
+	BundleMiB int     `json:"bundle_mib,omitempty"`
+	MiBPerS   float64 `json:"bundle_mib_per_s,omitempty"`
 }
 
 func (r *region) report(results []result, elapsed time.Duration, killed string) report {
@@ -851,6 +984,10 @@ func (rep report) text(w io.Writer) {
 	if rep.URL != "" {
 		region = "region " + rep.URL
 	}
+	if rep.BundleMiB > 0 {
+		rep.rolloutText(w, region)
+		return
+	}
 	fmt.Fprintf(w, "kiosks %d, enrolled %d (%d by palmload in this run), %s, one identification per kiosk every %gs for %.0fs\n",
 		rep.Kiosks, rep.Enrolled, rep.EnrolledNow, region, rep.IntervalS, rep.DurationS)
 	if rep.NodeKilled {
@@ -861,6 +998,21 @@ func (rep report) text(w io.Writer) {
 		rep.ErrorKinds[errUnanswered], rep.ErrorKinds[errOther], rep.Resent, rep.Disconnects)
 	fmt.Fprintf(w, "latency p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms; %.1f answers/s\n",
 		rep.P50, rep.P95, rep.P99, rep.Max, rep.Throughput)
+	for _, e := range rep.FirstErrors {
+		fmt.Fprintln(w, "error:", e)
+	}
+}
+
+func (rep report) rolloutText(w io.Writer, region string) {
+	fmt.Fprintf(w, "kiosks %d, %s, each downloading one bundle of %d MiB from a random instant within -duration; the run took %.1fs\n",
+		rep.Kiosks, region, rep.BundleMiB, rep.DurationS)
+	if rep.NodeKilled {
+		fmt.Fprintf(w, "server %s killed at half time, restarted at three quarters\n", rep.KilledNode)
+	}
+	fmt.Fprintf(w, "downloads %d, completed and checked %d, errors %d (not as signed %d, not connected %d, other %d), kiosk connections lost %d\n",
+		rep.Requests, rep.Answered, rep.Errors, rep.ErrorKinds[errWrong], rep.ErrorKinds[errUnanswered], rep.ErrorKinds[errOther], rep.Disconnects)
+	fmt.Fprintf(w, "download time p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms; %.1f MiB/s completed\n",
+		rep.P50, rep.P95, rep.P99, rep.Max, rep.MiBPerS)
 	for _, e := range rep.FirstErrors {
 		fmt.Fprintln(w, "error:", e)
 	}

@@ -38,6 +38,9 @@ func TestUsage(t *testing.T) {
 		{[]string{"-issuer", "x"}, false, "", "-issuer and -kiosk-keys go with -url"},
 		{[]string{"-serve", "x", "-kill-node"}, false, "", "-serve with -url or -kill-node"},
 		{[]string{"-url", "tls://127.0.0.1:4222", "-issuer", "/nonexistent", "-kiosk-keys", "y"}, false, "", "-issuer: dev: issuer: open /nonexistent/account.nk: no such file"},
+		{[]string{"-h"}, true, "palmload -bundle MIB", ""},
+		{[]string{"-bundle", "-1"}, false, "", "-bundle -1: want 1 to 1024 MiB"},
+		{[]string{"-url", "tls://127.0.0.1:4222", "-issuer", "x", "-kiosk-keys", "y", "-bundle", "4"}, false, "", "-bundle with -url or -serve"},
 	}
 	for _, tt := range tests {
 		var stdout, stderr bytes.Buffer
@@ -87,6 +90,36 @@ func TestSmallRun(t *testing.T) {
 	t.Logf("%d of %d answered, %d shed busy", rep.Answered, rep.Requests, busy)
 	if rep.P99 <= 0 || rep.P50 > rep.P99 {
 		t.Errorf("percentiles p50 %v p99 %v", rep.P50, rep.P99)
+	}
+}
+
+// TestSmallRollout runs a rollout of a 1 MiB bundle to 10 kiosks for 4 s,
+// a server killed at 2 s and restarted at 3 s: every kiosk completes its
+// download, checked against the signed size and SHA-256.
+func TestSmallRollout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a three-server cluster and 10 kiosks")
+	}
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"-kiosks", "10", "-bundle", "1", "-duration", "4s", "-kill-node", "-json"}, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	var rep report
+	dec := json.NewDecoder(strings.NewReader(lines[len(lines)-1]))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rep); err != nil {
+		t.Fatalf("last line %q: %v", lines[len(lines)-1], err)
+	}
+	if rep.Kiosks != 10 || rep.BundleMiB != 1 || !rep.NodeKilled || rep.Requests != 10 {
+		t.Errorf("report %+v, want 10 kiosks, a 1 MiB bundle, a node killed, 10 downloads", rep)
+	}
+	if rep.Answered != 10 || rep.Errors != 0 {
+		t.Errorf("%d of 10 downloads completed, errors %d %v %q", rep.Answered, rep.Errors, rep.ErrorKinds, rep.FirstErrors)
+	}
+	if rep.MiBPerS <= 0 || rep.P50 > rep.Max {
+		t.Errorf("%v MiB/s, p50 %v max %v", rep.MiBPerS, rep.P50, rep.Max)
 	}
 }
 
