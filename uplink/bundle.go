@@ -23,9 +23,9 @@ import (
 var ErrBundleMismatch = errors.New("uplink: bundle does not match its update command")
 
 // ErrBundleFetch reports a bundle that could not be read from the cloud:
-// the network or the cloud failed (after the tries that failures that pass
-// are given), or the cloud has no such bundle. Nothing says the bytes read
-// so far are wrong; the same command may be sent again.
+// the network or the cloud failed and went on failing through the
+// retries, or the cloud has no such bundle. Nothing says the bytes read so
+// far are wrong; the same command may be sent again.
 var ErrBundleFetch = errors.New("uplink: bundle not fetched")
 
 // Bundle opens the firmware bundle u names and streams it from the cloud
