@@ -67,19 +67,7 @@ func TestSmallRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a three-server cluster and 20 kiosks")
 	}
-	var stdout, stderr bytes.Buffer
-	err := run(context.Background(), []string{"-kiosks", "20", "-interval", "500ms", "-duration", "4s", "-enrolled", "300",
-		"-people", "10", "-kill-node", "-json"}, &stdout, &stderr)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, stderr.String())
-	}
-	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	var rep report
-	dec := json.NewDecoder(strings.NewReader(lines[len(lines)-1]))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&rep); err != nil {
-		t.Fatalf("last line %q: %v", lines[len(lines)-1], err)
-	}
+	rep := runReport(t, "-kiosks", "20", "-interval", "500ms", "-duration", "4s", "-enrolled", "300", "-people", "10", "-kill-node")
 	if rep.Kiosks != 20 || rep.Enrolled != 300 || !rep.NodeKilled || rep.Requests != 160 {
 		t.Errorf("report %+v, want 20 kiosks, 300 enrolled, a node killed, 160 requests", rep)
 	}
@@ -100,18 +88,7 @@ func TestSmallRollout(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a three-server cluster and 10 kiosks")
 	}
-	var stdout, stderr bytes.Buffer
-	err := run(context.Background(), []string{"-kiosks", "10", "-bundle", "1", "-duration", "4s", "-kill-node", "-json"}, &stdout, &stderr)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, stderr.String())
-	}
-	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	var rep report
-	dec := json.NewDecoder(strings.NewReader(lines[len(lines)-1]))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&rep); err != nil {
-		t.Fatalf("last line %q: %v", lines[len(lines)-1], err)
-	}
+	rep := runReport(t, "-kiosks", "10", "-bundle", "1", "-duration", "4s", "-kill-node")
 	if rep.Kiosks != 10 || rep.BundleMiB != 1 || !rep.NodeKilled || rep.Requests != 10 {
 		t.Errorf("report %+v, want 10 kiosks, a 1 MiB bundle, a node killed, 10 downloads", rep)
 	}
@@ -121,6 +98,24 @@ func TestSmallRollout(t *testing.T) {
 	if rep.MiBPerS <= 0 || rep.P50 > rep.Max {
 		t.Errorf("%v MiB/s, p50 %v max %v", rep.MiBPerS, rep.P50, rep.Max)
 	}
+}
+
+// runReport runs palmload with args and -json and returns the report on
+// its last line, which must hold no field the report does not know.
+func runReport(t *testing.T, args ...string) report {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), append(args, "-json"), &stdout, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	var rep report
+	dec := json.NewDecoder(strings.NewReader(lines[len(lines)-1]))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rep); err != nil {
+		t.Fatalf("last line %q: %v", lines[len(lines)-1], err)
+	}
+	return rep
 }
 
 // TestRunAgainstURL starts a region with palmload -serve (three servers,
